@@ -1,0 +1,137 @@
+//! Key → slot (CRC16-XMODEM with hash tags, as the cluster specification)
+//! and slot → core.
+//!
+//! # Slot → core
+//!
+//! `core = slot % cores`. A node owns contiguous slot ranges (`0-5460`,
+//! `10923-16383`, or whatever resharding left it), and interleaving by
+//! remainder spreads *any* contiguous range over the cores within one slot
+//! of perfectly even, whatever the range's start and length. A table or a
+//! block split (`slot * cores / 16384`) would put a third of the slot space,
+//! and so all of a 3-node cluster member's slots, on one core. The function
+//! is pure, needs no table, and its inverse (`local_slot_index`) lets each
+//! core keep its per-slot key maps in a dense vector.
+
+pub const SLOT_COUNT: usize = 16384;
+
+/// The slot of a key: CRC16 of the hash tag when the key has a non-empty
+/// `{...}` section (the first `{` and the first `}` after it), else of the
+/// whole key.
+pub fn key_hash_slot(key: &[u8]) -> u16 {
+    let hashed = hash_tag(key).unwrap_or(key);
+    crc16::State::<crc16::XMODEM>::calculate(hashed) & (SLOT_COUNT as u16 - 1)
+}
+
+fn hash_tag(key: &[u8]) -> Option<&[u8]> {
+    let open = key.iter().position(|&b| b == b'{')?;
+    let close = key[open + 1..].iter().position(|&b| b == b'}')?;
+    if close == 0 {
+        return None;
+    }
+    Some(&key[open + 1..open + 1 + close])
+}
+
+/// The core that owns `slot` on a node running `cores` shard cores.
+#[inline]
+pub fn core_of_slot(slot: u16, cores: usize) -> usize {
+    debug_assert!(cores > 0);
+    slot as usize % cores
+}
+
+/// The position of `slot` among the slots its core owns.
+#[inline]
+pub fn local_slot_index(slot: u16, cores: usize) -> usize {
+    slot as usize / cores
+}
+
+/// How many slots `core` owns.
+pub fn local_slot_count(core: usize, cores: usize) -> usize {
+    (SLOT_COUNT - core).div_ceil(cores)
+}
+
+/// The slot at `index` among `core`'s slots (inverse of `local_slot_index`).
+#[inline]
+pub fn slot_of_local_index(index: usize, core: usize, cores: usize) -> u16 {
+    (index * cores + core) as u16
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_tags_follow_the_specification() {
+        assert_eq!(
+            key_hash_slot(b"{user1000}.following"),
+            key_hash_slot(b"user1000")
+        );
+        assert_eq!(
+            key_hash_slot(b"{user1000}.followers"),
+            key_hash_slot(b"user1000")
+        );
+        // An empty tag means the whole key is hashed.
+        assert_eq!(
+            key_hash_slot(b"foo{}{bar}"),
+            crc16::State::<crc16::XMODEM>::calculate(b"foo{}{bar}") & 16383
+        );
+        // The tag is between the first '{' and the first '}' after it.
+        assert_eq!(key_hash_slot(b"foo{{bar}}zap"), key_hash_slot(b"{bar"));
+        assert_eq!(key_hash_slot(b"foo{bar}{zap}"), key_hash_slot(b"bar"));
+        assert_eq!(
+            key_hash_slot(b"{}"),
+            crc16::State::<crc16::XMODEM>::calculate(b"{}") & 16383
+        );
+    }
+
+    #[test]
+    fn known_slots_match_redis() {
+        // Values from CLUSTER KEYSLOT on Redis 7.0.
+        assert_eq!(key_hash_slot(b"foo"), 12182);
+        assert_eq!(key_hash_slot(b"bar"), 5061);
+        assert_eq!(key_hash_slot(b"123456789"), 12739);
+        assert_eq!(key_hash_slot(b""), 0);
+    }
+
+    #[test]
+    fn any_contiguous_range_is_balanced_over_cores() {
+        for cores in 1..=16 {
+            for (start, end) in [
+                (0, 5460),
+                (5461, 10922),
+                (10923, 16383),
+                (0, 16383),
+                (100, 137),
+            ] {
+                let mut per_core = vec![0usize; cores];
+                for slot in start..=end {
+                    per_core[core_of_slot(slot as u16, cores)] += 1;
+                }
+                let (min, max) = (
+                    per_core.iter().min().unwrap(),
+                    per_core.iter().max().unwrap(),
+                );
+                assert!(
+                    max - min <= 1,
+                    "cores {cores} range {start}-{end}: {per_core:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn local_index_is_dense_and_invertible() {
+        for cores in [1, 2, 3, 4, 7, 16] {
+            let mut total = 0;
+            for core in 0..cores {
+                let count = local_slot_count(core, cores);
+                total += count;
+                for index in 0..count {
+                    let slot = slot_of_local_index(index, core, cores);
+                    assert_eq!(core_of_slot(slot, cores), core);
+                    assert_eq!(local_slot_index(slot, cores), index);
+                }
+            }
+            assert_eq!(total, SLOT_COUNT);
+        }
+    }
+}

@@ -1,0 +1,115 @@
+//! The command table and the shard-side command code.
+//!
+//! A command is a row of data (`CommandSpec`): name, arity, flags, where its
+//! keys are, and how it runs. Shard-side handlers (`ShardFn`) are synchronous:
+//! they take the owning core's `Db` and the arguments and return a `Reply`.
+//! Commands that need several cores or the connection's state are marked
+//! `Exec::Coordinated`; the shard runtime's coordinator implements them.
+
+pub mod errors;
+pub mod glob;
+pub mod keys;
+pub mod server;
+pub mod strings;
+pub mod table;
+
+use crate::cluster::key_hash_slot;
+use crate::config::Config;
+use crate::keyspace::Keyspace;
+use crate::protocol::Reply;
+use bytes::Bytes;
+
+pub use table::{lookup, CommandSpec, Coord, Exec, COMMANDS};
+
+/// A shard-side handler: runs on the core that owns every key it names.
+pub type ShardFn = fn(&mut Db, &[Bytes]) -> Reply;
+
+/// Per-command counters kept by each core (INFO commandstats).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct CommandStats {
+    pub calls: u64,
+    pub usec: u64,
+    pub rejected_calls: u64,
+    pub failed_calls: u64,
+}
+
+/// One core's database: its keyspace plus what its commands need to know.
+pub struct Db {
+    pub keyspace: Keyspace,
+    pub config: Config,
+    pub core: usize,
+    pub cores: usize,
+    /// The time commands see, refreshed before each batch of commands.
+    pub now_ms: u64,
+    rng_state: u64,
+}
+
+impl Db {
+    pub fn new(core: usize, cores: usize, config: Config) -> Self {
+        Db {
+            keyspace: Keyspace::new(core, cores),
+            config,
+            core,
+            cores,
+            now_ms: now_ms(),
+            rng_state: 0x9E37_79B9_7F4A_7C15 ^ (core as u64 + 1).wrapping_mul(now_ms()),
+        }
+    }
+
+    pub fn refresh_clock(&mut self) {
+        self.now_ms = now_ms();
+    }
+
+    /// xorshift64*: good enough for RANDOMKEY and sampling.
+    pub fn random(&mut self) -> u64 {
+        let mut x = self.rng_state;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.rng_state = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+}
+
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+pub fn now_us() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0)
+}
+
+#[inline]
+pub fn slot_of(key: &[u8]) -> u16 {
+    key_hash_slot(key)
+}
+
+/// The positions of a command's keys in `argv`, from its key spec.
+pub fn key_positions(spec: &CommandSpec, argc: usize) -> impl Iterator<Item = usize> {
+    let first = spec.first_key as usize;
+    let last = if spec.first_key == 0 {
+        0
+    } else if spec.last_key < 0 {
+        (argc as i64 + spec.last_key as i64).max(0) as usize
+    } else {
+        (spec.last_key as usize).min(argc.saturating_sub(1))
+    };
+    let step = spec.step.max(1) as usize;
+    let range = if spec.first_key == 0 || first > last {
+        1..1
+    } else {
+        first..last + 1
+    };
+    range.step_by(step)
+}
+
+/// Parses a Redis integer argument (string2ll rules).
+pub fn parse_int(arg: &[u8]) -> Option<i64> {
+    crate::protocol::decode::parse_i64_strict(arg)
+}

@@ -1,0 +1,370 @@
+//! Server and connection commands that need no other core: PING, ECHO,
+//! TIME, COMMAND, and the per-core parts of INFO, CONFIG and DEBUG.
+
+use super::errors::{self, NOT_INTEGER, SYNTAX};
+use super::table::{lookup, CommandSpec, COMMANDS};
+use super::{key_positions, now_us, parse_int, slot_of, Db};
+use crate::keyspace::{Entry, Value};
+use crate::protocol::Reply;
+use bytes::Bytes;
+
+pub fn ping(_db: &mut Db, argv: &[Bytes]) -> Reply {
+    match argv.len() {
+        1 => Reply::Simple("PONG".into()),
+        2 => Reply::Bulk(argv[1].clone()),
+        _ => errors::wrong_arity("ping"),
+    }
+}
+
+pub fn echo(_db: &mut Db, argv: &[Bytes]) -> Reply {
+    Reply::Bulk(argv[1].clone())
+}
+
+pub fn time(_db: &mut Db, _argv: &[Bytes]) -> Reply {
+    let now = now_us();
+    Reply::Array(vec![
+        Reply::bulk_str(&(now / 1_000_000).to_string()),
+        Reply::bulk_str(&(now % 1_000_000).to_string()),
+    ])
+}
+
+fn strings(items: &[&str]) -> Reply {
+    Reply::Array(
+        items
+            .iter()
+            .map(|item| Reply::Simple(item.to_string().into()))
+            .collect(),
+    )
+}
+
+/// A Redis 7 key specification derived from first/last/step.
+fn key_specs(spec: &CommandSpec) -> Reply {
+    if spec.first_key == 0 {
+        return Reply::Array(vec![]);
+    }
+    let flags: &[&str] = if spec.is_write() {
+        &["RW", "UPDATE"]
+    } else {
+        &["RO", "ACCESS"]
+    };
+    let last = if spec.last_key < 0 {
+        spec.last_key as i64
+    } else {
+        (spec.last_key - spec.first_key) as i64
+    };
+    Reply::Array(vec![Reply::Map(vec![
+        (Reply::bulk_static("flags"), strings(flags)),
+        (
+            Reply::bulk_static("begin_search"),
+            Reply::Map(vec![
+                (Reply::bulk_static("type"), Reply::bulk_static("index")),
+                (
+                    Reply::bulk_static("spec"),
+                    Reply::Map(vec![(
+                        Reply::bulk_static("index"),
+                        Reply::Int(spec.first_key as i64),
+                    )]),
+                ),
+            ]),
+        ),
+        (
+            Reply::bulk_static("find_keys"),
+            Reply::Map(vec![
+                (Reply::bulk_static("type"), Reply::bulk_static("range")),
+                (
+                    Reply::bulk_static("spec"),
+                    Reply::Map(vec![
+                        (Reply::bulk_static("lastkey"), Reply::Int(last)),
+                        (Reply::bulk_static("keystep"), Reply::Int(spec.step as i64)),
+                        (Reply::bulk_static("limit"), Reply::Int(0)),
+                    ]),
+                ),
+            ]),
+        ),
+    ])])
+}
+
+pub fn command_info(spec: &CommandSpec) -> Reply {
+    Reply::Array(vec![
+        Reply::bulk_static(spec.name),
+        Reply::Int(spec.arity as i64),
+        Reply::Set(
+            spec.flags
+                .iter()
+                .map(|flag| Reply::Simple((*flag).into()))
+                .collect(),
+        ),
+        Reply::Int(spec.first_key as i64),
+        Reply::Int(spec.last_key as i64),
+        Reply::Int(spec.step as i64),
+        Reply::Set(
+            spec.acl
+                .iter()
+                .map(|category| Reply::Simple((*category).into()))
+                .collect(),
+        ),
+        Reply::Array(vec![]),
+        key_specs(spec),
+        Reply::Array(vec![]),
+    ])
+}
+
+fn command_docs(spec: &CommandSpec) -> Reply {
+    Reply::Map(vec![
+        (
+            Reply::bulk_static("summary"),
+            Reply::bulk_static(spec.summary),
+        ),
+        (Reply::bulk_static("since"), Reply::bulk_static(spec.since)),
+        (Reply::bulk_static("group"), Reply::bulk_static(spec.group)),
+    ])
+}
+
+const COMMAND_HELP: &[&str] = &[
+    "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "(no subcommand)",
+    "    Return details about all Redis commands.",
+    "COUNT",
+    "    Return the total number of commands in this Redis server.",
+    "LIST",
+    "    Return a list of all commands in this Redis server.",
+    "INFO [<command-name> ...]",
+    "    Return details about multiple Redis commands.",
+    "    If no command names are given, documentation details for all",
+    "    commands are returned.",
+    "DOCS [<command-name> ...]",
+    "    Return documentation details about multiple Redis commands.",
+    "    If no command names are given, documentation details for all",
+    "    commands are returned.",
+    "GETKEYS <full-command>",
+    "    Return the keys from a full Redis command.",
+    "HELP",
+    "    Prints this help.",
+];
+
+pub fn command(_db: &mut Db, argv: &[Bytes]) -> Reply {
+    if argv.len() == 1 {
+        return Reply::Array(COMMANDS.iter().map(command_info).collect());
+    }
+    let sub = argv[1].to_ascii_uppercase();
+    match sub.as_slice() {
+        b"COUNT" if argv.len() == 2 => Reply::Int(COMMANDS.len() as i64),
+        b"LIST" if argv.len() == 2 => Reply::Array(
+            COMMANDS
+                .iter()
+                .map(|spec| Reply::bulk_static(spec.name))
+                .collect(),
+        ),
+        b"LIST" => command_list_filtered(&argv[2..]),
+        b"INFO" if argv.len() == 2 => Reply::Array(COMMANDS.iter().map(command_info).collect()),
+        b"INFO" => Reply::Array(
+            argv[2..]
+                .iter()
+                .map(|name| lookup(name).map_or(Reply::NilArray, command_info))
+                .collect(),
+        ),
+        b"DOCS" => {
+            let selected: Vec<&CommandSpec> = if argv.len() == 2 {
+                COMMANDS.iter().collect()
+            } else {
+                argv[2..].iter().filter_map(|name| lookup(name)).collect()
+            };
+            Reply::Map(
+                selected
+                    .into_iter()
+                    .map(|spec| (Reply::bulk_static(spec.name), command_docs(spec)))
+                    .collect(),
+            )
+        }
+        b"GETKEYS" if argv.len() >= 3 => command_getkeys(&argv[2..]),
+        b"HELP" if argv.len() == 2 => super::keys::help_reply(COMMAND_HELP),
+        b"COUNT" | b"GETKEYS" | b"HELP" => errors::wrong_arity(&format!(
+            "command|{}",
+            String::from_utf8_lossy(&argv[1]).to_ascii_lowercase()
+        )),
+        _ => errors::unknown_subcommand("command", &argv[1]),
+    }
+}
+
+fn command_list_filtered(args: &[Bytes]) -> Reply {
+    if args.len() != 3 || !args[0].eq_ignore_ascii_case(b"FILTERBY") {
+        return Reply::error(SYNTAX);
+    }
+    let (kind, value) = (
+        args[1].to_ascii_uppercase(),
+        String::from_utf8_lossy(&args[2]).to_string(),
+    );
+    let keep = |spec: &&CommandSpec| match kind.as_slice() {
+        b"ACLCAT" => spec.acl.iter().any(|category| {
+            category
+                .trim_start_matches('@')
+                .eq_ignore_ascii_case(&value)
+        }),
+        b"PATTERN" => {
+            super::glob::matches(value.to_ascii_lowercase().as_bytes(), spec.name.as_bytes())
+        }
+        _ => false,
+    };
+    if !matches!(kind.as_slice(), b"ACLCAT" | b"PATTERN" | b"MODULE") {
+        return Reply::error(SYNTAX);
+    }
+    Reply::Array(
+        COMMANDS
+            .iter()
+            .filter(keep)
+            .map(|spec| Reply::bulk_static(spec.name))
+            .collect(),
+    )
+}
+
+fn command_getkeys(command_argv: &[Bytes]) -> Reply {
+    let Some(spec) = lookup(&command_argv[0]) else {
+        return Reply::error("ERR Invalid command specified");
+    };
+    if !spec.arity_ok(command_argv.len()) {
+        return Reply::error("ERR Invalid number of arguments specified for command");
+    }
+    let keys: Vec<Reply> = key_positions(spec, command_argv.len())
+        .map(|i| Reply::Bulk(command_argv[i].clone()))
+        .collect();
+    if keys.is_empty() {
+        return Reply::error("ERR The command has no key arguments");
+    }
+    Reply::Array(keys)
+}
+
+/// This core's keyspace figures for INFO: [keys, expires, hits, misses, expired].
+pub fn info_local(db: &mut Db, _argv: &[Bytes]) -> Reply {
+    let stats = db.keyspace.stats;
+    Reply::Array(vec![
+        Reply::Int(db.keyspace.len() as i64),
+        Reply::Int(db.keyspace.volatile_len() as i64),
+        Reply::Int(stats.hits as i64),
+        Reply::Int(stats.misses as i64),
+        Reply::Int(stats.expired_keys as i64),
+    ])
+}
+
+/// Applies `CONFIG SET name value...` (already validated) on this core.
+pub fn config_set_local(db: &mut Db, argv: &[Bytes]) -> Reply {
+    let name = String::from_utf8_lossy(&argv[1]).to_string();
+    let values: Vec<String> = argv[2..]
+        .iter()
+        .map(|v| String::from_utf8_lossy(v).to_string())
+        .collect();
+    match db.config.apply(&name, &values) {
+        Ok(()) => Reply::ok(),
+        Err(reason) => Reply::error_owned(reason),
+    }
+}
+
+pub fn config_resetstat_local(db: &mut Db, _argv: &[Bytes]) -> Reply {
+    db.keyspace.stats = Default::default();
+    Reply::ok()
+}
+
+/// DEBUG POPULATE on this core: argv = [_, count, prefix, size or ""].
+/// Creates `prefix:N` for every N below count whose slot is this core's.
+pub fn populate_local(db: &mut Db, argv: &[Bytes]) -> Reply {
+    let count = parse_int(&argv[1]).unwrap_or(0).max(0);
+    let prefix = &argv[2];
+    let size = parse_int(&argv[3]).map(|s| s.max(0) as usize);
+    let now = db.now_ms;
+    let mut key = Vec::with_capacity(prefix.len() + 21);
+    let mut created = 0;
+    for n in 0..count {
+        key.clear();
+        key.extend_from_slice(prefix);
+        key.push(b':');
+        key.extend_from_slice(crate::protocol::reply::itoa_buf(n).as_bytes_mut());
+        let slot = slot_of(&key);
+        if crate::cluster::core_of_slot(slot, db.cores) != db.core
+            || db.keyspace.contains(slot, &key, now)
+        {
+            continue;
+        }
+        let mut value = format!("value:{n}").into_bytes();
+        if let Some(size) = size {
+            value.resize(size, 0);
+        }
+        db.keyspace.insert(
+            slot,
+            Bytes::copy_from_slice(&key),
+            Entry::new(Value::string(Bytes::from(value)), now),
+        );
+        created += 1;
+    }
+    Reply::Int(created)
+}
+
+/// Redis's DEBUG DIGEST-VALUE for one key (xorObjectDigest): the type,
+/// the value and whether it has an expiry, SHA1-mixed; 40 hex digits, all
+/// zeros for a missing key. Redis nodes compare these during resharding.
+pub fn digest_value_local(db: &mut Db, argv: &[Bytes]) -> Reply {
+    let now = db.now_ms;
+    let mut digest = [0u8; 20];
+    if let Some(entry) = db.keyspace.peek(slot_of(&argv[1]), &argv[1], now) {
+        match &entry.value {
+            Value::Str { bytes, .. } => {
+                const OBJ_STRING: u32 = 0;
+                mix_digest(&mut digest, &OBJ_STRING.to_be_bytes());
+                mix_digest(&mut digest, bytes);
+            }
+        }
+        if entry.expire_at_ms != 0 {
+            xor_digest(&mut digest, b"!!expire!!");
+        }
+    }
+    Reply::Simple(
+        digest
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+            .into(),
+    )
+}
+
+/// Redis's xorDigest: digest ^= SHA1(data).
+fn xor_digest(digest: &mut [u8; 20], data: &[u8]) {
+    let hash = sha1_smol::Sha1::from(data).digest().bytes();
+    for (d, h) in digest.iter_mut().zip(hash) {
+        *d ^= h;
+    }
+}
+
+/// Redis's mixDigest: xorDigest, then digest = SHA1(digest).
+fn mix_digest(digest: &mut [u8; 20], data: &[u8]) {
+    xor_digest(digest, data);
+    *digest = sha1_smol::Sha1::from(&digest[..]).digest().bytes();
+}
+
+/// DEBUG OBJECT key, as Redis prints it.
+pub fn debug_object_local(db: &mut Db, argv: &[Bytes]) -> Reply {
+    let now = db.now_ms;
+    let Some(entry) = db.keyspace.peek(slot_of(&argv[1]), &argv[1], now) else {
+        return Reply::error(super::errors::NO_SUCH_KEY);
+    };
+    let (length, encoding) = match &entry.value {
+        Value::Str { bytes, .. } => (bytes.len(), entry.value.encoding_name()),
+    };
+    let idle = ((now / 1000) as u32).saturating_sub(entry.access_secs);
+    Reply::Simple(
+        format!(
+            "Value at:{:p} refcount:1 encoding:{encoding} serializedlength:{} lru:{} lru_seconds_idle:{idle}",
+            entry as *const Entry,
+            length.max(1),
+            entry.access_secs & 0xFF_FFFF
+        )
+        .into(),
+    )
+}
+
+pub fn set_active_expire_local(db: &mut Db, argv: &[Bytes]) -> Reply {
+    db.keyspace.active_expire_enabled = argv[1].as_ref() != b"0";
+    Reply::ok()
+}
+
+/// Validates an integer argument for coordinator-side commands.
+pub fn int_arg(arg: &[u8]) -> Result<i64, Reply> {
+    parse_int(arg).ok_or(Reply::error(NOT_INTEGER))
+}

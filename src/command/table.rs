@@ -1,0 +1,247 @@
+//! The command table: one row per command. Routing, arity checks, COMMAND
+//! and COMMAND DOCS all read these rows.
+
+use super::{keys, server, strings, ShardFn};
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+/// Commands the coordinator (the connection's task) runs, because they fan
+/// out over cores or touch the connection's own state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Coord {
+    Mget,
+    Mset,
+    Msetnx,
+    Del,
+    Exists,
+    Touch,
+    Rename,
+    Renamenx,
+    Copy,
+    Lcs,
+    Keys,
+    Scan,
+    Randomkey,
+    Dbsize,
+    Flushall,
+    Info,
+    Config,
+    Client,
+    Hello,
+    Auth,
+    Select,
+    Reset,
+    Quit,
+    Debug,
+    Shutdown,
+}
+
+#[derive(Clone, Copy)]
+pub enum Exec {
+    /// Runs on the core owning its keys, inline when that is this core.
+    /// Keyless commands run on the connection's core.
+    Shard(ShardFn),
+    /// As `Shard` when all keys are on one core; else the coordinator.
+    ShardOrCross(ShardFn, Coord),
+    /// Always the coordinator.
+    Coord(Coord),
+}
+
+pub struct CommandSpec {
+    pub name: &'static str,
+    /// Redis arity: N means exactly N arguments (with the name), -N at least N.
+    pub arity: i32,
+    pub flags: &'static [&'static str],
+    pub acl: &'static [&'static str],
+    pub first_key: i32,
+    pub last_key: i32,
+    pub step: i32,
+    pub group: &'static str,
+    pub since: &'static str,
+    pub summary: &'static str,
+    pub exec: Exec,
+}
+
+impl CommandSpec {
+    pub fn arity_ok(&self, argc: usize) -> bool {
+        let argc = argc as i32;
+        if self.arity >= 0 {
+            argc == self.arity
+        } else {
+            argc >= -self.arity
+        }
+    }
+
+    pub fn is_write(&self) -> bool {
+        self.flags.contains(&"write")
+    }
+}
+
+macro_rules! command {
+    ($name:literal, $arity:expr, [$($flag:literal),*], [$($acl:literal),*], $first:expr, $last:expr, $step:expr,
+     $group:literal, $since:literal, $summary:literal, $exec:expr) => {
+        CommandSpec {
+            name: $name,
+            arity: $arity,
+            flags: &[$($flag),*],
+            acl: &[$($acl),*],
+            first_key: $first,
+            last_key: $last,
+            step: $step,
+            group: $group,
+            since: $since,
+            summary: $summary,
+            exec: $exec,
+        }
+    };
+}
+
+use Exec::{Coord as C, Shard as S, ShardOrCross as X};
+
+pub static COMMANDS: &[CommandSpec] = &[
+    // connection
+    command!("ping", -1, ["fast", "sentinel"], ["@fast", "@connection"], 0, 0, 0, "connection", "1.0.0", "Ping the server", S(server::ping)),
+    command!("echo", 2, ["fast"], ["@fast", "@connection"], 0, 0, 0, "connection", "1.0.0", "Echo the given string", S(server::echo)),
+    command!("quit", -1, ["allow_busy", "noscript", "loading", "stale", "fast", "no_auth"], ["@fast", "@connection"], 0, 0, 0, "connection", "1.0.0", "Close the connection", C(Coord::Quit)),
+    command!("hello", -1, ["noscript", "loading", "stale", "fast", "no_auth", "sentinel", "allow_busy"], ["@fast", "@connection"], 0, 0, 0, "connection", "6.0.0", "Handshake with Redis", C(Coord::Hello)),
+    command!("auth", -2, ["noscript", "loading", "stale", "fast", "no_auth", "sentinel", "allow_busy"], ["@fast", "@connection"], 0, 0, 0, "connection", "1.0.0", "Authenticate to the server", C(Coord::Auth)),
+    command!("select", 2, ["loading", "stale", "fast"], ["@fast", "@connection"], 0, 0, 0, "connection", "1.0.0", "Change the selected database for the current connection", C(Coord::Select)),
+    command!("reset", 1, ["noscript", "loading", "stale", "fast", "no_auth", "allow_busy"], ["@fast", "@connection"], 0, 0, 0, "connection", "6.2.0", "Reset the connection", C(Coord::Reset)),
+    command!("client", -2, [], ["@slow"], 0, 0, 0, "connection", "2.4.0", "A container for client connection commands", C(Coord::Client)),
+    // strings
+    command!("get", 2, ["readonly", "fast"], ["@read", "@string", "@fast"], 1, 1, 1, "string", "1.0.0", "Get the value of a key", S(strings::get)),
+    command!("set", -3, ["write", "denyoom"], ["@write", "@string", "@slow"], 1, 1, 1, "string", "1.0.0", "Set the string value of a key", S(strings::set)),
+    command!("setnx", 3, ["write", "denyoom", "fast"], ["@write", "@string", "@fast"], 1, 1, 1, "string", "1.0.0", "Set the value of a key, only if the key does not exist", S(strings::setnx)),
+    command!("setex", 4, ["write", "denyoom"], ["@write", "@string", "@slow"], 1, 1, 1, "string", "2.0.0", "Set the value and expiration of a key", S(strings::setex)),
+    command!("psetex", 4, ["write", "denyoom"], ["@write", "@string", "@slow"], 1, 1, 1, "string", "2.6.0", "Set the value and expiration in milliseconds of a key", S(strings::psetex)),
+    command!("getset", 3, ["write", "denyoom", "fast"], ["@write", "@string", "@fast"], 1, 1, 1, "string", "1.0.0", "Set the string value of a key and return its old value", S(strings::getset)),
+    command!("getdel", 2, ["write", "fast"], ["@write", "@string", "@fast"], 1, 1, 1, "string", "6.2.0", "Get the value of a key and delete the key", S(strings::getdel)),
+    command!("getex", -2, ["write", "fast"], ["@write", "@string", "@fast"], 1, 1, 1, "string", "6.2.0", "Get the value of a key and optionally set its expiration", S(strings::getex)),
+    command!("mget", -2, ["readonly", "fast"], ["@read", "@string", "@fast"], 1, -1, 1, "string", "1.0.0", "Get the values of all the given keys", X(strings::mget_local, Coord::Mget)),
+    command!("mset", -3, ["write", "denyoom"], ["@write", "@string", "@slow"], 1, -1, 2, "string", "1.0.1", "Set multiple keys to multiple values", X(strings::mset_local, Coord::Mset)),
+    command!("msetnx", -3, ["write", "denyoom"], ["@write", "@string", "@slow"], 1, -1, 2, "string", "1.0.1", "Set multiple keys to multiple values, only if none of the keys exist", X(strings::msetnx_local, Coord::Msetnx)),
+    command!("append", 3, ["write", "denyoom", "fast"], ["@write", "@string", "@fast"], 1, 1, 1, "string", "2.0.0", "Append a value to a key", S(strings::append)),
+    command!("strlen", 2, ["readonly", "fast"], ["@read", "@string", "@fast"], 1, 1, 1, "string", "2.2.0", "Get the length of the value stored in a key", S(strings::strlen)),
+    command!("incr", 2, ["write", "denyoom", "fast"], ["@write", "@string", "@fast"], 1, 1, 1, "string", "1.0.0", "Increment the integer value of a key by one", S(strings::incr)),
+    command!("decr", 2, ["write", "denyoom", "fast"], ["@write", "@string", "@fast"], 1, 1, 1, "string", "1.0.0", "Decrement the integer value of a key by one", S(strings::decr)),
+    command!("incrby", 3, ["write", "denyoom", "fast"], ["@write", "@string", "@fast"], 1, 1, 1, "string", "1.0.0", "Increment the integer value of a key by the given amount", S(strings::incrby)),
+    command!("decrby", 3, ["write", "denyoom", "fast"], ["@write", "@string", "@fast"], 1, 1, 1, "string", "1.0.0", "Decrement the integer value of a key by the given number", S(strings::decrby)),
+    command!("incrbyfloat", 3, ["write", "denyoom", "fast"], ["@write", "@string", "@fast"], 1, 1, 1, "string", "2.6.0", "Increment the float value of a key by the given amount", S(strings::incrbyfloat)),
+    command!("getrange", 4, ["readonly"], ["@read", "@string", "@slow"], 1, 1, 1, "string", "2.4.0", "Get a substring of the string stored at a key", S(strings::getrange)),
+    command!("substr", 4, ["readonly"], ["@read", "@string", "@slow"], 1, 1, 1, "string", "1.0.0", "Get a substring of the string stored at a key", S(strings::getrange)),
+    command!("setrange", 4, ["write", "denyoom"], ["@write", "@string", "@slow"], 1, 1, 1, "string", "2.2.0", "Overwrite part of a string at key starting at the specified offset", S(strings::setrange)),
+    command!("lcs", -3, ["readonly"], ["@read", "@string", "@slow"], 1, 2, 1, "string", "7.0.0", "Find longest common substring", X(strings::lcs, Coord::Lcs)),
+    // keys
+    command!("del", -2, ["write"], ["@keyspace", "@write", "@slow"], 1, -1, 1, "generic", "1.0.0", "Delete a key", X(keys::del_local, Coord::Del)),
+    command!("unlink", -2, ["write", "fast"], ["@keyspace", "@write", "@fast"], 1, -1, 1, "generic", "4.0.0", "Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking.", X(keys::del_local, Coord::Del)),
+    command!("exists", -2, ["readonly", "fast"], ["@keyspace", "@read", "@fast"], 1, -1, 1, "generic", "1.0.0", "Determine if a key exists", X(keys::exists_local, Coord::Exists)),
+    command!("touch", -2, ["readonly", "fast"], ["@keyspace", "@read", "@fast"], 1, -1, 1, "generic", "3.2.1", "Alters the last access time of a key(s). Returns the number of existing keys specified.", X(keys::touch_local, Coord::Touch)),
+    command!("type", 2, ["readonly", "fast"], ["@keyspace", "@read", "@fast"], 1, 1, 1, "generic", "1.0.0", "Determine the type stored at key", S(keys::type_)),
+    command!("expire", -3, ["write", "fast"], ["@keyspace", "@write", "@fast"], 1, 1, 1, "generic", "1.0.0", "Set a key's time to live in seconds", S(keys::expire)),
+    command!("pexpire", -3, ["write", "fast"], ["@keyspace", "@write", "@fast"], 1, 1, 1, "generic", "2.6.0", "Set a key's time to live in milliseconds", S(keys::pexpire)),
+    command!("expireat", -3, ["write", "fast"], ["@keyspace", "@write", "@fast"], 1, 1, 1, "generic", "1.2.0", "Set the expiration for a key as a UNIX timestamp", S(keys::expireat)),
+    command!("pexpireat", -3, ["write", "fast"], ["@keyspace", "@write", "@fast"], 1, 1, 1, "generic", "2.6.0", "Set the expiration for a key as a UNIX timestamp specified in milliseconds", S(keys::pexpireat)),
+    command!("ttl", 2, ["readonly", "fast"], ["@keyspace", "@read", "@fast"], 1, 1, 1, "generic", "1.0.0", "Get the time to live for a key in seconds", S(keys::ttl)),
+    command!("pttl", 2, ["readonly", "fast"], ["@keyspace", "@read", "@fast"], 1, 1, 1, "generic", "2.6.0", "Get the time to live for a key in milliseconds", S(keys::pttl)),
+    command!("expiretime", 2, ["readonly", "fast"], ["@keyspace", "@read", "@fast"], 1, 1, 1, "generic", "7.0.0", "Get the expiration Unix timestamp for a key", S(keys::expiretime)),
+    command!("pexpiretime", 2, ["readonly", "fast"], ["@keyspace", "@read", "@fast"], 1, 1, 1, "generic", "7.0.0", "Get the expiration Unix timestamp for a key in milliseconds", S(keys::pexpiretime)),
+    command!("persist", 2, ["write", "fast"], ["@keyspace", "@write", "@fast"], 1, 1, 1, "generic", "2.2.0", "Remove the expiration from a key", S(keys::persist)),
+    command!("rename", 3, ["write"], ["@keyspace", "@write", "@slow"], 1, 2, 1, "generic", "1.0.0", "Rename a key", X(keys::rename, Coord::Rename)),
+    command!("renamenx", 3, ["write", "fast"], ["@keyspace", "@write", "@fast"], 1, 2, 1, "generic", "1.0.0", "Rename a key, only if the new key does not exist", X(keys::renamenx, Coord::Renamenx)),
+    command!("copy", -3, ["write", "denyoom"], ["@keyspace", "@write", "@slow"], 1, 2, 1, "generic", "6.2.0", "Copy a key", X(keys::copy, Coord::Copy)),
+    command!("keys", 2, ["readonly"], ["@keyspace", "@read", "@slow", "@dangerous"], 0, 0, 0, "generic", "1.0.0", "Find all keys matching the given pattern", C(Coord::Keys)),
+    command!("scan", -2, ["readonly"], ["@keyspace", "@read", "@slow"], 0, 0, 0, "generic", "2.8.0", "Incrementally iterate the keys space", C(Coord::Scan)),
+    command!("randomkey", 1, ["readonly"], ["@keyspace", "@read", "@slow"], 0, 0, 0, "generic", "1.0.0", "Return a random key from the keyspace", C(Coord::Randomkey)),
+    command!("dbsize", 1, ["readonly", "fast"], ["@keyspace", "@read", "@fast"], 0, 0, 0, "server", "1.0.0", "Return the number of keys in the selected database", C(Coord::Dbsize)),
+    command!("flushall", -1, ["write"], ["@keyspace", "@write", "@slow", "@dangerous"], 0, 0, 0, "server", "1.0.0", "Remove all keys from all databases", C(Coord::Flushall)),
+    command!("flushdb", -1, ["write"], ["@keyspace", "@write", "@slow", "@dangerous"], 0, 0, 0, "server", "1.0.0", "Remove all keys from the current database", C(Coord::Flushall)),
+    command!("object", -2, ["readonly"], ["@keyspace", "@read", "@slow"], 2, 2, 1, "generic", "2.2.3", "A container for object introspection commands", S(keys::object)),
+    command!("memory", -2, ["readonly"], ["@read", "@slow"], 2, 2, 1, "server", "4.0.0", "A container for memory diagnostics commands", S(keys::memory_usage)),
+    // server
+    command!("info", -1, ["loading", "stale", "sentinel"], ["@slow", "@dangerous"], 0, 0, 0, "server", "1.0.0", "Get information and statistics about the server", C(Coord::Info)),
+    command!("command", -1, ["loading", "stale"], ["@slow", "@connection"], 0, 0, 0, "server", "2.8.13", "Get array of Redis command details", S(server::command)),
+    command!("config", -2, [], ["@slow"], 0, 0, 0, "server", "2.0.0", "A container for server configuration commands", C(Coord::Config)),
+    command!("time", 1, ["loading", "stale", "fast"], ["@fast"], 0, 0, 0, "server", "2.6.0", "Return the current server time", S(server::time)),
+    command!("debug", -2, ["admin", "noscript", "loading", "stale"], ["@admin", "@slow", "@dangerous"], 0, 0, 0, "server", "1.0.0", "A container for debugging commands", C(Coord::Debug)),
+    command!("shutdown", -1, ["admin", "noscript", "loading", "stale", "no_multi", "sentinel", "allow_busy"], ["@admin", "@slow", "@dangerous"], 0, 0, 0, "server", "1.0.0", "Synchronously save the dataset to disk and then shut down the server", C(Coord::Shutdown)),
+];
+
+/// Finds a command by name, case-insensitively, without allocating.
+pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
+    static INDEX: OnceLock<HashMap<&'static [u8], usize>> = OnceLock::new();
+    let index = INDEX.get_or_init(|| {
+        COMMANDS
+            .iter()
+            .enumerate()
+            .map(|(i, spec)| (spec.name.as_bytes(), i))
+            .collect()
+    });
+    let mut lower = [0u8; 32];
+    if name.len() > lower.len() {
+        return None;
+    }
+    for (slot, byte) in lower.iter_mut().zip(name) {
+        *slot = byte.to_ascii_lowercase();
+    }
+    index.get(&lower[..name.len()]).map(|&i| &COMMANDS[i])
+}
+
+/// The position of a command in the table (for per-command statistics).
+pub fn index_of(spec: &CommandSpec) -> usize {
+    // Rows are statics in one slice, so the address gives the index.
+    let base = COMMANDS.as_ptr() as usize;
+    (spec as *const CommandSpec as usize - base) / std::mem::size_of::<CommandSpec>()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_lowercase_and_found() {
+        for (i, spec) in COMMANDS.iter().enumerate() {
+            assert_eq!(spec.name, spec.name.to_ascii_lowercase());
+            assert!(
+                COMMANDS[i + 1..]
+                    .iter()
+                    .all(|other| other.name != spec.name),
+                "{}",
+                spec.name
+            );
+            assert!(std::ptr::eq(
+                lookup(spec.name.to_ascii_uppercase().as_bytes()).unwrap(),
+                spec
+            ));
+            assert_eq!(index_of(spec), i);
+        }
+        assert!(lookup(b"nosuchcommand").is_none());
+    }
+
+    #[test]
+    fn key_positions_fit_inside_the_arity() {
+        for spec in COMMANDS {
+            assert_ne!(spec.arity, 0, "{}", spec.name);
+            if spec.first_key > 0 {
+                assert!(
+                    spec.first_key < spec.arity.abs() || spec.arity < 0,
+                    "{}",
+                    spec.name
+                );
+                assert!(spec.step >= 1, "{}", spec.name);
+                assert!(
+                    spec.last_key < 0 || spec.last_key >= spec.first_key,
+                    "{}",
+                    spec.name
+                );
+            } else {
+                assert_eq!((spec.last_key, spec.step), (0, 0), "{}", spec.name);
+            }
+            assert!(
+                spec.flags.contains(&"write") != spec.flags.contains(&"readonly")
+                    || spec.first_key == 0,
+                "{}",
+                spec.name
+            );
+        }
+    }
+}

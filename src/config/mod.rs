@@ -1,0 +1,233 @@
+//! The validated configuration: config-file directives, command-line flags
+//! and CONFIG GET/SET all go through one table of parameters, so a name
+//! means the same thing everywhere and nothing is parsed twice.
+
+mod params;
+
+pub use params::{parameter, ParamSpec, PARAMETERS};
+
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DebugCommand {
+    No,
+    Yes,
+    Local,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub port: u16,
+    pub bind: Vec<String>,
+    pub dir: PathBuf,
+    pub logfile: String,
+    pub loglevel: String,
+    pub requirepass: Option<String>,
+    pub maxclients: u64,
+    pub timeout_secs: u64,
+    pub tcp_keepalive_secs: u64,
+    pub proto_max_bulk_len: u64,
+    pub client_query_buffer_limit: u64,
+    pub enable_debug_command: DebugCommand,
+    pub save: String,
+    pub appendonly: bool,
+    pub cluster_enabled: bool,
+    pub cluster_config_file: String,
+    pub cluster_node_timeout_ms: u64,
+    pub hz: u64,
+    pub maxmemory: u64,
+    pub maxmemory_policy: String,
+    pub databases: u64,
+    pub daemonize: bool,
+    pub protected_mode: bool,
+    pub tcp_backlog: u64,
+    pub notify_keyspace_events: String,
+    pub lazyfree_lazy_user_flush: bool,
+    pub io_memory_bytes: u64,
+    /// Shard cores; 0 means one per available CPU.
+    pub shards: usize,
+    /// CPUs to pin shard cores to, in order; empty means the first ones.
+    pub cpus: Vec<usize>,
+    /// The config file this server was started with, for CONFIG REWRITE.
+    pub config_file: Option<PathBuf>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            port: 6379,
+            bind: vec!["127.0.0.1".into()],
+            dir: PathBuf::from("."),
+            logfile: String::new(),
+            loglevel: "notice".into(),
+            requirepass: None,
+            maxclients: 10000,
+            timeout_secs: 0,
+            tcp_keepalive_secs: 300,
+            proto_max_bulk_len: 512 * 1024 * 1024,
+            client_query_buffer_limit: 1024 * 1024 * 1024,
+            enable_debug_command: DebugCommand::No,
+            save: "3600 1 300 100 60 10000".into(),
+            appendonly: false,
+            cluster_enabled: false,
+            cluster_config_file: "nodes.conf".into(),
+            cluster_node_timeout_ms: 15000,
+            hz: 10,
+            maxmemory: 0,
+            maxmemory_policy: "noeviction".into(),
+            databases: 16,
+            daemonize: false,
+            protected_mode: true,
+            tcp_backlog: 511,
+            notify_keyspace_events: String::new(),
+            lazyfree_lazy_user_flush: false,
+            io_memory_bytes: 1024 * 1024,
+            shards: 0,
+            cpus: Vec::new(),
+            config_file: None,
+        }
+    }
+}
+
+/// Why a configuration was refused, in words a user can act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError(pub String);
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Config {
+    /// Sets one directive from its arguments, as a config file line or a
+    /// flag gives them. The error text is Redis's reason, without context.
+    pub fn apply(&mut self, name: &str, args: &[String]) -> Result<(), String> {
+        let spec = parameter(name)
+            .ok_or_else(|| "Bad directive or wrong number of arguments".to_string())?;
+        (spec.set)(self, args)
+    }
+
+    /// Parses a Redis-style config file's text. `path` only names the file
+    /// in error messages.
+    pub fn apply_file_text(&mut self, path: &str, text: &str) -> Result<(), ConfigError> {
+        for (index, raw_line) in text.lines().enumerate() {
+            let line = raw_line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let fail = |reason: &str| {
+                ConfigError(format!(
+                    "*** FATAL CONFIG FILE ERROR (slotcore {}) ***\nReading the configuration file '{}', at line {}\n>>> '{}'\n{}",
+                    env!("CARGO_PKG_VERSION"),
+                    path,
+                    index + 1,
+                    line,
+                    reason
+                ))
+            };
+            let words = split_config_line(line)
+                .ok_or_else(|| fail("Unbalanced quotes in configuration line"))?;
+            let Some((name, args)) = words.split_first() else {
+                continue;
+            };
+            self.apply(&name.to_ascii_lowercase(), args)
+                .map_err(|reason| fail(&reason))?;
+        }
+        Ok(())
+    }
+
+    pub fn shard_count(&self) -> usize {
+        if self.shards > 0 {
+            self.shards
+        } else {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        }
+    }
+}
+
+/// Splits a config line into words with Redis's quoting rules.
+pub fn split_config_line(line: &str) -> Option<Vec<String>> {
+    let mut request = crate::protocol::Request::default();
+    let mut text = line.as_bytes().to_vec();
+    text.push(b'\n');
+    match crate::protocol::decode::decode(&text, &Default::default(), &mut request) {
+        Ok(crate::protocol::Progress::Complete { .. }) => Some(
+            request
+                .spans
+                .iter()
+                .map(|span| {
+                    String::from_utf8_lossy(&request.inline_storage[span.clone()]).into_owned()
+                })
+                .collect(),
+        ),
+        _ => None,
+    }
+}
+
+/// Parses Redis memory values: `1024`, `1k` (1000), `1kb` (1024), `512mb`, `1gb`.
+pub fn parse_memory(text: &str) -> Option<u64> {
+    let lower = text.to_ascii_lowercase();
+    let (digits, unit) = match lower.find(|c: char| !c.is_ascii_digit()) {
+        Some(at) => lower.split_at(at),
+        None => (lower.as_str(), ""),
+    };
+    let multiplier: u64 = match unit {
+        "" | "b" => 1,
+        "k" => 1000,
+        "kb" => 1024,
+        "m" => 1000 * 1000,
+        "mb" => 1024 * 1024,
+        "g" => 1000 * 1000 * 1000,
+        "gb" => 1024 * 1024 * 1024,
+        _ => return None,
+    };
+    digits.parse::<u64>().ok()?.checked_mul(multiplier)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_directives_apply_and_errors_name_the_line() {
+        let mut config = Config::default();
+        config
+            .apply_file_text(
+                "a.conf",
+                "# comment\nport 7001\n\nrequirepass \"p w\"\nsave \"\"\n",
+            )
+            .unwrap();
+        assert_eq!(config.port, 7001);
+        assert_eq!(config.requirepass.as_deref(), Some("p w"));
+        assert_eq!(config.save, "");
+        let error = config
+            .apply_file_text("b.conf", "port 1\n\nfoo bar\n")
+            .unwrap_err();
+        assert!(error.0.contains("'b.conf', at line 3"), "{error}");
+        assert!(error.0.contains("Bad directive"), "{error}");
+        let error = config
+            .apply_file_text("c.conf", "port notanumber\n")
+            .unwrap_err();
+        assert!(error.0.contains("at line 1"), "{error}");
+        assert!(
+            error
+                .0
+                .contains("argument couldn't be parsed into an integer"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn memory_units() {
+        assert_eq!(parse_memory("1024"), Some(1024));
+        assert_eq!(parse_memory("1k"), Some(1000));
+        assert_eq!(parse_memory("1KB"), Some(1024));
+        assert_eq!(parse_memory("512mb"), Some(512 * 1024 * 1024));
+        assert_eq!(parse_memory("1gb"), Some(1 << 30));
+        assert_eq!(parse_memory("1x"), None);
+        assert_eq!(parse_memory("-1"), None);
+    }
+}

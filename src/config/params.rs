@@ -1,0 +1,336 @@
+//! The parameter table: one row per directive, shared by the config file,
+//! the command line and CONFIG GET/SET/REWRITE.
+
+use super::{parse_memory, Config, DebugCommand};
+
+pub struct ParamSpec {
+    pub name: &'static str,
+    /// CONFIG SET may change it at run time.
+    pub mutable: bool,
+    pub get: fn(&Config) -> String,
+    pub set: fn(&mut Config, &[String]) -> Result<(), String>,
+}
+
+fn one(args: &[String]) -> Result<&str, String> {
+    match args {
+        [value] => Ok(value),
+        _ => Err("wrong number of arguments".into()),
+    }
+}
+
+fn integer(args: &[String], min: i64, max: i64) -> Result<i64, String> {
+    let text = one(args)?;
+    let value: i64 = text
+        .parse()
+        .map_err(|_| "argument couldn't be parsed into an integer".to_string())?;
+    if value < min || value > max {
+        return Err(format!(
+            "argument must be between {min} and {max} inclusive"
+        ));
+    }
+    Ok(value)
+}
+
+fn memory(args: &[String]) -> Result<u64, String> {
+    parse_memory(one(args)?).ok_or_else(|| "argument must be a memory value".to_string())
+}
+
+fn boolean(args: &[String]) -> Result<bool, String> {
+    match one(args)?.to_ascii_lowercase().as_str() {
+        "yes" => Ok(true),
+        "no" => Ok(false),
+        _ => Err("argument must be 'yes' or 'no'".into()),
+    }
+}
+
+fn choice(args: &[String], choices: &[&'static str]) -> Result<&'static str, String> {
+    let value = one(args)?.to_ascii_lowercase();
+    choices
+        .iter()
+        .find(|choice| **choice == value)
+        .copied()
+        .ok_or_else(|| {
+            format!(
+                "argument(s) must be one of the following: {}",
+                choices.join(", ")
+            )
+        })
+}
+
+fn yes_no(value: bool) -> String {
+    if value { "yes" } else { "no" }.into()
+}
+
+const LOGLEVELS: &[&str] = &["debug", "verbose", "notice", "warning", "nothing"];
+const MAXMEMORY_POLICIES: &[&str] = &[
+    "volatile-lru",
+    "volatile-lfu",
+    "volatile-random",
+    "volatile-ttl",
+    "allkeys-lru",
+    "allkeys-lfu",
+    "allkeys-random",
+    "noeviction",
+];
+
+macro_rules! param {
+    ($name:literal, $mutable:expr, |$c:ident| $get:expr, |$cs:ident, $args:ident| $set:expr) => {
+        ParamSpec {
+            name: $name,
+            mutable: $mutable,
+            get: |$c: &Config| -> String { $get },
+            set: |$cs: &mut Config, $args: &[String]| -> Result<(), String> {
+                $set;
+                Ok(())
+            },
+        }
+    };
+}
+
+pub static PARAMETERS: &[ParamSpec] = &[
+    param!("port", false, |c| c.port.to_string(), |c, a| c.port =
+        integer(a, 0, 65535)? as u16),
+    param!("bind", false, |c| c.bind.join(" "), |c, a| {
+        if a.is_empty() {
+            return Err("wrong number of arguments".into());
+        }
+        c.bind = a.to_vec()
+    }),
+    param!("dir", false, |c| c.dir.display().to_string(), |c, a| c
+        .dir =
+        one(a)?.into()),
+    param!("logfile", false, |c| c.logfile.clone(), |c, a| c.logfile =
+        one(a)?.into()),
+    param!("loglevel", true, |c| c.loglevel.clone(), |c, a| c
+        .loglevel =
+        choice(a, LOGLEVELS)?.into()),
+    param!(
+        "requirepass",
+        true,
+        |c| c.requirepass.clone().unwrap_or_default(),
+        |c, a| {
+            let value = one(a)?;
+            c.requirepass = (!value.is_empty()).then(|| value.to_string())
+        }
+    ),
+    param!("maxclients", true, |c| c.maxclients.to_string(), |c, a| c
+        .maxclients =
+        integer(a, 1, i32::MAX as i64)? as u64),
+    param!("timeout", true, |c| c.timeout_secs.to_string(), |c, a| c
+        .timeout_secs =
+        integer(a, 0, i32::MAX as i64)? as u64),
+    param!(
+        "tcp-keepalive",
+        true,
+        |c| c.tcp_keepalive_secs.to_string(),
+        |c, a| { c.tcp_keepalive_secs = integer(a, 0, i32::MAX as i64)? as u64 }
+    ),
+    param!(
+        "proto-max-bulk-len",
+        true,
+        |c| c.proto_max_bulk_len.to_string(),
+        |c, a| {
+            let value = memory(a)?;
+            if value < 1 || value > i64::MAX as u64 {
+                return Err("argument must be between 1 and 9223372036854775807 inclusive".into());
+            }
+            c.proto_max_bulk_len = value
+        }
+    ),
+    param!(
+        "client-query-buffer-limit",
+        true,
+        |c| c.client_query_buffer_limit.to_string(),
+        |c, a| {
+            let value = memory(a)?;
+            if !(1024 * 1024..=i64::MAX as u64).contains(&value) {
+                return Err(
+                    "argument must be between 1048576 and 9223372036854775807 inclusive".into(),
+                );
+            }
+            c.client_query_buffer_limit = value
+        }
+    ),
+    param!(
+        "enable-debug-command",
+        false,
+        |c| match c.enable_debug_command {
+            DebugCommand::No => "no".into(),
+            DebugCommand::Yes => "yes".into(),
+            DebugCommand::Local => "local".into(),
+        },
+        |c, a| c.enable_debug_command = match choice(a, &["no", "yes", "local"])? {
+            "yes" => DebugCommand::Yes,
+            "local" => DebugCommand::Local,
+            _ => DebugCommand::No,
+        }
+    ),
+    param!("save", true, |c| c.save.clone(), |c, a| c.save =
+        a.join(" ")),
+    param!("appendonly", true, |c| yes_no(c.appendonly), |c, a| c
+        .appendonly =
+        boolean(a)?),
+    param!(
+        "cluster-enabled",
+        false,
+        |c| yes_no(c.cluster_enabled),
+        |c, a| c.cluster_enabled = boolean(a)?
+    ),
+    param!(
+        "cluster-config-file",
+        false,
+        |c| c.cluster_config_file.clone(),
+        |c, a| { c.cluster_config_file = one(a)?.into() }
+    ),
+    param!(
+        "cluster-node-timeout",
+        true,
+        |c| c.cluster_node_timeout_ms.to_string(),
+        |c, a| { c.cluster_node_timeout_ms = integer(a, 0, i64::MAX)? as u64 }
+    ),
+    param!("hz", true, |c| c.hz.to_string(), |c, a| c.hz =
+        integer(a, 0, i32::MAX as i64)?.clamp(1, 500) as u64),
+    param!("maxmemory", true, |c| c.maxmemory.to_string(), |c, a| c
+        .maxmemory =
+        memory(a)?),
+    param!(
+        "maxmemory-policy",
+        true,
+        |c| c.maxmemory_policy.clone(),
+        |c, a| { c.maxmemory_policy = choice(a, MAXMEMORY_POLICIES)?.into() }
+    ),
+    param!("databases", false, |c| c.databases.to_string(), |c, a| c
+        .databases =
+        integer(a, 1, i32::MAX as i64)? as u64),
+    param!("daemonize", false, |c| yes_no(c.daemonize), |c, a| {
+        if boolean(a)? {
+            return Err("daemonize yes is not supported: run slotcore under a supervisor".into());
+        }
+        c.daemonize = false
+    }),
+    param!(
+        "protected-mode",
+        true,
+        |c| yes_no(c.protected_mode),
+        |c, a| c.protected_mode = boolean(a)?
+    ),
+    param!(
+        "tcp-backlog",
+        false,
+        |c| c.tcp_backlog.to_string(),
+        |c, a| c.tcp_backlog = integer(a, 0, i32::MAX as i64)? as u64
+    ),
+    param!(
+        "notify-keyspace-events",
+        true,
+        |c| c.notify_keyspace_events.clone(),
+        |c, a| { c.notify_keyspace_events = one(a)?.into() }
+    ),
+    param!(
+        "lazyfree-lazy-user-flush",
+        true,
+        |c| yes_no(c.lazyfree_lazy_user_flush),
+        |c, a| { c.lazyfree_lazy_user_flush = boolean(a)? }
+    ),
+    param!("shards", false, |c| c.shards.to_string(), |c, a| c.shards =
+        integer(a, 0, 1024)? as usize),
+    param!(
+        "cpus",
+        false,
+        |c| c
+            .cpus
+            .iter()
+            .map(|cpu| cpu.to_string())
+            .collect::<Vec<_>>()
+            .join(","),
+        |c, a| { c.cpus = parse_cpu_list(&a.join(","))? }
+    ),
+    param!(
+        "io-memory",
+        false,
+        |c| c.io_memory_bytes.to_string(),
+        |c, a| c.io_memory_bytes = memory(a)?
+    ),
+];
+
+/// Parses `0,2,4-7` into a list of CPUs.
+pub fn parse_cpu_list(text: &str) -> Result<Vec<usize>, String> {
+    let mut cpus = Vec::new();
+    for part in text
+        .split(',')
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+    {
+        let bad = || format!("bad CPU list '{text}': expected e.g. 0,2,4-7");
+        match part.split_once('-') {
+            Some((first, last)) => {
+                let (first, last): (usize, usize) = (
+                    first.parse().map_err(|_| bad())?,
+                    last.parse().map_err(|_| bad())?,
+                );
+                if first > last {
+                    return Err(bad());
+                }
+                cpus.extend(first..=last);
+            }
+            None => cpus.push(part.parse().map_err(|_| bad())?),
+        }
+    }
+    Ok(cpus)
+}
+
+pub fn parameter(name: &str) -> Option<&'static ParamSpec> {
+    PARAMETERS
+        .iter()
+        .find(|spec| spec.name.eq_ignore_ascii_case(name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_values_round_trip() {
+        let config = Config::default();
+        for (index, spec) in PARAMETERS.iter().enumerate() {
+            assert!(
+                PARAMETERS[index + 1..]
+                    .iter()
+                    .all(|other| other.name != spec.name),
+                "{}",
+                spec.name
+            );
+            let value = (spec.get)(&config);
+            let mut copy = config.clone();
+            let args: Vec<String> = if spec.name == "bind" {
+                value.split(' ').map(String::from).collect()
+            } else {
+                vec![value.clone()]
+            };
+            if spec.name == "daemonize" || spec.name == "cpus" && value.is_empty() {
+                continue;
+            }
+            (spec.set)(&mut copy, &args).unwrap_or_else(|e| panic!("{}: {e}", spec.name));
+            assert_eq!((spec.get)(&copy), value, "{}", spec.name);
+        }
+    }
+
+    #[test]
+    fn bad_values_get_redis_reasons() {
+        let mut config = Config::default();
+        assert_eq!(
+            config.apply("port", &["x".into()]),
+            Err("argument couldn't be parsed into an integer".into())
+        );
+        assert_eq!(
+            config.apply("port", &["70000".into()]),
+            Err("argument must be between 0 and 65535 inclusive".into())
+        );
+        assert_eq!(
+            config.apply("appendonly", &["maybe".into()]),
+            Err("argument must be 'yes' or 'no'".into())
+        );
+        assert_eq!(parse_cpu_list("0,2-4").unwrap(), vec![0, 2, 3, 4]);
+        assert!(parse_cpu_list("4-2").is_err());
+    }
+}

@@ -1,0 +1,372 @@
+//! One shard's keys: values, expiry and a per-slot key index. Synchronous,
+//! owned by exactly one core, and ignorant of the runtime and the protocol.
+//!
+//! Keys live in one hash map per slot, so a slot's keys can be counted,
+//! listed, scanned or moved without touching the others (SCAN cursors,
+//! CLUSTER COUNTKEYSINSLOT/GETKEYSINSLOT, migration). Volatile keys are also
+//! kept in an ordered expiry index, so active expiry removes exactly the keys
+//! that are due, oldest first, with bounded work per call.
+
+mod value;
+
+pub use value::{StrEncoding, Value};
+
+use crate::cluster::slot::{local_slot_count, local_slot_index, slot_of_local_index};
+use bytes::Bytes;
+use std::collections::{BTreeSet, HashMap};
+use std::hash::BuildHasher;
+use std::sync::OnceLock;
+
+/// A hasher state with one random seed per process: the maps are per slot,
+/// so a per-map seed would cost 16 bytes times thousands of maps.
+#[derive(Clone, Copy, Default)]
+pub struct SeededState;
+
+fn process_seed() -> &'static foldhash::fast::RandomState {
+    static SEED: OnceLock<foldhash::fast::RandomState> = OnceLock::new();
+    SEED.get_or_init(foldhash::fast::RandomState::default)
+}
+
+impl BuildHasher for SeededState {
+    type Hasher = foldhash::fast::FoldHasher;
+    fn build_hasher(&self) -> Self::Hasher {
+        process_seed().build_hasher()
+    }
+}
+
+pub type SlotMap = HashMap<Bytes, Entry, SeededState>;
+
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub value: Value,
+    /// Absolute expiry time in Unix milliseconds; 0 when the key is persistent.
+    pub expire_at_ms: u64,
+    /// Last access, in seconds of the server's clock (for OBJECT IDLETIME).
+    pub access_secs: u32,
+}
+
+impl Entry {
+    pub fn new(value: Value, now_ms: u64) -> Self {
+        Entry {
+            value,
+            expire_at_ms: 0,
+            access_secs: (now_ms / 1000) as u32,
+        }
+    }
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct KeyspaceStats {
+    pub hits: u64,
+    pub misses: u64,
+    pub expired_keys: u64,
+}
+
+pub struct Keyspace {
+    core: usize,
+    cores: usize,
+    slots: Vec<SlotMap>,
+    expiry: BTreeSet<(u64, u16, Bytes)>,
+    key_count: usize,
+    pub stats: KeyspaceStats,
+    /// False after DEBUG SET-ACTIVE-EXPIRE 0.
+    pub active_expire_enabled: bool,
+}
+
+impl Keyspace {
+    pub fn new(core: usize, cores: usize) -> Self {
+        let slots = (0..local_slot_count(core, cores))
+            .map(|_| SlotMap::default())
+            .collect();
+        Keyspace {
+            core,
+            cores,
+            slots,
+            expiry: BTreeSet::new(),
+            key_count: 0,
+            stats: KeyspaceStats::default(),
+            active_expire_enabled: true,
+        }
+    }
+
+    #[inline]
+    fn map(&self, slot: u16) -> &SlotMap {
+        debug_assert_eq!(
+            slot as usize % self.cores,
+            self.core,
+            "slot {slot} is not this core's"
+        );
+        &self.slots[local_slot_index(slot, self.cores)]
+    }
+
+    #[inline]
+    fn map_mut(&mut self, slot: u16) -> &mut SlotMap {
+        debug_assert_eq!(
+            slot as usize % self.cores,
+            self.core,
+            "slot {slot} is not this core's"
+        );
+        &mut self.slots[local_slot_index(slot, self.cores)]
+    }
+
+    pub fn len(&self) -> usize {
+        self.key_count
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.key_count == 0
+    }
+
+    pub fn volatile_len(&self) -> usize {
+        self.expiry.len()
+    }
+
+    /// Removes `key` if it has expired; true if it did.
+    fn expire_if_due(&mut self, slot: u16, key: &[u8], now_ms: u64) -> bool {
+        let due = matches!(self.map(slot).get(key), Some(entry) if entry.expire_at_ms != 0 && entry.expire_at_ms <= now_ms);
+        if due {
+            self.remove(slot, key);
+            self.stats.expired_keys += 1;
+        }
+        due
+    }
+
+    /// Looks a key up for reading, expiring it lazily, counting a hit or a
+    /// miss and touching its access time.
+    pub fn lookup_read(&mut self, slot: u16, key: &[u8], now_ms: u64) -> Option<&mut Entry> {
+        self.expire_if_due(slot, key, now_ms);
+        let index = local_slot_index(slot, self.cores);
+        match self.slots[index].get_mut(key) {
+            Some(entry) => {
+                entry.access_secs = (now_ms / 1000) as u32;
+                self.stats.hits += 1;
+                Some(entry)
+            }
+            None => {
+                self.stats.misses += 1;
+                None
+            }
+        }
+    }
+
+    /// Looks a key up for writing: expires it lazily, counts nothing.
+    pub fn lookup_write(&mut self, slot: u16, key: &[u8], now_ms: u64) -> Option<&mut Entry> {
+        self.expire_if_due(slot, key, now_ms);
+        let entry = self.map_mut(slot).get_mut(key)?;
+        entry.access_secs = (now_ms / 1000) as u32;
+        Some(entry)
+    }
+
+    /// Looks a key up without side effects other than lazy expiry (TYPE,
+    /// OBJECT, EXISTS-like checks that Redis does not count as hits).
+    pub fn peek(&mut self, slot: u16, key: &[u8], now_ms: u64) -> Option<&Entry> {
+        self.expire_if_due(slot, key, now_ms);
+        self.map(slot).get(key)
+    }
+
+    pub fn contains(&mut self, slot: u16, key: &[u8], now_ms: u64) -> bool {
+        self.peek(slot, key, now_ms).is_some()
+    }
+
+    /// Stores `entry` under `key`, replacing any old value; keeps the expiry
+    /// index in step. Returns the old entry.
+    pub fn insert(&mut self, slot: u16, key: Bytes, entry: Entry) -> Option<Entry> {
+        if entry.expire_at_ms != 0 {
+            self.expiry.insert((entry.expire_at_ms, slot, key.clone()));
+        }
+        let old = self.map_mut(slot).insert(key.clone(), entry);
+        match &old {
+            Some(old) if old.expire_at_ms != 0 => {
+                self.expiry.remove(&(old.expire_at_ms, slot, key));
+            }
+            Some(_) => {}
+            None => self.key_count += 1,
+        }
+        old
+    }
+
+    pub fn remove(&mut self, slot: u16, key: &[u8]) -> Option<Entry> {
+        let (key, entry) = self.map_mut(slot).remove_entry(key)?;
+        self.key_count -= 1;
+        if entry.expire_at_ms != 0 {
+            self.expiry.remove(&(entry.expire_at_ms, slot, key));
+        }
+        Some(entry)
+    }
+
+    /// Sets or clears (0) a live key's expiry time; false if the key is missing.
+    pub fn set_expire(&mut self, slot: u16, key: &[u8], expire_at_ms: u64) -> bool {
+        let Some((stored_key, entry)) = self.map_mut(slot).get_key_value(key) else {
+            return false;
+        };
+        let (stored_key, old) = (stored_key.clone(), entry.expire_at_ms);
+        if old == expire_at_ms {
+            return true;
+        }
+        if old != 0 {
+            self.expiry.remove(&(old, slot, stored_key.clone()));
+        }
+        if expire_at_ms != 0 {
+            self.expiry.insert((expire_at_ms, slot, stored_key));
+        }
+        if let Some(entry) = self.map_mut(slot).get_mut(key) {
+            entry.expire_at_ms = expire_at_ms;
+        }
+        true
+    }
+
+    /// Removes up to `keys_max` keys whose time has come; returns how many.
+    pub fn expire_due(&mut self, now_ms: u64, keys_max: usize) -> usize {
+        let mut removed = 0;
+        while removed < keys_max {
+            let Some((at, slot, key)) = self.expiry.first().cloned() else {
+                break;
+            };
+            if at > now_ms {
+                break;
+            }
+            self.remove(slot, &key);
+            self.stats.expired_keys += 1;
+            removed += 1;
+        }
+        removed
+    }
+
+    pub fn has_due_keys(&self, now_ms: u64) -> bool {
+        self.expiry.first().is_some_and(|(at, _, _)| *at <= now_ms)
+    }
+
+    pub fn clear(&mut self) {
+        for map in &mut self.slots {
+            *map = SlotMap::default();
+        }
+        self.expiry.clear();
+        self.key_count = 0;
+    }
+
+    pub fn slot_len(&self, slot: u16) -> usize {
+        self.map(slot).len()
+    }
+
+    /// The slot-map at local position `index`, and its slot number.
+    pub fn slot_at(&self, index: usize) -> Option<(u16, &SlotMap)> {
+        let map = self.slots.get(index)?;
+        Some((slot_of_local_index(index, self.core, self.cores), map))
+    }
+
+    pub fn local_slot_count(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// A pseudo-random live key, or None when empty. `seed` picks the slot.
+    pub fn random_key(&mut self, seed: u64, now_ms: u64) -> Option<Bytes> {
+        for _attempt in 0..100 {
+            if self.key_count == 0 {
+                return None;
+            }
+            let count = self.slots.len();
+            let start = (seed as usize).wrapping_add(_attempt * 7919) % count;
+            let found = (0..count)
+                .map(|offset| (start + offset) % count)
+                .find(|&index| !self.slots[index].is_empty())?;
+            let map = &self.slots[found];
+            let pick = (seed as usize / count.max(1)) % map.len();
+            let key = map.keys().nth(pick)?.clone();
+            let slot = slot_of_local_index(found, self.core, self.cores);
+            if !self.expire_if_due(slot, &key, now_ms) {
+                return Some(key);
+            }
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::key_hash_slot;
+
+    fn string(text: &str) -> Value {
+        Value::string(Bytes::copy_from_slice(text.as_bytes()))
+    }
+
+    #[test]
+    fn insert_lookup_remove_and_counts() {
+        let mut keyspace = Keyspace::new(0, 1);
+        let slot = key_hash_slot(b"a");
+        assert!(keyspace
+            .insert(slot, Bytes::from_static(b"a"), Entry::new(string("1"), 0))
+            .is_none());
+        assert!(keyspace
+            .insert(slot, Bytes::from_static(b"a"), Entry::new(string("2"), 0))
+            .is_some());
+        assert_eq!(keyspace.len(), 1);
+        assert!(keyspace.lookup_read(slot, b"a", 0).is_some());
+        assert!(keyspace.lookup_read(slot, b"b", 0).is_none());
+        assert_eq!((keyspace.stats.hits, keyspace.stats.misses), (1, 1));
+        assert!(keyspace.remove(slot, b"a").is_some());
+        assert!(keyspace.is_empty());
+    }
+
+    #[test]
+    fn expiry_is_lazy_and_active_and_index_stays_in_step() {
+        let mut keyspace = Keyspace::new(0, 1);
+        for i in 0..10 {
+            let key = Bytes::from(format!("k{i}"));
+            let slot = key_hash_slot(&key);
+            let mut entry = Entry::new(string("v"), 0);
+            entry.expire_at_ms = 100 + i;
+            keyspace.insert(slot, key, entry);
+        }
+        assert_eq!(keyspace.volatile_len(), 10);
+        assert!(
+            keyspace
+                .lookup_read(key_hash_slot(b"k0"), b"k0", 100)
+                .is_none(),
+            "lazy expiry"
+        );
+        assert_eq!(keyspace.expire_due(105, 3), 3);
+        assert_eq!(keyspace.expire_due(105, 100), 2);
+        assert_eq!(keyspace.len(), 4);
+        let slot = key_hash_slot(b"k9");
+        assert!(keyspace.set_expire(slot, b"k9", 0));
+        assert_eq!(keyspace.expire_due(1000, 100), 3);
+        assert_eq!(keyspace.len(), 1);
+        assert_eq!(keyspace.volatile_len(), 0);
+        assert_eq!(keyspace.stats.expired_keys, 9);
+    }
+
+    #[test]
+    fn overwriting_a_volatile_key_drops_its_old_deadline() {
+        let mut keyspace = Keyspace::new(0, 1);
+        let slot = key_hash_slot(b"x");
+        let mut entry = Entry::new(string("v"), 0);
+        entry.expire_at_ms = 50;
+        keyspace.insert(slot, Bytes::from_static(b"x"), entry);
+        keyspace.insert(slot, Bytes::from_static(b"x"), Entry::new(string("w"), 0));
+        assert_eq!(keyspace.volatile_len(), 0);
+        assert_eq!(keyspace.expire_due(100, 10), 0);
+        assert_eq!(keyspace.len(), 1);
+    }
+
+    #[test]
+    fn random_key_finds_keys_on_a_multi_core_shard() {
+        let mut keyspace = Keyspace::new(1, 2);
+        let key = (0..)
+            .map(|i| format!("k{i}"))
+            .find(|k| key_hash_slot(k.as_bytes()) % 2 == 1)
+            .unwrap();
+        assert!(keyspace.random_key(7, 0).is_none());
+        keyspace.insert(
+            key_hash_slot(key.as_bytes()),
+            Bytes::from(key.clone()),
+            Entry::new(string("v"), 0),
+        );
+        for seed in 0..20 {
+            assert_eq!(
+                keyspace.random_key(seed, 0).as_deref(),
+                Some(key.as_bytes())
+            );
+        }
+    }
+}

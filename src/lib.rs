@@ -1,0 +1,31 @@
+//! slotcore: a thread-per-core Redis Cluster node.
+//!
+//! Module map (layers only point down):
+//!
+//! - [`protocol`]: RESP2/RESP3 request decoding and reply encoding. Knows
+//!   nothing else of ours.
+//! - [`keyspace`]: one core's keys: values, expiry index, per-slot maps.
+//!   Synchronous.
+//! - [`cluster`]: hash slots, hash tags, and the slot → core function.
+//! - [`command`]: the command table (data) and the synchronous shard-side
+//!   handlers that run on the core owning the keys.
+//! - [`config`]: the one parameter table behind config files, flags and
+//!   CONFIG GET/SET/REWRITE.
+//! - [`shard`]: the runtime: one glommio executor per core, listeners,
+//!   connections, the channel mesh, and the coordinator for commands that
+//!   span cores. The only module that touches glommio.
+//! - [`memory`]: allocation accounting for INFO memory.
+//! - [`log`]: Redis-style log lines.
+
+pub mod cluster;
+pub mod command;
+pub mod config;
+pub mod keyspace;
+pub mod log;
+pub mod memory;
+pub mod protocol;
+pub mod shard;
+
+/// The Redis version whose behaviour slotcore matches; reported as
+/// `redis_version` so tools that check it accept us.
+pub const REDIS_VERSION: &str = "7.0.15";

@@ -1,0 +1,8 @@
+//! The Redis wire protocol: request decoding and reply encoding. Knows
+//! nothing of commands, keys or the runtime.
+
+pub mod decode;
+pub mod reply;
+
+pub use decode::{decode, Limits, Progress, ProtocolError, Request};
+pub use reply::Reply;

@@ -1,0 +1,632 @@
+//! One client connection: read, decode, route, execute, reply.
+//!
+//! Commands of one read are processed in order. A command whose keys live
+//! on this core runs inline. Commands for other cores are collected per core
+//! and sent as one batch per core when the read is done; fan-out commands
+//! (MGET, MSET, DEL, EXISTS, TOUCH, UNLINK over several cores) add one part
+//! to each core's batch. Replies are encoded in request order once all the
+//! batches have answered. Commands that need the connection's state or
+//! several round trips (`Exec::Coord`) first flush what is pending.
+
+use super::clients::ClientHandle;
+use super::mesh::Op;
+use super::Core;
+use crate::cluster::{core_of_slot, key_hash_slot};
+use crate::command::table::index_of;
+use crate::command::{errors, key_positions, lookup, CommandSpec, Coord, Exec};
+use crate::protocol::decode::{decode, Limits, Progress, Request};
+use crate::protocol::Reply;
+use crate::warning;
+use bytes::{Bytes, BytesMut};
+use futures_lite::{AsyncReadExt, AsyncWriteExt};
+use glommio::net::TcpStream;
+use std::cell::{Cell, RefCell};
+use std::ops::Range;
+use std::os::unix::io::AsRawFd;
+use std::rc::Rc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+/// Commands decoded from one read before they are executed and answered.
+pub const PIPELINE_DEPTH_MAX: usize = 1024;
+const READ_BYTES_MIN: usize = 4096;
+const READ_BYTES_MAX: usize = 64 * 1024;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum ReplyMode {
+    On,
+    Off,
+    /// Drop this many more replies, then go back to On.
+    Skip(u8),
+}
+
+/// How a fan-out command's parts become one reply.
+#[derive(Clone, Copy)]
+enum Merge {
+    /// MGET: values back in key order.
+    Values,
+    /// DEL/EXISTS/TOUCH: the sum of counts.
+    Sum,
+    /// MSET: OK when every part is OK.
+    AllOk,
+}
+
+struct Gather {
+    merge: Merge,
+    parts: Vec<Reply>,
+    /// For `Values`: for each key, (part, position in that part's reply).
+    order: Vec<(u32, u32)>,
+}
+
+enum SlotState {
+    Ready(Reply),
+    Pending,
+    Gather(Gather),
+}
+
+struct Slot {
+    command: u16,
+    state: SlotState,
+}
+
+/// Where a batched op's reply goes: a slot, and a gather part if any.
+#[derive(Clone, Copy)]
+struct Target {
+    slot: u32,
+    part: Option<u32>,
+}
+
+#[derive(Default)]
+struct Plan {
+    slots: Vec<Slot>,
+    batches: Vec<Vec<Op>>,
+    targets: Vec<Vec<Target>>,
+}
+
+impl Plan {
+    fn is_active(&self) -> bool {
+        !self.slots.is_empty()
+    }
+}
+
+pub struct Conn {
+    pub core: Rc<Core>,
+    pub handle: Rc<ClientHandle>,
+    pub resp3: bool,
+    pub authenticated: bool,
+    pub close_after_reply: bool,
+    pub reply_mode: ReplyMode,
+    pub out: Vec<u8>,
+    plan: Plan,
+}
+
+enum Route {
+    Keyless,
+    One(usize),
+    Many,
+}
+
+impl Conn {
+    fn route(&self, spec: &CommandSpec, argv: &[Bytes]) -> Route {
+        let cores = self.core.cores();
+        let mut positions = key_positions(spec, argv.len());
+        let Some(first) = positions.next() else {
+            return Route::Keyless;
+        };
+        let core = core_of_slot(key_hash_slot(&argv[first]), cores);
+        if cores > 1 && positions.any(|i| core_of_slot(key_hash_slot(&argv[i]), cores) != core) {
+            return Route::Many;
+        }
+        Route::One(core)
+    }
+
+    /// Hands a reply to the client: directly when nothing is pending,
+    /// else into the plan so that replies keep request order.
+    fn emit(&mut self, command: u16, reply: Reply) {
+        if self.plan.is_active() {
+            self.plan.slots.push(Slot {
+                command,
+                state: SlotState::Ready(reply),
+            });
+        } else {
+            self.write_reply(command, &reply);
+        }
+    }
+
+    fn write_reply(&mut self, command: u16, reply: &Reply) {
+        if let Reply::Error(text) = reply {
+            let mut stats = self.core.stats.borrow_mut();
+            stats.count_error(text);
+            if let Some(entry) = stats.commands.get_mut(command as usize) {
+                entry.failed_calls += 1;
+            }
+        }
+        match self.reply_mode {
+            ReplyMode::On => reply.encode(self.resp3, &mut self.out),
+            ReplyMode::Off => {}
+            ReplyMode::Skip(left) => {
+                self.reply_mode = if left > 1 {
+                    ReplyMode::Skip(left - 1)
+                } else {
+                    ReplyMode::On
+                };
+            }
+        }
+    }
+
+    /// Writes a reply for a command that was refused before running.
+    pub fn reject(&mut self, command: Option<u16>, reply: Reply) {
+        if let Some(command) = command {
+            self.core.stats.borrow_mut().commands[command as usize].rejected_calls += 1;
+        }
+        // Rejections count as rejected, not failed: no command index here.
+        self.emit(u16::MAX, reply);
+    }
+
+    fn queue(&mut self, core: usize, op: Op, target: Target) {
+        if self.plan.batches.len() < self.core.cores() {
+            self.plan.batches.resize_with(self.core.cores(), Vec::new);
+            self.plan.targets.resize_with(self.core.cores(), Vec::new);
+        }
+        self.plan.batches[core].push(op);
+        self.plan.targets[core].push(target);
+    }
+
+    /// Sends every pending batch, waits for all replies, and writes the
+    /// plan's replies in order.
+    pub async fn flush_plan(&mut self) {
+        if !self.plan.is_active() {
+            return;
+        }
+        let mut started = Vec::new();
+        for core in 0..self.plan.batches.len() {
+            let ops = std::mem::take(&mut self.plan.batches[core]);
+            if !ops.is_empty() {
+                let count = ops.len();
+                started.push((core, self.core.mesh().start(core, ops).await, count));
+            }
+        }
+        for (core, id, count) in started {
+            let replies = self.core.mesh().finish(id, count).await;
+            let targets = std::mem::take(&mut self.plan.targets[core]);
+            for (target, reply) in targets.into_iter().zip(replies) {
+                let slot = &mut self.plan.slots[target.slot as usize];
+                match (&mut slot.state, target.part) {
+                    (SlotState::Gather(gather), Some(part)) => gather.parts[part as usize] = reply,
+                    (state, _) => *state = SlotState::Ready(reply),
+                }
+            }
+        }
+        let slots = std::mem::take(&mut self.plan.slots);
+        for slot in slots {
+            let reply = match slot.state {
+                SlotState::Ready(reply) => reply,
+                SlotState::Gather(gather) => merge(gather),
+                SlotState::Pending => Reply::error("ERR shard unavailable"),
+            };
+            self.write_reply(slot.command, &reply);
+        }
+    }
+
+    /// Runs one command.
+    pub async fn dispatch(&mut self, argv: &[Bytes]) {
+        let Some(spec) = lookup(&argv[0]) else {
+            self.reject(None, errors::unknown_command(argv));
+            return;
+        };
+        let command = index_of(spec) as u16;
+        if !spec.arity_ok(argv.len()) {
+            self.reject(Some(command), errors::wrong_arity(spec.name));
+            return;
+        }
+        if !self.authenticated && !spec.flags.contains(&"no_auth") {
+            if self.core.db.borrow().config.requirepass.is_some() {
+                self.reject(Some(command), Reply::error(errors::NOAUTH));
+                return;
+            }
+            self.authenticated = true;
+        }
+        self.handle.last_command.set(spec.name);
+        {
+            let mut stats = self.core.stats.borrow_mut();
+            stats.total_commands += 1;
+            stats.commands[command as usize].calls += 1;
+        }
+        match spec.exec {
+            Exec::Shard(run) => match self.route(spec, argv) {
+                Route::Keyless => self.run_inline(command, run, argv),
+                Route::One(core) if core == self.core.id => self.run_inline(command, run, argv),
+                Route::One(core) => self.run_remote(command, core, Op::Db(run, argv.to_vec())),
+                Route::Many => self.emit(
+                    command,
+                    Reply::error("CROSSSLOT Keys in request don't hash to the same slot"),
+                ),
+            },
+            Exec::ShardOrCross(run, coord) => match self.route(spec, argv) {
+                Route::Keyless => self.run_inline(command, run, argv),
+                Route::One(core) if core == self.core.id => self.run_inline(command, run, argv),
+                Route::One(core) => self.run_remote(command, core, Op::Db(run, argv.to_vec())),
+                Route::Many => match fan_out_merge(coord) {
+                    Some(merge) => self.fan_out(command, spec, merge, run, argv),
+                    None => {
+                        self.flush_plan().await;
+                        let reply = self.run_coord(coord, argv).await;
+                        self.emit(command, reply);
+                    }
+                },
+            },
+            Exec::Coord(coord) => {
+                self.flush_plan().await;
+                let reply = self.run_coord(coord, argv).await;
+                self.emit(command, reply);
+            }
+        }
+    }
+
+    fn run_inline(&mut self, command: u16, run: crate::command::ShardFn, argv: &[Bytes]) {
+        let started = Instant::now();
+        let reply = run(&mut self.core.db.borrow_mut(), argv);
+        let elapsed = started.elapsed().as_micros() as u64;
+        self.core.stats.borrow_mut().commands[command as usize].usec += elapsed;
+        self.emit(command, reply);
+    }
+
+    fn run_remote(&mut self, command: u16, core: usize, op: Op) {
+        let slot = self.plan.slots.len() as u32;
+        self.plan.slots.push(Slot {
+            command,
+            state: SlotState::Pending,
+        });
+        self.queue(core, op, Target { slot, part: None });
+    }
+
+    /// Splits a multi-key command by core: each core gets the same command
+    /// over its own keys; the local part runs now.
+    fn fan_out(
+        &mut self,
+        command: u16,
+        spec: &CommandSpec,
+        merge: Merge,
+        run: crate::command::ShardFn,
+        argv: &[Bytes],
+    ) {
+        let cores = self.core.cores();
+        let step = spec.step.max(1) as usize;
+        let mut per_core: Vec<Vec<Bytes>> = vec![Vec::new(); cores];
+        let mut order = Vec::new();
+        for chunk in argv[1..].chunks(step) {
+            let core = core_of_slot(key_hash_slot(&chunk[0]), cores);
+            if per_core[core].is_empty() {
+                per_core[core].push(argv[0].clone());
+            }
+            order.push((core as u32, ((per_core[core].len() - 1) / step) as u32));
+            per_core[core].extend_from_slice(chunk);
+        }
+        let slot = self.plan.slots.len() as u32;
+        let mut parts = vec![Reply::Nil; cores];
+        for (core, sub_argv) in per_core.into_iter().enumerate() {
+            if sub_argv.is_empty() {
+                parts[core] = match merge {
+                    Merge::Sum => Reply::Int(0),
+                    Merge::AllOk => Reply::ok(),
+                    Merge::Values => Reply::Array(vec![]),
+                };
+            } else if core == self.core.id {
+                parts[core] = run(&mut self.core.db.borrow_mut(), &sub_argv);
+            } else {
+                self.queue(
+                    core,
+                    Op::Db(run, sub_argv),
+                    Target {
+                        slot,
+                        part: Some(core as u32),
+                    },
+                );
+            }
+        }
+        self.plan.slots.push(Slot {
+            command,
+            state: SlotState::Gather(Gather {
+                merge,
+                parts,
+                order,
+            }),
+        });
+    }
+}
+
+fn fan_out_merge(coord: Coord) -> Option<Merge> {
+    match coord {
+        Coord::Mget => Some(Merge::Values),
+        Coord::Del | Coord::Exists | Coord::Touch => Some(Merge::Sum),
+        Coord::Mset => Some(Merge::AllOk),
+        _ => None,
+    }
+}
+
+fn merge(gather: Gather) -> Reply {
+    if let Some(error) = gather.parts.iter().find(|part| part.is_error()) {
+        return error.clone();
+    }
+    match gather.merge {
+        Merge::Sum => Reply::Int(
+            gather
+                .parts
+                .iter()
+                .map(|p| if let Reply::Int(n) = p { *n } else { 0 })
+                .sum(),
+        ),
+        Merge::AllOk => Reply::ok(),
+        Merge::Values => {
+            let mut parts: Vec<Vec<Reply>> = gather
+                .parts
+                .into_iter()
+                .map(|part| {
+                    if let Reply::Array(items) = part {
+                        items
+                    } else {
+                        Vec::new()
+                    }
+                })
+                .collect();
+            Reply::Array(
+                gather
+                    .order
+                    .iter()
+                    .map(|&(part, index)| {
+                        parts
+                            .get_mut(part as usize)
+                            .and_then(|items| items.get_mut(index as usize))
+                            .map(|item| std::mem::replace(item, Reply::Nil))
+                            .unwrap_or(Reply::Nil)
+                    })
+                    .collect(),
+            )
+        }
+    }
+}
+
+/// Frames decoded from one read: where each request's arguments are.
+enum Frame {
+    Spans(Range<usize>),
+    Owned(Vec<Bytes>),
+}
+
+fn set_keepalive(fd: i32, idle_secs: u64) {
+    if idle_secs == 0 {
+        return;
+    }
+    let on: libc::c_int = 1;
+    let idle = idle_secs.min(i32::MAX as u64) as libc::c_int;
+    let interval = (idle / 3).max(1);
+    let size = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: setsockopt with pointers to live c_ints of the stated size.
+    unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_KEEPALIVE,
+            &on as *const _ as *const libc::c_void,
+            size,
+        );
+        libc::setsockopt(
+            fd,
+            libc::IPPROTO_TCP,
+            libc::TCP_KEEPIDLE,
+            &idle as *const _ as *const libc::c_void,
+            size,
+        );
+        libc::setsockopt(
+            fd,
+            libc::IPPROTO_TCP,
+            libc::TCP_KEEPINTVL,
+            &interval as *const _ as *const libc::c_void,
+            size,
+        );
+    }
+}
+
+pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
+    let (maxclients, keepalive, timeout) = {
+        let db = core.db.borrow();
+        (
+            db.config.maxclients,
+            db.config.tcp_keepalive_secs,
+            db.config.timeout_secs,
+        )
+    };
+    core.stats.borrow_mut().total_connections += 1;
+    let connected = core
+        .shared
+        .connected_clients
+        .fetch_add(1, Ordering::Relaxed)
+        + 1;
+    if connected as u64 > maxclients {
+        core.shared
+            .connected_clients
+            .fetch_sub(1, Ordering::Relaxed);
+        core.stats.borrow_mut().rejected_connections += 1;
+        let _ = stream
+            .write_all(b"-ERR max number of clients reached\r\n")
+            .await;
+        return;
+    }
+    let _ = stream.set_nodelay(true);
+    set_keepalive(stream.as_raw_fd(), keepalive);
+    if timeout > 0 {
+        let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(timeout)));
+    }
+    let unspecified = std::net::SocketAddr::from(([0, 0, 0, 0], 0));
+    let handle = Rc::new(ClientHandle {
+        id: core.shared.next_client_id.fetch_add(1, Ordering::Relaxed),
+        fd: stream.as_raw_fd(),
+        addr: stream.peer_addr().unwrap_or(unspecified),
+        laddr: stream.local_addr().unwrap_or(unspecified),
+        created_ms: crate::command::now_ms(),
+        name: RefCell::new(String::new()),
+        lib_name: RefCell::new(String::new()),
+        lib_ver: RefCell::new(String::new()),
+        last_command_ms: Cell::new(crate::command::now_ms()),
+        last_command: Cell::new("NULL"),
+        resp: Cell::new(2),
+        query_buffer_bytes: Cell::new(0),
+        killed: Cell::new(false),
+    });
+    core.clients
+        .borrow_mut()
+        .by_id
+        .insert(handle.id, handle.clone());
+    core.stats.borrow_mut().connected_clients += 1;
+    let mut conn = Conn {
+        core: core.clone(),
+        handle: handle.clone(),
+        resp3: false,
+        authenticated: false,
+        close_after_reply: false,
+        reply_mode: ReplyMode::On,
+        out: Vec::with_capacity(READ_BYTES_MIN),
+        plan: Plan::default(),
+    };
+    conn.run(&mut stream).await;
+    core.clients.borrow_mut().by_id.remove(&handle.id);
+    core.stats.borrow_mut().connected_clients -= 1;
+    core.shared
+        .connected_clients
+        .fetch_sub(1, Ordering::Relaxed);
+}
+
+impl Conn {
+    async fn run(&mut self, stream: &mut TcpStream) {
+        let mut buf = BytesMut::with_capacity(READ_BYTES_MIN);
+        let mut read_bytes = READ_BYTES_MIN;
+        let mut request = Request::default();
+        let mut frames: Vec<Frame> = Vec::new();
+        let mut spans: Vec<Range<usize>> = Vec::new();
+        let mut argv: Vec<Bytes> = Vec::new();
+        loop {
+            let filled = buf.len();
+            buf.resize(filled + read_bytes, 0);
+            let count = match stream.read(&mut buf[filled..]).await {
+                Ok(0) | Err(_) => break,
+                Ok(count) => count,
+            };
+            buf.truncate(filled + count);
+            read_bytes = if count == read_bytes {
+                (read_bytes * 2).min(READ_BYTES_MAX)
+            } else {
+                READ_BYTES_MIN.max(count)
+            };
+            self.core.stats.borrow_mut().net_input_bytes += count as u64;
+            if self.handle.killed.get() {
+                break;
+            }
+            let (limits, buffer_limit) = {
+                let db = self.core.db.borrow();
+                let unauthenticated = !self.authenticated && db.config.requirepass.is_some();
+                let limits = Limits {
+                    bulk_bytes_max: db.config.proto_max_bulk_len as i64,
+                    unauthenticated,
+                };
+                (limits, db.config.client_query_buffer_limit as usize)
+            };
+            // Decode every complete request in the buffer.
+            frames.clear();
+            spans.clear();
+            let mut consumed = 0;
+            let mut protocol_error = None;
+            while frames.len() < PIPELINE_DEPTH_MAX {
+                match decode(&buf[consumed..], &limits, &mut request) {
+                    Ok(Progress::Complete { consumed: used }) => {
+                        if request.is_inline {
+                            let owned = request
+                                .spans
+                                .iter()
+                                .map(|r| Bytes::copy_from_slice(&request.inline_storage[r.clone()]))
+                                .collect::<Vec<_>>();
+                            if !owned.is_empty() {
+                                frames.push(Frame::Owned(owned));
+                            }
+                        } else if !request.spans.is_empty() {
+                            let first = spans.len();
+                            spans.extend(
+                                request
+                                    .spans
+                                    .iter()
+                                    .map(|r| r.start + consumed..r.end + consumed),
+                            );
+                            frames.push(Frame::Spans(first..spans.len()));
+                        }
+                        consumed += used;
+                    }
+                    Ok(Progress::Incomplete { frame_bytes_min }) => {
+                        // Room for a big bulk at once, but never a huge
+                        // allocation on a client's word alone.
+                        const RESERVE_BYTES_MAX: usize = 16 * 1024 * 1024;
+                        let have = buf.len() - consumed;
+                        if frame_bytes_min > have {
+                            buf.reserve((frame_bytes_min - have).min(RESERVE_BYTES_MAX));
+                        }
+                        break;
+                    }
+                    Err(error) => {
+                        protocol_error = Some(error);
+                        break;
+                    }
+                }
+            }
+            let chunk = buf.split_to(consumed).freeze();
+            self.handle.query_buffer_bytes.set(buf.len());
+            self.core.db.borrow_mut().refresh_clock();
+            self.handle
+                .last_command_ms
+                .set(self.core.db.borrow().now_ms);
+            for frame in frames.drain(..) {
+                argv.clear();
+                match frame {
+                    Frame::Spans(range) => {
+                        argv.extend(spans[range].iter().map(|r| chunk.slice(r.clone())))
+                    }
+                    Frame::Owned(owned) => argv.extend(owned),
+                }
+                self.dispatch(&argv).await;
+                if self.close_after_reply {
+                    break;
+                }
+            }
+            argv.clear();
+            drop(chunk);
+            self.flush_plan().await;
+            if let Some(error) = &protocol_error {
+                warning!(
+                    "Protocol error ({}) from client: id={} addr={}",
+                    error.0,
+                    self.handle.id,
+                    self.handle.addr
+                );
+                crate::protocol::reply::encode_error(&format!("ERR {}", error.0), &mut self.out);
+                self.close_after_reply = true;
+            }
+            if buf.len() > buffer_limit {
+                warning!(
+                    "Closing client that reached max query buffer length: id={} addr={}",
+                    self.handle.id,
+                    self.handle.addr
+                );
+                self.close_after_reply = true;
+            }
+            if !self.out.is_empty() {
+                self.core.stats.borrow_mut().net_output_bytes += self.out.len() as u64;
+                if stream.write_all(&self.out).await.is_err() {
+                    break;
+                }
+                self.out.clear();
+                if self.out.capacity() > READ_BYTES_MAX * 4 {
+                    self.out.shrink_to(READ_BYTES_MIN);
+                }
+            }
+            if self.close_after_reply || self.handle.killed.get() {
+                break;
+            }
+        }
+    }
+}

@@ -1,0 +1,1012 @@
+//! Coordinated commands: those that span cores or touch the connection.
+//! They run in the connection's task, after any pending batch is flushed,
+//! and reach other cores only through the mesh.
+
+use super::clients::ClientFilter;
+use super::conn::{Conn, ReplyMode};
+use super::mesh::{CoreFn, Op};
+use super::Core;
+use crate::cluster::{core_of_slot, key_hash_slot, SLOT_COUNT};
+use crate::command::errors::{self, NOT_INTEGER, SYNTAX};
+use crate::command::{keys, parse_int, server, strings, Coord, Db, ShardFn};
+use crate::config::{parameter, DebugCommand, PARAMETERS};
+use crate::keyspace::{Entry, Value};
+use crate::protocol::Reply;
+use crate::{notice, warning};
+use bytes::Bytes;
+use std::borrow::Cow;
+
+impl Conn {
+    /// Runs `op` on `core`: inline when it is this one, else over the mesh.
+    pub async fn on_core(&self, core: usize, op: Op) -> Reply {
+        if core == self.core.id {
+            return self.core.run_ops(vec![op]).pop().unwrap_or(Reply::Nil);
+        }
+        self.core
+            .mesh()
+            .call(core, vec![op])
+            .await
+            .pop()
+            .unwrap_or(Reply::Nil)
+    }
+
+    /// Runs one op on every core, in parallel, and returns the replies in
+    /// core order.
+    pub async fn on_all(&self, make: impl Fn() -> Op) -> Vec<Reply> {
+        let mut started = Vec::new();
+        for core in 0..self.core.cores() {
+            if core != self.core.id {
+                started.push((core, self.core.mesh().start(core, vec![make()]).await));
+            }
+        }
+        let mut replies = vec![Reply::Nil; self.core.cores()];
+        replies[self.core.id] = self.core.run_ops(vec![make()]).pop().unwrap_or(Reply::Nil);
+        for (core, id) in started {
+            replies[core] = self
+                .core
+                .mesh()
+                .finish(id, 1)
+                .await
+                .pop()
+                .unwrap_or(Reply::Nil);
+        }
+        replies
+    }
+
+    async fn on_key(&self, run: ShardFn, argv: Vec<Bytes>, key: &[u8]) -> Reply {
+        let core = core_of_slot(key_hash_slot(key), self.core.cores());
+        self.on_core(core, Op::Db(run, argv)).await
+    }
+
+    pub async fn run_coord(&mut self, coord: Coord, argv: &[Bytes]) -> Reply {
+        match coord {
+            Coord::Msetnx => self.msetnx(argv).await,
+            Coord::Rename => self.rename(argv, false).await,
+            Coord::Renamenx => self.rename(argv, true).await,
+            Coord::Copy => self.copy(argv).await,
+            Coord::Lcs => self.lcs(argv).await,
+            Coord::Keys => {
+                let parts = self
+                    .on_all(|| Op::Db(keys::keys_local, argv.to_vec()))
+                    .await;
+                Reply::Array(parts.into_iter().flat_map(array_items).collect())
+            }
+            Coord::Scan => self.scan(argv).await,
+            Coord::Randomkey => self.randomkey().await,
+            Coord::Dbsize => sum(self.on_all(|| Op::Db(keys::dbsize_local, vec![])).await),
+            Coord::Flushall => self.flushall(argv).await,
+            Coord::Info => self.info(argv).await,
+            Coord::Config => self.config(argv).await,
+            Coord::Client => self.client(argv).await,
+            Coord::Hello => self.hello(argv),
+            Coord::Auth => self.auth(argv),
+            Coord::Select => match parse_int(&argv[1]) {
+                Some(0) => Reply::ok(),
+                Some(n) if i32::try_from(n).is_ok() => {
+                    Reply::error("ERR SELECT is not allowed in cluster mode")
+                }
+                _ => Reply::error(NOT_INTEGER),
+            },
+            Coord::Reset => {
+                self.resp3 = false;
+                self.handle.resp.set(2);
+                self.handle.name.borrow_mut().clear();
+                self.reply_mode = ReplyMode::On;
+                self.authenticated = self.core.db.borrow().config.requirepass.is_none();
+                Reply::Simple("RESET".into())
+            }
+            Coord::Quit => {
+                self.close_after_reply = true;
+                Reply::ok()
+            }
+            Coord::Debug => self.debug(argv).await,
+            Coord::Shutdown => self.shutdown(argv),
+            Coord::Mget | Coord::Mset | Coord::Del | Coord::Exists | Coord::Touch => {
+                Reply::error("ERR internal: fan-out command reached the coordinator")
+            }
+        }
+    }
+
+    async fn msetnx(&self, argv: &[Bytes]) -> Reply {
+        for pair in argv[1..].chunks(2) {
+            let probe = vec![argv[0].clone(), pair[0].clone()];
+            if self.on_key(strings::any_exists, probe, &pair[0]).await == Reply::Int(1) {
+                return Reply::Int(0);
+            }
+        }
+        for pair in argv[1..].chunks(2) {
+            let set = vec![argv[0].clone(), pair[0].clone(), pair[1].clone()];
+            self.on_key(strings::mset_local, set, &pair[0]).await;
+        }
+        Reply::Int(1)
+    }
+
+    /// RENAME across cores: the entry leaves the source core and is
+    /// written on the destination's. Not atomic for observers yet.
+    async fn rename(&self, argv: &[Bytes], nx: bool) -> Reply {
+        let (source, destination) = (&argv[1], &argv[2]);
+        let exists = |key: &Bytes| vec![Bytes::new(), key.clone()];
+        if self
+            .on_key(keys::exists_local, exists(source), source)
+            .await
+            != Reply::Int(1)
+        {
+            return Reply::error(errors::NO_SUCH_KEY);
+        }
+        if nx
+            && self
+                .on_key(keys::exists_local, exists(destination), destination)
+                .await
+                == Reply::Int(1)
+        {
+            return Reply::Int(0);
+        }
+        let taken = self
+            .on_key(take_entry_local, vec![Bytes::new(), source.clone()], source)
+            .await;
+        if taken == Reply::Nil {
+            return Reply::error(errors::NO_SUCH_KEY);
+        }
+        let put = put_argv(destination, taken);
+        self.on_key(put_entry_local, put, destination).await;
+        if nx {
+            Reply::Int(1)
+        } else {
+            Reply::ok()
+        }
+    }
+
+    async fn copy(&self, argv: &[Bytes]) -> Reply {
+        let replace = match keys::parse_copy_options(&argv[3..]) {
+            Ok(replace) => replace,
+            Err(reply) => return reply,
+        };
+        let (source, destination) = (&argv[1], &argv[2]);
+        let value = self
+            .on_key(read_entry_local, vec![Bytes::new(), source.clone()], source)
+            .await;
+        if value == Reply::Nil {
+            return Reply::Int(0);
+        }
+        let exists = vec![Bytes::new(), destination.clone()];
+        if !replace && self.on_key(keys::exists_local, exists, destination).await == Reply::Int(1) {
+            return Reply::Int(0);
+        }
+        self.on_key(put_entry_local, put_argv(destination, value), destination)
+            .await;
+        Reply::Int(1)
+    }
+
+    async fn lcs(&self, argv: &[Bytes]) -> Reply {
+        let mut values = Vec::new();
+        for key in &argv[1..3] {
+            match self
+                .on_key(read_entry_local, vec![Bytes::new(), key.clone()], key)
+                .await
+            {
+                Reply::Array(parts) => match parts.first() {
+                    Some(Reply::Bulk(value)) => values.push(value.clone()),
+                    _ => return Reply::error("ERR The specified keys must contain string values"),
+                },
+                _ => values.push(Bytes::new()),
+            }
+        }
+        strings::lcs_reply(&values[0], &values[1], &argv[3..])
+    }
+
+    /// SCAN's cursor is a position in the node's slot order: all of core
+    /// 0's slots, then core 1's, and so on. Each call scans whole slots on
+    /// one core, so the cursor stays valid however keys are added.
+    async fn scan(&self, argv: &[Bytes]) -> Reply {
+        let Some(cursor) = std::str::from_utf8(&argv[1])
+            .ok()
+            .and_then(|t| t.parse::<u64>().ok())
+        else {
+            return Reply::error("ERR invalid cursor");
+        };
+        let options = match keys::parse_scan_options(&argv[2..]) {
+            Ok(options) => options,
+            Err(reply) => return reply,
+        };
+        let cores = self.core.cores();
+        let counts: Vec<usize> = (0..cores)
+            .map(|c| crate::cluster::local_slot_count(c, cores))
+            .collect();
+        let mut position = if cursor as usize >= SLOT_COUNT {
+            SLOT_COUNT
+        } else {
+            cursor as usize
+        };
+        let mut keys = Vec::new();
+        while position < SLOT_COUNT && keys.len() < options.count {
+            let (mut core, mut index) = (0, position);
+            while index >= counts[core] {
+                index -= counts[core];
+                core += 1;
+            }
+            let op_argv = vec![
+                Bytes::new(),
+                Bytes::from(index.to_string()),
+                Bytes::from((options.count - keys.len()).to_string()),
+                options.pattern.clone().unwrap_or_default(),
+                options.type_name.clone().unwrap_or_default(),
+            ];
+            let Reply::Array(mut items) =
+                self.on_core(core, Op::Db(keys::scan_local, op_argv)).await
+            else {
+                break;
+            };
+            let next = match items.first() {
+                Some(Reply::Int(next)) => *next,
+                _ => -1,
+            };
+            keys.extend(items.drain(1..));
+            let core_start: usize = counts[..core].iter().sum();
+            position = if next < 0 {
+                core_start + counts[core]
+            } else {
+                core_start + next as usize
+            };
+            // One call per SCAN is enough when it found keys; empty regions
+            // continue on the next core so the client is not sent empty
+            // pages for nothing.
+            if !keys.is_empty() {
+                break;
+            }
+        }
+        let next = if position >= SLOT_COUNT { 0 } else { position };
+        Reply::Array(vec![Reply::bulk_str(&next.to_string()), Reply::Array(keys)])
+    }
+
+    async fn randomkey(&self) -> Reply {
+        let cores = self.core.cores();
+        let start = self.core.db.borrow_mut().random() as usize % cores;
+        for offset in 0..cores {
+            let core = (start + offset) % cores;
+            let reply = self
+                .on_core(core, Op::Db(keys::randomkey_local, vec![]))
+                .await;
+            if reply != Reply::Nil {
+                return reply;
+            }
+        }
+        Reply::Nil
+    }
+
+    async fn flushall(&self, argv: &[Bytes]) -> Reply {
+        if argv.len() > 2
+            || (argv.len() == 2
+                && !argv[1].eq_ignore_ascii_case(b"SYNC")
+                && !argv[1].eq_ignore_ascii_case(b"ASYNC"))
+        {
+            return Reply::error(SYNTAX);
+        }
+        self.on_all(|| Op::Db(keys::flush_local, vec![])).await;
+        Reply::ok()
+    }
+
+    fn hello(&mut self, argv: &[Bytes]) -> Reply {
+        let mut protocol = if self.resp3 { 3 } else { 2 };
+        let mut index = 1;
+        if argv.len() > 1 {
+            match parse_int(&argv[1]) {
+                Some(version) if version == 2 || version == 3 => protocol = version,
+                Some(_) => return Reply::error("NOPROTO unsupported protocol version"),
+                None => {
+                    return Reply::error("ERR Protocol version is not an integer or out of range")
+                }
+            }
+            index = 2;
+        }
+        let mut name = None;
+        while index < argv.len() {
+            let more = argv.len() - index - 1;
+            let option = argv[index].to_ascii_uppercase();
+            match option.as_slice() {
+                b"AUTH" if more >= 2 => {
+                    if let Err(reply) = self.check_password(&argv[index + 1], &argv[index + 2]) {
+                        return reply;
+                    }
+                    index += 3;
+                }
+                b"SETNAME" if more >= 1 => {
+                    if let Err(reply) = valid_client_name(&argv[index + 1]) {
+                        return reply;
+                    }
+                    name = Some(String::from_utf8_lossy(&argv[index + 1]).into_owned());
+                    index += 2;
+                }
+                _ => {
+                    return Reply::error_owned(format!(
+                        "ERR Syntax error in HELLO option '{}'",
+                        String::from_utf8_lossy(&argv[index])
+                    ))
+                }
+            }
+        }
+        if !self.authenticated && self.core.db.borrow().config.requirepass.is_some() {
+            return Reply::error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
+        }
+        if let Some(name) = name {
+            *self.handle.name.borrow_mut() = name;
+        }
+        self.resp3 = protocol == 3;
+        self.handle.resp.set(protocol as u8);
+        let text = |s: &str| Reply::bulk_str(s);
+        Reply::Map(vec![
+            (text("server"), text("redis")),
+            (text("version"), text(crate::REDIS_VERSION)),
+            (text("proto"), Reply::Int(protocol)),
+            (text("id"), Reply::Int(self.handle.id as i64)),
+            (
+                text("mode"),
+                text(if self.core.db.borrow().config.cluster_enabled {
+                    "cluster"
+                } else {
+                    "standalone"
+                }),
+            ),
+            (text("role"), text("master")),
+            (text("modules"), Reply::Array(vec![])),
+        ])
+    }
+
+    fn check_password(&mut self, user: &[u8], password: &[u8]) -> Result<(), Reply> {
+        let required = self.core.db.borrow().config.requirepass.clone();
+        let ok = match &required {
+            Some(required) => user == b"default" && password == required.as_bytes(),
+            None => user == b"default",
+        };
+        if ok {
+            self.authenticated = true;
+            Ok(())
+        } else {
+            warning!(
+                "AUTH failed for client id={} addr={}",
+                self.handle.id,
+                self.handle.addr
+            );
+            Err(Reply::error(errors::WRONGPASS))
+        }
+    }
+
+    fn auth(&mut self, argv: &[Bytes]) -> Reply {
+        if argv.len() > 3 {
+            return Reply::error(SYNTAX);
+        }
+        if argv.len() == 2 && self.core.db.borrow().config.requirepass.is_none() {
+            return Reply::error("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?");
+        }
+        let (user, password): (&[u8], &[u8]) = if argv.len() == 3 {
+            (&argv[1], &argv[2])
+        } else {
+            (b"default", &argv[1])
+        };
+        match self.check_password(user, password) {
+            Ok(()) => Reply::ok(),
+            Err(reply) => reply,
+        }
+    }
+
+    fn shutdown(&mut self, argv: &[Bytes]) -> Reply {
+        for option in &argv[1..] {
+            let known = [&b"NOSAVE"[..], b"SAVE", b"NOW", b"FORCE", b"ABORT"];
+            if !known.iter().any(|k| option.eq_ignore_ascii_case(k)) {
+                return Reply::error(SYNTAX);
+            }
+            if option.eq_ignore_ascii_case(b"ABORT") {
+                return Reply::error("ERR No shutdown in progress.");
+            }
+        }
+        notice!("User requested shutdown...");
+        notice!("slotcore is now ready to exit, bye bye...");
+        std::process::exit(0);
+    }
+}
+
+fn valid_client_name(name: &[u8]) -> Result<(), Reply> {
+    if name.iter().any(|&b| !(b'!'..=b'~').contains(&b)) {
+        return Err(Reply::error(
+            "ERR Client names cannot contain spaces, newlines or special characters.",
+        ));
+    }
+    Ok(())
+}
+
+pub fn array_items(reply: Reply) -> Vec<Reply> {
+    match reply {
+        Reply::Array(items) => items,
+        _ => Vec::new(),
+    }
+}
+
+fn sum(replies: Vec<Reply>) -> Reply {
+    Reply::Int(
+        replies
+            .iter()
+            .map(|r| if let Reply::Int(n) = r { *n } else { 0 })
+            .sum(),
+    )
+}
+
+/// Reads a key's entry for moving it between cores: [value, expire_at_ms].
+fn read_entry_local(db: &mut Db, argv: &[Bytes]) -> Reply {
+    let now = db.now_ms;
+    let slot = key_hash_slot(&argv[1]);
+    match db.keyspace.lookup_read(slot, &argv[1], now) {
+        Some(entry) => entry_reply(entry),
+        None => Reply::Nil,
+    }
+}
+
+fn entry_reply(entry: &Entry) -> Reply {
+    match &entry.value {
+        Value::Str { bytes, .. } => Reply::Array(vec![
+            Reply::Bulk(bytes.clone()),
+            Reply::Int(entry.expire_at_ms as i64),
+        ]),
+    }
+}
+
+fn take_entry_local(db: &mut Db, argv: &[Bytes]) -> Reply {
+    keys::take_entry(db, &argv[1]).map_or(Reply::Nil, |entry| entry_reply(&entry))
+}
+
+fn put_argv(key: &Bytes, entry: Reply) -> Vec<Bytes> {
+    let parts = array_items(entry);
+    let value = match parts.first() {
+        Some(Reply::Bulk(value)) => value.clone(),
+        _ => Bytes::new(),
+    };
+    let expire = match parts.get(1) {
+        Some(Reply::Int(at)) => *at,
+        _ => 0,
+    };
+    vec![
+        Bytes::new(),
+        key.clone(),
+        value,
+        Bytes::from(expire.to_string()),
+    ]
+}
+
+fn put_entry_local(db: &mut Db, argv: &[Bytes]) -> Reply {
+    let now = db.now_ms;
+    let mut entry = Entry::new(Value::string(argv[2].clone()), now);
+    entry.expire_at_ms = parse_int(&argv[3]).unwrap_or(0).max(0) as u64;
+    db.keyspace
+        .insert(key_hash_slot(&argv[1]), argv[1].clone(), entry);
+    Reply::ok()
+}
+
+// CONFIG
+
+const CONFIG_HELP: &[&str] = &[
+    "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "GET <pattern>",
+    "    Return parameters matching the glob-like <pattern> and their values.",
+    "SET <directive> <value>",
+    "    Set the configuration <directive> to <value>.",
+    "RESETSTAT",
+    "    Reset statistics reported by the INFO command.",
+    "REWRITE",
+    "    Rewrite the configuration file.",
+    "HELP",
+    "    Prints this help.",
+];
+
+impl Conn {
+    async fn config(&mut self, argv: &[Bytes]) -> Reply {
+        let sub = argv[1].to_ascii_uppercase();
+        let arity_error = || {
+            errors::wrong_arity(&format!(
+                "config|{}",
+                String::from_utf8_lossy(&argv[1]).to_ascii_lowercase()
+            ))
+        };
+        match sub.as_slice() {
+            b"GET" if argv.len() >= 3 => {
+                let config = self.core.db.borrow().config.clone();
+                let mut pairs = Vec::new();
+                for spec in PARAMETERS {
+                    if argv[2..].iter().any(|p| {
+                        crate::command::glob::matches(&p.to_ascii_lowercase(), spec.name.as_bytes())
+                    }) {
+                        pairs.push((
+                            Reply::bulk_str(spec.name),
+                            Reply::bulk_str(&(spec.get)(&config)),
+                        ));
+                    }
+                }
+                Reply::Map(pairs)
+            }
+            b"SET" if argv.len() >= 4 && argv.len().is_multiple_of(2) => self.config_set(argv).await,
+            b"RESETSTAT" if argv.len() == 2 => {
+                self.on_all(|| Op::Core(resetstat_core, vec![])).await;
+                Reply::ok()
+            }
+            b"REWRITE" if argv.len() == 2 => self.config_rewrite(),
+            b"HELP" if argv.len() == 2 => keys::help_reply(CONFIG_HELP),
+            b"GET" | b"SET" | b"RESETSTAT" | b"REWRITE" | b"HELP" => arity_error(),
+            _ => errors::unknown_subcommand("config", &argv[1]),
+        }
+    }
+
+    async fn config_set(&mut self, argv: &[Bytes]) -> Reply {
+        // Validate every pair on a copy first, so a bad one changes nothing.
+        let mut trial = self.core.db.borrow().config.clone();
+        for pair in argv[2..].chunks(2) {
+            let name = String::from_utf8_lossy(&pair[0]).to_ascii_lowercase();
+            let Some(spec) = parameter(&name) else {
+                return Reply::error_owned(format!(
+                    "ERR Unknown option or number of arguments for CONFIG SET - '{name}'"
+                ));
+            };
+            if !spec.mutable {
+                return Reply::error_owned(format!("ERR CONFIG SET failed (possibly related to argument '{name}') - can't set immutable config"));
+            }
+            let value = String::from_utf8_lossy(&pair[1]).into_owned();
+            let values = if name == "save" || name == "bind" {
+                value.split_whitespace().map(String::from).collect()
+            } else {
+                vec![value]
+            };
+            let values = if values.is_empty() {
+                vec![String::new()]
+            } else {
+                values
+            };
+            if let Err(reason) = (spec.set)(&mut trial, &values) {
+                return Reply::error_owned(format!(
+                    "ERR CONFIG SET failed (possibly related to argument '{name}') - {reason}"
+                ));
+            }
+        }
+        for pair in argv[2..].chunks(2) {
+            let name = Bytes::from(String::from_utf8_lossy(&pair[0]).to_ascii_lowercase());
+            let set_argv = vec![Bytes::new(), name, pair[1].clone()];
+            self.on_all(|| Op::Db(server::config_set_local, set_argv.clone()))
+                .await;
+        }
+        Reply::ok()
+    }
+
+    /// Rewrites the config file: lines of directives we know are replaced
+    /// with current values, others are kept, missing ones are appended.
+    fn config_rewrite(&self) -> Reply {
+        let Some(path) = self.core.shared.config_file.clone() else {
+            return Reply::error("ERR The server is running without a config file");
+        };
+        let config = self.core.db.borrow().config.clone();
+        let old = std::fs::read_to_string(&path).unwrap_or_default();
+        let mut written = std::collections::HashSet::new();
+        let mut lines = Vec::new();
+        for line in old.lines() {
+            let name = line
+                .split_whitespace()
+                .next()
+                .unwrap_or("")
+                .to_ascii_lowercase();
+            match parameter(&name) {
+                Some(spec) if !line.trim_start().starts_with('#') => {
+                    if written.insert(spec.name) {
+                        lines.push(format!("{} {}", spec.name, quote((spec.get)(&config))));
+                    }
+                }
+                _ => lines.push(line.to_string()),
+            }
+        }
+        let defaults = crate::config::Config::default();
+        for spec in PARAMETERS {
+            if !written.contains(spec.name)
+                && (spec.get)(&config) != (spec.get)(&defaults)
+                && spec.name != "dir"
+            {
+                lines.push(format!("{} {}", spec.name, quote((spec.get)(&config))));
+            }
+        }
+        let temp = path.with_extension("tmp-rewrite");
+        let text = lines.join("\n") + "\n";
+        let result = std::fs::write(&temp, text).and_then(|_| std::fs::rename(&temp, &path));
+        match result {
+            Ok(()) => Reply::ok(),
+            Err(error) => Reply::error_owned(format!("ERR Rewriting config file: {error}")),
+        }
+    }
+}
+
+fn quote(value: String) -> String {
+    if value.is_empty() || value.contains(' ') {
+        format!("\"{value}\"")
+    } else {
+        value
+    }
+}
+
+fn resetstat_core(core: &Core, argv: &[Bytes]) -> Reply {
+    core.stats.borrow_mut().reset();
+    server::config_resetstat_local(&mut core.db.borrow_mut(), argv)
+}
+
+// CLIENT
+
+const CLIENT_HELP: &[&str] = &[
+    "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "GETNAME",
+    "    Return the name of the current connection.",
+    "ID",
+    "    Return the ID of the current connection.",
+    "INFO",
+    "    Return information about the current client connection.",
+    "KILL <ip:port>",
+    "    Kill connection made from <ip:port>.",
+    "KILL <option> <value> [<option> <value> [...]]",
+    "    Kill connections. Options are:",
+    "    * ADDR (<ip:port>|<unixsocket>:0)",
+    "      Kill connections made from the specified address",
+    "    * LADDR (<ip:port>|<unixsocket>:0)",
+    "      Kill connections made to specified local address",
+    "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+    "      Kill connections by type.",
+    "    * USER <username>",
+    "      Kill connections authenticated by <username>.",
+    "    * SKIPME (YES|NO)",
+    "      Skip killing current connection (default: yes).",
+    "    * ID <client-id>",
+    "      Kill connections by client id.",
+    "LIST [options ...]",
+    "    Return information about client connections. Options:",
+    "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+    "      Return clients of specified type.",
+    "NO-EVICT (ON|OFF)",
+    "    Protect current client connection from eviction.",
+    "REPLY (ON|OFF|SKIP)",
+    "    Control the replies sent to the current connection.",
+    "SETNAME <name>",
+    "    Assign the name <name> to the current connection.",
+    "SETINFO <option> <value>",
+    "    Set client meta attr. Options are:",
+    "    * LIB-NAME: the client lib name.",
+    "    * LIB-VER: the client lib version.",
+    "HELP",
+    "    Prints this help.",
+];
+
+fn list_core(core: &Core, argv: &[Bytes]) -> Reply {
+    let filter = ClientFilter::decode(argv);
+    let now = crate::command::now_ms();
+    let lines: Vec<Reply> = core
+        .clients
+        .borrow()
+        .by_id
+        .values()
+        .filter(|client| filter.matches(client))
+        .map(|client| Reply::bulk_str(&client.describe(now)))
+        .collect();
+    Reply::Array(lines)
+}
+
+fn kill_core(core: &Core, argv: &[Bytes]) -> Reply {
+    let filter = ClientFilter::decode(argv);
+    let mut killed = 0;
+    for client in core.clients.borrow().by_id.values() {
+        if filter.matches(client) {
+            client.kill();
+            killed += 1;
+        }
+    }
+    Reply::Int(killed)
+}
+
+impl Conn {
+    async fn client_lines(&self, filter: &ClientFilter) -> String {
+        let encoded = filter.encode();
+        let parts = self
+            .on_all(|| Op::Core(list_core as CoreFn, encoded.clone()))
+            .await;
+        let mut text = String::new();
+        for line in parts.into_iter().flat_map(array_items) {
+            if let Reply::Bulk(line) = line {
+                text.push_str(&String::from_utf8_lossy(&line));
+                text.push('\n');
+            }
+        }
+        text
+    }
+
+    async fn client(&mut self, argv: &[Bytes]) -> Reply {
+        let sub = argv[1].to_ascii_uppercase();
+        let arity = || {
+            errors::wrong_arity(&format!(
+                "client|{}",
+                String::from_utf8_lossy(&argv[1]).to_ascii_lowercase()
+            ))
+        };
+        match sub.as_slice() {
+            b"ID" if argv.len() == 2 => Reply::Int(self.handle.id as i64),
+            b"GETNAME" if argv.len() == 2 => {
+                let name = self.handle.name.borrow().clone();
+                if name.is_empty() {
+                    Reply::Nil
+                } else {
+                    Reply::bulk_str(&name)
+                }
+            }
+            b"SETNAME" if argv.len() == 3 => match valid_client_name(&argv[2]) {
+                Ok(()) => {
+                    *self.handle.name.borrow_mut() = String::from_utf8_lossy(&argv[2]).into_owned();
+                    Reply::ok()
+                }
+                Err(reply) => reply,
+            },
+            b"SETINFO" if argv.len() == 4 => {
+                let attribute = argv[2].to_ascii_uppercase();
+                let target = match attribute.as_slice() {
+                    b"LIB-NAME" => &self.handle.lib_name,
+                    b"LIB-VER" => &self.handle.lib_ver,
+                    _ => {
+                        return Reply::error_owned(format!(
+                            "ERR Unrecognized option '{}'",
+                            String::from_utf8_lossy(&argv[2])
+                        ))
+                    }
+                };
+                if argv[3].iter().any(|&b| !(b'!'..=b'~').contains(&b)) {
+                    return Reply::error_owned(format!(
+                        "ERR {} cannot contain spaces, newlines or special characters.",
+                        String::from_utf8_lossy(&argv[2]).to_ascii_lowercase()
+                    ));
+                }
+                *target.borrow_mut() = String::from_utf8_lossy(&argv[3]).into_owned();
+                Reply::ok()
+            }
+            b"INFO" if argv.len() == 2 => {
+                Reply::Verbatim(self.handle.describe(crate::command::now_ms()) + "\n")
+            }
+            b"LIST" => {
+                let mut filter = ClientFilter::default();
+                let mut index = 2;
+                while index < argv.len() {
+                    let option = argv[index].to_ascii_uppercase();
+                    match option.as_slice() {
+                        b"TYPE" if index + 1 < argv.len() => {
+                            let kind =
+                                String::from_utf8_lossy(&argv[index + 1]).to_ascii_lowercase();
+                            if !["normal", "master", "replica", "slave", "pubsub"]
+                                .contains(&kind.as_str())
+                            {
+                                return Reply::error_owned(format!(
+                                    "ERR Unknown client type '{}'",
+                                    String::from_utf8_lossy(&argv[index + 1])
+                                ));
+                            }
+                            filter.kind = Some(kind);
+                            index += 2;
+                        }
+                        b"ID" if index + 1 < argv.len() => {
+                            for id in &argv[index + 1..] {
+                                match parse_int(id) {
+                                    Some(id) if id > 0 => filter.ids.push(id as u64),
+                                    _ => return Reply::error("ERR Invalid client ID"),
+                                }
+                            }
+                            index = argv.len();
+                        }
+                        _ => return Reply::error(SYNTAX),
+                    }
+                }
+                if filter.kind.as_deref().is_some_and(|k| k != "normal") {
+                    return Reply::Verbatim(String::new());
+                }
+                Reply::Verbatim(self.client_lines(&filter).await)
+            }
+            b"KILL" if argv.len() >= 3 => self.client_kill(argv).await,
+            b"NO-EVICT" if argv.len() == 3 => {
+                if argv[2].eq_ignore_ascii_case(b"ON") || argv[2].eq_ignore_ascii_case(b"OFF") {
+                    Reply::ok()
+                } else {
+                    Reply::error(SYNTAX)
+                }
+            }
+            b"REPLY" if argv.len() == 3 => {
+                let mode = argv[2].to_ascii_uppercase();
+                match mode.as_slice() {
+                    b"ON" => {
+                        self.reply_mode = ReplyMode::On;
+                        Reply::ok()
+                    }
+                    // OFF and SKIP take effect after this command, which gets no reply.
+                    // OFF and SKIP send no reply to themselves; SKIP also
+                    // drops the next command's.
+                    b"OFF" => {
+                        self.reply_mode = ReplyMode::Off;
+                        Reply::ok()
+                    }
+                    b"SKIP" => {
+                        self.reply_mode = ReplyMode::Skip(2);
+                        Reply::ok()
+                    }
+                    _ => Reply::error(SYNTAX),
+                }
+            }
+            b"HELP" if argv.len() == 2 => keys::help_reply(CLIENT_HELP),
+            b"ID" | b"GETNAME" | b"SETNAME" | b"SETINFO" | b"INFO" | b"KILL" | b"NO-EVICT"
+            | b"REPLY" | b"HELP" => arity(),
+            _ => errors::unknown_subcommand("client", &argv[1]),
+        }
+    }
+
+    async fn client_kill(&mut self, argv: &[Bytes]) -> Reply {
+        let mut filter = ClientFilter::default();
+        if argv.len() == 3 {
+            // Old form: CLIENT KILL addr:port.
+            filter.addr = Some(String::from_utf8_lossy(&argv[2]).into_owned());
+            let killed = self.kill_matching(&filter).await;
+            return if killed > 0 {
+                Reply::ok()
+            } else {
+                Reply::error("ERR No such client")
+            };
+        }
+        let mut skip_me = true;
+        let mut index = 2;
+        while index + 1 < argv.len() {
+            let value = String::from_utf8_lossy(&argv[index + 1]).into_owned();
+            match argv[index].to_ascii_uppercase().as_slice() {
+                b"ID" => match parse_int(&argv[index + 1]) {
+                    Some(id) if id > 0 => filter.ids.push(id as u64),
+                    _ => return Reply::error("ERR client-id should be greater than 0"),
+                },
+                b"ADDR" => filter.addr = Some(value),
+                b"LADDR" => filter.laddr = Some(value),
+                b"TYPE" => {
+                    let kind = value.to_ascii_lowercase();
+                    if !["normal", "master", "replica", "slave", "pubsub"].contains(&kind.as_str())
+                    {
+                        return Reply::error_owned(format!("ERR Unknown client type '{value}'"));
+                    }
+                    filter.kind = Some(kind);
+                }
+                b"USER" => filter.user = Some(value),
+                b"SKIPME" => match value.to_ascii_lowercase().as_str() {
+                    "yes" => skip_me = true,
+                    "no" => skip_me = false,
+                    _ => return Reply::error(SYNTAX),
+                },
+                _ => return Reply::error(SYNTAX),
+            }
+            index += 2;
+        }
+        if index != argv.len() {
+            return Reply::error(SYNTAX);
+        }
+        if skip_me {
+            filter.skip_id = Some(self.handle.id);
+        }
+        Reply::Int(self.kill_matching(&filter).await)
+    }
+
+    async fn kill_matching(&mut self, filter: &ClientFilter) -> i64 {
+        // Killing ourselves closes the connection after this reply.
+        if filter.matches(&self.handle) {
+            self.close_after_reply = true;
+        }
+        let mut own = ClientFilter::decode(&filter.encode());
+        own.skip_id = Some(self.handle.id);
+        let encoded = own.encode();
+        let killed: i64 = self
+            .on_all(|| Op::Core(kill_core as CoreFn, encoded.clone()))
+            .await
+            .iter()
+            .map(|r| if let Reply::Int(n) = r { *n } else { 0 })
+            .sum();
+        killed + i64::from(self.close_after_reply)
+    }
+}
+
+// DEBUG
+
+const DEBUG_HELP: &[&str] = &[
+    "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "DIGEST-VALUE <key> [<key> ...]",
+    "    Output a hex signature of the values of all the specified keys.",
+    "LOG <message>",
+    "    Write <message> to the server log.",
+    "OBJECT <key>",
+    "    Show low level info about the `key` and associated value.",
+    "POPULATE <count> [<prefix>] [<size>]",
+    "    Create <count> string keys named key:<num>. If <prefix> is specified then",
+    "    it is used instead of the 'key' prefix. These are not propagated to",
+    "    replicas. Cluster slots are not respected so keys not belonging to the",
+    "    current node can be created in cluster mode.",
+    "SET-ACTIVE-EXPIRE <0|1>",
+    "    Setting it to 0 disables expiring keys in background when they are not",
+    "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
+    "    default.",
+    "SLEEP <seconds>",
+    "    Stop the server for <seconds>. Decimals allowed.",
+    "HELP",
+    "    Prints this help.",
+];
+
+impl Conn {
+    fn debug_allowed(&self) -> bool {
+        match self.core.db.borrow().config.enable_debug_command {
+            DebugCommand::Yes => true,
+            DebugCommand::No => false,
+            DebugCommand::Local => self.handle.addr.ip().is_loopback(),
+        }
+    }
+
+    async fn debug(&mut self, argv: &[Bytes]) -> Reply {
+        if !self.debug_allowed() {
+            return Reply::error("ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.");
+        }
+        let sub = argv[1].to_ascii_uppercase();
+        match sub.as_slice() {
+            b"HELP" => keys::help_reply(DEBUG_HELP),
+            b"SLEEP" if argv.len() >= 3 => {
+                let seconds = strings::parse_float(&argv[2]).unwrap_or(0.0).max(0.0);
+                // Redis blocks the whole server; here the whole core sleeps.
+                std::thread::sleep(std::time::Duration::from_secs_f64(seconds.min(3600.0)));
+                Reply::ok()
+            }
+            b"POPULATE" if argv.len() >= 3 => {
+                let Some(count) = parse_int(&argv[2]) else {
+                    return Reply::error(NOT_INTEGER);
+                };
+                if count < 0 {
+                    return Reply::error("ERR count must be greater or equal to 0");
+                }
+                let prefix = argv
+                    .get(3)
+                    .cloned()
+                    .unwrap_or_else(|| Bytes::from_static(b"key"));
+                let size = argv.get(4).cloned().unwrap_or_default();
+                if !size.is_empty() && parse_int(&size).is_none() {
+                    return Reply::error(NOT_INTEGER);
+                }
+                let populate = vec![Bytes::new(), argv[2].clone(), prefix, size];
+                self.on_all(|| Op::Db(server::populate_local, populate.clone()))
+                    .await;
+                Reply::ok()
+            }
+            b"SET-ACTIVE-EXPIRE" if argv.len() == 3 => {
+                let flag = vec![Bytes::new(), argv[2].clone()];
+                self.on_all(|| Op::Db(server::set_active_expire_local, flag.clone()))
+                    .await;
+                Reply::ok()
+            }
+            b"OBJECT" if argv.len() == 3 => {
+                self.on_key(
+                    server::debug_object_local,
+                    vec![Bytes::new(), argv[2].clone()],
+                    &argv[2],
+                )
+                .await
+            }
+            b"DIGEST-VALUE" => {
+                let mut digests = Vec::new();
+                for key in &argv[2..] {
+                    digests.push(
+                        self.on_key(
+                            server::digest_value_local,
+                            vec![Bytes::new(), key.clone()],
+                            key,
+                        )
+                        .await,
+                    );
+                }
+                Reply::Array(digests)
+            }
+            b"LOG" if argv.len() >= 3 => {
+                warning!("DEBUG LOG: {}", String::from_utf8_lossy(&argv[2]));
+                Reply::ok()
+            }
+            _ => Reply::Error(Cow::Owned(format!(
+                "ERR unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
+                String::from_utf8_lossy(&argv[1])
+            ))),
+        }
+    }
+}

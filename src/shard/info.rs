@@ -1,0 +1,312 @@
+//! INFO: gathers every core's counters and formats Redis's sections with
+//! Redis's field names, so redis-cli and exporters parse them.
+
+use super::conn::Conn;
+use super::coord::array_items;
+use super::mesh::Op;
+use super::stats::CoreStats;
+use super::Core;
+use crate::command::{server, COMMANDS};
+use crate::protocol::Reply;
+use bytes::Bytes;
+use std::fmt::Write;
+
+const DEFAULT_SECTIONS: &[&str] = &[
+    "server",
+    "clients",
+    "memory",
+    "persistence",
+    "stats",
+    "replication",
+    "cpu",
+    "modules",
+    "errorstats",
+    "cluster",
+    "keyspace",
+];
+const ALL_SECTIONS: &[&str] = &[
+    "server",
+    "clients",
+    "memory",
+    "persistence",
+    "stats",
+    "replication",
+    "cpu",
+    "modules",
+    "commandstats",
+    "errorstats",
+    "latencystats",
+    "cluster",
+    "keyspace",
+];
+
+fn stats_core(core: &Core, _argv: &[Bytes]) -> Reply {
+    let stats = core.stats.borrow().to_reply();
+    let keyspace = server::info_local(&mut core.db.borrow_mut(), &[]);
+    Reply::Array(vec![stats, keyspace])
+}
+
+fn rusage() -> (f64, f64) {
+    // SAFETY: getrusage fills the struct we pass.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    (secs(usage.ru_utime), secs(usage.ru_stime))
+}
+
+fn rss_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    pages * 4096
+}
+
+fn human_bytes(bytes: u64) -> String {
+    let units = [("G", 1u64 << 30), ("M", 1 << 20), ("K", 1 << 10)];
+    for (unit, size) in units {
+        if bytes >= size {
+            return format!("{:.2}{unit}", bytes as f64 / size as f64);
+        }
+    }
+    format!("{bytes}B")
+}
+
+impl Conn {
+    pub(super) async fn info(&mut self, argv: &[Bytes]) -> Reply {
+        let mut sections: Vec<String> = Vec::new();
+        for arg in &argv[1..] {
+            let name = String::from_utf8_lossy(arg).to_ascii_lowercase();
+            match name.as_str() {
+                "default" => sections.extend(DEFAULT_SECTIONS.iter().map(|s| s.to_string())),
+                "all" | "everything" => sections.extend(ALL_SECTIONS.iter().map(|s| s.to_string())),
+                _ => sections.push(name),
+            }
+        }
+        if sections.is_empty() {
+            sections.extend(DEFAULT_SECTIONS.iter().map(|s| s.to_string()));
+        }
+        let parts = self.on_all(|| Op::Core(stats_core, vec![])).await;
+        let mut stats = CoreStats::new();
+        let mut keyspace = [0i64; 5];
+        for part in parts {
+            let items = array_items(part);
+            if let [core_stats, core_keyspace] = &items[..] {
+                stats.merge(&CoreStats::from_reply(core_stats));
+                for (total, value) in keyspace.iter_mut().zip(array_items(core_keyspace.clone())) {
+                    if let Reply::Int(n) = value {
+                        *total += n;
+                    }
+                }
+            }
+        }
+        let mut text = String::new();
+        let mut seen = Vec::new();
+        for section in ALL_SECTIONS {
+            if sections.iter().any(|s| s == section) && !seen.contains(section) {
+                seen.push(*section);
+                if !text.is_empty() {
+                    text.push_str("\r\n");
+                }
+                self.info_section(section, &stats, &keyspace, &mut text);
+            }
+        }
+        Reply::Verbatim(text)
+    }
+
+    fn info_section(
+        &self,
+        section: &str,
+        stats: &CoreStats,
+        keyspace: &[i64; 5],
+        out: &mut String,
+    ) {
+        let shared = &self.core.shared;
+        let config = self.core.db.borrow().config.clone();
+        let now = crate::command::now_ms();
+        let uptime = now.saturating_sub(shared.start_ms) / 1000;
+        let mut line = |text: String| {
+            out.push_str(&text);
+            out.push_str("\r\n");
+        };
+        match section {
+            "server" => {
+                line("# Server".into());
+                line(format!("redis_version:{}", crate::REDIS_VERSION));
+                line(format!("slotcore_version:{}", env!("CARGO_PKG_VERSION")));
+                line("redis_git_sha1:00000000".into());
+                line("redis_git_dirty:0".into());
+                line("redis_build_id:0".into());
+                line(format!(
+                    "redis_mode:{}",
+                    if config.cluster_enabled {
+                        "cluster"
+                    } else {
+                        "standalone"
+                    }
+                ));
+                line(format!("os:Linux {}", std::env::consts::ARCH));
+                line(format!("arch_bits:{}", usize::BITS));
+                line("monotonic_clock:POSIX clock_gettime".into());
+                line("multiplexing_api:io_uring".into());
+                line(format!("process_id:{}", std::process::id()));
+                line(format!("shard_cores:{}", shared.cores));
+                line(format!("tcp_port:{}", shared.tcp_port));
+                line(format!("server_time_usec:{}", crate::command::now_us()));
+                line(format!("uptime_in_seconds:{uptime}"));
+                line(format!("uptime_in_days:{}", uptime / 86400));
+                line(format!("hz:{}", config.hz));
+                line(format!("configured_hz:{}", config.hz));
+                line(format!("executable:{}", shared.executable));
+                line(format!(
+                    "config_file:{}",
+                    shared
+                        .config_file
+                        .as_ref()
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_default()
+                ));
+            }
+            "clients" => {
+                line("# Clients".into());
+                line(format!("connected_clients:{}", stats.connected_clients));
+                line("cluster_connections:0".into());
+                line(format!("maxclients:{}", config.maxclients));
+                line("client_recent_max_input_buffer:0".into());
+                line("client_recent_max_output_buffer:0".into());
+                line("blocked_clients:0".into());
+                line("tracking_clients:0".into());
+                line("clients_in_timeout_table:0".into());
+            }
+            "memory" => {
+                let used = crate::memory::allocated_bytes();
+                let rss = rss_bytes();
+                line("# Memory".into());
+                line(format!("used_memory:{used}"));
+                line(format!("used_memory_human:{}", human_bytes(used)));
+                line(format!("used_memory_rss:{rss}"));
+                line(format!("used_memory_rss_human:{}", human_bytes(rss)));
+                line(format!("used_memory_peak:{}", crate::memory::peak_bytes()));
+                line(format!(
+                    "used_memory_peak_human:{}",
+                    human_bytes(crate::memory::peak_bytes())
+                ));
+                line(format!("maxmemory:{}", config.maxmemory));
+                line(format!("maxmemory_human:{}", human_bytes(config.maxmemory)));
+                line(format!("maxmemory_policy:{}", config.maxmemory_policy));
+                line(format!(
+                    "mem_fragmentation_ratio:{:.2}",
+                    rss as f64 / used.max(1) as f64
+                ));
+                line("mem_allocator:libc".into());
+            }
+            "persistence" => {
+                line("# Persistence".into());
+                line("loading:0".into());
+                line("async_loading:0".into());
+                line("rdb_changes_since_last_save:0".into());
+                line("rdb_bgsave_in_progress:0".into());
+                line(format!("rdb_last_save_time:{}", shared.start_ms / 1000));
+                line("rdb_last_bgsave_status:ok".into());
+                line(format!("aof_enabled:{}", i32::from(config.appendonly)));
+                line("aof_rewrite_in_progress:0".into());
+                line("aof_last_write_status:ok".into());
+            }
+            "stats" => {
+                line("# Stats".into());
+                line(format!(
+                    "total_connections_received:{}",
+                    stats.total_connections
+                ));
+                line(format!("total_commands_processed:{}", stats.total_commands));
+                line("instantaneous_ops_per_sec:0".into());
+                line(format!("total_net_input_bytes:{}", stats.net_input_bytes));
+                line(format!("total_net_output_bytes:{}", stats.net_output_bytes));
+                line(format!(
+                    "rejected_connections:{}",
+                    stats.rejected_connections
+                ));
+                line(format!("expired_keys:{}", keyspace[4]));
+                line("evicted_keys:0".into());
+                line(format!("keyspace_hits:{}", keyspace[2]));
+                line(format!("keyspace_misses:{}", keyspace[3]));
+                line("pubsub_channels:0".into());
+                line("pubsub_patterns:0".into());
+                line(format!("total_error_replies:{}", stats.total_error_replies));
+                line("total_reads_processed:0".into());
+                line("total_writes_processed:0".into());
+            }
+            "replication" => {
+                line("# Replication".into());
+                line("role:master".into());
+                line("connected_slaves:0".into());
+                line("master_failover_state:no-failover".into());
+                line("master_replid:0000000000000000000000000000000000000000".into());
+                line("master_replid2:0000000000000000000000000000000000000000".into());
+                line("master_repl_offset:0".into());
+                line("second_repl_offset:-1".into());
+                line("repl_backlog_active:0".into());
+                line("repl_backlog_size:1048576".into());
+                line("repl_backlog_first_byte_offset:0".into());
+                line("repl_backlog_histlen:0".into());
+            }
+            "cpu" => {
+                let (user, system) = rusage();
+                line("# CPU".into());
+                line(format!("used_cpu_sys:{system:.6}"));
+                line(format!("used_cpu_user:{user:.6}"));
+                line("used_cpu_sys_children:0.000000".into());
+                line("used_cpu_user_children:0.000000".into());
+            }
+            "modules" => line("# Modules".into()),
+            "commandstats" => {
+                line("# Commandstats".into());
+                for (spec, counts) in COMMANDS.iter().zip(&stats.commands) {
+                    if counts.calls == 0 && counts.rejected_calls == 0 {
+                        continue;
+                    }
+                    line(format!(
+                        "cmdstat_{}:calls={},usec={},usec_per_call={:.2},rejected_calls={},failed_calls={}",
+                        spec.name,
+                        counts.calls,
+                        counts.usec,
+                        counts.usec as f64 / counts.calls.max(1) as f64,
+                        counts.rejected_calls,
+                        counts.failed_calls
+                    ));
+                }
+            }
+            "errorstats" => {
+                line("# Errorstats".into());
+                let mut codes: Vec<_> = stats.errors.iter().collect();
+                codes.sort();
+                for (code, count) in codes {
+                    line(format!("errorstat_{code}:count={count}"));
+                }
+            }
+            "latencystats" => line("# Latencystats".into()),
+            "cluster" => {
+                line("# Cluster".into());
+                line(format!(
+                    "cluster_enabled:{}",
+                    i32::from(config.cluster_enabled)
+                ));
+            }
+            "keyspace" => {
+                line("# Keyspace".into());
+                if keyspace[0] > 0 {
+                    let mut entry = String::new();
+                    let _ = write!(
+                        entry,
+                        "db0:keys={},expires={},avg_ttl=0",
+                        keyspace[0], keyspace[1]
+                    );
+                    line(entry);
+                }
+            }
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,165 @@
+//! Cross-core messages and the waiting room for their replies.
+//!
+//! Two glommio channel meshes connect the cores: one carries requests, the
+//! other replies. A core's request handler may wait to send a reply, but the
+//! reply handlers never wait on anything, so no cycle of full channels can
+//! form and the cores cannot deadlock; bounded channels still push back on
+//! senders.
+
+use super::Core;
+use crate::command::ShardFn;
+use crate::protocol::Reply;
+use bytes::Bytes;
+use glommio::channels::channel_mesh::{Receivers, Senders};
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::future::poll_fn;
+use std::rc::Rc;
+use std::task::{Poll, Waker};
+
+/// A function run on a core with access to more than its database
+/// (clients, statistics).
+pub type CoreFn = fn(&Core, &[Bytes]) -> Reply;
+
+pub enum Op {
+    Db(ShardFn, Vec<Bytes>),
+    Core(CoreFn, Vec<Bytes>),
+}
+
+pub struct Request {
+    pub id: u64,
+    pub ops: Vec<Op>,
+}
+
+pub struct Response {
+    pub id: u64,
+    pub replies: Vec<Reply>,
+}
+
+/// Bounded capacity of each core-to-core channel, in messages (a message
+/// carries a whole batch of commands).
+pub const CHANNEL_MESSAGES_MAX: usize = 1024;
+
+enum Waiting {
+    Empty(Option<Waker>),
+    Done(Vec<Reply>),
+}
+
+/// This core's ends of both meshes plus the replies it waits for.
+pub struct Mesh {
+    requests: Senders<Request>,
+    responses: Senders<Response>,
+    waiting: RefCell<HashMap<u64, Waiting>>,
+    next_id: Cell<u64>,
+}
+
+impl Mesh {
+    pub fn new(requests: Senders<Request>, responses: Senders<Response>) -> Self {
+        assert_eq!(
+            requests.peer_id(),
+            responses.peer_id(),
+            "both meshes order cores alike"
+        );
+        Mesh {
+            requests,
+            responses,
+            waiting: RefCell::new(HashMap::new()),
+            next_id: Cell::new(1),
+        }
+    }
+
+    /// Sends `ops` to `core` and waits for their replies, in order.
+    pub async fn call(&self, core: usize, ops: Vec<Op>) -> Vec<Reply> {
+        let count = ops.len();
+        let id = self.start(core, ops).await;
+        self.finish(id, count).await
+    }
+
+    /// Sends a batch and returns its id; `finish` waits for the replies.
+    /// Sending several batches before waiting lets cores work in parallel.
+    pub async fn start(&self, core: usize, ops: Vec<Op>) -> u64 {
+        assert_ne!(
+            core,
+            self.requests.peer_id(),
+            "local work never crosses the mesh"
+        );
+        let id = self.next_id.get();
+        self.next_id.set(id + 1);
+        self.waiting.borrow_mut().insert(id, Waiting::Empty(None));
+        if self
+            .requests
+            .send_to(core, Request { id, ops })
+            .await
+            .is_err()
+        {
+            // The peer is gone (shutdown): its replies will never come.
+            self.waiting
+                .borrow_mut()
+                .insert(id, Waiting::Done(Vec::new()));
+        }
+        id
+    }
+
+    pub async fn finish(&self, id: u64, count: usize) -> Vec<Reply> {
+        let mut replies = poll_fn(|cx| {
+            let mut waiting = self.waiting.borrow_mut();
+            match waiting.remove(&id) {
+                Some(Waiting::Done(replies)) => Poll::Ready(replies),
+                Some(Waiting::Empty(_)) | None => {
+                    waiting.insert(id, Waiting::Empty(Some(cx.waker().clone())));
+                    Poll::Pending
+                }
+            }
+        })
+        .await;
+        replies.resize_with(count, || Reply::error("ERR shard unavailable"));
+        replies
+    }
+
+    fn complete(&self, response: Response) {
+        let mut waiting = self.waiting.borrow_mut();
+        if let Some(Waiting::Empty(waker)) =
+            waiting.insert(response.id, Waiting::Done(response.replies))
+        {
+            if let Some(waker) = waker {
+                waker.wake();
+            }
+        } else {
+            waiting.remove(&response.id);
+        }
+    }
+}
+
+/// Serves requests from every other core: runs each batch synchronously on
+/// this core's state and sends the replies back.
+pub fn spawn_handlers(
+    core: Rc<Core>,
+    mut requests: Receivers<Request>,
+    mut responses: Receivers<Response>,
+) {
+    for (peer, receiver) in requests.streams() {
+        let core = core.clone();
+        glommio::spawn_local(async move {
+            while let Some(request) = receiver.recv().await {
+                let replies = core.run_ops(request.ops);
+                let response = Response {
+                    id: request.id,
+                    replies,
+                };
+                if core.mesh().responses.send_to(peer, response).await.is_err() {
+                    break;
+                }
+            }
+        })
+        .detach();
+    }
+    for (_peer, receiver) in responses.streams() {
+        let core = core.clone();
+        glommio::spawn_local(async move {
+            while let Some(response) = receiver.recv().await {
+                core.mesh().complete(response);
+            }
+        })
+        .detach();
+    }
+}

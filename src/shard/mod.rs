@@ -1,0 +1,290 @@
+//! The per-core runtime: one glommio executor per shard core, each with its
+//! own io_uring rings, its own SO_REUSEPORT listener, its own keyspace, and
+//! its ends of the channel mesh. Only this module touches glommio.
+
+mod clients;
+mod conn;
+mod coord;
+mod info;
+pub mod mesh;
+mod stats;
+
+use crate::command::Db;
+use crate::config::Config;
+use crate::protocol::Reply;
+use crate::{notice, warning};
+use clients::Clients;
+use glommio::channels::channel_mesh::MeshBuilder;
+use glommio::net::TcpListener;
+use glommio::{LocalExecutorBuilder, Placement};
+use mesh::{Mesh, Op, Request, Response, CHANNEL_MESSAGES_MAX};
+use stats::CoreStats;
+use std::cell::{OnceCell, RefCell};
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, AtomicUsize};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What every core shares: set at startup, then only counters that are
+/// touched when connections open and close, never per request.
+pub struct Shared {
+    pub next_client_id: AtomicU64,
+    pub connected_clients: AtomicUsize,
+    pub start_ms: u64,
+    pub cores: usize,
+    pub tcp_port: u16,
+    pub executable: String,
+    pub config_file: Option<std::path::PathBuf>,
+}
+
+/// One core's state. Lives in an `Rc` on its executor; nothing in it is
+/// shared with other threads.
+pub struct Core {
+    pub id: usize,
+    pub db: RefCell<Db>,
+    pub stats: RefCell<CoreStats>,
+    pub clients: RefCell<Clients>,
+    pub shared: Arc<Shared>,
+    mesh: OnceCell<Mesh>,
+}
+
+impl Core {
+    pub fn mesh(&self) -> &Mesh {
+        self.mesh
+            .get()
+            .expect("the mesh is joined before any task runs")
+    }
+
+    pub fn cores(&self) -> usize {
+        self.shared.cores
+    }
+
+    /// Runs a batch that another core sent, synchronously and in order.
+    pub fn run_ops(&self, ops: Vec<Op>) -> Vec<Reply> {
+        self.db.borrow_mut().refresh_clock();
+        ops.into_iter()
+            .map(|op| match op {
+                Op::Db(run, argv) => run(&mut self.db.borrow_mut(), &argv),
+                Op::Core(run, argv) => run(self, &argv),
+            })
+            .collect()
+    }
+}
+
+/// Where the shard cores run: pinned CPUs when there are enough.
+fn placements(config: &Config, cores: usize) -> Vec<Placement> {
+    let available = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let cpus: Vec<usize> = if config.cpus.is_empty() {
+        (0..available).collect()
+    } else {
+        config.cpus.clone()
+    };
+    if cpus.len() >= cores {
+        cpus[..cores]
+            .iter()
+            .map(|&cpu| Placement::Fixed(cpu))
+            .collect()
+    } else {
+        (0..cores).map(|_| Placement::Unbound).collect()
+    }
+}
+
+/// glommio registers its I/O buffers with io_uring, which needs locked
+/// memory; the default limit (often 8 MiB) is too small for many cores.
+fn raise_memlock_limit(bytes_wanted: u64) {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut limit) != 0 || limit.rlim_cur >= bytes_wanted
+        {
+            return;
+        }
+        let raised = libc::rlimit {
+            rlim_cur: bytes_wanted,
+            rlim_max: limit.rlim_max.max(bytes_wanted),
+        };
+        if libc::setrlimit(libc::RLIMIT_MEMLOCK, &raised) != 0 {
+            let soft = libc::rlimit {
+                rlim_cur: limit.rlim_max,
+                rlim_max: limit.rlim_max,
+            };
+            libc::setrlimit(libc::RLIMIT_MEMLOCK, &soft);
+        }
+    }
+}
+
+fn bind_addresses(config: &Config) -> Result<Vec<SocketAddr>, String> {
+    let mut addresses = Vec::new();
+    for host in &config.bind {
+        // Redis's "-" prefix marks an optional address.
+        let (optional, host) = match host.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, host.as_str()),
+        };
+        let host = if host == "*" { "0.0.0.0" } else { host };
+        match (host, config.port).to_socket_addrs() {
+            Ok(found) => addresses.extend(found.take(1)),
+            Err(error) if !optional => {
+                return Err(format!("Invalid bind address '{host}': {error}"))
+            }
+            Err(_) => {}
+        }
+    }
+    Ok(addresses)
+}
+
+/// Starts every shard core and blocks until the server shuts down.
+pub fn run(config: Config) -> Result<(), String> {
+    let cores = config.shard_count();
+    let addresses = bind_addresses(&config)?;
+    if addresses.is_empty() {
+        return Err("No bind address to listen on".into());
+    }
+    raise_memlock_limit(config.io_memory_bytes * cores as u64 * 2 + 64 * 1024 * 1024);
+    let shared = Arc::new(Shared {
+        next_client_id: AtomicU64::new(1),
+        connected_clients: AtomicUsize::new(0),
+        start_ms: crate::command::now_ms(),
+        cores,
+        tcp_port: config.port,
+        executable: std::env::current_exe()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
+        config_file: config.config_file.clone(),
+    });
+    let requests = MeshBuilder::<Request, _>::full(cores, CHANNEL_MESSAGES_MAX);
+    let responses = MeshBuilder::<Response, _>::full(cores, CHANNEL_MESSAGES_MAX);
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), String>>();
+    let mut handles = Vec::new();
+    for (index, placement) in placements(&config, cores).into_iter().enumerate() {
+        let (config, shared, requests, responses, ready) = (
+            config.clone(),
+            shared.clone(),
+            requests.clone(),
+            responses.clone(),
+            ready_tx.clone(),
+        );
+        let addresses = addresses.clone();
+        let handle = LocalExecutorBuilder::new(placement)
+            .name(&format!("shard-{index}"))
+            .io_memory(config.io_memory_bytes as usize)
+            .spawn(move || core_main(config, shared, requests, responses, addresses, ready))
+            .map_err(|e| format!("Cannot start shard core {index}: {e}"))?;
+        handles.push(handle);
+    }
+    drop(ready_tx);
+    for _ in 0..cores {
+        match ready_rx.recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => return Err(error),
+            Err(_) => return Err("a shard core stopped during startup".into()),
+        }
+    }
+    notice!("Ready to accept connections tcp");
+    for handle in handles {
+        let _ = handle.join();
+    }
+    Ok(())
+}
+
+async fn core_main(
+    config: Config,
+    shared: Arc<Shared>,
+    requests: MeshBuilder<Request, glommio::channels::channel_mesh::Full>,
+    responses: MeshBuilder<Response, glommio::channels::channel_mesh::Full>,
+    addresses: Vec<SocketAddr>,
+    ready: std::sync::mpsc::Sender<Result<(), String>>,
+) {
+    let (request_senders, request_receivers) = match requests.join().await {
+        Ok(ends) => ends,
+        Err(e) => return drop(ready.send(Err(format!("cannot join the request mesh: {e}")))),
+    };
+    let (response_senders, response_receivers) = match responses.join().await {
+        Ok(ends) => ends,
+        Err(e) => return drop(ready.send(Err(format!("cannot join the response mesh: {e}")))),
+    };
+    // A core's identity (and so its slots) is its place in the mesh.
+    let id = request_senders.peer_id();
+    let core = Rc::new(Core {
+        id,
+        db: RefCell::new(Db::new(id, shared.cores, config.clone())),
+        stats: RefCell::new(CoreStats::new()),
+        clients: RefCell::new(Clients::default()),
+        shared,
+        mesh: OnceCell::new(),
+    });
+    let _ = core.mesh.set(Mesh::new(request_senders, response_senders));
+    mesh::spawn_handlers(core.clone(), request_receivers, response_receivers);
+    let mut listeners = Vec::new();
+    for address in &addresses {
+        match TcpListener::bind(address) {
+            Ok(listener) => listeners.push(listener),
+            Err(error) => {
+                let _ = ready.send(Err(format!("Failed listening on {address}: {error}")));
+                return;
+            }
+        }
+    }
+    if id == 0 {
+        notice!(
+            "Server initialized: {} shard cores, port {}",
+            core.cores(),
+            config.port
+        );
+    }
+    let _ = ready.send(Ok(()));
+    glommio::spawn_local(active_expire_loop(core.clone())).detach();
+    let accepts: Vec<_> = listeners
+        .into_iter()
+        .map(|listener| glommio::spawn_local(accept_loop(core.clone(), listener)))
+        .collect();
+    for accept in accepts {
+        accept.await;
+    }
+}
+
+async fn accept_loop(core: Rc<Core>, listener: TcpListener) {
+    loop {
+        match listener.accept().await {
+            Ok(stream) => {
+                glommio::spawn_local(conn::serve(core.clone(), stream)).detach();
+            }
+            Err(error) => {
+                warning!("Accepting client connection: {error}");
+                glommio::timer::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    }
+}
+
+/// Active expiry: every 1/hz seconds remove keys whose time has come, a
+/// bounded number at a time, yielding between rounds so clients are served.
+async fn active_expire_loop(core: Rc<Core>) {
+    const KEYS_PER_ROUND_MAX: usize = 500;
+    loop {
+        let hz = core.db.borrow().config.hz.clamp(1, 500);
+        glommio::timer::sleep(Duration::from_millis(1000 / hz)).await;
+        loop {
+            let more = {
+                let mut db = core.db.borrow_mut();
+                if !db.keyspace.active_expire_enabled {
+                    break;
+                }
+                db.refresh_clock();
+                let now = db.now_ms;
+                db.keyspace.expire_due(now, KEYS_PER_ROUND_MAX);
+                db.keyspace.has_due_keys(now)
+            };
+            if !more {
+                break;
+            }
+            glommio::yield_if_needed().await;
+        }
+    }
+}

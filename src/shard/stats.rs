@@ -1,0 +1,136 @@
+//! Per-core counters for INFO. Each core counts its own; INFO sums them.
+
+use crate::command::{CommandStats, COMMANDS};
+use std::collections::HashMap;
+
+#[derive(Default, Clone)]
+pub struct CoreStats {
+    pub commands: Vec<CommandStats>,
+    pub errors: HashMap<String, u64>,
+    pub total_commands: u64,
+    pub total_connections: u64,
+    pub rejected_connections: u64,
+    pub net_input_bytes: u64,
+    pub net_output_bytes: u64,
+    pub total_error_replies: u64,
+    pub connected_clients: u64,
+}
+
+impl CoreStats {
+    pub fn new() -> Self {
+        CoreStats {
+            commands: vec![CommandStats::default(); COMMANDS.len()],
+            ..Default::default()
+        }
+    }
+
+    pub fn count_error(&mut self, text: &str) {
+        self.total_error_replies += 1;
+        *self
+            .errors
+            .entry(crate::command::errors::error_code(text).to_string())
+            .or_insert(0) += 1;
+    }
+
+    pub fn merge(&mut self, other: &CoreStats) {
+        for (mine, theirs) in self.commands.iter_mut().zip(&other.commands) {
+            mine.calls += theirs.calls;
+            mine.usec += theirs.usec;
+            mine.rejected_calls += theirs.rejected_calls;
+            mine.failed_calls += theirs.failed_calls;
+        }
+        for (code, count) in &other.errors {
+            *self.errors.entry(code.clone()).or_insert(0) += count;
+        }
+        self.total_commands += other.total_commands;
+        self.total_connections += other.total_connections;
+        self.rejected_connections += other.rejected_connections;
+        self.net_input_bytes += other.net_input_bytes;
+        self.net_output_bytes += other.net_output_bytes;
+        self.total_error_replies += other.total_error_replies;
+        self.connected_clients += other.connected_clients;
+    }
+
+    pub fn reset(&mut self) {
+        let connected = self.connected_clients;
+        *self = CoreStats::new();
+        self.connected_clients = connected;
+    }
+}
+
+use crate::protocol::Reply;
+
+impl CoreStats {
+    /// Packs the counters into a reply so they can cross the mesh.
+    pub fn to_reply(&self) -> Reply {
+        let totals = [
+            self.total_commands,
+            self.total_connections,
+            self.rejected_connections,
+            self.net_input_bytes,
+            self.net_output_bytes,
+            self.total_error_replies,
+            self.connected_clients,
+        ];
+        let commands = self
+            .commands
+            .iter()
+            .flat_map(|c| [c.calls, c.usec, c.rejected_calls, c.failed_calls])
+            .map(|n| Reply::Int(n as i64))
+            .collect();
+        let errors = self
+            .errors
+            .iter()
+            .map(|(code, count)| (Reply::bulk_str(code), Reply::Int(*count as i64)))
+            .collect();
+        Reply::Array(vec![
+            Reply::Array(totals.iter().map(|n| Reply::Int(*n as i64)).collect()),
+            Reply::Array(commands),
+            Reply::Map(errors),
+        ])
+    }
+
+    pub fn from_reply(reply: &Reply) -> CoreStats {
+        let mut stats = CoreStats::new();
+        let Reply::Array(parts) = reply else {
+            return stats;
+        };
+        let int = |reply: &Reply| {
+            if let Reply::Int(n) = reply {
+                *n as u64
+            } else {
+                0
+            }
+        };
+        if let Some(Reply::Array(totals)) = parts.first() {
+            let values: Vec<u64> = totals.iter().map(int).collect();
+            if let [a, b, c, d, e, f, g] = values[..] {
+                stats.total_commands = a;
+                stats.total_connections = b;
+                stats.rejected_connections = c;
+                stats.net_input_bytes = d;
+                stats.net_output_bytes = e;
+                stats.total_error_replies = f;
+                stats.connected_clients = g;
+            }
+        }
+        if let Some(Reply::Array(commands)) = parts.get(1) {
+            for (mine, chunk) in stats.commands.iter_mut().zip(commands.chunks_exact(4)) {
+                mine.calls = int(&chunk[0]);
+                mine.usec = int(&chunk[1]);
+                mine.rejected_calls = int(&chunk[2]);
+                mine.failed_calls = int(&chunk[3]);
+            }
+        }
+        if let Some(Reply::Map(errors)) = parts.get(2) {
+            for (code, count) in errors {
+                if let Reply::Bulk(code) = code {
+                    stats
+                        .errors
+                        .insert(String::from_utf8_lossy(code).into_owned(), int(count));
+                }
+            }
+        }
+        stats
+    }
+}
