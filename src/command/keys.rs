@@ -228,7 +228,7 @@ pub fn rename_generic(db: &mut Db, argv: &[Bytes], nx: bool) -> Reply {
     };
     db.keyspace.insert(
         slot_of(destination),
-        Bytes::copy_from_slice(destination),
+        destination,
         entry,
     );
     if nx {
@@ -294,7 +294,7 @@ pub fn copy(db: &mut Db, argv: &[Bytes]) -> Reply {
     }
     db.keyspace.insert(
         slot_of(destination),
-        Bytes::copy_from_slice(destination),
+        destination,
         entry,
     );
     Reply::Int(1)

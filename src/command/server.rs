@@ -289,7 +289,7 @@ pub fn populate_local(db: &mut Db, argv: &[Bytes]) -> Reply {
         }
         db.keyspace.insert(
             slot,
-            Bytes::copy_from_slice(&key),
+            &key,
             Entry::new(Value::string(Bytes::from(value)), now),
         );
         created += 1;

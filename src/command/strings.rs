@@ -33,7 +33,7 @@ pub fn store_string(db: &mut Db, key: &[u8], value: Value, expire_at_ms: u64, ke
             entry.expire_at_ms = old.expire_at_ms;
         }
     }
-    db.keyspace.insert(slot, Bytes::copy_from_slice(key), entry);
+    db.keyspace.insert(slot, key, entry);
 }
 
 pub fn get(db: &mut Db, argv: &[Bytes]) -> Reply {
@@ -109,6 +109,10 @@ fn expire_at_ms(
 }
 
 pub fn set(db: &mut Db, argv: &[Bytes]) -> Reply {
+    if argv.len() == 3 {
+        store_string(db, &argv[1], Value::string(Bytes::copy_from_slice(&argv[2])), 0, false);
+        return Reply::ok();
+    }
     let options = match parse_set_options(&argv[3..], true) {
         Ok(options) => options,
         Err(reply) => return reply,

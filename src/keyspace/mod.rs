@@ -169,20 +169,34 @@ impl Keyspace {
     }
 
     /// Stores `entry` under `key`, replacing any old value; keeps the expiry
-    /// index in step. Returns the old entry.
-    pub fn insert(&mut self, slot: u16, key: Bytes, entry: Entry) -> Option<Entry> {
-        if entry.expire_at_ms != 0 {
-            self.expiry.insert((entry.expire_at_ms, slot, key.clone()));
-        }
-        let old = self.map_mut(slot).insert(key.clone(), entry);
-        match &old {
-            Some(old) if old.expire_at_ms != 0 => {
-                self.expiry.remove(&(old.expire_at_ms, slot, key));
+    /// index in step. Returns the old entry. The key is copied only when it
+    /// is new: overwriting reuses the stored key.
+    pub fn insert(&mut self, slot: u16, key: &[u8], entry: Entry) -> Option<Entry> {
+        let new_expire = entry.expire_at_ms;
+        let index = local_slot_index(slot, self.cores);
+        debug_assert_eq!(slot as usize % self.cores, self.core, "slot {slot} is not this core's");
+        let map = &mut self.slots[index];
+        if let Some((stored_key, existing)) = map.get_key_value(key) {
+            let old_expire = existing.expire_at_ms;
+            if old_expire != new_expire {
+                let stored_key = stored_key.clone();
+                if old_expire != 0 {
+                    self.expiry.remove(&(old_expire, slot, stored_key.clone()));
+                }
+                if new_expire != 0 {
+                    self.expiry.insert((new_expire, slot, stored_key));
+                }
             }
-            Some(_) => {}
-            None => self.key_count += 1,
+            let existing = self.slots[index].get_mut(key)?;
+            return Some(std::mem::replace(existing, entry));
         }
-        old
+        let key = Bytes::copy_from_slice(key);
+        if new_expire != 0 {
+            self.expiry.insert((new_expire, slot, key.clone()));
+        }
+        map.insert(key, entry);
+        self.key_count += 1;
+        None
     }
 
     pub fn remove(&mut self, slot: u16, key: &[u8]) -> Option<Entry> {
@@ -316,7 +330,7 @@ mod tests {
             let slot = key_hash_slot(&key);
             let mut entry = Entry::new(string("v"), 0);
             entry.expire_at_ms = 100 + i;
-            keyspace.insert(slot, key, entry);
+            keyspace.insert(slot, &key, entry);
         }
         assert_eq!(keyspace.volatile_len(), 10);
         assert!(
@@ -342,8 +356,8 @@ mod tests {
         let slot = key_hash_slot(b"x");
         let mut entry = Entry::new(string("v"), 0);
         entry.expire_at_ms = 50;
-        keyspace.insert(slot, Bytes::from_static(b"x"), entry);
-        keyspace.insert(slot, Bytes::from_static(b"x"), Entry::new(string("w"), 0));
+        keyspace.insert(slot, b"x", entry);
+        keyspace.insert(slot, b"x", Entry::new(string("w"), 0));
         assert_eq!(keyspace.volatile_len(), 0);
         assert_eq!(keyspace.expire_due(100, 10), 0);
         assert_eq!(keyspace.len(), 1);

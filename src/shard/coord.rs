@@ -475,7 +475,7 @@ fn put_entry_local(db: &mut Db, argv: &[Bytes]) -> Reply {
     let mut entry = Entry::new(Value::string(argv[2].clone()), now);
     entry.expire_at_ms = parse_int(&argv[3]).unwrap_or(0).max(0) as u64;
     db.keyspace
-        .insert(key_hash_slot(&argv[1]), argv[1].clone(), entry);
+        .insert(key_hash_slot(&argv[1]), &argv[1], entry);
     Reply::ok()
 }
 
