@@ -226,11 +226,7 @@ pub fn rename_generic(db: &mut Db, argv: &[Bytes], nx: bool) -> Reply {
     let Some(entry) = take_entry(db, source) else {
         return Reply::error(NO_SUCH_KEY);
     };
-    db.keyspace.insert(
-        slot_of(destination),
-        destination,
-        entry,
-    );
+    db.keyspace.insert(slot_of(destination), destination, entry);
     if nx {
         Reply::Int(1)
     } else {
@@ -292,11 +288,7 @@ pub fn copy(db: &mut Db, argv: &[Bytes]) -> Reply {
     if !replace && db.keyspace.contains(slot_of(destination), destination, now) {
         return Reply::Int(0);
     }
-    db.keyspace.insert(
-        slot_of(destination),
-        destination,
-        entry,
-    );
+    db.keyspace.insert(slot_of(destination), destination, entry);
     Reply::Int(1)
 }
 
@@ -313,7 +305,7 @@ pub fn keys_local(db: &mut Db, argv: &[Bytes]) -> Reply {
         for (key, entry) in map {
             let live = entry.expire_at_ms == 0 || entry.expire_at_ms > now;
             if live && (match_all || glob::matches(pattern, key)) {
-                found.push(Reply::Bulk(key.clone()));
+                found.push(Reply::Bulk(Bytes::copy_from_slice(key)));
             }
         }
     }
@@ -375,7 +367,7 @@ pub fn scan_local(db: &mut Db, argv: &[Bytes]) -> Reply {
             let type_ok = type_name.is_empty()
                 || type_name.eq_ignore_ascii_case(entry.value.type_name().as_bytes());
             if live && pattern_ok && type_ok {
-                keys.push(Reply::Bulk(key.clone()));
+                keys.push(Reply::Bulk(Bytes::copy_from_slice(key)));
             }
         }
         index += 1;

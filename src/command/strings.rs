@@ -110,7 +110,13 @@ fn expire_at_ms(
 
 pub fn set(db: &mut Db, argv: &[Bytes]) -> Reply {
     if argv.len() == 3 {
-        store_string(db, &argv[1], Value::string(Bytes::copy_from_slice(&argv[2])), 0, false);
+        store_string(
+            db,
+            &argv[1],
+            Value::string(Bytes::copy_from_slice(&argv[2])),
+            0,
+            false,
+        );
         return Reply::ok();
     }
     let options = match parse_set_options(&argv[3..], true) {

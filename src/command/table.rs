@@ -168,7 +168,8 @@ pub static COMMANDS: &[CommandSpec] = &[
 
 /// Finds a command by name, case-insensitively, without allocating.
 pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
-    static INDEX: OnceLock<HashMap<&'static [u8], usize, foldhash::fast::RandomState>> = OnceLock::new();
+    static INDEX: OnceLock<HashMap<&'static [u8], usize, foldhash::fast::RandomState>> =
+        OnceLock::new();
     let index = INDEX.get_or_init(|| {
         COMMANDS
             .iter()

@@ -34,7 +34,9 @@ impl BuildHasher for SeededState {
     }
 }
 
-pub type SlotMap = HashMap<Bytes, Entry, SeededState>;
+/// Keys are boxed slices (16 bytes, one allocation) rather than `Bytes`
+/// (32 bytes, plus a shared header once cloned): they are never shared.
+pub type SlotMap = HashMap<Box<[u8]>, Entry, SeededState>;
 
 #[derive(Debug, Clone)]
 pub struct Entry {
@@ -66,7 +68,7 @@ pub struct Keyspace {
     core: usize,
     cores: usize,
     slots: Vec<SlotMap>,
-    expiry: BTreeSet<(u64, u16, Bytes)>,
+    expiry: BTreeSet<(u64, u16, Box<[u8]>)>,
     key_count: usize,
     pub stats: KeyspaceStats,
     /// False after DEBUG SET-ACTIVE-EXPIRE 0.
@@ -174,7 +176,11 @@ impl Keyspace {
     pub fn insert(&mut self, slot: u16, key: &[u8], entry: Entry) -> Option<Entry> {
         let new_expire = entry.expire_at_ms;
         let index = local_slot_index(slot, self.cores);
-        debug_assert_eq!(slot as usize % self.cores, self.core, "slot {slot} is not this core's");
+        debug_assert_eq!(
+            slot as usize % self.cores,
+            self.core,
+            "slot {slot} is not this core's"
+        );
         let map = &mut self.slots[index];
         if let Some((stored_key, existing)) = map.get_key_value(key) {
             let old_expire = existing.expire_at_ms;
@@ -190,7 +196,7 @@ impl Keyspace {
             let existing = self.slots[index].get_mut(key)?;
             return Some(std::mem::replace(existing, entry));
         }
-        let key = Bytes::copy_from_slice(key);
+        let key: Box<[u8]> = key.into();
         if new_expire != 0 {
             self.expiry.insert((new_expire, slot, key.clone()));
         }
@@ -232,16 +238,16 @@ impl Keyspace {
     /// Removes up to `keys_max` keys whose time has come; returns how many.
     pub fn expire_due(&mut self, now_ms: u64, keys_max: usize) -> usize {
         let mut removed = 0;
-        while removed < keys_max {
-            let Some((at, slot, key)) = self.expiry.first().cloned() else {
+        while removed < keys_max && self.has_due_keys(now_ms) {
+            let Some((_, slot, key)) = self.expiry.pop_first() else {
                 break;
             };
-            if at > now_ms {
-                break;
+            let index = local_slot_index(slot, self.cores);
+            if self.slots[index].remove(&key).is_some() {
+                self.key_count -= 1;
+                self.stats.expired_keys += 1;
+                removed += 1;
             }
-            self.remove(slot, &key);
-            self.stats.expired_keys += 1;
-            removed += 1;
         }
         removed
     }
@@ -285,7 +291,7 @@ impl Keyspace {
                 .find(|&index| !self.slots[index].is_empty())?;
             let map = &self.slots[found];
             let pick = (seed as usize / count.max(1)) % map.len();
-            let key = map.keys().nth(pick)?.clone();
+            let key = Bytes::copy_from_slice(map.keys().nth(pick)?);
             let slot = slot_of_local_index(found, self.core, self.cores);
             if !self.expire_if_due(slot, &key, now_ms) {
                 return Some(key);
@@ -309,10 +315,10 @@ mod tests {
         let mut keyspace = Keyspace::new(0, 1);
         let slot = key_hash_slot(b"a");
         assert!(keyspace
-            .insert(slot, Bytes::from_static(b"a"), Entry::new(string("1"), 0))
+            .insert(slot, b"a", Entry::new(string("1"), 0))
             .is_none());
         assert!(keyspace
-            .insert(slot, Bytes::from_static(b"a"), Entry::new(string("2"), 0))
+            .insert(slot, b"a", Entry::new(string("2"), 0))
             .is_some());
         assert_eq!(keyspace.len(), 1);
         assert!(keyspace.lookup_read(slot, b"a", 0).is_some());
@@ -373,7 +379,7 @@ mod tests {
         assert!(keyspace.random_key(7, 0).is_none());
         keyspace.insert(
             key_hash_slot(key.as_bytes()),
-            Bytes::from(key.clone()),
+            key.as_bytes(),
             Entry::new(string("v"), 0),
         );
         for seed in 0..20 {

@@ -474,8 +474,7 @@ fn put_entry_local(db: &mut Db, argv: &[Bytes]) -> Reply {
     let now = db.now_ms;
     let mut entry = Entry::new(Value::string(argv[2].clone()), now);
     entry.expire_at_ms = parse_int(&argv[3]).unwrap_or(0).max(0) as u64;
-    db.keyspace
-        .insert(key_hash_slot(&argv[1]), &argv[1], entry);
+    db.keyspace.insert(key_hash_slot(&argv[1]), &argv[1], entry);
     Reply::ok()
 }
 
@@ -520,7 +519,9 @@ impl Conn {
                 }
                 Reply::Map(pairs)
             }
-            b"SET" if argv.len() >= 4 && argv.len().is_multiple_of(2) => self.config_set(argv).await,
+            b"SET" if argv.len() >= 4 && argv.len().is_multiple_of(2) => {
+                self.config_set(argv).await
+            }
             b"RESETSTAT" if argv.len() == 2 => {
                 self.on_all(|| Op::Core(resetstat_core, vec![])).await;
                 Reply::ok()
