@@ -50,7 +50,8 @@ fn matches_at(mut pattern: &[u8], mut text: &[u8], depth: usize) -> bool {
                             }
                             pattern = &pattern[2..];
                         }
-                        [start, b'-', end, ..] if *end != b']' => {
+                        // Like Redis, "a-]" is a range that ends at ']'.
+                        [start, b'-', end, ..] => {
                             let (low, high) = if start <= end {
                                 (*start, *end)
                             } else {

@@ -243,7 +243,7 @@ pub fn renamenx(db: &mut Db, argv: &[Bytes]) -> Reply {
 }
 
 /// COPY's options: Ok(replace) or the error reply.
-pub fn parse_copy_options(args: &[Bytes]) -> Result<bool, Reply> {
+pub fn parse_copy_options(args: &[Bytes], databases: u64) -> Result<bool, Reply> {
     let mut replace = false;
     let mut index = 0;
     while index < args.len() {
@@ -252,7 +252,7 @@ pub fn parse_copy_options(args: &[Bytes]) -> Result<bool, Reply> {
             b"DB" if index + 1 < args.len() => {
                 match parse_int(&args[index + 1]) {
                     Some(0) => {}
-                    Some(db) if (0..=i32::MAX as i64).contains(&db) => {
+                    Some(db) if (1..databases as i64).contains(&db) => {
                         return Err(Reply::error(
                             "ERR Copying to another database is not allowed in cluster mode",
                         ))
@@ -270,7 +270,7 @@ pub fn parse_copy_options(args: &[Bytes]) -> Result<bool, Reply> {
 }
 
 pub fn copy(db: &mut Db, argv: &[Bytes]) -> Reply {
-    let replace = match parse_copy_options(&argv[3..]) {
+    let replace = match parse_copy_options(&argv[3..], db.config.databases) {
         Ok(replace) => replace,
         Err(reply) => return reply,
     };

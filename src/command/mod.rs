@@ -85,6 +85,16 @@ pub fn now_us() -> u64 {
         .unwrap_or(0)
 }
 
+/// Runs a shard handler, turning a panic (a bug of ours, whatever the
+/// client sent) into an error reply so the core and its other clients go on.
+#[inline]
+pub fn run_guarded(run: ShardFn, db: &mut Db, argv: &[Bytes]) -> Reply {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(db, argv))) {
+        Ok(reply) => reply,
+        Err(_) => Reply::error("ERR internal error while executing the command (logged)"),
+    }
+}
+
 #[inline]
 pub fn slot_of(key: &[u8]) -> u16 {
     key_hash_slot(key)

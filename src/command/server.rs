@@ -37,23 +37,32 @@ fn strings(items: &[&str]) -> Reply {
     )
 }
 
+/// The flags of a command's keys, as its key spec and GETKEYSANDFLAGS
+/// report them.
+fn key_flags(spec: &CommandSpec) -> &'static [&'static str] {
+    if spec.is_write() {
+        &["RW", "update"]
+    } else {
+        &["RO", "access"]
+    }
+}
+
 /// A Redis 7 key specification derived from first/last/step.
 fn key_specs(spec: &CommandSpec) -> Reply {
     if spec.first_key == 0 {
-        return Reply::Array(vec![]);
+        return Reply::Set(vec![]);
     }
-    let flags: &[&str] = if spec.is_write() {
-        &["RW", "UPDATE"]
-    } else {
-        &["RO", "ACCESS"]
-    };
+    let flags = key_flags(spec);
     let last = if spec.last_key < 0 {
         spec.last_key as i64
     } else {
         (spec.last_key - spec.first_key) as i64
     };
-    Reply::Array(vec![Reply::Map(vec![
-        (Reply::bulk_static("flags"), strings(flags)),
+    Reply::Set(vec![Reply::Map(vec![
+        (
+            Reply::bulk_static("flags"),
+            Reply::Set(flags.iter().map(|f| Reply::Simple((*f).into())).collect()),
+        ),
         (
             Reply::bulk_static("begin_search"),
             Reply::Map(vec![
@@ -103,7 +112,7 @@ pub fn command_info(spec: &CommandSpec) -> Reply {
                 .map(|category| Reply::Simple((*category).into()))
                 .collect(),
         ),
-        Reply::Array(vec![]),
+        Reply::Set(vec![]),
         key_specs(spec),
         Reply::Array(vec![]),
     ])
@@ -160,7 +169,7 @@ pub fn command(_db: &mut Db, argv: &[Bytes]) -> Reply {
         b"INFO" => Reply::Array(
             argv[2..]
                 .iter()
-                .map(|name| lookup(name).map_or(Reply::NilArray, command_info))
+                .map(|name| lookup(name).map_or(Reply::Nil, command_info))
                 .collect(),
         ),
         b"DOCS" => {
@@ -176,9 +185,10 @@ pub fn command(_db: &mut Db, argv: &[Bytes]) -> Reply {
                     .collect(),
             )
         }
-        b"GETKEYS" if argv.len() >= 3 => command_getkeys(&argv[2..]),
+        b"GETKEYS" if argv.len() >= 4 => command_getkeys(&argv[2..], false),
+        b"GETKEYSANDFLAGS" if argv.len() >= 4 => command_getkeys(&argv[2..], true),
         b"HELP" if argv.len() == 2 => super::keys::help_reply(COMMAND_HELP),
-        b"COUNT" | b"GETKEYS" | b"HELP" => errors::wrong_arity(&format!(
+        b"COUNT" | b"GETKEYS" | b"GETKEYSANDFLAGS" | b"HELP" => errors::wrong_arity(&format!(
             "command|{}",
             String::from_utf8_lossy(&argv[1]).to_ascii_lowercase()
         )),
@@ -217,7 +227,7 @@ fn command_list_filtered(args: &[Bytes]) -> Reply {
     )
 }
 
-fn command_getkeys(command_argv: &[Bytes]) -> Reply {
+fn command_getkeys(command_argv: &[Bytes], with_flags: bool) -> Reply {
     let Some(spec) = lookup(&command_argv[0]) else {
         return Reply::error("ERR Invalid command specified");
     };
@@ -225,7 +235,14 @@ fn command_getkeys(command_argv: &[Bytes]) -> Reply {
         return Reply::error("ERR Invalid number of arguments specified for command");
     }
     let keys: Vec<Reply> = key_positions(spec, command_argv.len())
-        .map(|i| Reply::Bulk(command_argv[i].clone()))
+        .map(|i| {
+            let key = Reply::Bulk(command_argv[i].clone());
+            if with_flags {
+                Reply::Array(vec![key, strings(key_flags(spec))])
+            } else {
+                key
+            }
+        })
         .collect();
     if keys.is_empty() {
         return Reply::error("ERR The command has no key arguments");
@@ -268,7 +285,7 @@ pub fn config_resetstat_local(db: &mut Db, _argv: &[Bytes]) -> Reply {
 pub fn populate_local(db: &mut Db, argv: &[Bytes]) -> Reply {
     let count = parse_int(&argv[1]).unwrap_or(0).max(0);
     let prefix = &argv[2];
-    let size = parse_int(&argv[3]).map(|s| s.max(0) as usize);
+    let size = parse_int(&argv[3]).filter(|&s| s > 0).map(|s| s as usize);
     let now = db.now_ms;
     let mut key = Vec::with_capacity(prefix.len() + 21);
     let mut created = 0;
@@ -304,16 +321,7 @@ pub fn digest_value_local(db: &mut Db, argv: &[Bytes]) -> Reply {
     let now = db.now_ms;
     let mut digest = [0u8; 20];
     if let Some(entry) = db.keyspace.peek(slot_of(&argv[1]), &argv[1], now) {
-        match &entry.value {
-            Value::Str { bytes, .. } => {
-                const OBJ_STRING: u32 = 0;
-                mix_digest(&mut digest, &OBJ_STRING.to_be_bytes());
-                mix_digest(&mut digest, bytes);
-            }
-        }
-        if entry.expire_at_ms != 0 {
-            xor_digest(&mut digest, b"!!expire!!");
-        }
+        object_digest(&mut digest, entry);
     }
     Reply::Simple(
         digest
@@ -322,6 +330,65 @@ pub fn digest_value_local(db: &mut Db, argv: &[Bytes]) -> Reply {
             .collect::<String>()
             .into(),
     )
+}
+
+/// DEBUG DIGEST's part on one core: the XOR of every live key's digest
+/// (mixDigest of the key, then xorObjectDigest), as 40 hex digits, and the
+/// number of keys. XOR makes the order of keys and cores irrelevant.
+pub fn dataset_digest_local(db: &mut Db, _argv: &[Bytes]) -> Reply {
+    let now = db.now_ms;
+    let mut total = [0u8; 20];
+    let mut count = 0;
+    for index in 0..db.keyspace.local_slot_count() {
+        let Some((_, map)) = db.keyspace.slot_at(index) else {
+            break;
+        };
+        for (key, entry) in map {
+            if entry.expire_at_ms != 0 && entry.expire_at_ms <= now {
+                continue;
+            }
+            let mut digest = [0u8; 20];
+            mix_digest(&mut digest, key);
+            object_digest(&mut digest, entry);
+            for (t, d) in total.iter_mut().zip(digest) {
+                *t ^= d;
+            }
+            count += 1;
+        }
+    }
+    Reply::Array(vec![
+        Reply::Bulk(Bytes::copy_from_slice(&total)),
+        Reply::Int(count),
+    ])
+}
+
+/// Combines the cores' parts into Redis's DEBUG DIGEST value.
+pub fn dataset_digest(parts: &[([u8; 20], i64)]) -> String {
+    let mut final_digest = [0u8; 20];
+    if parts.iter().map(|(_, count)| count).sum::<i64>() > 0 {
+        // Redis mixes in the database number (0) before the keys.
+        mix_digest(&mut final_digest, &0u32.to_be_bytes());
+        for (part, _) in parts {
+            for (f, p) in final_digest.iter_mut().zip(part) {
+                *f ^= p;
+            }
+        }
+    }
+    final_digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Redis's xorObjectDigest for one value.
+fn object_digest(digest: &mut [u8; 20], entry: &Entry) {
+    match &entry.value {
+        Value::Str { bytes, .. } => {
+            const OBJ_STRING: u32 = 0;
+            mix_digest(digest, &OBJ_STRING.to_be_bytes());
+            mix_digest(digest, bytes);
+        }
+    }
+    if entry.expire_at_ms != 0 {
+        xor_digest(digest, b"!!expire!!");
+    }
 }
 
 /// Redis's xorDigest: digest ^= SHA1(data).

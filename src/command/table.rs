@@ -72,6 +72,23 @@ impl CommandSpec {
         }
     }
 
+    /// False when the arguments cannot be valid whatever their values,
+    /// beyond what the arity says (MSET's key/value pairs).
+    pub fn shape_ok(&self, argc: usize) -> bool {
+        match self.name {
+            "mset" | "msetnx" => argc % 2 == 1,
+            _ => true,
+        }
+    }
+
+    /// Commands whose first argument is a subcommand (`CLIENT LIST`).
+    pub fn is_container(&self) -> bool {
+        matches!(
+            self.name,
+            "client" | "config" | "command" | "object" | "memory" | "debug"
+        )
+    }
+
     pub fn is_write(&self) -> bool {
         self.flags.contains(&"write")
     }

@@ -131,8 +131,10 @@ pub static PARAMETERS: &[ParamSpec] = &[
         |c| c.proto_max_bulk_len.to_string(),
         |c, a| {
             let value = memory(a)?;
-            if value < 1 || value > i64::MAX as u64 {
-                return Err("argument must be between 1 and 9223372036854775807 inclusive".into());
+            if !(1024 * 1024..=i64::MAX as u64).contains(&value) {
+                return Err(
+                    "argument must be between 1048576 and 9223372036854775807 inclusive".into(),
+                );
             }
             c.proto_max_bulk_len = value
         }

@@ -19,6 +19,9 @@ pub struct ClientHandle {
     pub lib_ver: RefCell<String>,
     pub last_command_ms: Cell<u64>,
     pub last_command: Cell<&'static str>,
+    /// The subcommand of the last command when it was a container
+    /// (`client|list`); empty otherwise.
+    pub last_subcommand: RefCell<String>,
     pub resp: Cell<u8>,
     pub query_buffer_bytes: Cell<usize>,
     pub killed: Cell<bool>,
@@ -41,7 +44,7 @@ impl ClientHandle {
         let idle = now_ms.saturating_sub(self.last_command_ms.get()) / 1000;
         let qbuf = self.query_buffer_bytes.get();
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem={} events=r cmd={}{}{} user=default redir=-1 resp={}",
             self.id,
             self.addr,
             self.laddr,
@@ -53,9 +56,9 @@ impl ClientHandle {
             16384usize.saturating_sub(qbuf),
             16384 + qbuf,
             self.last_command.get(),
+            if self.last_subcommand.borrow().is_empty() { "" } else { "|" },
+            self.last_subcommand.borrow(),
             self.resp.get(),
-            self.lib_name.borrow(),
-            self.lib_ver.borrow(),
         )
     }
 }

@@ -215,7 +215,7 @@ impl Conn {
             return;
         };
         let command = index_of(spec) as u16;
-        if !spec.arity_ok(argv.len()) {
+        if !spec.arity_ok(argv.len()) || !spec.shape_ok(argv.len()) {
             self.reject(Some(command), errors::wrong_arity(spec.name));
             return;
         }
@@ -227,10 +227,20 @@ impl Conn {
             self.authenticated = true;
         }
         self.handle.last_command.set(spec.name);
-        {
-            let mut stats = self.core.stats.borrow_mut();
-            stats.total_commands += 1;
-            stats.commands[command as usize].calls += 1;
+        if spec.is_container() {
+            let mut sub = self.handle.last_subcommand.borrow_mut();
+            sub.clear();
+            if let Some(name) = argv.get(1) {
+                sub.push_str(&String::from_utf8_lossy(name).to_ascii_lowercase());
+            }
+        } else if !self.handle.last_subcommand.borrow().is_empty() {
+            self.handle.last_subcommand.borrow_mut().clear();
+        }
+        // Coordinated commands are counted after they ran (CONFIG RESETSTAT
+        // counts itself, INFO does not see itself), as Redis does.
+        let is_coord = matches!(spec.exec, Exec::Coord(_));
+        if !is_coord {
+            self.count_call(command, spec, 0);
         }
         match spec.exec {
             Exec::Shard(run) => match self.route(spec, argv) {
@@ -250,22 +260,63 @@ impl Conn {
                     Some(merge) => self.fan_out(command, spec, merge, run, argv),
                     None => {
                         self.flush_plan().await;
-                        let reply = self.run_coord(coord, argv).await;
+                        let reply = self.run_coord_guarded(coord, argv).await;
                         self.emit(command, reply);
                     }
                 },
             },
             Exec::Coord(coord) => {
                 self.flush_plan().await;
-                let reply = self.run_coord(coord, argv).await;
+                let reply = self.run_coord_guarded(coord, argv).await;
                 self.emit(command, reply);
             }
         }
     }
 
+    async fn run_coord_guarded(&mut self, coord: Coord, argv: &[Bytes]) -> Reply {
+        use futures_lite::FutureExt;
+        let started = Instant::now();
+        let reply = std::panic::AssertUnwindSafe(self.run_coord(coord, argv))
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|_| {
+                Reply::error("ERR internal error while executing the command (logged)")
+            });
+        if let Some(spec) = lookup(&argv[0]) {
+            if matches!(spec.exec, Exec::Coord(_)) {
+                self.count_call(
+                    index_of(spec) as u16,
+                    spec,
+                    started.elapsed().as_micros() as u64,
+                );
+            }
+        }
+        reply
+    }
+
+    /// Counts a call for INFO commandstats. Container commands (CLIENT,
+    /// CONFIG, ...) are counted per subcommand, as `config|resetstat`.
+    fn count_call(&mut self, command: u16, spec: &CommandSpec, usec: u64) {
+        let mut stats = self.core.stats.borrow_mut();
+        stats.total_commands += 1;
+        if spec.is_container() {
+            let sub = self.handle.last_subcommand.borrow();
+            let entry = stats
+                .subcommands
+                .entry(format!("{}|{}", spec.name, sub))
+                .or_default();
+            entry.calls += 1;
+            entry.usec += usec;
+        } else {
+            let entry = &mut stats.commands[command as usize];
+            entry.calls += 1;
+            entry.usec += usec;
+        }
+    }
+
     fn run_inline(&mut self, command: u16, run: crate::command::ShardFn, argv: &[Bytes]) {
         let started = Instant::now();
-        let reply = run(&mut self.core.db.borrow_mut(), argv);
+        let reply = crate::command::run_guarded(run, &mut self.core.db.borrow_mut(), argv);
         let elapsed = started.elapsed().as_micros() as u64;
         self.core.stats.borrow_mut().commands[command as usize].usec += elapsed;
         self.emit(command, reply);
@@ -312,7 +363,8 @@ impl Conn {
                     Merge::Values => Reply::Array(vec![]),
                 };
             } else if core == self.core.id {
-                parts[core] = run(&mut self.core.db.borrow_mut(), &sub_argv);
+                parts[core] =
+                    crate::command::run_guarded(run, &mut self.core.db.borrow_mut(), &sub_argv);
             } else {
                 self.queue(
                     core,
@@ -468,6 +520,7 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
         lib_ver: RefCell::new(String::new()),
         last_command_ms: Cell::new(crate::command::now_ms()),
         last_command: Cell::new("NULL"),
+        last_subcommand: RefCell::new(String::new()),
         resp: Cell::new(2),
         query_buffer_bytes: Cell::new(0),
         killed: Cell::new(false),

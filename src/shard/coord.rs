@@ -157,7 +157,8 @@ impl Conn {
     }
 
     async fn copy(&self, argv: &[Bytes]) -> Reply {
-        let replace = match keys::parse_copy_options(&argv[3..]) {
+        let databases = self.core.db.borrow().config.databases;
+        let replace = match keys::parse_copy_options(&argv[3..], databases) {
             Ok(replace) => replace,
             Err(reply) => return reply,
         };
@@ -198,10 +199,13 @@ impl Conn {
     /// 0's slots, then core 1's, and so on. Each call scans whole slots on
     /// one core, so the cursor stays valid however keys are added.
     async fn scan(&self, argv: &[Bytes]) -> Reply {
-        let Some(cursor) = std::str::from_utf8(&argv[1])
+        // Redis parses the cursor with strtoul: "-1" wraps around.
+        let text = std::str::from_utf8(&argv[1]).unwrap_or("x");
+        let cursor = text
+            .parse::<u64>()
             .ok()
-            .and_then(|t| t.parse::<u64>().ok())
-        else {
+            .or_else(|| text.parse::<i64>().ok().map(|n| n as u64));
+        let Some(cursor) = cursor else {
             return Reply::error("ERR invalid cursor");
         };
         let options = match keys::parse_scan_options(&argv[2..]) {
@@ -507,14 +511,25 @@ impl Conn {
             b"GET" if argv.len() >= 3 => {
                 let config = self.core.db.borrow().config.clone();
                 let mut pairs = Vec::new();
-                for spec in PARAMETERS {
-                    if argv[2..].iter().any(|p| {
-                        crate::command::glob::matches(&p.to_ascii_lowercase(), spec.name.as_bytes())
-                    }) {
-                        pairs.push((
-                            Reply::bulk_str(spec.name),
-                            Reply::bulk_str(&(spec.get)(&config)),
-                        ));
+                let mut named = std::collections::HashSet::new();
+                for pattern in &argv[2..] {
+                    let lower = pattern.to_ascii_lowercase();
+                    let is_glob = lower.iter().any(|b| matches!(b, b'*' | b'?' | b'['));
+                    for spec in PARAMETERS {
+                        let hit = if is_glob {
+                            crate::command::glob::matches(&lower, spec.name.as_bytes())
+                        } else {
+                            lower == spec.name.as_bytes()
+                        };
+                        if hit && named.insert(spec.name) {
+                            // An exact name is echoed as given, as Redis does.
+                            let name = if is_glob {
+                                Reply::bulk_str(spec.name)
+                            } else {
+                                Reply::Bulk(pattern.clone())
+                            };
+                            pairs.push((name, Reply::bulk_str(&(spec.get)(&config))));
+                        }
                     }
                 }
                 Reply::Map(pairs)
@@ -536,8 +551,12 @@ impl Conn {
     async fn config_set(&mut self, argv: &[Bytes]) -> Reply {
         // Validate every pair on a copy first, so a bad one changes nothing.
         let mut trial = self.core.db.borrow().config.clone();
+        let mut seen = std::collections::HashSet::new();
         for pair in argv[2..].chunks(2) {
             let name = String::from_utf8_lossy(&pair[0]).to_ascii_lowercase();
+            if !seen.insert(name.clone()) {
+                return Reply::error_owned(format!("ERR CONFIG SET failed (possibly related to argument '{name}') - duplicate parameter"));
+            }
             let Some(spec) = parameter(&name) else {
                 return Reply::error_owned(format!(
                     "ERR Unknown option or number of arguments for CONFIG SET - '{name}'"
@@ -868,6 +887,9 @@ impl Conn {
                     }
                     filter.kind = Some(kind);
                 }
+                b"USER" if value != "default" => {
+                    return Reply::error_owned(format!("ERR No such user '{value}'"))
+                }
                 b"USER" => filter.user = Some(value),
                 b"SKIPME" => match value.to_ascii_lowercase().as_str() {
                     "yes" => skip_me = true,
@@ -953,11 +975,9 @@ impl Conn {
                 Reply::ok()
             }
             b"POPULATE" if argv.len() >= 3 => {
-                let Some(count) = parse_int(&argv[2]) else {
-                    return Reply::error(NOT_INTEGER);
-                };
+                let count = parse_int(&argv[2]).unwrap_or(-1);
                 if count < 0 {
-                    return Reply::error("ERR count must be greater or equal to 0");
+                    return Reply::error("ERR value is out of range, must be positive");
                 }
                 let prefix = argv
                     .get(3)
@@ -999,6 +1019,38 @@ impl Conn {
                     );
                 }
                 Reply::Array(digests)
+            }
+            b"DIGEST" if argv.len() == 2 => {
+                let parts: Vec<([u8; 20], i64)> = self
+                    .on_all(|| Op::Db(server::dataset_digest_local, vec![]))
+                    .await
+                    .into_iter()
+                    .map(|part| match &array_items(part)[..] {
+                        [Reply::Bulk(digest), Reply::Int(count)] if digest.len() == 20 => {
+                            let mut bytes = [0u8; 20];
+                            bytes.copy_from_slice(digest);
+                            (bytes, *count)
+                        }
+                        _ => ([0u8; 20], 0),
+                    })
+                    .collect();
+                Reply::Simple(server::dataset_digest(&parts).into())
+            }
+            b"DIGEST" if argv.len() == 2 => {
+                let parts: Vec<([u8; 20], i64)> = self
+                    .on_all(|| Op::Db(server::dataset_digest_local, vec![]))
+                    .await
+                    .into_iter()
+                    .map(|part| match &array_items(part)[..] {
+                        [Reply::Bulk(digest), Reply::Int(count)] if digest.len() == 20 => {
+                            let mut bytes = [0u8; 20];
+                            bytes.copy_from_slice(digest);
+                            (bytes, *count)
+                        }
+                        _ => ([0u8; 20], 0),
+                    })
+                    .collect();
+                Reply::Simple(server::dataset_digest(&parts).into())
             }
             b"LOG" if argv.len() >= 3 => {
                 warning!("DEBUG LOG: {}", String::from_utf8_lossy(&argv[2]));

@@ -6,7 +6,7 @@ use super::coord::array_items;
 use super::mesh::Op;
 use super::stats::CoreStats;
 use super::Core;
-use crate::command::{server, COMMANDS};
+use crate::command::{server, CommandStats, COMMANDS};
 use crate::protocol::Reply;
 use bytes::Bytes;
 use std::fmt::Write;
@@ -62,6 +62,17 @@ fn rss_bytes() -> u64 {
         .and_then(|p| p.parse().ok())
         .unwrap_or(0);
     pages * 4096
+}
+
+fn total_system_memory() -> u64 {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let kilobytes: u64 = meminfo
+        .lines()
+        .find(|line| line.starts_with("MemTotal:"))
+        .and_then(|line| line.split_whitespace().nth(1))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    kilobytes * 1024
 }
 
 fn human_bytes(bytes: u64) -> String {
@@ -151,7 +162,11 @@ impl Conn {
                 line(format!("arch_bits:{}", usize::BITS));
                 line("monotonic_clock:POSIX clock_gettime".into());
                 line("multiplexing_api:io_uring".into());
+                line("atomicvar_api:c11-builtin".into());
+                line("gcc_version:0.0.0".into());
                 line(format!("process_id:{}", std::process::id()));
+                line("process_supervised:no".into());
+                line(format!("run_id:{}", shared.run_id));
                 line(format!("shard_cores:{}", shared.cores));
                 line(format!("tcp_port:{}", shared.tcp_port));
                 line(format!("server_time_usec:{}", crate::command::now_us()));
@@ -159,6 +174,7 @@ impl Conn {
                 line(format!("uptime_in_days:{}", uptime / 86400));
                 line(format!("hz:{}", config.hz));
                 line(format!("configured_hz:{}", config.hz));
+                line(format!("lru_clock:{}", (now / 1000) & 0xFF_FFFF));
                 line(format!("executable:{}", shared.executable));
                 line(format!(
                     "config_file:{}",
@@ -168,6 +184,7 @@ impl Conn {
                         .map(|p| p.display().to_string())
                         .unwrap_or_default()
                 ));
+                line("io_threads_active:0".into());
             }
             "clients" => {
                 line("# Clients".into());
@@ -193,6 +210,44 @@ impl Conn {
                     "used_memory_peak_human:{}",
                     human_bytes(crate::memory::peak_bytes())
                 ));
+                let peak = crate::memory::peak_bytes().max(1);
+                line(format!(
+                    "used_memory_peak_perc:{:.2}%",
+                    used as f64 * 100.0 / peak as f64
+                ));
+                let startup = shared.startup_memory_bytes.min(used);
+                line(format!("used_memory_overhead:{startup}"));
+                line(format!("used_memory_startup:{startup}"));
+                line(format!("used_memory_dataset:{}", used - startup));
+                line(format!(
+                    "used_memory_dataset_perc:{:.2}%",
+                    (used - startup) as f64 * 100.0 / used.max(1) as f64
+                ));
+                line(format!("allocator_allocated:{used}"));
+                line(format!("allocator_active:{used}"));
+                line(format!("allocator_resident:{rss}"));
+                let total = total_system_memory();
+                line(format!("total_system_memory:{total}"));
+                line(format!("total_system_memory_human:{}", human_bytes(total)));
+                // No scripting or functions: these are truly zero.
+                for zero in ["used_memory_lua", "used_memory_vm_eval"] {
+                    line(format!("{zero}:0"));
+                }
+                line("used_memory_lua_human:0B".into());
+                for zero in [
+                    "used_memory_scripts_eval",
+                    "number_of_cached_scripts",
+                    "number_of_functions",
+                    "number_of_libraries",
+                    "used_memory_vm_functions",
+                    "used_memory_vm_total",
+                ] {
+                    line(format!("{zero}:0"));
+                }
+                line("used_memory_vm_total_human:0B".into());
+                line("used_memory_functions:0".into());
+                line("used_memory_scripts:0".into());
+                line("used_memory_scripts_human:0B".into());
                 line(format!("maxmemory:{}", config.maxmemory));
                 line(format!("maxmemory_human:{}", human_bytes(config.maxmemory)));
                 line(format!("maxmemory_policy:{}", config.maxmemory_policy));
@@ -200,19 +255,72 @@ impl Conn {
                     "mem_fragmentation_ratio:{:.2}",
                     rss as f64 / used.max(1) as f64
                 ));
+                line(format!(
+                    "mem_fragmentation_bytes:{}",
+                    rss as i64 - used as i64
+                ));
+                line("allocator_frag_ratio:1.00".into());
+                line("allocator_frag_bytes:0".into());
+                line(format!(
+                    "allocator_rss_ratio:{:.2}",
+                    rss as f64 / used.max(1) as f64
+                ));
+                line(format!("allocator_rss_bytes:{}", rss as i64 - used as i64));
+                line("rss_overhead_ratio:1.00".into());
+                line("rss_overhead_bytes:0".into());
+                for zero in [
+                    "mem_not_counted_for_evict",
+                    "mem_replication_backlog",
+                    "mem_total_replication_buffers",
+                    "mem_clients_slaves",
+                    "mem_clients_normal",
+                    "mem_cluster_links",
+                    "mem_aof_buffer",
+                ] {
+                    line(format!("{zero}:0"));
+                }
                 line("mem_allocator:libc".into());
+                line("active_defrag_running:0".into());
+                line("lazyfree_pending_objects:0".into());
+                line("lazyfreed_objects:0".into());
             }
             "persistence" => {
                 line("# Persistence".into());
+                // Persistence is not built yet: nothing is ever saved or loaded.
                 line("loading:0".into());
                 line("async_loading:0".into());
-                line("rdb_changes_since_last_save:0".into());
-                line("rdb_bgsave_in_progress:0".into());
+                for zero in [
+                    "current_cow_peak",
+                    "current_cow_size",
+                    "current_cow_size_age",
+                    "current_fork_perc",
+                    "current_save_keys_processed",
+                    "current_save_keys_total",
+                    "rdb_changes_since_last_save",
+                    "rdb_bgsave_in_progress",
+                ] {
+                    line(format!("{zero}:0"));
+                }
                 line(format!("rdb_last_save_time:{}", shared.start_ms / 1000));
                 line("rdb_last_bgsave_status:ok".into());
+                line("rdb_last_bgsave_time_sec:-1".into());
+                line("rdb_current_bgsave_time_sec:-1".into());
+                line("rdb_saves:0".into());
+                line("rdb_last_cow_size:0".into());
+                line("rdb_last_load_keys_expired:0".into());
+                line("rdb_last_load_keys_loaded:0".into());
                 line(format!("aof_enabled:{}", i32::from(config.appendonly)));
                 line("aof_rewrite_in_progress:0".into());
+                line("aof_rewrite_scheduled:0".into());
+                line("aof_last_rewrite_time_sec:-1".into());
+                line("aof_current_rewrite_time_sec:-1".into());
+                line("aof_last_bgrewrite_status:ok".into());
+                line("aof_rewrites:0".into());
+                line("aof_rewrites_consecutive_failures:0".into());
                 line("aof_last_write_status:ok".into());
+                line("aof_last_cow_size:0".into());
+                line("module_fork_in_progress:0".into());
+                line("module_fork_last_cow_size:0".into());
             }
             "stats" => {
                 line("# Stats".into());
@@ -224,19 +332,65 @@ impl Conn {
                 line("instantaneous_ops_per_sec:0".into());
                 line(format!("total_net_input_bytes:{}", stats.net_input_bytes));
                 line(format!("total_net_output_bytes:{}", stats.net_output_bytes));
+                line("total_net_repl_input_bytes:0".into());
+                line("total_net_repl_output_bytes:0".into());
+                for rate in [
+                    "instantaneous_input_kbps",
+                    "instantaneous_output_kbps",
+                    "instantaneous_input_repl_kbps",
+                    "instantaneous_output_repl_kbps",
+                ] {
+                    line(format!("{rate}:0.00"));
+                }
                 line(format!(
                     "rejected_connections:{}",
                     stats.rejected_connections
                 ));
+                line("sync_full:0".into());
+                line("sync_partial_ok:0".into());
+                line("sync_partial_err:0".into());
                 line(format!("expired_keys:{}", keyspace[4]));
+                line("expired_stale_perc:0.00".into());
+                line("expired_time_cap_reached_count:0".into());
+                line("expire_cycle_cpu_milliseconds:0".into());
                 line("evicted_keys:0".into());
+                line("evicted_clients:0".into());
+                line("total_eviction_exceeded_time:0".into());
+                line("current_eviction_exceeded_time:0".into());
                 line(format!("keyspace_hits:{}", keyspace[2]));
                 line(format!("keyspace_misses:{}", keyspace[3]));
                 line("pubsub_channels:0".into());
                 line("pubsub_patterns:0".into());
+                for zero in [
+                    "pubsubshard_channels",
+                    "latest_fork_usec",
+                    "total_forks",
+                    "migrate_cached_sockets",
+                    "slave_expires_tracked_keys",
+                    "active_defrag_hits",
+                    "active_defrag_misses",
+                    "active_defrag_key_hits",
+                    "active_defrag_key_misses",
+                    "total_active_defrag_time",
+                    "current_active_defrag_time",
+                    "tracking_total_keys",
+                    "tracking_total_items",
+                    "tracking_total_prefixes",
+                    "unexpected_error_replies",
+                ] {
+                    line(format!("{zero}:0"));
+                }
                 line(format!("total_error_replies:{}", stats.total_error_replies));
                 line("total_reads_processed:0".into());
                 line("total_writes_processed:0".into());
+                for zero in [
+                    "io_threaded_reads_processed",
+                    "io_threaded_writes_processed",
+                    "reply_buffer_shrinks",
+                    "reply_buffer_expands",
+                ] {
+                    line(format!("{zero}:0"));
+                }
             }
             "replication" => {
                 line("# Replication".into());
@@ -259,17 +413,31 @@ impl Conn {
                 line(format!("used_cpu_user:{user:.6}"));
                 line("used_cpu_sys_children:0.000000".into());
                 line("used_cpu_user_children:0.000000".into());
+                line(format!("used_cpu_sys_main_thread:{system:.6}"));
+                line(format!("used_cpu_user_main_thread:{user:.6}"));
             }
             "modules" => line("# Modules".into()),
             "commandstats" => {
                 line("# Commandstats".into());
-                for (spec, counts) in COMMANDS.iter().zip(&stats.commands) {
+                let mut rows: Vec<(String, CommandStats)> = COMMANDS
+                    .iter()
+                    .zip(&stats.commands)
+                    .map(|(spec, counts)| (spec.name.to_string(), *counts))
+                    .chain(
+                        stats
+                            .subcommands
+                            .iter()
+                            .map(|(name, counts)| (name.clone(), *counts)),
+                    )
+                    .collect();
+                rows.sort_by(|a, b| a.0.cmp(&b.0));
+                for (name, counts) in &rows {
                     if counts.calls == 0 && counts.rejected_calls == 0 {
                         continue;
                     }
                     line(format!(
                         "cmdstat_{}:calls={},usec={},usec_per_call={:.2},rejected_calls={},failed_calls={}",
-                        spec.name,
+                        name,
                         counts.calls,
                         counts.usec,
                         counts.usec as f64 / counts.calls.max(1) as f64,

@@ -36,6 +36,10 @@ pub struct Shared {
     pub tcp_port: u16,
     pub executable: String,
     pub config_file: Option<std::path::PathBuf>,
+    /// A random 40-hex-digit id for this run of the server (INFO run_id).
+    pub run_id: String,
+    /// Memory in use once the server is up, before any data.
+    pub startup_memory_bytes: u64,
 }
 
 /// One core's state. Lives in an `Rc` on its executor; nothing in it is
@@ -65,8 +69,15 @@ impl Core {
         self.db.borrow_mut().refresh_clock();
         ops.into_iter()
             .map(|op| match op {
-                Op::Db(run, argv) => run(&mut self.db.borrow_mut(), &argv),
-                Op::Core(run, argv) => run(self, &argv),
+                Op::Db(run, argv) => {
+                    crate::command::run_guarded(run, &mut self.db.borrow_mut(), &argv)
+                }
+                Op::Core(run, argv) => {
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(self, &argv)))
+                        .unwrap_or_else(|_| {
+                            Reply::error("ERR internal error while executing the command (logged)")
+                        })
+                }
             })
             .collect()
     }
@@ -139,6 +150,18 @@ fn bind_addresses(config: &Config) -> Result<Vec<SocketAddr>, String> {
     Ok(addresses)
 }
 
+fn random_run_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let text: String = (0..3u64)
+        .map(|i| {
+            let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+            hasher.write_u64(crate::command::now_us() ^ i);
+            format!("{:016x}", hasher.finish())
+        })
+        .collect();
+    text[..40].to_string()
+}
+
 /// Starts every shard core and blocks until the server shuts down.
 pub fn run(config: Config) -> Result<(), String> {
     let cores = config.shard_count();
@@ -157,6 +180,8 @@ pub fn run(config: Config) -> Result<(), String> {
             .map(|p| p.display().to_string())
             .unwrap_or_default(),
         config_file: config.config_file.clone(),
+        run_id: random_run_id(),
+        startup_memory_bytes: crate::memory::allocated_bytes(),
     });
     let requests = MeshBuilder::<Request, _>::full(cores, CHANNEL_MESSAGES_MAX);
     let responses = MeshBuilder::<Response, _>::full(cores, CHANNEL_MESSAGES_MAX);

@@ -7,6 +7,8 @@ use std::collections::HashMap;
 pub struct CoreStats {
     pub commands: Vec<CommandStats>,
     pub errors: HashMap<String, u64>,
+    /// Container subcommands by full name (`client|list`).
+    pub subcommands: HashMap<String, CommandStats>,
     pub total_commands: u64,
     pub total_connections: u64,
     pub rejected_connections: u64,
@@ -41,6 +43,13 @@ impl CoreStats {
         }
         for (code, count) in &other.errors {
             *self.errors.entry(code.clone()).or_insert(0) += count;
+        }
+        for (name, theirs) in &other.subcommands {
+            let mine = self.subcommands.entry(name.clone()).or_default();
+            mine.calls += theirs.calls;
+            mine.usec += theirs.usec;
+            mine.rejected_calls += theirs.rejected_calls;
+            mine.failed_calls += theirs.failed_calls;
         }
         self.total_commands += other.total_commands;
         self.total_connections += other.total_connections;
@@ -83,10 +92,21 @@ impl CoreStats {
             .iter()
             .map(|(code, count)| (Reply::bulk_str(code), Reply::Int(*count as i64)))
             .collect();
+        let subcommands = self
+            .subcommands
+            .iter()
+            .map(|(name, c)| {
+                (
+                    Reply::bulk_str(name),
+                    Reply::Array(vec![Reply::Int(c.calls as i64), Reply::Int(c.usec as i64)]),
+                )
+            })
+            .collect();
         Reply::Array(vec![
             Reply::Array(totals.iter().map(|n| Reply::Int(*n as i64)).collect()),
             Reply::Array(commands),
             Reply::Map(errors),
+            Reply::Map(subcommands),
         ])
     }
 
@@ -128,6 +148,18 @@ impl CoreStats {
                     stats
                         .errors
                         .insert(String::from_utf8_lossy(code).into_owned(), int(count));
+                }
+            }
+        }
+        if let Some(Reply::Map(subcommands)) = parts.get(3) {
+            for (name, counts) in subcommands {
+                if let (Reply::Bulk(name), Reply::Array(counts)) = (name, counts) {
+                    let entry = stats
+                        .subcommands
+                        .entry(String::from_utf8_lossy(name).into_owned())
+                        .or_default();
+                    entry.calls = counts.first().map(int).unwrap_or(0);
+                    entry.usec = counts.get(1).map(int).unwrap_or(0);
                 }
             }
         }

@@ -1,0 +1,416 @@
+//! Many clients, pipelines and multi-key commands over keys that hash to every slot, so the
+//! cross-core paths run: every value written must be read back exactly.
+
+mod common;
+
+use common::{connect_url, eventually, one_key_per_slot, spread_keys, Server};
+use redis::Value;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+#[test]
+fn many_connections_over_all_slots() {
+    const THREADS: usize = 32;
+    const SHARED_INCRS: i64 = 50;
+    let server = Server::start(&[]);
+    let keys = Arc::new(one_key_per_slot("conc"));
+    let shared = Arc::new(spread_keys("shared", 16));
+
+    let workers: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let url = server.url();
+            let keys = Arc::clone(&keys);
+            let shared = Arc::clone(&shared);
+            thread::spawn(move || {
+                let mut con = connect_url(&url);
+                let mut shared_done = 0;
+                for (i, slot) in (t..keys.len()).step_by(THREADS).enumerate() {
+                    let key = &keys[slot];
+                    let value = format!("v:{slot}");
+                    let _: () = redis::cmd("SET")
+                        .arg(key)
+                        .arg(&value)
+                        .query(&mut con)
+                        .unwrap();
+                    let got: String = redis::cmd("GET").arg(key).query(&mut con).unwrap();
+                    assert_eq!(got, value);
+                    let n: i64 = redis::cmd("INCR")
+                        .arg(format!("n:{key}"))
+                        .query(&mut con)
+                        .unwrap();
+                    assert_eq!(n, 1, "n:{key} is incremented by one client only");
+                    // Every client also bumps the shared counters, which live on every core.
+                    if i % 64 == 0 {
+                        for counter in shared.iter() {
+                            let _: i64 = redis::cmd("INCR").arg(counter).query(&mut con).unwrap();
+                        }
+                        shared_done += 1;
+                    }
+                }
+                // Make each client's total on the shared counters a known number.
+                for counter in shared.iter() {
+                    let _: i64 = redis::cmd("INCRBY")
+                        .arg(counter)
+                        .arg(SHARED_INCRS - shared_done)
+                        .query(&mut con)
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker.join().expect("worker thread");
+    }
+
+    // Read everything back on a fresh connection.
+    let mut con = server.client();
+    for chunk in keys.chunks(1024) {
+        let mut pipe = redis::pipe();
+        for key in chunk {
+            pipe.cmd("GET").arg(key).cmd("GET").arg(format!("n:{key}"));
+        }
+        let got: Vec<String> = pipe.query(&mut con).unwrap();
+        for (key, pair) in chunk.iter().zip(got.chunks(2)) {
+            let slot = common::key_slot(key.as_bytes());
+            assert_eq!(pair[0], format!("v:{slot}"), "value of {key}");
+            assert_eq!(pair[1], "1", "n:{key}");
+        }
+    }
+    for counter in shared.iter() {
+        let n: i64 = redis::cmd("GET").arg(counter).query(&mut con).unwrap();
+        assert_eq!(n, THREADS as i64 * SHARED_INCRS, "shared counter {counter}");
+    }
+    let dbsize: usize = redis::cmd("DBSIZE").query(&mut con).unwrap();
+    assert_eq!(dbsize, 2 * keys.len() + shared.len());
+}
+
+/// What a command in the mixed pipeline should answer, given a model of the keyspace.
+fn apply(model: &mut HashMap<String, String>, args: &[String]) -> Value {
+    let bulk =
+        |v: Option<&String>| v.map_or(Value::Nil, |s| Value::BulkString(s.clone().into_bytes()));
+    match args[0].as_str() {
+        "SET" => {
+            model.insert(args[1].clone(), args[2].clone());
+            Value::Okay
+        }
+        "GET" => bulk(model.get(&args[1])),
+        "INCR" => {
+            let n = model.get(&args[1]).map_or(0, |v| v.parse::<i64>().unwrap()) + 1;
+            model.insert(args[1].clone(), n.to_string());
+            Value::Int(n)
+        }
+        "MGET" => Value::Array(args[1..].iter().map(|k| bulk(model.get(k))).collect()),
+        "DEL" => Value::Int(
+            args[1..]
+                .iter()
+                .filter(|k| model.remove(*k).is_some())
+                .count() as i64,
+        ),
+        other => panic!("model has no {other}"),
+    }
+}
+
+#[test]
+fn pipeline_of_1000_mixed_commands_across_cores() {
+    let server = Server::start(&[]);
+    let keys = spread_keys("pipe", 64);
+    let counters = spread_keys("ctr", 8);
+    let mut model = HashMap::new();
+    let mut pipe = redis::pipe();
+    let mut expected = Vec::new();
+    for i in 0..1000usize {
+        let args: Vec<String> = match i % 5 {
+            0 => vec!["SET".into(), keys[i % 64].clone(), format!("value-{i}")],
+            1 => vec!["GET".into(), keys[(i * 7) % 64].clone()],
+            2 => vec!["INCR".into(), counters[i % 8].clone()],
+            3 => std::iter::once("MGET".to_string())
+                .chain((0..5).map(|j| keys[(i + j * 13) % 64].clone()))
+                .collect(),
+            _ => vec![
+                "DEL".into(),
+                keys[(i * 3) % 64].clone(),
+                keys[(i * 11) % 64].clone(),
+            ],
+        };
+        expected.push(apply(&mut model, &args));
+        let cmd = pipe.cmd(&args[0]);
+        for arg in &args[1..] {
+            cmd.arg(arg);
+        }
+    }
+    let mut con = server.client();
+    let got: Vec<Value> = pipe.query(&mut con).unwrap();
+    assert_eq!(got.len(), expected.len());
+    for (i, (got, want)) in got.iter().zip(&expected).enumerate() {
+        assert_eq!(got, want, "reply {i} of the pipeline");
+    }
+    let dbsize: usize = redis::cmd("DBSIZE").query(&mut con).unwrap();
+    assert_eq!(dbsize, model.len());
+}
+
+fn scan_all(con: &mut redis::Connection, pattern: Option<&str>) -> HashSet<String> {
+    let mut seen = HashSet::new();
+    let mut cursor = "0".to_string();
+    for _ in 0..100_000 {
+        let mut cmd = redis::cmd("SCAN");
+        cmd.arg(&cursor).arg("COUNT").arg(7);
+        if let Some(pattern) = pattern {
+            cmd.arg("MATCH").arg(pattern);
+        }
+        let (next, batch): (String, Vec<String>) = cmd.query(con).unwrap();
+        // SCAN may return a key more than once; it must never miss one.
+        seen.extend(batch);
+        if next == "0" {
+            return seen;
+        }
+        cursor = next;
+    }
+    panic!("SCAN did not finish within 100000 calls");
+}
+
+#[test]
+fn multi_key_commands_over_100_keys_spanning_cores() {
+    let server = Server::start(&[]);
+    let mut con = server.client();
+    let keys = spread_keys("multi", 100);
+    let values: Vec<String> = (0..100).map(|i| format!("value-{i}")).collect();
+    let all: HashSet<String> = keys.iter().cloned().collect();
+
+    let mut mset = redis::cmd("MSET");
+    for (k, v) in keys.iter().zip(&values) {
+        mset.arg(k).arg(v);
+    }
+    let _: () = mset.query(&mut con).unwrap();
+
+    let got: Vec<Option<String>> = redis::cmd("MGET").arg(&keys).query(&mut con).unwrap();
+    assert_eq!(got, values.iter().cloned().map(Some).collect::<Vec<_>>());
+
+    // EXISTS counts a key each time it is named.
+    let exists: i64 = redis::cmd("EXISTS")
+        .arg(&keys)
+        .arg("multi:missing")
+        .arg(&keys[0])
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(exists, 101);
+    let touched: i64 = redis::cmd("TOUCH")
+        .arg(&keys)
+        .arg("multi:missing")
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(touched, 100);
+
+    let dbsize: i64 = redis::cmd("DBSIZE").query(&mut con).unwrap();
+    assert_eq!(dbsize, 100);
+    let listed: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut con).unwrap();
+    assert_eq!(listed.len(), 100, "KEYS * returns each key once");
+    assert_eq!(listed.into_iter().collect::<HashSet<_>>(), all);
+    assert_eq!(scan_all(&mut con, None), all);
+    let ones: HashSet<String> = all
+        .iter()
+        .filter(|k| k.starts_with("multi:1"))
+        .cloned()
+        .collect();
+    assert!(!ones.is_empty());
+    assert_eq!(scan_all(&mut con, Some("multi:1*")), ones);
+    let listed: Vec<String> = redis::cmd("KEYS").arg("multi:1*").query(&mut con).unwrap();
+    assert_eq!(listed.into_iter().collect::<HashSet<_>>(), ones);
+
+    let deleted: i64 = redis::cmd("DEL")
+        .arg(&keys[..50])
+        .arg("multi:missing")
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(deleted, 50);
+    let exists: i64 = redis::cmd("EXISTS").arg(&keys).query(&mut con).unwrap();
+    assert_eq!(exists, 50);
+    let unlinked: i64 = redis::cmd("UNLINK").arg(&keys).query(&mut con).unwrap();
+    assert_eq!(unlinked, 50);
+
+    let dbsize: i64 = redis::cmd("DBSIZE").query(&mut con).unwrap();
+    assert_eq!(dbsize, 0);
+    let listed: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut con).unwrap();
+    assert!(listed.is_empty(), "{listed:?}");
+    assert!(scan_all(&mut con, None).is_empty());
+    let got: Vec<Option<String>> = redis::cmd("MGET").arg(&keys).query(&mut con).unwrap();
+    assert!(got.iter().all(Option::is_none));
+}
+
+#[test]
+fn scan_sees_every_key_of_a_larger_keyspace() {
+    let server = Server::start(&[]);
+    let mut con = server.client();
+    let keys = one_key_per_slot("scan");
+    for chunk in keys.chunks(1000) {
+        let mut mset = redis::cmd("MSET");
+        for k in chunk {
+            mset.arg(k).arg(1);
+        }
+        let _: () = mset.query(&mut con).unwrap();
+    }
+    let all: HashSet<String> = keys.iter().cloned().collect();
+    assert_eq!(scan_all(&mut con, None), all);
+    let listed: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut con).unwrap();
+    assert_eq!(listed.len(), keys.len());
+}
+
+#[test]
+fn keys_with_short_ttl_are_removed_without_being_accessed() {
+    let server = Server::start(&[]);
+    let mut con = server.client();
+    let keys = spread_keys("ttl", 200);
+    for key in &keys {
+        let _: () = redis::cmd("SET")
+            .arg(key)
+            .arg("x")
+            .arg("PX")
+            .arg(50)
+            .query(&mut con)
+            .unwrap();
+    }
+    let _: () = redis::cmd("SET")
+        .arg("keeper")
+        .arg("stays")
+        .query(&mut con)
+        .unwrap();
+    // DBSIZE counts keys that have expired but were not yet removed, so reaching 1 shows active
+    // expiry removed them on every core; only the key without a TTL is left.
+    let mut dbsize = -1;
+    let cleared = eventually(Duration::from_secs(20), || {
+        dbsize = redis::cmd("DBSIZE").query(&mut con).unwrap();
+        dbsize == 1
+    });
+    assert!(cleared, "DBSIZE stayed at {dbsize}");
+    let keeper: String = redis::cmd("GET").arg("keeper").query(&mut con).unwrap();
+    assert_eq!(keeper, "stays");
+}
+
+/// Sets its flag when dropped, so waiting threads stop even if the owner panics.
+struct SetOnDrop(Arc<AtomicBool>);
+
+impl Drop for SetOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn mset_is_seen_whole_by_concurrent_mget() {
+    // "MSET is atomic, so all given keys are set at once": a reader never sees some keys of one
+    // MSET and some of another, even when the keys live on different cores.
+    const ROUNDS: usize = 2000;
+    let server = Server::start(&[]);
+    let keys = Arc::new(spread_keys("atomic", 10));
+    let writer_done = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let url = server.url();
+        let keys = Arc::clone(&keys);
+        let done = SetOnDrop(Arc::clone(&writer_done));
+        thread::spawn(move || {
+            let _done = done;
+            let mut con = connect_url(&url);
+            for round in 0..ROUNDS {
+                let mut mset = redis::cmd("MSET");
+                for key in keys.iter() {
+                    mset.arg(key).arg(round);
+                }
+                let _: () = mset.query(&mut con).unwrap();
+            }
+        })
+    };
+    let readers: Vec<_> = (0..4)
+        .map(|_| {
+            let url = server.url();
+            let keys = Arc::clone(&keys);
+            let writer_done = Arc::clone(&writer_done);
+            thread::spawn(move || {
+                let mut con = connect_url(&url);
+                let mut last = -1i64;
+                let mut reads = 0;
+                loop {
+                    // Read once more after the writer finished, to see its last MSET.
+                    let finished = writer_done.load(Ordering::SeqCst);
+                    let got: Vec<Option<i64>> =
+                        redis::cmd("MGET").arg(&keys[..]).query(&mut con).unwrap();
+                    reads += 1;
+                    let first = got[0];
+                    assert!(
+                        got.iter().all(|v| *v == first),
+                        "MGET {reads} saw a partial MSET: {got:?}"
+                    );
+                    if let Some(round) = first {
+                        assert!(
+                            round >= last,
+                            "MGET went back in time: {round} after {last}"
+                        );
+                        last = round;
+                    }
+                    if finished {
+                        return last;
+                    }
+                }
+            })
+        })
+        .collect();
+    writer.join().expect("writer");
+    for reader in readers {
+        let last = reader.join().expect("reader");
+        assert_eq!(last, ROUNDS as i64 - 1, "the last MSET");
+    }
+}
+
+#[test]
+fn msetnx_and_rename_across_cores() {
+    let server = Server::start(&[]);
+    let mut con = server.client();
+    let keys = spread_keys("nx", 8);
+    // MSETNX sets all or nothing.
+    let _: () = redis::cmd("SET")
+        .arg(&keys[7])
+        .arg("taken")
+        .query(&mut con)
+        .unwrap();
+    let mut msetnx = redis::cmd("MSETNX");
+    for key in &keys {
+        msetnx.arg(key).arg("new");
+    }
+    let set: i64 = msetnx.query(&mut con).unwrap();
+    assert_eq!(set, 0);
+    let exists: i64 = redis::cmd("EXISTS")
+        .arg(&keys[..7])
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(exists, 0, "MSETNX that failed set some keys");
+    let mut msetnx = redis::cmd("MSETNX");
+    for key in &keys[..7] {
+        msetnx.arg(key).arg("new");
+    }
+    let set: i64 = msetnx.query(&mut con).unwrap();
+    assert_eq!(set, 1);
+    let got: Vec<String> = redis::cmd("MGET").arg(&keys).query(&mut con).unwrap();
+    assert_eq!(got[..7], vec!["new".to_string(); 7][..]);
+
+    // RENAME moves a key and its TTL between keys on different cores.
+    let (from, to) = (&keys[0], &keys[4]);
+    let _: () = redis::cmd("EXPIRE")
+        .arg(from)
+        .arg(1000)
+        .query(&mut con)
+        .unwrap();
+    let _: () = redis::cmd("RENAME")
+        .arg(from)
+        .arg(to)
+        .query(&mut con)
+        .unwrap();
+    let moved: Option<String> = redis::cmd("GET").arg(to).query(&mut con).unwrap();
+    assert_eq!(moved.as_deref(), Some("new"));
+    let gone: i64 = redis::cmd("EXISTS").arg(from).query(&mut con).unwrap();
+    assert_eq!(gone, 0);
+    let ttl: i64 = redis::cmd("TTL").arg(to).query(&mut con).unwrap();
+    assert!((1..=1000).contains(&ttl), "TTL after RENAME: {ttl}");
+    let dbsize: i64 = redis::cmd("DBSIZE").query(&mut con).unwrap();
+    assert_eq!(dbsize, 7);
+}

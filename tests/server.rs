@@ -1,0 +1,312 @@
+//! The server as its users meet it: the Redis command-line tools, AUTH, CLIENT LIST/KILL and
+//! SHUTDOWN. Where the reply text matters it is checked against a real redis-server too.
+
+mod common;
+
+use common::{on_both, redis_cli, run_tool, show, Frame, Server};
+use std::time::Duration;
+
+fn stdout(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn redis_cli_set_and_get() {
+    let server = Server::start(&[]);
+    let set = redis_cli(server.port(), &["set", "a", "b"]);
+    assert!(set.status.success(), "{set:?}");
+    assert_eq!(stdout(&set), "OK\n");
+    let get = redis_cli(server.port(), &["get", "a"]);
+    assert_eq!(stdout(&get), "b\n");
+    let missing = redis_cli(server.port(), &["--no-raw", "get", "nosuchkey"]);
+    assert_eq!(stdout(&missing), "(nil)\n");
+    let incr = redis_cli(server.port(), &["--no-raw", "incr", "counter"]);
+    assert_eq!(stdout(&incr), "(integer) 1\n");
+}
+
+#[test]
+fn redis_cli_info_server_reports_redis_7_0() {
+    let server = Server::start(&[]);
+    let info = redis_cli(server.port(), &["--no-raw", "info", "server"]);
+    assert!(info.status.success(), "{info:?}");
+    let text = stdout(&info);
+    assert!(text.contains("redis_version:7.0"), "{text}");
+    assert!(text.contains("# Server"), "{text}");
+}
+
+#[test]
+fn redis_benchmark_runs_without_errors() {
+    let server = Server::start(&[]);
+    let port = server.port().to_string();
+    // redis-benchmark 7.0 prints "Error from server: ..." and exits 1 at the first error reply.
+    let args = [
+        "-h",
+        "127.0.0.1",
+        "-p",
+        &port,
+        "-t",
+        "ping,set,get,incr,mset",
+        "-c",
+        "50",
+        "-P",
+        "16",
+        "-n",
+        "20000",
+        "-q",
+    ];
+    let (status, out, err) = run_tool("redis-benchmark", &args, Duration::from_secs(300));
+    let all = format!("{out}{err}");
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "redis-benchmark: {status:?}\n{all}"
+    );
+    // Progress updates are separated by carriage returns; split on those too.
+    let lines: Vec<&str> = all
+        .split(['\r', '\n'])
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    for line in &lines {
+        assert!(
+            !line.to_lowercase().contains("error"),
+            "redis-benchmark printed: {line}\n{all}"
+        );
+    }
+    for test in [
+        "PING_INLINE",
+        "PING_MBULK",
+        "SET",
+        "GET",
+        "INCR",
+        "MSET (10 keys)",
+    ] {
+        let result = format!("{test}: ");
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with(&result) && l.contains(" requests per second")),
+            "no result line for {test}:\n{all}"
+        );
+    }
+    // Without -r every INCR hits the same key.
+    let mut con = server.client();
+    let counter: i64 = redis::cmd("GET")
+        .arg("counter:__rand_int__")
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(counter, 20000);
+}
+
+#[test]
+fn shutdown_nosave_exits_with_status_0() {
+    on_both(&[], &[], |server| {
+        let mut conn = server.conn();
+        conn.send(b"SET k v\r\n");
+        assert_eq!(show(&conn.read_frame().unwrap()), "+OK\r\n");
+        conn.send(b"SHUTDOWN NOSAVE\r\n");
+        let (_, closed) = conn.read_until_closed(Duration::from_secs(10));
+        assert!(
+            closed,
+            "{}: connection still open after SHUTDOWN",
+            server.name()
+        );
+        let status = server.wait_exit(Duration::from_secs(10));
+        assert!(
+            status.is_some_and(|s| s.success()),
+            "{}: exit status {status:?}",
+            server.name()
+        );
+    });
+}
+
+#[test]
+fn client_kill_id_closes_that_connection_only() {
+    on_both(&[], &[], |server| {
+        let mut killer = server.conn();
+        let mut victim = server.conn();
+        let mut bystander = server.conn();
+        let victim_id = Frame::parse(victim.call(&["CLIENT", "ID"]).as_bytes());
+        let Frame::Int(victim_id) = victim_id else {
+            panic!("CLIENT ID: {victim_id:?}")
+        };
+        assert_eq!(bystander.call(&["PING"]), "+PONG\r\n");
+
+        assert_eq!(
+            killer.call(&["CLIENT", "KILL", "ID", &victim_id.to_string()]),
+            ":1\r\n",
+            "{}",
+            server.name()
+        );
+        let (_, closed) = victim.read_until_closed(Duration::from_secs(10));
+        assert!(closed, "{}: killed client still connected", server.name());
+        assert_eq!(bystander.call(&["PING"]), "+PONG\r\n");
+        assert_eq!(
+            killer.call(&["CLIENT", "KILL", "ID", &victim_id.to_string()]),
+            ":0\r\n",
+            "{}",
+            server.name()
+        );
+    });
+}
+
+#[test]
+fn client_list_shows_every_connection() {
+    let server = Server::start(&[]);
+    // Enough connections that they are spread over both shard cores.
+    let mut conns: Vec<_> = (0..16).map(|_| server.conn()).collect();
+    let mut ids = Vec::new();
+    for conn in &mut conns {
+        let reply = Frame::parse(conn.call(&["CLIENT", "ID"]).as_bytes());
+        let Frame::Int(id) = reply else {
+            panic!("CLIENT ID: {reply:?}")
+        };
+        ids.push(id);
+    }
+    let unique: std::collections::HashSet<_> = ids.iter().collect();
+    assert_eq!(
+        unique.len(),
+        ids.len(),
+        "client ids must be unique across cores: {ids:?}"
+    );
+
+    let list = Frame::parse(conns[0].call(&["CLIENT", "LIST"]).as_bytes()).text();
+    let lines: Vec<&str> = list.lines().filter(|l| !l.is_empty()).collect();
+    assert!(
+        lines.len() >= conns.len(),
+        "CLIENT LIST has {} lines for {} connections:\n{list}",
+        lines.len(),
+        conns.len()
+    );
+    for id in &ids {
+        assert!(
+            lines.iter().any(|l| l.starts_with(&format!("id={id} "))),
+            "client {id} missing from CLIENT LIST:\n{list}"
+        );
+    }
+    for line in &lines {
+        assert!(
+            line.contains(" addr=127.0.0.1:") && line.contains(" cmd="),
+            "CLIENT LIST line: {line}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// AUTH.
+
+#[test]
+fn commands_before_auth_are_refused() {
+    let password = ["--requirepass", "pw"];
+    on_both(&password, &password, |server| {
+        let mut conn = server.conn();
+        assert_eq!(
+            conn.call(&["GET", "a"]),
+            "-NOAUTH Authentication required.\r\n",
+            "{}",
+            server.name()
+        );
+        assert_eq!(
+            conn.call(&["SET", "a", "b"]),
+            "-NOAUTH Authentication required.\r\n"
+        );
+        assert_eq!(conn.call(&["PING"]), "-NOAUTH Authentication required.\r\n");
+        let wrongpass = "-WRONGPASS invalid username-password pair or user is disabled.\r\n";
+        assert_eq!(
+            conn.call(&["AUTH", "wrong"]),
+            wrongpass,
+            "{}",
+            server.name()
+        );
+        assert_eq!(conn.call(&["AUTH", "default", "wrong"]), wrongpass);
+        assert_eq!(
+            conn.call(&["GET", "a"]),
+            "-NOAUTH Authentication required.\r\n"
+        );
+        assert_eq!(conn.call(&["AUTH", "pw"]), "+OK\r\n");
+        assert_eq!(conn.call(&["GET", "a"]), "$-1\r\n");
+        assert_eq!(conn.call(&["SET", "a", "b"]), "+OK\r\n");
+
+        let mut other = server.conn();
+        assert_eq!(other.call(&["AUTH", "default", "pw"]), "+OK\r\n");
+        assert_eq!(other.call(&["GET", "a"]), "$1\r\nb\r\n");
+    });
+}
+
+#[test]
+fn hello_3_with_auth() {
+    let password = ["--requirepass", "pw"];
+    on_both(&password, &password, |server| {
+        let mut conn = server.conn();
+        let wrongpass = "-WRONGPASS invalid username-password pair or user is disabled.\r\n";
+        assert_eq!(
+            conn.call(&["HELLO", "3", "AUTH", "default", "wrong"]),
+            wrongpass,
+            "{}",
+            server.name()
+        );
+        let reply = conn.call(&["HELLO", "3", "AUTH", "default", "pw"]);
+        assert!(
+            reply.starts_with('%'),
+            "{}: HELLO 3 AUTH reply: {reply}",
+            server.name()
+        );
+        let map = Frame::parse(reply.as_bytes()).as_map();
+        assert_eq!(map["proto"], Frame::Int(3));
+        assert_eq!(conn.call(&["GET", "a"]), "_\r\n");
+    });
+}
+
+#[test]
+fn redis_crate_with_password_in_url() {
+    let server = Server::start(&["--requirepass", "pw"]);
+    let mut con = common::connect_url(&format!("redis://:pw@127.0.0.1:{}/", server.port()));
+    let _: () = redis::cmd("SET").arg("k").arg("v").query(&mut con).unwrap();
+    let v: String = redis::cmd("GET").arg("k").query(&mut con).unwrap();
+    assert_eq!(v, "v");
+    let cli = redis_cli(
+        server.port(),
+        &["-a", "pw", "--no-auth-warning", "get", "k"],
+    );
+    assert_eq!(stdout(&cli), "v\n");
+}
+
+#[test]
+fn large_frames_before_auth_are_refused() {
+    let password = ["--requirepass", "pw"];
+    on_both(&password, &password, |server| {
+        let mut conn = server.conn();
+        let _ = conn.send_lossy(b"*11\r\n");
+        let (reply, closed) = conn.read_until_closed(Duration::from_secs(10));
+        assert_eq!(
+            show(&reply),
+            "-ERR Protocol error: unauthenticated multibulk length\r\n",
+            "{}",
+            server.name()
+        );
+        assert!(closed, "{}", server.name());
+
+        let mut conn = server.conn();
+        let _ = conn.send_lossy(b"*2\r\n$4\r\nECHO\r\n$16385\r\n");
+        let (reply, closed) = conn.read_until_closed(Duration::from_secs(10));
+        assert_eq!(
+            show(&reply),
+            "-ERR Protocol error: unauthenticated bulk length\r\n",
+            "{}",
+            server.name()
+        );
+        assert!(closed, "{}", server.name());
+
+        // After AUTH the same frames are fine.
+        let mut conn = server.conn();
+        assert_eq!(conn.call(&["AUTH", "pw"]), "+OK\r\n");
+        let value = "v".repeat(16385);
+        assert_eq!(
+            conn.call(&["ECHO", &value]),
+            format!("$16385\r\n{value}\r\n")
+        );
+        let many: Vec<&str> = std::iter::once("DEL")
+            .chain(std::iter::repeat_n("k", 10))
+            .collect();
+        assert_eq!(conn.call(&many), ":0\r\n");
+    });
+}
