@@ -2,17 +2,19 @@
 //!
 //! Commands of one read are processed in order. A command whose keys live
 //! on this core runs inline. Commands for other cores are collected per core
-//! and sent as one batch per core when the read is done; fan-out commands
-//! (MGET, MSET, DEL, EXISTS, TOUCH, UNLINK over several cores) add one part
-//! to each core's batch. Replies are encoded in request order once all the
-//! batches have answered. Commands that need the connection's state or
-//! several round trips (`Exec::Coord`) first flush what is pending.
+//! and sent as one batch per core when the read is done. Replies are encoded
+//! in request order once all the batches have answered. Multi-key commands
+//! over several cores (atomic, see `locks`) and commands that need the
+//! connection's state or several round trips (`Exec::Coord`) first flush
+//! what is pending.
 
 use super::clients::ClientHandle;
+use super::locks::Mode;
 use super::mesh::Op;
 use super::Core;
 use crate::cluster::{core_of_slot, key_hash_slot};
 use crate::command::table::index_of;
+use crate::command::ShardFn;
 use crate::command::{errors, key_positions, lookup, CommandSpec, Coord, Exec};
 use crate::protocol::decode::{decode, Limits, Progress, Request};
 use crate::protocol::Reply;
@@ -61,7 +63,6 @@ struct Gather {
 enum SlotState {
     Ready(Reply),
     Pending,
-    Gather(Gather),
 }
 
 struct Slot {
@@ -69,11 +70,10 @@ struct Slot {
     state: SlotState,
 }
 
-/// Where a batched op's reply goes: a slot, and a gather part if any.
+/// Where a batched op's reply goes: a slot of the plan.
 #[derive(Clone, Copy)]
 struct Target {
     slot: u32,
-    part: Option<u32>,
 }
 
 #[derive(Default)]
@@ -190,18 +190,13 @@ impl Conn {
             let replies = self.core.mesh().finish(id, count).await;
             let targets = std::mem::take(&mut self.plan.targets[core]);
             for (target, reply) in targets.into_iter().zip(replies) {
-                let slot = &mut self.plan.slots[target.slot as usize];
-                match (&mut slot.state, target.part) {
-                    (SlotState::Gather(gather), Some(part)) => gather.parts[part as usize] = reply,
-                    (state, _) => *state = SlotState::Ready(reply),
-                }
+                self.plan.slots[target.slot as usize].state = SlotState::Ready(reply);
             }
         }
         let slots = std::mem::take(&mut self.plan.slots);
         for slot in slots {
             let reply = match slot.state {
                 SlotState::Ready(reply) => reply,
-                SlotState::Gather(gather) => merge(gather),
                 SlotState::Pending => Reply::error("ERR shard unavailable"),
             };
             self.write_reply(slot.command, &reply);
@@ -245,8 +240,15 @@ impl Conn {
         match spec.exec {
             Exec::Shard(run) => match self.route(spec, argv) {
                 Route::Keyless => self.run_inline(command, run, argv),
-                Route::One(core) if core == self.core.id => self.run_inline(command, run, argv),
-                Route::One(core) => self.run_remote(command, core, Op::Db(run, argv.to_vec())),
+                Route::One(core) if core == self.core.id => {
+                    if self.core.command_blocked(spec, argv) {
+                        self.wait_for_keys(spec, argv).await;
+                    }
+                    self.run_inline(command, run, argv)
+                }
+                Route::One(core) => {
+                    self.run_remote(command, core, Op::Command(spec, run, argv.to_vec()))
+                }
                 Route::Many => self.emit(
                     command,
                     Reply::error("CROSSSLOT Keys in request don't hash to the same slot"),
@@ -254,10 +256,21 @@ impl Conn {
             },
             Exec::ShardOrCross(run, coord) => match self.route(spec, argv) {
                 Route::Keyless => self.run_inline(command, run, argv),
-                Route::One(core) if core == self.core.id => self.run_inline(command, run, argv),
-                Route::One(core) => self.run_remote(command, core, Op::Db(run, argv.to_vec())),
+                Route::One(core) if core == self.core.id => {
+                    if self.core.command_blocked(spec, argv) {
+                        self.wait_for_keys(spec, argv).await;
+                    }
+                    self.run_inline(command, run, argv)
+                }
+                Route::One(core) => {
+                    self.run_remote(command, core, Op::Command(spec, run, argv.to_vec()))
+                }
                 Route::Many => match fan_out_merge(coord) {
-                    Some(merge) => self.fan_out(command, spec, merge, run, argv),
+                    Some(merge) => {
+                        self.flush_plan().await;
+                        let reply = self.fan_out(spec, merge, run, argv).await;
+                        self.emit(command, reply);
+                    }
                     None => {
                         self.flush_plan().await;
                         let reply = self.run_coord_guarded(coord, argv).await;
@@ -328,22 +341,23 @@ impl Conn {
             command,
             state: SlotState::Pending,
         });
-        self.queue(core, op, Target { slot, part: None });
+        self.queue(core, op, Target { slot });
     }
 
-    /// Splits a multi-key command by core: each core gets the same command
-    /// over its own keys; the local part runs now.
-    fn fan_out(
+    /// A multi-key command over several cores, atomic for every other
+    /// client: lock its keys core by core in ascending order, apply every
+    /// part (in parallel) and release. See `locks`.
+    async fn fan_out(
         &mut self,
-        command: u16,
         spec: &CommandSpec,
-        merge: Merge,
-        run: crate::command::ShardFn,
+        merge_kind: Merge,
+        run: ShardFn,
         argv: &[Bytes],
-    ) {
+    ) -> Reply {
         let cores = self.core.cores();
         let step = spec.step.max(1) as usize;
         let mut per_core: Vec<Vec<Bytes>> = vec![Vec::new(); cores];
+        let mut keys: Vec<Vec<Bytes>> = vec![Vec::new(); cores];
         let mut order = Vec::new();
         for chunk in argv[1..].chunks(step) {
             let core = core_of_slot(key_hash_slot(&chunk[0]), cores);
@@ -352,38 +366,79 @@ impl Conn {
             }
             order.push((core as u32, ((per_core[core].len() - 1) / step) as u32));
             per_core[core].extend_from_slice(chunk);
+            keys[core].push(chunk[0].clone());
         }
-        let slot = self.plan.slots.len() as u32;
+        let mode = if spec.is_write() {
+            Mode::Exclusive
+        } else {
+            Mode::Shared
+        };
+        let transaction = self.core.next_transaction();
+        for (core, core_keys) in keys.into_iter().enumerate() {
+            if !core_keys.is_empty() {
+                self.on_core(
+                    core,
+                    Op::Lock {
+                        transaction,
+                        keys: core_keys,
+                        mode,
+                    },
+                )
+                .await;
+            }
+        }
         let mut parts = vec![Reply::Nil; cores];
+        let mut started = Vec::new();
+        let mut local = None;
         for (core, sub_argv) in per_core.into_iter().enumerate() {
+            let op = Op::Locked {
+                transaction,
+                run,
+                argv: sub_argv.clone(),
+                release: true,
+            };
             if sub_argv.is_empty() {
-                parts[core] = match merge {
+                parts[core] = match merge_kind {
                     Merge::Sum => Reply::Int(0),
                     Merge::AllOk => Reply::ok(),
                     Merge::Values => Reply::Array(vec![]),
                 };
             } else if core == self.core.id {
-                parts[core] =
-                    crate::command::run_guarded(run, &mut self.core.db.borrow_mut(), &sub_argv);
+                local = Some(op);
             } else {
-                self.queue(
-                    core,
-                    Op::Db(run, sub_argv),
-                    Target {
-                        slot,
-                        part: Some(core as u32),
-                    },
-                );
+                started.push((core, self.core.mesh().start(core, vec![op]).await));
             }
         }
-        self.plan.slots.push(Slot {
-            command,
-            state: SlotState::Gather(Gather {
-                merge,
-                parts,
-                order,
-            }),
-        });
+        if let Some(op) = local {
+            parts[self.core.id] = self.core.run_op(op).await;
+        }
+        for (core, id) in started {
+            parts[core] = self
+                .core
+                .mesh()
+                .finish(id, 1)
+                .await
+                .pop()
+                .unwrap_or(Reply::Nil);
+        }
+        merge(Gather {
+            merge: merge_kind,
+            parts,
+            order,
+        })
+    }
+
+    /// Waits while a multi-core command holds locks on this command's keys.
+    async fn wait_for_keys(&self, spec: &CommandSpec, argv: &[Bytes]) {
+        std::future::poll_fn(|cx| {
+            if self.core.command_blocked(spec, argv) {
+                self.core.locks.borrow().wait(cx.waker());
+                std::task::Poll::Pending
+            } else {
+                std::task::Poll::Ready(())
+            }
+        })
+        .await
     }
 }
 

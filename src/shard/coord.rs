@@ -4,6 +4,7 @@
 
 use super::clients::ClientFilter;
 use super::conn::{Conn, ReplyMode};
+use super::locks::Mode;
 use super::mesh::{CoreFn, Op};
 use super::Core;
 use crate::cluster::{core_of_slot, key_hash_slot, SLOT_COUNT};
@@ -20,7 +21,7 @@ impl Conn {
     /// Runs `op` on `core`: inline when it is this one, else over the mesh.
     pub async fn on_core(&self, core: usize, op: Op) -> Reply {
         if core == self.core.id {
-            return self.core.run_ops(vec![op]).pop().unwrap_or(Reply::Nil);
+            return self.core.run_op(op).await;
         }
         self.core
             .mesh()
@@ -107,27 +108,107 @@ impl Conn {
         }
     }
 
-    async fn msetnx(&self, argv: &[Bytes]) -> Reply {
-        for pair in argv[1..].chunks(2) {
-            let probe = vec![argv[0].clone(), pair[0].clone()];
-            if self.on_key(strings::any_exists, probe, &pair[0]).await == Reply::Int(1) {
-                return Reply::Int(0);
+    /// Locks keys (each with its mode) on their cores, in ascending core
+    /// order; returns the transaction and the cores it holds. See `locks`.
+    async fn lock_keys(&self, keys: &[(&Bytes, Mode)]) -> (u64, Vec<usize>) {
+        let cores = self.core.cores();
+        let mut per_core: std::collections::BTreeMap<usize, (Vec<Bytes>, Mode)> =
+            Default::default();
+        for (key, mode) in keys {
+            let core = core_of_slot(key_hash_slot(key), cores);
+            let entry = per_core.entry(core).or_insert((Vec::new(), Mode::Shared));
+            entry.0.push((*key).clone());
+            if *mode == Mode::Exclusive {
+                entry.1 = Mode::Exclusive;
             }
         }
-        for pair in argv[1..].chunks(2) {
-            let set = vec![argv[0].clone(), pair[0].clone(), pair[1].clone()];
-            self.on_key(strings::mset_local, set, &pair[0]).await;
+        let transaction = self.core.next_transaction();
+        for (&core, (core_keys, mode)) in &per_core {
+            let op = Op::Lock {
+                transaction,
+                keys: core_keys.clone(),
+                mode: *mode,
+            };
+            self.on_core(core, op).await;
         }
-        Reply::Int(1)
+        (transaction, per_core.into_keys().collect())
     }
 
-    /// RENAME across cores: the entry leaves the source core and is
-    /// written on the destination's. Not atomic for observers yet.
+    async fn unlock(&self, transaction: u64, cores: &[usize]) {
+        for &core in cores {
+            self.on_core(core, Op::Unlock(transaction)).await;
+        }
+    }
+
+    /// Runs a shard function on `key`'s core under the transaction's locks.
+    async fn locked(&self, transaction: u64, run: ShardFn, argv: Vec<Bytes>, key: &[u8]) -> Reply {
+        let core = core_of_slot(key_hash_slot(key), self.core.cores());
+        self.on_core(
+            core,
+            Op::Locked {
+                transaction,
+                run,
+                argv,
+                release: false,
+            },
+        )
+        .await
+    }
+
+    async fn msetnx(&self, argv: &[Bytes]) -> Reply {
+        let keys: Vec<(&Bytes, Mode)> = argv[1..]
+            .iter()
+            .step_by(2)
+            .map(|key| (key, Mode::Exclusive))
+            .collect();
+        let (transaction, cores) = self.lock_keys(&keys).await;
+        let mut any_exists = false;
+        for pair in argv[1..].chunks(2) {
+            let probe = vec![argv[0].clone(), pair[0].clone()];
+            if self
+                .locked(transaction, strings::any_exists, probe, &pair[0])
+                .await
+                == Reply::Int(1)
+            {
+                any_exists = true;
+                break;
+            }
+        }
+        if !any_exists {
+            for pair in argv[1..].chunks(2) {
+                let set = vec![argv[0].clone(), pair[0].clone(), pair[1].clone()];
+                self.locked(transaction, strings::mset_local, set, &pair[0])
+                    .await;
+            }
+        }
+        self.unlock(transaction, &cores).await;
+        Reply::Int(i64::from(!any_exists))
+    }
+
+    /// RENAME across cores: under both keys' locks, the entry leaves the
+    /// source core and is written on the destination's.
     async fn rename(&self, argv: &[Bytes], nx: bool) -> Reply {
         let (source, destination) = (&argv[1], &argv[2]);
+        let (transaction, cores) = self
+            .lock_keys(&[(source, Mode::Exclusive), (destination, Mode::Exclusive)])
+            .await;
+        let reply = self
+            .rename_locked(transaction, source, destination, nx)
+            .await;
+        self.unlock(transaction, &cores).await;
+        reply
+    }
+
+    async fn rename_locked(
+        &self,
+        transaction: u64,
+        source: &Bytes,
+        destination: &Bytes,
+        nx: bool,
+    ) -> Reply {
         let exists = |key: &Bytes| vec![Bytes::new(), key.clone()];
         if self
-            .on_key(keys::exists_local, exists(source), source)
+            .locked(transaction, keys::exists_local, exists(source), source)
             .await
             != Reply::Int(1)
         {
@@ -135,20 +216,30 @@ impl Conn {
         }
         if nx
             && self
-                .on_key(keys::exists_local, exists(destination), destination)
+                .locked(
+                    transaction,
+                    keys::exists_local,
+                    exists(destination),
+                    destination,
+                )
                 .await
                 == Reply::Int(1)
         {
             return Reply::Int(0);
         }
         let taken = self
-            .on_key(take_entry_local, vec![Bytes::new(), source.clone()], source)
+            .locked(transaction, take_entry_local, exists(source), source)
             .await;
         if taken == Reply::Nil {
             return Reply::error(errors::NO_SUCH_KEY);
         }
-        let put = put_argv(destination, taken);
-        self.on_key(put_entry_local, put, destination).await;
+        self.locked(
+            transaction,
+            put_entry_local,
+            put_argv(destination, taken),
+            destination,
+        )
+        .await;
         if nx {
             Reply::Int(1)
         } else {
@@ -163,34 +254,64 @@ impl Conn {
             Err(reply) => return reply,
         };
         let (source, destination) = (&argv[1], &argv[2]);
+        let (transaction, cores) = self
+            .lock_keys(&[(source, Mode::Shared), (destination, Mode::Exclusive)])
+            .await;
+        let key_argv = |key: &Bytes| vec![Bytes::new(), key.clone()];
         let value = self
-            .on_key(read_entry_local, vec![Bytes::new(), source.clone()], source)
+            .locked(transaction, read_entry_local, key_argv(source), source)
             .await;
-        if value == Reply::Nil {
-            return Reply::Int(0);
-        }
-        let exists = vec![Bytes::new(), destination.clone()];
-        if !replace && self.on_key(keys::exists_local, exists, destination).await == Reply::Int(1) {
-            return Reply::Int(0);
-        }
-        self.on_key(put_entry_local, put_argv(destination, value), destination)
+        let blocked = value == Reply::Nil
+            || (!replace
+                && self
+                    .locked(
+                        transaction,
+                        keys::exists_local,
+                        key_argv(destination),
+                        destination,
+                    )
+                    .await
+                    == Reply::Int(1));
+        if !blocked {
+            self.locked(
+                transaction,
+                put_entry_local,
+                put_argv(destination, value),
+                destination,
+            )
             .await;
-        Reply::Int(1)
+        }
+        let copied = !blocked;
+        self.unlock(transaction, &cores).await;
+        Reply::Int(i64::from(copied))
     }
 
     async fn lcs(&self, argv: &[Bytes]) -> Reply {
+        let (transaction, cores) = self
+            .lock_keys(&[(&argv[1], Mode::Shared), (&argv[2], Mode::Shared)])
+            .await;
         let mut values = Vec::new();
+        let mut wrong_type = false;
         for key in &argv[1..3] {
             match self
-                .on_key(read_entry_local, vec![Bytes::new(), key.clone()], key)
+                .locked(
+                    transaction,
+                    read_entry_local,
+                    vec![Bytes::new(), key.clone()],
+                    key,
+                )
                 .await
             {
                 Reply::Array(parts) => match parts.first() {
                     Some(Reply::Bulk(value)) => values.push(value.clone()),
-                    _ => return Reply::error("ERR The specified keys must contain string values"),
+                    _ => wrong_type = true,
                 },
                 _ => values.push(Bytes::new()),
             }
+        }
+        self.unlock(transaction, &cores).await;
+        if wrong_type {
+            return Reply::error("ERR The specified keys must contain string values");
         }
         strings::lcs_reply(&values[0], &values[1], &argv[3..])
     }

@@ -6,8 +6,9 @@
 //! form and the cores cannot deadlock; bounded channels still push back on
 //! senders.
 
+use super::locks::Mode;
 use super::Core;
-use crate::command::ShardFn;
+use crate::command::{CommandSpec, ShardFn};
 use crate::protocol::Reply;
 use bytes::Bytes;
 use glommio::channels::channel_mesh::{Receivers, Senders};
@@ -22,8 +23,28 @@ use std::task::{Poll, Waker};
 pub type CoreFn = fn(&Core, &[Bytes]) -> Reply;
 
 pub enum Op {
+    /// Internal work on the core's database; never waits for key locks.
     Db(ShardFn, Vec<Bytes>),
+    /// Internal work on the core itself (clients, statistics).
     Core(CoreFn, Vec<Bytes>),
+    /// A client command: waits while its keys are locked by a multi-core one.
+    Command(&'static CommandSpec, ShardFn, Vec<Bytes>),
+    /// Takes locks on keys of this core for a multi-core command; waits
+    /// until it can take them all.
+    Lock {
+        transaction: u64,
+        keys: Vec<Bytes>,
+        mode: Mode,
+    },
+    /// Runs part of a multi-core command under its locks, then releases
+    /// them when `release`.
+    Locked {
+        transaction: u64,
+        run: ShardFn,
+        argv: Vec<Bytes>,
+        release: bool,
+    },
+    Unlock(u64),
 }
 
 pub struct Request {
@@ -141,13 +162,33 @@ pub fn spawn_handlers(
         let core = core.clone();
         glommio::spawn_local(async move {
             while let Some(request) = receiver.recv().await {
-                let replies = core.run_ops(request.ops);
-                let response = Response {
-                    id: request.id,
-                    replies,
-                };
-                if core.mesh().responses.send_to(peer, response).await.is_err() {
-                    break;
+                let (replies, parked) = core.run_until_blocked(request.ops);
+                if parked.is_empty() {
+                    let response = Response {
+                        id: request.id,
+                        replies,
+                    };
+                    if core.mesh().responses.send_to(peer, response).await.is_err() {
+                        break;
+                    }
+                } else {
+                    // Some op waits for a key lock: finish this batch in
+                    // its own task, in order, so this handler never blocks
+                    // (a blocked handler could hold up the very unlock it
+                    // waits for).
+                    let core = core.clone();
+                    glommio::spawn_local(async move {
+                        let mut replies = replies;
+                        for op in parked {
+                            replies.push(core.run_op(op).await);
+                        }
+                        let response = Response {
+                            id: request.id,
+                            replies,
+                        };
+                        let _ = core.mesh().responses.send_to(peer, response).await;
+                    })
+                    .detach();
                 }
             }
         })

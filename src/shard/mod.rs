@@ -6,17 +6,20 @@ mod clients;
 mod conn;
 mod coord;
 mod info;
+pub mod locks;
 pub mod mesh;
 mod stats;
 
-use crate::command::Db;
+use crate::command::{CommandSpec, Db};
 use crate::config::Config;
 use crate::protocol::Reply;
 use crate::{notice, warning};
+use bytes::Bytes;
 use clients::Clients;
 use glommio::channels::channel_mesh::MeshBuilder;
 use glommio::net::TcpListener;
 use glommio::{LocalExecutorBuilder, Placement};
+use locks::{KeyLocks, Mode};
 use mesh::{Mesh, Op, Request, Response, CHANNEL_MESSAGES_MAX};
 use stats::CoreStats;
 use std::cell::{OnceCell, RefCell};
@@ -49,6 +52,8 @@ pub struct Core {
     pub db: RefCell<Db>,
     pub stats: RefCell<CoreStats>,
     pub clients: RefCell<Clients>,
+    pub locks: RefCell<KeyLocks>,
+    transactions: std::cell::Cell<u64>,
     pub shared: Arc<Shared>,
     mesh: OnceCell<Mesh>,
 }
@@ -64,22 +69,121 @@ impl Core {
         self.shared.cores
     }
 
-    /// Runs a batch that another core sent, synchronously and in order.
+    /// Runs ops that never wait (internal work) synchronously, in order.
     pub fn run_ops(&self, ops: Vec<Op>) -> Vec<Reply> {
+        let (replies, parked) = self.run_until_blocked(ops);
+        debug_assert!(
+            parked.is_empty(),
+            "run_ops is only given ops that never wait"
+        );
+        replies
+    }
+
+    /// Runs ops in order until one must wait for a key lock; returns the
+    /// replies so far and the ops left, the waiting one first.
+    pub fn run_until_blocked(&self, ops: Vec<Op>) -> (Vec<Reply>, Vec<Op>) {
         self.db.borrow_mut().refresh_clock();
-        ops.into_iter()
-            .map(|op| match op {
-                Op::Db(run, argv) => {
-                    crate::command::run_guarded(run, &mut self.db.borrow_mut(), &argv)
+        let mut replies = Vec::with_capacity(ops.len());
+        let mut ops = ops.into_iter();
+        while let Some(op) = ops.next() {
+            match self.try_op(op) {
+                Ok(reply) => replies.push(reply),
+                Err(blocked) => return (replies, std::iter::once(blocked).chain(ops).collect()),
+            }
+        }
+        (replies, Vec::new())
+    }
+
+    /// Runs one op, waiting for key locks if it must.
+    pub async fn run_op(&self, op: Op) -> Reply {
+        let mut pending = Some(op);
+        std::future::poll_fn(|cx| {
+            let op = pending.take().expect("polled after completion");
+            self.db.borrow_mut().refresh_clock();
+            match self.try_op(op) {
+                Ok(reply) => std::task::Poll::Ready(reply),
+                Err(blocked) => {
+                    self.locks.borrow().wait(cx.waker());
+                    pending = Some(blocked);
+                    std::task::Poll::Pending
                 }
-                Op::Core(run, argv) => {
-                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(self, &argv)))
-                        .unwrap_or_else(|_| {
-                            Reply::error("ERR internal error while executing the command (logged)")
-                        })
+            }
+        })
+        .await
+    }
+
+    /// True when a client command must wait for locks on its keys.
+    pub fn command_blocked(&self, spec: &CommandSpec, argv: &[Bytes]) -> bool {
+        let locks = self.locks.borrow();
+        if locks.is_empty() {
+            return false;
+        }
+        let mode = if spec.is_write() {
+            Mode::Exclusive
+        } else {
+            Mode::Shared
+        };
+        crate::command::key_positions(spec, argv.len()).any(|i| locks.blocks(&argv[i], mode, 0))
+    }
+
+    /// Runs an op, or hands it back if it must wait for a lock.
+    fn try_op(&self, op: Op) -> Result<Reply, Op> {
+        let internal_error =
+            || Reply::error("ERR internal error while executing the command (logged)");
+        Ok(match op {
+            Op::Db(run, argv) => crate::command::run_guarded(run, &mut self.db.borrow_mut(), &argv),
+            Op::Core(run, argv) => {
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(self, &argv)))
+                    .unwrap_or_else(|_| internal_error())
+            }
+            Op::Command(spec, run, argv) => {
+                if self.command_blocked(spec, &argv) {
+                    return Err(Op::Command(spec, run, argv));
                 }
-            })
-            .collect()
+                crate::command::run_guarded(run, &mut self.db.borrow_mut(), &argv)
+            }
+            Op::Lock {
+                transaction,
+                keys,
+                mode,
+            } => {
+                if !self
+                    .locks
+                    .borrow_mut()
+                    .try_lock_all(transaction, &keys, mode)
+                {
+                    return Err(Op::Lock {
+                        transaction,
+                        keys,
+                        mode,
+                    });
+                }
+                Reply::ok()
+            }
+            Op::Locked {
+                transaction,
+                run,
+                argv,
+                release,
+            } => {
+                let reply = crate::command::run_guarded(run, &mut self.db.borrow_mut(), &argv);
+                if release {
+                    self.locks.borrow_mut().unlock_all(transaction);
+                }
+                reply
+            }
+            Op::Unlock(transaction) => {
+                self.locks.borrow_mut().unlock_all(transaction);
+                Reply::ok()
+            }
+        })
+    }
+
+    /// A transaction id unique across the node: the core in the top bits.
+    pub fn next_transaction(&self) -> u64 {
+        let next = self.transactions.get() + 1;
+        self.transactions.set(next);
+        ((self.id as u64 + 1) << 48) | next
     }
 }
 
@@ -241,6 +345,8 @@ async fn core_main(
         db: RefCell::new(Db::new(id, shared.cores, config.clone())),
         stats: RefCell::new(CoreStats::new()),
         clients: RefCell::new(Clients::default()),
+        locks: RefCell::new(KeyLocks::default()),
+        transactions: std::cell::Cell::new(0),
         shared,
         mesh: OnceCell::new(),
     });
