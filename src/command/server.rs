@@ -114,7 +114,7 @@ pub fn command_info(spec: &CommandSpec) -> Reply {
         ),
         Reply::Set(vec![]),
         key_specs(spec),
-        Reply::Array(vec![]),
+        Reply::Set(vec![]),
     ])
 }
 
@@ -332,7 +332,7 @@ pub fn digest_value_local(db: &mut Db, argv: &[Bytes]) -> Reply {
     )
 }
 
-/// DEBUG DIGEST's part on one core: the XOR of every live key's digest
+/// DEBUG DIGEST's part on one core: the XOR of SHA1 of every live key's digest
 /// (mixDigest of the key, then xorObjectDigest), as 40 hex digits, and the
 /// number of keys. XOR makes the order of keys and cores irrelevant.
 pub fn dataset_digest_local(db: &mut Db, _argv: &[Bytes]) -> Reply {
@@ -350,9 +350,9 @@ pub fn dataset_digest_local(db: &mut Db, _argv: &[Bytes]) -> Reply {
             let mut digest = [0u8; 20];
             mix_digest(&mut digest, key);
             object_digest(&mut digest, entry);
-            for (t, d) in total.iter_mut().zip(digest) {
-                *t ^= d;
-            }
+            // Redis folds each key's digest in with xorDigest, which
+            // hashes it first.
+            xor_digest(&mut total, &digest);
             count += 1;
         }
     }

@@ -25,6 +25,8 @@ pub struct ClientHandle {
     pub resp: Cell<u8>,
     pub query_buffer_bytes: Cell<usize>,
     pub killed: Cell<bool>,
+    /// CLIENT NO-EVICT ON (shown as flag `e`; RESET keeps it, as Redis does).
+    pub no_evict: Cell<bool>,
 }
 
 impl ClientHandle {
@@ -38,13 +40,23 @@ impl ClientHandle {
         }
     }
 
+    /// The last command's full name: `get`, or `client|list`.
+    pub fn full_command_name(&self) -> std::borrow::Cow<'static, str> {
+        let sub = self.last_subcommand.borrow();
+        if sub.is_empty() {
+            std::borrow::Cow::Borrowed(self.last_command.get())
+        } else {
+            std::borrow::Cow::Owned(format!("{}|{}", self.last_command.get(), sub))
+        }
+    }
+
     /// One CLIENT LIST line, with Redis 7.0's fields.
     pub fn describe(&self, now_ms: u64) -> String {
         let age = now_ms.saturating_sub(self.created_ms) / 1000;
         let idle = now_ms.saturating_sub(self.last_command_ms.get()) / 1000;
         let qbuf = self.query_buffer_bytes.get();
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem={} events=r cmd={}{}{} user=default redir=-1 resp={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem={} events=r cmd={}{}{} user=default redir=-1 resp={}",
             self.id,
             self.addr,
             self.laddr,
@@ -52,6 +64,7 @@ impl ClientHandle {
             self.name.borrow(),
             age,
             idle,
+            if self.no_evict.get() { "e" } else { "N" },
             qbuf,
             16384usize.saturating_sub(qbuf),
             16384 + qbuf,

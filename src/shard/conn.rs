@@ -268,7 +268,13 @@ impl Conn {
                 Route::Many => match fan_out_merge(coord) {
                     Some(merge) => {
                         self.flush_plan().await;
+                        let started = Instant::now();
                         let reply = self.fan_out(spec, merge, run, argv).await;
+                        let nanos = started.elapsed().as_nanos() as u64;
+                        let mut stats = self.core.stats.borrow_mut();
+                        stats.commands[command as usize].usec += nanos / 1000;
+                        stats.record_latency(command as usize, nanos);
+                        drop(stats);
                         self.emit(command, reply);
                     }
                     None => {
@@ -295,15 +301,20 @@ impl Conn {
             .unwrap_or_else(|_| {
                 Reply::error("ERR internal error while executing the command (logged)")
             });
+        let nanos = started.elapsed().as_nanos() as u64;
         if let Some(spec) = lookup(&argv[0]) {
             if matches!(spec.exec, Exec::Coord(_)) {
-                self.count_call(
-                    index_of(spec) as u16,
-                    spec,
-                    started.elapsed().as_micros() as u64,
-                );
+                self.count_call(index_of(spec) as u16, spec, nanos / 1000);
             }
         }
+        let mut stats = self.core.stats.borrow_mut();
+        match lookup(&argv[0]) {
+            Some(spec) if self.handle.last_subcommand.borrow().is_empty() => {
+                stats.record_latency(index_of(spec), nanos)
+            }
+            _ => stats.record_sub_latency(&self.handle.full_command_name(), nanos),
+        }
+        drop(stats);
         reply
     }
 
@@ -330,8 +341,16 @@ impl Conn {
     fn run_inline(&mut self, command: u16, run: crate::command::ShardFn, argv: &[Bytes]) {
         let started = Instant::now();
         let reply = crate::command::run_guarded(run, &mut self.core.db.borrow_mut(), argv);
-        let elapsed = started.elapsed().as_micros() as u64;
-        self.core.stats.borrow_mut().commands[command as usize].usec += elapsed;
+        let nanos = started.elapsed().as_nanos() as u64;
+        {
+            let mut stats = self.core.stats.borrow_mut();
+            stats.commands[command as usize].usec += nanos / 1000;
+            if self.handle.last_subcommand.borrow().is_empty() {
+                stats.record_latency(command as usize, nanos);
+            } else {
+                stats.record_sub_latency(&self.handle.full_command_name(), nanos);
+            }
+        }
         self.emit(command, reply);
     }
 
@@ -579,6 +598,7 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
         resp: Cell::new(2),
         query_buffer_bytes: Cell::new(0),
         killed: Cell::new(false),
+        no_evict: Cell::new(false),
     });
     core.clients
         .borrow_mut()

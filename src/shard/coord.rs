@@ -944,6 +944,9 @@ impl Conn {
             b"KILL" if argv.len() >= 3 => self.client_kill(argv).await,
             b"NO-EVICT" if argv.len() == 3 => {
                 if argv[2].eq_ignore_ascii_case(b"ON") || argv[2].eq_ignore_ascii_case(b"OFF") {
+                    self.handle
+                        .no_evict
+                        .set(argv[2].eq_ignore_ascii_case(b"ON"));
                     Reply::ok()
                 } else {
                     Reply::error(SYNTAX)

@@ -454,7 +454,20 @@ impl Conn {
                     line(format!("errorstat_{code}:count={count}"));
                 }
             }
-            "latencystats" => line("# Latencystats".into()),
+            "latencystats" => {
+                line("# Latencystats".into());
+                let mut rows = stats.latencies();
+                rows.sort_by(|a, b| a.0.cmp(&b.0));
+                for (name, histogram) in rows {
+                    let at = |q: f64| histogram.value_at_quantile(q) as f64 / 1000.0;
+                    line(format!(
+                        "latency_percentiles_usec_{name}:p50={:.3},p99={:.3},p99.9={:.3}",
+                        at(0.5),
+                        at(0.99),
+                        at(0.999)
+                    ));
+                }
+            }
             "cluster" => {
                 line("# Cluster".into());
                 line(format!(

@@ -140,7 +140,14 @@ impl Core {
                 if self.command_blocked(spec, &argv) {
                     return Err(Op::Command(spec, run, argv));
                 }
-                crate::command::run_guarded(run, &mut self.db.borrow_mut(), &argv)
+                let started = std::time::Instant::now();
+                let reply = crate::command::run_guarded(run, &mut self.db.borrow_mut(), &argv);
+                let nanos = started.elapsed().as_nanos() as u64;
+                let mut stats = self.stats.borrow_mut();
+                let index = crate::command::table::index_of(spec);
+                stats.commands[index].usec += nanos / 1000;
+                stats.record_latency(index, nanos);
+                reply
             }
             Op::Lock {
                 transaction,

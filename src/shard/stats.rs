@@ -1,7 +1,16 @@
 //! Per-core counters for INFO. Each core counts its own; INFO sums them.
 
 use crate::command::{CommandStats, COMMANDS};
+use hdrhistogram::Histogram;
 use std::collections::HashMap;
+
+/// Call durations of one command in nanoseconds, for INFO latencystats
+/// (the same histogram kind and bounds as Redis: 1 ns to 1 s, 2 digits).
+pub type Latency = Histogram<u64>;
+
+fn new_latency() -> Option<Latency> {
+    Histogram::new_with_bounds(1, 1_000_000_000, 2).ok()
+}
 
 #[derive(Default, Clone)]
 pub struct CoreStats {
@@ -9,6 +18,10 @@ pub struct CoreStats {
     pub errors: HashMap<String, u64>,
     /// Container subcommands by full name (`client|list`).
     pub subcommands: HashMap<String, CommandStats>,
+    /// Call durations per command-table row, created on first call.
+    pub latency: Vec<Option<Box<Latency>>>,
+    /// Call durations of container subcommands, by full name.
+    pub sub_latency: HashMap<String, Latency>,
     pub total_commands: u64,
     pub total_connections: u64,
     pub rejected_connections: u64,
@@ -22,8 +35,45 @@ impl CoreStats {
     pub fn new() -> Self {
         CoreStats {
             commands: vec![CommandStats::default(); COMMANDS.len()],
+            latency: vec![None; COMMANDS.len()],
             ..Default::default()
         }
+    }
+
+    /// Records one call's duration for a command-table row.
+    #[inline]
+    pub fn record_latency(&mut self, command: usize, nanos: u64) {
+        if let Some(slot) = self.latency.get_mut(command) {
+            if slot.is_none() {
+                *slot = new_latency().map(Box::new);
+            }
+            if let Some(histogram) = slot {
+                histogram.saturating_record(nanos.max(1));
+            }
+        }
+    }
+
+    /// Records one call's duration for a container subcommand (`client|list`).
+    pub fn record_sub_latency(&mut self, name: &str, nanos: u64) {
+        if !self.sub_latency.contains_key(name) {
+            let Some(histogram) = new_latency() else {
+                return;
+            };
+            self.sub_latency.insert(name.to_string(), histogram);
+        }
+        if let Some(histogram) = self.sub_latency.get_mut(name) {
+            histogram.saturating_record(nanos.max(1));
+        }
+    }
+
+    /// Every histogram with its full command name.
+    pub fn latencies(&self) -> Vec<(String, &Latency)> {
+        let rows = COMMANDS
+            .iter()
+            .zip(&self.latency)
+            .filter_map(|(spec, h)| Some((spec.name.to_string(), h.as_deref()?)));
+        rows.chain(self.sub_latency.iter().map(|(name, h)| (name.clone(), h)))
+            .collect()
     }
 
     pub fn count_error(&mut self, text: &str) {
@@ -43,6 +93,25 @@ impl CoreStats {
         }
         for (code, count) in &other.errors {
             *self.errors.entry(code.clone()).or_insert(0) += count;
+        }
+        for (mine, theirs) in self.latency.iter_mut().zip(&other.latency) {
+            match (mine.as_mut(), theirs) {
+                (Some(mine), Some(theirs)) => {
+                    let _ = mine.add(theirs.as_ref());
+                }
+                (None, Some(theirs)) => *mine = Some(theirs.clone()),
+                _ => {}
+            }
+        }
+        for (name, theirs) in &other.sub_latency {
+            match self.sub_latency.get_mut(name) {
+                Some(mine) => {
+                    let _ = mine.add(theirs);
+                }
+                None => {
+                    self.sub_latency.insert(name.clone(), theirs.clone());
+                }
+            }
         }
         for (name, theirs) in &other.subcommands {
             let mine = self.subcommands.entry(name.clone()).or_default();
@@ -102,11 +171,23 @@ impl CoreStats {
                 )
             })
             .collect();
+        let mut serializer = hdrhistogram::serialization::V2Serializer::new();
+        let latency = self
+            .latencies()
+            .into_iter()
+            .filter_map(|(name, histogram)| {
+                let mut bytes = Vec::new();
+                use hdrhistogram::serialization::Serializer;
+                serializer.serialize(histogram, &mut bytes).ok()?;
+                Some((Reply::bulk_str(&name), Reply::Bulk(bytes.into())))
+            })
+            .collect();
         Reply::Array(vec![
             Reply::Array(totals.iter().map(|n| Reply::Int(*n as i64)).collect()),
             Reply::Array(commands),
             Reply::Map(errors),
             Reply::Map(subcommands),
+            Reply::Map(latency),
         ])
     }
 
@@ -160,6 +241,25 @@ impl CoreStats {
                         .or_default();
                     entry.calls = counts.first().map(int).unwrap_or(0);
                     entry.usec = counts.get(1).map(int).unwrap_or(0);
+                }
+            }
+        }
+        if let Some(Reply::Map(latency)) = parts.get(4) {
+            let mut deserializer = hdrhistogram::serialization::Deserializer::new();
+            for (name, bytes) in latency {
+                if let (Reply::Bulk(name), Reply::Bulk(bytes)) = (name, bytes) {
+                    if let Ok(histogram) = deserializer.deserialize::<u64, _>(&mut &bytes[..]) {
+                        let name = String::from_utf8_lossy(name).into_owned();
+                        match crate::command::lookup(name.as_bytes()) {
+                            Some(spec) if !name.contains('|') => {
+                                stats.latency[crate::command::table::index_of(spec)] =
+                                    Some(Box::new(histogram));
+                            }
+                            _ => {
+                                stats.sub_latency.insert(name, histogram);
+                            }
+                        }
+                    }
                 }
             }
         }

@@ -247,3 +247,15 @@ def pytest_runtest_makereport(item, call):
         sc = _SERVERS.slotcore
         state = "running" if sc.alive() else "EXITED rc=%s" % (sc.proc.returncode if sc.proc else None)
         rep.sections.append(("slotcore log (%s, %s)" % (state, sc.log_path), sc.log_tail()))
+
+
+def pytest_terminal_summary(terminalreporter):
+    """List the known, documented divergences that were exercised but not compared."""
+    try:
+        from test_differential import KNOWN_GAPS
+    except ImportError:
+        return
+    if KNOWN_GAPS:
+        terminalreporter.write_sep("-", "known gaps (docs/COMPATIBILITY.md), not compared")
+        for line in sorted(set(KNOWN_GAPS)):
+            terminalreporter.write_line(line)
