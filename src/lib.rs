@@ -15,8 +15,10 @@
 //!   connections, the channel mesh, and the coordinator for commands that
 //!   span cores. The only module that touches glommio.
 //! - [`memory`]: allocation accounting for INFO memory.
+//! - [`clock`]: a cheap monotonic clock (TSC) for timing every command.
 //! - [`log`]: Redis-style log lines.
 
+pub mod clock;
 pub mod cluster;
 pub mod command;
 pub mod config;

@@ -75,6 +75,7 @@ fn main() {
         eprintln!("Can't chdir to '{}': {error}", config.dir.display());
         std::process::exit(1);
     }
+    slotcore::clock::init();
     notice!("oO0OoO0OoO0Oo slotcore is starting oO0OoO0OoO0Oo");
     notice!(
         "slotcore version={}, redis_version={}, bits={}, pid={}, just started",

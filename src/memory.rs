@@ -3,7 +3,8 @@
 //! contend on one cache line. Frees on another thread subtract there; the
 //! sum over all counters is still exact.
 
-use std::alloc::{GlobalAlloc, Layout, System};
+use mimalloc::MiMalloc as System;
+use std::alloc::{GlobalAlloc, Layout};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 

@@ -3,7 +3,7 @@
 //! fans them out and merges their replies.
 
 use super::errors::{self, NOT_INTEGER, NO_SUCH_KEY, SYNTAX};
-use super::{glob, parse_int, slot_of, Db};
+use super::{glob, parse_int, Db};
 use crate::keyspace::{Entry, StrEncoding, Value};
 use crate::protocol::Reply;
 use bytes::Bytes;
@@ -13,7 +13,7 @@ pub fn del_local(db: &mut Db, argv: &[Bytes]) -> Reply {
     let now = db.now_ms;
     let mut removed = 0;
     for key in &argv[1..] {
-        let slot = slot_of(key);
+        let slot = db.slot(key);
         if db.keyspace.contains(slot, key, now) && db.keyspace.remove(slot, key).is_some() {
             removed += 1;
         }
@@ -27,7 +27,7 @@ pub fn exists_local(db: &mut Db, argv: &[Bytes]) -> Reply {
     Reply::Int(
         argv[1..]
             .iter()
-            .filter(|key| db.keyspace.contains(slot_of(key), key, now))
+            .filter(|key| db.keyspace.contains(db.slot(key), key, now))
             .count() as i64,
     )
 }
@@ -37,7 +37,7 @@ pub fn touch_local(db: &mut Db, argv: &[Bytes]) -> Reply {
     Reply::Int(
         argv[1..]
             .iter()
-            .filter(|key| db.keyspace.lookup_write(slot_of(key), key, now).is_some())
+            .filter(|key| db.keyspace.lookup_write(db.slot(key), key, now).is_some())
             .count() as i64,
     )
 }
@@ -46,7 +46,7 @@ pub fn type_(db: &mut Db, argv: &[Bytes]) -> Reply {
     let now = db.now_ms;
     let name = db
         .keyspace
-        .peek(slot_of(&argv[1]), &argv[1], now)
+        .peek(db.slot(&argv[1]), &argv[1], now)
         .map_or("none", |entry| entry.value.type_name());
     Reply::Simple(name.into())
 }
@@ -113,7 +113,7 @@ fn expire_generic(
         return errors::invalid_expire(command);
     }
     when += base_ms;
-    let (key, slot, now) = (&argv[1], slot_of(&argv[1]), db.now_ms);
+    let (key, slot, now) = (&argv[1], db.slot(&argv[1]), db.now_ms);
     let Some(entry) = db.keyspace.lookup_write(slot, key, now) else {
         return Reply::Int(0);
     };
@@ -158,7 +158,7 @@ pub fn pexpireat(db: &mut Db, argv: &[Bytes]) -> Reply {
 /// TTL, PTTL, EXPIRETIME, PEXPIRETIME.
 fn ttl_generic(db: &mut Db, argv: &[Bytes], milliseconds: bool, absolute: bool) -> Reply {
     let now = db.now_ms;
-    let Some(entry) = db.keyspace.peek(slot_of(&argv[1]), &argv[1], now) else {
+    let Some(entry) = db.keyspace.peek(db.slot(&argv[1]), &argv[1], now) else {
         return Reply::Int(-2);
     };
     if entry.expire_at_ms == 0 {
@@ -193,7 +193,7 @@ pub fn pexpiretime(db: &mut Db, argv: &[Bytes]) -> Reply {
 }
 
 pub fn persist(db: &mut Db, argv: &[Bytes]) -> Reply {
-    let (slot, now) = (slot_of(&argv[1]), db.now_ms);
+    let (slot, now) = (db.slot(&argv[1]), db.now_ms);
     match db.keyspace.lookup_write(slot, &argv[1], now) {
         Some(entry) if entry.expire_at_ms != 0 => {
             db.keyspace.set_expire(slot, &argv[1], 0);
@@ -206,7 +206,7 @@ pub fn persist(db: &mut Db, argv: &[Bytes]) -> Reply {
 /// Takes a key's entry out of this core (for a cross-core RENAME): the
 /// value and its expiry travel as an internal reply.
 pub fn take_entry(db: &mut Db, key: &[u8]) -> Option<Entry> {
-    let (slot, now) = (slot_of(key), db.now_ms);
+    let (slot, now) = (db.slot(key), db.now_ms);
     db.keyspace.lookup_write(slot, key, now)?;
     db.keyspace.remove(slot, key)
 }
@@ -214,19 +214,19 @@ pub fn take_entry(db: &mut Db, key: &[u8]) -> Option<Entry> {
 /// RENAME and RENAMENX when both keys live on this core.
 pub fn rename_generic(db: &mut Db, argv: &[Bytes], nx: bool) -> Reply {
     let (source, destination, now) = (&argv[1], &argv[2], db.now_ms);
-    if !db.keyspace.contains(slot_of(source), source, now) {
+    if !db.keyspace.contains(db.slot(source), source, now) {
         return Reply::error(NO_SUCH_KEY);
     }
     if source == destination {
         return if nx { Reply::Int(0) } else { Reply::ok() };
     }
-    if nx && db.keyspace.contains(slot_of(destination), destination, now) {
+    if nx && db.keyspace.contains(db.slot(destination), destination, now) {
         return Reply::Int(0);
     }
     let Some(entry) = take_entry(db, source) else {
         return Reply::error(NO_SUCH_KEY);
     };
-    db.keyspace.insert(slot_of(destination), destination, entry);
+    db.keyspace.insert(db.slot(destination), destination, entry);
     if nx {
         Reply::Int(1)
     } else {
@@ -280,15 +280,15 @@ pub fn copy(db: &mut Db, argv: &[Bytes]) -> Reply {
     }
     let Some(entry) = db
         .keyspace
-        .lookup_read(slot_of(source), source, now)
+        .lookup_read(db.slot(source), source, now)
         .map(|e| e.clone())
     else {
         return Reply::Int(0);
     };
-    if !replace && db.keyspace.contains(slot_of(destination), destination, now) {
+    if !replace && db.keyspace.contains(db.slot(destination), destination, now) {
         return Reply::Int(0);
     }
-    db.keyspace.insert(slot_of(destination), destination, entry);
+    db.keyspace.insert(db.slot(destination), destination, entry);
     Reply::Int(1)
 }
 
@@ -456,7 +456,7 @@ pub fn object(db: &mut Db, argv: &[Bytes]) -> Reply {
     }
     let now = db.now_ms;
     let lfu = db.config.maxmemory_policy.contains("lfu");
-    let Some(entry) = db.keyspace.peek(slot_of(&argv[2]), &argv[2], now) else {
+    let Some(entry) = db.keyspace.peek(db.slot(&argv[2]), &argv[2], now) else {
         return Reply::Nil;
     };
     match sub.as_slice() {
@@ -487,7 +487,7 @@ pub fn memory_usage(db: &mut Db, argv: &[Bytes]) -> Reply {
         }
     }
     let now = db.now_ms;
-    match db.keyspace.peek(slot_of(&argv[2]), &argv[2], now) {
+    match db.keyspace.peek(db.slot(&argv[2]), &argv[2], now) {
         // Key bytes, the value, and the hash table entry with its headers.
         Some(entry) => Reply::Int((argv[2].len() + entry.value.memory_bytes() + 56) as i64),
         None => Reply::Nil,

@@ -42,6 +42,10 @@ pub struct Db {
     /// The time commands see, refreshed before each batch of commands.
     pub now_ms: u64,
     rng_state: u64,
+    /// The slot the router computed for the key the current command was
+    /// routed by, with that key's address: handlers reuse it instead of
+    /// hashing the key again. Only valid while that command runs.
+    routed: (usize, usize, u16),
 }
 
 impl Db {
@@ -53,11 +57,35 @@ impl Db {
             cores,
             now_ms: now_ms(),
             rng_state: 0x9E37_79B9_7F4A_7C15 ^ (core as u64 + 1).wrapping_mul(now_ms()),
+            routed: (0, 0, 0),
         }
     }
 
     pub fn refresh_clock(&mut self) {
         self.now_ms = now_ms();
+    }
+
+    /// The slot of `key`, reusing the router's hash when it is the same key.
+    #[inline]
+    pub fn slot(&self, key: &[u8]) -> u16 {
+        let (address, length, slot) = self.routed;
+        if address == key.as_ptr() as usize && length == key.len() {
+            slot
+        } else {
+            key_hash_slot(key)
+        }
+    }
+
+    /// Records the routed key's slot for the command about to run, and
+    /// forgets it afterwards (`clear_routed`).
+    #[inline]
+    pub fn set_routed(&mut self, key: &[u8], slot: u16) {
+        self.routed = (key.as_ptr() as usize, key.len(), slot);
+    }
+
+    #[inline]
+    pub fn clear_routed(&mut self) {
+        self.routed = (0, 0, 0);
     }
 
     /// xorshift64*: good enough for RANDOMKEY and sampling.
@@ -93,11 +121,6 @@ pub fn run_guarded(run: ShardFn, db: &mut Db, argv: &[Bytes]) -> Reply {
         Ok(reply) => reply,
         Err(_) => Reply::error("ERR internal error while executing the command (logged)"),
     }
-}
-
-#[inline]
-pub fn slot_of(key: &[u8]) -> u16 {
-    key_hash_slot(key)
 }
 
 /// The positions of a command's keys in `argv`, from its key spec.

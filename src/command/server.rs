@@ -3,7 +3,7 @@
 
 use super::errors::{self, NOT_INTEGER, SYNTAX};
 use super::table::{lookup, CommandSpec, COMMANDS};
-use super::{key_positions, now_us, parse_int, slot_of, Db};
+use super::{key_positions, now_us, parse_int, Db};
 use crate::keyspace::{Entry, Value};
 use crate::protocol::Reply;
 use bytes::Bytes;
@@ -294,7 +294,7 @@ pub fn populate_local(db: &mut Db, argv: &[Bytes]) -> Reply {
         key.extend_from_slice(prefix);
         key.push(b':');
         key.extend_from_slice(crate::protocol::reply::itoa_buf(n).as_bytes_mut());
-        let slot = slot_of(&key);
+        let slot = db.slot(&key);
         if crate::cluster::core_of_slot(slot, db.cores) != db.core
             || db.keyspace.contains(slot, &key, now)
         {
@@ -320,7 +320,7 @@ pub fn populate_local(db: &mut Db, argv: &[Bytes]) -> Reply {
 pub fn digest_value_local(db: &mut Db, argv: &[Bytes]) -> Reply {
     let now = db.now_ms;
     let mut digest = [0u8; 20];
-    if let Some(entry) = db.keyspace.peek(slot_of(&argv[1]), &argv[1], now) {
+    if let Some(entry) = db.keyspace.peek(db.slot(&argv[1]), &argv[1], now) {
         object_digest(&mut digest, entry);
     }
     Reply::Simple(
@@ -408,7 +408,7 @@ fn mix_digest(digest: &mut [u8; 20], data: &[u8]) {
 /// DEBUG OBJECT key, as Redis prints it.
 pub fn debug_object_local(db: &mut Db, argv: &[Bytes]) -> Reply {
     let now = db.now_ms;
-    let Some(entry) = db.keyspace.peek(slot_of(&argv[1]), &argv[1], now) else {
+    let Some(entry) = db.keyspace.peek(db.slot(&argv[1]), &argv[1], now) else {
         return Reply::error(super::errors::NO_SUCH_KEY);
     };
     let (length, encoding) = match &entry.value {

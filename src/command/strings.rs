@@ -1,7 +1,7 @@
 //! String commands, shard side.
 
 use super::errors::{self, NOT_FLOAT, NOT_INTEGER, OVERFLOW, STRING_TOO_LONG, SYNTAX, WRONGTYPE};
-use super::{parse_int, slot_of, Db};
+use super::{parse_int, Db};
 use crate::keyspace::{Entry, Value};
 use crate::protocol::Reply;
 use bytes::Bytes;
@@ -9,7 +9,7 @@ use bytes::Bytes;
 /// Reads a string key: Ok(None) when missing, Err(WRONGTYPE) for another type.
 pub fn read_string(db: &mut Db, key: &[u8]) -> Result<Option<Bytes>, Reply> {
     let now = db.now_ms;
-    match db.keyspace.lookup_read(slot_of(key), key, now) {
+    match db.keyspace.lookup_read(db.slot(key), key, now) {
         None => Ok(None),
         Some(entry) => match entry.value.as_str() {
             Some(bytes) => Ok(Some(bytes.clone())),
@@ -24,7 +24,7 @@ fn bulk_or_nil(value: Option<Bytes>) -> Reply {
 
 /// Stores a string, dropping any expiry unless `keep_ttl`.
 pub fn store_string(db: &mut Db, key: &[u8], value: Value, expire_at_ms: u64, keep_ttl: bool) {
-    let slot = slot_of(key);
+    let slot = db.slot(key);
     let now = db.now_ms;
     let mut entry = Entry::new(value, now);
     entry.expire_at_ms = expire_at_ms;
@@ -140,7 +140,7 @@ pub fn set(db: &mut Db, argv: &[Bytes]) -> Reply {
         None
     };
     let now = db.now_ms;
-    let exists = options.get && old.is_some() || db.keyspace.contains(slot_of(key), key, now);
+    let exists = options.get && old.is_some() || db.keyspace.contains(db.slot(key), key, now);
     if (options.nx && exists) || (options.xx && !exists) {
         return if options.get {
             bulk_or_nil(old)
@@ -164,7 +164,7 @@ pub fn set(db: &mut Db, argv: &[Bytes]) -> Reply {
 
 pub fn setnx(db: &mut Db, argv: &[Bytes]) -> Reply {
     let now = db.now_ms;
-    if db.keyspace.contains(slot_of(&argv[1]), &argv[1], now) {
+    if db.keyspace.contains(db.slot(&argv[1]), &argv[1], now) {
         return Reply::Int(0);
     }
     store_string(
@@ -220,7 +220,7 @@ pub fn getset(db: &mut Db, argv: &[Bytes]) -> Reply {
 pub fn getdel(db: &mut Db, argv: &[Bytes]) -> Reply {
     match read_string(db, &argv[1]) {
         Ok(Some(value)) => {
-            db.keyspace.remove(slot_of(&argv[1]), &argv[1]);
+            db.keyspace.remove(db.slot(&argv[1]), &argv[1]);
             Reply::Bulk(value)
         }
         Ok(None) => Reply::Nil,
@@ -247,7 +247,7 @@ pub fn getex(db: &mut Db, argv: &[Bytes]) -> Reply {
         Ok(None) => return Reply::Nil,
         Err(reply) => return reply,
     };
-    let slot = slot_of(key);
+    let slot = db.slot(key);
     if let Some(when) = expire_at {
         if when <= db.now_ms {
             db.keyspace.remove(slot, key);
@@ -290,7 +290,7 @@ pub fn any_exists(db: &mut Db, argv: &[Bytes]) -> Reply {
     let now = db.now_ms;
     let found = argv[1..]
         .iter()
-        .any(|key| db.keyspace.contains(slot_of(key), key, now));
+        .any(|key| db.keyspace.contains(db.slot(key), key, now));
     Reply::Int(found as i64)
 }
 
@@ -486,7 +486,7 @@ pub fn lcs(db: &mut Db, argv: &[Bytes]) -> Reply {
     let mut values = Vec::with_capacity(2);
     for key in &argv[1..3] {
         let now = db.now_ms;
-        match db.keyspace.lookup_read(slot_of(key), key, now) {
+        match db.keyspace.lookup_read(db.slot(key), key, now) {
             None => values.push(Bytes::new()),
             Some(entry) => match entry.value.as_str() {
                 Some(bytes) => values.push(bytes.clone()),

@@ -12,6 +12,7 @@ use super::clients::ClientHandle;
 use super::locks::Mode;
 use super::mesh::Op;
 use super::Core;
+use crate::clock::Stopwatch;
 use crate::cluster::{core_of_slot, key_hash_slot};
 use crate::command::table::index_of;
 use crate::command::ShardFn;
@@ -27,7 +28,6 @@ use std::ops::Range;
 use std::os::unix::io::AsRawFd;
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
-use std::time::Instant;
 
 /// Commands decoded from one read before they are executed and answered.
 pub const PIPELINE_DEPTH_MAX: usize = 1024;
@@ -102,7 +102,12 @@ pub struct Conn {
 
 enum Route {
     Keyless,
-    One(usize),
+    /// All keys on `core`; `slot` is the slot of `argv[key]`.
+    One {
+        core: usize,
+        slot: u16,
+        key: usize,
+    },
     Many,
 }
 
@@ -113,11 +118,16 @@ impl Conn {
         let Some(first) = positions.next() else {
             return Route::Keyless;
         };
-        let core = core_of_slot(key_hash_slot(&argv[first]), cores);
+        let slot = key_hash_slot(&argv[first]);
+        let core = core_of_slot(slot, cores);
         if cores > 1 && positions.any(|i| core_of_slot(key_hash_slot(&argv[i]), cores) != core) {
             return Route::Many;
         }
-        Route::One(core)
+        Route::One {
+            core,
+            slot,
+            key: first,
+        }
     }
 
     /// Hands a reply to the client: directly when nothing is pending,
@@ -237,71 +247,59 @@ impl Conn {
         if !is_coord {
             self.count_call(command, spec, 0);
         }
-        match spec.exec {
-            Exec::Shard(run) => match self.route(spec, argv) {
-                Route::Keyless => self.run_inline(command, run, argv),
-                Route::One(core) if core == self.core.id => {
-                    if self.core.command_blocked(spec, argv) {
-                        self.wait_for_keys(spec, argv).await;
-                    }
-                    self.run_inline(command, run, argv)
-                }
-                Route::One(core) => {
-                    self.run_remote(command, core, Op::Command(spec, run, argv.to_vec()))
-                }
-                Route::Many => self.emit(
-                    command,
-                    Reply::error("CROSSSLOT Keys in request don't hash to the same slot"),
-                ),
-            },
-            Exec::ShardOrCross(run, coord) => match self.route(spec, argv) {
-                Route::Keyless => self.run_inline(command, run, argv),
-                Route::One(core) if core == self.core.id => {
-                    if self.core.command_blocked(spec, argv) {
-                        self.wait_for_keys(spec, argv).await;
-                    }
-                    self.run_inline(command, run, argv)
-                }
-                Route::One(core) => {
-                    self.run_remote(command, core, Op::Command(spec, run, argv.to_vec()))
-                }
-                Route::Many => match fan_out_merge(coord) {
-                    Some(merge) => {
-                        self.flush_plan().await;
-                        let started = Instant::now();
-                        let reply = self.fan_out(spec, merge, run, argv).await;
-                        let nanos = started.elapsed().as_nanos() as u64;
-                        let mut stats = self.core.stats.borrow_mut();
-                        stats.commands[command as usize].usec += nanos / 1000;
-                        stats.record_latency(command as usize, nanos);
-                        drop(stats);
-                        self.emit(command, reply);
-                    }
-                    None => {
-                        self.flush_plan().await;
-                        let reply = self.run_coord_guarded(coord, argv).await;
-                        self.emit(command, reply);
-                    }
-                },
-            },
+        let (run, cross) = match spec.exec {
+            Exec::Shard(run) => (run, None),
+            Exec::ShardOrCross(run, coord) => (run, Some(coord)),
             Exec::Coord(coord) => {
                 self.flush_plan().await;
                 let reply = self.run_coord_guarded(coord, argv).await;
                 self.emit(command, reply);
+                return;
             }
+        };
+        match self.route(spec, argv) {
+            Route::Keyless => self.run_inline(command, run, argv, None),
+            Route::One { core, slot, key } if core == self.core.id => {
+                if self.core.command_blocked(spec, argv) {
+                    self.wait_for_keys(spec, argv).await;
+                }
+                self.run_inline(command, run, argv, Some((key, slot)))
+            }
+            Route::One { core, .. } => {
+                self.run_remote(command, core, Op::Command(spec, run, argv.to_vec()))
+            }
+            Route::Many => match cross {
+                None => self.emit(
+                    command,
+                    Reply::error("CROSSSLOT Keys in request don't hash to the same slot"),
+                ),
+                Some(coord) => {
+                    self.flush_plan().await;
+                    let reply = match fan_out_merge(coord) {
+                        Some(merge) => {
+                            let watch = Stopwatch::start();
+                            let reply = self.fan_out(spec, merge, run, argv).await;
+                            self.record_duration(command, watch.elapsed_nanos());
+                            reply
+                        }
+                        None => self.run_coord_guarded(coord, argv).await,
+                    };
+                    self.emit(command, reply);
+                }
+            },
         }
     }
 
     async fn run_coord_guarded(&mut self, coord: Coord, argv: &[Bytes]) -> Reply {
         use futures_lite::FutureExt;
-        let started = Instant::now();
+        let watch = Stopwatch::start();
         let reply = std::panic::AssertUnwindSafe(self.run_coord(coord, argv))
             .catch_unwind()
             .await
             .unwrap_or_else(|_| {
                 Reply::error("ERR internal error while executing the command (logged)")
             });
-        let nanos = started.elapsed().as_nanos() as u64;
+        let nanos = watch.elapsed_nanos();
         if let Some(spec) = lookup(&argv[0]) {
             if matches!(spec.exec, Exec::Coord(_)) {
                 self.count_call(index_of(spec) as u16, spec, nanos / 1000);
@@ -338,20 +336,38 @@ impl Conn {
         }
     }
 
-    fn run_inline(&mut self, command: u16, run: crate::command::ShardFn, argv: &[Bytes]) {
-        let started = Instant::now();
-        let reply = crate::command::run_guarded(run, &mut self.core.db.borrow_mut(), argv);
-        let nanos = started.elapsed().as_nanos() as u64;
-        {
-            let mut stats = self.core.stats.borrow_mut();
-            stats.commands[command as usize].usec += nanos / 1000;
-            if self.handle.last_subcommand.borrow().is_empty() {
-                stats.record_latency(command as usize, nanos);
-            } else {
-                stats.record_sub_latency(&self.handle.full_command_name(), nanos);
+    /// Runs a shard handler on this core. `routed` is the routed key's
+    /// position and slot, which the handler reuses instead of rehashing.
+    fn run_inline(
+        &mut self,
+        command: u16,
+        run: ShardFn,
+        argv: &[Bytes],
+        routed: Option<(usize, u16)>,
+    ) {
+        let watch = Stopwatch::start();
+        let reply = {
+            let mut db = self.core.db.borrow_mut();
+            if let Some((key, slot)) = routed {
+                db.set_routed(&argv[key], slot);
             }
-        }
+            let reply = crate::command::run_guarded(run, &mut db, argv);
+            db.clear_routed();
+            reply
+        };
+        self.record_duration(command, watch.elapsed_nanos());
         self.emit(command, reply);
+    }
+
+    /// Adds a call's duration to INFO commandstats and latencystats.
+    fn record_duration(&mut self, command: u16, nanos: u64) {
+        let mut stats = self.core.stats.borrow_mut();
+        stats.commands[command as usize].usec += nanos / 1000;
+        if self.handle.last_subcommand.borrow().is_empty() {
+            stats.record_latency(command as usize, nanos);
+        } else {
+            stats.record_sub_latency(&self.handle.full_command_name(), nanos);
+        }
     }
 
     fn run_remote(&mut self, command: u16, core: usize, op: Op) {

@@ -279,7 +279,7 @@ impl Conn {
                 ] {
                     line(format!("{zero}:0"));
                 }
-                line("mem_allocator:libc".into());
+                line("mem_allocator:mimalloc".into());
                 line("active_defrag_running:0".into());
                 line("lazyfree_pending_objects:0".into());
                 line("lazyfreed_objects:0".into());

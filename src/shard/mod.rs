@@ -140,9 +140,9 @@ impl Core {
                 if self.command_blocked(spec, &argv) {
                     return Err(Op::Command(spec, run, argv));
                 }
-                let started = std::time::Instant::now();
+                let watch = crate::clock::Stopwatch::start();
                 let reply = crate::command::run_guarded(run, &mut self.db.borrow_mut(), &argv);
-                let nanos = started.elapsed().as_nanos() as u64;
+                let nanos = watch.elapsed_nanos();
                 let mut stats = self.stats.borrow_mut();
                 let index = crate::command::table::index_of(spec);
                 stats.commands[index].usec += nanos / 1000;
