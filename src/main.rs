@@ -40,7 +40,11 @@ fn load_config() -> Result<Config, String> {
         config.config_file = Some(std::fs::canonicalize(path).unwrap_or_else(|_| path.into()));
     }
     for spec in PARAMETERS {
-        if let Some(values) = matches.get_many::<String>(spec.name) {
+        // A flag given twice: the last one wins, as in redis-server.
+        if let Some(values) = matches
+            .get_occurrences::<String>(spec.name)
+            .and_then(|o| o.last())
+        {
             let mut values: Vec<String> = values.cloned().collect();
             if values.is_empty() {
                 values.push(String::new());

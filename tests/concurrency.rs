@@ -299,10 +299,19 @@ impl Drop for SetOnDrop {
 
 #[test]
 fn mset_is_seen_whole_by_concurrent_mget() {
+    mset_seen_whole_with(&[]);
+}
+
+#[test]
+fn mset_is_seen_whole_with_four_shards_on_two_cpus() {
+    mset_seen_whole_with(&["--shards", "4"]);
+}
+
+fn mset_seen_whole_with(args: &[&str]) {
     // "MSET is atomic, so all given keys are set at once": a reader never sees some keys of one
     // MSET and some of another, even when the keys live on different cores.
     const ROUNDS: usize = 2000;
-    let server = Server::start(&[]);
+    let server = Server::start(args);
     let keys = Arc::new(spread_keys("atomic", 10));
     let writer_done = Arc::new(AtomicBool::new(false));
     let writer = {

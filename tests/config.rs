@@ -254,3 +254,51 @@ fn maxclients_refuses_extra_connections() {
         assert!(admitted, "{}: no room after a client left", server.name());
     });
 }
+
+#[test]
+fn config_set_then_rewrite_updates_the_file() {
+    let dir = TempDir::new("slotcore-rewrite");
+    let port = free_port();
+    let file = dir.write(
+        "slotcore.conf",
+        &format!(
+            "# kept comment\nport {port}\nbind 127.0.0.1\nshards 2\ndir \"{}\"\nmaxclients 100\n",
+            dir.path().display()
+        ),
+    );
+    let server = Server::launch(
+        SLOTCORE,
+        "slotcore",
+        dir,
+        port,
+        &[file.display().to_string()],
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let mut conn = server.conn();
+    assert_eq!(
+        conn.call(&["CONFIG", "SET", "maxclients", "200", "timeout", "7"]),
+        "+OK\r\n"
+    );
+    // Every core sees the new value.
+    assert_eq!(
+        conn.call(&["CONFIG", "GET", "maxclients"]),
+        "*2\r\n$10\r\nmaxclients\r\n$3\r\n200\r\n"
+    );
+    assert_eq!(conn.call(&["CONFIG", "REWRITE"]), "+OK\r\n");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("# kept comment"), "{text}");
+    assert!(text.contains("maxclients 200"), "{text}");
+    assert!(!text.contains("maxclients 100"), "{text}");
+    assert!(text.contains("timeout 7"), "{text}");
+    assert!(text.contains(&format!("port {port}")), "{text}");
+}
+
+#[test]
+fn config_rewrite_without_a_file_is_refused_like_redis() {
+    let server = Server::start(&[]);
+    let mut conn = server.conn();
+    assert_eq!(
+        conn.call(&["CONFIG", "REWRITE"]),
+        "-ERR The server is running without a config file\r\n"
+    );
+}
