@@ -43,7 +43,7 @@ fn load_config() -> Result<Config, String> {
         // A flag given twice: the last one wins, as in redis-server.
         if let Some(values) = matches
             .get_occurrences::<String>(spec.name)
-            .and_then(|o| o.last())
+            .and_then(|mut o| o.next_back())
         {
             let mut values: Vec<String> = values.cloned().collect();
             if values.is_empty() {

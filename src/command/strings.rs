@@ -387,39 +387,59 @@ pub fn parse_float(arg: &[u8]) -> Option<f64> {
     (!value.is_nan()).then_some(value)
 }
 
-/// Formats like Redis's ld2string in human mode: fixed notation, no
-/// trailing zeros.
-pub fn format_human_float(value: f64) -> String {
-    let text = format!("{value}");
-    if text.contains('e') {
-        format!("{value:.17}")
-            .trim_end_matches('0')
-            .trim_end_matches('.')
-            .to_string()
-    } else {
-        text
+extern "C" {
+    fn slotcore_incrbyfloat(
+        current: *const u8,
+        current_len: usize,
+        increment: *const u8,
+        increment_len: usize,
+        out: *mut u8,
+        out_len: usize,
+    ) -> std::os::raw::c_long;
+}
+
+/// INCRBYFLOAT's arithmetic as Redis does it, in C's long double (80-bit on
+/// x86-64): strtold, add, "%.17Lf" without trailing zeros. `current` is
+/// None for a missing key (0).
+pub fn long_double_add(current: Option<&[u8]>, increment: &[u8]) -> Result<String, &'static str> {
+    let mut out = vec![0u8; 6 * 1024];
+    let (current_ptr, current_len) =
+        current.map_or((std::ptr::null(), 0), |c| (c.as_ptr(), c.len()));
+    // SAFETY: the pointers and lengths describe live slices; the helper
+    // writes at most out.len() bytes into out.
+    let written = unsafe {
+        slotcore_incrbyfloat(
+            current_ptr,
+            current_len,
+            increment.as_ptr(),
+            increment.len(),
+            out.as_mut_ptr(),
+            out.len(),
+        )
+    };
+    match written {
+        -3 => Err("ERR increment would produce NaN or Infinity"),
+        n if n < 0 => Err(NOT_FLOAT),
+        n => {
+            out.truncate(n as usize);
+            String::from_utf8(out).map_err(|_| NOT_FLOAT)
+        }
     }
 }
 
 pub fn incrbyfloat(db: &mut Db, argv: &[Bytes]) -> Reply {
     let current = match read_string(db, &argv[1]) {
-        Ok(None) => 0.0,
-        Ok(Some(value)) => match parse_float(&value) {
-            Some(number) => number,
-            None => return Reply::error(NOT_FLOAT),
-        },
+        Ok(current) => current,
         Err(reply) => return reply,
     };
-    let Some(increment) = parse_float(&argv[2]) else {
-        return Reply::error(NOT_FLOAT);
-    };
-    let result = current + increment;
-    if result.is_nan() || result.is_infinite() {
-        return Reply::error("ERR increment would produce NaN or Infinity");
+    match long_double_add(current.as_deref(), &argv[2]) {
+        Ok(text) => {
+            let text = Bytes::from(text);
+            store_string(db, &argv[1], Value::formatted_string(text.clone()), 0, true);
+            Reply::Bulk(text)
+        }
+        Err(error) => Reply::error(error),
     }
-    let text = Bytes::from(format_human_float(result));
-    store_string(db, &argv[1], Value::formatted_string(text.clone()), 0, true);
-    Reply::Bulk(text)
 }
 
 pub fn getrange(db: &mut Db, argv: &[Bytes]) -> Reply {
@@ -625,9 +645,22 @@ mod tests {
     }
 
     #[test]
-    fn human_floats() {
-        assert_eq!(format_human_float(10.6), "10.6");
-        assert_eq!(format_human_float(3000.0), "3000");
-        assert_eq!(format_human_float(-0.5), "-0.5");
+    fn long_double_addition_prints_like_redis() {
+        assert_eq!(long_double_add(Some(b"10.5"), b"0.1").unwrap(), "10.6");
+        assert_eq!(long_double_add(Some(b"0.1"), b"0.2").unwrap(), "0.3");
+        assert_eq!(long_double_add(None, b"3.0e3").unwrap(), "3000");
+        assert_eq!(long_double_add(None, b"0x10").unwrap(), "16");
+        assert_eq!(long_double_add(None, b"1e-20").unwrap(), "0");
+        assert_eq!(long_double_add(None, b"-0").unwrap(), "0");
+        assert_eq!(long_double_add(Some(b"abc"), b"1"), Err(NOT_FLOAT));
+        assert_eq!(long_double_add(None, b" 1"), Err(NOT_FLOAT));
+        assert_eq!(long_double_add(None, b"nan"), Err(NOT_FLOAT));
+        assert_eq!(
+            long_double_add(None, b"inf"),
+            Err("ERR increment would produce NaN or Infinity")
+        );
+        assert!(long_double_add(None, b"1e400")
+            .unwrap()
+            .starts_with("1000000000"));
     }
 }
