@@ -593,3 +593,30 @@ fn hello_with_unsupported_protocol() {
         );
     });
 }
+
+#[test]
+fn a_pipeline_longer_than_one_round_is_answered_in_full() {
+    // More requests in one write than the server decodes per round
+    // (PIPELINE_DEPTH_MAX): all of them must be answered, in order, without
+    // the client sending anything more.
+    const COUNT: usize = 5000;
+    let server = Server::start(&[]);
+    let mut conn = server.conn();
+    let mut payload = Vec::new();
+    for i in 0..COUNT {
+        let value = i.to_string();
+        payload.extend_from_slice(
+            format!("*2\r\n$4\r\nECHO\r\n${}\r\n{}\r\n", value.len(), value).as_bytes(),
+        );
+    }
+    conn.send(&payload);
+    for i in 0..COUNT {
+        let value = i.to_string();
+        let reply = conn.read_frame().expect("a reply");
+        assert_eq!(
+            String::from_utf8_lossy(&reply),
+            format!("${}\r\n{}\r\n", value.len(), value),
+            "reply {i}"
+        );
+    }
+}

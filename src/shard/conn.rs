@@ -647,20 +647,26 @@ impl Conn {
         let mut frames: Vec<Frame> = Vec::new();
         let mut spans: Vec<Range<usize>> = Vec::new();
         let mut argv: Vec<Bytes> = Vec::new();
+        // False when the last round stopped at PIPELINE_DEPTH_MAX with more
+        // complete requests already in the buffer: serve those before
+        // reading, or a client that sent them all at once would wait forever.
+        let mut need_read = true;
         loop {
-            let filled = buf.len();
-            buf.resize(filled + read_bytes, 0);
-            let count = match stream.read(&mut buf[filled..]).await {
-                Ok(0) | Err(_) => break,
-                Ok(count) => count,
-            };
-            buf.truncate(filled + count);
-            read_bytes = if count == read_bytes {
-                (read_bytes * 2).min(READ_BYTES_MAX)
-            } else {
-                READ_BYTES_MIN.max(count)
-            };
-            self.core.stats.borrow_mut().net_input_bytes += count as u64;
+            if need_read {
+                let filled = buf.len();
+                buf.resize(filled + read_bytes, 0);
+                let count = match stream.read(&mut buf[filled..]).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(count) => count,
+                };
+                buf.truncate(filled + count);
+                read_bytes = if count == read_bytes {
+                    (read_bytes * 2).min(READ_BYTES_MAX)
+                } else {
+                    READ_BYTES_MIN.max(count)
+                };
+                self.core.stats.borrow_mut().net_input_bytes += count as u64;
+            }
             if self.handle.killed.get() {
                 break;
             }
@@ -718,6 +724,7 @@ impl Conn {
                     }
                 }
             }
+            need_read = frames.len() < PIPELINE_DEPTH_MAX || protocol_error.is_some();
             let chunk = buf.split_to(consumed).freeze();
             self.handle.query_buffer_bytes.set(buf.len());
             self.core.db.borrow_mut().refresh_clock();
