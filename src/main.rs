@@ -57,6 +57,40 @@ fn load_config() -> Result<Config, String> {
     Ok(config)
 }
 
+/// Handles SIGTERM and SIGINT like Redis: log, then exit with status 0.
+/// The signals are blocked in every thread (the shard threads inherit the
+/// mask) and one thread waits for them, so no handler runs inside a core.
+fn handle_termination_signals() {
+    // SAFETY: plain libc signal-mask calls on a locally owned sigset_t.
+    let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
+    unsafe {
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGTERM);
+        libc::sigaddset(&mut set, libc::SIGINT);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+    }
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || loop {
+            let mut signal: libc::c_int = 0;
+            // SAFETY: sigwait reads the set and writes the signal number.
+            if unsafe { libc::sigwait(&set, &mut signal) } != 0 {
+                continue;
+            }
+            let name = if signal == libc::SIGINT {
+                "SIGINT"
+            } else {
+                "SIGTERM"
+            };
+            slotcore::warning!("Received {name} scheduling shutdown...");
+            notice!("User requested shutdown...");
+            notice!("slotcore is now ready to exit, bye bye...");
+            std::process::exit(0);
+        })
+        .map(drop)
+        .unwrap_or_else(|e| eprintln!("cannot start the signal thread: {e}"));
+}
+
 fn main() {
     let config = match load_config() {
         Ok(config) => config,
@@ -80,6 +114,7 @@ fn main() {
         std::process::exit(1);
     }
     slotcore::clock::init();
+    handle_termination_signals();
     notice!("oO0OoO0OoO0Oo slotcore is starting oO0OoO0OoO0Oo");
     notice!(
         "slotcore version={}, redis_version={}, bits={}, pid={}, just started",

@@ -310,3 +310,20 @@ fn large_frames_before_auth_are_refused() {
         assert_eq!(conn.call(&many), ":0\r\n");
     });
 }
+
+#[test]
+fn sigterm_shuts_down_cleanly_with_status_zero() {
+    let mut server = Server::start(&[]);
+    let pid = server.pid();
+    // SAFETY: sending a signal to the child process this test started.
+    assert_eq!(unsafe { libc::kill(pid as i32, libc::SIGTERM) }, 0);
+    let status = server
+        .wait_exit(std::time::Duration::from_secs(10))
+        .expect("slotcore exits after SIGTERM");
+    assert!(status.success(), "exit status {status:?}");
+    assert!(
+        server.log().contains("Received SIGTERM"),
+        "{}",
+        server.log()
+    );
+}

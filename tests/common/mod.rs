@@ -232,6 +232,11 @@ impl Server {
     }
 
     /// Everything the server wrote to stdout and stderr so far.
+    /// The server process's id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn log(&self) -> String {
         fs::read_to_string(&self.log_path).unwrap_or_default()
     }
