@@ -422,40 +422,29 @@ impl Conn {
                 .await;
             }
         }
-        let mut parts = vec![Reply::Nil; cores];
-        let mut started = Vec::new();
-        let mut local = None;
-        for (core, sub_argv) in per_core.into_iter().enumerate() {
-            let op = Op::Locked {
-                transaction,
-                run,
-                argv: sub_argv.clone(),
-                release: true,
-            };
-            if sub_argv.is_empty() {
-                parts[core] = match merge_kind {
+        let ops = per_core
+            .into_iter()
+            .map(|sub_argv| {
+                (!sub_argv.is_empty()).then(|| Op::Locked {
+                    transaction,
+                    run,
+                    argv: sub_argv,
+                    release: true,
+                })
+            })
+            .collect();
+        let parts = self
+            .on_each(ops)
+            .await
+            .into_iter()
+            .map(|reply| {
+                reply.unwrap_or_else(|| match merge_kind {
                     Merge::Sum => Reply::Int(0),
                     Merge::AllOk => Reply::ok(),
                     Merge::Values => Reply::Array(vec![]),
-                };
-            } else if core == self.core.id {
-                local = Some(op);
-            } else {
-                started.push((core, self.core.mesh().start(core, vec![op]).await));
-            }
-        }
-        if let Some(op) = local {
-            parts[self.core.id] = self.core.run_op(op).await;
-        }
-        for (core, id) in started {
-            parts[core] = self
-                .core
-                .mesh()
-                .finish(id, 1)
-                .await
-                .pop()
-                .unwrap_or(Reply::Nil);
-        }
+                })
+            })
+            .collect();
         merge(Gather {
             merge: merge_kind,
             parts,

@@ -34,22 +34,33 @@ impl Conn {
     /// Runs one op on every core, in parallel, and returns the replies in
     /// core order.
     pub async fn on_all(&self, make: impl Fn() -> Op) -> Vec<Reply> {
+        let ops = (0..self.core.cores()).map(|_| Some(make())).collect();
+        self.on_each(ops)
+            .await
+            .into_iter()
+            .map(|reply| reply.unwrap_or(Reply::Nil))
+            .collect()
+    }
+
+    /// Runs `ops[core]` on each core that has one: the other cores' first,
+    /// all sent before waiting, then this core's (which may wait for key
+    /// locks); replies in core order.
+    pub async fn on_each(&self, ops: Vec<Option<Op>>) -> Vec<Option<Reply>> {
+        let mut replies: Vec<Option<Reply>> = ops.iter().map(|_| None).collect();
         let mut started = Vec::new();
-        for core in 0..self.core.cores() {
-            if core != self.core.id {
-                started.push((core, self.core.mesh().start(core, vec![make()]).await));
+        let mut local = None;
+        for (core, op) in ops.into_iter().enumerate() {
+            match op {
+                Some(op) if core == self.core.id => local = Some(op),
+                Some(op) => started.push((core, self.core.mesh().start(core, vec![op]).await)),
+                None => {}
             }
         }
-        let mut replies = vec![Reply::Nil; self.core.cores()];
-        replies[self.core.id] = self.core.run_ops(vec![make()]).pop().unwrap_or(Reply::Nil);
+        if let Some(op) = local {
+            replies[self.core.id] = Some(self.core.run_op(op).await);
+        }
         for (core, id) in started {
-            replies[core] = self
-                .core
-                .mesh()
-                .finish(id, 1)
-                .await
-                .pop()
-                .unwrap_or(Reply::Nil);
+            replies[core] = self.core.mesh().finish(id, 1).await.pop();
         }
         replies
     }
@@ -1143,22 +1154,6 @@ impl Conn {
                     );
                 }
                 Reply::Array(digests)
-            }
-            b"DIGEST" if argv.len() == 2 => {
-                let parts: Vec<([u8; 20], i64)> = self
-                    .on_all(|| Op::Db(server::dataset_digest_local, vec![]))
-                    .await
-                    .into_iter()
-                    .map(|part| match &array_items(part)[..] {
-                        [Reply::Bulk(digest), Reply::Int(count)] if digest.len() == 20 => {
-                            let mut bytes = [0u8; 20];
-                            bytes.copy_from_slice(digest);
-                            (bytes, *count)
-                        }
-                        _ => ([0u8; 20], 0),
-                    })
-                    .collect();
-                Reply::Simple(server::dataset_digest(&parts).into())
             }
             b"DIGEST" if argv.len() == 2 => {
                 let parts: Vec<([u8; 20], i64)> = self
