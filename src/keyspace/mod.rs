@@ -13,7 +13,9 @@ pub use value::{StrEncoding, Value};
 
 use crate::cluster::slot::{local_slot_count, local_slot_index, slot_of_local_index};
 use bytes::Bytes;
-use std::collections::{BTreeSet, HashMap};
+use hashbrown::hash_map::EntryRef;
+use hashbrown::HashMap;
+use std::collections::BTreeSet;
 use std::hash::BuildHasher;
 use std::sync::OnceLock;
 
@@ -181,26 +183,28 @@ impl Keyspace {
             self.core,
             "slot {slot} is not this core's"
         );
-        let map = &mut self.slots[index];
-        if let Some((stored_key, existing)) = map.get_key_value(key) {
-            let old_expire = existing.expire_at_ms;
-            if old_expire != new_expire {
-                let stored_key = stored_key.clone();
-                if old_expire != 0 {
-                    self.expiry.remove(&(old_expire, slot, stored_key.clone()));
+        // One lookup for both cases; the key is copied only when new.
+        match self.slots[index].entry_ref(key) {
+            EntryRef::Occupied(mut occupied) => {
+                let old_expire = occupied.get().expire_at_ms;
+                if old_expire != new_expire {
+                    let stored_key = occupied.key().clone();
+                    if old_expire != 0 {
+                        self.expiry.remove(&(old_expire, slot, stored_key.clone()));
+                    }
+                    if new_expire != 0 {
+                        self.expiry.insert((new_expire, slot, stored_key));
+                    }
                 }
-                if new_expire != 0 {
-                    self.expiry.insert((new_expire, slot, stored_key));
-                }
+                return Some(occupied.insert(entry));
             }
-            let existing = self.slots[index].get_mut(key)?;
-            return Some(std::mem::replace(existing, entry));
+            EntryRef::Vacant(vacant) => {
+                vacant.insert(entry);
+            }
         }
-        let key: Box<[u8]> = key.into();
         if new_expire != 0 {
-            self.expiry.insert((new_expire, slot, key.clone()));
+            self.expiry.insert((new_expire, slot, key.into()));
         }
-        map.insert(key, entry);
         self.key_count += 1;
         None
     }
