@@ -135,30 +135,51 @@ impl Keyspace {
         due
     }
 
+    /// Finds a live key with one hash lookup, removing it first if its
+    /// time has come (lazy expiry), and touches its access time. Counts a
+    /// keyspace hit or miss when `count` (reads do, writes do not).
+    fn find_live(&mut self, slot: u16, key: &[u8], now_ms: u64, count: bool) -> Option<&mut Entry> {
+        debug_assert_eq!(
+            slot as usize % self.cores,
+            self.core,
+            "slot {slot} is not this core's"
+        );
+        let index = local_slot_index(slot, self.cores);
+        let found = match self.slots[index].entry_ref(key) {
+            EntryRef::Occupied(occupied) => {
+                let expire_at = occupied.get().expire_at_ms;
+                if expire_at != 0 && expire_at <= now_ms {
+                    let (stored_key, _) = occupied.remove_entry();
+                    self.expiry.remove(&(expire_at, slot, stored_key));
+                    self.key_count -= 1;
+                    self.stats.expired_keys += 1;
+                    None
+                } else {
+                    let entry = occupied.into_mut();
+                    entry.access_secs = (now_ms / 1000) as u32;
+                    Some(entry)
+                }
+            }
+            EntryRef::Vacant(_) => None,
+        };
+        if count {
+            match found {
+                Some(_) => self.stats.hits += 1,
+                None => self.stats.misses += 1,
+            }
+        }
+        found
+    }
+
     /// Looks a key up for reading, expiring it lazily, counting a hit or a
     /// miss and touching its access time.
     pub fn lookup_read(&mut self, slot: u16, key: &[u8], now_ms: u64) -> Option<&mut Entry> {
-        self.expire_if_due(slot, key, now_ms);
-        let index = local_slot_index(slot, self.cores);
-        match self.slots[index].get_mut(key) {
-            Some(entry) => {
-                entry.access_secs = (now_ms / 1000) as u32;
-                self.stats.hits += 1;
-                Some(entry)
-            }
-            None => {
-                self.stats.misses += 1;
-                None
-            }
-        }
+        self.find_live(slot, key, now_ms, true)
     }
 
     /// Looks a key up for writing: expires it lazily, counts nothing.
     pub fn lookup_write(&mut self, slot: u16, key: &[u8], now_ms: u64) -> Option<&mut Entry> {
-        self.expire_if_due(slot, key, now_ms);
-        let entry = self.map_mut(slot).get_mut(key)?;
-        entry.access_secs = (now_ms / 1000) as u32;
-        Some(entry)
+        self.find_live(slot, key, now_ms, false)
     }
 
     /// Looks a key up without side effects other than lazy expiry (TYPE,
