@@ -30,17 +30,17 @@ fn assert_refuses_to_start(argv: &[String]) -> String {
     output
 }
 
-#[test]
-fn config_file_directives_are_used() {
+/// Starts slotcore with a config file (in Redis's syntax) holding port,
+/// bind, shards and dir, then `extra` directives; returns the server and
+/// the file's path.
+fn start_with_config_file(extra: &str) -> (Server, std::path::PathBuf) {
     let dir = TempDir::new("slotcore-config");
     let port = free_port();
-    let file = dir.write(
-        "slotcore.conf",
-        &format!(
-            "# A config file in Redis's syntax.\n\nport {port}\nbind 127.0.0.1\nshards 2\ndir \"{}\"\nrequirepass \"two words\"\n",
-            dir.path().display()
-        ),
+    let text = format!(
+        "# A config file in Redis's syntax.\n\nport {port}\nbind 127.0.0.1\nshards 2\ndir \"{}\"\n{extra}",
+        dir.path().display()
     );
+    let file = dir.write("slotcore.conf", &text);
     let server = Server::launch(
         SLOTCORE,
         "slotcore",
@@ -49,6 +49,12 @@ fn config_file_directives_are_used() {
         &[file.display().to_string()],
     )
     .unwrap_or_else(|e| panic!("{e}"));
+    (server, file)
+}
+
+#[test]
+fn config_file_directives_are_used() {
+    let (server, _file) = start_with_config_file("requirepass \"two words\"\n");
     let mut conn = server.conn();
     assert_eq!(
         conn.call(&["GET", "a"]),
@@ -257,23 +263,8 @@ fn maxclients_refuses_extra_connections() {
 
 #[test]
 fn config_set_then_rewrite_updates_the_file() {
-    let dir = TempDir::new("slotcore-rewrite");
-    let port = free_port();
-    let file = dir.write(
-        "slotcore.conf",
-        &format!(
-            "# kept comment\nport {port}\nbind 127.0.0.1\nshards 2\ndir \"{}\"\nmaxclients 100\n",
-            dir.path().display()
-        ),
-    );
-    let server = Server::launch(
-        SLOTCORE,
-        "slotcore",
-        dir,
-        port,
-        &[file.display().to_string()],
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    let (server, file) = start_with_config_file("maxclients 100\n");
+    let port = server.port();
     let mut conn = server.conn();
     assert_eq!(
         conn.call(&["CONFIG", "SET", "maxclients", "200", "timeout", "7"]),
@@ -286,7 +277,10 @@ fn config_set_then_rewrite_updates_the_file() {
     );
     assert_eq!(conn.call(&["CONFIG", "REWRITE"]), "+OK\r\n");
     let text = std::fs::read_to_string(&file).unwrap();
-    assert!(text.contains("# kept comment"), "{text}");
+    assert!(
+        text.contains("# A config file in Redis's syntax."),
+        "{text}"
+    );
     assert!(text.contains("maxclients 200"), "{text}");
     assert!(!text.contains("maxclients 100"), "{text}");
     assert!(text.contains("timeout 7"), "{text}");
