@@ -111,29 +111,39 @@ impl Server {
             }
             return RedisServer::start_with(&redis_args);
         }
+        Server::launch_with_retries(SLOTCORE, "slotcore", args, |port, dir| {
+            let mut argv = strings(&["--port", &port.to_string(), "--bind", "127.0.0.1"]);
+            argv.extend(strings(&[
+                "--dir",
+                &dir.display().to_string(),
+                "--shards",
+                "2",
+            ]));
+            argv
+        })
+    }
+
+    /// Launches `binary` on a fresh free port and temp dir with `base(port, dir)` followed by
+    /// `args`. A port picked by `free_port` can be taken by a parallel test before the server
+    /// binds it; a fresh port on a later try makes that race harmless.
+    fn launch_with_retries(
+        binary: &str,
+        name: &'static str,
+        args: &[&str],
+        base: impl Fn(u16, &Path) -> Vec<String>,
+    ) -> Server {
         let mut last_error = String::new();
-        // A port picked by `free_port` can be taken by a parallel test before the server binds
-        // it; a fresh port on a second try makes that race harmless.
         for _ in 0..3 {
-            let dir = TempDir::new("slotcore-test");
+            let dir = TempDir::new(&format!("{name}-test"));
             let port = free_port();
-            let mut argv: Vec<String> = vec![
-                "--port".into(),
-                port.to_string(),
-                "--bind".into(),
-                "127.0.0.1".into(),
-                "--dir".into(),
-                dir.path().display().to_string(),
-                "--shards".into(),
-                "2".into(),
-            ];
+            let mut argv = base(port, dir.path());
             argv.extend(args.iter().map(|a| a.to_string()));
-            match Server::launch(SLOTCORE, "slotcore", dir, port, &argv) {
+            match Server::launch(binary, name, dir, port, &argv) {
                 Ok(server) => return server,
                 Err(error) => last_error = error,
             }
         }
-        panic!("slotcore did not start with args {args:?}:\n{last_error}");
+        panic!("{name} did not start with args {args:?}:\n{last_error}");
     }
 
     /// Spawns `binary` with exactly `argv` in `dir`, logging to `dir/server.log`, and waits until
@@ -302,29 +312,23 @@ impl RedisServer {
     /// Starts `redis-server --save "" --appendonly no --port P --bind 127.0.0.1 --dir TMP` plus
     /// `args`.
     pub fn start_with(args: &[&str]) -> Server {
-        let mut last_error = String::new();
-        for _ in 0..3 {
-            let dir = TempDir::new("redis-test");
-            let port = free_port();
-            let mut argv: Vec<String> = vec![
-                "--save".into(),
-                "".into(),
-                "--appendonly".into(),
-                "no".into(),
-                "--port".into(),
-                port.to_string(),
-                "--bind".into(),
-                "127.0.0.1".into(),
-                "--dir".into(),
-                dir.path().display().to_string(),
-            ];
-            argv.extend(args.iter().map(|a| a.to_string()));
-            match Server::launch("redis-server", "redis-server", dir, port, &argv) {
-                Ok(server) => return server,
-                Err(error) => last_error = error,
-            }
-        }
-        panic!("redis-server did not start with args {args:?}:\n{last_error}");
+        Server::launch_with_retries("redis-server", "redis-server", args, |port, dir| {
+            let mut argv = strings(&[
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--port",
+                &port.to_string(),
+            ]);
+            argv.extend(strings(&[
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                &dir.display().to_string(),
+            ]));
+            argv
+        })
     }
 }
 
@@ -829,4 +833,8 @@ fn crc16_matches_redis_cluster_spec() {
     assert_eq!(key_slot(b"foo"), 12182);
     assert_eq!(key_slot(b"{user1000}.following"), key_slot(b"user1000"));
     assert_eq!(key_slot(b"foo{}{bar}"), crc16(b"foo{}{bar}") % 16384);
+}
+
+fn strings(items: &[&str]) -> Vec<String> {
+    items.iter().map(|item| item.to_string()).collect()
 }
