@@ -34,6 +34,17 @@ pub struct Config {
     pub cluster_enabled: bool,
     pub cluster_config_file: String,
     pub cluster_node_timeout_ms: u64,
+    /// The bus port; 0 means the client port + 10000.
+    pub cluster_port: u16,
+    pub cluster_require_full_coverage: bool,
+    pub cluster_allow_reads_when_down: bool,
+    pub cluster_announce_ip: String,
+    pub cluster_announce_port: u16,
+    pub cluster_announce_bus_port: u16,
+    pub cluster_announce_hostname: String,
+    /// ip, hostname or unknown-endpoint: what redirects and CLUSTER SLOTS
+    /// name a node by.
+    pub cluster_preferred_endpoint_type: String,
     pub hz: u64,
     pub maxmemory: u64,
     pub maxmemory_policy: String,
@@ -72,6 +83,14 @@ impl Default for Config {
             cluster_enabled: false,
             cluster_config_file: "nodes.conf".into(),
             cluster_node_timeout_ms: 15000,
+            cluster_port: 0,
+            cluster_require_full_coverage: true,
+            cluster_allow_reads_when_down: false,
+            cluster_announce_ip: String::new(),
+            cluster_announce_port: 0,
+            cluster_announce_bus_port: 0,
+            cluster_announce_hostname: String::new(),
+            cluster_preferred_endpoint_type: "ip".into(),
             hz: 10,
             maxmemory: 0,
             maxmemory_policy: "noeviction".into(),
@@ -85,6 +104,17 @@ impl Default for Config {
             shards: 0,
             cpus: Vec::new(),
             config_file: None,
+        }
+    }
+}
+
+impl Config {
+    /// The cluster bus port: `cluster-port`, else the client port + 10000.
+    pub fn cluster_bus_port(&self) -> u16 {
+        if self.cluster_port != 0 {
+            self.cluster_port
+        } else {
+            self.port.wrapping_add(10000)
         }
     }
 }

@@ -190,6 +190,55 @@ pub static PARAMETERS: &[ParamSpec] = &[
         |c| c.cluster_node_timeout_ms.to_string(),
         |c, a| { c.cluster_node_timeout_ms = integer(a, 0, i64::MAX)? as u64 }
     ),
+    param!(
+        "cluster-port",
+        false,
+        |c| c.cluster_port.to_string(),
+        |c, a| { c.cluster_port = integer(a, 0, 65535)? as u16 }
+    ),
+    param!(
+        "cluster-require-full-coverage",
+        true,
+        |c| yes_no(c.cluster_require_full_coverage),
+        |c, a| c.cluster_require_full_coverage = boolean(a)?
+    ),
+    param!(
+        "cluster-allow-reads-when-down",
+        true,
+        |c| yes_no(c.cluster_allow_reads_when_down),
+        |c, a| c.cluster_allow_reads_when_down = boolean(a)?
+    ),
+    param!(
+        "cluster-announce-ip",
+        true,
+        |c| c.cluster_announce_ip.clone(),
+        |c, a| c.cluster_announce_ip = one(a)?.to_string()
+    ),
+    param!(
+        "cluster-announce-port",
+        true,
+        |c| c.cluster_announce_port.to_string(),
+        |c, a| { c.cluster_announce_port = integer(a, 0, 65535)? as u16 }
+    ),
+    param!(
+        "cluster-announce-bus-port",
+        true,
+        |c| c.cluster_announce_bus_port.to_string(),
+        |c, a| { c.cluster_announce_bus_port = integer(a, 0, 65535)? as u16 }
+    ),
+    param!(
+        "cluster-announce-hostname",
+        true,
+        |c| c.cluster_announce_hostname.clone(),
+        |c, a| c.cluster_announce_hostname = one(a)?.to_string()
+    ),
+    param!(
+        "cluster-preferred-endpoint-type",
+        true,
+        |c| c.cluster_preferred_endpoint_type.clone(),
+        |c, a| c.cluster_preferred_endpoint_type =
+            choice(a, &["ip", "hostname", "unknown-endpoint"])?.to_string()
+    ),
     param!("hz", true, |c| c.hz.to_string(), |c, a| c.hz =
         integer(a, 0, i32::MAX as i64)?.clamp(1, 500) as u64),
     param!("maxmemory", true, |c| c.maxmemory.to_string(), |c, a| c
