@@ -183,6 +183,14 @@ fn gossip(message: &Message) -> (&[GossipEntry], &[Extension]) {
     }
 }
 
+/// A numeric field of CLUSTER INFO.
+fn info_field(info: &str, name: &str) -> u64 {
+    info.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(':'))
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in CLUSTER INFO:\n{info}"))
+}
+
 /// Sends our MEET and returns Redis's PONG, checking the header fields every PONG shares.
 fn meet(redis: &ClusterRedis) -> Message {
     let (our_port, our_cluster_port) = (free_port(), free_port());
@@ -195,12 +203,14 @@ fn meet(redis: &ClusterRedis) -> Message {
     assert_eq!(header.cluster_port, redis.cluster_port);
     assert_eq!(header.flags, NODE_MASTER | NODE_MYSELF);
     assert_eq!(header.replica_of, None);
-    assert_eq!(header.current_epoch, 0);
     assert!((0..SLOT_COUNT as u16).all(|slot| !slot_is_set(&header.slots, slot)));
+    // Epochs only grow (meeting another node may bump them), so the PONG's are at most what
+    // CLUSTER INFO says a moment later.
+    let info = redis.cli(&["cluster", "info"]);
+    assert!(header.current_epoch <= info_field(&info, "cluster_current_epoch"));
+    assert!(header.config_epoch <= info_field(&info, "cluster_my_epoch"));
     // No slots are assigned, so the cluster is down from its point of view.
-    assert!(redis
-        .cli(&["cluster", "info"])
-        .contains("cluster_state:fail"));
+    assert!(info.contains("cluster_state:fail"), "{info}");
     assert_eq!(header.state, STATE_FAIL);
 
     // Redis decoded our MEET: it added a handshake node at the address and ports we sent.
@@ -229,6 +239,11 @@ fn redis_answers_our_meet_with_a_pong_we_decode() {
     assert_eq!(extensions, &[]);
     assert_eq!(pong.header.mflags, [0, 0, 0]);
     assert_eq!(pong.header.ip, "");
+    // A lone node that never met another keeps both epochs at zero.
+    assert_eq!(
+        (pong.header.current_epoch, pong.header.config_epoch),
+        (0, 0)
+    );
 }
 
 #[test]
