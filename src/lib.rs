@@ -7,6 +7,8 @@
 //! - [`keyspace`]: one core's keys: values, expiry index, per-slot maps.
 //!   Synchronous.
 //! - [`cluster`]: hash slots, hash tags, and the slot → core function.
+//! - [`cluster_bus`]: the cluster bus between nodes; so far the Redis 7.0
+//!   message format (encode and decode, no I/O).
 //! - [`command`]: the command table (data) and the synchronous shard-side
 //!   handlers that run on the core owning the keys.
 //! - [`config`]: the one parameter table behind config files, flags and
@@ -20,6 +22,7 @@
 
 pub mod clock;
 pub mod cluster;
+pub mod cluster_bus;
 pub mod command;
 pub mod config;
 pub mod keyspace;
