@@ -329,6 +329,8 @@ pub enum Body {
         slots: Box<SlotBitmap>,
     },
     Module {
+        /// Redis copies the module id as 8 raw bytes without converting its byte order; we
+        /// read those bytes big-endian, so the id round-trips byte for byte.
         module_id: u64,
         kind: u8,
         payload: Vec<u8>,
