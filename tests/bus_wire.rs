@@ -158,7 +158,7 @@ impl Bus {
 }
 
 /// A PING or MEET from us: a master at 127.0.0.1 on ports nobody listens on.
-fn hello(message_type: u16, port: u16, cluster_port: u16) -> Message {
+fn hello(message_type: u16, port: u16, cluster_port: u16, extensions: Vec<Extension>) -> Message {
     let mut header = Header::new(message_type, OUR_ID);
     header.port = port;
     header.cluster_port = cluster_port;
@@ -168,7 +168,7 @@ fn hello(message_type: u16, port: u16, cluster_port: u16) -> Message {
         header,
         body: Body::Gossip {
             entries: vec![],
-            extensions: vec![],
+            extensions,
         },
     }
 }
@@ -191,11 +191,13 @@ fn info_field(info: &str, name: &str) -> u64 {
         .unwrap_or_else(|| panic!("no {name} in CLUSTER INFO:\n{info}"))
 }
 
-/// Sends our MEET and returns Redis's PONG, checking the header fields every PONG shares.
-fn meet(redis: &ClusterRedis) -> Message {
+/// Sends our MEET (with `extensions`) and returns Redis's PONG, checking the header fields
+/// every PONG shares. Redis drops a MEET whose length does not add up, so a PONG also proves
+/// our encoding of the extensions.
+fn meet(redis: &ClusterRedis, extensions: Vec<Extension>) -> Message {
     let (our_port, our_cluster_port) = (free_port(), free_port());
     let mut bus = Bus::connect(redis.cluster_port);
-    bus.send(&hello(TYPE_MEET, our_port, our_cluster_port));
+    bus.send(&hello(TYPE_MEET, our_port, our_cluster_port, extensions));
     let pong = bus.read_pong();
     let header = &pong.header;
     assert_eq!(header.sender, redis.node_id(), "sender is CLUSTER MYID");
@@ -231,7 +233,7 @@ fn redis_answers_our_meet_with_a_pong_we_decode() {
         return;
     }
     let redis = ClusterRedis::start(&[]);
-    let pong = meet(&redis);
+    let pong = meet(&redis, vec![]);
     let (entries, extensions) = gossip(&pong);
     // Redis gossips about neither itself nor nodes in handshake, and has no others.
     assert_eq!(entries, &[]);
@@ -252,7 +254,15 @@ fn redis_announced_hostname_decodes_as_an_extension() {
         return;
     }
     let redis = ClusterRedis::start(&["--cluster-announce-hostname", "somehost"]);
-    let pong = meet(&redis);
+    // Ours too, and one of a type 7.0 does not know, which it must skip.
+    let ours = vec![
+        Extension::Hostname("our-host".to_string()),
+        Extension::Other {
+            kind: 99,
+            data: vec![7; 16],
+        },
+    ];
+    let pong = meet(&redis, ours);
     let (_, extensions) = gossip(&pong);
     assert_eq!(extensions, &[Extension::Hostname("somehost".to_string())]);
     assert_eq!(pong.header.mflags[0] & MFLAG0_EXT_DATA, MFLAG0_EXT_DATA);
@@ -286,11 +296,11 @@ fn redis_gossip_entry_describes_the_node_it_met() {
     // Redis picks gossip entries at random among the nodes it knows (itself, the second node
     // and our handshake node, of which only the second qualifies), a few tries per PONG; ask
     // until one PONG carries it.
-    let pong = meet(&first);
+    let pong = meet(&first, vec![]);
     let mut bus = Bus::connect(first.cluster_port);
     let mut pongs = vec![pong];
     while pongs.len() < 40 && gossip(pongs.last().unwrap()).0.is_empty() {
-        bus.send(&hello(TYPE_PING, free_port(), free_port()));
+        bus.send(&hello(TYPE_PING, free_port(), free_port(), vec![]));
         pongs.push(bus.read_pong());
     }
     let (entries, _) = gossip(pongs.last().unwrap());

@@ -329,6 +329,8 @@ pub enum Body {
         slots: Box<SlotBitmap>,
     },
     Module {
+        /// Redis copies the module id as 8 raw bytes without converting its byte order; we
+        /// read those bytes big-endian, so the id round-trips byte for byte.
         module_id: u64,
         kind: u8,
         payload: Vec<u8>,
@@ -566,94 +568,108 @@ fn decode_body(
     total_length: usize,
     mut reader: Reader<'_>,
 ) -> Result<Body, WireError> {
-    let message_type = header.message_type;
-    let expect = |expected_length: u64| {
-        if total_length as u64 == expected_length {
-            Ok(())
-        } else {
-            Err(WireError::BadLength {
-                message_type,
-                total_length,
-                expected_length,
-            })
-        }
+    let length = LengthCheck {
+        message_type: header.message_type,
+        total_length,
     };
     let header_bytes = HEADER_BYTES as u64;
-    match message_type {
+    match header.message_type {
         TYPE_PING | TYPE_PONG | TYPE_MEET => {
             let has_extensions = header.mflags[0] & MFLAG0_EXT_DATA != 0;
-            decode_gossip(&mut reader, message_type, counts, has_extensions)
+            decode_gossip(&mut reader, length, counts, has_extensions)
         }
         TYPE_FAIL => {
-            expect(header_bytes + FAIL_BODY_BYTES as u64)?;
+            length.expect(header_bytes + FAIL_BODY_BYTES as u64)?;
             Ok(Body::Fail {
                 node_id: reader.array()?,
             })
         }
-        TYPE_PUBLISH | TYPE_PUBLISHSHARD => {
-            if reader.remaining() < PUBLISH_FIXED_BYTES {
-                expect(header_bytes + PUBLISH_FIXED_BYTES as u64)?;
-            }
-            let channel_bytes = reader.u32()?;
-            let message_bytes = reader.u32()?;
-            expect(
-                header_bytes
-                    + PUBLISH_FIXED_BYTES as u64
-                    + channel_bytes as u64
-                    + message_bytes as u64,
-            )?;
-            Ok(Body::Publish {
-                channel: reader.take(channel_bytes as usize)?.to_vec(),
-                message: reader.take(message_bytes as usize)?.to_vec(),
-            })
-        }
+        TYPE_PUBLISH | TYPE_PUBLISHSHARD => decode_publish(&mut reader, length),
         TYPE_FAILOVER_AUTH_REQUEST | TYPE_FAILOVER_AUTH_ACK | TYPE_MFSTART => {
-            expect(header_bytes)?;
+            length.expect(header_bytes)?;
             Ok(Body::Empty)
         }
         TYPE_UPDATE => {
-            expect(header_bytes + UPDATE_BODY_BYTES as u64)?;
+            length.expect(header_bytes + UPDATE_BODY_BYTES as u64)?;
             Ok(Body::Update {
                 config_epoch: reader.u64()?,
                 node_id: reader.array()?,
                 slots: Box::new(reader.array()?),
             })
         }
-        TYPE_MODULE => {
-            if reader.remaining() < MODULE_FIXED_BYTES {
-                expect(header_bytes + MODULE_FIXED_BYTES as u64)?;
-            }
-            let module_id = reader.u64()?;
-            let payload_bytes = reader.u32()?;
-            let kind = reader.u8()?;
-            expect(header_bytes + MODULE_FIXED_BYTES as u64 + payload_bytes as u64)?;
-            Ok(Body::Module {
-                module_id,
-                kind,
-                payload: reader.take(payload_bytes as usize)?.to_vec(),
-            })
-        }
+        TYPE_MODULE => decode_module(&mut reader, length),
         other => Err(WireError::UnknownType(other)),
     }
+}
+
+/// Compares a message's total length with the one its type and counts call for.
+#[derive(Clone, Copy)]
+struct LengthCheck {
+    message_type: u16,
+    total_length: usize,
+}
+
+impl LengthCheck {
+    fn expect(self, expected_length: u64) -> Result<(), WireError> {
+        if self.total_length as u64 == expected_length {
+            Ok(())
+        } else {
+            Err(self.error(expected_length))
+        }
+    }
+
+    fn error(self, expected_length: u64) -> WireError {
+        WireError::BadLength {
+            message_type: self.message_type,
+            total_length: self.total_length,
+            expected_length,
+        }
+    }
+}
+
+fn decode_publish(reader: &mut Reader<'_>, length: LengthCheck) -> Result<Body, WireError> {
+    let fixed_end = (HEADER_BYTES + PUBLISH_FIXED_BYTES) as u64;
+    if reader.remaining() < PUBLISH_FIXED_BYTES {
+        // Too short to hold even the two lengths.
+        return Err(length.error(fixed_end));
+    }
+    let channel_bytes = reader.u32()?;
+    let message_bytes = reader.u32()?;
+    length.expect(fixed_end + channel_bytes as u64 + message_bytes as u64)?;
+    Ok(Body::Publish {
+        channel: reader.take(channel_bytes as usize)?.to_vec(),
+        message: reader.take(message_bytes as usize)?.to_vec(),
+    })
+}
+
+fn decode_module(reader: &mut Reader<'_>, length: LengthCheck) -> Result<Body, WireError> {
+    let fixed_end = (HEADER_BYTES + MODULE_FIXED_BYTES) as u64;
+    if reader.remaining() < MODULE_FIXED_BYTES {
+        // Too short to hold even the module id, payload length and type.
+        return Err(length.error(fixed_end));
+    }
+    let module_id = reader.u64()?;
+    let payload_bytes = reader.u32()?;
+    let kind = reader.u8()?;
+    length.expect(fixed_end + payload_bytes as u64)?;
+    Ok(Body::Module {
+        module_id,
+        kind,
+        payload: reader.take(payload_bytes as usize)?.to_vec(),
+    })
 }
 
 /// Reads `counts.gossip` entries and, when the sender flagged extension data, the extensions.
 /// Without the flag Redis 7.0 ignores the extension count, and so do we.
 fn decode_gossip(
     reader: &mut Reader<'_>,
-    message_type: u16,
+    length: LengthCheck,
     counts: BodyCounts,
     has_extensions: bool,
 ) -> Result<Body, WireError> {
-    let total_length = HEADER_BYTES + reader.remaining();
-    let bad_length = |expected_length: u64| WireError::BadLength {
-        message_type,
-        total_length,
-        expected_length,
-    };
     let gossip_end = HEADER_BYTES as u64 + counts.gossip as u64 * GOSSIP_BYTES as u64;
-    if gossip_end > total_length as u64 {
-        return Err(bad_length(gossip_end));
+    if gossip_end > length.total_length as u64 {
+        return Err(length.error(gossip_end));
     }
     let entries = (0..counts.gossip)
         .map(|_| decode_gossip_entry(reader))
@@ -663,9 +679,7 @@ fn decode_gossip(
     } else {
         Vec::new()
     };
-    if reader.remaining() != 0 {
-        return Err(bad_length((total_length - reader.remaining()) as u64));
-    }
+    length.expect((length.total_length - reader.remaining()) as u64)?;
     Ok(Body::Gossip {
         entries,
         extensions,
