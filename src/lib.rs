@@ -6,9 +6,11 @@
 //!   nothing else of ours.
 //! - [`keyspace`]: one core's keys: values, expiry index, per-slot maps.
 //!   Synchronous.
-//! - [`cluster`]: hash slots, hash tags, and the slot → core function.
-//! - [`cluster_bus`]: the cluster bus between nodes; so far the Redis 7.0
-//!   message format (encode and decode, no I/O).
+//! - [`cluster`]: hash slots, hash tags, the slot → core function, the
+//!   cluster view and the one routing gate.
+//! - [`cluster_bus`]: the cluster bus on its own core: the Redis 7.0 wire
+//!   format, gossip, failure detection, epochs, nodes.conf, CLUSTER
+//!   commands; hands every shard core an immutable [`cluster::ClusterView`].
 //! - [`command`]: the command table (data) and the synchronous shard-side
 //!   handlers that run on the core owning the keys.
 //! - [`config`]: the one parameter table behind config files, flags and

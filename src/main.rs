@@ -103,12 +103,6 @@ fn main() {
         eprintln!("Can't open the log file '{}': {error}", config.logfile);
         std::process::exit(1);
     }
-    if config.cluster_enabled {
-        eprintln!(
-            "cluster-enabled yes: cluster mode is not implemented yet in this version of slotcore"
-        );
-        std::process::exit(1);
-    }
     if let Err(error) = std::env::set_current_dir(&config.dir) {
         eprintln!("Can't chdir to '{}': {error}", config.dir.display());
         std::process::exit(1);
@@ -124,7 +118,12 @@ fn main() {
         std::process::id()
     );
     notice!(
-        "Running mode=standalone, port={}, shards={}",
+        "Running mode={}, port={}, shards={}",
+        if config.cluster_enabled {
+            "cluster"
+        } else {
+            "standalone"
+        },
         config.port,
         config.shard_count()
     );

@@ -34,6 +34,10 @@ pub enum Coord {
     Quit,
     Debug,
     Shutdown,
+    Cluster,
+    Asking,
+    Readonly,
+    Readwrite,
 }
 
 #[derive(Clone, Copy)]
@@ -85,7 +89,7 @@ impl CommandSpec {
     pub fn is_container(&self) -> bool {
         matches!(
             self.name,
-            "client" | "config" | "command" | "object" | "memory" | "debug"
+            "client" | "config" | "command" | "object" | "memory" | "debug" | "cluster"
         )
     }
 
@@ -181,6 +185,10 @@ pub static COMMANDS: &[CommandSpec] = &[
     command!("time", 1, ["loading", "stale", "fast"], ["@fast"], 0, 0, 0, "server", "2.6.0", "Return the current server time", S(server::time)),
     command!("debug", -2, ["admin", "noscript", "loading", "stale"], ["@admin", "@slow", "@dangerous"], 0, 0, 0, "server", "1.0.0", "A container for debugging commands", C(Coord::Debug)),
     command!("shutdown", -1, ["admin", "noscript", "loading", "stale", "no_multi", "sentinel", "allow_busy"], ["@admin", "@slow", "@dangerous"], 0, 0, 0, "server", "1.0.0", "Synchronously save the dataset to disk and then shut down the server", C(Coord::Shutdown)),
+    command!("cluster", -2, [], ["@slow"], 0, 0, 0, "cluster", "3.0.0", "A container for cluster commands", C(Coord::Cluster)),
+    command!("asking", 1, ["fast"], ["@fast", "@connection"], 0, 0, 0, "cluster", "3.0.0", "Sent by cluster clients after an -ASK redirect", C(Coord::Asking)),
+    command!("readonly", 1, ["loading", "stale", "fast"], ["@fast", "@connection"], 0, 0, 0, "cluster", "3.0.0", "Enables read queries for a connection to a Redis Cluster replica node", C(Coord::Readonly)),
+    command!("readwrite", 1, ["loading", "stale", "fast"], ["@fast", "@connection"], 0, 0, 0, "cluster", "3.0.0", "Disables read queries for a connection to a Redis Cluster replica node", C(Coord::Readwrite)),
 ];
 
 /// Finds a command by name, case-insensitively, without allocating.

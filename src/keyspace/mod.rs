@@ -293,6 +293,15 @@ impl Keyspace {
         self.map(slot).len()
     }
 
+    /// Up to `count` keys of `slot` (CLUSTER GETKEYSINSLOT, migration).
+    pub fn slot_keys(&self, slot: u16, count: usize) -> Vec<Bytes> {
+        self.map(slot)
+            .keys()
+            .take(count)
+            .map(|key| Bytes::copy_from_slice(key))
+            .collect()
+    }
+
     /// The slot-map at local position `index`, and its slot number.
     pub fn slot_at(&self, index: usize) -> Option<(u16, &SlotMap)> {
         let map = self.slots.get(index)?;

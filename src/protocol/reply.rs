@@ -38,8 +38,8 @@ impl Reply {
         OK
     }
 
-    pub fn error(text: &'static str) -> Reply {
-        Reply::Error(Cow::Borrowed(text))
+    pub fn error(text: impl Into<Cow<'static, str>>) -> Reply {
+        Reply::Error(text.into())
     }
 
     pub fn error_owned(text: String) -> Reply {
@@ -48,6 +48,11 @@ impl Reply {
 
     pub fn bulk_str(text: &str) -> Reply {
         Reply::Bulk(Bytes::copy_from_slice(text.as_bytes()))
+    }
+
+    /// A bulk string from text, borrowed when static.
+    pub fn bulk(text: impl Into<String>) -> Reply {
+        Reply::Bulk(Bytes::from(text.into()))
     }
 
     pub fn bulk_static(text: &'static str) -> Reply {

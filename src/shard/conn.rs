@@ -13,6 +13,7 @@ use super::locks::Mode;
 use super::mesh::Op;
 use super::Core;
 use crate::clock::Stopwatch;
+use crate::cluster::route::{route, Decision, KeyCheck, Query, Redirect};
 use crate::cluster::{core_of_slot, key_hash_slot};
 use crate::command::table::index_of;
 use crate::command::ShardFn;
@@ -97,7 +98,19 @@ pub struct Conn {
     pub close_after_reply: bool,
     pub reply_mode: ReplyMode,
     pub out: Vec<u8>,
+    /// Cluster mode: the client sent ASKING (good for one command).
+    pub asking: bool,
+    /// Cluster mode: the client sent READONLY.
+    pub readonly: bool,
     plan: Plan,
+}
+
+/// What the cluster gate says of a command.
+enum Gate {
+    Pass,
+    Refuse(Reply),
+    /// Run it on `core` only if the keys there allow (a slot in migration).
+    Check(usize, KeyCheck, String),
 }
 
 enum Route {
@@ -247,6 +260,29 @@ impl Conn {
         if !is_coord {
             self.count_call(command, spec, 0);
         }
+        if self.core.cluster_enabled {
+            // ASKING is good for the next command only.
+            let asking = std::mem::take(&mut self.asking);
+            match self.cluster_gate(spec, argv, asking) {
+                Gate::Pass => {}
+                Gate::Refuse(reply) => {
+                    self.emit(command, reply);
+                    return;
+                }
+                Gate::Check(core, check, redirect) => {
+                    self.flush_plan().await;
+                    let op = Op::Checked {
+                        spec,
+                        argv: argv.to_vec(),
+                        check,
+                        redirect,
+                    };
+                    let reply = self.on_core(core, op).await;
+                    self.emit(command, reply);
+                    return;
+                }
+            }
+        }
         let (run, cross) = match spec.exec {
             Exec::Shard(run) => (run, None),
             Exec::ShardOrCross(run, coord) => (run, Some(coord)),
@@ -287,6 +323,34 @@ impl Conn {
                     self.emit(command, reply);
                 }
             },
+        }
+    }
+
+    /// Cluster routing for a command with keys, through the one gate
+    /// (`cluster::route`), with this core's view.
+    fn cluster_gate(&self, spec: &'static CommandSpec, argv: &[Bytes], asking: bool) -> Gate {
+        let mut positions = key_positions(spec, argv.len()).peekable();
+        let Some(&first) = positions.peek() else {
+            return Gate::Pass;
+        };
+        let view = self.core.view.borrow();
+        let query = Query {
+            asking: asking || spec.flags.contains(&"asking"),
+            readonly_client: self.readonly,
+            readonly_command: !spec.is_write(),
+            is_migrate: spec.name == "migrate",
+        };
+        match route(&view, positions.map(|i| key_hash_slot(&argv[i])), query) {
+            Decision::Local => Gate::Pass,
+            Decision::Redirect(redirect) => Gate::Refuse(Reply::error(redirect.error_text(&view))),
+            Decision::Check(check) => {
+                let ask = match check {
+                    KeyCheck::Migrating { slot, node } => Redirect::Ask { slot, node },
+                    KeyCheck::Importing => Redirect::TryAgain,
+                };
+                let core = core_of_slot(key_hash_slot(&argv[first]), self.core.cores());
+                Gate::Check(core, check, ask.error_text(&view))
+            }
         }
     }
 
@@ -618,6 +682,8 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
         close_after_reply: false,
         reply_mode: ReplyMode::On,
         out: Vec::with_capacity(READ_BYTES_MIN),
+        asking: false,
+        readonly: false,
         plan: Plan::default(),
     };
     conn.run(&mut stream).await;

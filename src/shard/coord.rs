@@ -113,6 +113,24 @@ impl Conn {
             }
             Coord::Debug => self.debug(argv).await,
             Coord::Shutdown => self.shutdown(argv),
+            Coord::Cluster => self.cluster(argv).await,
+            Coord::Asking | Coord::Readonly | Coord::Readwrite
+                if !self.core.cluster_enabled =>
+            {
+                Reply::error(super::cluster::CLUSTER_DISABLED)
+            }
+            Coord::Asking => {
+                self.asking = true;
+                Reply::ok()
+            }
+            Coord::Readonly => {
+                self.readonly = true;
+                Reply::ok()
+            }
+            Coord::Readwrite => {
+                self.readonly = false;
+                Reply::ok()
+            }
             Coord::Mget | Coord::Mset | Coord::Del | Coord::Exists | Coord::Touch => {
                 Reply::error("ERR internal: fan-out command reached the coordinator")
             }

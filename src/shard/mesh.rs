@@ -45,6 +45,14 @@ pub enum Op {
         release: bool,
     },
     Unlock(u64),
+    /// A client command in a slot being migrated or imported: it runs only
+    /// if its keys here allow, else the reply is `redirect` (ASK/TRYAGAIN).
+    Checked {
+        spec: &'static CommandSpec,
+        argv: Vec<Bytes>,
+        check: crate::cluster::route::KeyCheck,
+        redirect: String,
+    },
 }
 
 pub struct Request {

@@ -3,6 +3,7 @@
 //! its ends of the channel mesh. Only this module touches glommio.
 
 mod clients;
+mod cluster;
 mod conn;
 mod coord;
 mod info;
@@ -10,6 +11,8 @@ pub mod locks;
 pub mod mesh;
 mod stats;
 
+use crate::cluster::ClusterView;
+use crate::cluster_bus::runtime::{BusHandle, BusRequest};
 use crate::command::{CommandSpec, Db};
 use crate::config::Config;
 use crate::protocol::Reply;
@@ -43,6 +46,8 @@ pub struct Shared {
     pub run_id: String,
     /// Memory in use once the server is up, before any data.
     pub startup_memory_bytes: u64,
+    /// Where CLUSTER commands go, in cluster mode: the bus core.
+    pub bus: Option<flume::Sender<BusRequest>>,
 }
 
 /// One core's state. Lives in an `Rc` on its executor; nothing in it is
@@ -56,6 +61,9 @@ pub struct Core {
     transactions: std::cell::Cell<u64>,
     pub shared: Arc<Shared>,
     mesh: OnceCell<Mesh>,
+    /// This core's copy of the cluster view; the bus sends new ones.
+    pub view: RefCell<Arc<ClusterView>>,
+    pub cluster_enabled: bool,
 }
 
 impl Core {
@@ -179,11 +187,66 @@ impl Core {
                 }
                 reply
             }
+            Op::Checked {
+                spec,
+                argv,
+                check,
+                redirect,
+            } => {
+                if self.command_blocked(spec, &argv) {
+                    return Err(Op::Checked {
+                        spec,
+                        argv,
+                        check,
+                        redirect,
+                    });
+                }
+                self.run_checked(spec, &argv, &check, redirect)
+            }
             Op::Unlock(transaction) => {
                 self.locks.borrow_mut().unlock_all(transaction);
                 Reply::ok()
             }
         })
+    }
+
+    /// Runs a command in a slot under migration if its keys here allow.
+    fn run_checked(
+        &self,
+        spec: &'static CommandSpec,
+        argv: &[Bytes],
+        check: &crate::cluster::route::KeyCheck,
+        redirect: String,
+    ) -> Reply {
+        let run = match spec.exec {
+            crate::command::Exec::Shard(run) | crate::command::Exec::ShardOrCross(run, _) => run,
+            crate::command::Exec::Coord(_) => {
+                return Reply::error("ERR this command cannot run in a slot under migration")
+            }
+        };
+        let mut db = self.db.borrow_mut();
+        let now = db.now_ms;
+        let mut keys = 0;
+        let mut missing = 0;
+        for i in crate::command::key_positions(spec, argv.len()) {
+            keys += 1;
+            let slot = crate::cluster::key_hash_slot(&argv[i]);
+            if !db.keyspace.contains(slot, &argv[i], now) {
+                missing += 1;
+            }
+        }
+        if crate::cluster::route::resolve_check(check, keys, missing).is_some() {
+            return Reply::error(redirect);
+        }
+        crate::command::run_guarded(run, &mut db, argv)
+    }
+
+    /// Installs a view from the bus unless this core already has a newer one.
+    pub fn install_view(&self, view: Arc<ClusterView>) {
+        let mut current = self.view.borrow_mut();
+        if view.version > current.version {
+            *current = view;
+        }
     }
 
     /// A transaction id unique across the node: the core in the top bits.
@@ -281,6 +344,20 @@ pub fn run(config: Config) -> Result<(), String> {
         return Err("No bind address to listen on".into());
     }
     raise_memlock_limit(config.io_memory_bytes * cores as u64 * 2 + 64 * 1024 * 1024);
+    let bus = if config.cluster_enabled {
+        Some(crate::cluster_bus::runtime::start(&config, cores)?)
+    } else {
+        None
+    };
+    let (bus_requests, mut view_receivers, initial_view) = match bus {
+        Some(BusHandle {
+            requests,
+            views,
+            initial_view,
+        }) => (Some(requests), views.into_iter().map(Some).collect(), initial_view),
+        None => (None, Vec::new(), Arc::new(ClusterView::standalone())),
+    };
+    view_receivers.resize_with(cores, || None);
     let shared = Arc::new(Shared {
         next_client_id: AtomicU64::new(1),
         connected_clients: AtomicUsize::new(0),
@@ -293,6 +370,7 @@ pub fn run(config: Config) -> Result<(), String> {
         config_file: config.config_file.clone(),
         run_id: random_run_id(),
         startup_memory_bytes: crate::memory::allocated_bytes(),
+        bus: bus_requests,
     });
     let requests = MeshBuilder::<Request, _>::full(cores, CHANNEL_MESSAGES_MAX);
     let responses = MeshBuilder::<Response, _>::full(cores, CHANNEL_MESSAGES_MAX);
@@ -307,10 +385,14 @@ pub fn run(config: Config) -> Result<(), String> {
             ready_tx.clone(),
         );
         let addresses = addresses.clone();
+        let views = CoreViews {
+            initial: initial_view.clone(),
+            updates: view_receivers[index].take(),
+        };
         let handle = LocalExecutorBuilder::new(placement)
             .name(&format!("shard-{index}"))
             .io_memory(config.io_memory_bytes as usize)
-            .spawn(move || core_main(config, shared, requests, responses, addresses, ready))
+            .spawn(move || core_main(config, shared, requests, responses, addresses, ready, views))
             .map_err(|e| format!("Cannot start shard core {index}: {e}"))?;
         handles.push(handle);
     }
@@ -329,6 +411,15 @@ pub fn run(config: Config) -> Result<(), String> {
     Ok(())
 }
 
+/// A core's first view and where later ones arrive. The receivers are
+/// made per core index, but a core's identity is its place in the mesh,
+/// which only joining tells; views are the same for every core, so a core
+/// may take any index's receiver.
+struct CoreViews {
+    initial: Arc<ClusterView>,
+    updates: Option<flume::Receiver<Arc<ClusterView>>>,
+}
+
 async fn core_main(
     config: Config,
     shared: Arc<Shared>,
@@ -336,6 +427,7 @@ async fn core_main(
     responses: MeshBuilder<Response, glommio::channels::channel_mesh::Full>,
     addresses: Vec<SocketAddr>,
     ready: std::sync::mpsc::Sender<Result<(), String>>,
+    views: CoreViews,
 ) {
     let (request_senders, request_receivers) = match requests.join().await {
         Ok(ends) => ends,
@@ -354,9 +446,20 @@ async fn core_main(
         clients: RefCell::new(Clients::default()),
         locks: RefCell::new(KeyLocks::default()),
         transactions: std::cell::Cell::new(0),
+        cluster_enabled: config.cluster_enabled,
         shared,
         mesh: OnceCell::new(),
+        view: RefCell::new(views.initial),
     });
+    if let Some(updates) = views.updates {
+        let core = core.clone();
+        glommio::spawn_local(async move {
+            while let Ok(view) = updates.recv_async().await {
+                core.install_view(view);
+            }
+        })
+        .detach();
+    }
     let _ = core.mesh.set(Mesh::new(request_senders, response_senders));
     mesh::spawn_handlers(core.clone(), request_receivers, response_receivers);
     let mut listeners = Vec::new();

@@ -1,0 +1,1263 @@
+//! The authoritative cluster state, owned by the bus core: the nodes we
+//! know, who serves each slot, epochs, failure reports. Synchronous and
+//! ignorant of sockets: the runtime feeds it messages and timer ticks, and
+//! drains what it wants sent (`Outbox`).
+//!
+//! The rules follow the Redis Cluster specification and Redis 7.0's
+//! `cluster.c`: gossip, PFAIL/FAIL, config epochs and their collisions,
+//! UPDATE messages, slot ownership by the highest config epoch.
+
+use super::wire::{self, Body, GossipEntry, Header, Message};
+use crate::cluster::view::{ClusterView, NodeEndpoint, NO_NODE};
+use crate::cluster::SLOT_COUNT;
+use crate::config::Config;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+pub type NodeId = [u8; 40];
+pub type LinkId = u64;
+
+pub const SLOT_BYTES: usize = SLOT_COUNT / 8;
+
+pub mod flags {
+    pub const MASTER: u16 = 1;
+    pub const SLAVE: u16 = 2;
+    pub const PFAIL: u16 = 4;
+    pub const FAIL: u16 = 8;
+    pub const MYSELF: u16 = 16;
+    pub const HANDSHAKE: u16 = 32;
+    pub const NOADDR: u16 = 64;
+    pub const MEET: u16 = 128;
+    pub const MIGRATE_TO: u16 = 256;
+    pub const NOFAILOVER: u16 = 512;
+}
+
+/// How long a forgotten node may not be re-added by gossip (CLUSTER FORGET).
+pub const BLACKLIST_TTL_MS: u64 = 60_000;
+/// Failure reports older than node timeout times this are ignored.
+const FAIL_REPORT_VALIDITY_MULT: u64 = 2;
+/// A FAIL flag on a master with slots is cleared after this many node
+/// timeouts without a failover.
+const FAIL_UNDO_TIME_MULT: u64 = 2;
+/// Gossip entries per message: at least this many, or a tenth of the nodes.
+const GOSSIP_ENTRIES_MIN: usize = 3;
+
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub id: NodeId,
+    pub ip: String,
+    pub port: u16,
+    pub cport: u16,
+    pub pport: u16,
+    pub hostname: String,
+    pub flags: u16,
+    pub replica_of: Option<NodeId>,
+    pub config_epoch: u64,
+    pub ping_sent_ms: u64,
+    pub pong_received_ms: u64,
+    pub data_received_ms: u64,
+    pub fail_time_ms: u64,
+    pub created_ms: u64,
+    pub repl_offset: u64,
+    pub slots: Box<[u8; SLOT_BYTES]>,
+    /// (reporting master, when) for PFAIL/FAIL gossip about this node.
+    pub fail_reports: Vec<(NodeId, u64)>,
+    /// Our outbound link to it, once we connect.
+    pub link: Option<LinkId>,
+    pub link_connected: bool,
+}
+
+impl Node {
+    pub fn new(id: NodeId, node_flags: u16, now_ms: u64) -> Self {
+        Node {
+            id,
+            ip: String::new(),
+            port: 0,
+            cport: 0,
+            pport: 0,
+            hostname: String::new(),
+            flags: node_flags,
+            replica_of: None,
+            config_epoch: 0,
+            ping_sent_ms: 0,
+            pong_received_ms: 0,
+            data_received_ms: 0,
+            fail_time_ms: 0,
+            created_ms: now_ms,
+            repl_offset: 0,
+            slots: Box::new([0; SLOT_BYTES]),
+            fail_reports: Vec::new(),
+            link: None,
+            link_connected: false,
+        }
+    }
+
+    pub fn has(&self, flag: u16) -> bool {
+        self.flags & flag != 0
+    }
+
+    pub fn is_master(&self) -> bool {
+        self.has(flags::MASTER)
+    }
+
+    pub fn slot_count(&self) -> usize {
+        self.slots.iter().map(|b| b.count_ones() as usize).sum()
+    }
+
+    pub fn id_str(&self) -> &str {
+        id_str(&self.id)
+    }
+}
+
+pub fn id_str(id: &NodeId) -> &str {
+    std::str::from_utf8(id).unwrap_or("????????????????????????????????????????")
+}
+
+pub fn slot_is_set(bitmap: &[u8; SLOT_BYTES], slot: usize) -> bool {
+    bitmap[slot / 8] & (1 << (slot % 8)) != 0
+}
+
+pub fn set_slot_bit(bitmap: &mut [u8; SLOT_BYTES], slot: usize, on: bool) {
+    if on {
+        bitmap[slot / 8] |= 1 << (slot % 8);
+    } else {
+        bitmap[slot / 8] &= !(1 << (slot % 8));
+    }
+}
+
+/// A random 40-hex-digit node id.
+pub fn random_node_id() -> NodeId {
+    use std::hash::{BuildHasher, Hasher};
+    let mut id = [0u8; 40];
+    for (i, chunk) in id.chunks_mut(16).enumerate() {
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher.write_u64(crate::command::now_us() ^ (i as u64) << 56);
+        let text = format!("{:016x}", hasher.finish());
+        chunk.copy_from_slice(&text.as_bytes()[..chunk.len()]);
+    }
+    id
+}
+
+/// A node id from text: exactly 40 bytes (Redis does not insist on hex).
+pub fn parse_node_id(text: &[u8]) -> Option<NodeId> {
+    text.try_into().ok()
+}
+
+/// Where a message goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dest {
+    Link(LinkId),
+    /// The node's outbound link, when it is up.
+    Node(NodeId),
+}
+
+/// What the state wants the runtime to do after a call.
+#[derive(Default)]
+pub struct Outbox {
+    pub messages: Vec<(Dest, Vec<u8>)>,
+    /// Nodes to open an outbound link to (the link id is already recorded).
+    pub connects: Vec<(LinkId, String, u16)>,
+    pub disconnects: Vec<LinkId>,
+    pub save_config: bool,
+    pub view_changed: bool,
+}
+
+/// Settings the bus takes from the configuration.
+#[derive(Debug, Clone)]
+pub struct BusSettings {
+    pub port: u16,
+    pub cport: u16,
+    pub node_timeout_ms: u64,
+    pub require_full_coverage: bool,
+    pub allow_reads_when_down: bool,
+    pub announce_ip: String,
+    pub announce_port: u16,
+    pub announce_bus_port: u16,
+    pub announce_hostname: String,
+    pub preferred_endpoint: String,
+}
+
+impl BusSettings {
+    pub fn from_config(config: &Config) -> Self {
+        BusSettings {
+            port: config.port,
+            cport: config.cluster_bus_port(),
+            node_timeout_ms: config.cluster_node_timeout_ms.max(1),
+            require_full_coverage: config.cluster_require_full_coverage,
+            allow_reads_when_down: config.cluster_allow_reads_when_down,
+            announce_ip: config.cluster_announce_ip.clone(),
+            announce_port: config.cluster_announce_port,
+            announce_bus_port: config.cluster_announce_bus_port,
+            announce_hostname: config.cluster_announce_hostname.clone(),
+            preferred_endpoint: config.cluster_preferred_endpoint_type.clone(),
+        }
+    }
+}
+
+pub struct ClusterState {
+    pub myself: NodeId,
+    pub nodes: BTreeMap<NodeId, Node>,
+    pub current_epoch: u64,
+    pub last_vote_epoch: u64,
+    pub slots: Vec<Option<NodeId>>,
+    pub migrating: BTreeMap<u16, NodeId>,
+    pub importing: BTreeMap<u16, NodeId>,
+    pub state_ok: bool,
+    pub size: usize,
+    pub settings: BusSettings,
+    pub blacklist: HashMap<NodeId, u64>,
+    pub stats_sent: [u64; wire::TYPE_COUNT as usize],
+    pub stats_received: [u64; wire::TYPE_COUNT as usize],
+    pub outbox: Outbox,
+    next_link: LinkId,
+    view_version: u64,
+    cron_ticks: u64,
+    started_ms: u64,
+}
+
+impl ClusterState {
+    pub fn new(settings: BusSettings, now_ms: u64) -> Self {
+        let myself = random_node_id();
+        let mut state = ClusterState {
+            myself,
+            nodes: BTreeMap::new(),
+            current_epoch: 0,
+            last_vote_epoch: 0,
+            slots: vec![None; SLOT_COUNT],
+            migrating: BTreeMap::new(),
+            importing: BTreeMap::new(),
+            state_ok: false,
+            size: 0,
+            settings,
+            blacklist: HashMap::new(),
+            stats_sent: [0; wire::TYPE_COUNT as usize],
+            stats_received: [0; wire::TYPE_COUNT as usize],
+            outbox: Outbox::default(),
+            next_link: 1,
+            view_version: 0,
+            cron_ticks: 0,
+            started_ms: now_ms,
+        };
+        state.add_myself(myself, now_ms);
+        state
+    }
+
+    pub fn add_myself(&mut self, id: NodeId, now_ms: u64) {
+        self.myself = id;
+        let mut node = Node::new(id, flags::MYSELF | flags::MASTER, now_ms);
+        node.port = self.announced_port();
+        node.cport = self.announced_cport();
+        node.ip = self.settings.announce_ip.clone();
+        node.hostname = self.settings.announce_hostname.clone();
+        self.nodes.insert(id, node);
+    }
+
+    pub fn announced_port(&self) -> u16 {
+        if self.settings.announce_port != 0 {
+            self.settings.announce_port
+        } else {
+            self.settings.port
+        }
+    }
+
+    pub fn announced_cport(&self) -> u16 {
+        if self.settings.announce_bus_port != 0 {
+            self.settings.announce_bus_port
+        } else {
+            self.settings.cport
+        }
+    }
+
+    pub fn me(&self) -> &Node {
+        &self.nodes[&self.myself]
+    }
+
+    pub(crate) fn me_mut(&mut self) -> &mut Node {
+        self.nodes
+            .get_mut(&self.myself)
+            .expect("myself is always among the nodes")
+    }
+
+    pub fn new_link_id(&mut self) -> LinkId {
+        let id = self.next_link;
+        self.next_link += 1;
+        id
+    }
+
+    /// The config epoch a node is shown with: a replica shows its master's.
+    pub fn node_epoch(&self, node: &Node) -> u64 {
+        match node.replica_of.and_then(|m| self.nodes.get(&m)) {
+            Some(master) if node.has(flags::SLAVE) => master.config_epoch,
+            _ => node.config_epoch,
+        }
+    }
+
+    fn changed(&mut self) {
+        self.outbox.save_config = true;
+        self.outbox.view_changed = true;
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Slots.
+
+    pub fn assign_slot(&mut self, slot: usize, owner: NodeId) {
+        if let Some(old) = self.slots[slot] {
+            if let Some(node) = self.nodes.get_mut(&old) {
+                set_slot_bit(&mut node.slots, slot, false);
+            }
+        }
+        if let Some(node) = self.nodes.get_mut(&owner) {
+            set_slot_bit(&mut node.slots, slot, true);
+            self.slots[slot] = Some(owner);
+        }
+        self.changed();
+    }
+
+    pub fn unassign_slot(&mut self, slot: usize) {
+        if let Some(old) = self.slots[slot].take() {
+            if let Some(node) = self.nodes.get_mut(&old) {
+                set_slot_bit(&mut node.slots, slot, false);
+            }
+        }
+        self.changed();
+    }
+
+    /// Adopts a master's claimed slots where its config epoch wins
+    /// (`clusterUpdateSlotsConfigWith`).
+    fn update_slots_from(&mut self, sender: NodeId, sender_epoch: u64, claimed: &[u8; SLOT_BYTES]) {
+        if sender == self.myself {
+            return;
+        }
+        for slot in 0..SLOT_COUNT {
+            if !slot_is_set(claimed, slot) {
+                continue;
+            }
+            let owner = self.slots[slot];
+            if owner == Some(sender) || self.importing.contains_key(&(slot as u16)) {
+                continue;
+            }
+            let owner_epoch = owner
+                .and_then(|o| self.nodes.get(&o))
+                .map(|o| o.config_epoch);
+            if owner_epoch.is_none_or(|epoch| epoch < sender_epoch) {
+                if owner == Some(self.myself) {
+                    self.migrating.remove(&(slot as u16));
+                }
+                self.assign_slot(slot, sender);
+            }
+        }
+        // Slots the sender no longer claims stay ours to keep track of until
+        // their new owner tells us (as Redis).
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Nodes.
+
+    pub fn add_node(&mut self, node: Node) {
+        self.nodes.insert(node.id, node);
+        self.changed();
+    }
+
+    pub fn delete_node(&mut self, id: &NodeId) {
+        let Some(node) = self.nodes.remove(id) else {
+            return;
+        };
+        for slot in 0..SLOT_COUNT {
+            if self.slots[slot] == Some(*id) {
+                self.slots[slot] = None;
+            }
+        }
+        self.migrating.retain(|_, to| to != id);
+        self.importing.retain(|_, from| from != id);
+        for other in self.nodes.values_mut() {
+            other.fail_reports.retain(|(reporter, _)| reporter != id);
+        }
+        if let Some(link) = node.link {
+            self.outbox.disconnects.push(link);
+        }
+        self.changed();
+    }
+
+    fn rename_node(&mut self, old: &NodeId, new: NodeId) {
+        if let Some(mut node) = self.nodes.remove(old) {
+            node.id = new;
+            self.nodes.insert(new, node);
+            self.changed();
+        }
+    }
+
+    pub fn is_blacklisted(&mut self, id: &NodeId, now_ms: u64) -> bool {
+        self.blacklist.retain(|_, until| *until > now_ms);
+        self.blacklist.contains_key(id)
+    }
+
+    /// Starts a handshake with ip:port (CLUSTER MEET or gossip): a node with
+    /// a random id in HANDSHAKE state, which the first PONG renames.
+    pub fn start_handshake(&mut self, ip: &str, port: u16, cport: u16, now_ms: u64) -> bool {
+        let normalized = match ip.parse::<std::net::IpAddr>() {
+            Ok(address) => address.to_string(),
+            Err(_) => return false,
+        };
+        if port == 0 || cport == 0 {
+            return false;
+        }
+        let in_progress = self.nodes.values().any(|n| {
+            n.has(flags::HANDSHAKE) && n.ip == normalized && n.port == port && n.cport == cport
+        });
+        if in_progress {
+            return true;
+        }
+        let mut node = Node::new(random_node_id(), flags::HANDSHAKE | flags::MEET, now_ms);
+        node.ip = normalized;
+        node.port = port;
+        node.cport = cport;
+        self.add_node(node);
+        true
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Messages out.
+
+    fn header(&self, message_type: u16) -> Header {
+        let me = self.me();
+        let (slots, replica_of) = match me.replica_of.and_then(|m| self.nodes.get(&m)) {
+            Some(master) if me.has(flags::SLAVE) => (master.slots.clone(), Some(master.id)),
+            _ => (me.slots.clone(), None),
+        };
+        Header {
+            message_type,
+            port: self.announced_port(),
+            current_epoch: self.current_epoch,
+            config_epoch: self.node_epoch(me),
+            replication_offset: me.repl_offset,
+            sender: self.myself,
+            slots,
+            replica_of,
+            ip: self.settings.announce_ip.clone(),
+            plaintext_port: 0,
+            cluster_port: self.announced_cport(),
+            flags: me.flags,
+            state: u8::from(!self.state_ok),
+            mflags: [0; 3],
+        }
+    }
+
+    fn gossip_entry(node: &Node) -> GossipEntry {
+        GossipEntry {
+            node_id: node.id,
+            ping_sent_secs: (node.ping_sent_ms / 1000) as u32,
+            pong_received_secs: (node.pong_received_ms / 1000) as u32,
+            ip: node.ip.clone(),
+            port: node.port,
+            cluster_port: node.cport,
+            flags: node.flags,
+            plaintext_port: node.pport,
+        }
+    }
+
+    /// PING, PONG or MEET with gossip about a few random nodes and every
+    /// node we think is failing.
+    pub fn build_ping(&mut self, message_type: u16, random: u64) -> Vec<u8> {
+        let candidates: Vec<&Node> = self
+            .nodes
+            .values()
+            .filter(|n| {
+                !n.has(flags::MYSELF | flags::HANDSHAKE | flags::NOADDR)
+                    && !(n.link.is_none() && n.slot_count() == 0)
+            })
+            .collect();
+        let wanted = GOSSIP_ENTRIES_MIN.max(self.nodes.len() / 10);
+        let mut entries: Vec<GossipEntry> = Vec::new();
+        let mut state = random | 1;
+        let mut picked = vec![false; candidates.len()];
+        let mut tries = 0;
+        while entries.len() < wanted.min(candidates.len()) && tries < candidates.len() * 3 {
+            tries += 1;
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let index = (state % candidates.len() as u64) as usize;
+            if picked[index] || candidates[index].has(flags::PFAIL) {
+                continue;
+            }
+            picked[index] = true;
+            entries.push(Self::gossip_entry(candidates[index]));
+        }
+        for (index, node) in candidates.iter().enumerate() {
+            if node.has(flags::PFAIL) && !picked[index] {
+                entries.push(Self::gossip_entry(node));
+            }
+        }
+        let mut extensions = Vec::new();
+        if !self.settings.announce_hostname.is_empty() {
+            extensions.push(wire::Extension::Hostname(
+                self.settings.announce_hostname.clone(),
+            ));
+        }
+        let mut header = self.header(message_type);
+        if !extensions.is_empty() {
+            // Redis 7.0 flags extension data only when it sends some.
+            header.mflags[0] |= wire::MFLAG0_EXT_DATA;
+        }
+        self.encode(Message {
+            header,
+            body: Body::Gossip {
+                entries,
+                extensions,
+            },
+        })
+    }
+
+    fn encode(&mut self, message: Message) -> Vec<u8> {
+        if let Some(count) = self.stats_sent.get_mut(message.header.message_type as usize) {
+            *count += 1;
+        }
+        let mut out = Vec::new();
+        wire::encode(&message, &mut out);
+        out
+    }
+
+    fn send(&mut self, dest: Dest, bytes: Vec<u8>) {
+        self.outbox.messages.push((dest, bytes));
+    }
+
+    /// Sends to every node we have a link to, except handshaking ones.
+    fn broadcast(&mut self, bytes: Vec<u8>) {
+        let targets: Vec<NodeId> = self
+            .nodes
+            .values()
+            .filter(|n| {
+                n.link_connected && !n.has(flags::MYSELF | flags::HANDSHAKE | flags::NOADDR)
+            })
+            .map(|n| n.id)
+            .collect();
+        for id in targets {
+            self.send(Dest::Node(id), bytes.clone());
+        }
+    }
+
+    pub fn send_ping(&mut self, id: NodeId, message_type: u16, now_ms: u64, random: u64) {
+        let bytes = self.build_ping(message_type, random);
+        if let Some(node) = self.nodes.get_mut(&id) {
+            if message_type == wire::TYPE_PING && node.ping_sent_ms == 0 {
+                node.ping_sent_ms = now_ms;
+            }
+            if message_type == wire::TYPE_MEET {
+                node.flags &= !flags::MEET;
+            }
+        }
+        self.send(Dest::Node(id), bytes);
+    }
+
+    pub fn broadcast_pong(&mut self, random: u64) {
+        let bytes = self.build_ping(wire::TYPE_PONG, random);
+        self.broadcast(bytes);
+    }
+
+    fn broadcast_fail(&mut self, failing: NodeId) {
+        let message = Message {
+            header: self.header(wire::TYPE_FAIL),
+            body: Body::Fail { node_id: failing },
+        };
+        let bytes = self.encode(message);
+        self.broadcast(bytes);
+    }
+
+    fn send_update(&mut self, dest: Dest, about: NodeId) {
+        let Some(node) = self.nodes.get(&about) else {
+            return;
+        };
+        let body = Body::Update {
+            config_epoch: node.config_epoch,
+            node_id: node.id,
+            slots: node.slots.clone(),
+        };
+        let message = Message {
+            header: self.header(wire::TYPE_UPDATE),
+            body,
+        };
+        let bytes = self.encode(message);
+        self.send(dest, bytes);
+    }
+}
+
+/// What the runtime knows about the link a message came in on.
+#[derive(Debug, Clone)]
+pub struct LinkInfo {
+    pub id: LinkId,
+    /// The node an outbound link was opened to; None for inbound links.
+    pub node: Option<NodeId>,
+    pub peer_ip: String,
+    pub local_ip: String,
+}
+
+impl ClusterState {
+    // -----------------------------------------------------------------------------------------
+    // Messages in (`clusterProcessPacket`).
+
+    pub fn handle_message(&mut self, link: &LinkInfo, message: Message, now_ms: u64, random: u64) {
+        let header = &message.header;
+        let kind = header.message_type;
+        if let Some(count) = self.stats_received.get_mut(kind as usize) {
+            *count += 1;
+        }
+        let sender_id = header.sender;
+        let known = self
+            .nodes
+            .get(&sender_id)
+            .is_some_and(|n| !n.has(flags::HANDSHAKE));
+        let sender = known.then_some(sender_id);
+        if let Some(node) = sender.and_then(|id| self.nodes.get_mut(&id)) {
+            node.data_received_ms = now_ms;
+        }
+        if sender.is_some() {
+            if header.current_epoch > self.current_epoch {
+                self.current_epoch = header.current_epoch;
+                self.outbox.save_config = true;
+            }
+            let mut epoch_changed = false;
+            if let Some(node) = self.nodes.get_mut(&sender_id) {
+                if header.config_epoch > node.config_epoch {
+                    node.config_epoch = header.config_epoch;
+                    epoch_changed = true;
+                }
+                node.repl_offset = header.replication_offset;
+            }
+            if epoch_changed {
+                self.changed();
+            }
+        }
+        match kind {
+            wire::TYPE_PING | wire::TYPE_PONG | wire::TYPE_MEET => {
+                self.handle_ping(link, message, sender, now_ms, random)
+            }
+            wire::TYPE_FAIL => {
+                if let (Some(_), Body::Fail { node_id }) = (sender, &message.body) {
+                    self.handle_fail(*node_id, now_ms);
+                }
+            }
+            wire::TYPE_UPDATE => {
+                if let (Some(_), Body::Update {
+                    config_epoch,
+                    node_id,
+                    slots,
+                }) = (sender, &message.body)
+                {
+                    self.handle_update(*node_id, *config_epoch, slots);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn handle_ping(
+        &mut self,
+        link: &LinkInfo,
+        message: Message,
+        sender: Option<NodeId>,
+        now_ms: u64,
+        random: u64,
+    ) {
+        let header = &message.header;
+        let kind = header.message_type;
+        // Our own address comes from the socket a MEET (or, while we have
+        // none, any PING) reached us on, unless it is announced.
+        let learns_ip = kind == wire::TYPE_MEET || (kind == wire::TYPE_PING && self.me().ip.is_empty());
+        if learns_ip
+            && self.settings.announce_ip.is_empty()
+            && !link.local_ip.is_empty()
+            && self.me().ip != link.local_ip
+        {
+            let ip = link.local_ip.clone();
+            self.me_mut().ip = ip;
+            self.changed();
+        }
+        let peer_ip = if header.ip.is_empty() {
+            link.peer_ip.clone()
+        } else {
+            header.ip.clone()
+        };
+        if sender.is_none() && kind == wire::TYPE_MEET {
+            let mut node = Node::new(random_node_id(), flags::HANDSHAKE, now_ms);
+            node.ip = peer_ip.clone();
+            node.port = header.port;
+            node.cport = header.cluster_port;
+            node.pport = header.plaintext_port;
+            self.add_node(node);
+            if let Body::Gossip { entries, .. } = &message.body {
+                self.process_gossip(None, entries, now_ms);
+            }
+        }
+        if kind == wire::TYPE_PING || kind == wire::TYPE_MEET {
+            let pong = self.build_ping(wire::TYPE_PONG, random);
+            self.send(Dest::Link(link.id), pong);
+        }
+        // Our outbound link: a handshake completes, or the node changed id.
+        if let Some(link_node) = link.node {
+            let handshaking = self
+                .nodes
+                .get(&link_node)
+                .is_some_and(|n| n.has(flags::HANDSHAKE));
+            if handshaking {
+                if sender.is_some() {
+                    // We already know this node under its real id.
+                    self.delete_node(&link_node);
+                    return;
+                }
+                self.rename_node(&link_node, header.sender);
+                if let Some(node) = self.nodes.get_mut(&header.sender) {
+                    node.flags &= !flags::HANDSHAKE;
+                    node.flags |= header.flags & (flags::MASTER | flags::SLAVE);
+                }
+                self.outbox.save_config = true;
+            } else if link_node != header.sender {
+                if let Some(node) = self.nodes.get_mut(&link_node) {
+                    node.flags |= flags::NOADDR;
+                    node.ip.clear();
+                    node.port = 0;
+                    node.cport = 0;
+                    if let Some(old) = node.link.take() {
+                        node.link_connected = false;
+                        self.outbox.disconnects.push(old);
+                    }
+                }
+                self.changed();
+                return;
+            }
+        }
+        let Some(sender) = sender.or_else(|| {
+            // A completed handshake makes the sender known from now on.
+            link.node
+                .filter(|_| self.nodes.contains_key(&header.sender))
+                .map(|_| header.sender)
+        }) else {
+            return;
+        };
+        if let Body::Gossip { extensions, .. } = &message.body {
+            let hostname = extensions.iter().find_map(|e| match e {
+                wire::Extension::Hostname(name) => Some(name.clone()),
+                _ => None,
+            });
+            if let Some(node) = self.nodes.get_mut(&sender) {
+                let hostname = hostname.unwrap_or_default();
+                if node.hostname != hostname {
+                    node.hostname = hostname;
+                    self.changed();
+                }
+            }
+        }
+        if kind == wire::TYPE_PING || kind == wire::TYPE_MEET {
+            self.update_address(
+                sender,
+                &peer_ip,
+                header.port,
+                header.cluster_port,
+                header.plaintext_port,
+            );
+        }
+        if link.node == Some(sender) && kind == wire::TYPE_PONG {
+            self.pong_received(sender, now_ms);
+        }
+        self.update_role(sender, header.replica_of);
+        let is_master = self.nodes.get(&sender).is_some_and(|n| n.is_master());
+        if is_master {
+            let claimed = header.slots.clone();
+            let differs = self.nodes.get(&sender).is_some_and(|n| n.slots != claimed);
+            if differs {
+                self.update_slots_from(sender, header.config_epoch, &claimed);
+            }
+            self.answer_stale_claims(sender, header.config_epoch, &claimed);
+            self.handle_epoch_collision(sender, header.config_epoch);
+        }
+        if let Body::Gossip { entries, .. } = &message.body {
+            self.process_gossip(Some(sender), entries, now_ms);
+        }
+    }
+
+    fn update_address(&mut self, id: NodeId, ip: &str, port: u16, cport: u16, pport: u16) {
+        let Some(node) = self.nodes.get_mut(&id) else {
+            return;
+        };
+        if node.ip == ip && node.port == port && node.cport == cport && node.pport == pport {
+            return;
+        }
+        node.ip = ip.to_string();
+        node.port = port;
+        node.cport = cport;
+        node.pport = pport;
+        if let Some(old) = node.link.take() {
+            node.link_connected = false;
+            self.outbox.disconnects.push(old);
+        }
+        node.flags &= !flags::NOADDR;
+        self.changed();
+    }
+
+    fn pong_received(&mut self, id: NodeId, now_ms: u64) {
+        let timeout = self.settings.node_timeout_ms;
+        let Some(node) = self.nodes.get_mut(&id) else {
+            return;
+        };
+        node.pong_received_ms = now_ms;
+        node.ping_sent_ms = 0;
+        if node.has(flags::PFAIL) {
+            node.flags &= !flags::PFAIL;
+            self.changed();
+        } else if node.has(flags::FAIL) {
+            let is_master_with_slots = node.is_master() && node.slot_count() > 0;
+            let undo = now_ms.saturating_sub(node.fail_time_ms) > timeout * FAIL_UNDO_TIME_MULT;
+            if !is_master_with_slots || undo {
+                node.flags &= !flags::FAIL;
+                self.changed();
+            }
+        }
+    }
+
+    fn update_role(&mut self, id: NodeId, replica_of: Option<NodeId>) {
+        let Some(node) = self.nodes.get_mut(&id) else {
+            return;
+        };
+        match replica_of {
+            None if !node.is_master() => {
+                node.flags = (node.flags & !flags::SLAVE) | flags::MASTER;
+                node.replica_of = None;
+                self.changed();
+            }
+            Some(master) if !node.has(flags::SLAVE) || node.replica_of != Some(master) => {
+                node.flags = (node.flags & !flags::MASTER) | flags::SLAVE;
+                node.replica_of = Some(master);
+                node.slots = Box::new([0; SLOT_BYTES]);
+                for slot in self.slots.iter_mut() {
+                    if *slot == Some(id) {
+                        *slot = None;
+                    }
+                }
+                self.changed();
+            }
+            _ => {}
+        }
+    }
+
+    /// The sender claims slots that a node with a newer config epoch serves:
+    /// tell it with an UPDATE (clusterProcessPacket's "stale config").
+    fn answer_stale_claims(&mut self, sender: NodeId, sender_epoch: u64, claimed: &[u8; SLOT_BYTES]) {
+        for slot in 0..SLOT_COUNT {
+            if !slot_is_set(claimed, slot) {
+                continue;
+            }
+            let Some(owner) = self.slots[slot] else {
+                continue;
+            };
+            if owner == sender {
+                continue;
+            }
+            let owner_epoch = self.nodes.get(&owner).map_or(0, |n| n.config_epoch);
+            if owner_epoch > sender_epoch {
+                self.send_update(Dest::Node(sender), owner);
+                return;
+            }
+        }
+    }
+
+    /// Two masters with the same config epoch: the one with the greater id
+    /// takes a new epoch (clusterHandleConfigEpochCollision).
+    fn handle_epoch_collision(&mut self, sender: NodeId, sender_epoch: u64) {
+        let me = self.me();
+        if sender_epoch != me.config_epoch || !me.is_master() || sender <= self.myself {
+            return;
+        }
+        self.current_epoch += 1;
+        let epoch = self.current_epoch;
+        self.me_mut().config_epoch = epoch;
+        self.changed();
+        crate::notice!(
+            "WARNING: configEpoch collision with node {}. configEpoch set to {}",
+            id_str(&sender),
+            epoch
+        );
+    }
+
+    fn process_gossip(&mut self, sender: Option<NodeId>, entries: &[GossipEntry], now_ms: u64) {
+        let sender_is_master = sender
+            .and_then(|id| self.nodes.get(&id))
+            .is_some_and(|n| n.is_master());
+        for entry in entries {
+            let id = entry.node_id;
+            if self.nodes.contains_key(&id) {
+                if let (true, Some(reporter)) = (sender_is_master, sender) {
+                    if id != self.myself {
+                        self.note_failure_report(id, reporter, entry.flags, now_ms);
+                    }
+                }
+                let node = self.nodes.get_mut(&id).expect("checked above");
+                let pong_ms = entry.pong_received_secs as u64 * 1000;
+                if !node.has(flags::PFAIL | flags::FAIL)
+                    && node.ping_sent_ms == 0
+                    && node.fail_reports.is_empty()
+                    && pong_ms <= now_ms + 500
+                    && pong_ms > node.pong_received_ms
+                {
+                    node.pong_received_ms = pong_ms;
+                }
+                continue;
+            }
+            let addressable = entry.flags & flags::NOADDR == 0 && !entry.ip.is_empty();
+            if sender.is_some() && addressable && !self.is_blacklisted(&id, now_ms) {
+                let node_flags = entry.flags & !(flags::MYSELF | flags::PFAIL | flags::FAIL);
+                let mut node = Node::new(id, node_flags, now_ms);
+                node.ip = entry.ip.clone();
+                node.port = entry.port;
+                node.cport = entry.cluster_port;
+                node.pport = entry.plaintext_port;
+                self.add_node(node);
+            }
+        }
+    }
+
+    fn note_failure_report(&mut self, id: NodeId, reporter: NodeId, entry_flags: u16, now_ms: u64) {
+        let Some(node) = self.nodes.get_mut(&id) else {
+            return;
+        };
+        if entry_flags & (flags::FAIL | flags::PFAIL) != 0 {
+            match node.fail_reports.iter_mut().find(|(r, _)| *r == reporter) {
+                Some(report) => report.1 = now_ms,
+                None => node.fail_reports.push((reporter, now_ms)),
+            }
+            self.mark_failing_if_needed(id, now_ms);
+        } else {
+            node.fail_reports.retain(|(r, _)| *r != reporter);
+        }
+    }
+
+    fn mark_failing_if_needed(&mut self, id: NodeId, now_ms: u64) {
+        let quorum = self.size / 2 + 1;
+        let validity = self.settings.node_timeout_ms * FAIL_REPORT_VALIDITY_MULT;
+        let i_am_master = self.me().is_master();
+        let Some(node) = self.nodes.get_mut(&id) else {
+            return;
+        };
+        if !node.has(flags::PFAIL) || node.has(flags::FAIL) {
+            return;
+        }
+        node.fail_reports
+            .retain(|(_, when)| now_ms.saturating_sub(*when) <= validity);
+        let failures = node.fail_reports.len() + usize::from(i_am_master);
+        if failures < quorum {
+            return;
+        }
+        node.flags = (node.flags & !flags::PFAIL) | flags::FAIL;
+        node.fail_time_ms = now_ms;
+        crate::notice!("Marking node {} as failing (quorum reached).", id_str(&id));
+        self.broadcast_fail(id);
+        self.changed();
+    }
+
+    fn handle_fail(&mut self, failing: NodeId, now_ms: u64) {
+        let Some(node) = self.nodes.get_mut(&failing) else {
+            return;
+        };
+        if node.has(flags::FAIL | flags::MYSELF) {
+            return;
+        }
+        node.flags = (node.flags & !flags::PFAIL) | flags::FAIL;
+        node.fail_time_ms = now_ms;
+        self.changed();
+    }
+
+    fn handle_update(&mut self, id: NodeId, config_epoch: u64, slots: &[u8; SLOT_BYTES]) {
+        let Some(node) = self.nodes.get_mut(&id) else {
+            return;
+        };
+        if node.config_epoch >= config_epoch {
+            return;
+        }
+        if node.has(flags::SLAVE) {
+            node.flags = (node.flags & !flags::SLAVE) | flags::MASTER;
+            node.replica_of = None;
+        }
+        node.config_epoch = config_epoch;
+        self.update_slots_from(id, config_epoch, slots);
+        self.changed();
+    }
+}
+
+impl ClusterState {
+    // -----------------------------------------------------------------------------------------
+    // Links and time.
+
+    /// The runtime connected our outbound link: send PING, or MEET.
+    pub fn link_established(&mut self, link: LinkId, now_ms: u64, random: u64) {
+        let Some(id) = self
+            .nodes
+            .values()
+            .find(|n| n.link == Some(link))
+            .map(|n| n.id)
+        else {
+            self.outbox.disconnects.push(link);
+            return;
+        };
+        let meet = {
+            let node = self.nodes.get_mut(&id).expect("found above");
+            node.link_connected = true;
+            node.has(flags::MEET)
+        };
+        let kind = if meet {
+            wire::TYPE_MEET
+        } else {
+            wire::TYPE_PING
+        };
+        // The handshake ping counts as sent even for MEET, so a node that
+        // never answers is timed out.
+        if let Some(node) = self.nodes.get_mut(&id) {
+            if node.ping_sent_ms == 0 {
+                node.ping_sent_ms = now_ms;
+            }
+        }
+        self.send_ping(id, kind, now_ms, random);
+    }
+
+    /// A link closed (or failed to connect).
+    pub fn link_closed(&mut self, link: LinkId, now_ms: u64) {
+        for node in self.nodes.values_mut() {
+            if node.link == Some(link) {
+                // A node we cannot reach counts as pinged and unanswered,
+                // or failure detection would never start for it (as
+                // Redis's clusterNodeCronHandleReconnect).
+                if !node.link_connected && node.ping_sent_ms == 0 {
+                    node.ping_sent_ms = now_ms;
+                }
+                node.link = None;
+                node.link_connected = false;
+            }
+        }
+    }
+
+    /// Runs every 100 ms (`clusterCron`).
+    pub fn cron(&mut self, now_ms: u64, random: u64) {
+        self.cron_ticks += 1;
+        let timeout = self.settings.node_timeout_ms;
+        let handshake_timeout = timeout.max(1000);
+        // Handshakes that never completed are dropped.
+        let expired: Vec<NodeId> = self
+            .nodes
+            .values()
+            .filter(|n| {
+                n.has(flags::HANDSHAKE) && now_ms.saturating_sub(n.created_ms) > handshake_timeout
+            })
+            .map(|n| n.id)
+            .collect();
+        for id in expired {
+            self.delete_node(&id);
+        }
+        // Open links to nodes that have none.
+        let unlinked: Vec<(NodeId, String, u16)> = self
+            .nodes
+            .values()
+            .filter(|n| {
+                n.link.is_none() && !n.has(flags::MYSELF | flags::NOADDR) && !n.ip.is_empty()
+            })
+            .map(|n| (n.id, n.ip.clone(), n.cport))
+            .collect();
+        for (id, ip, cport) in unlinked {
+            let link = self.new_link_id();
+            if let Some(node) = self.nodes.get_mut(&id) {
+                node.link = Some(link);
+                node.link_connected = false;
+            }
+            self.outbox.connects.push((link, ip, cport));
+        }
+        // Once a second, ping the node we heard from longest ago among a
+        // few random ones.
+        if self.cron_ticks % 10 == 0 {
+            self.ping_random_node(now_ms, random);
+        }
+        let mut update_state = false;
+        let ids: Vec<NodeId> = self.nodes.keys().copied().collect();
+        for id in ids {
+            let Some(node) = self.nodes.get(&id) else {
+                continue;
+            };
+            if node.has(flags::MYSELF | flags::NOADDR | flags::HANDSHAKE) {
+                continue;
+            }
+            let ping_sent = node.ping_sent_ms;
+            // A link that looks stuck is dropped and reopened.
+            if node.link_connected
+                && ping_sent != 0
+                && now_ms.saturating_sub(ping_sent) > timeout / 2
+                && now_ms.saturating_sub(node.data_received_ms) > timeout / 2
+                && now_ms.saturating_sub(node.created_ms) > timeout
+            {
+                if let Some(link) = self.nodes.get_mut(&id).and_then(|n| {
+                    n.link_connected = false;
+                    n.link.take()
+                }) {
+                    self.outbox.disconnects.push(link);
+                }
+            }
+            let node = &self.nodes[&id];
+            if node.link_connected
+                && node.ping_sent_ms == 0
+                && now_ms.saturating_sub(node.pong_received_ms) > timeout / 2
+            {
+                self.send_ping(id, wire::TYPE_PING, now_ms, random);
+                continue;
+            }
+            let node = &self.nodes[&id];
+            if node.ping_sent_ms == 0 {
+                continue;
+            }
+            let delay = now_ms.saturating_sub(node.ping_sent_ms);
+            let data_delay = now_ms.saturating_sub(node.data_received_ms);
+            if delay.min(data_delay) > timeout && !node.has(flags::PFAIL | flags::FAIL) {
+                crate::notice!("*** NODE {} possibly failing", id_str(&id));
+                if let Some(node) = self.nodes.get_mut(&id) {
+                    node.flags |= flags::PFAIL;
+                }
+                update_state = true;
+            }
+        }
+        let pfail: Vec<NodeId> = self
+            .nodes
+            .values()
+            .filter(|n| n.has(flags::PFAIL))
+            .map(|n| n.id)
+            .collect();
+        for id in pfail {
+            self.mark_failing_if_needed(id, now_ms);
+        }
+        if update_state || !self.state_ok || self.outbox.view_changed {
+            self.update_state(now_ms);
+        }
+    }
+
+    fn ping_random_node(&mut self, now_ms: u64, random: u64) {
+        let candidates: Vec<&Node> = self
+            .nodes
+            .values()
+            .filter(|n| {
+                n.link_connected
+                    && n.ping_sent_ms == 0
+                    && !n.has(flags::MYSELF | flags::PFAIL | flags::HANDSHAKE)
+            })
+            .collect();
+        if candidates.is_empty() {
+            return;
+        }
+        let mut state = random | 1;
+        let mut oldest: Option<&Node> = None;
+        for _ in 0..5 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let node = candidates[(state % candidates.len() as u64) as usize];
+            if oldest.is_none_or(|o| node.pong_received_ms < o.pong_received_ms) {
+                oldest = Some(node);
+            }
+        }
+        if let Some(id) = oldest.map(|n| n.id) {
+            self.send_ping(id, wire::TYPE_PING, now_ms, random);
+        }
+    }
+
+    /// Recomputes `cluster_state` and `cluster_size` (clusterUpdateState).
+    pub fn update_state(&mut self, now_ms: u64) {
+        // Like Redis, give a restarted node a moment to hear from the others
+        // before it declares the cluster healthy.
+        const WRITABLE_DELAY_MS: u64 = 2000;
+        let mut ok = true;
+        if self.settings.require_full_coverage {
+            ok = self.slots.iter().all(|owner| match owner {
+                None => false,
+                Some(id) => self.nodes.get(id).is_some_and(|n| !n.has(flags::FAIL)),
+            });
+        }
+        let masters: Vec<&Node> = self
+            .nodes
+            .values()
+            .filter(|n| n.is_master() && n.slot_count() > 0)
+            .collect();
+        self.size = masters.len();
+        let reachable = masters
+            .iter()
+            .filter(|n| !n.has(flags::FAIL | flags::PFAIL))
+            .count();
+        if reachable < self.size / 2 + 1 {
+            ok = false;
+        }
+        if ok && !self.state_ok && now_ms.saturating_sub(self.started_ms) < WRITABLE_DELAY_MS {
+            let assigned = self.slots.iter().any(|s| s.is_some());
+            if assigned && self.nodes.len() > 1 {
+                return;
+            }
+        }
+        if ok != self.state_ok {
+            crate::notice!(
+                "Cluster state changed: {}",
+                if ok { "ok" } else { "fail" }
+            );
+            self.state_ok = ok;
+            self.outbox.view_changed = true;
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // The view the shard cores route with.
+
+    pub fn build_view(&mut self) -> Arc<ClusterView> {
+        self.view_version += 1;
+        let index: HashMap<NodeId, u16> = self
+            .nodes
+            .keys()
+            .enumerate()
+            .map(|(i, id)| (*id, i as u16))
+            .collect();
+        let nodes = self
+            .nodes
+            .values()
+            .map(|n| NodeEndpoint {
+                id: n.id_str().to_string(),
+                endpoint: self.endpoint_of(n),
+                port: n.port,
+            })
+            .collect();
+        let slots = self
+            .slots
+            .iter()
+            .map(|owner| owner.and_then(|o| index.get(&o).copied()).unwrap_or(NO_NODE))
+            .collect();
+        let map = |entries: &BTreeMap<u16, NodeId>| {
+            entries
+                .iter()
+                .filter_map(|(slot, id)| index.get(id).map(|i| (*slot, *i)))
+                .collect()
+        };
+        let me = self.me();
+        let master = me
+            .replica_of
+            .filter(|_| me.has(flags::SLAVE))
+            .and_then(|m| index.get(&m).copied());
+        Arc::new(ClusterView {
+            enabled: true,
+            version: self.view_version,
+            myself: index[&self.myself],
+            nodes,
+            slots,
+            migrating: map(&self.migrating),
+            importing: map(&self.importing),
+            state_ok: self.state_ok,
+            allow_reads_when_down: self.settings.allow_reads_when_down,
+            master,
+        })
+    }
+
+    /// The endpoint a node is named by in redirects and CLUSTER SLOTS.
+    pub fn endpoint_of(&self, node: &Node) -> String {
+        match self.settings.preferred_endpoint.as_str() {
+            "hostname" if !node.hostname.is_empty() => node.hostname.clone(),
+            "hostname" => "?".into(),
+            "unknown-endpoint" => "?".into(),
+            _ => node.ip.clone(),
+        }
+    }
+}
