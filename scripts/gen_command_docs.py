@@ -279,7 +279,7 @@ def emit(version, table):
         "// COMMAND DOCS (RESP3). Do not edit by hand; to regenerate, with redis-server %s on the" % version,
         "// PATH (or --redis-server PATH):",
         "//",
-        "//     python3 scripts/gen_command_docs.py && cargo fmt",
+        "//     python3 scripts/gen_command_docs.py",
         "//",
         "// One entry per Redis command and subcommand (\"client|list\"), sorted by name, whether or",
         "// not slotcore implements it; `introspect` answers COMMAND from it for the table's rows.",

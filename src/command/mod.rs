@@ -6,8 +6,12 @@
 //! Commands that need several cores or the connection's state are marked
 //! `Exec::Coordinated`; the shard runtime's coordinator implements them.
 
+// Generated data (scripts/gen_command_docs.py): kept as the script writes it.
+#[rustfmt::skip]
+pub mod docs;
 pub mod errors;
 pub mod glob;
+pub mod introspect;
 pub mod keys;
 pub mod server;
 pub mod strings;
