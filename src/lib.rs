@@ -7,7 +7,8 @@
 //! - [`keyspace`]: one core's keys: values, expiry index, per-slot maps.
 //!   Synchronous.
 //! - [`cluster`]: hash slots, hash tags, and the slot → core function.
-//! - [`command`]: the command table (data) and the synchronous shard-side
+//! - [`command`]: the command table (data), Redis's command metadata for
+//!   COMMAND INFO/DOCS (generated data), and the synchronous shard-side
 //!   handlers that run on the core owning the keys.
 //! - [`config`]: the one parameter table behind config files, flags and
 //!   CONFIG GET/SET/REWRITE.
