@@ -11,7 +11,8 @@
 //! - [`cluster_bus`]: the cluster bus on its own core: the Redis 7.0 wire
 //!   format, gossip, failure detection, epochs, nodes.conf, CLUSTER
 //!   commands; hands every shard core an immutable [`cluster::ClusterView`].
-//! - [`command`]: the command table (data) and the synchronous shard-side
+//! - [`command`]: the command table (data), Redis's command metadata for
+//!   COMMAND INFO/DOCS (generated data), and the synchronous shard-side
 //!   handlers that run on the core owning the keys.
 //! - [`config`]: the one parameter table behind config files, flags and
 //!   CONFIG GET/SET/REWRITE.

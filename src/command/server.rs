@@ -2,8 +2,9 @@
 //! TIME, COMMAND, and the per-core parts of INFO, CONFIG and DEBUG.
 
 use super::errors::{self, NOT_INTEGER, SYNTAX};
-use super::table::{lookup, CommandSpec, COMMANDS};
-use super::{key_positions, now_us, parse_int, Db};
+use super::introspect::{self, Target};
+use super::table::COMMANDS;
+use super::{now_us, parse_int, Db};
 use crate::keyspace::{Entry, Value};
 use crate::protocol::Reply;
 use bytes::Bytes;
@@ -28,107 +29,6 @@ pub fn time(_db: &mut Db, _argv: &[Bytes]) -> Reply {
     ])
 }
 
-fn strings(items: &[&str]) -> Reply {
-    Reply::Array(
-        items
-            .iter()
-            .map(|item| Reply::Simple(item.to_string().into()))
-            .collect(),
-    )
-}
-
-/// The flags of a command's keys, as its key spec and GETKEYSANDFLAGS
-/// report them.
-fn key_flags(spec: &CommandSpec) -> &'static [&'static str] {
-    if spec.is_write() {
-        &["RW", "update"]
-    } else {
-        &["RO", "access"]
-    }
-}
-
-/// A Redis 7 key specification derived from first/last/step.
-fn key_specs(spec: &CommandSpec) -> Reply {
-    if spec.first_key == 0 {
-        return Reply::Set(vec![]);
-    }
-    let flags = key_flags(spec);
-    let last = if spec.last_key < 0 {
-        spec.last_key as i64
-    } else {
-        (spec.last_key - spec.first_key) as i64
-    };
-    Reply::Set(vec![Reply::Map(vec![
-        (
-            Reply::bulk_static("flags"),
-            Reply::Set(flags.iter().map(|f| Reply::Simple((*f).into())).collect()),
-        ),
-        (
-            Reply::bulk_static("begin_search"),
-            Reply::Map(vec![
-                (Reply::bulk_static("type"), Reply::bulk_static("index")),
-                (
-                    Reply::bulk_static("spec"),
-                    Reply::Map(vec![(
-                        Reply::bulk_static("index"),
-                        Reply::Int(spec.first_key as i64),
-                    )]),
-                ),
-            ]),
-        ),
-        (
-            Reply::bulk_static("find_keys"),
-            Reply::Map(vec![
-                (Reply::bulk_static("type"), Reply::bulk_static("range")),
-                (
-                    Reply::bulk_static("spec"),
-                    Reply::Map(vec![
-                        (Reply::bulk_static("lastkey"), Reply::Int(last)),
-                        (Reply::bulk_static("keystep"), Reply::Int(spec.step as i64)),
-                        (Reply::bulk_static("limit"), Reply::Int(0)),
-                    ]),
-                ),
-            ]),
-        ),
-    ])])
-}
-
-pub fn command_info(spec: &CommandSpec) -> Reply {
-    Reply::Array(vec![
-        Reply::bulk_static(spec.name),
-        Reply::Int(spec.arity as i64),
-        Reply::Set(
-            spec.flags
-                .iter()
-                .map(|flag| Reply::Simple((*flag).into()))
-                .collect(),
-        ),
-        Reply::Int(spec.first_key as i64),
-        Reply::Int(spec.last_key as i64),
-        Reply::Int(spec.step as i64),
-        Reply::Set(
-            spec.acl
-                .iter()
-                .map(|category| Reply::Simple((*category).into()))
-                .collect(),
-        ),
-        Reply::Set(vec![]),
-        key_specs(spec),
-        Reply::Set(vec![]),
-    ])
-}
-
-fn command_docs(spec: &CommandSpec) -> Reply {
-    Reply::Map(vec![
-        (
-            Reply::bulk_static("summary"),
-            Reply::bulk_static(spec.summary),
-        ),
-        (Reply::bulk_static("since"), Reply::bulk_static(spec.since)),
-        (Reply::bulk_static("group"), Reply::bulk_static(spec.group)),
-    ])
-}
-
 const COMMAND_HELP: &[&str] = &[
     "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
     "(no subcommand)",
@@ -147,41 +47,42 @@ const COMMAND_HELP: &[&str] = &[
     "    commands are returned.",
     "GETKEYS <full-command>",
     "    Return the keys from a full Redis command.",
+    "GETKEYSANDFLAGS <full-command>",
+    "    Return the keys and the access flags from a full Redis command.",
     "HELP",
     "    Prints this help.",
 ];
 
 pub fn command(_db: &mut Db, argv: &[Bytes]) -> Reply {
     if argv.len() == 1 {
-        return Reply::Array(COMMANDS.iter().map(command_info).collect());
+        return Reply::Array(COMMANDS.iter().map(introspect::command_info).collect());
     }
     let sub = argv[1].to_ascii_uppercase();
     match sub.as_slice() {
         b"COUNT" if argv.len() == 2 => Reply::Int(COMMANDS.len() as i64),
-        b"LIST" if argv.len() == 2 => Reply::Array(
-            COMMANDS
-                .iter()
-                .map(|spec| Reply::bulk_static(spec.name))
-                .collect(),
-        ),
-        b"LIST" => command_list_filtered(&argv[2..]),
-        b"INFO" if argv.len() == 2 => Reply::Array(COMMANDS.iter().map(command_info).collect()),
+        b"LIST" => command_list(&argv[2..]),
+        b"INFO" if argv.len() == 2 => {
+            Reply::Array(COMMANDS.iter().map(introspect::command_info).collect())
+        }
         b"INFO" => Reply::Array(
             argv[2..]
                 .iter()
-                .map(|name| lookup(name).map_or(Reply::Nil, command_info))
+                .map(|name| introspect::target_info(introspect::resolve_name(name)))
                 .collect(),
         ),
         b"DOCS" => {
-            let selected: Vec<&CommandSpec> = if argv.len() == 2 {
-                COMMANDS.iter().collect()
+            let targets: Vec<Target> = if argv.len() == 2 {
+                COMMANDS.iter().map(Target::Command).collect()
             } else {
-                argv[2..].iter().filter_map(|name| lookup(name)).collect()
+                argv[2..]
+                    .iter()
+                    .filter_map(|name| introspect::resolve_name(name))
+                    .collect()
             };
             Reply::Map(
-                selected
+                targets
                     .into_iter()
-                    .map(|spec| (Reply::bulk_static(spec.name), command_docs(spec)))
+                    .filter_map(introspect::target_docs)
                     .collect(),
             )
         }
@@ -196,58 +97,52 @@ pub fn command(_db: &mut Db, argv: &[Bytes]) -> Reply {
     }
 }
 
-fn command_list_filtered(args: &[Bytes]) -> Reply {
-    if args.len() != 3 || !args[0].eq_ignore_ascii_case(b"FILTERBY") {
-        return Reply::error(SYNTAX);
-    }
-    let (kind, value) = (
-        args[1].to_ascii_uppercase(),
-        String::from_utf8_lossy(&args[2]).to_string(),
-    );
-    let keep = |spec: &&CommandSpec| match kind.as_slice() {
-        b"ACLCAT" => spec.acl.iter().any(|category| {
-            category
-                .trim_start_matches('@')
-                .eq_ignore_ascii_case(&value)
-        }),
-        b"PATTERN" => {
-            super::glob::matches(value.to_ascii_lowercase().as_bytes(), spec.name.as_bytes())
+/// COMMAND LIST [FILTERBY MODULE|ACLCAT|PATTERN value].
+fn command_list(args: &[Bytes]) -> Reply {
+    let filter = match args {
+        [] => None,
+        [filterby, kind, value] if filterby.eq_ignore_ascii_case(b"FILTERBY") => {
+            let kind = kind.to_ascii_uppercase();
+            if !matches!(kind.as_slice(), b"ACLCAT" | b"PATTERN" | b"MODULE") {
+                return Reply::error(SYNTAX);
+            }
+            Some((kind, value))
         }
-        _ => false,
+        _ => return Reply::error(SYNTAX),
     };
-    if !matches!(kind.as_slice(), b"ACLCAT" | b"PATTERN" | b"MODULE") {
-        return Reply::error(SYNTAX);
-    }
-    Reply::Array(
-        COMMANDS
-            .iter()
-            .filter(keep)
-            .map(|spec| Reply::bulk_static(spec.name))
-            .collect(),
-    )
+    introspect::list(|name, acl| match &filter {
+        None => true,
+        Some((kind, value)) => match kind.as_slice() {
+            b"ACLCAT" => acl.iter().any(|category| {
+                category
+                    .trim_start_matches('@')
+                    .as_bytes()
+                    .eq_ignore_ascii_case(value)
+            }),
+            b"PATTERN" => super::glob::matches(&value.to_ascii_lowercase(), name.as_bytes()),
+            // No modules are loaded, so no command belongs to one.
+            _ => false,
+        },
+    })
 }
 
 fn command_getkeys(command_argv: &[Bytes], with_flags: bool) -> Reply {
-    let Some(spec) = lookup(&command_argv[0]) else {
-        return Reply::error("ERR Invalid command specified");
-    };
-    if !spec.arity_ok(command_argv.len()) {
-        return Reply::error("ERR Invalid number of arguments specified for command");
+    match introspect::get_keys(command_argv) {
+        Err(error) => Reply::error(error.text()),
+        Ok(keys) => Reply::Array(
+            keys.into_iter()
+                .map(|key| {
+                    let name = Reply::Bulk(command_argv[key.index].clone());
+                    if with_flags {
+                        let flags = key.flags.iter().map(|f| Reply::Simple((*f).into()));
+                        Reply::Array(vec![name, Reply::Set(flags.collect())])
+                    } else {
+                        name
+                    }
+                })
+                .collect(),
+        ),
     }
-    let keys: Vec<Reply> = key_positions(spec, command_argv.len())
-        .map(|i| {
-            let key = Reply::Bulk(command_argv[i].clone());
-            if with_flags {
-                Reply::Array(vec![key, strings(key_flags(spec))])
-            } else {
-                key
-            }
-        })
-        .collect();
-    if keys.is_empty() {
-        return Reply::error("ERR The command has no key arguments");
-    }
-    Reply::Array(keys)
 }
 
 /// This core's keyspace figures for INFO: [keys, expires, hits, misses, expired].

@@ -1,5 +1,6 @@
 //! The command table: one row per command. Routing, arity checks, COMMAND
-//! and COMMAND DOCS all read these rows.
+//! and COMMAND DOCS all read these rows; COMMAND adds Redis's metadata for
+//! them from `docs` (see `introspect`).
 
 use super::{keys, server, strings, ShardFn};
 use std::collections::HashMap;
@@ -122,8 +123,8 @@ use Exec::{Coord as C, Shard as S, ShardOrCross as X};
 pub static COMMANDS: &[CommandSpec] = &[
     // connection
     command!("ping", -1, ["fast", "sentinel"], ["@fast", "@connection"], 0, 0, 0, "connection", "1.0.0", "Ping the server", S(server::ping)),
-    command!("echo", 2, ["fast"], ["@fast", "@connection"], 0, 0, 0, "connection", "1.0.0", "Echo the given string", S(server::echo)),
-    command!("quit", -1, ["allow_busy", "noscript", "loading", "stale", "fast", "no_auth"], ["@fast", "@connection"], 0, 0, 0, "connection", "1.0.0", "Close the connection", C(Coord::Quit)),
+    command!("echo", 2, ["loading", "stale", "fast"], ["@fast", "@connection"], 0, 0, 0, "connection", "1.0.0", "Echo the given string", S(server::echo)),
+    command!("quit", -1, ["noscript", "loading", "stale", "fast", "no_auth", "allow_busy"], ["@fast", "@connection"], 0, 0, 0, "connection", "1.0.0", "Close the connection", C(Coord::Quit)),
     command!("hello", -1, ["noscript", "loading", "stale", "fast", "no_auth", "sentinel", "allow_busy"], ["@fast", "@connection"], 0, 0, 0, "connection", "6.0.0", "Handshake with Redis", C(Coord::Hello)),
     command!("auth", -2, ["noscript", "loading", "stale", "fast", "no_auth", "sentinel", "allow_busy"], ["@fast", "@connection"], 0, 0, 0, "connection", "1.0.0", "Authenticate to the server", C(Coord::Auth)),
     command!("select", 2, ["loading", "stale", "fast"], ["@fast", "@connection"], 0, 0, 0, "connection", "1.0.0", "Change the selected database for the current connection", C(Coord::Select)),
@@ -190,6 +191,43 @@ pub static COMMANDS: &[CommandSpec] = &[
     command!("readonly", 1, ["loading", "stale", "fast"], ["@fast", "@connection"], 0, 0, 0, "cluster", "3.0.0", "Enables read queries for a connection to a Redis Cluster replica node", C(Coord::Readonly)),
     command!("readwrite", 1, ["loading", "stale", "fast"], ["@fast", "@connection"], 0, 0, 0, "cluster", "3.0.0", "Disables read queries for a connection to a Redis Cluster replica node", C(Coord::Readwrite)),
 ];
+
+/// The subcommands slotcore implements, per container, as COMMAND lists
+/// them (`client|list`). A container missing here lists none.
+static SUBCOMMANDS: &[(&str, &[&str])] = &[
+    (
+        "client",
+        &[
+            "getname", "help", "id", "info", "kill", "list", "no-evict", "reply", "setname",
+        ],
+    ),
+    (
+        "command",
+        &[
+            "count",
+            "docs",
+            "getkeys",
+            "getkeysandflags",
+            "help",
+            "info",
+            "list",
+        ],
+    ),
+    ("config", &["get", "help", "resetstat", "rewrite", "set"]),
+    ("memory", &["usage"]),
+    (
+        "object",
+        &["encoding", "freq", "help", "idletime", "refcount"],
+    ),
+];
+
+/// The implemented subcommands of the command `name` (lower case).
+pub fn subcommands(name: &str) -> &'static [&'static str] {
+    SUBCOMMANDS
+        .iter()
+        .find(|(container, _)| *container == name)
+        .map_or(&[], |(_, subs)| subs)
+}
 
 /// Finds a command by name, case-insensitively, without allocating.
 pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {

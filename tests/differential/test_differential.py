@@ -116,7 +116,6 @@ class Newer:
 
 
 KNOWN_GAPS = []
-COMMAND_DOCS = "COMMAND DOCS/INFO carry summary, since, group and range key specs, not Redis's complexity, arguments, tips and per-key flags"
 
 
 class Pipeline:
@@ -388,6 +387,118 @@ def command_list_rule(ra, rb, args, h):
     return ("COMMAND LIST ok",), ("COMMAND LIST ok",)
 
 
+def _entry_name(entry):
+    """The name of one COMMAND INFO entry (an array whose first item is the name)."""
+    if entry[0] == "*" and entry[1] and entry[1][0][0] == "$":
+        return _s(entry[1][0][1]).lower()
+    return None
+
+
+def _info_entry(ra_entry, rb_entry):
+    """One COMMAND INFO entry pair with its subcommands (10th item) put in name order, keeping on
+    the redis side only the subcommands slotcore lists: Redis lists a container's subcommands in
+    its hash table's order (random per process), and slotcore lists only those it implements."""
+    def subs(entry):
+        if entry[0] != "*" or len(entry[1]) != 10 or entry[1][9][0] != "*":
+            return None
+        return {_entry_name(e): e for e in entry[1][9][1]}
+    sa, sb = subs(ra_entry), subs(rb_entry)
+    if sa is None or sb is None or not sb:
+        return ra_entry, rb_entry
+    keep = sorted(sb)
+    fixed_a = ("*", ra_entry[1][:9] + [("*", [sa.get(n, ("missing in redis", n)) for n in keep])])
+    fixed_b = ("*", rb_entry[1][:9] + [("*", [sb[n] for n in keep])])
+    return fixed_a, fixed_b
+
+
+def command_info_rule(ra, rb, args, h):
+    """COMMAND INFO name...: entries compared one by one (see _info_entry). Without names (and for
+    plain COMMAND) both list all their commands in hash-table order: slotcore's entries are
+    compared with redis's entries of the same names."""
+    if ra[0] != "*" or rb[0] != "*":
+        return ra, rb
+    if len(args) <= 2:
+        by_name = {_entry_name(e): e for e in ra[1]}
+        pairs = [(by_name.get(_entry_name(e), ("missing in redis",)), e) for e in rb[1]]
+        pairs.sort(key=lambda pair: repr(_entry_name(pair[1])))
+    else:
+        pairs = list(zip(ra[1], rb[1])) if len(ra[1]) == len(rb[1]) else None
+        if pairs is None:
+            return ra, rb
+    fixed = [_info_entry(a, b) for a, b in pairs]
+    return ("*", [a for a, _ in fixed]), ("*", [b for _, b in fixed])
+
+
+def _map_like(reply, pairs):
+    """Rebuilds a map reply in the wire shape of `reply` (RESP3 map or RESP2 flat array)."""
+    if reply[0] == "%":
+        return ("%", pairs)
+    return ("*", [x for pair in pairs for x in pair])
+
+
+def _docs_entry(da, db):
+    """One COMMAND DOCS entry pair; its `subcommands` map in name order, redis's cut down to the
+    subcommands slotcore has (as for COMMAND INFO)."""
+    try:
+        fa, fb = pairs_of(da), pairs_of(db)
+    except ValueError:
+        return da, db
+    subs_a = [v for k, v in fa if k == ("$", b"subcommands")]
+    subs_b = [v for k, v in fb if k == ("$", b"subcommands")]
+    if not subs_a or not subs_b:
+        return da, db
+    ma, mb = dict(pairs_of(subs_a[0])), dict(pairs_of(subs_b[0]))
+    keep = sorted(mb, key=repr)
+    new_a = _map_like(subs_a[0], [(k, ma.get(k, ("missing in redis",))) for k in keep])
+    new_b = _map_like(subs_b[0], [(k, mb[k]) for k in keep])
+    fa = [(k, new_a if k == ("$", b"subcommands") else v) for k, v in fa]
+    fb = [(k, new_b if k == ("$", b"subcommands") else v) for k, v in fb]
+    return _map_like(da, fa), _map_like(db, fb)
+
+
+def command_docs_rule(ra, rb, args, h):
+    """COMMAND DOCS: entries compared by name (see _docs_entry); without names, slotcore's
+    commands against redis's entries of the same names."""
+    try:
+        pa, pb = pairs_of(ra), pairs_of(rb)
+    except ValueError:
+        return ra, rb
+    da = dict(pa)
+    if len(args) <= 2:
+        pairs = sorted(((k, da.get(k, ("missing in redis",)), v) for k, v in pb), key=repr)
+    elif [k for k, _ in pa] == [k for k, _ in pb]:
+        pairs = [(k, va, vb) for (k, va), (_, vb) in zip(pa, pb)]
+    else:
+        return ra, rb
+    fixed = [(k,) + _docs_entry(va, vb) for k, va, vb in pairs]
+    return (_map_like(ra, [(k, a) for k, a, _ in fixed]), _map_like(rb, [(k, b) for k, _, b in fixed]))
+
+
+_SLOTCORE_COMMANDS = []
+
+
+def slotcore_command_names(h):
+    """Every command and subcommand slotcore lists (COMMAND LIST), asked once."""
+    if not _SLOTCORE_COMMANDS:
+        c = Conn(h.servers.slotcore.port, timeout=CONN_TIMEOUT)
+        try:
+            reply = c.call("COMMAND", "LIST")
+        finally:
+            c.close()
+        _SLOTCORE_COMMANDS.extend(sorted(_s(x[1]).lower() for x in reply[1]))
+    return _SLOTCORE_COMMANDS
+
+
+def command_list_filter_rule(ra, rb, args, h):
+    """COMMAND LIST FILTERBY ...: redis's names that slotcore implements, as a sorted list, against
+    slotcore's (hash-table order differs; duplicates would still show)."""
+    if ra[0] != "*" or rb[0] != "*":
+        return ra, rb
+    mine = set(slotcore_command_names(h))
+    return (("*", sorted(_s(x[1]).lower() for x in ra[1] if _s(x[1]).lower() in mine)),
+            ("*", sorted(_s(x[1]).lower() for x in rb[1])))
+
+
 def debug_object_rule(ra, rb, args, h):
     """DEBUG OBJECT: field names (addresses, lru differ), plus the encoding value."""
     def f(r):
@@ -410,8 +521,9 @@ NORMALIZE = {
     "INFO": info_rule,                       # figures; headers + field presence only
     "COMMAND COUNT": int_type,               # slotcore implements a subset
     "COMMAND LIST": command_list_rule,       # subset check
-    "COMMAND INFO": exact,
-    "COMMAND DOCS": exact,
+    "COMMAND": command_info_rule,            # all commands: compared by name
+    "COMMAND INFO": command_info_rule,       # subcommand order; only slotcore's subcommands
+    "COMMAND DOCS": command_docs_rule,       # same
     "COMMAND GETKEYS": exact,
     "RANDOMKEY": random_key_rule,            # random; sequences pass member_of(keys)
     "SCAN": scan_page_rule,                  # cursors differ; ScanAll compares key sets
@@ -808,7 +920,7 @@ HELLO_SEQ = [
     ["INFO", "keyspace"], ["INFO", "server"], ["TIME"], ["KEYS", "*"], ["SCAN", "0"],
     ["MSET", "l1", "ohmytext", "l2", "mynewtext"], ["LCS", "l1", "l2", "IDX", "WITHMATCHLEN"],
     ["LCS", "l1", "l2"], ["LCS", "l1", "l2", "LEN"],
-    ["COMMAND", "INFO", "get"], Gap(["COMMAND", "DOCS", "get"], COMMAND_DOCS), ["COMMAND", "GETKEYS", "SET", "a", "b"],
+    ["COMMAND", "INFO", "get"], ["COMMAND", "DOCS", "get"], ["COMMAND", "GETKEYS", "SET", "a", "b"],
     ["DEBUG", "DIGEST-VALUE", "k"], ["OBJECT", "ENCODING", "k"], ["OBJECT", "ENCODING", "missing"],
     ["MEMORY", "USAGE", "missing"], ["RANDOMKEY"], ["DBSIZE"], ["EXPIRETIME", "k"],
     ["HELLO", "3", "SETNAME", "bad name"], ["NOSUCH", "x"], ["GET"],
@@ -1044,9 +1156,9 @@ SERVER = [
     ["INFO"], ["INFO", "default"], ["INFO", "all"], ["INFO", "everything"], ["INFO", "SERVER"],
     ["INFO", "server", "clients"], ["INFO", "keyspace", "cpu", "memory"], ["INFO", "nosuchsection"],
     ["INFO", "server", "nosuchsection"],
-    ["COMMAND", "COUNT"], ["COMMAND", "COUNT", "x"], Gap(["COMMAND", "INFO", "get", "set", "mget"], COMMAND_DOCS),
+    ["COMMAND", "COUNT"], ["COMMAND", "COUNT", "x"], ["COMMAND", "INFO", "get", "set", "mget"],
     ["COMMAND", "INFO", "GET"], ["COMMAND", "INFO", "nosuchcmd"], ["COMMAND", "INFO", "get", "nosuchcmd"],
-    Gap(["COMMAND", "DOCS", "get"], COMMAND_DOCS), ["COMMAND", "DOCS", "nosuchcmd"],
+    ["COMMAND", "DOCS", "get"], ["COMMAND", "DOCS", "nosuchcmd"],
     ["COMMAND", "GETKEYS", "SET", "a", "b"], ["COMMAND", "GETKEYS", "MSET", "a", "1", "b", "2"],
     ["COMMAND", "GETKEYS", "MGET", "a", "b", "c"], ["COMMAND", "GETKEYS", "DEL", "a", "b", "c"],
     ["COMMAND", "GETKEYS", "GET"], ["COMMAND", "GETKEYS", "PING"], ["COMMAND", "GETKEYS", "NOSUCH", "x"],
@@ -1054,8 +1166,8 @@ SERVER = [
     ["COMMAND", "GETKEYS", "RENAME", "a", "b"], ["COMMAND", "GETKEYS", "GETEX", "k", "PERSIST"],
     ["COMMAND", "GETKEYS", "MSET", "a"], ["COMMAND", "GETKEYS", "EXISTS", "a", "a"],
     ["COMMAND", "GETKEYS", "set", "x", "y", "EX", "10"], ["COMMAND", "GETKEYS", "OBJECT", "ENCODING", "k"],
-    Gap(["COMMAND", "GETKEYSANDFLAGS", "SET", "a", "b"], COMMAND_DOCS),
-    Gap(["COMMAND", "GETKEYSANDFLAGS", "COPY", "a", "b"], COMMAND_DOCS),
+    ["COMMAND", "GETKEYSANDFLAGS", "SET", "a", "b"],
+    ["COMMAND", "GETKEYSANDFLAGS", "COPY", "a", "b"],
     ["COMMAND", "LIST"], ["COMMAND", "FOO"],
     ["CONFIG", "GET", "maxclients"], ["CONFIG", "GET", "timeout"], ["CONFIG", "GET", "proto-max-bulk-len"],
     ["CONFIG", "GET", "port"], ["CONFIG", "GET", "maxmemory-policy"], ["CONFIG", "GET", "maxmemory"],
@@ -1323,6 +1435,57 @@ def test_command_list_subset(h):
         if missing:
             h.diff("COMMAND LIST must contain every command this suite exercises", ("all present",),
                    ("missing", missing))
+    h.done()
+
+
+def command_introspection_steps(names):
+    """COMMAND INFO and COMMAND DOCS for every command and subcommand slotcore lists, then the
+    other COMMAND subcommands on a mix of commands."""
+    steps = []
+    for name in names:
+        steps += [["COMMAND", "INFO", name], ["COMMAND", "DOCS", name]]
+    tops = [n for n in names if "|" not in n]
+    steps += [
+        ["COMMAND", "INFO"] + tops, ["COMMAND", "DOCS"] + tops, ["COMMAND"], ["COMMAND", "INFO"],
+        ["COMMAND", "DOCS"], ["COMMAND", "INFO", "GET", "nosuch", "Client|List", "get|x", "client|x|y"],
+        ["COMMAND", "DOCS", "nosuch", "SET", "config|get", "client|nosuch"], ["COMMAND", "DOCS", "nosuch"],
+    ]
+    for line in (["SET", "a", "b"], ["SET", "a", "b", "GET"], ["set", "a", "b", "EX", "1", "get"],
+                 ["COPY", "a", "b"], ["COPY", "a", "b", "REPLACE"], ["RENAME", "a", "b"],
+                 ["RENAMENX", "a", "b"], ["MSET", "a", "1", "b", "2"], ["MSETNX", "a", "1"],
+                 ["MGET", "a", "b", "c"], ["DEL", "a", "b"], ["UNLINK", "a"], ["EXISTS", "a", "a"],
+                 ["TOUCH", "a"], ["LCS", "a", "b"], ["GETDEL", "a"], ["GETEX", "a", "PERSIST"],
+                 ["INCR", "a"], ["APPEND", "a", "x"], ["GETRANGE", "a", "0", "1"], ["EXPIRE", "a", "1"],
+                 ["OBJECT", "ENCODING", "a"], ["OBJECT", "HELP"], ["MEMORY", "USAGE", "a"],
+                 ["MEMORY", "USAGE", "a", "SAMPLES", "5"], ["CLIENT", "LIST"], ["CLIENT"], ["GET"],
+                 ["PING"], ["TIME", "x"], ["NOSUCH", "a"], ["CONFIG", "GET", "x"], ["OBJECT", "NOSUCH", "a"]):
+        steps += [["COMMAND", "GETKEYS"] + line, ["COMMAND", "GETKEYSANDFLAGS"] + line]
+    steps += [["COMMAND", "GETKEYS"], ["COMMAND", "GETKEYSANDFLAGS"]]
+    for kind, value in (("ACLCAT", "string"), ("ACLCAT", "KEYSPACE"), ("ACLCAT", "@read"),
+                        ("ACLCAT", "dangerous"), ("ACLCAT", "connection"), ("ACLCAT", "nosuch"),
+                        ("PATTERN", "*"), ("PATTERN", "client*"), ("PATTERN", "*|*"), ("PATTERN", "G?T"),
+                        ("PATTERN", "[a-c]*"), ("MODULE", "nosuch")):
+        steps.append(C(["COMMAND", "LIST", "FILTERBY", kind, value], rule=command_list_filter_rule))
+    steps += [
+        C(["COMMAND", "LIST", "FILTERBY", "PATTERN", "x*", "FILTERBY", "ACLCAT", "string"],
+          rule=command_list_filter_rule),
+        ["COMMAND", "LIST", "FILTERBY", "BOGUS", "x"], ["COMMAND", "LIST", "FILTERBY", "PATTERN"],
+        ["COMMAND", "LIST", "FOO"], ["COMMAND", "LIST", "FILTERBY", "PATTERN", "x", "extra"],
+        ["COMMAND", "COUNT", "x"], ["COMMAND", "HELP"], ["COMMAND", "HELP", "x"],
+    ]
+    return steps
+
+
+def test_command_introspection(h):
+    names = slotcore_command_names(h)
+    h.count += 1
+    count = h.pair().s.call("COMMAND", "COUNT")
+    if count != (":", len([n for n in names if "|" not in n])):
+        h.diff("COMMAND COUNT must be the number of top-level commands in COMMAND LIST",
+               (":", len([n for n in names if "|" not in n])), count)
+    steps = command_introspection_steps(names)
+    h.run(steps)                       # RESP2
+    h.run([["HELLO", "3"]] + steps)    # RESP3: maps and sets
     h.done()
 
 
