@@ -86,10 +86,28 @@ impl ClusterState {
             ("replicate", 1) => self.replicate(&args[0], context),
             ("replicas" | "slaves", 1) => self.replicas(&args[0]),
             (
-                "myid" | "nodes" | "slots" | "shards" | "info" | "meet" | "addslots" | "delslots"
-                | "addslotsrange" | "delslotsrange" | "flushslots" | "setslot" | "forget" | "reset"
-                | "bumpepoch" | "set-config-epoch" | "count-failure-reports" | "links"
-                | "saveconfig" | "replicate" | "replicas" | "slaves",
+                "myid"
+                | "nodes"
+                | "slots"
+                | "shards"
+                | "info"
+                | "meet"
+                | "addslots"
+                | "delslots"
+                | "addslotsrange"
+                | "delslotsrange"
+                | "flushslots"
+                | "setslot"
+                | "forget"
+                | "reset"
+                | "bumpepoch"
+                | "set-config-epoch"
+                | "count-failure-reports"
+                | "links"
+                | "saveconfig"
+                | "replicate"
+                | "replicas"
+                | "slaves",
                 _,
             ) => Err(wrong_arity(&sub)),
             _ => Err(Reply::error(format!(
@@ -105,7 +123,10 @@ impl ClusterState {
         let port = crate::command::parse_int(&args[1])
             .filter(|p| (0..=65535).contains(p))
             .ok_or_else(|| {
-                Reply::error(format!("ERR Invalid base port specified: {}", text(&args[1])))
+                Reply::error(format!(
+                    "ERR Invalid base port specified: {}",
+                    text(&args[1])
+                ))
             })?;
         let cport = match args.get(2) {
             Some(arg) => crate::command::parse_int(arg)
@@ -150,7 +171,10 @@ impl ClusterState {
                 }
             }
         } else {
-            let parsed: Vec<usize> = args.iter().map(|a| parse_slot(a)).collect::<Result<_, _>>()?;
+            let parsed: Vec<usize> = args
+                .iter()
+                .map(|a| parse_slot(a))
+                .collect::<Result<_, _>>()?;
             for slot in parsed {
                 add(slot)?;
             }
@@ -176,7 +200,9 @@ impl ClusterState {
     fn del_slots(&mut self, args: &[Bytes], ranges: bool) -> Result<Reply, Reply> {
         let slots = Self::slot_arguments(args, ranges)?;
         if let Some(free) = slots.iter().find(|s| self.slots[**s].is_none()) {
-            return Err(Reply::error(format!("ERR Slot {free} is already unassigned")));
+            return Err(Reply::error(format!(
+                "ERR Slot {free} is already unassigned"
+            )));
         }
         for slot in slots {
             self.unassign_slot(slot);
@@ -211,7 +237,9 @@ impl ClusterState {
         let slot = parse_slot(&args[0])?;
         let action = text(&args[1]).to_ascii_lowercase();
         let invalid = || {
-            Reply::error("ERR Invalid CLUSTER SETSLOT action or number of arguments. Try CLUSTER HELP")
+            Reply::error(
+                "ERR Invalid CLUSTER SETSLOT action or number of arguments. Try CLUSTER HELP",
+            )
         };
         match (action.as_str(), args.len()) {
             ("migrating", 3) => {
@@ -320,7 +348,7 @@ impl ClusterState {
         }
         let me = self.myself;
         let node = self.nodes.get_mut(&me).expect("myself is always known");
-        node.slots = Box::new([0; super::state::SLOT_BYTES]);
+        *node.slots = [0; super::state::SLOT_BYTES];
         node.flags = (node.flags & !flags::SLAVE) | flags::MASTER;
         node.replica_of = None;
         if hard {
@@ -340,11 +368,21 @@ impl ClusterState {
     /// CLUSTER BUMPEPOCH: a new config epoch unless ours is already the
     /// unique greatest.
     pub fn bump_epoch(&mut self) -> Reply {
-        let max = self.nodes.values().map(|n| n.config_epoch).max().unwrap_or(0);
+        let max = self
+            .nodes
+            .values()
+            .map(|n| n.config_epoch)
+            .max()
+            .unwrap_or(0);
         let mine = self.me().config_epoch;
         let unique_max = mine != 0
             && mine == max
-            && self.nodes.values().filter(|n| n.config_epoch == max).count() == 1;
+            && self
+                .nodes
+                .values()
+                .filter(|n| n.config_epoch == max)
+                .count()
+                == 1;
         if unique_max {
             return Reply::Simple(format!("STILL {mine}").into());
         }
@@ -398,7 +436,9 @@ impl ClusterState {
             return Err(Reply::error("ERR Can't replicate myself"));
         }
         if !self.nodes[&master].is_master() {
-            return Err(Reply::error("ERR I can only replicate a master, not a replica."));
+            return Err(Reply::error(
+                "ERR I can only replicate a master, not a replica.",
+            ));
         }
         let me = self.me();
         if me.is_master() && (me.slot_count() != 0 || context.db_keys != 0) {
@@ -463,13 +503,7 @@ impl ClusterState {
     /// One CLUSTER NODES line (without the newline). `for_config` adds what
     /// only nodes.conf keeps.
     pub fn node_line(&self, node: &Node, _for_config: bool) -> String {
-        let mut line = format!(
-            "{} {}:{}@{}",
-            node.id_str(),
-            node.ip,
-            node.port,
-            node.cport
-        );
+        let mut line = format!("{} {}:{}@{}", node.id_str(), node.ip, node.port, node.cport);
         if !node.hostname.is_empty() {
             line.push(',');
             line.push_str(&node.hostname);
@@ -486,7 +520,11 @@ impl ClusterState {
             node.ping_sent_ms,
             node.pong_received_ms,
             self.node_epoch(node),
-            if connected { "connected" } else { "disconnected" }
+            if connected {
+                "connected"
+            } else {
+                "disconnected"
+            }
         ));
         if node.is_master() {
             for (start, end) in slot_ranges(|slot| slot_is_set(&node.slots, slot)) {
@@ -544,7 +582,10 @@ impl ClusterState {
             self.current_epoch,
             self.node_epoch(self.me()),
         );
-        for (stats, direction) in [(&self.stats_sent, "sent"), (&self.stats_received, "received")] {
+        for (stats, direction) in [
+            (&self.stats_sent, "sent"),
+            (&self.stats_received, "received"),
+        ] {
             let mut total = 0;
             for (kind, count) in stats.iter().enumerate() {
                 if *count == 0 {
@@ -569,10 +610,7 @@ impl ClusterState {
             metadata.push((Reply::bulk("ip"), Reply::bulk(node.ip.clone())));
         }
         if self.settings.preferred_endpoint != "hostname" && !node.hostname.is_empty() {
-            metadata.push((
-                Reply::bulk("hostname"),
-                Reply::bulk(node.hostname.clone()),
-            ));
+            metadata.push((Reply::bulk("hostname"), Reply::bulk(node.hostname.clone())));
         }
         Reply::Array(vec![
             Reply::bulk(self.endpoint_of(node)),
@@ -612,7 +650,10 @@ impl ClusterState {
 
     fn shard_node(&self, node: &Node) -> Reply {
         let mut fields = vec![
-            (Reply::bulk("id"), Reply::Bulk(Bytes::copy_from_slice(&node.id))),
+            (
+                Reply::bulk("id"),
+                Reply::Bulk(Bytes::copy_from_slice(&node.id)),
+            ),
             (Reply::bulk("port"), Reply::Int(node.port as i64)),
             (Reply::bulk("ip"), Reply::bulk(node.ip.clone())),
             (Reply::bulk("endpoint"), Reply::bulk(self.endpoint_of(node))),
@@ -620,8 +661,16 @@ impl ClusterState {
         if !node.hostname.is_empty() {
             fields.push((Reply::bulk("hostname"), Reply::bulk(node.hostname.clone())));
         }
-        let role = if node.has(flags::SLAVE) { "replica" } else { "master" };
-        let health = if node.has(flags::FAIL) { "fail" } else { "online" };
+        let role = if node.has(flags::SLAVE) {
+            "replica"
+        } else {
+            "master"
+        };
+        let health = if node.has(flags::FAIL) {
+            "fail"
+        } else {
+            "online"
+        };
         fields.extend([
             (Reply::bulk("role"), Reply::bulk(role)),
             (
@@ -663,7 +712,10 @@ fn links_reply(links: &[LinkReport]) -> Reply {
                         Reply::bulk(if link.outbound { "to" } else { "from" }),
                     ),
                     (Reply::bulk("node"), Reply::bulk(link.node.clone())),
-                    (Reply::bulk("create-time"), Reply::Int(link.created_ms as i64)),
+                    (
+                        Reply::bulk("create-time"),
+                        Reply::Int(link.created_ms as i64),
+                    ),
                     (Reply::bulk("events"), Reply::bulk("r")),
                     (
                         Reply::bulk("send-buffer-allocated"),

@@ -49,7 +49,9 @@ impl ClusterState {
         let mut migrating = Vec::new();
         let mut importing = Vec::new();
         for (number, line) in text.lines().enumerate() {
-            let bad = |why: &str| format!("Unrecoverable error: corrupted cluster config file \"{line}\" (line {}): {why}", number + 1);
+            let bad = |why: &str| {
+                format!("Unrecoverable error: corrupted cluster config file \"{line}\" (line {}): {why}", number + 1)
+            };
             let fields: Vec<&str> = line.split(' ').filter(|f| !f.is_empty()).collect();
             if fields.is_empty() {
                 continue;
@@ -129,7 +131,8 @@ impl ClusterState {
             }
             nodes.push(node);
         }
-        let myself = myself.ok_or("Unrecoverable error: no 'myself' node in the cluster config file")?;
+        let myself =
+            myself.ok_or("Unrecoverable error: no 'myself' node in the cluster config file")?;
         self.nodes.clear();
         self.myself = myself;
         for node in nodes {

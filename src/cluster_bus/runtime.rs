@@ -173,7 +173,10 @@ pub fn start(config: &Config, cores: usize) -> Result<BusHandle, String> {
                 super::state::id_str(&state.myself)
             );
         }
-        Ok(_) => notice!("No cluster configuration found, I'm {}", super::state::id_str(&state.myself)),
+        Ok(_) => notice!(
+            "No cluster configuration found, I'm {}",
+            super::state::id_str(&state.myself)
+        ),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
             notice!(
                 "No cluster configuration found, I'm {}",
@@ -187,9 +190,12 @@ pub fn start(config: &Config, cores: usize) -> Result<BusHandle, String> {
             ))
         }
     }
-    state
-        .save(&config_path)
-        .map_err(|e| format!("Can't write the cluster config file {}: {e}", config_path.display()))?;
+    state.save(&config_path).map_err(|e| {
+        format!(
+            "Can't write the cluster config file {}: {e}",
+            config_path.display()
+        )
+    })?;
     state.update_state(now);
     let initial_view = state.build_view();
     let addresses = bus_addresses(config)?;
@@ -228,10 +234,12 @@ pub fn start(config: &Config, cores: usize) -> Result<BusHandle, String> {
             glommio::spawn_local(cron_loop(bus.clone())).detach();
             while let Ok(request) = request_rx.recv_async().await {
                 let links = bus.link_reports();
-                let reply = bus
-                    .state
-                    .borrow_mut()
-                    .command(&request.argv, request.context, &links, now_ms());
+                let reply = bus.state.borrow_mut().command(
+                    &request.argv,
+                    request.context,
+                    &links,
+                    now_ms(),
+                );
                 bus.flush();
                 let view = bus.view.borrow().clone();
                 let _ = request.reply.send(BusReply { reply, view });
@@ -299,7 +307,8 @@ async fn accept_loop(bus: Rc<Bus>, listener: TcpListener) {
 }
 
 async fn connect(bus: Rc<Bus>, link: LinkId, ip: String, cport: u16) {
-    let timeout = Duration::from_millis(bus.state.borrow().settings.node_timeout_ms.clamp(100, 5000));
+    let timeout =
+        Duration::from_millis(bus.state.borrow().settings.node_timeout_ms.clamp(100, 5000));
     let address = match ip.parse::<std::net::IpAddr>() {
         Ok(ip) => SocketAddr::new(ip, cport),
         Err(_) => {
@@ -321,8 +330,14 @@ async fn connect(bus: Rc<Bus>, link: LinkId, ip: String, cport: u16) {
 async fn serve_link(bus: Rc<Bus>, link: LinkId, stream: TcpStream, outbound: bool) {
     let _ = stream.set_nodelay(true);
     let fd = stream.as_raw_fd();
-    let peer_ip = stream.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
-    let local_ip = stream.local_addr().map(|a| a.ip().to_string()).unwrap_or_default();
+    let peer_ip = stream
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
+    let local_ip = stream
+        .local_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
     let (mut reader, mut writer) = futures_lite::io::split(stream);
     let (tx, rx) = local_channel::new_unbounded::<Vec<u8>>();
     let queued_bytes = Rc::new(Cell::new(0u64));
@@ -346,7 +361,9 @@ async fn serve_link(bus: Rc<Bus>, link: LinkId, stream: TcpStream, outbound: boo
     });
     if outbound {
         let random = bus.random();
-        bus.state.borrow_mut().link_established(link, now_ms(), random);
+        bus.state
+            .borrow_mut()
+            .link_established(link, now_ms(), random);
         bus.flush();
     }
     let reason = read_frames(&bus, link, &mut reader, &peer_ip, &local_ip).await;

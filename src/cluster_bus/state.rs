@@ -462,8 +462,8 @@ impl ClusterState {
             .nodes
             .values()
             .filter(|n| {
-                !n.has(flags::MYSELF | flags::HANDSHAKE | flags::NOADDR)
-                    && !(n.link.is_none() && n.slot_count() == 0)
+                !(n.has(flags::MYSELF | flags::HANDSHAKE | flags::NOADDR)
+                    || n.link.is_none() && n.slot_count() == 0)
             })
             .collect();
         let wanted = GOSSIP_ENTRIES_MIN.max(self.nodes.len() / 10);
@@ -509,7 +509,10 @@ impl ClusterState {
     }
 
     fn encode(&mut self, message: Message) -> Vec<u8> {
-        if let Some(count) = self.stats_sent.get_mut(message.header.message_type as usize) {
+        if let Some(count) = self
+            .stats_sent
+            .get_mut(message.header.message_type as usize)
+        {
             *count += 1;
         }
         let mut out = Vec::new();
@@ -637,11 +640,14 @@ impl ClusterState {
                 }
             }
             wire::TYPE_UPDATE => {
-                if let (Some(_), Body::Update {
-                    config_epoch,
-                    node_id,
-                    slots,
-                }) = (sender, &message.body)
+                if let (
+                    Some(_),
+                    Body::Update {
+                        config_epoch,
+                        node_id,
+                        slots,
+                    },
+                ) = (sender, &message.body)
                 {
                     self.handle_update(*node_id, *config_epoch, slots);
                 }
@@ -662,7 +668,8 @@ impl ClusterState {
         let kind = header.message_type;
         // Our own address comes from the socket a MEET (or, while we have
         // none, any PING) reached us on, unless it is announced.
-        let learns_ip = kind == wire::TYPE_MEET || (kind == wire::TYPE_PING && self.me().ip.is_empty());
+        let learns_ip =
+            kind == wire::TYPE_MEET || (kind == wire::TYPE_PING && self.me().ip.is_empty());
         if learns_ip
             && self.settings.announce_ip.is_empty()
             && !link.local_ip.is_empty()
@@ -826,7 +833,7 @@ impl ClusterState {
             Some(master) if !node.has(flags::SLAVE) || node.replica_of != Some(master) => {
                 node.flags = (node.flags & !flags::MASTER) | flags::SLAVE;
                 node.replica_of = Some(master);
-                node.slots = Box::new([0; SLOT_BYTES]);
+                *node.slots = [0; SLOT_BYTES];
                 for slot in self.slots.iter_mut() {
                     if *slot == Some(id) {
                         *slot = None;
@@ -840,7 +847,12 @@ impl ClusterState {
 
     /// The sender claims slots that a node with a newer config epoch serves:
     /// tell it with an UPDATE (clusterProcessPacket's "stale config").
-    fn answer_stale_claims(&mut self, sender: NodeId, sender_epoch: u64, claimed: &[u8; SLOT_BYTES]) {
+    fn answer_stale_claims(
+        &mut self,
+        sender: NodeId,
+        sender_epoch: u64,
+        claimed: &[u8; SLOT_BYTES],
+    ) {
         for slot in 0..SLOT_COUNT {
             if !slot_is_set(claimed, slot) {
                 continue;
@@ -1068,7 +1080,7 @@ impl ClusterState {
         }
         // Once a second, ping the node we heard from longest ago among a
         // few random ones.
-        if self.cron_ticks % 10 == 0 {
+        if self.cron_ticks.is_multiple_of(10) {
             self.ping_random_node(now_ms, random);
         }
         let mut update_state = false;
@@ -1192,10 +1204,7 @@ impl ClusterState {
             }
         }
         if ok != self.state_ok {
-            crate::notice!(
-                "Cluster state changed: {}",
-                if ok { "ok" } else { "fail" }
-            );
+            crate::notice!("Cluster state changed: {}", if ok { "ok" } else { "fail" });
             self.state_ok = ok;
             self.outbox.view_changed = true;
         }
@@ -1224,7 +1233,11 @@ impl ClusterState {
         let slots = self
             .slots
             .iter()
-            .map(|owner| owner.and_then(|o| index.get(&o).copied()).unwrap_or(NO_NODE))
+            .map(|owner| {
+                owner
+                    .and_then(|o| index.get(&o).copied())
+                    .unwrap_or(NO_NODE)
+            })
             .collect();
         let map = |entries: &BTreeMap<u16, NodeId>| {
             entries

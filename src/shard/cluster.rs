@@ -79,9 +79,11 @@ impl Conn {
         };
         let sub = String::from_utf8_lossy(&argv[1]).to_ascii_lowercase();
         match sub.as_str() {
-            "help" if argv.len() == 2 => {
-                Reply::Array(HELP.iter().map(|line| Reply::Simple((*line).into())).collect())
-            }
+            "help" if argv.len() == 2 => Reply::Array(
+                HELP.iter()
+                    .map(|line| Reply::Simple((*line).into()))
+                    .collect(),
+            ),
             "keyslot" if argv.len() == 3 => Reply::Int(key_hash_slot(&argv[2]) as i64),
             "countkeysinslot" if argv.len() == 3 => {
                 let slot = match slot_number(&argv[2]) {
@@ -119,12 +121,7 @@ impl Conn {
 
     /// Hands a subcommand to the bus core and installs the view it answers
     /// with, so this client's next command routes by the change.
-    async fn ask_bus(
-        &self,
-        bus: flume::Sender<BusRequest>,
-        sub: &str,
-        argv: &[Bytes],
-    ) -> Reply {
+    async fn ask_bus(&self, bus: flume::Sender<BusRequest>, sub: &str, argv: &[Bytes]) -> Reply {
         let mut context = Context::default();
         if matches!(sub, "flushslots" | "reset" | "replicate") {
             let counts = self.on_all(|| Op::Db(keys::dbsize_local, vec![])).await;
@@ -133,9 +130,8 @@ impl Conn {
                 .map(|r| if let Reply::Int(n) = r { *n as u64 } else { 0 })
                 .sum();
         }
-        let assigns_slot = sub == "setslot"
-            && argv.len() >= 5
-            && argv[3].eq_ignore_ascii_case(b"node");
+        let assigns_slot =
+            sub == "setslot" && argv.len() >= 5 && argv[3].eq_ignore_ascii_case(b"node");
         if assigns_slot {
             if let Some(slot) = parse_int(&argv[2]).filter(|s| (0..SLOT_COUNT as i64).contains(s)) {
                 if let Reply::Int(count) = self.keys_in_slot(slot as u16).await {

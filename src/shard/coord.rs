@@ -114,9 +114,7 @@ impl Conn {
             Coord::Debug => self.debug(argv).await,
             Coord::Shutdown => self.shutdown(argv),
             Coord::Cluster => self.cluster(argv).await,
-            Coord::Asking | Coord::Readonly | Coord::Readwrite
-                if !self.core.cluster_enabled =>
-            {
+            Coord::Asking | Coord::Readonly | Coord::Readwrite if !self.core.cluster_enabled => {
                 Reply::error(super::cluster::CLUSTER_DISABLED)
             }
             Coord::Asking => {

@@ -354,7 +354,11 @@ pub fn run(config: Config) -> Result<(), String> {
             requests,
             views,
             initial_view,
-        }) => (Some(requests), views.into_iter().map(Some).collect(), initial_view),
+        }) => (
+            Some(requests),
+            views.into_iter().map(Some).collect(),
+            initial_view,
+        ),
         None => (None, Vec::new(), Arc::new(ClusterView::standalone())),
     };
     view_receivers.resize_with(cores, || None);
