@@ -6,6 +6,7 @@
 //! Commands that need several cores or the connection's state are marked
 //! `Exec::Coordinated`; the shard runtime's coordinator implements them.
 
+pub mod dump;
 pub mod errors;
 pub mod glob;
 pub mod keys;
