@@ -9,6 +9,7 @@
 pub mod dump;
 pub mod errors;
 pub mod glob;
+pub mod hashes;
 pub mod keys;
 pub mod server;
 pub mod strings;

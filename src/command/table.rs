@@ -1,7 +1,7 @@
 //! The command table: one row per command. Routing, arity checks, COMMAND
 //! and COMMAND DOCS all read these rows.
 
-use super::{dump, keys, server, strings, ShardFn};
+use super::{dump, hashes, keys, server, strings, ShardFn};
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -148,6 +148,23 @@ pub static COMMANDS: &[CommandSpec] = &[
     command!("substr", 4, ["readonly"], ["@read", "@string", "@slow"], 1, 1, 1, "string", "1.0.0", "Get a substring of the string stored at a key", S(strings::getrange)),
     command!("setrange", 4, ["write", "denyoom"], ["@write", "@string", "@slow"], 1, 1, 1, "string", "2.2.0", "Overwrite part of a string at key starting at the specified offset", S(strings::setrange)),
     command!("lcs", -3, ["readonly"], ["@read", "@string", "@slow"], 1, 2, 1, "string", "7.0.0", "Find longest common substring", X(strings::lcs, Coord::Lcs)),
+    // hashes
+    command!("hset", -4, ["write", "denyoom", "fast"], ["@write", "@hash", "@fast"], 1, 1, 1, "hash", "2.0.0", "Set the string value of a hash field", S(hashes::hset)),
+    command!("hsetnx", 4, ["write", "denyoom", "fast"], ["@write", "@hash", "@fast"], 1, 1, 1, "hash", "2.0.0", "Set the value of a hash field, only if the field does not exist", S(hashes::hsetnx)),
+    command!("hmset", -4, ["write", "denyoom", "fast"], ["@write", "@hash", "@fast"], 1, 1, 1, "hash", "2.0.0", "Set multiple hash fields to multiple values", S(hashes::hmset)),
+    command!("hget", 3, ["readonly", "fast"], ["@read", "@hash", "@fast"], 1, 1, 1, "hash", "2.0.0", "Get the value of a hash field", S(hashes::hget)),
+    command!("hmget", -3, ["readonly", "fast"], ["@read", "@hash", "@fast"], 1, 1, 1, "hash", "2.0.0", "Get the values of all the given hash fields", S(hashes::hmget)),
+    command!("hgetall", 2, ["readonly"], ["@read", "@hash", "@slow"], 1, 1, 1, "hash", "2.0.0", "Get all the fields and values in a hash", S(hashes::hgetall)),
+    command!("hdel", -3, ["write", "fast"], ["@write", "@hash", "@fast"], 1, 1, 1, "hash", "2.0.0", "Delete one or more hash fields", S(hashes::hdel)),
+    command!("hexists", 3, ["readonly", "fast"], ["@read", "@hash", "@fast"], 1, 1, 1, "hash", "2.0.0", "Determine if a hash field exists", S(hashes::hexists)),
+    command!("hlen", 2, ["readonly", "fast"], ["@read", "@hash", "@fast"], 1, 1, 1, "hash", "2.0.0", "Get the number of fields in a hash", S(hashes::hlen)),
+    command!("hstrlen", 3, ["readonly", "fast"], ["@read", "@hash", "@fast"], 1, 1, 1, "hash", "3.2.0", "Get the length of the value of a hash field", S(hashes::hstrlen)),
+    command!("hkeys", 2, ["readonly"], ["@read", "@hash", "@slow"], 1, 1, 1, "hash", "2.0.0", "Get all the fields in a hash", S(hashes::hkeys)),
+    command!("hvals", 2, ["readonly"], ["@read", "@hash", "@slow"], 1, 1, 1, "hash", "2.0.0", "Get all the values in a hash", S(hashes::hvals)),
+    command!("hincrby", 4, ["write", "denyoom", "fast"], ["@write", "@hash", "@fast"], 1, 1, 1, "hash", "2.0.0", "Increment the integer value of a hash field by the given number", S(hashes::hincrby)),
+    command!("hincrbyfloat", 4, ["write", "denyoom", "fast"], ["@write", "@hash", "@fast"], 1, 1, 1, "hash", "2.6.0", "Increment the float value of a hash field by the given amount", S(hashes::hincrbyfloat)),
+    command!("hrandfield", -2, ["readonly"], ["@read", "@hash", "@slow"], 1, 1, 1, "hash", "6.2.0", "Get one or multiple random fields from a hash", S(hashes::hrandfield)),
+    command!("hscan", -3, ["readonly"], ["@read", "@hash", "@slow"], 1, 1, 1, "hash", "2.8.0", "Incrementally iterate hash fields and associated values", S(hashes::hscan)),
     // keys
     command!("del", -2, ["write"], ["@keyspace", "@write", "@slow"], 1, -1, 1, "generic", "1.0.0", "Delete a key", X(keys::del_local, Coord::Del)),
     command!("unlink", -2, ["write", "fast"], ["@keyspace", "@write", "@fast"], 1, -1, 1, "generic", "4.0.0", "Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking.", X(keys::del_local, Coord::Del)),

@@ -9,8 +9,9 @@
 //! and a `load_*` function (type byte and body → value); `dump` and `load`
 //! only dispatch.
 
-use super::lzf;
-use super::value::Value;
+pub use super::value::EncodingLimits;
+use super::value::{Hash, Value};
+use super::{listpack, lzf};
 use bytes::Bytes;
 
 pub const RDB_VERSION: u16 = 10;
@@ -18,22 +19,8 @@ pub const RDB_VERSION: u16 = 10;
 /// The RDB object types (Redis's `RDB_TYPE_*`).
 pub mod object_type {
     pub const STRING: u8 = 0;
-}
-
-/// Limits a loaded value's encoding depends on (from the configuration).
-#[derive(Debug, Clone, Copy)]
-pub struct EncodingLimits {
-    pub hash_max_listpack_entries: usize,
-    pub hash_max_listpack_value: usize,
-}
-
-impl Default for EncodingLimits {
-    fn default() -> Self {
-        EncodingLimits {
-            hash_max_listpack_entries: 128,
-            hash_max_listpack_value: 64,
-        }
-    }
+    pub const HASH: u8 = 4;
+    pub const HASH_LISTPACK: u8 = 16;
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,6 +48,7 @@ pub fn dump(value: &Value) -> Vec<u8> {
             out.0.push(object_type::STRING);
             out.string(bytes);
         }
+        Value::Hash(hash) => save_hash(hash, &mut out),
     }
     out.0.extend_from_slice(&RDB_VERSION.to_le_bytes());
     let crc = crc64(0, &out.0);
@@ -93,11 +81,86 @@ pub fn load(payload: &[u8], limits: &EncodingLimits) -> Result<Value, PayloadErr
         at: 0,
     };
     let kind = reader.byte()?;
-    let _ = limits;
     match kind {
         object_type::STRING => Ok(Value::string(Bytes::from(reader.string()?))),
+        object_type::HASH => load_hash(&mut reader, limits),
+        object_type::HASH_LISTPACK => load_hash_listpack(&mut reader, limits),
         _ => Err(PayloadError::BadFormat),
     }
+}
+
+fn save_hash(hash: &Hash, out: &mut Writer) {
+    match hash {
+        Hash::Listpack(pairs) => {
+            out.0.push(object_type::HASH_LISTPACK);
+            let items = pairs.iter().flat_map(|(f, v)| [f.as_ref(), v.as_ref()]);
+            out.string(&listpack::encode(items));
+        }
+        Hash::Table(map) => {
+            out.0.push(object_type::HASH);
+            out.length(map.len() as u64);
+            for (field, value) in map {
+                out.string(field);
+                out.string(value);
+            }
+        }
+    }
+}
+
+/// RDB_TYPE_HASH: a count, then field and value strings.
+fn load_hash(reader: &mut Reader, limits: &EncodingLimits) -> Result<Value, PayloadError> {
+    let count = reader.count()?;
+    let mut pairs = Vec::with_capacity(count);
+    for _ in 0..count {
+        pairs.push((Bytes::from(reader.string()?), Bytes::from(reader.string()?)));
+    }
+    hash_from_pairs(pairs, limits, true)
+}
+
+/// RDB_TYPE_HASH_LISTPACK: one string holding a listpack of fields and values.
+fn load_hash_listpack(reader: &mut Reader, limits: &EncodingLimits) -> Result<Value, PayloadError> {
+    let items = listpack::decode(&reader.string()?).ok_or(PayloadError::BadFormat)?;
+    if items.len() % 2 != 0 {
+        return Err(PayloadError::BadFormat);
+    }
+    let mut items = items.into_iter();
+    let mut pairs = Vec::with_capacity(items.len() / 2);
+    while let (Some(field), Some(value)) = (items.next(), items.next()) {
+        pairs.push((field, value));
+    }
+    // Redis 7.0 converts a loaded listpack on its field count only.
+    hash_from_pairs(pairs, limits, false)
+}
+
+/// A loaded hash in the encoding Redis would give it (`check_lengths`:
+/// also by the length of fields and values); empty hashes and repeated
+/// fields are corrupt payloads.
+fn hash_from_pairs(
+    pairs: Vec<(Bytes, Bytes)>,
+    limits: &EncodingLimits,
+    check_lengths: bool,
+) -> Result<Value, PayloadError> {
+    if pairs.is_empty() {
+        return Err(PayloadError::BadFormat);
+    }
+    let count = pairs.len();
+    let too_long = check_lengths
+        && pairs.iter().any(|(f, v)| {
+            f.len() > limits.hash_max_listpack_value || v.len() > limits.hash_max_listpack_value
+        });
+    let distinct = pairs
+        .iter()
+        .map(|(f, _)| f)
+        .collect::<hashbrown::HashSet<&Bytes>>()
+        .len();
+    if distinct != count {
+        return Err(PayloadError::BadFormat);
+    }
+    let mut hash = Hash::Listpack(pairs);
+    if count > limits.hash_max_listpack_entries || too_long {
+        hash.convert_to_table();
+    }
+    Ok(Value::Hash(hash))
 }
 
 const ENCVAL: u8 = 3;

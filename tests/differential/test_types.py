@@ -78,3 +78,173 @@ def test_restore_options_and_errors(h):
         C(["COMMAND", "INFO", "dump", "restore", "restore-asking"], rule=command_info_head),
     ], p)
     h.done()
+
+
+def sorted_pairs(ra, rb, args, h):
+    """A hash-table-encoded hash's fields come in table order: compare the pairs as a set."""
+    def f(r):
+        if r[0] == "*" and all(x[0] != "*" for x in r[1]):
+            items = r[1]
+            return ("pairs", sorted(zip(items[::2], items[1::2]), key=repr))
+        if r[0] == "%":
+            return ("pairs", sorted(r[1], key=repr))
+        if r[0] == "*":
+            return ("pairs", sorted((tuple(x[1]) for x in r[1]), key=repr))
+        return r
+    return f(ra), f(rb)
+
+
+def sorted_items(ra, rb, args, h):
+    f = lambda r: (r[0], sorted(r[1], key=repr)) if r[0] in ("*", "~") else r  # noqa: E731
+    return f(ra), f(rb)
+
+
+def hscan_rule(ra, rb, args, h):
+    """HSCAN/SSCAN page: the cursor of a one-page scan is 0 on both; compare elements as a set
+    (pairs for HSCAN)."""
+    def f(r):
+        if r[0] != "*" or len(r[1]) != 2:
+            return r
+        items = r[1][1][1]
+        if _s(args[0]).upper() == "HSCAN":
+            items = list(zip(items[::2], items[1::2]))
+        return ("scan", r[1][0], sorted(items, key=repr))
+    return f(ra), f(rb)
+
+
+def _s(x):
+    return x.decode("latin-1") if isinstance(x, bytes) else str(x)
+
+
+def random_fields(members):
+    """HRANDFIELD/SRANDMEMBER: every returned element is one of `members`; the count matches."""
+    allowed = {m.encode() if isinstance(m, str) else m for m in members}
+
+    def rule(ra, rb, args, h):
+        def f(r):
+            if r[0] == "$":
+                return ("member", r[1] in allowed)
+            if r[0] in ("*", "~"):
+                flat = []
+                for x in r[1]:
+                    flat.extend(x[1] if x[0] == "*" else [x])
+                names = [x[1] for x in flat if x[0] == "$"]
+                with_values = len(args) > 3
+                fields = names[::2] if with_values else names
+                return ("elements", r[0], len(r[1]), all(n in allowed for n in fields))
+            return r
+        return f(ra), f(rb)
+    return rule
+
+
+LONG = "v" * 65
+
+HASHES = [
+    ["HSET", "h", "a", "1", "b", "hello", "c", "-5"], ["HSET", "h", "a", "2", "d", "x"],
+    ["HGETALL", "h"], ["HKEYS", "h"], ["HVALS", "h"], ["HLEN", "h"], ["OBJECT", "ENCODING", "h"],
+    ["TYPE", "h"], ["HGET", "h", "a"], ["HGET", "h", "zz"], ["HGET", "nokey", "a"],
+    ["HMGET", "h", "a", "zz", "b"], ["HMGET", "nokey", "a", "b"], ["HEXISTS", "h", "a"],
+    ["HEXISTS", "h", "zz"], ["HEXISTS", "nokey", "a"], ["HSTRLEN", "h", "b"], ["HSTRLEN", "h", "zz"],
+    ["HSTRLEN", "nokey", "a"], ["HSETNX", "h", "a", "9"], ["HSETNX", "h", "e", "9"], ["HSETNX", "new", "f", "v"],
+    ["HMSET", "h", "f", "1", "g", "2"], ["HMSET", "h", "f"], ["HSET", "h", "f"], ["HSET", "h"],
+    ["HSET", "h", "a", "1", "b"], ["HGETALL", "h"], ["HDEL", "h", "a", "zz", "b"], ["HDEL", "nokey", "a"],
+    ["HGETALL", "h"], ["HGETALL", "nokey"], ["HKEYS", "nokey"], ["HVALS", "nokey"], ["HLEN", "nokey"],
+    ["HDEL", "new", "f"], ["EXISTS", "new"],
+    # increments
+    ["HINCRBY", "h", "c", "10"], ["HINCRBY", "h", "n", "-3"], ["HINCRBY", "h", "d", "1"],
+    ["HINCRBY", "h", "c", "x"], ["HINCRBY", "h", "c", "1.5"], ["HSET", "h", "big", "9223372036854775807"],
+    ["HINCRBY", "h", "big", "1"], ["HINCRBY", "h", "c", "-9223372036854775808"],
+    ["HINCRBY", "h", "c", "-9223372036854775808"], ["HINCRBY", "fresh", "x", "5"], ["HGETALL", "fresh"],
+    ["HINCRBYFLOAT", "h", "fl", "1.5"], ["HINCRBYFLOAT", "h", "fl", "0.1"], ["HINCRBYFLOAT", "h", "fl", "-1.6"],
+    ["HINCRBYFLOAT", "h", "d", "1"], ["HINCRBYFLOAT", "h", "fl", "abc"], ["HINCRBYFLOAT", "h", "fl", "inf"],
+    ["HINCRBYFLOAT", "h", "fl", "1e308"], ["HINCRBYFLOAT", "h", "fl", "1e308"], ["HGET", "h", "fl"],
+    ["HINCRBYFLOAT", "h", "c", "2.5e3"], ["HINCRBYFLOAT", "fresh2", "x", "3"], ["OBJECT", "ENCODING", "h"],
+    C(["HGETALL", "h"], rule=sorted_pairs),
+    ["HINCRBYFLOAT", "nokey2", "x", "abc"], ["EXISTS", "nokey2"], ["HINCRBY", "nokey3", "x", "abc"],
+    ["EXISTS", "nokey3"],
+    # wrong types
+    ["SET", "s", "v"], ["HSET", "s", "a", "1"], ["HGET", "s", "a"], ["HMGET", "s", "a"], ["HGETALL", "s"],
+    ["HDEL", "s", "a"], ["HLEN", "s"], ["HEXISTS", "s", "a"], ["HSTRLEN", "s", "a"], ["HKEYS", "s"],
+    ["HVALS", "s"], ["HINCRBY", "s", "a", "1"], ["HINCRBYFLOAT", "s", "a", "1"], ["HSETNX", "s", "a", "1"],
+    ["HMSET", "s", "a", "1"], ["HRANDFIELD", "s"], ["HRANDFIELD", "s", "2"], ["HSCAN", "s", "0"],
+    ["GET", "h"], ["APPEND", "h", "x"], ["INCR", "h"],
+    # encodings
+    ["HSET", "lp", "f", LONG], ["OBJECT", "ENCODING", "lp"], ["HSET", "lp2", "f", "v" * 64],
+    ["OBJECT", "ENCODING", "lp2"], ["HSET", "lp2", LONG, "v"], ["OBJECT", "ENCODING", "lp2"],
+    ["HSETNX", "lp3", "a", "1"], ["HSETNX", "lp3", "a", LONG], ["OBJECT", "ENCODING", "lp3"],
+    ["HINCRBY", "lp4", "f" * 65, "1"], ["OBJECT", "ENCODING", "lp4"],
+    ["HINCRBYFLOAT", "lp5", "x", "1e100"], ["OBJECT", "ENCODING", "lp5"],
+    ["CONFIG", "SET", "hash-max-listpack-entries", "4"], ["CONFIG", "GET", "hash-max-listpack-entries"],
+    ["CONFIG", "GET", "hash-max-ziplist-entries"], ["CONFIG", "GET", "hash-max-listpack-value"],
+    ["HSET", "small", "a", "1", "b", "2", "c", "3", "d", "4"], ["OBJECT", "ENCODING", "small"],
+    ["HSET", "small", "e", "5"], ["OBJECT", "ENCODING", "small"], ["HDEL", "small", "a", "b", "c"],
+    ["OBJECT", "ENCODING", "small"], C(["HGETALL", "small"], rule=sorted_pairs),
+    ["CONFIG", "SET", "hash-max-listpack-entries", "512"],
+    ["CONFIG", "SET", "hash-max-listpack-value", "3"], ["HSET", "val", "abcd", "1"], ["OBJECT", "ENCODING", "val"],
+    ["CONFIG", "SET", "hash-max-listpack-value", "64"], ["CONFIG", "SET", "hash-max-listpack-entries", "-1"],
+    ["CONFIG", "SET", "hash-max-listpack-entries", "x"],
+    # HRANDFIELD and HSCAN
+    ["DEL", "r"], ["HSET", "r", "a", "1", "b", "2", "c", "3"], C(["HRANDFIELD", "r"], rule=random_fields("abc")),
+    ["HRANDFIELD", "r", "0"], ["HRANDFIELD", "r", "3"], ["HRANDFIELD", "r", "10"], ["HRANDFIELD", "r", "5", "WITHVALUES"],
+    C(["HRANDFIELD", "r", "2"], rule=random_fields("abc")), C(["HRANDFIELD", "r", "-5"], rule=random_fields("abc")),
+    C(["HRANDFIELD", "r", "-5", "WITHVALUES"], rule=random_fields("abc")),
+    ["HRANDFIELD", "nokey"], ["HRANDFIELD", "nokey", "5"], ["HRANDFIELD", "nokey", "-5", "WITHVALUES"],
+    ["HRANDFIELD", "r", "1", "WITHVALUE"], ["HRANDFIELD", "r", "1", "WITHVALUES", "x"], ["HRANDFIELD", "r", "x"],
+    ["HRANDFIELD", "r", "-9223372036854775808"], ["HRANDFIELD", "r", "-4611686018427387904", "WITHVALUES"],
+    ["HRANDFIELD", "r", "4611686018427387904", "WITHVALUES"],
+    ["HSCAN", "r", "0"], ["HSCAN", "r", "0", "MATCH", "a*"], ["HSCAN", "r", "0", "COUNT", "1"],
+    ["HSCAN", "r", "x"], ["HSCAN", "r", "-1"], ["HSCAN", "r", ""], ["HSCAN", "r", "+0"], ["HSCAN", "r", " 0"],
+    ["HSCAN", "r", "-"], ["HSCAN", "r", "99999999999999999999"], ["HSCAN", "r", "18446744073709551615"], ["HSCAN", "r", "0", "COUNT", "0"], ["HSCAN", "r", "0", "COUNT", "x"],
+    ["HSCAN", "r", "0", "MATCH"], ["HSCAN", "r", "0", "TYPE", "hash"], ["HSCAN", "nokey", "0"],
+    ["HSCAN", "nokey", "0", "BOGUS"],
+    # hash-table-encoded: order differs, compare as sets
+    ["HSET", "big", "f" * 70, "1", "b", "2", "c", "3"], C(["HGETALL", "big"], rule=sorted_pairs),
+    C(["HKEYS", "big"], rule=sorted_items), C(["HVALS", "big"], rule=sorted_items),
+    C(["HSCAN", "big", "0"], rule=hscan_rule), C(["HSCAN", "big", "0", "MATCH", "[bc]"], rule=hscan_rule),
+    C(["HRANDFIELD", "big", "10", "WITHVALUES"], rule=sorted_pairs),
+    ["DEBUG", "DIGEST-VALUE", "h"], ["DEBUG", "DIGEST-VALUE", "big"], ["DEBUG", "DIGEST-VALUE", "small"],
+    ["DEBUG", "DIGEST"],
+]
+
+
+def test_hashes(h):
+    h.run(HASHES)
+    h.done()
+
+
+def test_hashes_resp3(h):
+    h.run([
+        C(["HELLO", "3"]), ["HSET", "h", "a", "1", "b", "2"], ["HGETALL", "h"], ["HGETALL", "nokey"],
+        ["HRANDFIELD", "h", "2", "WITHVALUES"], ["HRANDFIELD", "h", "5"], ["HMGET", "h", "a", "x"],
+        ["HSCAN", "h", "0"], ["HRANDFIELD", "nokey"], ["HGET", "h", "x"], ["HKEYS", "h"],
+        ["HRANDFIELD", "nokey", "2", "WITHVALUES"],
+    ])
+    h.done()
+
+
+def test_dump_restore_hashes(h):
+    p = h.pair()
+    cases = {
+        "lp": ["a", "1", "b", "hello", "n", "-4097", "big", "9223372036854775807", "e", ""],
+        "lpz": ["field%d" % i for i in range(60)],
+        "table": ["f%d" % i for i in range(1200)],
+        "longval": ["a", "x" * 100, "b", "y" * 5000],
+    }
+    for key, items in cases.items():
+        h.run([["HSET", key] + items, ["OBJECT", "ENCODING", key]], p)
+        if key.startswith("lp"):
+            h.run([["DUMP", key]], p)  # listpacks: identical bytes
+        for conn in (p.r, p.s):
+            payload = conn.call("DUMP", key)[1]
+            h.run([["RESTORE", "copy", "0", payload, "REPLACE"], ["OBJECT", "ENCODING", "copy"],
+                   C(["HGETALL", "copy"], rule=sorted_pairs), ["HLEN", "copy"],
+                   ["DEBUG", "DIGEST-VALUE", "copy"]], p)
+    # thresholds decide the restored encoding
+    payload = p.r.call("DUMP", "lp")[1]
+    h.run([["CONFIG", "SET", "hash-max-listpack-entries", "2"], ["RESTORE", "c2", "0", payload],
+           ["OBJECT", "ENCODING", "c2"], ["CONFIG", "SET", "hash-max-listpack-entries", "512"],
+           ["CONFIG", "SET", "hash-max-listpack-value", "3"], ["RESTORE", "c3", "0", payload],
+           ["OBJECT", "ENCODING", "c3"], ["CONFIG", "SET", "hash-max-listpack-value", "64"],
+           ["RENAME", "lp", "{x}moved"], ["HGETALL", "{x}moved"], ["COPY", "{x}moved", "lp"], ["HGETALL", "lp"],
+           ["OBJECT", "ENCODING", "lp"], ["DEBUG", "DIGEST"]], p)
+    h.done()
