@@ -12,6 +12,7 @@ pub mod glob;
 pub mod hashes;
 pub mod keys;
 pub mod server;
+pub mod sets;
 pub mod strings;
 pub mod table;
 

@@ -397,6 +397,13 @@ fn object_digest(digest: &mut [u8; 20], entry: &Entry) {
                 xor_digest(digest, &pair);
             }
         }
+        Value::Set(set) => {
+            const OBJ_SET: u32 = 2;
+            mix_digest(digest, &OBJ_SET.to_be_bytes());
+            for member in set.members() {
+                xor_digest(digest, &member);
+            }
+        }
     }
     if entry.expire_at_ms != 0 {
         xor_digest(digest, b"!!expire!!");

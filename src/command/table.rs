@@ -1,7 +1,7 @@
 //! The command table: one row per command. Routing, arity checks, COMMAND
 //! and COMMAND DOCS all read these rows.
 
-use super::{dump, hashes, keys, server, strings, ShardFn};
+use super::{dump, hashes, keys, server, sets, strings, ShardFn};
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -165,6 +165,23 @@ pub static COMMANDS: &[CommandSpec] = &[
     command!("hincrbyfloat", 4, ["write", "denyoom", "fast"], ["@write", "@hash", "@fast"], 1, 1, 1, "hash", "2.6.0", "Increment the float value of a hash field by the given amount", S(hashes::hincrbyfloat)),
     command!("hrandfield", -2, ["readonly"], ["@read", "@hash", "@slow"], 1, 1, 1, "hash", "6.2.0", "Get one or multiple random fields from a hash", S(hashes::hrandfield)),
     command!("hscan", -3, ["readonly"], ["@read", "@hash", "@slow"], 1, 1, 1, "hash", "2.8.0", "Incrementally iterate hash fields and associated values", S(hashes::hscan)),
+    // sets
+    command!("sadd", -3, ["write", "denyoom", "fast"], ["@write", "@set", "@fast"], 1, 1, 1, "set", "1.0.0", "Add one or more members to a set", S(sets::sadd)),
+    command!("srem", -3, ["write", "fast"], ["@write", "@set", "@fast"], 1, 1, 1, "set", "1.0.0", "Remove one or more members from a set", S(sets::srem)),
+    command!("smembers", 2, ["readonly"], ["@read", "@set", "@slow"], 1, 1, 1, "set", "1.0.0", "Get all the members in a set", S(sets::smembers)),
+    command!("sismember", 3, ["readonly", "fast"], ["@read", "@set", "@fast"], 1, 1, 1, "set", "1.0.0", "Determine if a given value is a member of a set", S(sets::sismember)),
+    command!("smismember", -3, ["readonly", "fast"], ["@read", "@set", "@fast"], 1, 1, 1, "set", "6.2.0", "Returns the membership associated with the given elements for a set", S(sets::smismember)),
+    command!("scard", 2, ["readonly", "fast"], ["@read", "@set", "@fast"], 1, 1, 1, "set", "1.0.0", "Get the number of members in a set", S(sets::scard)),
+    command!("spop", -2, ["write", "fast"], ["@write", "@set", "@fast"], 1, 1, 1, "set", "1.0.0", "Remove and return one or multiple random members from a set", S(sets::spop)),
+    command!("srandmember", -2, ["readonly"], ["@read", "@set", "@slow"], 1, 1, 1, "set", "1.0.0", "Get one or multiple random members from a set", S(sets::srandmember)),
+    command!("smove", 4, ["write", "fast"], ["@write", "@set", "@fast"], 1, 2, 1, "set", "1.0.0", "Move a member from one set to another", S(sets::smove)),
+    command!("sinter", -2, ["readonly"], ["@read", "@set", "@slow"], 1, -1, 1, "set", "1.0.0", "Intersect multiple sets", S(sets::sinter)),
+    command!("sunion", -2, ["readonly"], ["@read", "@set", "@slow"], 1, -1, 1, "set", "1.0.0", "Add multiple sets", S(sets::sunion)),
+    command!("sdiff", -2, ["readonly"], ["@read", "@set", "@slow"], 1, -1, 1, "set", "1.0.0", "Subtract multiple sets", S(sets::sdiff)),
+    command!("sinterstore", -3, ["write", "denyoom"], ["@write", "@set", "@slow"], 1, -1, 1, "set", "1.0.0", "Intersect multiple sets and store the resulting set in a key", S(sets::sinterstore)),
+    command!("sunionstore", -3, ["write", "denyoom"], ["@write", "@set", "@slow"], 1, -1, 1, "set", "1.0.0", "Add multiple sets and store the resulting set in a key", S(sets::sunionstore)),
+    command!("sdiffstore", -3, ["write", "denyoom"], ["@write", "@set", "@slow"], 1, -1, 1, "set", "1.0.0", "Subtract multiple sets and store the resulting set in a key", S(sets::sdiffstore)),
+    command!("sscan", -3, ["readonly"], ["@read", "@set", "@slow"], 1, 1, 1, "set", "2.8.0", "Incrementally iterate Set elements", S(sets::sscan)),
     // keys
     command!("del", -2, ["write"], ["@keyspace", "@write", "@slow"], 1, -1, 1, "generic", "1.0.0", "Delete a key", X(keys::del_local, Coord::Del)),
     command!("unlink", -2, ["write", "fast"], ["@keyspace", "@write", "@fast"], 1, -1, 1, "generic", "4.0.0", "Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking.", X(keys::del_local, Coord::Del)),

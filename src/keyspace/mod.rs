@@ -12,7 +12,7 @@ mod lzf;
 pub mod rdb;
 mod value;
 
-pub use value::{EncodingLimits, Hash, StrEncoding, Value};
+pub use value::{EncodingLimits, Hash, Set, StrEncoding, Value};
 
 use crate::cluster::slot::{local_slot_count, local_slot_index, slot_of_local_index};
 use bytes::Bytes;

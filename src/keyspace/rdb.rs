@@ -10,7 +10,7 @@
 //! only dispatch.
 
 pub use super::value::EncodingLimits;
-use super::value::{Hash, Value};
+use super::value::{intset_width, Hash, Set, Value};
 use super::{listpack, lzf};
 use bytes::Bytes;
 
@@ -19,7 +19,9 @@ pub const RDB_VERSION: u16 = 10;
 /// The RDB object types (Redis's `RDB_TYPE_*`).
 pub mod object_type {
     pub const STRING: u8 = 0;
+    pub const SET: u8 = 2;
     pub const HASH: u8 = 4;
+    pub const SET_INTSET: u8 = 11;
     pub const HASH_LISTPACK: u8 = 16;
 }
 
@@ -49,6 +51,7 @@ pub fn dump(value: &Value) -> Vec<u8> {
             out.string(bytes);
         }
         Value::Hash(hash) => save_hash(hash, &mut out),
+        Value::Set(set) => save_set(set, &mut out),
     }
     out.0.extend_from_slice(&RDB_VERSION.to_le_bytes());
     let crc = crc64(0, &out.0);
@@ -85,6 +88,8 @@ pub fn load(payload: &[u8], limits: &EncodingLimits) -> Result<Value, PayloadErr
         object_type::STRING => Ok(Value::string(Bytes::from(reader.string()?))),
         object_type::HASH => load_hash(&mut reader, limits),
         object_type::HASH_LISTPACK => load_hash_listpack(&mut reader, limits),
+        object_type::SET => load_set(&mut reader, limits),
+        object_type::SET_INTSET => load_intset(&mut reader, limits),
         _ => Err(PayloadError::BadFormat),
     }
 }
@@ -105,6 +110,81 @@ fn save_hash(hash: &Hash, out: &mut Writer) {
             }
         }
     }
+}
+
+fn save_set(set: &Set, out: &mut Writer) {
+    match set {
+        Set::Intset { values, width } => {
+            // Redis's intset: width (u32 LE), count (u32 LE), sorted values.
+            out.0.push(object_type::SET_INTSET);
+            let mut blob = Vec::with_capacity(8 + values.len() * *width as usize);
+            blob.extend_from_slice(&u32::from(*width).to_le_bytes());
+            blob.extend_from_slice(&(values.len() as u32).to_le_bytes());
+            for value in values {
+                blob.extend_from_slice(&value.to_le_bytes()[..*width as usize]);
+            }
+            out.string(&blob);
+        }
+        Set::Table(members) => {
+            out.0.push(object_type::SET);
+            out.length(members.len() as u64);
+            for member in members {
+                out.string(member);
+            }
+        }
+    }
+}
+
+/// RDB_TYPE_SET: a count, then members; an intset while they are integers.
+fn load_set(reader: &mut Reader, limits: &EncodingLimits) -> Result<Value, PayloadError> {
+    let count = reader.count()?;
+    if count == 0 {
+        return Err(PayloadError::BadFormat);
+    }
+    let mut set = Set::new();
+    if count > limits.set_max_intset_entries {
+        set.convert_to_table();
+    }
+    for _ in 0..count {
+        if !set.add(&Bytes::from(reader.string()?), limits) {
+            return Err(PayloadError::BadFormat);
+        }
+    }
+    Ok(Value::Set(set))
+}
+
+/// RDB_TYPE_SET_INTSET: one string holding an intset.
+fn load_intset(reader: &mut Reader, limits: &EncodingLimits) -> Result<Value, PayloadError> {
+    let blob = reader.string()?;
+    let header = |at: usize| -> Result<usize, PayloadError> {
+        let bytes = blob.get(at..at + 4).ok_or(PayloadError::BadFormat)?;
+        Ok(u32::from_le_bytes(bytes.try_into().map_err(|_| PayloadError::BadFormat)?) as usize)
+    };
+    let (width, count) = (header(0)?, header(4)?);
+    if !matches!(width, 2 | 4 | 8) || count == 0 || blob.len() != 8 + width * count {
+        return Err(PayloadError::BadFormat);
+    }
+    let values: Vec<i64> = blob[8..]
+        .chunks_exact(width)
+        .map(|chunk| match width {
+            2 => i64::from(i16::from_le_bytes([chunk[0], chunk[1]])),
+            4 => i64::from(i32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]])),
+            _ => i64::from_le_bytes(chunk.try_into().unwrap_or([0; 8])),
+        })
+        .collect();
+    if values.windows(2).any(|pair| pair[0] >= pair[1])
+        || values.iter().any(|v| intset_width(*v) as usize > width)
+    {
+        return Err(PayloadError::BadFormat);
+    }
+    let mut set = Set::Intset {
+        values,
+        width: width as u8,
+    };
+    if set.len() > limits.set_max_intset_entries {
+        set.convert_to_table();
+    }
+    Ok(Value::Set(set))
 }
 
 /// RDB_TYPE_HASH: a count, then field and value strings.

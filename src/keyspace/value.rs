@@ -3,13 +3,14 @@
 
 use super::SeededState;
 use bytes::Bytes;
-use hashbrown::HashMap;
+use hashbrown::{HashMap, HashSet};
 
 /// The configured thresholds an encoding switches at (from the config).
 #[derive(Debug, Clone, Copy)]
 pub struct EncodingLimits {
     pub hash_max_listpack_entries: usize,
     pub hash_max_listpack_value: usize,
+    pub set_max_intset_entries: usize,
 }
 
 impl Default for EncodingLimits {
@@ -17,6 +18,7 @@ impl Default for EncodingLimits {
         EncodingLimits {
             hash_max_listpack_entries: 512,
             hash_max_listpack_value: 64,
+            set_max_intset_entries: 512,
         }
     }
 }
@@ -136,10 +138,131 @@ pub enum StrEncoding {
 /// Redis keeps strings of up to 44 bytes in one allocation with their header.
 pub const EMBSTR_BYTES_MAX: usize = 44;
 
+/// A set. While every member is an integer (and there are at most
+/// `set-max-intset-entries`), Redis's intset: sorted integers with the
+/// byte width Redis's intset would use (it only ever grows). Else a table.
+#[derive(Debug, Clone)]
+pub enum Set {
+    Intset { values: Vec<i64>, width: u8 },
+    Table(HashSet<Bytes, SeededState>),
+}
+
+/// The intset width (bytes per integer) that holds `value`.
+pub fn intset_width(value: i64) -> u8 {
+    if i16::try_from(value).is_ok() {
+        2
+    } else if i32::try_from(value).is_ok() {
+        4
+    } else {
+        8
+    }
+}
+
+impl Set {
+    pub fn new() -> Self {
+        Set::Intset {
+            values: Vec::new(),
+            width: 2,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            Set::Intset { values, .. } => values.len(),
+            Set::Table(set) => set.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn contains(&self, member: &[u8]) -> bool {
+        match self {
+            Set::Intset { values, .. } => crate::protocol::decode::parse_i64_strict(member)
+                .is_some_and(|v| values.binary_search(&v).is_ok()),
+            Set::Table(set) => set.contains(member),
+        }
+    }
+
+    /// Adds a member; true when it is new.
+    pub fn add(&mut self, member: &Bytes, limits: &EncodingLimits) -> bool {
+        if let Set::Intset { values, width } = self {
+            if let Some(value) = crate::protocol::decode::parse_i64_strict(member) {
+                let Err(at) = values.binary_search(&value) else {
+                    return false;
+                };
+                values.insert(at, value);
+                *width = (*width).max(intset_width(value));
+                if values.len() > limits.set_max_intset_entries {
+                    self.convert_to_table();
+                }
+                return true;
+            }
+            self.convert_to_table();
+        }
+        match self {
+            Set::Table(set) => set.insert(member.clone()),
+            Set::Intset { .. } => false,
+        }
+    }
+
+    pub fn remove(&mut self, member: &[u8]) -> bool {
+        match self {
+            Set::Intset { values, .. } => {
+                let Some(value) = crate::protocol::decode::parse_i64_strict(member) else {
+                    return false;
+                };
+                match values.binary_search(&value) {
+                    Ok(at) => {
+                        values.remove(at);
+                        true
+                    }
+                    Err(_) => false,
+                }
+            }
+            Set::Table(set) => set.remove(member),
+        }
+    }
+
+    pub fn convert_to_table(&mut self) {
+        if let Set::Intset { values, .. } = self {
+            let table = values.iter().map(|v| Bytes::from(v.to_string())).collect();
+            *self = Set::Table(table);
+        }
+    }
+
+    /// The members: ascending for an intset, table order else.
+    pub fn members(&self) -> Vec<Bytes> {
+        match self {
+            Set::Intset { values, .. } => {
+                values.iter().map(|v| Bytes::from(v.to_string())).collect()
+            }
+            Set::Table(set) => set.iter().cloned().collect(),
+        }
+    }
+
+    fn memory_bytes(&self) -> usize {
+        match self {
+            Set::Intset { values, width } => 16 + values.len() * *width as usize,
+            Set::Table(set) => {
+                48 + set.capacity() * 40 + set.iter().map(|m| m.len()).sum::<usize>()
+            }
+        }
+    }
+}
+
+impl Default for Set {
+    fn default() -> Self {
+        Set::new()
+    }
+}
+
 #[derive(Debug, Clone)]
 pub enum Value {
     Str { bytes: Bytes, encoding: StrEncoding },
     Hash(Hash),
+    Set(Set),
 }
 
 impl Value {
@@ -179,6 +302,7 @@ impl Value {
         match self {
             Value::Str { .. } => "string",
             Value::Hash(_) => "hash",
+            Value::Set(_) => "set",
         }
     }
 
@@ -197,7 +321,8 @@ impl Value {
                 ..
             } => "raw",
             Value::Hash(Hash::Listpack(_)) => "listpack",
-            Value::Hash(Hash::Table(_)) => "hashtable",
+            Value::Hash(Hash::Table(_)) | Value::Set(Set::Table(_)) => "hashtable",
+            Value::Set(Set::Intset { .. }) => "intset",
         }
     }
 
@@ -213,6 +338,7 @@ impl Value {
         match self {
             Value::Str { bytes, .. } => 16 + bytes.len(),
             Value::Hash(hash) => hash.memory_bytes(),
+            Value::Set(set) => set.memory_bytes(),
         }
     }
 }

@@ -248,3 +248,101 @@ def test_dump_restore_hashes(h):
            ["RENAME", "lp", "{x}moved"], ["HGETALL", "{x}moved"], ["COPY", "{x}moved", "lp"], ["HGETALL", "lp"],
            ["OBJECT", "ENCODING", "lp"], ["DEBUG", "DIGEST"]], p)
     h.done()
+
+
+SETS = [
+    ["SADD", "{s}i", "3", "1", "2", "-7", "100000"], ["SADD", "{s}i", "1", "4"], ["SMEMBERS", "{s}i"],
+    ["OBJECT", "ENCODING", "{s}i"], ["TYPE", "{s}i"], ["SCARD", "{s}i"], ["SISMEMBER", "{s}i", "3"],
+    ["SISMEMBER", "{s}i", "9"], ["SISMEMBER", "{s}i", "x"], ["SMISMEMBER", "{s}i", "1", "x", "4"],
+    ["SMISMEMBER", "nokey", "1", "2"], ["SISMEMBER", "nokey", "1"], ["SCARD", "nokey"], ["SMEMBERS", "nokey"],
+    ["SREM", "{s}i", "1", "x", "100000"], ["SMEMBERS", "{s}i"], ["SREM", "nokey", "a"],
+    ["SADD", "{s}m", "a", "1", "b"], ["OBJECT", "ENCODING", "{s}m"], C(["SMEMBERS", "{s}m"], rule=sorted_items),
+    ["SADD", "{s}i2", "2", "3", "9"], ["SADD", "{s}i2", "01"], ["OBJECT", "ENCODING", "{s}i2"],
+    ["SADD", "{s}e", "x"], ["SREM", "{s}e", "x"], ["EXISTS", "{s}e"],
+    ["SADD", "{s}a"], ["SREM", "{s}a"], ["SPOP"], ["SPOP", "{s}i", "1", "2"], ["SPOP", "{s}i", "-1"],
+    ["SPOP", "{s}i", "x"], ["SPOP", "nokey"], ["SPOP", "nokey", "3"], ["SPOP", "{s}i", "0"],
+    ["SRANDMEMBER", "nokey"], ["SRANDMEMBER", "nokey", "3"], ["SRANDMEMBER", "{s}i", "0"],
+    ["SRANDMEMBER", "{s}i", "x"], ["SRANDMEMBER", "{s}i", "1", "2"],
+    ["SRANDMEMBER", "{s}i", "-9223372036854775808"], ["SRANDMEMBER", "{s}i", "100"],
+    C(["SRANDMEMBER", "{s}i"], rule=random_fields(["2", "3", "-7", "4"])),
+    C(["SRANDMEMBER", "{s}i", "2"], rule=random_fields(["2", "3", "-7", "4"])),
+    C(["SRANDMEMBER", "{s}i", "-6"], rule=random_fields(["2", "3", "-7", "4"])),
+    ["SADD", "{s}p", "a", "b", "c"], C(["SPOP", "{s}p"], rule=random_fields("abc")), ["SCARD", "{s}p"],
+    C(["SPOP", "{s}p", "1"], rule=random_fields("abc")), ["SCARD", "{s}p"],
+    C(["SPOP", "{s}p", "5"], rule=random_fields("abc")), ["EXISTS", "{s}p"],
+    # wrong types
+    ["SET", "{s}str", "v"], ["SADD", "{s}str", "a"], ["SREM", "{s}str", "a"], ["SMEMBERS", "{s}str"],
+    ["SISMEMBER", "{s}str", "a"], ["SMISMEMBER", "{s}str", "a"], ["SCARD", "{s}str"], ["SPOP", "{s}str"],
+    ["SPOP", "{s}str", "2"], ["SRANDMEMBER", "{s}str"], ["SRANDMEMBER", "{s}str", "2"], ["SSCAN", "{s}str", "0"],
+    ["SINTER", "{s}i", "{s}str"], ["SUNION", "{s}str", "{s}i"], ["SDIFF", "{s}i", "{s}str"],
+    ["SINTER", "nokey{s}", "{s}str"], ["SINTERSTORE", "{s}d", "{s}str"], ["HSET", "{s}h", "a", "1"],
+    ["SADD", "{s}h", "a"], ["GET", "{s}i"],
+    # SMOVE
+    ["SADD", "{s}src", "a", "b", "1"], ["SMOVE", "{s}src", "{s}dst", "a"], ["SMOVE", "{s}src", "{s}dst", "zz"],
+    ["SMOVE", "{s}src", "{s}src", "b"], ["SMOVE", "{s}src", "{s}src", "zz"], ["SMOVE", "nokey{s}", "{s}dst", "a"],
+    ["SMOVE", "{s}src", "{s}str", "b"], ["SMOVE", "nokey{s}", "{s}str", "b"], ["SMOVE", "{s}str", "{s}dst", "b"],
+    ["SMOVE", "{s}src", "{s}dst", "1"], ["SMOVE", "{s}src", "{s}dst", "b"], ["EXISTS", "{s}src"],
+    C(["SMEMBERS", "{s}dst"], rule=sorted_items), ["SADD", "{s}ints", "5"], ["SMOVE", "{s}dst", "{s}ints", "1"],
+    ["SMEMBERS", "{s}ints"], ["OBJECT", "ENCODING", "{s}ints"], ["SMOVE", "{s}dst", "{s}ints", "a"],
+    ["OBJECT", "ENCODING", "{s}ints"], ["SMOVE", "{s}dst", "{s}newint", "b"], ["OBJECT", "ENCODING", "{s}newint"],
+    # algebra
+    ["DEL", "{s}x", "{s}y", "{s}z"], ["SADD", "{s}x", "1", "2", "3", "4", "5"], ["SADD", "{s}y", "4", "5", "6"],
+    ["SADD", "{s}z", "5", "a"], ["SINTER", "{s}x", "{s}y"], ["SINTER", "{s}x", "{s}y", "{s}z"],
+    ["SINTER", "{s}x", "nokey{s}"], ["SINTER", "{s}x"], ["SUNION", "{s}x", "{s}y"],
+    C(["SUNION", "{s}x", "{s}z"], rule=sorted_items), ["SUNION", "nokey{s}"], ["SDIFF", "{s}x", "{s}y"],
+    ["SDIFF", "{s}x", "{s}y", "{s}z"], ["SDIFF", "nokey{s}", "{s}x"], ["SDIFF", "{s}x", "nokey{s}"],
+    ["SINTERSTORE", "{s}d", "{s}x", "{s}y"], ["SMEMBERS", "{s}d"], ["OBJECT", "ENCODING", "{s}d"],
+    ["SUNIONSTORE", "{s}d", "{s}x", "{s}z"], C(["SMEMBERS", "{s}d"], rule=sorted_items),
+    ["OBJECT", "ENCODING", "{s}d"], ["SDIFFSTORE", "{s}d", "{s}x", "{s}y"], ["SMEMBERS", "{s}d"],
+    ["SINTERSTORE", "{s}d", "{s}x", "nokey{s}"], ["EXISTS", "{s}d"], ["SET", "{s}d", "str"],
+    ["SUNIONSTORE", "{s}d", "{s}x"], ["TYPE", "{s}d"], ["SDIFFSTORE", "{s}x", "{s}x", "{s}y"], ["SMEMBERS", "{s}x"],
+    ["SINTERSTORE", "{s}d"], ["SUNION"],
+    # thresholds and scans
+    ["CONFIG", "SET", "set-max-intset-entries", "3"], ["CONFIG", "GET", "set-max-intset-entries"],
+    ["SADD", "{s}t", "1", "2", "3"], ["OBJECT", "ENCODING", "{s}t"], ["SADD", "{s}t", "4"],
+    ["OBJECT", "ENCODING", "{s}t"], ["SUNIONSTORE", "{s}u", "{s}y"], ["OBJECT", "ENCODING", "{s}u"],
+    ["CONFIG", "SET", "set-max-intset-entries", "512"],
+    ["SADD", "{s}big", "9223372036854775807", "-9223372036854775808", "0"], ["SMEMBERS", "{s}big"],
+    ["SSCAN", "{s}big", "0"], ["SSCAN", "{s}big", "0", "MATCH", "-*"], ["SSCAN", "nokey", "0"],
+    ["SSCAN", "{s}big", "x"], ["SSCAN", "{s}big", "0", "COUNT", "0"], C(["SSCAN", "{s}z", "0"], rule=hscan_rule),
+    ["DEBUG", "DIGEST-VALUE", "{s}big"], ["DEBUG", "DIGEST-VALUE", "{s}z"], ["DEBUG", "DIGEST"],
+]
+
+
+def test_sets(h):
+    h.run(SETS)
+    h.done()
+
+
+def test_sets_resp3(h):
+    h.run([
+        C(["HELLO", "3"]), ["SADD", "s", "1", "2"], ["SMEMBERS", "s"], ["SMEMBERS", "nokey"], ["SINTER", "s", "s"],
+        ["SPOP", "nokey", "2"], ["SRANDMEMBER", "s", "5"], ["SRANDMEMBER", "nokey", "5"], ["SMISMEMBER", "s", "1"],
+        ["SUNION", "s"], ["SDIFF", "s"], ["SSCAN", "s", "0"],
+    ])
+    h.done()
+
+
+def test_dump_restore_sets(h):
+    p = h.pair()
+    cases = {
+        "i16": ["1", "-5", "300"], "i32": ["1", "70000"], "i64": ["1", "9223372036854775807"],
+        "many": [str(i * 3) for i in range(400)], "table": ["a", "b", "1"],
+        "bigtable": ["m%d" % i for i in range(700)],
+    }
+    for key, members in cases.items():
+        h.run([["SADD", key] + members, ["OBJECT", "ENCODING", key]], p)
+        if key.startswith("i") or key == "many":
+            h.run([["DUMP", key]], p)  # intsets: identical bytes
+        for conn in (p.r, p.s):
+            payload = conn.call("DUMP", key)[1]
+            h.run([["RESTORE", "copy", "0", payload, "REPLACE"], ["OBJECT", "ENCODING", "copy"],
+                   C(["SMEMBERS", "copy"], rule=sorted_items), ["SCARD", "copy"],
+                   ["DEBUG", "DIGEST-VALUE", "copy"]], p)
+    # an intset keeps its width after the wide member leaves
+    h.run([["SREM", "i32", "70000"], ["DUMP", "i32"]], p)
+    payload = p.r.call("DUMP", "i16")[1]
+    h.run([["CONFIG", "SET", "set-max-intset-entries", "2"], ["RESTORE", "c2", "0", payload],
+           ["OBJECT", "ENCODING", "c2"], ["CONFIG", "SET", "set-max-intset-entries", "512"],
+           ["RENAME", "i16", "{x}moved"], ["SMEMBERS", "{x}moved"], ["DEBUG", "DIGEST"]], p)
+    h.done()
