@@ -404,6 +404,13 @@ fn object_digest(digest: &mut [u8; 20], entry: &Entry) {
                 xor_digest(digest, &member);
             }
         }
+        Value::List(items) => {
+            const OBJ_LIST: u32 = 1;
+            mix_digest(digest, &OBJ_LIST.to_be_bytes());
+            for item in items {
+                mix_digest(digest, item);
+            }
+        }
     }
     if entry.expire_at_ms != 0 {
         xor_digest(digest, b"!!expire!!");

@@ -1,7 +1,7 @@
 //! The command table: one row per command. Routing, arity checks, COMMAND
 //! and COMMAND DOCS all read these rows.
 
-use super::{dump, hashes, keys, server, sets, strings, ShardFn};
+use super::{dump, hashes, keys, lists, server, sets, strings, ShardFn};
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -182,6 +182,23 @@ pub static COMMANDS: &[CommandSpec] = &[
     command!("sunionstore", -3, ["write", "denyoom"], ["@write", "@set", "@slow"], 1, -1, 1, "set", "1.0.0", "Add multiple sets and store the resulting set in a key", S(sets::sunionstore)),
     command!("sdiffstore", -3, ["write", "denyoom"], ["@write", "@set", "@slow"], 1, -1, 1, "set", "1.0.0", "Subtract multiple sets and store the resulting set in a key", S(sets::sdiffstore)),
     command!("sscan", -3, ["readonly"], ["@read", "@set", "@slow"], 1, 1, 1, "set", "2.8.0", "Incrementally iterate Set elements", S(sets::sscan)),
+    // lists
+    command!("lpush", -3, ["write", "denyoom", "fast"], ["@write", "@list", "@fast"], 1, 1, 1, "list", "1.0.0", "Prepend one or multiple elements to a list", S(lists::lpush)),
+    command!("rpush", -3, ["write", "denyoom", "fast"], ["@write", "@list", "@fast"], 1, 1, 1, "list", "1.0.0", "Append one or multiple elements to a list", S(lists::rpush)),
+    command!("lpushx", -3, ["write", "denyoom", "fast"], ["@write", "@list", "@fast"], 1, 1, 1, "list", "2.2.0", "Prepend an element to a list, only if the list exists", S(lists::lpushx)),
+    command!("rpushx", -3, ["write", "denyoom", "fast"], ["@write", "@list", "@fast"], 1, 1, 1, "list", "2.2.0", "Append an element to a list, only if the list exists", S(lists::rpushx)),
+    command!("lpop", -2, ["write", "fast"], ["@write", "@list", "@fast"], 1, 1, 1, "list", "1.0.0", "Remove and get the first elements in a list", S(lists::lpop)),
+    command!("rpop", -2, ["write", "fast"], ["@write", "@list", "@fast"], 1, 1, 1, "list", "1.0.0", "Remove and get the last elements in a list", S(lists::rpop)),
+    command!("llen", 2, ["readonly", "fast"], ["@read", "@list", "@fast"], 1, 1, 1, "list", "1.0.0", "Get the length of a list", S(lists::llen)),
+    command!("lrange", 4, ["readonly"], ["@read", "@list", "@slow"], 1, 1, 1, "list", "1.0.0", "Get a range of elements from a list", S(lists::lrange)),
+    command!("lindex", 3, ["readonly"], ["@read", "@list", "@slow"], 1, 1, 1, "list", "1.0.0", "Get an element from a list by its index", S(lists::lindex)),
+    command!("lset", 4, ["write", "denyoom"], ["@write", "@list", "@slow"], 1, 1, 1, "list", "1.0.0", "Set the value of an element in a list by its index", S(lists::lset)),
+    command!("linsert", 5, ["write", "denyoom"], ["@write", "@list", "@slow"], 1, 1, 1, "list", "2.2.0", "Insert an element before or after another element in a list", S(lists::linsert)),
+    command!("lrem", 4, ["write"], ["@write", "@list", "@slow"], 1, 1, 1, "list", "1.0.0", "Remove elements from a list", S(lists::lrem)),
+    command!("ltrim", 4, ["write"], ["@write", "@list", "@slow"], 1, 1, 1, "list", "1.0.0", "Trim a list to the specified range", S(lists::ltrim)),
+    command!("lpos", -3, ["readonly"], ["@read", "@list", "@slow"], 1, 1, 1, "list", "6.0.6", "Return the index of matching elements on a list", S(lists::lpos)),
+    command!("lmove", 5, ["write", "denyoom"], ["@write", "@list", "@slow"], 1, 2, 1, "list", "6.2.0", "Pop an element from a list, push it to another list and return it", S(lists::lmove)),
+    command!("rpoplpush", 3, ["write", "denyoom"], ["@write", "@list", "@slow"], 1, 2, 1, "list", "1.2.0", "Remove the last element in a list, prepend it to another list and return it", S(lists::rpoplpush)),
     // keys
     command!("del", -2, ["write"], ["@keyspace", "@write", "@slow"], 1, -1, 1, "generic", "1.0.0", "Delete a key", X(keys::del_local, Coord::Del)),
     command!("unlink", -2, ["write", "fast"], ["@keyspace", "@write", "@fast"], 1, -1, 1, "generic", "4.0.0", "Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking.", X(keys::del_local, Coord::Del)),

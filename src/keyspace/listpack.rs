@@ -32,6 +32,13 @@ pub fn encode<'a>(items: impl Iterator<Item = &'a [u8]>) -> Vec<u8> {
     out
 }
 
+/// The bytes one item takes in a listpack, with its back length.
+pub fn entry_bytes(item: &[u8]) -> usize {
+    let mut scratch = Vec::with_capacity(item.len() + 9);
+    encode_entry(item, &mut scratch);
+    scratch.len() + backlen_bytes(scratch.len())
+}
+
 fn encode_entry(item: &[u8], out: &mut Vec<u8>) {
     if let Some(value) = parse_i64_strict(item) {
         match value {

@@ -22,6 +22,7 @@ pub mod object_type {
     pub const SET: u8 = 2;
     pub const HASH: u8 = 4;
     pub const SET_INTSET: u8 = 11;
+    pub const LIST_QUICKLIST_2: u8 = 18;
     pub const HASH_LISTPACK: u8 = 16;
 }
 
@@ -52,6 +53,7 @@ pub fn dump(value: &Value) -> Vec<u8> {
         }
         Value::Hash(hash) => save_hash(hash, &mut out),
         Value::Set(set) => save_set(set, &mut out),
+        Value::List(items) => save_list(items, &mut out, limits_for_dump()),
     }
     out.0.extend_from_slice(&RDB_VERSION.to_le_bytes());
     let crc = crc64(0, &out.0);
@@ -90,6 +92,7 @@ pub fn load(payload: &[u8], limits: &EncodingLimits) -> Result<Value, PayloadErr
         object_type::HASH_LISTPACK => load_hash_listpack(&mut reader, limits),
         object_type::SET => load_set(&mut reader, limits),
         object_type::SET_INTSET => load_intset(&mut reader, limits),
+        object_type::LIST_QUICKLIST_2 => load_list(&mut reader),
         _ => Err(PayloadError::BadFormat),
     }
 }
@@ -133,6 +136,74 @@ fn save_set(set: &Set, out: &mut Writer) {
             }
         }
     }
+}
+
+const NODE_PLAIN: u64 = 1;
+const NODE_PACKED: u64 = 2;
+
+/// The default node size, which DUMP uses: `dump` takes no configuration.
+fn limits_for_dump() -> EncodingLimits {
+    EncodingLimits::default()
+}
+
+/// RDB_TYPE_LIST_QUICKLIST_2: a node count, then per node its container
+/// kind and a listpack. Nodes are filled from the head as a run of RPUSH
+/// would fill them (`_quicklistNodeAllowInsert`).
+fn save_list(items: &std::collections::VecDeque<Bytes>, out: &mut Writer, limits: EncodingLimits) {
+    out.0.push(object_type::LIST_QUICKLIST_2);
+    let fill = limits.list_max_listpack_size;
+    let (bytes_max, count_max) = if fill >= 0 {
+        (usize::MAX, fill.max(1) as usize)
+    } else {
+        let level = (-fill - 1).min(4) as u32;
+        (4096usize << level, usize::MAX)
+    };
+    let mut nodes: Vec<(usize, usize)> = Vec::new();
+    let (mut start, mut node_bytes, mut count) = (0usize, 7usize, 0usize);
+    for (index, item) in items.iter().enumerate() {
+        let grown = node_bytes + item.len() + 8;
+        let full = if bytes_max != usize::MAX {
+            grown > bytes_max
+        } else {
+            grown > 8192 || count + 1 > count_max
+        };
+        if count > 0 && full {
+            nodes.push((start, index));
+            (start, node_bytes, count) = (index, 7, 0);
+        }
+        node_bytes += listpack::entry_bytes(item);
+        count += 1;
+    }
+    if count > 0 {
+        nodes.push((start, items.len()));
+    }
+    out.length(nodes.len() as u64);
+    for (first, end) in nodes {
+        out.length(NODE_PACKED);
+        let packed = listpack::encode(items.range(first..end).map(|item| item.as_ref()));
+        out.string(&packed);
+    }
+}
+
+fn load_list(reader: &mut Reader) -> Result<Value, PayloadError> {
+    let nodes = reader.count()?;
+    let mut items = std::collections::VecDeque::new();
+    for _ in 0..nodes {
+        let container = reader.length()?;
+        let blob = reader.string()?;
+        match container {
+            NODE_PLAIN => items.push_back(Bytes::from(blob)),
+            NODE_PACKED => {
+                let entries = listpack::decode(&blob).ok_or(PayloadError::BadFormat)?;
+                items.extend(entries);
+            }
+            _ => return Err(PayloadError::BadFormat),
+        }
+    }
+    if items.is_empty() {
+        return Err(PayloadError::BadFormat);
+    }
+    Ok(Value::List(items))
 }
 
 /// RDB_TYPE_SET: a count, then members; an intset while they are integers.

@@ -4,6 +4,7 @@
 use super::SeededState;
 use bytes::Bytes;
 use hashbrown::{HashMap, HashSet};
+use std::collections::VecDeque;
 
 /// The configured thresholds an encoding switches at (from the config).
 #[derive(Debug, Clone, Copy)]
@@ -11,6 +12,7 @@ pub struct EncodingLimits {
     pub hash_max_listpack_entries: usize,
     pub hash_max_listpack_value: usize,
     pub set_max_intset_entries: usize,
+    pub list_max_listpack_size: i64,
 }
 
 impl Default for EncodingLimits {
@@ -19,6 +21,7 @@ impl Default for EncodingLimits {
             hash_max_listpack_entries: 512,
             hash_max_listpack_value: 64,
             set_max_intset_entries: 512,
+            list_max_listpack_size: -2,
         }
     }
 }
@@ -260,9 +263,15 @@ impl Default for Set {
 
 #[derive(Debug, Clone)]
 pub enum Value {
-    Str { bytes: Bytes, encoding: StrEncoding },
+    Str {
+        bytes: Bytes,
+        encoding: StrEncoding,
+    },
     Hash(Hash),
     Set(Set),
+    /// A list. Redis 7.0 reports every list as `quicklist`; DUMP splits it
+    /// into listpack nodes by `list-max-listpack-size`.
+    List(VecDeque<Bytes>),
 }
 
 impl Value {
@@ -303,6 +312,7 @@ impl Value {
             Value::Str { .. } => "string",
             Value::Hash(_) => "hash",
             Value::Set(_) => "set",
+            Value::List(_) => "list",
         }
     }
 
@@ -323,6 +333,7 @@ impl Value {
             Value::Hash(Hash::Listpack(_)) => "listpack",
             Value::Hash(Hash::Table(_)) | Value::Set(Set::Table(_)) => "hashtable",
             Value::Set(Set::Intset { .. }) => "intset",
+            Value::List(_) => "quicklist",
         }
     }
 
@@ -339,6 +350,9 @@ impl Value {
             Value::Str { bytes, .. } => 16 + bytes.len(),
             Value::Hash(hash) => hash.memory_bytes(),
             Value::Set(set) => set.memory_bytes(),
+            Value::List(items) => {
+                32 + items.capacity() * 32 + items.iter().map(|i| i.len()).sum::<usize>()
+            }
         }
     }
 }

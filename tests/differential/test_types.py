@@ -346,3 +346,84 @@ def test_dump_restore_sets(h):
            ["OBJECT", "ENCODING", "c2"], ["CONFIG", "SET", "set-max-intset-entries", "512"],
            ["RENAME", "i16", "{x}moved"], ["SMEMBERS", "{x}moved"], ["DEBUG", "DIGEST"]], p)
     h.done()
+
+
+LISTS = [
+    ["RPUSH", "{l}a", "a", "b", "c"], ["LPUSH", "{l}a", "x", "y"], ["LRANGE", "{l}a", "0", "-1"], ["LLEN", "{l}a"],
+    ["TYPE", "{l}a"], ["OBJECT", "ENCODING", "{l}a"], ["LPUSHX", "nokey", "a"], ["RPUSHX", "nokey", "a"],
+    ["EXISTS", "nokey"], ["LPUSHX", "{l}a", "p", "q"], ["RPUSHX", "{l}a", "z"], ["LRANGE", "{l}a", "0", "-1"],
+    ["LRANGE", "{l}a", "-3", "-2"], ["LRANGE", "{l}a", "5", "2"], ["LRANGE", "{l}a", "-100", "100"],
+    ["LRANGE", "{l}a", "20", "30"], ["LRANGE", "{l}a", "x", "1"], ["LRANGE", "nokey", "0", "-1"],
+    ["LINDEX", "{l}a", "0"], ["LINDEX", "{l}a", "-1"], ["LINDEX", "{l}a", "100"], ["LINDEX", "{l}a", "x"],
+    ["LINDEX", "nokey", "0"], ["LSET", "{l}a", "1", "SET"], ["LSET", "{l}a", "-1", "END"], ["LSET", "{l}a", "50", "v"],
+    ["LSET", "nokey", "0", "v"], ["LSET", "{l}a", "x", "v"], ["LRANGE", "{l}a", "0", "-1"],
+    ["LINSERT", "{l}a", "BEFORE", "a", "before-a"], ["LINSERT", "{l}a", "after", "a", "after-a"],
+    ["LINSERT", "{l}a", "AFTER", "zzz", "v"], ["LINSERT", "nokey", "AFTER", "a", "v"],
+    ["LINSERT", "{l}a", "MIDDLE", "a", "v"], ["LRANGE", "{l}a", "0", "-1"],
+    ["LPOP", "{l}a"], ["RPOP", "{l}a"], ["LPOP", "{l}a", "2"], ["RPOP", "{l}a", "0"], ["LPOP", "{l}a", "-1"],
+    ["LPOP", "{l}a", "x"], ["LPOP", "{l}a", "1", "2"], ["LPOP", "nokey"], ["LPOP", "nokey", "2"],
+    ["RPOP", "{l}a", "100"], ["EXISTS", "{l}a"],
+    # LREM / LTRIM / LPOS
+    ["RPUSH", "{l}r", "a", "b", "a", "c", "a", "b", "a"], ["LREM", "{l}r", "2", "a"], ["LRANGE", "{l}r", "0", "-1"],
+    ["LREM", "{l}r", "-1", "a"], ["LRANGE", "{l}r", "0", "-1"], ["LREM", "{l}r", "0", "b"], ["LRANGE", "{l}r", "0", "-1"],
+    ["LREM", "{l}r", "x", "a"], ["LREM", "nokey", "0", "a"], ["LREM", "{l}r", "0", "a"], ["LREM", "{l}r", "0", "c"],
+    ["EXISTS", "{l}r"],
+    ["RPUSH", "{l}t", "1", "2", "3", "4", "5", "6"], ["LTRIM", "{l}t", "1", "-2"], ["LRANGE", "{l}t", "0", "-1"],
+    ["LTRIM", "{l}t", "-100", "100"], ["LRANGE", "{l}t", "0", "-1"], ["LTRIM", "{l}t", "x", "1"],
+    ["LTRIM", "nokey", "0", "1"], ["LTRIM", "{l}t", "3", "1"], ["EXISTS", "{l}t"],
+    ["RPUSH", "{l}p", "a", "b", "c", "1", "2", "3", "c", "c"], ["LPOS", "{l}p", "c"], ["LPOS", "{l}p", "c", "RANK", "2"],
+    ["LPOS", "{l}p", "c", "RANK", "-1"], ["LPOS", "{l}p", "c", "COUNT", "0"], ["LPOS", "{l}p", "c", "COUNT", "2"],
+    ["LPOS", "{l}p", "c", "RANK", "-1", "COUNT", "2"], ["LPOS", "{l}p", "c", "MAXLEN", "3"],
+    ["LPOS", "{l}p", "c", "MAXLEN", "3", "RANK", "-1"], ["LPOS", "{l}p", "c", "RANK", "-1", "MAXLEN", "1", "COUNT", "0"],
+    ["LPOS", "{l}p", "zz"], ["LPOS", "{l}p", "zz", "COUNT", "1"], ["LPOS", "{l}p", "c", "RANK", "0"],
+    ["LPOS", "{l}p", "c", "RANK", "x"], ["LPOS", "{l}p", "c", "COUNT", "-1"], ["LPOS", "{l}p", "c", "MAXLEN", "-1"],
+    ["LPOS", "{l}p", "c", "BOGUS", "1"], ["LPOS", "{l}p", "c", "RANK"], ["LPOS", "nokey", "c"],
+    ["LPOS", "nokey", "c", "COUNT", "0"], ["LPOS", "{l}p", "c", "RANK", "-9223372036854775808"],
+    ["LPOS", "{l}p", "3"], ["LPOS", "{l}p", "c", "RANK", "9"],
+    # LMOVE / RPOPLPUSH
+    ["RPUSH", "{l}src", "1", "2", "3"], ["LMOVE", "{l}src", "{l}dst", "LEFT", "RIGHT"],
+    ["LMOVE", "{l}src", "{l}dst", "right", "left"], ["LRANGE", "{l}dst", "0", "-1"], ["RPOPLPUSH", "{l}src", "{l}dst"],
+    ["EXISTS", "{l}src"], ["LRANGE", "{l}dst", "0", "-1"], ["LMOVE", "{l}dst", "{l}dst", "LEFT", "RIGHT"],
+    ["LRANGE", "{l}dst", "0", "-1"], ["LMOVE", "nokey{l}", "{l}dst", "LEFT", "LEFT"], ["RPOPLPUSH", "nokey{l}", "{l}dst"],
+    ["LMOVE", "{l}dst", "{l}dst", "UP", "LEFT"], ["SET", "{l}str", "v"], ["LMOVE", "{l}dst", "{l}str", "LEFT", "LEFT"],
+    ["LMOVE", "nokey{l}", "{l}str", "LEFT", "LEFT"], ["LMOVE", "{l}str", "{l}dst", "LEFT", "LEFT"],
+    ["RPOPLPUSH", "{l}dst", "{l}new"], ["LRANGE", "{l}new", "0", "-1"],
+    # wrong types
+    ["LPUSH", "{l}str", "a"], ["RPUSH", "{l}str", "a"], ["LPUSHX", "{l}str", "a"], ["LPOP", "{l}str"],
+    ["RPOP", "{l}str", "2"], ["LLEN", "{l}str"], ["LRANGE", "{l}str", "0", "1"], ["LINDEX", "{l}str", "0"],
+    ["LSET", "{l}str", "0", "v"], ["LINSERT", "{l}str", "BEFORE", "a", "b"], ["LREM", "{l}str", "0", "a"],
+    ["LTRIM", "{l}str", "0", "1"], ["LPOS", "{l}str", "a"], ["GET", "{l}new"], ["HSET", "{l}new", "a", "1"],
+    ["LPUSH"], ["LPUSH", "k"], ["LINSERT", "k", "BEFORE", "a"],
+    ["DEBUG", "DIGEST-VALUE", "{l}dst"], ["DEBUG", "DIGEST"],
+]
+
+
+def test_lists(h):
+    h.run(LISTS)
+    h.done()
+
+
+def test_lists_resp3(h):
+    h.run([
+        C(["HELLO", "3"]), ["RPUSH", "l", "a", "b"], ["RPUSH", "{l}", "x"],
+        ["RPOPLPUSH", "{l}", "nokey{l}"], ["LRANGE", "nokey{l}", "0", "-1"], ["LPOP", "nokey"], ["LPOP", "nokey", "2"], ["LPOP", "l", "0"],
+        ["LRANGE", "l", "0", "-1"], ["LPOS", "nokey", "a"], ["LINDEX", "l", "9"], ["LMOVE", "nokey{l}", "l", "LEFT", "LEFT"],
+    ])
+    h.done()
+
+
+def test_dump_restore_lists(h):
+    p = h.pair()
+    cases = {
+        "small": ["a", "1", "-4097", "9223372036854775807", "", "hello"],
+        "nodes": ["element-%d" % i for i in range(2000)],
+        "bigitems": ["x" * 3000, "y" * 5000, "z" * 100],
+    }
+    for key, items in cases.items():
+        h.run([["RPUSH", key] + items, ["OBJECT", "ENCODING", key], ["DUMP", key]], p)
+        for conn in (p.r, p.s):
+            payload = conn.call("DUMP", key)[1]
+            h.run([["RESTORE", "copy", "0", payload, "REPLACE"], ["OBJECT", "ENCODING", "copy"],
+                   ["LRANGE", "copy", "0", "-1"], ["DEBUG", "DIGEST-VALUE", "copy"]], p)
+    h.run([["RENAME", "small", "{x}moved"], ["LRANGE", "{x}moved", "0", "-1"], ["DEBUG", "DIGEST"]], p)
+    h.done()
