@@ -134,6 +134,8 @@ pub struct Worker {
     /// Open loop: nanoseconds between two requests of one client.
     rate_interval_ns: Option<u64>,
     issuing: bool,
+    /// When this worker stopped sending new requests.
+    stopped_ns: Option<u64>,
     /// Requests sent and not yet finished (in flight or waiting to retry).
     outstanding: usize,
     interval: Interval,
@@ -197,6 +199,7 @@ impl Worker {
             max_attempts: arguments.max_attempts,
             rate_interval_ns,
             issuing: true,
+            stopped_ns: None,
             outstanding: 0,
             interval: Interval::new(0),
             refresh_wanted: false,
@@ -264,20 +267,18 @@ impl Worker {
                 self.issuing = false;
             }
         }
+        if !self.issuing && self.stopped_ns.is_none() {
+            self.stopped_ns = Some(now);
+        }
     }
 
+    /// Whether the requests still out after the end have had their DRAIN_NS to finish.
     fn drain_expired(&self, now: u64) -> bool {
-        if self.issuing {
-            return false;
-        }
         if self.shared.abort.load(Ordering::Relaxed) {
             return true;
         }
-        let end = self
-            .shared
-            .stop_ns
-            .unwrap_or(self.last_completion_ns.max(now));
-        now > end + DRAIN_NS
+        self.stopped_ns
+            .is_some_and(|stopped| now > stopped + DRAIN_NS)
     }
 
     fn poll_timeout(&self, now: u64) -> Duration {
