@@ -26,6 +26,17 @@ pub struct Cli {
 pub enum Command {
     /// Plot two or more runs (their --json output) together
     ComparePlot(ComparePlotArgs),
+    /// Plot one saved run (its --json output) again, as --plot-dir would have
+    Plot(PlotArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PlotArgs {
+    /// A JSON report written by `slotcore-bench --json` or `--json-file`
+    pub report: PathBuf,
+    /// Directory for the PNGs
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -2,7 +2,7 @@
 
 use anyhow::{bail, Context};
 use clap::Parser;
-use slotcore_bench::config::{Cli, Command, ComparePlotArgs};
+use slotcore_bench::config::{Cli, Command, ComparePlotArgs, PlotArgs};
 use slotcore_bench::stats::Report;
 use std::io::IsTerminal;
 
@@ -10,6 +10,7 @@ fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::ComparePlot(arguments)) => compare_plot(&arguments),
+        Some(Command::Plot(arguments)) => plot(&arguments),
         None => run(&cli.run),
     };
     if let Err(error) = result {
@@ -42,14 +43,25 @@ fn run(arguments: &slotcore_bench::config::RunArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn read_report(path: &std::path::Path) -> anyhow::Result<Report> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a slotcore-bench JSON report", path.display()))
+}
+
+fn plot(arguments: &PlotArgs) -> anyhow::Result<()> {
+    let report = read_report(&arguments.report)?;
+    for path in slotcore_bench::plot::plot_run(&report, &arguments.out)? {
+        eprintln!("slotcore-bench: wrote {}", path.display());
+    }
+    Ok(())
+}
+
 fn compare_plot(arguments: &ComparePlotArgs) -> anyhow::Result<()> {
     let mut reports = Vec::new();
     for path in &arguments.reports {
-        let text =
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        let report: Report = serde_json::from_str(&text)
-            .with_context(|| format!("{} is not a slotcore-bench JSON report", path.display()))?;
-        reports.push(report);
+        reports.push(read_report(path)?);
     }
     let labels: Vec<String> = if arguments.labels.is_empty() {
         arguments

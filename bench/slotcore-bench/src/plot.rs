@@ -107,10 +107,11 @@ pub fn plot_compare(
         .with_context(|| format!("creating {}", directory.display()))?;
     let timeline = directory.join("compare-timeline.png");
     let distribution = directory.join("compare-distribution.png");
-    let workloads: Vec<&str> = reports
+    let mut workloads: Vec<&str> = reports
         .iter()
         .map(|report| report.settings.workload.as_str())
         .collect();
+    workloads.dedup();
     let title = format!("{} ({})", labels.join(" vs "), workloads.join(" / "));
     let p99: Vec<Vec<(f64, f64)>> = reports
         .iter()
@@ -229,6 +230,7 @@ fn draw_latency_timeline(
         .map_err(plot_error)?;
     chart
         .configure_mesh()
+        .light_line_style(WHITE)
         .x_desc("seconds")
         .y_desc("latency (µs, log)")
         .y_label_formatter(&|value| format_number(*value))
@@ -251,6 +253,7 @@ fn draw_throughput_timeline(
         .map_err(plot_error)?;
     chart
         .configure_mesh()
+        .light_line_style(WHITE)
         .x_desc("seconds")
         .y_desc("requests/s")
         .y_label_formatter(&|value| format_number(*value))
@@ -277,6 +280,7 @@ fn draw_distribution(path: &Path, title: &str, series: &[Series]) -> anyhow::Res
         .map_err(plot_error)?;
     chart
         .configure_mesh()
+        .light_line_style(WHITE)
         .x_labels(x_end as usize + 1)
         .x_label_formatter(&|nines| format_percentile(*nines))
         .x_desc("percentile")
