@@ -15,9 +15,11 @@ use crate::config::RunArgs;
 use crate::stats::Interval;
 use crate::workload::{Generator, Op};
 use mio::net::TcpStream;
+use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::Arc;
@@ -117,6 +119,7 @@ enum Outcome {
 
 pub struct Worker {
     id: usize,
+    timer: Option<Timer>,
     shared: Arc<Shared>,
     sender: Sender<Message>,
     poll: Poll,
@@ -182,12 +185,21 @@ impl Worker {
                 }
             })
             .collect();
+        let poll = Poll::new().map_err(|error| format!("epoll: {error}"))?;
+        // Only an open-loop schedule needs wake-ups finer than epoll's milliseconds.
+        let timer = match rate_interval_ns {
+            Some(_) => {
+                Some(Timer::new(poll.registry()).map_err(|error| format!("timerfd: {error}"))?)
+            }
+            None => None,
+        };
         Ok(Worker {
             id: setup.id,
+            timer,
             follow_cluster: setup.map.cluster || arguments.no_discovery,
             generator: Generator::new(arguments, setup.seed)?,
             map: setup.map,
-            poll: Poll::new().map_err(|error| format!("epoll: {error}"))?,
+            poll,
             shared,
             sender,
             connections: Vec::new(),
@@ -236,6 +248,11 @@ impl Worker {
             self.maybe_refresh(now);
             self.flush_dirty();
             let timeout = self.poll_timeout(self.shared.now_ns());
+            if let Some(timer) = &self.timer {
+                if let Err(error) = timer.arm(timeout) {
+                    eprintln!("slotcore-bench: timerfd failed: {error}");
+                }
+            }
             if let Err(error) = self.poll.poll(&mut events, Some(timeout)) {
                 if error.kind() != io::ErrorKind::Interrupted {
                     eprintln!("slotcore-bench: epoll failed: {error}");
@@ -245,6 +262,12 @@ impl Worker {
             }
             for event in events.iter() {
                 let index = event.token().0;
+                if event.token() == TIMER_TOKEN {
+                    if let Some(timer) = &self.timer {
+                        timer.clear();
+                    }
+                    continue;
+                }
                 if event.is_writable() {
                     self.flush(index);
                 }
@@ -659,6 +682,77 @@ impl Worker {
             worker: self.id,
             last_completion_ns: self.last_completion_ns,
         });
+    }
+}
+
+/// The epoll token of the timer; connection indexes never get this large.
+const TIMER_TOKEN: Token = Token(usize::MAX);
+
+/// A timerfd in the epoll set. epoll_wait's own timeout is rounded up to whole milliseconds,
+/// which would send open-loop requests up to 1 ms late (and count that as latency); the timerfd
+/// wakes the loop at the nanosecond it is armed for.
+struct Timer {
+    fd: OwnedFd,
+}
+
+impl Timer {
+    fn new(registry: &mio::Registry) -> io::Result<Timer> {
+        // SAFETY: timerfd_create takes no pointers; a negative result is an error.
+        let raw = unsafe {
+            libc::timerfd_create(
+                libc::CLOCK_MONOTONIC,
+                libc::TFD_NONBLOCK | libc::TFD_CLOEXEC,
+            )
+        };
+        if raw < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `raw` is a fresh descriptor that nothing else owns.
+        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        registry.register(
+            &mut SourceFd(&fd.as_raw_fd()),
+            TIMER_TOKEN,
+            Interest::READABLE,
+        )?;
+        Ok(Timer { fd })
+    }
+
+    /// Fires once, `after` from now (re-arming replaces the previous setting).
+    fn arm(&self, after: Duration) -> io::Result<()> {
+        // A zero value would disarm the timer instead of firing at once.
+        let after = after.max(Duration::from_nanos(1));
+        let setting = libc::itimerspec {
+            it_interval: libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            },
+            it_value: libc::timespec {
+                tv_sec: after.as_secs() as libc::time_t,
+                tv_nsec: libc::c_long::from(after.subsec_nanos() as i32),
+            },
+        };
+        // SAFETY: both pointers are valid for the call; the old value is not asked for.
+        let status = unsafe {
+            libc::timerfd_settime(self.fd.as_raw_fd(), 0, &setting, std::ptr::null_mut())
+        };
+        if status < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
+    /// Consumes the expiration so that the next one is a new edge for epoll.
+    fn clear(&self) {
+        let mut expirations = [0u8; 8];
+        // SAFETY: the buffer is 8 writable bytes, as a timerfd read needs. Nothing to do on
+        // EAGAIN (already consumed).
+        let _ = unsafe {
+            libc::read(
+                self.fd.as_raw_fd(),
+                expirations.as_mut_ptr().cast::<libc::c_void>(),
+                expirations.len(),
+            )
+        };
     }
 }
 
