@@ -130,8 +130,14 @@ struct Cluster {
 
 impl Cluster {
     fn start() -> Cluster {
+        Cluster::start_with_replicas(0)
+    }
+
+    /// Three masters with `replicas` replicas each; the masters are `nodes[0..3]`.
+    fn start_with_replicas(replicas: usize) -> Cluster {
         let directory = TempDir::new("cluster");
-        let nodes: Vec<Server> = (0..3)
+        let count = 3 * (1 + replicas);
+        let nodes: Vec<Server> = (0..count)
             .map(|_| {
                 start_server(
                     &directory.0,
@@ -146,7 +152,7 @@ impl Cluster {
         let output = Command::new("redis-cli")
             .args(["--cluster", "create"])
             .args(&addresses)
-            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .args(["--cluster-replicas", &replicas.to_string(), "--cluster-yes"])
             .output()
             .expect("redis-cli --cluster create runs");
         assert!(
@@ -158,7 +164,7 @@ impl Cluster {
         loop {
             let ready = nodes.iter().all(|node| {
                 cli(node.port, &["CLUSTER", "INFO"]).contains("cluster_state:ok")
-                    && cli(node.port, &["CLUSTER", "NODES"]).lines().count() == 3
+                    && cli(node.port, &["CLUSTER", "NODES"]).lines().count() == count
             });
             if ready {
                 break;
@@ -328,6 +334,45 @@ fn ask_during_a_migration_is_followed_with_asking() {
     assert!(report.errors.ask > 0, "{:?}", report.errors);
     assert_eq!(report.errors.moved, 0, "{:?}", report.errors);
     assert_eq!(cli(cluster.nodes[to].port, &["DBSIZE"]), "1");
+}
+
+#[test]
+fn a_master_killed_mid_run_is_followed_to_its_promoted_replica() {
+    let mut cluster = Cluster::start_with_replicas(1);
+    let deadline = Instant::now() + STARTUP_LIMIT;
+    // Every replica must have synced, or it may not be allowed to take over.
+    while !cluster.nodes[3..]
+        .iter()
+        .all(|node| cli(node.port, &["INFO", "replication"]).contains("master_link_status:up"))
+    {
+        assert!(Instant::now() < deadline, "replicas did not sync");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let seed = cluster.nodes[1].port;
+    let killed_port = cluster.nodes[0].port;
+    let run = std::thread::spawn(move || {
+        bench(
+            seed,
+            &["-t", "set", "--duration", "8s", "--keyspace", "1000"],
+        )
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    // SIGKILL, as a crash: no goodbye to clients or to the cluster.
+    cluster.nodes[0].child.kill().expect("killing a master");
+    let report = run.join().expect("the run completes");
+    assert_eq!(
+        report.errors.unhandled(),
+        0,
+        "{:?} {:?}",
+        report.errors,
+        report.first_error
+    );
+    assert!(report.errors.connection > 0, "{:?}", report.errors);
+    assert!(report.errors.map_refreshes > 0, "{:?}", report.errors);
+    // After the failover every slot is served again, by the three survivors' masters.
+    let slots = cli(seed, &["CLUSTER", "SLOTS"]);
+    assert!(!slots.contains(&killed_port.to_string()), "{slots}");
+    assert!(cli(seed, &["CLUSTER", "INFO"]).contains("cluster_state:ok"));
 }
 
 #[test]
