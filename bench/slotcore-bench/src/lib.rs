@@ -194,6 +194,13 @@ pub fn run(arguments: &RunArgs, progress: bool) -> anyhow::Result<Report> {
         cluster::discover(seed, DISCOVERY_TIMEOUT)
             .with_context(|| format!("asking {seed} for CLUSTER SLOTS"))?
     };
+    // Created before any load is sent, so that a bad path fails the run at once.
+    let mut hdr_file = match &arguments.hdr_log {
+        Some(path) => Some(
+            std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
+        ),
+        None => None,
+    };
     let threads = arguments.thread_count();
     let warmup_ns = arguments.warmup.as_nanos() as u64;
     let shared = Arc::new(Shared {
@@ -211,6 +218,89 @@ pub fn run(arguments: &RunArgs, progress: bool) -> anyhow::Result<Report> {
         .duration_since(UNIX_EPOCH)
         .map_or(0.0, |since| since.as_secs_f64());
     let (sender, receiver) = mpsc::channel();
+    let handles = spawn_workers(arguments, &map, &shared, sender)?;
+
+    let measure_start = shared.start + arguments.warmup;
+    let now = Instant::now();
+    if measure_start > now {
+        std::thread::sleep(measure_start - now);
+    }
+    let cpu_before = process_cpu_seconds();
+    let mut serializer = V2DeflateSerializer::new();
+    let hdr_log = match hdr_file.as_mut() {
+        Some(file) => {
+            let base = UNIX_EPOCH + Duration::from_secs_f64(started_unix_s) + arguments.warmup;
+            let writer = IntervalLogWriterBuilder::new()
+                .add_comment("slotcore-bench latency log, values in nanoseconds")
+                .with_start_time(base)
+                .with_base_time(base)
+                .with_max_value_divisor(1e6)
+                .begin_log_with(file, &mut serializer);
+            match writer {
+                Ok(writer) => Some(HdrLog { writer }),
+                Err(error) => {
+                    stop_workers(&shared, handles);
+                    bail!("writing the HdrHistogram log header: {error:?}");
+                }
+            }
+        }
+        None => None,
+    };
+    let kinds: Vec<usize> = Generator::kinds(arguments.workload)
+        .iter()
+        .map(|kind| kind.index())
+        .collect();
+    let mut collector = Collector {
+        kinds: kinds.clone(),
+        totals: OP_KINDS.iter().map(|_| new_histogram()).collect(),
+        counters: Counters::default(),
+        first_error: None,
+        timeline: Vec::new(),
+        open: BTreeMap::new(),
+        drain_from_second: arguments
+            .run_duration()
+            .map(|duration| duration.as_secs_f64().ceil() as u64),
+        hdr_log,
+    };
+    let collected = collect(&receiver, &mut collector, &shared, threads, progress);
+    let last_completion_ns = match collected {
+        Ok(last) => last,
+        Err(error) => {
+            stop_workers(&shared, handles);
+            return Err(error);
+        }
+    };
+    for handle in handles {
+        if handle.join().is_err() {
+            bail!("a worker thread panicked");
+        }
+    }
+    let cpu_after = process_cpu_seconds();
+    collector.close_until(u64::MAX)?;
+    // The log goes straight to the file (a few writes per second), so nothing is left to flush.
+    drop(collector.hdr_log.take());
+    let elapsed_s = (last_completion_ns.saturating_sub(warmup_ns) as f64 / 1e9).max(1e-9);
+    let cpu = (cpu_after.0 - cpu_before.0, cpu_after.1 - cpu_before.1);
+    let settings = settings(arguments, &map, threads);
+    Ok(build_report(
+        collector,
+        &kinds,
+        settings,
+        started_unix_s,
+        elapsed_s,
+        cpu,
+    ))
+}
+
+/// Starts one worker thread per share of the clients. On failure the ones already started are
+/// told to stop and joined.
+fn spawn_workers(
+    arguments: &RunArgs,
+    map: &cluster::SlotMap,
+    shared: &Arc<Shared>,
+    sender: mpsc::Sender<Message>,
+) -> anyhow::Result<Vec<std::thread::JoinHandle<()>>> {
+    let threads = arguments.thread_count();
     let mut handles = Vec::new();
     let mut first_client = 0;
     for thread in 0..threads {
@@ -226,75 +316,43 @@ pub fn run(arguments: &RunArgs, progress: bool) -> anyhow::Result<Report> {
             seed: arguments.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ thread as u64,
         };
         first_client += client_count;
-        let worker = Worker::new(setup, Arc::clone(&shared), sender.clone())
-            .map_err(|message| anyhow::anyhow!(message))?;
-        let handle = std::thread::Builder::new()
-            .name(format!("bench-worker-{thread}"))
-            .spawn(move || worker.run())
-            .context("starting a worker thread")?;
-        handles.push(handle);
-    }
-    drop(sender);
-
-    let measure_start = shared.start + arguments.warmup;
-    let now = Instant::now();
-    if measure_start > now {
-        std::thread::sleep(measure_start - now);
-    }
-    let cpu_before = process_cpu_seconds();
-    let kinds: Vec<usize> = Generator::kinds(arguments.workload)
-        .iter()
-        .map(|kind| kind.index())
-        .collect();
-    let hdr_file = match &arguments.hdr_log {
-        Some(path) => Some(
-            std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
-        ),
-        None => None,
-    };
-    let mut hdr_file = hdr_file;
-    let mut serializer = V2DeflateSerializer::new();
-    let hdr_log = match hdr_file.as_mut() {
-        Some(file) => {
-            let base = UNIX_EPOCH + Duration::from_secs_f64(started_unix_s) + arguments.warmup;
-            let writer = IntervalLogWriterBuilder::new()
-                .add_comment("slotcore-bench latency log, values in nanoseconds")
-                .with_start_time(base)
-                .with_base_time(base)
-                .with_max_value_divisor(1e6)
-                .begin_log_with(file, &mut serializer)
-                .context("writing the HdrHistogram log header")?;
-            Some(HdrLog { writer })
+        let started = Worker::new(setup, Arc::clone(shared), sender.clone())
+            .map_err(|message| anyhow::anyhow!(message))
+            .and_then(|worker| {
+                std::thread::Builder::new()
+                    .name(format!("bench-worker-{thread}"))
+                    .spawn(move || worker.run())
+                    .context("starting a worker thread")
+            });
+        match started {
+            Ok(handle) => handles.push(handle),
+            Err(error) => {
+                stop_workers(shared, handles);
+                return Err(error);
+            }
         }
-        None => None,
-    };
-    let mut collector = Collector {
-        kinds: kinds.clone(),
-        totals: OP_KINDS.iter().map(|_| new_histogram()).collect(),
-        counters: Counters::default(),
-        first_error: None,
-        timeline: Vec::new(),
-        open: BTreeMap::new(),
-        drain_from_second: arguments
-            .run_duration()
-            .map(|duration| duration.as_secs_f64().ceil() as u64),
-        hdr_log,
-    };
-    let last_completion_ns = collect(&receiver, &mut collector, &shared, threads, progress)?;
+    }
+    Ok(handles)
+}
+
+fn stop_workers(shared: &Shared, handles: Vec<std::thread::JoinHandle<()>>) {
+    shared.abort.store(true, Ordering::Relaxed);
     for handle in handles {
-        if handle.join().is_err() {
-            bail!("a worker thread panicked");
-        }
+        let _ = handle.join();
     }
-    let cpu_after = process_cpu_seconds();
-    collector.close_until(u64::MAX)?;
-    // The log goes straight to the file (a few writes per second), so nothing is left to flush.
-    drop(collector.hdr_log.take());
+}
 
-    let elapsed_s = (last_completion_ns.saturating_sub(warmup_ns) as f64 / 1e9).max(1e-9);
+fn build_report(
+    collector: Collector,
+    kinds: &[usize],
+    settings: RunSettings,
+    started_unix_s: f64,
+    elapsed_s: f64,
+    (user_s, system_s): (f64, f64),
+) -> Report {
     let mut all = new_histogram();
     let mut commands = Vec::new();
-    for &kind in &kinds {
+    for &kind in kinds {
         let histogram = &collector.totals[kind];
         let _ = all.add(histogram);
         commands.push(CommandReport {
@@ -304,13 +362,11 @@ pub fn run(arguments: &RunArgs, progress: bool) -> anyhow::Result<Report> {
             latency: Percentiles::of(histogram),
         });
     }
-    let user_s = cpu_after.0 - cpu_before.0;
-    let system_s = cpu_after.1 - cpu_before.1;
-    Ok(Report {
+    Report {
         tool: "slotcore-bench".to_string(),
         version: env!("CARGO_PKG_VERSION").to_string(),
         started_unix_s,
-        settings: settings(arguments, &map, threads),
+        settings,
         elapsed_s,
         requests: all.len(),
         throughput_rps: all.len() as f64 / elapsed_s,
@@ -325,7 +381,7 @@ pub fn run(arguments: &RunArgs, progress: bool) -> anyhow::Result<Report> {
         },
         timeline: collector.timeline,
         percentile_distribution: percentile_curve(&all),
-    })
+    }
 }
 
 /// Receives intervals until every worker is done; returns when the last measured request
