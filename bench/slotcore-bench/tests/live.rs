@@ -376,6 +376,91 @@ fn a_master_killed_mid_run_is_followed_to_its_promoted_replica() {
 }
 
 #[test]
+fn tryagain_is_retried_until_the_slot_is_stable() {
+    let cluster = Cluster::start();
+    // MGET of keys in a migrating slot, when the source has only some of them, answers
+    // TRYAGAIN until the migration ends; here it "ends" with SETSLOT STABLE 300 ms later.
+    let tag_slot = key_slot(b"000000000000");
+    let from = cluster.owner(tag_slot);
+    let to = (from + 1) % 3;
+    let (from_port, to_port) = (cluster.nodes[from].port, cluster.nodes[to].port);
+    let slot = tag_slot.to_string();
+    assert_eq!(cli(from_port, &["SET", "mkey:{000000000000}:0", "x"]), "OK");
+    let (from_id, to_id) = (cluster.node_id(from), cluster.node_id(to));
+    assert_eq!(
+        cli(
+            to_port,
+            &["CLUSTER", "SETSLOT", &slot, "IMPORTING", &from_id]
+        ),
+        "OK"
+    );
+    assert_eq!(
+        cli(
+            from_port,
+            &["CLUSTER", "SETSLOT", &slot, "MIGRATING", &to_id]
+        ),
+        "OK"
+    );
+    let stabilizer = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        [
+            cli(from_port, &["CLUSTER", "SETSLOT", &slot, "STABLE"]),
+            cli(to_port, &["CLUSTER", "SETSLOT", &slot, "STABLE"]),
+        ]
+    });
+    let report = bench(from_port, &["-t", "mget", "-n", "50", "--keyspace", "1"]);
+    assert_eq!(stabilizer.join().unwrap(), ["OK", "OK"]);
+    assert_clean(&report, 50);
+    assert!(report.errors.tryagain > 0, "{:?}", report.errors);
+}
+
+#[test]
+fn a_request_that_keeps_failing_is_counted_as_failed() {
+    let cluster = Cluster::start();
+    let tag_slot = key_slot(b"000000000000");
+    let from = cluster.owner(tag_slot);
+    let to = (from + 1) % 3;
+    let (from_port, to_port) = (cluster.nodes[from].port, cluster.nodes[to].port);
+    let slot = tag_slot.to_string();
+    assert_eq!(cli(from_port, &["SET", "mkey:{000000000000}:0", "x"]), "OK");
+    let (from_id, to_id) = (cluster.node_id(from), cluster.node_id(to));
+    assert_eq!(
+        cli(
+            to_port,
+            &["CLUSTER", "SETSLOT", &slot, "IMPORTING", &from_id]
+        ),
+        "OK"
+    );
+    assert_eq!(
+        cli(
+            from_port,
+            &["CLUSTER", "SETSLOT", &slot, "MIGRATING", &to_id]
+        ),
+        "OK"
+    );
+    let report = bench(
+        from_port,
+        &[
+            "-t",
+            "mget",
+            "-n",
+            "4",
+            "--keyspace",
+            "1",
+            "--max-attempts",
+            "3",
+        ],
+    );
+    assert_eq!(report.requests, 0);
+    assert_eq!(report.errors.failed, 4, "{:?}", report.errors);
+    assert_eq!(
+        report.errors.tryagain, 12,
+        "3 attempts each: {:?}",
+        report.errors
+    );
+}
+
+#[test]
 fn every_workload_runs_against_redis() {
     let directory = TempDir::new("workloads");
     let server = start_server(&directory.0, &[]);
