@@ -415,6 +415,25 @@ fn tryagain_is_retried_until_the_slot_is_stable() {
 }
 
 #[test]
+fn clusterdown_is_retried_until_the_slot_is_served_again() {
+    let cluster = Cluster::start();
+    // The owner forgets the slot of the only key, then takes it back 300 ms later; meanwhile
+    // it answers CLUSTERDOWN.
+    let slot = key_slot(b"key:000000000000");
+    let owner_port = cluster.nodes[cluster.owner(slot)].port;
+    let slot = slot.to_string();
+    assert_eq!(cli(owner_port, &["CLUSTER", "DELSLOTS", &slot]), "OK");
+    let restorer = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        cli(owner_port, &["CLUSTER", "ADDSLOTS", &slot])
+    });
+    let report = bench(owner_port, &["-t", "get", "-n", "100", "--keyspace", "1"]);
+    assert_eq!(restorer.join().unwrap(), "OK");
+    assert_clean(&report, 100);
+    assert!(report.errors.clusterdown > 0, "{:?}", report.errors);
+}
+
+#[test]
 fn a_request_that_keeps_failing_is_counted_as_failed() {
     let cluster = Cluster::start();
     let tag_slot = key_slot(b"000000000000");
