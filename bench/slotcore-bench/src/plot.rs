@@ -3,6 +3,7 @@
 
 use crate::stats::{PercentilePoint, Report};
 use anyhow::{anyhow, Context};
+use plotters::coord::combinators::{LogCoord, WithKeyPoints};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
@@ -226,7 +227,7 @@ fn draw_latency_timeline(
         .margin(10)
         .x_label_area_size(35)
         .y_label_area_size(70)
-        .build_cartesian_2d(0.0..x_max.ceil(), (y_min * 0.8..y_max * 1.25).log_scale())
+        .build_cartesian_2d(0.0..x_max.ceil(), log_axis(y_min * 0.8, y_max * 1.25))
         .map_err(plot_error)?;
     chart
         .configure_mesh()
@@ -276,7 +277,7 @@ fn draw_distribution(path: &Path, title: &str, series: &[Series]) -> anyhow::Res
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(70)
-        .build_cartesian_2d(0.0..x_end, (y_min * 0.8..y_max * 1.25).log_scale())
+        .build_cartesian_2d(0.0..x_end, log_axis(y_min * 0.8, y_max * 1.25))
         .map_err(plot_error)?;
     chart
         .configure_mesh()
@@ -291,6 +292,23 @@ fn draw_distribution(path: &Path, title: &str, series: &[Series]) -> anyhow::Res
     draw_lines(&mut chart, series)?;
     root.present().map_err(plot_error)?;
     Ok(())
+}
+
+/// A log axis labelled at 1, 2 and 5 times each power of ten (plotters alone labels only the
+/// powers of ten, too few for a range of one or two decades).
+fn log_axis(low: f64, high: f64) -> WithKeyPoints<LogCoord<f64>> {
+    let mut points = Vec::new();
+    let mut decade = 10f64.powf(low.log10().floor());
+    while decade <= high {
+        for step in [1.0, 2.0, 5.0] {
+            let point = decade * step;
+            if (low..=high).contains(&point) {
+                points.push(point);
+            }
+        }
+        decade *= 10.0;
+    }
+    (low..high).log_scale().with_key_points(points)
 }
 
 fn draw_lines<'a, X, Y>(
