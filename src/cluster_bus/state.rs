@@ -178,6 +178,23 @@ pub struct BusSettings {
 }
 
 impl BusSettings {
+    /// Settings for tests: loopback node on `port`, bus on port + 10000.
+    #[cfg(test)]
+    pub fn for_tests(port: u16, node_timeout_ms: u64) -> Self {
+        BusSettings {
+            port,
+            cport: port + 10000,
+            node_timeout_ms,
+            require_full_coverage: true,
+            allow_reads_when_down: false,
+            announce_ip: String::new(),
+            announce_port: 0,
+            announce_bus_port: 0,
+            announce_hostname: String::new(),
+            preferred_endpoint: "ip".into(),
+        }
+    }
+
     pub fn from_config(config: &Config) -> Self {
         BusSettings {
             port: config.port,
