@@ -782,7 +782,7 @@ impl ClusterState {
         // Our outbound link's node, under its real id once a handshake
         // completed on this very message.
         let outbound_to_sender = link.node.is_some_and(|node| {
-            node == sender || self.nodes.get(&node).is_none() && header.sender == sender
+            node == sender || !self.nodes.contains_key(&node) && header.sender == sender
         });
         if outbound_to_sender && kind == wire::TYPE_PONG {
             self.pong_received(sender, now_ms);
