@@ -139,6 +139,7 @@ impl Conn {
                 }
             }
         }
+        let version_before = self.core.view.borrow().version;
         let (reply_tx, reply_rx) = flume::bounded(1);
         let request = BusRequest {
             argv: argv.to_vec(),
@@ -150,7 +151,13 @@ impl Conn {
         }
         match reply_rx.recv_async().await {
             Ok(answer) => {
-                self.core.install_view(answer.view);
+                // Every core routes by the change before the client hears
+                // of it: a new connection (on any core) must already see,
+                // say, an IMPORTING slot that redis-cli just set.
+                if answer.view.version > version_before {
+                    let view = answer.view;
+                    self.on_all(|| Op::InstallView(view.clone())).await;
+                }
                 answer.reply
             }
             Err(_) => Reply::error("ERR the cluster bus is not running"),

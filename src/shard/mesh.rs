@@ -47,6 +47,9 @@ pub enum Op {
     Unlock(u64),
     /// A client command in a slot being migrated or imported: it runs only
     /// if its keys here allow, else the reply is `redirect` (ASK/TRYAGAIN).
+    /// A cluster view from a CLUSTER command this node just ran: every core
+    /// installs it before the client hears OK.
+    InstallView(std::sync::Arc<crate::cluster::ClusterView>),
     Checked {
         spec: &'static CommandSpec,
         argv: Vec<Bytes>,

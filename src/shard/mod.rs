@@ -204,6 +204,10 @@ impl Core {
                 }
                 self.run_checked(spec, &argv, &check, redirect)
             }
+            Op::InstallView(view) => {
+                self.install_view(view);
+                Reply::ok()
+            }
             Op::Unlock(transaction) => {
                 self.locks.borrow_mut().unlock_all(transaction);
                 Reply::ok()
