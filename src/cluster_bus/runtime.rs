@@ -64,6 +64,8 @@ struct Bus {
     views: Vec<flume::Sender<Arc<ClusterView>>>,
     view: RefCell<Arc<ClusterView>>,
     config_path: PathBuf,
+    /// The epochs last written with fsync.
+    saved_epochs: Cell<(u64, u64, u64)>,
     rng: Cell<u64>,
 }
 
@@ -113,7 +115,13 @@ impl Bus {
             glommio::spawn_local(connect(self.clone(), link, ip, cport)).detach();
         }
         if outbox.save_config {
-            if let Err(error) = self.state.borrow().save(&self.config_path) {
+            let state = self.state.borrow();
+            let epochs = state.epochs();
+            let fsync = epochs != self.saved_epochs.get();
+            if fsync {
+                self.saved_epochs.set(epochs);
+            }
+            if let Err(error) = state.save(&self.config_path, fsync) {
                 warning!(
                     "Could not save the cluster config file {}: {error}",
                     self.config_path.display()
@@ -190,7 +198,7 @@ pub fn start(config: &Config, cores: usize) -> Result<BusHandle, String> {
             ))
         }
     }
-    state.save(&config_path).map_err(|e| {
+    state.save(&config_path, true).map_err(|e| {
         format!(
             "Can't write the cluster config file {}: {e}",
             config_path.display()
@@ -198,6 +206,7 @@ pub fn start(config: &Config, cores: usize) -> Result<BusHandle, String> {
     })?;
     state.update_state(now);
     let initial_view = state.build_view();
+    let saved_epochs = state.epochs();
     let addresses = bus_addresses(config)?;
     let (request_tx, request_rx) = flume::unbounded::<BusRequest>();
     let (view_txs, view_rxs): (Vec<_>, Vec<_>) = (0..cores).map(|_| flume::unbounded()).unzip();
@@ -213,6 +222,7 @@ pub fn start(config: &Config, cores: usize) -> Result<BusHandle, String> {
                 views: view_txs,
                 view: RefCell::new(view),
                 config_path,
+                saved_epochs: Cell::new(saved_epochs),
                 rng: Cell::new(now | 1),
             });
             let mut listeners = Vec::new();
