@@ -386,6 +386,55 @@ pub fn lpos(db: &mut Db, argv: &[Bytes]) -> Reply {
     }
 }
 
+/// LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]: pops from the
+/// first non-empty list, replying [key, [items]], or a null array.
+pub fn lmpop(db: &mut Db, argv: &[Bytes]) -> Reply {
+    let count = match parse_int(&argv[1]) {
+        Some(count) if count > 0 => count as usize,
+        _ => return Reply::error("ERR numkeys should be greater than 0"),
+    };
+    let side_index = count.saturating_add(2);
+    let Some(left) = argv.get(side_index).and_then(|arg| parse_side(arg)) else {
+        return Reply::error(SYNTAX);
+    };
+    let mut wanted: Option<usize> = None;
+    let mut index = side_index + 1;
+    while index < argv.len() {
+        if wanted.is_some()
+            || !argv[index].eq_ignore_ascii_case(b"COUNT")
+            || index + 1 >= argv.len()
+        {
+            return Reply::error(SYNTAX);
+        }
+        wanted = match parse_int(&argv[index + 1]) {
+            Some(value) if value > 0 => Some(value as usize),
+            _ => return Reply::error("ERR count should be greater than 0"),
+        };
+        index += 2;
+    }
+    for key in &argv[2..side_index] {
+        let list = match get_list(db, key, false) {
+            Ok(Some(list)) if !list.is_empty() => list,
+            Ok(_) => continue,
+            Err(reply) => return reply,
+        };
+        let take = wanted.unwrap_or(1).min(list.len());
+        let items: Vec<Reply> = (0..take)
+            .filter_map(|_| {
+                if left {
+                    list.pop_front()
+                } else {
+                    list.pop_back()
+                }
+            })
+            .map(Reply::Bulk)
+            .collect();
+        drop_if_empty(db, key);
+        return Reply::Array(vec![Reply::Bulk(key.clone()), Reply::Array(items)]);
+    }
+    Reply::NilArray
+}
+
 fn parse_side(arg: &[u8]) -> Option<bool> {
     match arg.to_ascii_uppercase().as_slice() {
         b"LEFT" => Some(true),

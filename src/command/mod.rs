@@ -127,8 +127,20 @@ pub fn run_guarded(run: ShardFn, db: &mut Db, argv: &[Bytes]) -> Reply {
     }
 }
 
-/// The positions of a command's keys in `argv`, from its key spec.
-pub fn key_positions(spec: &CommandSpec, argc: usize) -> impl Iterator<Item = usize> {
+/// The positions of a command's keys in `argv`, from its key spec; for
+/// `movablekeys` commands with a key count (SINTERCARD, LMPOP) from that
+/// count, as Redis's key specs with `keynum` find them.
+pub fn key_positions(spec: &CommandSpec, argv: &[Bytes]) -> impl Iterator<Item = usize> {
+    let argc = argv.len();
+    if spec.flags.contains(&"movablekeys") {
+        let count = argv
+            .get(1)
+            .and_then(|arg| parse_int(arg))
+            .filter(|count| *count > 0)
+            .map_or(0, |count| count.min(argc as i64) as usize);
+        let end = (2 + count).min(argc).max(2);
+        return (2..end).step_by(1);
+    }
     let first = spec.first_key as usize;
     let last = if spec.first_key == 0 {
         0

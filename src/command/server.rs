@@ -234,7 +234,7 @@ fn command_getkeys(command_argv: &[Bytes], with_flags: bool) -> Reply {
     if !spec.arity_ok(command_argv.len()) {
         return Reply::error("ERR Invalid number of arguments specified for command");
     }
-    let keys: Vec<Reply> = key_positions(spec, command_argv.len())
+    let keys: Vec<Reply> = key_positions(spec, command_argv)
         .map(|i| {
             let key = Reply::Bulk(command_argv[i].clone());
             if with_flags {

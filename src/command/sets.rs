@@ -330,6 +330,35 @@ pub fn sdiff(db: &mut Db, argv: &[Bytes]) -> Reply {
     set_op(db, &argv[1..], SetOp::Diff)
 }
 
+/// SINTERCARD numkeys key [key ...] [LIMIT limit].
+pub fn sintercard(db: &mut Db, argv: &[Bytes]) -> Reply {
+    let count = match parse_int(&argv[1]) {
+        Some(count) if count > 0 => count as usize,
+        _ => return Reply::error("ERR numkeys should be greater than 0"),
+    };
+    if count > argv.len() - 2 {
+        return Reply::error("ERR Number of keys can't be greater than number of args");
+    }
+    let mut limit = usize::MAX;
+    let mut index = 2 + count;
+    while index < argv.len() {
+        if !argv[index].eq_ignore_ascii_case(b"LIMIT") || index + 1 >= argv.len() {
+            return Reply::error(SYNTAX);
+        }
+        limit = match parse_int(&argv[index + 1]) {
+            Some(0) => usize::MAX,
+            Some(value) if value > 0 => value as usize,
+            _ => return Reply::error("ERR LIMIT can't be negative"),
+        };
+        index += 2;
+    }
+    let limits = encoding_limits(db);
+    match gather(db, &argv[2..2 + count]) {
+        Ok(sets) => Reply::Int(compute(SetOp::Inter, sets, &limits).len().min(limit) as i64),
+        Err(reply) => reply,
+    }
+}
+
 pub fn sinterstore(db: &mut Db, argv: &[Bytes]) -> Reply {
     set_op_store(db, argv, SetOp::Inter)
 }

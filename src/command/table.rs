@@ -178,6 +178,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     command!("sinter", -2, ["readonly"], ["@read", "@set", "@slow"], 1, -1, 1, "set", "1.0.0", "Intersect multiple sets", S(sets::sinter)),
     command!("sunion", -2, ["readonly"], ["@read", "@set", "@slow"], 1, -1, 1, "set", "1.0.0", "Add multiple sets", S(sets::sunion)),
     command!("sdiff", -2, ["readonly"], ["@read", "@set", "@slow"], 1, -1, 1, "set", "1.0.0", "Subtract multiple sets", S(sets::sdiff)),
+    command!("sintercard", -3, ["readonly", "movablekeys"], ["@read", "@set", "@slow"], 0, 0, 0, "set", "7.0.0", "Intersect multiple sets and return the cardinality of the result", S(sets::sintercard)),
     command!("sinterstore", -3, ["write", "denyoom"], ["@write", "@set", "@slow"], 1, -1, 1, "set", "1.0.0", "Intersect multiple sets and store the resulting set in a key", S(sets::sinterstore)),
     command!("sunionstore", -3, ["write", "denyoom"], ["@write", "@set", "@slow"], 1, -1, 1, "set", "1.0.0", "Add multiple sets and store the resulting set in a key", S(sets::sunionstore)),
     command!("sdiffstore", -3, ["write", "denyoom"], ["@write", "@set", "@slow"], 1, -1, 1, "set", "1.0.0", "Subtract multiple sets and store the resulting set in a key", S(sets::sdiffstore)),
@@ -197,6 +198,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     command!("lrem", 4, ["write"], ["@write", "@list", "@slow"], 1, 1, 1, "list", "1.0.0", "Remove elements from a list", S(lists::lrem)),
     command!("ltrim", 4, ["write"], ["@write", "@list", "@slow"], 1, 1, 1, "list", "1.0.0", "Trim a list to the specified range", S(lists::ltrim)),
     command!("lpos", -3, ["readonly"], ["@read", "@list", "@slow"], 1, 1, 1, "list", "6.0.6", "Return the index of matching elements on a list", S(lists::lpos)),
+    command!("lmpop", -4, ["write", "movablekeys"], ["@write", "@list", "@slow"], 0, 0, 0, "list", "7.0.0", "Pop elements from a list", S(lists::lmpop)),
     command!("lmove", 5, ["write", "denyoom"], ["@write", "@list", "@slow"], 1, 2, 1, "list", "6.2.0", "Pop an element from a list, push it to another list and return it", S(lists::lmove)),
     command!("rpoplpush", 3, ["write", "denyoom"], ["@write", "@list", "@slow"], 1, 2, 1, "list", "1.2.0", "Remove the last element in a list, prepend it to another list and return it", S(lists::rpoplpush)),
     // keys

@@ -114,7 +114,7 @@ enum Route {
 impl Conn {
     fn route(&self, spec: &CommandSpec, argv: &[Bytes]) -> Route {
         let cores = self.core.cores();
-        let mut positions = key_positions(spec, argv.len());
+        let mut positions = key_positions(spec, argv);
         let Some(first) = positions.next() else {
             return Route::Keyless;
         };

@@ -123,7 +123,7 @@ impl Core {
         } else {
             Mode::Shared
         };
-        crate::command::key_positions(spec, argv.len()).any(|i| locks.blocks(&argv[i], mode, 0))
+        crate::command::key_positions(spec, argv).any(|i| locks.blocks(&argv[i], mode, 0))
     }
 
     /// Runs an op, or hands it back if it must wait for a lock.

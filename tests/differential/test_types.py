@@ -297,6 +297,13 @@ SETS = [
     ["SINTERSTORE", "{s}d", "{s}x", "nokey{s}"], ["EXISTS", "{s}d"], ["SET", "{s}d", "str"],
     ["SUNIONSTORE", "{s}d", "{s}x"], ["TYPE", "{s}d"], ["SDIFFSTORE", "{s}x", "{s}x", "{s}y"], ["SMEMBERS", "{s}x"],
     ["SINTERSTORE", "{s}d"], ["SUNION"],
+    ["SADD", "{s}x", "1", "2", "3", "4", "5"], ["SINTERCARD", "2", "{s}x", "{s}y"],
+    ["SINTERCARD", "1", "{s}x"], ["SINTERCARD", "2", "{s}x", "{s}y", "LIMIT", "1"],
+    ["SINTERCARD", "2", "{s}x", "{s}y", "LIMIT", "0"], ["SINTERCARD", "2", "{s}x", "nokey{s}"],
+    ["SINTERCARD", "0", "{s}x"], ["SINTERCARD", "x", "{s}x"], ["SINTERCARD", "3", "{s}x", "{s}y"],
+    ["SINTERCARD", "2", "{s}x", "{s}y", "LIMIT", "-1"], ["SINTERCARD", "2", "{s}x", "{s}y", "LIMIT", "x"],
+    ["SINTERCARD", "2", "{s}x", "{s}y", "LIMIT"], ["SINTERCARD", "2", "{s}x", "{s}y", "BOGUS", "1"],
+    ["SINTERCARD", "2", "{s}x", "{s}str"], ["SINTERCARD", "1"], ["COMMAND", "GETKEYS", "SINTERCARD", "2", "a", "b", "LIMIT", "1"],
     # thresholds and scans
     ["CONFIG", "SET", "set-max-intset-entries", "3"], ["CONFIG", "GET", "set-max-intset-entries"],
     ["SADD", "{s}t", "1", "2", "3"], ["OBJECT", "ENCODING", "{s}t"], ["SADD", "{s}t", "4"],
@@ -394,6 +401,15 @@ LISTS = [
     ["LSET", "{l}str", "0", "v"], ["LINSERT", "{l}str", "BEFORE", "a", "b"], ["LREM", "{l}str", "0", "a"],
     ["LTRIM", "{l}str", "0", "1"], ["LPOS", "{l}str", "a"], ["GET", "{l}new"], ["HSET", "{l}new", "a", "1"],
     ["LPUSH"], ["LPUSH", "k"], ["LINSERT", "k", "BEFORE", "a"],
+    # LMPOP
+    ["RPUSH", "{l}m1", "a", "b", "c"], ["RPUSH", "{l}m2", "x"], ["LMPOP", "2", "nokey{l}", "{l}m1", "LEFT"],
+    ["LMPOP", "2", "{l}m1", "{l}m2", "RIGHT", "COUNT", "5"], ["LMPOP", "2", "{l}m1", "{l}m2", "LEFT", "COUNT", "5"],
+    ["LMPOP", "2", "{l}m1", "{l}m2", "LEFT"], ["EXISTS", "{l}m1", "{l}m2"], ["LMPOP", "1", "{l}str", "LEFT"],
+    ["LMPOP", "0", "{l}m1", "LEFT"], ["LMPOP", "x", "{l}m1", "LEFT"], ["LMPOP", "1", "{l}m1", "UP"],
+    ["LMPOP", "3", "{l}m1", "LEFT"], ["LMPOP", "1", "{l}m1", "LEFT", "COUNT", "0"],
+    ["LMPOP", "1", "{l}m1", "LEFT", "COUNT", "x"], ["LMPOP", "1", "{l}m1", "LEFT", "COUNT", "1", "COUNT", "2"],
+    ["LMPOP", "1", "{l}m1", "LEFT", "BOGUS"], ["LMPOP", "1", "{l}m1"],
+    ["COMMAND", "GETKEYS", "LMPOP", "2", "a", "b", "LEFT", "COUNT", "2"],
     ["DEBUG", "DIGEST-VALUE", "{l}dst"], ["DEBUG", "DIGEST"],
 ]
 
@@ -408,6 +424,7 @@ def test_lists_resp3(h):
         C(["HELLO", "3"]), ["RPUSH", "l", "a", "b"], ["RPUSH", "{l}", "x"],
         ["RPOPLPUSH", "{l}", "nokey{l}"], ["LRANGE", "nokey{l}", "0", "-1"], ["LPOP", "nokey"], ["LPOP", "nokey", "2"], ["LPOP", "l", "0"],
         ["LRANGE", "l", "0", "-1"], ["LPOS", "nokey", "a"], ["LINDEX", "l", "9"], ["LMOVE", "nokey{l}", "l", "LEFT", "LEFT"],
+        ["LMPOP", "1", "l", "LEFT"], ["LMPOP", "1", "nokey", "LEFT"],
     ])
     h.done()
 
