@@ -1,6 +1,6 @@
 //! List commands without blocking, shard side (Redis's `t_list.c`).
-//! LMOVE and RPOPLPUSH run when both keys live on one core; across cores
-//! the router answers CROSSSLOT (docs/COMPATIBILITY.md).
+//! LMOVE, RPOPLPUSH and LMPOP run here when their keys live on one core;
+//! across cores `shard::collections` runs them under key locks.
 
 use super::errors::{self, NOT_INTEGER, NO_SUCH_KEY, SYNTAX, WRONGTYPE};
 use super::{parse_int, Db};
@@ -435,7 +435,35 @@ pub fn lmpop(db: &mut Db, argv: &[Bytes]) -> Reply {
     Reply::NilArray
 }
 
-fn parse_side(arg: &[u8]) -> Option<bool> {
+/// LMPOP's arguments: (position of LEFT|RIGHT, from the left, count).
+pub fn parse_lmpop(argv: &[Bytes]) -> Result<(usize, bool, Option<usize>), Reply> {
+    let count = match parse_int(&argv[1]) {
+        Some(count) if count > 0 => count as usize,
+        _ => return Err(Reply::error("ERR numkeys should be greater than 0")),
+    };
+    let side_index = count.saturating_add(2);
+    let Some(left) = argv.get(side_index).and_then(|arg| parse_side(arg)) else {
+        return Err(Reply::error(SYNTAX));
+    };
+    let mut wanted: Option<usize> = None;
+    let mut index = side_index + 1;
+    while index < argv.len() {
+        if wanted.is_some()
+            || !argv[index].eq_ignore_ascii_case(b"COUNT")
+            || index + 1 >= argv.len()
+        {
+            return Err(Reply::error(SYNTAX));
+        }
+        wanted = match parse_int(&argv[index + 1]) {
+            Some(value) if value > 0 => Some(value as usize),
+            _ => return Err(Reply::error("ERR count should be greater than 0")),
+        };
+        index += 2;
+    }
+    Ok((side_index, left, wanted))
+}
+
+pub fn parse_side(arg: &[u8]) -> Option<bool> {
     match arg.to_ascii_uppercase().as_slice() {
         b"LEFT" => Some(true),
         b"RIGHT" => Some(false),

@@ -1,7 +1,7 @@
 //! Set commands, shard side (Redis's `t_set.c`). Commands over several
-//! keys (SMOVE, SINTER, SUNION, SDIFF and their STORE forms) run when all
-//! their keys live on one core; across cores the router answers CROSSSLOT
-//! (docs/COMPATIBILITY.md).
+//! keys (SMOVE, SINTER, SUNION, SDIFF, SINTERCARD, the STORE forms) run
+//! here when all their keys live on one core; across cores
+//! `shard::collections` runs them under key locks.
 
 use super::dump::encoding_limits;
 use super::errors::{NOT_INTEGER, SYNTAX, WRONGTYPE};
@@ -233,7 +233,7 @@ pub fn smove(db: &mut Db, argv: &[Bytes]) -> Reply {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum SetOp {
+pub enum SetOp {
     Inter,
     Union,
     Diff,
@@ -247,7 +247,7 @@ fn gather(db: &mut Db, keys: &[Bytes]) -> Result<Vec<Option<Set>>, Reply> {
 }
 
 /// The result of an operation, in the order Redis would produce it.
-fn compute(op: SetOp, sets: Vec<Option<Set>>, limits: &EncodingLimits) -> Vec<Bytes> {
+pub fn compute(op: SetOp, sets: Vec<Option<Set>>, limits: &EncodingLimits) -> Vec<Bytes> {
     match op {
         SetOp::Inter => {
             if sets.iter().any(|s| s.as_ref().is_none_or(|s| s.is_empty())) {
@@ -332,31 +332,42 @@ pub fn sdiff(db: &mut Db, argv: &[Bytes]) -> Reply {
 
 /// SINTERCARD numkeys key [key ...] [LIMIT limit].
 pub fn sintercard(db: &mut Db, argv: &[Bytes]) -> Reply {
-    let count = match parse_int(&argv[1]) {
-        Some(count) if count > 0 => count as usize,
-        _ => return Reply::error("ERR numkeys should be greater than 0"),
+    let (count, limit) = match parse_sintercard(argv) {
+        Ok(parsed) => parsed,
+        Err(reply) => return reply,
     };
-    if count > argv.len() - 2 {
-        return Reply::error("ERR Number of keys can't be greater than number of args");
-    }
-    let mut limit = usize::MAX;
-    let mut index = 2 + count;
-    while index < argv.len() {
-        if !argv[index].eq_ignore_ascii_case(b"LIMIT") || index + 1 >= argv.len() {
-            return Reply::error(SYNTAX);
-        }
-        limit = match parse_int(&argv[index + 1]) {
-            Some(0) => usize::MAX,
-            Some(value) if value > 0 => value as usize,
-            _ => return Reply::error("ERR LIMIT can't be negative"),
-        };
-        index += 2;
-    }
     let limits = encoding_limits(db);
     match gather(db, &argv[2..2 + count]) {
         Ok(sets) => Reply::Int(compute(SetOp::Inter, sets, &limits).len().min(limit) as i64),
         Err(reply) => reply,
     }
+}
+
+/// SINTERCARD's arguments: (number of keys, limit or usize::MAX).
+pub fn parse_sintercard(argv: &[Bytes]) -> Result<(usize, usize), Reply> {
+    let count = match parse_int(&argv[1]) {
+        Some(count) if count > 0 => count as usize,
+        _ => return Err(Reply::error("ERR numkeys should be greater than 0")),
+    };
+    if count > argv.len() - 2 {
+        return Err(Reply::error(
+            "ERR Number of keys can't be greater than number of args",
+        ));
+    }
+    let mut limit = usize::MAX;
+    let mut index = 2 + count;
+    while index < argv.len() {
+        if !argv[index].eq_ignore_ascii_case(b"LIMIT") || index + 1 >= argv.len() {
+            return Err(Reply::error(SYNTAX));
+        }
+        limit = match parse_int(&argv[index + 1]) {
+            Some(0) => usize::MAX,
+            Some(value) if value > 0 => value as usize,
+            _ => return Err(Reply::error("ERR LIMIT can't be negative")),
+        };
+        index += 2;
+    }
+    Ok((count, limit))
 }
 
 pub fn sinterstore(db: &mut Db, argv: &[Bytes]) -> Reply {

@@ -9,6 +9,7 @@ use super::mesh::{CoreFn, Op};
 use super::Core;
 use crate::cluster::{core_of_slot, key_hash_slot, SLOT_COUNT};
 use crate::command::errors::{self, NOT_INTEGER, SYNTAX};
+use crate::command::sets::SetOp;
 use crate::command::{dump, keys, parse_int, server, strings, Coord, Db, ShardFn};
 use crate::config::{parameter, DebugCommand, PARAMETERS};
 use crate::keyspace::{rdb, Entry, Value};
@@ -77,6 +78,17 @@ impl Conn {
             Coord::Renamenx => self.rename(argv, true).await,
             Coord::Copy => self.copy(argv).await,
             Coord::Lcs => self.lcs(argv).await,
+            Coord::Sinter => self.set_algebra(argv, SetOp::Inter, false, None).await,
+            Coord::Sunion => self.set_algebra(argv, SetOp::Union, false, None).await,
+            Coord::Sdiff => self.set_algebra(argv, SetOp::Diff, false, None).await,
+            Coord::Sinterstore => self.set_algebra(argv, SetOp::Inter, true, None).await,
+            Coord::Sunionstore => self.set_algebra(argv, SetOp::Union, true, None).await,
+            Coord::Sdiffstore => self.set_algebra(argv, SetOp::Diff, true, None).await,
+            Coord::Sintercard => self.sintercard_cross(argv).await,
+            Coord::Smove => self.smove_cross(argv).await,
+            Coord::Lmove => self.lmove_cross(argv, false).await,
+            Coord::Rpoplpush => self.lmove_cross(argv, true).await,
+            Coord::Lmpop => self.lmpop_cross(argv).await,
             Coord::Keys => {
                 let parts = self
                     .on_all(|| Op::Db(keys::keys_local, argv.to_vec()))
@@ -121,7 +133,7 @@ impl Conn {
 
     /// Locks keys (each with its mode) on their cores, in ascending core
     /// order; returns the transaction and the cores it holds. See `locks`.
-    async fn lock_keys(&self, keys: &[(&Bytes, Mode)]) -> (u64, Vec<usize>) {
+    pub(super) async fn lock_keys(&self, keys: &[(&Bytes, Mode)]) -> (u64, Vec<usize>) {
         let cores = self.core.cores();
         let mut per_core: std::collections::BTreeMap<usize, (Vec<Bytes>, Mode)> =
             Default::default();
@@ -145,14 +157,20 @@ impl Conn {
         (transaction, per_core.into_keys().collect())
     }
 
-    async fn unlock(&self, transaction: u64, cores: &[usize]) {
+    pub(super) async fn unlock(&self, transaction: u64, cores: &[usize]) {
         for &core in cores {
             self.on_core(core, Op::Unlock(transaction)).await;
         }
     }
 
     /// Runs a shard function on `key`'s core under the transaction's locks.
-    async fn locked(&self, transaction: u64, run: ShardFn, argv: Vec<Bytes>, key: &[u8]) -> Reply {
+    pub(super) async fn locked(
+        &self,
+        transaction: u64,
+        run: ShardFn,
+        argv: Vec<Bytes>,
+        key: &[u8],
+    ) -> Reply {
         let core = core_of_slot(key_hash_slot(key), self.core.cores());
         self.on_core(
             core,
@@ -566,7 +584,7 @@ fn sum(replies: Vec<Reply>) -> Reply {
 }
 
 /// Reads a key's entry for moving it between cores: [value, expire_at_ms].
-fn read_entry_local(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub(super) fn read_entry_local(db: &mut Db, argv: &[Bytes]) -> Reply {
     let now = db.now_ms;
     let slot = key_hash_slot(&argv[1]);
     match db.keyspace.lookup_read(slot, &argv[1], now) {
@@ -617,7 +635,7 @@ fn put_argv(key: &Bytes, entry: Reply) -> Vec<Bytes> {
     argv
 }
 
-fn put_entry_local(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub(super) fn put_entry_local(db: &mut Db, argv: &[Bytes]) -> Reply {
     let now = db.now_ms;
     let value = if argv.len() > 4 {
         // Made by rdb::dump on another core of this process: it loads.

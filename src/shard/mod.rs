@@ -3,6 +3,7 @@
 //! its ends of the channel mesh. Only this module touches glommio.
 
 mod clients;
+mod collections;
 mod conn;
 mod coord;
 mod info;

@@ -444,3 +444,44 @@ def test_dump_restore_lists(h):
                    ["LRANGE", "copy", "0", "-1"], ["DEBUG", "DIGEST-VALUE", "copy"]], p)
     h.run([["RENAME", "small", "{x}moved"], ["LRANGE", "{x}moved", "0", "-1"], ["DEBUG", "DIGEST"]], p)
     h.done()
+
+
+def _core_keys(prefix, count, core, cores=2):
+    """Keys whose slot lands on `core` of `cores` (slot % cores), for cross-core sequences."""
+    import binascii
+    found, i = [], 0
+    while len(found) < count:
+        key = "%s%d" % (prefix, i)
+        if binascii.crc_hqx(key.encode(), 0) % 16384 % cores == core:
+            found.append(key)
+        i += 1
+    return found
+
+
+A0, B0 = _core_keys("c0_", 2, 0)
+A1, B1 = _core_keys("c1_", 2, 1)
+
+ACROSS_CORES = [
+    ["SADD", A0, "1", "2", "3", "x"], ["SADD", A1, "2", "3", "4"], ["SADD", B1, "3", "x", "9"],
+    C(["SINTER", A0, A1], rule=sorted_items), C(["SINTER", A0, A1, B1], rule=sorted_items),
+    C(["SUNION", A0, A1], rule=sorted_items), C(["SDIFF", A0, A1, B1], rule=sorted_items),
+    ["SINTER", A0, "nokey"], ["SINTERCARD", "2", A0, A1], ["SINTERCARD", "3", A0, A1, B1, "LIMIT", "1"],
+    ["SINTERSTORE", B0, A0, A1], C(["SMEMBERS", B0], rule=sorted_items), ["OBJECT", "ENCODING", B0],
+    ["SUNIONSTORE", B0, A0, B1], C(["SMEMBERS", B0], rule=sorted_items), ["OBJECT", "ENCODING", B0],
+    ["SDIFFSTORE", B0, A0, A0], ["EXISTS", B0], ["SUNIONSTORE", A0, A0, A1], C(["SMEMBERS", A0], rule=sorted_items),
+    ["SET", B0, "str"], ["SINTER", A1, B0], ["SUNIONSTORE", A1, B0], ["SINTERCARD", "2", A1, B0],
+    ["SMOVE", A1, A0, "4"], ["SMOVE", A1, A0, "nope"], ["SMOVE", "nokey", A0, "1"], ["SMOVE", A1, B0, "2"],
+    ["SMOVE", B0, A1, "2"], C(["SMEMBERS", A1], rule=sorted_items), ["SMOVE", A1, "fresh", "2"],
+    ["DEL", B0],
+    ["RPUSH", B0, "a", "b", "c"], ["LMOVE", B0, A1, "LEFT", "RIGHT"], ["RPUSH", B1, "q"],
+    ["LMOVE", B0, B1, "LEFT", "RIGHT"], ["RPOPLPUSH", B0, B1], ["LRANGE", B1, "0", "-1"], ["EXISTS", B0],
+    ["RPOPLPUSH", B0, B1], ["LMOVE", B1, B0, "RIGHT", "UP"], ["LMOVE", B1, B0, "RIGHT", "LEFT"],
+    ["LRANGE", B0, "0", "-1"], ["LMPOP", "3", "nokey", A0, B0, "LEFT"], ["LMPOP", "2", "nokey", B1, "RIGHT", "COUNT", "9"],
+    ["LMPOP", "2", "nokey", B1, "LEFT"], ["LMPOP", "2", B0, B1, "LEFT", "COUNT", "0"],
+    ["DEBUG", "DIGEST"],
+]
+
+
+def test_collections_across_cores(h):
+    h.run(ACROSS_CORES)
+    h.done()
