@@ -13,6 +13,7 @@ pub use super::value::EncodingLimits;
 use super::value::{intset_width, Hash, Set, Value};
 use super::{listpack, lzf};
 use bytes::Bytes;
+use std::collections::VecDeque;
 
 pub const RDB_VERSION: u16 = 10;
 
@@ -149,9 +150,20 @@ fn limits_for_dump() -> EncodingLimits {
 /// RDB_TYPE_LIST_QUICKLIST_2: a node count, then per node its container
 /// kind and a listpack. Nodes are filled from the head as a run of RPUSH
 /// would fill them (`_quicklistNodeAllowInsert`).
-fn save_list(items: &std::collections::VecDeque<Bytes>, out: &mut Writer, limits: EncodingLimits) {
+fn save_list(items: &VecDeque<Bytes>, out: &mut Writer, limits: EncodingLimits) {
     out.0.push(object_type::LIST_QUICKLIST_2);
-    let fill = limits.list_max_listpack_size;
+    let nodes = list_nodes(items, limits.list_max_listpack_size);
+    out.length(nodes.len() as u64);
+    for (first, end) in nodes {
+        out.length(NODE_PACKED);
+        let packed = listpack::encode(items.range(first..end).map(|item| item.as_ref()));
+        out.string(&packed);
+    }
+}
+
+/// How a list splits into quicklist nodes for `fill`
+/// (list-max-listpack-size): index ranges, filled from the head.
+pub fn list_nodes(items: &VecDeque<Bytes>, fill: i64) -> Vec<(usize, usize)> {
     let (bytes_max, count_max) = if fill >= 0 {
         (usize::MAX, fill.max(1) as usize)
     } else {
@@ -177,17 +189,17 @@ fn save_list(items: &std::collections::VecDeque<Bytes>, out: &mut Writer, limits
     if count > 0 {
         nodes.push((start, items.len()));
     }
-    out.length(nodes.len() as u64);
-    for (first, end) in nodes {
-        out.length(NODE_PACKED);
-        let packed = listpack::encode(items.range(first..end).map(|item| item.as_ref()));
-        out.string(&packed);
-    }
+    nodes
+}
+
+/// The listpack bytes of `items` (a quicklist node's size).
+pub fn listpack_bytes<'a>(items: impl Iterator<Item = &'a Bytes>) -> usize {
+    7 + items.map(|item| listpack::entry_bytes(item)).sum::<usize>()
 }
 
 fn load_list(reader: &mut Reader) -> Result<Value, PayloadError> {
     let nodes = reader.count()?;
-    let mut items = std::collections::VecDeque::new();
+    let mut items = VecDeque::new();
     for _ in 0..nodes {
         let container = reader.length()?;
         let blob = reader.string()?;

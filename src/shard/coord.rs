@@ -331,8 +331,9 @@ impl Conn {
                 )
                 .await
             {
+                // A third part marks a DUMP payload: not a string.
                 Reply::Array(parts) => match parts.first() {
-                    Some(Reply::Bulk(value)) => values.push(value.clone()),
+                    Some(Reply::Bulk(value)) if parts.len() == 2 => values.push(value.clone()),
                     _ => wrong_type = true,
                 },
                 _ => values.push(Bytes::new()),

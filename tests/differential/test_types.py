@@ -9,7 +9,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from test_differential import C, E, h  # noqa: E402,F401  (h is the pytest fixture)
+from test_differential import C, E, ScanAll, h  # noqa: E402,F401  (h is the pytest fixture)
 
 
 def command_info_head(ra, rb, args, h):
@@ -484,4 +484,24 @@ ACROSS_CORES = [
 
 def test_collections_across_cores(h):
     h.run(ACROSS_CORES)
+    h.done()
+
+
+GENERIC_ON_COLLECTIONS = [
+    ["HSET", "h", "a", "1"], ["SADD", "s", "1", "x"], ["RPUSH", "l", "a"], ["SET", "str", "v"],
+    ["SADD", "si", "1", "2"],
+    ["DEBUG", "OBJECT", "h"], ["DEBUG", "OBJECT", "s"], ["DEBUG", "OBJECT", "l"], ["DEBUG", "OBJECT", "si"],
+    ["MEMORY", "USAGE", "h"], ["MEMORY", "USAGE", "s"], ["MEMORY", "USAGE", "l"],
+    ["OBJECT", "REFCOUNT", "h"], ["OBJECT", "REFCOUNT", "si"],
+    ScanAll(["TYPE", "hash"]), ScanAll(["TYPE", "set"]), ScanAll(["TYPE", "list"]), ScanAll(["TYPE", "string"]),
+    ["EXPIRE", "h", "100"], ["TTL", "h"], ["COPY", "h", "h2"], ["TTL", "h2"], ["HGETALL", "h2"],
+    ["RENAME", "s", "s2"], C(["SMEMBERS", "s2"], rule=sorted_items), ["TYPE", "s2"],
+    ["DEL", "h", "l"], ["EXISTS", "h", "l", "s2", "h2"], ["DBSIZE"], ["DEBUG", "DIGEST"],
+    ["SET", "s2", "now a string"], ["TYPE", "s2"], ["HSET", "str", "a", "1"], ["GETDEL", "si"],
+    ["INCR", "si"], ["GETRANGE", "si", "0", "1"], ["STRLEN", "si"], ["LCS", "si", "str"],
+]
+
+
+def test_generic_commands_on_collections(h):
+    h.run(GENERIC_ON_COLLECTIONS)
     h.done()
