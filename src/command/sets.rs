@@ -256,7 +256,9 @@ pub fn compute(op: SetOp, sets: Vec<Option<Set>>, limits: &EncodingLimits) -> Ve
             let mut sets: Vec<Set> = sets.into_iter().flatten().collect();
             // Redis walks the smallest set and probes the others.
             sets.sort_by_key(|s| s.len());
-            let (first, rest) = sets.split_first().expect("at least one key");
+            let Some((first, rest)) = sets.split_first() else {
+                return Vec::new();
+            };
             first
                 .members()
                 .into_iter()

@@ -595,4 +595,89 @@ mod tests {
         body.extend_from_slice(&crc.to_le_bytes());
         assert_eq!(load(&body, &limits).unwrap_err(), PayloadError::BadFormat);
     }
+
+    fn round_trip(value: &Value, limits: &EncodingLimits) -> Value {
+        load(&dump(value), limits).unwrap()
+    }
+
+    #[test]
+    fn collections_round_trip_in_their_encodings() {
+        let limits = EncodingLimits::default();
+        let mut hash = Hash::new();
+        for (field, value) in [("a", "1"), ("b", "hello"), ("n", "-4097")] {
+            hash.set(Bytes::from(field), Bytes::from(value), &limits);
+        }
+        let loaded = round_trip(&Value::Hash(hash.clone()), &limits);
+        assert_eq!(loaded.encoding_name(), "listpack");
+        let Value::Hash(Hash::Listpack(pairs)) = loaded else {
+            panic!("not a listpack hash");
+        };
+        assert_eq!(
+            pairs,
+            hash.iter()
+                .map(|(f, v)| (f.clone(), v.clone()))
+                .collect::<Vec<_>>()
+        );
+        hash.convert_to_table();
+        assert_eq!(
+            round_trip(&Value::Hash(hash), &limits).encoding_name(),
+            "listpack"
+        );
+
+        let mut set = Set::new();
+        for member in ["5", "-70000", "3"] {
+            set.add(&Bytes::from(member), &limits);
+        }
+        let loaded = round_trip(&Value::Set(set), &limits);
+        let Value::Set(loaded) = loaded else {
+            panic!("not a set");
+        };
+        assert_eq!(loaded.members(), vec!["-70000", "3", "5"]);
+        let mut strings = Set::new();
+        strings.add(&Bytes::from("x"), &limits);
+        assert_eq!(
+            round_trip(&Value::Set(strings), &limits).encoding_name(),
+            "hashtable"
+        );
+
+        let list: VecDeque<Bytes> = (0..5000)
+            .map(|i| Bytes::from(format!("item-{i}")))
+            .collect();
+        assert!(list_nodes(&list, -2).len() > 1);
+        let Value::List(loaded) = round_trip(&Value::List(list.clone()), &limits) else {
+            panic!("not a list");
+        };
+        assert_eq!(loaded, list);
+    }
+
+    #[test]
+    fn corrupt_collections_are_bad_data_format() {
+        let limits = EncodingLimits::default();
+        let with_footer = |mut body: Vec<u8>| {
+            body.extend_from_slice(&RDB_VERSION.to_le_bytes());
+            let crc = crc64(0, &body);
+            body.extend_from_slice(&crc.to_le_bytes());
+            body
+        };
+        let cases: [Vec<u8>; 6] = [
+            // A listpack hash whose listpack claims 99 bytes.
+            vec![object_type::HASH_LISTPACK, 7, 99, 0, 0, 0, 0, 0, 0xFF],
+            // A hash with a repeated field.
+            vec![object_type::HASH, 2, 1, b'a', 1, b'1', 1, b'a', 1, b'2'],
+            // An empty set, and an intset of width 3.
+            vec![object_type::SET, 0],
+            vec![object_type::SET_INTSET, 10, 3, 0, 0, 0, 1, 0, 0, 0, 1, 0],
+            // A quicklist node of an unknown container kind.
+            vec![object_type::LIST_QUICKLIST_2, 1, 7, 1, b'x'],
+            // A count larger than the payload.
+            vec![object_type::HASH, 0x80, 0x7f, 0xff, 0xff, 0xff],
+        ];
+        for body in cases {
+            assert_eq!(
+                load(&with_footer(body.clone()), &limits).unwrap_err(),
+                PayloadError::BadFormat,
+                "{body:?}"
+            );
+        }
+    }
 }
