@@ -22,7 +22,10 @@ pub mod object_type {
     pub const STRING: u8 = 0;
     pub const SET: u8 = 2;
     pub const HASH: u8 = 4;
+    pub const LIST_ZIPLIST: u8 = 10;
     pub const SET_INTSET: u8 = 11;
+    pub const HASH_ZIPLIST: u8 = 13;
+    pub const LIST_QUICKLIST: u8 = 14;
     pub const LIST_QUICKLIST_2: u8 = 18;
     pub const HASH_LISTPACK: u8 = 16;
 }
@@ -94,6 +97,26 @@ pub fn load(payload: &[u8], limits: &EncodingLimits) -> Result<Value, PayloadErr
         object_type::SET => load_set(&mut reader, limits),
         object_type::SET_INTSET => load_intset(&mut reader, limits),
         object_type::LIST_QUICKLIST_2 => load_list(&mut reader),
+        // Redis 6 and older payloads: ziplists where 7.0 has listpacks.
+        object_type::HASH_ZIPLIST => {
+            let items =
+                listpack::decode_ziplist(&reader.string()?).ok_or(PayloadError::BadFormat)?;
+            hash_from_items(items, limits)
+        }
+        object_type::LIST_ZIPLIST => {
+            let items =
+                listpack::decode_ziplist(&reader.string()?).ok_or(PayloadError::BadFormat)?;
+            list_from_items(items.into())
+        }
+        object_type::LIST_QUICKLIST => {
+            let mut items = VecDeque::new();
+            for _ in 0..reader.count()? {
+                let node =
+                    listpack::decode_ziplist(&reader.string()?).ok_or(PayloadError::BadFormat)?;
+                items.extend(node);
+            }
+            list_from_items(items)
+        }
         _ => Err(PayloadError::BadFormat),
     }
 }
@@ -212,6 +235,10 @@ fn load_list(reader: &mut Reader) -> Result<Value, PayloadError> {
             _ => return Err(PayloadError::BadFormat),
         }
     }
+    list_from_items(items)
+}
+
+fn list_from_items(items: VecDeque<Bytes>) -> Result<Value, PayloadError> {
     if items.is_empty() {
         return Err(PayloadError::BadFormat);
     }
@@ -283,7 +310,12 @@ fn load_hash(reader: &mut Reader, limits: &EncodingLimits) -> Result<Value, Payl
 /// RDB_TYPE_HASH_LISTPACK: one string holding a listpack of fields and values.
 fn load_hash_listpack(reader: &mut Reader, limits: &EncodingLimits) -> Result<Value, PayloadError> {
     let items = listpack::decode(&reader.string()?).ok_or(PayloadError::BadFormat)?;
-    if items.len() % 2 != 0 {
+    hash_from_items(items, limits)
+}
+
+/// A hash from a flat list of fields and values (a listpack or ziplist).
+fn hash_from_items(items: Vec<Bytes>, limits: &EncodingLimits) -> Result<Value, PayloadError> {
+    if !items.len().is_multiple_of(2) {
         return Err(PayloadError::BadFormat);
     }
     let mut items = items.into_iter();

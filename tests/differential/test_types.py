@@ -505,3 +505,68 @@ GENERIC_ON_COLLECTIONS = [
 def test_generic_commands_on_collections(h):
     h.run(GENERIC_ON_COLLECTIONS)
     h.done()
+
+
+def _crc64(data):
+    """Redis's CRC64 (Jones polynomial, reflected, init 0), for hand-made payloads."""
+    poly, crc = 0x95AC9329AC4BC9B5, 0
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ poly if crc & 1 else crc >> 1
+    return crc
+
+
+def _payload(type_byte, body):
+    data = bytes([type_byte]) + body + (9).to_bytes(2, "little")  # RDB 9: Redis 6.x
+    return data + _crc64(data).to_bytes(8, "little")
+
+
+def _rdb_string(blob):
+    assert len(blob) < 16384
+    head = bytes([len(blob)]) if len(blob) < 64 else bytes([0x40 | (len(blob) >> 8), len(blob) & 0xFF])
+    return head + blob
+
+
+def _ziplist(entries):
+    """A ziplist as Redis 6 wrote it, for str/int entries."""
+    body, prev = b"", 0
+    for e in entries:
+        prevlen = bytes([prev]) if prev < 254 else b"\xfe" + prev.to_bytes(4, "little")
+        if isinstance(e, int):
+            if 0 <= e <= 12:
+                enc = bytes([0xF1 + e])
+            elif -128 <= e <= 127:
+                enc = b"\xfe" + e.to_bytes(1, "little", signed=True)
+            elif -32768 <= e <= 32767:
+                enc = b"\xc0" + e.to_bytes(2, "little", signed=True)
+            else:
+                enc = b"\xe0" + e.to_bytes(8, "little", signed=True)
+        elif len(e) < 64:
+            enc = bytes([len(e)]) + e
+        else:
+            enc = bytes([0x40 | (len(e) >> 8), len(e) & 0xFF]) + e
+        entry = prevlen + enc
+        body += entry
+        prev = len(entry)
+    total = 10 + len(body) + 1
+    return total.to_bytes(4, "little") + (total - prev - 1).to_bytes(4, "little") + \
+        len(entries).to_bytes(2, "little") + body + b"\xff"
+
+
+def test_restore_redis6_ziplist_payloads(h):
+    hash_zl = _ziplist([b"a", 1, b"b", b"hello", b"n", -300, b"big", 2 ** 40, b"s", 7])
+    list_zl = _ziplist([b"x", 5, b"y" * 70, -1])
+    quicklist = bytes([2]) + _rdb_string(_ziplist([b"p", 1])) + _rdb_string(_ziplist([b"q", 200]))
+    payloads = {
+        "zhash": _payload(13, _rdb_string(hash_zl)),
+        "zlist": _payload(10, _rdb_string(list_zl)),
+        "qlist": _payload(14, quicklist),
+    }
+    p = h.pair()
+    for key, payload in payloads.items():
+        h.run([["RESTORE", key, "0", payload], ["TYPE", key], ["OBJECT", "ENCODING", key],
+               ["DEBUG", "DIGEST-VALUE", key]], p)
+    h.run([["HGETALL", "zhash"], ["LRANGE", "zlist", "0", "-1"], ["LRANGE", "qlist", "0", "-1"],
+           ["RESTORE", "bad", "0", _payload(13, _rdb_string(hash_zl[:-3] + b"\xff"))]], p)
+    h.done()
