@@ -51,7 +51,7 @@ fn push_generic(db: &mut Db, argv: &[Bytes], left: bool, only_existing: bool) ->
             return Reply::Int(0);
         }
         let now = db.now_ms;
-        let entry = Entry::new(Value::List(VecDeque::new()), now);
+        let entry = Entry::new(Value::List(Box::default()), now);
         db.keyspace.insert(db.slot(key), key, entry);
     }
     let Ok(Some(list)) = get_list(db, key, false) else {
@@ -500,7 +500,7 @@ fn move_generic(
     };
     if !destination_exists && source != destination {
         let now = db.now_ms;
-        let entry = Entry::new(Value::List(VecDeque::new()), now);
+        let entry = Entry::new(Value::List(Box::default()), now);
         db.keyspace.insert(db.slot(destination), destination, entry);
     }
     if let Ok(Some(list)) = get_list(db, destination, false) {

@@ -407,7 +407,7 @@ fn object_digest(digest: &mut [u8; 20], entry: &Entry) {
         Value::List(items) => {
             const OBJ_LIST: u32 = 1;
             mix_digest(digest, &OBJ_LIST.to_be_bytes());
-            for item in items {
+            for item in items.iter() {
                 mix_digest(digest, item);
             }
         }

@@ -66,7 +66,7 @@ pub fn sadd(db: &mut Db, argv: &[Bytes]) -> Reply {
     let mut set = Set::new();
     let added = argv[2..].iter().filter(|m| set.add(m, &limits)).count();
     db.keyspace
-        .insert(slot, &argv[1], Entry::new(Value::Set(set), now));
+        .insert(slot, &argv[1], Entry::new(Value::Set(Box::new(set)), now));
     Reply::Int(added as i64)
 }
 
@@ -223,7 +223,7 @@ pub fn smove(db: &mut Db, argv: &[Bytes]) -> Reply {
     drop_if_empty(db, source);
     if !destination_exists {
         let now = db.now_ms;
-        let entry = Entry::new(Value::Set(Set::new()), now);
+        let entry = Entry::new(Value::Set(Box::default()), now);
         db.keyspace.insert(db.slot(destination), destination, entry);
     }
     if let Ok(Some(set)) = write_set(db, destination) {
@@ -315,8 +315,11 @@ fn set_op_store(db: &mut Db, argv: &[Bytes], op: SetOp) -> Reply {
         set.add(member, &limits);
     }
     let count = set.len() as i64;
-    db.keyspace
-        .insert(slot, destination, Entry::new(Value::Set(set), now));
+    db.keyspace.insert(
+        slot,
+        destination,
+        Entry::new(Value::Set(Box::new(set)), now),
+    );
     Reply::Int(count)
 }
 

@@ -242,7 +242,7 @@ fn list_from_items(items: VecDeque<Bytes>) -> Result<Value, PayloadError> {
     if items.is_empty() {
         return Err(PayloadError::BadFormat);
     }
-    Ok(Value::List(items))
+    Ok(Value::List(Box::new(items)))
 }
 
 /// RDB_TYPE_SET: a count, then members; an intset while they are integers.
@@ -260,7 +260,7 @@ fn load_set(reader: &mut Reader, limits: &EncodingLimits) -> Result<Value, Paylo
             return Err(PayloadError::BadFormat);
         }
     }
-    Ok(Value::Set(set))
+    Ok(Value::Set(Box::new(set)))
 }
 
 /// RDB_TYPE_SET_INTSET: one string holding an intset.
@@ -294,7 +294,7 @@ fn load_intset(reader: &mut Reader, limits: &EncodingLimits) -> Result<Value, Pa
     if set.len() > limits.set_max_intset_entries {
         set.convert_to_table();
     }
-    Ok(Value::Set(set))
+    Ok(Value::Set(Box::new(set)))
 }
 
 /// RDB_TYPE_HASH: a count, then field and value strings.
@@ -355,7 +355,7 @@ fn hash_from_pairs(
     if count > limits.hash_max_listpack_entries || too_long {
         hash.convert_to_table();
     }
-    Ok(Value::Hash(hash))
+    Ok(Value::Hash(Box::new(hash)))
 }
 
 const ENCVAL: u8 = 3;
@@ -639,9 +639,12 @@ mod tests {
         for (field, value) in [("a", "1"), ("b", "hello"), ("n", "-4097")] {
             hash.set(Bytes::from(field), Bytes::from(value), &limits);
         }
-        let loaded = round_trip(&Value::Hash(hash.clone()), &limits);
+        let loaded = round_trip(&Value::Hash(Box::new(hash.clone())), &limits);
         assert_eq!(loaded.encoding_name(), "listpack");
-        let Value::Hash(Hash::Listpack(pairs)) = loaded else {
+        let Value::Hash(loaded) = loaded else {
+            panic!("not a hash");
+        };
+        let Hash::Listpack(pairs) = *loaded else {
             panic!("not a listpack hash");
         };
         assert_eq!(
@@ -652,7 +655,7 @@ mod tests {
         );
         hash.convert_to_table();
         assert_eq!(
-            round_trip(&Value::Hash(hash), &limits).encoding_name(),
+            round_trip(&Value::Hash(Box::new(hash)), &limits).encoding_name(),
             "listpack"
         );
 
@@ -660,7 +663,7 @@ mod tests {
         for member in ["5", "-70000", "3"] {
             set.add(&Bytes::from(member), &limits);
         }
-        let loaded = round_trip(&Value::Set(set), &limits);
+        let loaded = round_trip(&Value::Set(Box::new(set)), &limits);
         let Value::Set(loaded) = loaded else {
             panic!("not a set");
         };
@@ -668,7 +671,7 @@ mod tests {
         let mut strings = Set::new();
         strings.add(&Bytes::from("x"), &limits);
         assert_eq!(
-            round_trip(&Value::Set(strings), &limits).encoding_name(),
+            round_trip(&Value::Set(Box::new(strings)), &limits).encoding_name(),
             "hashtable"
         );
 
@@ -676,10 +679,10 @@ mod tests {
             .map(|i| Bytes::from(format!("item-{i}")))
             .collect();
         assert!(list_nodes(&list, -2).len() > 1);
-        let Value::List(loaded) = round_trip(&Value::List(list.clone()), &limits) else {
+        let Value::List(loaded) = round_trip(&Value::List(Box::new(list.clone())), &limits) else {
             panic!("not a list");
         };
-        assert_eq!(loaded, list);
+        assert_eq!(*loaded, list);
     }
 
     #[test]

@@ -267,11 +267,13 @@ pub enum Value {
         bytes: Bytes,
         encoding: StrEncoding,
     },
-    Hash(Hash),
-    Set(Set),
+    // Collections are boxed so a key's entry stays as small as a string's
+    // (Value is 40 bytes, the size of the `Str` variant).
+    Hash(Box<Hash>),
+    Set(Box<Set>),
     /// A list. Redis 7.0 reports every list as `quicklist`; DUMP splits it
     /// into listpack nodes by `list-max-listpack-size`.
-    List(VecDeque<Bytes>),
+    List(Box<VecDeque<Bytes>>),
 }
 
 impl Value {
@@ -330,9 +332,14 @@ impl Value {
                 encoding: StrEncoding::Raw,
                 ..
             } => "raw",
-            Value::Hash(Hash::Listpack(_)) => "listpack",
-            Value::Hash(Hash::Table(_)) | Value::Set(Set::Table(_)) => "hashtable",
-            Value::Set(Set::Intset { .. }) => "intset",
+            Value::Hash(hash) => match **hash {
+                Hash::Listpack(_) => "listpack",
+                Hash::Table(_) => "hashtable",
+            },
+            Value::Set(set) => match **set {
+                Set::Intset { .. } => "intset",
+                Set::Table(_) => "hashtable",
+            },
             Value::List(_) => "quicklist",
         }
     }
@@ -354,5 +361,13 @@ impl Value {
                 32 + items.capacity() * 32 + items.iter().map(|i| i.len()).sum::<usize>()
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_value_is_no_larger_than_a_string() {
+        assert_eq!(std::mem::size_of::<super::Value>(), 40);
     }
 }

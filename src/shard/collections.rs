@@ -39,7 +39,7 @@ impl Conn {
         {
             Reply::Array(parts) if parts.len() > 2 => match parts.first() {
                 Some(Reply::Bulk(payload)) => match rdb::load(payload, &limits) {
-                    Ok(Value::Set(set)) => Ok(Some(set)),
+                    Ok(Value::Set(set)) => Ok(Some(*set)),
                     Ok(_) => Err(Reply::error(WRONGTYPE)),
                     Err(error) => Err(Reply::error(error.message())),
                 },
@@ -114,7 +114,7 @@ impl Conn {
             result.add(member, &limits);
         }
         let count = result.len() as i64;
-        let payload = Bytes::from(rdb::dump(&Value::Set(result)));
+        let payload = Bytes::from(rdb::dump(&Value::Set(Box::new(result))));
         let put = vec![
             Bytes::new(),
             destination.clone(),
