@@ -57,11 +57,14 @@ fn push_generic(db: &mut Db, argv: &[Bytes], left: bool, only_existing: bool) ->
     let Ok(Some(list)) = get_list(db, key, false) else {
         return Reply::error(WRONGTYPE);
     };
+    // Copies: arguments are slices of a whole read buffer, which a stored
+    // item must not keep alive.
     for item in &argv[2..] {
+        let item = Bytes::copy_from_slice(item);
         if left {
-            list.push_front(item.clone());
+            list.push_front(item);
         } else {
-            list.push_back(item.clone());
+            list.push_back(item);
         }
     }
     Reply::Int(list.len() as i64)
@@ -218,7 +221,7 @@ pub fn lset(db: &mut Db, argv: &[Bytes]) -> Reply {
     match get_list(db, &argv[1], false) {
         Ok(Some(list)) => match resolve_index(index, list.len()) {
             Some(at) => {
-                list[at] = argv[3].clone();
+                list[at] = Bytes::copy_from_slice(&argv[3]);
                 Reply::ok()
             }
             None => Reply::error("ERR index out of range"),
@@ -237,7 +240,7 @@ pub fn linsert(db: &mut Db, argv: &[Bytes]) -> Reply {
     match get_list(db, &argv[1], false) {
         Ok(Some(list)) => match list.iter().position(|item| *item == argv[3]) {
             Some(at) => {
-                list.insert(at + usize::from(after), argv[4].clone());
+                list.insert(at + usize::from(after), Bytes::copy_from_slice(&argv[4]));
                 Reply::Int(list.len() as i64)
             }
             None => Reply::Int(-1),

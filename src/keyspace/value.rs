@@ -61,6 +61,12 @@ impl Hash {
     /// Sets a field; true when it is new. Converts to a table when a field
     /// or value is too long for a listpack or there are too many fields.
     pub fn set(&mut self, field: Bytes, value: Bytes, limits: &EncodingLimits) -> bool {
+        // Arguments are slices of a whole read buffer: keep copies, so a
+        // stored field does not pin the buffer it arrived in.
+        let (field, value) = (
+            Bytes::copy_from_slice(&field),
+            Bytes::copy_from_slice(&value),
+        );
         if let Hash::Listpack(_) = self {
             if field.len() > limits.hash_max_listpack_value
                 || value.len() > limits.hash_max_listpack_value
@@ -205,7 +211,8 @@ impl Set {
             self.convert_to_table();
         }
         match self {
-            Set::Table(set) => set.insert(member.clone()),
+            // A copy: the member may be a slice of a whole read buffer.
+            Set::Table(set) => set.insert(Bytes::copy_from_slice(member)),
             Set::Intset { .. } => false,
         }
     }
