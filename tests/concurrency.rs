@@ -423,3 +423,66 @@ fn msetnx_and_rename_across_cores() {
     let dbsize: i64 = redis::cmd("DBSIZE").query(&mut con).unwrap();
     assert_eq!(dbsize, 7);
 }
+
+/// SMOVE between sets on different cores is atomic for other clients: a
+/// concurrent SUNION of the two sets always sees every member exactly once.
+#[test]
+fn smove_across_cores_is_seen_whole_by_sunion() {
+    const MEMBERS: usize = 200;
+    let server = Server::start(&[]);
+    let per_slot = one_key_per_slot("mv");
+    // Slots 0 and 1 are on different cores whenever there are two or more.
+    let (left, right) = (per_slot[0].clone(), per_slot[1].clone());
+    let mut con = server.client();
+    let mut sadd = redis::cmd("SADD");
+    sadd.arg(&left);
+    for member in 0..MEMBERS {
+        sadd.arg(format!("m{member}"));
+    }
+    let added: usize = sadd.query(&mut con).unwrap();
+    assert_eq!(added, MEMBERS);
+    let stop = Arc::new(AtomicBool::new(false));
+    let movers: Vec<_> = [(left.clone(), right.clone()), (right.clone(), left.clone())]
+        .into_iter()
+        .map(|(from, to)| {
+            let url = server.url();
+            let stop = Arc::clone(&stop);
+            thread::spawn(move || {
+                let mut con = connect_url(&url);
+                let mut round = 0usize;
+                while !stop.load(Ordering::Relaxed) {
+                    let member = format!("m{}", round % MEMBERS);
+                    let _: i64 = redis::cmd("SMOVE")
+                        .arg(&from)
+                        .arg(&to)
+                        .arg(member)
+                        .query(&mut con)
+                        .unwrap();
+                    round += 1;
+                }
+            })
+        })
+        .collect();
+    for _ in 0..300 {
+        let union: Vec<String> = redis::cmd("SUNION")
+            .arg(&left)
+            .arg(&right)
+            .query(&mut con)
+            .unwrap();
+        assert_eq!(union.len(), MEMBERS, "a member was in neither set");
+        let both: i64 = redis::cmd("SINTERCARD")
+            .arg(2)
+            .arg(&left)
+            .arg(&right)
+            .query(&mut con)
+            .unwrap();
+        assert_eq!(both, 0, "a member was in both sets");
+    }
+    stop.store(true, Ordering::Relaxed);
+    for mover in movers {
+        mover.join().unwrap();
+    }
+    let total: i64 = redis::cmd("SCARD").arg(&left).query(&mut con).unwrap();
+    let other: i64 = redis::cmd("SCARD").arg(&right).query(&mut con).unwrap();
+    assert_eq!(total + other, MEMBERS as i64);
+}

@@ -146,3 +146,127 @@ fn restore_keeps_ttl_and_refuses_busy_keys() {
         .unwrap();
     assert_eq!(missing, None);
 }
+
+/// Builds one key of each collection type and encoding in a server.
+fn fill_collections(conn: &mut Connection) {
+    let commands: Vec<Vec<String>> = vec![
+        vec![
+            "HSET".into(),
+            "hash_small".into(),
+            "a".into(),
+            "1".into(),
+            "b".into(),
+            "x".repeat(30),
+        ],
+        std::iter::once("HSET".to_string())
+            .chain(std::iter::once("hash_big".to_string()))
+            .chain((0..600).flat_map(|i| [format!("f{i}"), format!("v{i}")]))
+            .collect(),
+        vec![
+            "SADD".into(),
+            "set_ints".into(),
+            "1".into(),
+            "-70000".into(),
+            "5".into(),
+        ],
+        vec![
+            "SADD".into(),
+            "set_strings".into(),
+            "a".into(),
+            "b".into(),
+            "7".into(),
+        ],
+        std::iter::once("RPUSH".to_string())
+            .chain(std::iter::once("list".to_string()))
+            .chain((0..3000).map(|i| format!("item-{i}")))
+            .collect(),
+    ];
+    for command in commands {
+        let mut cmd = redis::cmd(&command[0]);
+        for arg in &command[1..] {
+            cmd.arg(arg);
+        }
+        let _: Value = cmd.query(conn).unwrap();
+    }
+}
+
+/// A key's contents in a form that ignores hash-table order.
+fn contents(conn: &mut Connection, key: &str) -> Vec<Vec<u8>> {
+    let kind: String = redis::cmd("TYPE").arg(key).query(conn).unwrap();
+    let mut items: Vec<Vec<u8>> = match kind.as_str() {
+        "hash" => redis::cmd("HGETALL").arg(key).query(conn).unwrap(),
+        "set" => redis::cmd("SMEMBERS").arg(key).query(conn).unwrap(),
+        "list" => {
+            return redis::cmd("LRANGE")
+                .arg(key)
+                .arg(0)
+                .arg(-1)
+                .query(conn)
+                .unwrap()
+        }
+        other => panic!("unexpected type {other}"),
+    };
+    if kind == "hash" {
+        let mut pairs: Vec<Vec<u8>> = items.chunks(2).map(|pair| pair.concat()).collect();
+        pairs.sort();
+        return pairs;
+    }
+    items.sort();
+    items
+}
+
+#[test]
+fn collections_move_both_ways_with_redis() {
+    let debug = ["--enable-debug-command", "yes"];
+    let slotcore = Server::start(&debug);
+    let redis_server = RedisServer::start_with(&debug);
+    let (mut ours, mut theirs) = (slotcore.client(), redis_server.client());
+    fill_collections(&mut ours);
+    fill_collections(&mut theirs);
+    for key in ["hash_small", "hash_big", "set_ints", "set_strings", "list"] {
+        let from_redis = dump(&mut theirs, key);
+        let from_us = dump(&mut ours, key);
+        restore(&mut ours, "copy", 0, &from_redis).unwrap();
+        restore(&mut theirs, "copy", 0, &from_us).unwrap();
+        let expected = contents(&mut theirs, key);
+        assert_eq!(
+            contents(&mut ours, "copy"),
+            expected,
+            "{key}: redis payload in slotcore"
+        );
+        assert_eq!(
+            contents(&mut theirs, "copy"),
+            expected,
+            "{key}: slotcore payload in redis"
+        );
+        let digests: (Vec<String>, Vec<String>) = (
+            redis::cmd("DEBUG")
+                .arg("DIGEST-VALUE")
+                .arg("copy")
+                .query(&mut ours)
+                .unwrap(),
+            redis::cmd("DEBUG")
+                .arg("DIGEST-VALUE")
+                .arg("copy")
+                .query(&mut theirs)
+                .unwrap(),
+        );
+        assert_eq!(
+            digests.0, digests.1,
+            "{key}: DEBUG DIGEST-VALUE after RESTORE"
+        );
+        let encodings: (String, String) = (
+            redis::cmd("OBJECT")
+                .arg("ENCODING")
+                .arg("copy")
+                .query(&mut ours)
+                .unwrap(),
+            redis::cmd("OBJECT")
+                .arg("ENCODING")
+                .arg("copy")
+                .query(&mut theirs)
+                .unwrap(),
+        );
+        assert_eq!(encodings.0, encodings.1, "{key}: encoding after RESTORE");
+    }
+}

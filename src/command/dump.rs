@@ -19,11 +19,15 @@ pub fn dump(db: &mut Db, argv: &[Bytes]) -> Reply {
 
 /// The encoding limits a restored value is shaped by, from the config.
 pub fn encoding_limits(db: &Db) -> EncodingLimits {
+    config_limits(&db.config)
+}
+
+pub fn config_limits(config: &crate::config::Config) -> EncodingLimits {
     EncodingLimits {
-        hash_max_listpack_entries: db.config.hash_max_listpack_entries as usize,
-        hash_max_listpack_value: db.config.hash_max_listpack_value as usize,
-        set_max_intset_entries: db.config.set_max_intset_entries as usize,
-        list_max_listpack_size: db.config.list_max_listpack_size,
+        hash_max_listpack_entries: config.hash_max_listpack_entries as usize,
+        hash_max_listpack_value: config.hash_max_listpack_value as usize,
+        set_max_intset_entries: config.set_max_intset_entries as usize,
+        list_max_listpack_size: config.list_max_listpack_size,
     }
 }
 

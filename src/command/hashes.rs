@@ -34,7 +34,7 @@ fn write_hash<'a>(db: &'a mut Db, key: &[u8]) -> Result<&'a mut Hash, Reply> {
         Some(_) => return Err(Reply::error(WRONGTYPE)),
     };
     if !exists {
-        let entry = Entry::new(Value::Hash(Hash::new()), now);
+        let entry = Entry::new(Value::Hash(Box::default()), now);
         db.keyspace.insert(slot, key, entry);
     }
     match db.keyspace.lookup_write(slot, key, now) {

@@ -694,7 +694,7 @@ mod tests {
                     .iter()
                     .map(|key| key.index)
                     .collect();
-                let from_table: Vec<usize> = key_positions(spec, argc).collect();
+                let from_table: Vec<usize> = key_positions(spec, &argv).collect();
                 assert_eq!(
                     from_specs, from_table,
                     "{} with {argc} arguments",

@@ -1,6 +1,6 @@
 //! List commands without blocking, shard side (Redis's `t_list.c`).
-//! LMOVE and RPOPLPUSH run when both keys live on one core; across cores
-//! the router answers CROSSSLOT (docs/COMPATIBILITY.md).
+//! LMOVE, RPOPLPUSH and LMPOP run here when their keys live on one core;
+//! across cores `shard::collections` runs them under key locks.
 
 use super::errors::{self, NOT_INTEGER, NO_SUCH_KEY, SYNTAX, WRONGTYPE};
 use super::{parse_int, Db};
@@ -51,17 +51,20 @@ fn push_generic(db: &mut Db, argv: &[Bytes], left: bool, only_existing: bool) ->
             return Reply::Int(0);
         }
         let now = db.now_ms;
-        let entry = Entry::new(Value::List(VecDeque::new()), now);
+        let entry = Entry::new(Value::List(Box::default()), now);
         db.keyspace.insert(db.slot(key), key, entry);
     }
     let Ok(Some(list)) = get_list(db, key, false) else {
         return Reply::error(WRONGTYPE);
     };
+    // Copies: arguments are slices of a whole read buffer, which a stored
+    // item must not keep alive.
     for item in &argv[2..] {
+        let item = Bytes::copy_from_slice(item);
         if left {
-            list.push_front(item.clone());
+            list.push_front(item);
         } else {
-            list.push_back(item.clone());
+            list.push_back(item);
         }
     }
     Reply::Int(list.len() as i64)
@@ -218,7 +221,7 @@ pub fn lset(db: &mut Db, argv: &[Bytes]) -> Reply {
     match get_list(db, &argv[1], false) {
         Ok(Some(list)) => match resolve_index(index, list.len()) {
             Some(at) => {
-                list[at] = argv[3].clone();
+                list[at] = Bytes::copy_from_slice(&argv[3]);
                 Reply::ok()
             }
             None => Reply::error("ERR index out of range"),
@@ -237,7 +240,7 @@ pub fn linsert(db: &mut Db, argv: &[Bytes]) -> Reply {
     match get_list(db, &argv[1], false) {
         Ok(Some(list)) => match list.iter().position(|item| *item == argv[3]) {
             Some(at) => {
-                list.insert(at + usize::from(after), argv[4].clone());
+                list.insert(at + usize::from(after), Bytes::copy_from_slice(&argv[4]));
                 Reply::Int(list.len() as i64)
             }
             None => Reply::Int(-1),
@@ -386,7 +389,84 @@ pub fn lpos(db: &mut Db, argv: &[Bytes]) -> Reply {
     }
 }
 
-fn parse_side(arg: &[u8]) -> Option<bool> {
+/// LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]: pops from the
+/// first non-empty list, replying [key, [items]], or a null array.
+pub fn lmpop(db: &mut Db, argv: &[Bytes]) -> Reply {
+    let count = match parse_int(&argv[1]) {
+        Some(count) if count > 0 => count as usize,
+        _ => return Reply::error("ERR numkeys should be greater than 0"),
+    };
+    let side_index = count.saturating_add(2);
+    let Some(left) = argv.get(side_index).and_then(|arg| parse_side(arg)) else {
+        return Reply::error(SYNTAX);
+    };
+    let mut wanted: Option<usize> = None;
+    let mut index = side_index + 1;
+    while index < argv.len() {
+        if wanted.is_some()
+            || !argv[index].eq_ignore_ascii_case(b"COUNT")
+            || index + 1 >= argv.len()
+        {
+            return Reply::error(SYNTAX);
+        }
+        wanted = match parse_int(&argv[index + 1]) {
+            Some(value) if value > 0 => Some(value as usize),
+            _ => return Reply::error("ERR count should be greater than 0"),
+        };
+        index += 2;
+    }
+    for key in &argv[2..side_index] {
+        let list = match get_list(db, key, false) {
+            Ok(Some(list)) if !list.is_empty() => list,
+            Ok(_) => continue,
+            Err(reply) => return reply,
+        };
+        let take = wanted.unwrap_or(1).min(list.len());
+        let items: Vec<Reply> = (0..take)
+            .filter_map(|_| {
+                if left {
+                    list.pop_front()
+                } else {
+                    list.pop_back()
+                }
+            })
+            .map(Reply::Bulk)
+            .collect();
+        drop_if_empty(db, key);
+        return Reply::Array(vec![Reply::Bulk(key.clone()), Reply::Array(items)]);
+    }
+    Reply::NilArray
+}
+
+/// LMPOP's arguments: (position of LEFT|RIGHT, from the left, count).
+pub fn parse_lmpop(argv: &[Bytes]) -> Result<(usize, bool, Option<usize>), Reply> {
+    let count = match parse_int(&argv[1]) {
+        Some(count) if count > 0 => count as usize,
+        _ => return Err(Reply::error("ERR numkeys should be greater than 0")),
+    };
+    let side_index = count.saturating_add(2);
+    let Some(left) = argv.get(side_index).and_then(|arg| parse_side(arg)) else {
+        return Err(Reply::error(SYNTAX));
+    };
+    let mut wanted: Option<usize> = None;
+    let mut index = side_index + 1;
+    while index < argv.len() {
+        if wanted.is_some()
+            || !argv[index].eq_ignore_ascii_case(b"COUNT")
+            || index + 1 >= argv.len()
+        {
+            return Err(Reply::error(SYNTAX));
+        }
+        wanted = match parse_int(&argv[index + 1]) {
+            Some(value) if value > 0 => Some(value as usize),
+            _ => return Err(Reply::error("ERR count should be greater than 0")),
+        };
+        index += 2;
+    }
+    Ok((side_index, left, wanted))
+}
+
+pub fn parse_side(arg: &[u8]) -> Option<bool> {
     match arg.to_ascii_uppercase().as_slice() {
         b"LEFT" => Some(true),
         b"RIGHT" => Some(false),
@@ -423,7 +503,7 @@ fn move_generic(
     };
     if !destination_exists && source != destination {
         let now = db.now_ms;
-        let entry = Entry::new(Value::List(VecDeque::new()), now);
+        let entry = Entry::new(Value::List(Box::default()), now);
         db.keyspace.insert(db.slot(destination), destination, entry);
     }
     if let Ok(Some(list)) = get_list(db, destination, false) {

@@ -135,8 +135,23 @@ pub fn run_guarded(run: ShardFn, db: &mut Db, argv: &[Bytes]) -> Reply {
     }
 }
 
-/// The positions of a command's keys in `argv`, from its key spec.
-pub fn key_positions(spec: &CommandSpec, argc: usize) -> impl Iterator<Item = usize> {
+/// The positions of a command's keys in `argv`, from its key spec; for
+/// `movablekeys` commands with a key count (SINTERCARD, LMPOP) from that
+/// count, as Redis's key specs with `keynum` find them.
+pub fn key_positions(spec: &CommandSpec, argv: &[Bytes]) -> impl Iterator<Item = usize> {
+    let argc = argv.len();
+    if spec.name == "migrate" {
+        return migrate_keys(argv).step_by(1);
+    }
+    if spec.flags.contains(&"movablekeys") {
+        let count = argv
+            .get(1)
+            .and_then(|arg| parse_int(arg))
+            .filter(|count| *count > 0)
+            .map_or(0, |count| count.min(argc as i64) as usize);
+        let end = (2 + count).min(argc).max(2);
+        return (2..end).step_by(1);
+    }
     let first = spec.first_key as usize;
     let last = if spec.first_key == 0 {
         0
@@ -152,6 +167,20 @@ pub fn key_positions(spec: &CommandSpec, argc: usize) -> impl Iterator<Item = us
         first..last + 1
     };
     range.step_by(step)
+}
+
+/// MIGRATE's keys: argv[3], or every argument after KEYS when argv[3] is
+/// empty.
+fn migrate_keys(argv: &[Bytes]) -> std::ops::Range<usize> {
+    if argv.len() > 6 && argv[3].is_empty() {
+        if let Some(at) = argv[6..]
+            .iter()
+            .position(|a| a.eq_ignore_ascii_case(b"keys"))
+        {
+            return 6 + at + 1..argv.len();
+        }
+    }
+    3..argv.len().min(4)
 }
 
 /// Parses a Redis integer argument (string2ll rules).

@@ -302,7 +302,7 @@ fn object_digest(digest: &mut [u8; 20], entry: &Entry) {
         Value::List(items) => {
             const OBJ_LIST: u32 = 1;
             mix_digest(digest, &OBJ_LIST.to_be_bytes());
-            for item in items {
+            for item in items.iter() {
                 mix_digest(digest, item);
             }
         }
@@ -342,14 +342,30 @@ pub fn debug_object_local(db: &mut Db, argv: &[Bytes]) -> Reply {
         ),
     };
     let idle = ((now / 1000) as u32).saturating_sub(entry.access_secs);
-    Reply::Simple(
-        format!(
-            "Value at:{:p} refcount:1 encoding:{encoding} serializedlength:{} lru:{} lru_seconds_idle:{idle}",
-            entry as *const Entry,
-            length.max(1),
-            entry.access_secs & 0xFF_FFFF
-        )
-        .into(),
+    let mut text = format!(
+        "Value at:{:p} refcount:1 encoding:{encoding} serializedlength:{} lru:{} lru_seconds_idle:{idle}",
+        entry as *const Entry,
+        length.max(1),
+        entry.access_secs & 0xFF_FFFF
+    );
+    if let Value::List(items) = &entry.value {
+        text.push_str(&quicklist_fields(items, db.config.list_max_listpack_size));
+    }
+    Reply::Simple(text.into())
+}
+
+/// The quicklist part of DEBUG OBJECT for a list, as Redis prints it.
+fn quicklist_fields(items: &std::collections::VecDeque<Bytes>, fill: i64) -> String {
+    use crate::keyspace::rdb;
+    let nodes = rdb::list_nodes(items, fill);
+    let bytes: usize = nodes
+        .iter()
+        .map(|&(first, end)| rdb::listpack_bytes(items.range(first..end)))
+        .sum();
+    let average = items.len() as f64 / nodes.len().max(1) as f64;
+    format!(
+        " ql_nodes:{} ql_avg_node:{average:.2} ql_listpack_max:{fill} ql_compressed:0 ql_uncompressed_size:{bytes}",
+        nodes.len()
     )
 }
 

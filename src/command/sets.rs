@@ -1,7 +1,7 @@
 //! Set commands, shard side (Redis's `t_set.c`). Commands over several
-//! keys (SMOVE, SINTER, SUNION, SDIFF and their STORE forms) run when all
-//! their keys live on one core; across cores the router answers CROSSSLOT
-//! (docs/COMPATIBILITY.md).
+//! keys (SMOVE, SINTER, SUNION, SDIFF, SINTERCARD, the STORE forms) run
+//! here when all their keys live on one core; across cores
+//! `shard::collections` runs them under key locks.
 
 use super::dump::encoding_limits;
 use super::errors::{NOT_INTEGER, SYNTAX, WRONGTYPE};
@@ -66,7 +66,7 @@ pub fn sadd(db: &mut Db, argv: &[Bytes]) -> Reply {
     let mut set = Set::new();
     let added = argv[2..].iter().filter(|m| set.add(m, &limits)).count();
     db.keyspace
-        .insert(slot, &argv[1], Entry::new(Value::Set(set), now));
+        .insert(slot, &argv[1], Entry::new(Value::Set(Box::new(set)), now));
     Reply::Int(added as i64)
 }
 
@@ -223,7 +223,7 @@ pub fn smove(db: &mut Db, argv: &[Bytes]) -> Reply {
     drop_if_empty(db, source);
     if !destination_exists {
         let now = db.now_ms;
-        let entry = Entry::new(Value::Set(Set::new()), now);
+        let entry = Entry::new(Value::Set(Box::default()), now);
         db.keyspace.insert(db.slot(destination), destination, entry);
     }
     if let Ok(Some(set)) = write_set(db, destination) {
@@ -233,7 +233,7 @@ pub fn smove(db: &mut Db, argv: &[Bytes]) -> Reply {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum SetOp {
+pub enum SetOp {
     Inter,
     Union,
     Diff,
@@ -247,7 +247,7 @@ fn gather(db: &mut Db, keys: &[Bytes]) -> Result<Vec<Option<Set>>, Reply> {
 }
 
 /// The result of an operation, in the order Redis would produce it.
-fn compute(op: SetOp, sets: Vec<Option<Set>>, limits: &EncodingLimits) -> Vec<Bytes> {
+pub fn compute(op: SetOp, sets: Vec<Option<Set>>, limits: &EncodingLimits) -> Vec<Bytes> {
     match op {
         SetOp::Inter => {
             if sets.iter().any(|s| s.as_ref().is_none_or(|s| s.is_empty())) {
@@ -256,7 +256,9 @@ fn compute(op: SetOp, sets: Vec<Option<Set>>, limits: &EncodingLimits) -> Vec<By
             let mut sets: Vec<Set> = sets.into_iter().flatten().collect();
             // Redis walks the smallest set and probes the others.
             sets.sort_by_key(|s| s.len());
-            let (first, rest) = sets.split_first().expect("at least one key");
+            let Some((first, rest)) = sets.split_first() else {
+                return Vec::new();
+            };
             first
                 .members()
                 .into_iter()
@@ -313,8 +315,11 @@ fn set_op_store(db: &mut Db, argv: &[Bytes], op: SetOp) -> Reply {
         set.add(member, &limits);
     }
     let count = set.len() as i64;
-    db.keyspace
-        .insert(slot, destination, Entry::new(Value::Set(set), now));
+    db.keyspace.insert(
+        slot,
+        destination,
+        Entry::new(Value::Set(Box::new(set)), now),
+    );
     Reply::Int(count)
 }
 
@@ -328,6 +333,46 @@ pub fn sunion(db: &mut Db, argv: &[Bytes]) -> Reply {
 
 pub fn sdiff(db: &mut Db, argv: &[Bytes]) -> Reply {
     set_op(db, &argv[1..], SetOp::Diff)
+}
+
+/// SINTERCARD numkeys key [key ...] [LIMIT limit].
+pub fn sintercard(db: &mut Db, argv: &[Bytes]) -> Reply {
+    let (count, limit) = match parse_sintercard(argv) {
+        Ok(parsed) => parsed,
+        Err(reply) => return reply,
+    };
+    let limits = encoding_limits(db);
+    match gather(db, &argv[2..2 + count]) {
+        Ok(sets) => Reply::Int(compute(SetOp::Inter, sets, &limits).len().min(limit) as i64),
+        Err(reply) => reply,
+    }
+}
+
+/// SINTERCARD's arguments: (number of keys, limit or usize::MAX).
+pub fn parse_sintercard(argv: &[Bytes]) -> Result<(usize, usize), Reply> {
+    let count = match parse_int(&argv[1]) {
+        Some(count) if count > 0 => count as usize,
+        _ => return Err(Reply::error("ERR numkeys should be greater than 0")),
+    };
+    if count > argv.len() - 2 {
+        return Err(Reply::error(
+            "ERR Number of keys can't be greater than number of args",
+        ));
+    }
+    let mut limit = usize::MAX;
+    let mut index = 2 + count;
+    while index < argv.len() {
+        if !argv[index].eq_ignore_ascii_case(b"LIMIT") || index + 1 >= argv.len() {
+            return Err(Reply::error(SYNTAX));
+        }
+        limit = match parse_int(&argv[index + 1]) {
+            Some(0) => usize::MAX,
+            Some(value) if value > 0 => value as usize,
+            _ => return Err(Reply::error("ERR LIMIT can't be negative")),
+        };
+        index += 2;
+    }
+    Ok((count, limit))
 }
 
 pub fn sinterstore(db: &mut Db, argv: &[Bytes]) -> Reply {

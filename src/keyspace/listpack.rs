@@ -168,6 +168,64 @@ fn decode_entry(bytes: &[u8]) -> Option<(Bytes, usize)> {
     }
 }
 
+/// Decodes a ziplist, the encoding Redis 6 and older used where 7.0 uses
+/// listpacks (payloads of RDB types 10, 13 and 14). Layout: total bytes
+/// (u32 LE), tail offset (u32 LE), count (u16 LE), entries, 0xFF; an entry
+/// is the previous entry's length (1 or 5 bytes), an encoding, the data.
+pub fn decode_ziplist(bytes: &[u8]) -> Option<Vec<Bytes>> {
+    const ZIPLIST_HEADER_BYTES: usize = 10;
+    if bytes.len() < ZIPLIST_HEADER_BYTES + 1 {
+        return None;
+    }
+    let total = u32::from_le_bytes(bytes[0..4].try_into().ok()?) as usize;
+    if total != bytes.len() || bytes[total - 1] != END {
+        return None;
+    }
+    let mut items = Vec::new();
+    let mut at = ZIPLIST_HEADER_BYTES;
+    while *bytes.get(at)? != END {
+        at += if bytes[at] < 0xFE { 1 } else { 5 };
+        let (item, len) = decode_ziplist_entry(bytes.get(at..total - 1)?)?;
+        items.push(item);
+        at += len;
+    }
+    (at == total - 1).then_some(items)
+}
+
+fn decode_ziplist_entry(bytes: &[u8]) -> Option<(Bytes, usize)> {
+    let first = *bytes.first()?;
+    let int = |value: i64, len: usize| Some((Bytes::from(value.to_string()), len));
+    let data = |offset: usize, len: usize| {
+        let slice = bytes.get(offset..offset.checked_add(len)?)?;
+        Some((Bytes::copy_from_slice(slice), offset + len))
+    };
+    let field = |from: usize, to: usize| bytes.get(from..to);
+    match first {
+        0x00..=0x3F => data(1, (first & 0x3f) as usize),
+        0x40..=0x7F => data(2, ((first as usize & 0x3f) << 8) | *bytes.get(1)? as usize),
+        0x80 => data(
+            5,
+            u32::from_be_bytes(field(1, 5)?.try_into().ok()?) as usize,
+        ),
+        0xC0 => int(
+            i64::from(i16::from_le_bytes(field(1, 3)?.try_into().ok()?)),
+            3,
+        ),
+        0xD0 => int(
+            i64::from(i32::from_le_bytes(field(1, 5)?.try_into().ok()?)),
+            5,
+        ),
+        0xE0 => int(i64::from_le_bytes(field(1, 9)?.try_into().ok()?), 9),
+        0xF0 => {
+            let b = field(1, 4)?;
+            int(i64::from(i32::from_le_bytes([0, b[0], b[1], b[2]]) >> 8), 4)
+        }
+        0xFE => int(i64::from(*bytes.get(1)? as i8), 2),
+        0xF1..=0xFD => int(i64::from(first & 0x0f) - 1, 1),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,6 +269,30 @@ mod tests {
         let packed = encode([&b"a"[..], b"1", b"b", b"hello"].into_iter());
         let hex: String = packed.iter().map(|b| format!("{b:02x}")).collect();
         assert_eq!(hex, "16000000040081610201018162028568656c6c6f06ff");
+    }
+
+    #[test]
+    fn ziplists_decode() {
+        // "ab", 7 (immediate), 300 (int16), -2 (int8) and a 70-byte string.
+        let long = vec![b'z'; 70];
+        let mut body = vec![0x00, 0x02, b'a', b'b'];
+        body.extend_from_slice(&[0x04, 0xF8]);
+        body.extend_from_slice(&[0x02, 0xC0, 0x2C, 0x01]);
+        body.extend_from_slice(&[0x04, 0xFE, 0xFE]);
+        body.extend_from_slice(&[0x03, 0x40, 70]);
+        body.extend_from_slice(&long);
+        let mut ziplist = vec![0u8; 10];
+        ziplist.extend_from_slice(&body);
+        ziplist.push(0xFF);
+        let total = ziplist.len() as u32;
+        ziplist[0..4].copy_from_slice(&total.to_le_bytes());
+        ziplist[8..10].copy_from_slice(&5u16.to_le_bytes());
+        let items = decode_ziplist(&ziplist).unwrap();
+        let items: Vec<&[u8]> = items.iter().map(|b| b.as_ref()).collect();
+        assert_eq!(items, vec![&b"ab"[..], b"7", b"300", b"-2", &long[..]]);
+        ziplist[4] = 0;
+        let cut = &ziplist[..ziplist.len() - 2];
+        assert!(decode_ziplist(cut).is_none());
     }
 
     #[test]

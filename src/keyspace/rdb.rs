@@ -13,6 +13,7 @@ pub use super::value::EncodingLimits;
 use super::value::{intset_width, Hash, Set, Value};
 use super::{listpack, lzf};
 use bytes::Bytes;
+use std::collections::VecDeque;
 
 pub const RDB_VERSION: u16 = 10;
 
@@ -21,7 +22,10 @@ pub mod object_type {
     pub const STRING: u8 = 0;
     pub const SET: u8 = 2;
     pub const HASH: u8 = 4;
+    pub const LIST_ZIPLIST: u8 = 10;
     pub const SET_INTSET: u8 = 11;
+    pub const HASH_ZIPLIST: u8 = 13;
+    pub const LIST_QUICKLIST: u8 = 14;
     pub const LIST_QUICKLIST_2: u8 = 18;
     pub const HASH_LISTPACK: u8 = 16;
 }
@@ -93,6 +97,26 @@ pub fn load(payload: &[u8], limits: &EncodingLimits) -> Result<Value, PayloadErr
         object_type::SET => load_set(&mut reader, limits),
         object_type::SET_INTSET => load_intset(&mut reader, limits),
         object_type::LIST_QUICKLIST_2 => load_list(&mut reader),
+        // Redis 6 and older payloads: ziplists where 7.0 has listpacks.
+        object_type::HASH_ZIPLIST => {
+            let items =
+                listpack::decode_ziplist(&reader.string()?).ok_or(PayloadError::BadFormat)?;
+            hash_from_items(items, limits)
+        }
+        object_type::LIST_ZIPLIST => {
+            let items =
+                listpack::decode_ziplist(&reader.string()?).ok_or(PayloadError::BadFormat)?;
+            list_from_items(items.into())
+        }
+        object_type::LIST_QUICKLIST => {
+            let mut items = VecDeque::new();
+            for _ in 0..reader.count()? {
+                let node =
+                    listpack::decode_ziplist(&reader.string()?).ok_or(PayloadError::BadFormat)?;
+                items.extend(node);
+            }
+            list_from_items(items)
+        }
         _ => Err(PayloadError::BadFormat),
     }
 }
@@ -149,9 +173,20 @@ fn limits_for_dump() -> EncodingLimits {
 /// RDB_TYPE_LIST_QUICKLIST_2: a node count, then per node its container
 /// kind and a listpack. Nodes are filled from the head as a run of RPUSH
 /// would fill them (`_quicklistNodeAllowInsert`).
-fn save_list(items: &std::collections::VecDeque<Bytes>, out: &mut Writer, limits: EncodingLimits) {
+fn save_list(items: &VecDeque<Bytes>, out: &mut Writer, limits: EncodingLimits) {
     out.0.push(object_type::LIST_QUICKLIST_2);
-    let fill = limits.list_max_listpack_size;
+    let nodes = list_nodes(items, limits.list_max_listpack_size);
+    out.length(nodes.len() as u64);
+    for (first, end) in nodes {
+        out.length(NODE_PACKED);
+        let packed = listpack::encode(items.range(first..end).map(|item| item.as_ref()));
+        out.string(&packed);
+    }
+}
+
+/// How a list splits into quicklist nodes for `fill`
+/// (list-max-listpack-size): index ranges, filled from the head.
+pub fn list_nodes(items: &VecDeque<Bytes>, fill: i64) -> Vec<(usize, usize)> {
     let (bytes_max, count_max) = if fill >= 0 {
         (usize::MAX, fill.max(1) as usize)
     } else {
@@ -177,17 +212,17 @@ fn save_list(items: &std::collections::VecDeque<Bytes>, out: &mut Writer, limits
     if count > 0 {
         nodes.push((start, items.len()));
     }
-    out.length(nodes.len() as u64);
-    for (first, end) in nodes {
-        out.length(NODE_PACKED);
-        let packed = listpack::encode(items.range(first..end).map(|item| item.as_ref()));
-        out.string(&packed);
-    }
+    nodes
+}
+
+/// The listpack bytes of `items` (a quicklist node's size).
+pub fn listpack_bytes<'a>(items: impl Iterator<Item = &'a Bytes>) -> usize {
+    7 + items.map(|item| listpack::entry_bytes(item)).sum::<usize>()
 }
 
 fn load_list(reader: &mut Reader) -> Result<Value, PayloadError> {
     let nodes = reader.count()?;
-    let mut items = std::collections::VecDeque::new();
+    let mut items = VecDeque::new();
     for _ in 0..nodes {
         let container = reader.length()?;
         let blob = reader.string()?;
@@ -200,10 +235,14 @@ fn load_list(reader: &mut Reader) -> Result<Value, PayloadError> {
             _ => return Err(PayloadError::BadFormat),
         }
     }
+    list_from_items(items)
+}
+
+fn list_from_items(items: VecDeque<Bytes>) -> Result<Value, PayloadError> {
     if items.is_empty() {
         return Err(PayloadError::BadFormat);
     }
-    Ok(Value::List(items))
+    Ok(Value::List(Box::new(items)))
 }
 
 /// RDB_TYPE_SET: a count, then members; an intset while they are integers.
@@ -221,7 +260,7 @@ fn load_set(reader: &mut Reader, limits: &EncodingLimits) -> Result<Value, Paylo
             return Err(PayloadError::BadFormat);
         }
     }
-    Ok(Value::Set(set))
+    Ok(Value::Set(Box::new(set)))
 }
 
 /// RDB_TYPE_SET_INTSET: one string holding an intset.
@@ -255,7 +294,7 @@ fn load_intset(reader: &mut Reader, limits: &EncodingLimits) -> Result<Value, Pa
     if set.len() > limits.set_max_intset_entries {
         set.convert_to_table();
     }
-    Ok(Value::Set(set))
+    Ok(Value::Set(Box::new(set)))
 }
 
 /// RDB_TYPE_HASH: a count, then field and value strings.
@@ -271,7 +310,12 @@ fn load_hash(reader: &mut Reader, limits: &EncodingLimits) -> Result<Value, Payl
 /// RDB_TYPE_HASH_LISTPACK: one string holding a listpack of fields and values.
 fn load_hash_listpack(reader: &mut Reader, limits: &EncodingLimits) -> Result<Value, PayloadError> {
     let items = listpack::decode(&reader.string()?).ok_or(PayloadError::BadFormat)?;
-    if items.len() % 2 != 0 {
+    hash_from_items(items, limits)
+}
+
+/// A hash from a flat list of fields and values (a listpack or ziplist).
+fn hash_from_items(items: Vec<Bytes>, limits: &EncodingLimits) -> Result<Value, PayloadError> {
+    if !items.len().is_multiple_of(2) {
         return Err(PayloadError::BadFormat);
     }
     let mut items = items.into_iter();
@@ -311,7 +355,7 @@ fn hash_from_pairs(
     if count > limits.hash_max_listpack_entries || too_long {
         hash.convert_to_table();
     }
-    Ok(Value::Hash(hash))
+    Ok(Value::Hash(Box::new(hash)))
 }
 
 const ENCVAL: u8 = 3;
@@ -582,5 +626,93 @@ mod tests {
         let crc = crc64(0, &body);
         body.extend_from_slice(&crc.to_le_bytes());
         assert_eq!(load(&body, &limits).unwrap_err(), PayloadError::BadFormat);
+    }
+
+    fn round_trip(value: &Value, limits: &EncodingLimits) -> Value {
+        load(&dump(value), limits).unwrap()
+    }
+
+    #[test]
+    fn collections_round_trip_in_their_encodings() {
+        let limits = EncodingLimits::default();
+        let mut hash = Hash::new();
+        for (field, value) in [("a", "1"), ("b", "hello"), ("n", "-4097")] {
+            hash.set(Bytes::from(field), Bytes::from(value), &limits);
+        }
+        let loaded = round_trip(&Value::Hash(Box::new(hash.clone())), &limits);
+        assert_eq!(loaded.encoding_name(), "listpack");
+        let Value::Hash(loaded) = loaded else {
+            panic!("not a hash");
+        };
+        let Hash::Listpack(pairs) = *loaded else {
+            panic!("not a listpack hash");
+        };
+        assert_eq!(
+            pairs,
+            hash.iter()
+                .map(|(f, v)| (f.clone(), v.clone()))
+                .collect::<Vec<_>>()
+        );
+        hash.convert_to_table();
+        assert_eq!(
+            round_trip(&Value::Hash(Box::new(hash)), &limits).encoding_name(),
+            "listpack"
+        );
+
+        let mut set = Set::new();
+        for member in ["5", "-70000", "3"] {
+            set.add(&Bytes::from(member), &limits);
+        }
+        let loaded = round_trip(&Value::Set(Box::new(set)), &limits);
+        let Value::Set(loaded) = loaded else {
+            panic!("not a set");
+        };
+        assert_eq!(loaded.members(), vec!["-70000", "3", "5"]);
+        let mut strings = Set::new();
+        strings.add(&Bytes::from("x"), &limits);
+        assert_eq!(
+            round_trip(&Value::Set(Box::new(strings)), &limits).encoding_name(),
+            "hashtable"
+        );
+
+        let list: VecDeque<Bytes> = (0..5000)
+            .map(|i| Bytes::from(format!("item-{i}")))
+            .collect();
+        assert!(list_nodes(&list, -2).len() > 1);
+        let Value::List(loaded) = round_trip(&Value::List(Box::new(list.clone())), &limits) else {
+            panic!("not a list");
+        };
+        assert_eq!(*loaded, list);
+    }
+
+    #[test]
+    fn corrupt_collections_are_bad_data_format() {
+        let limits = EncodingLimits::default();
+        let with_footer = |mut body: Vec<u8>| {
+            body.extend_from_slice(&RDB_VERSION.to_le_bytes());
+            let crc = crc64(0, &body);
+            body.extend_from_slice(&crc.to_le_bytes());
+            body
+        };
+        let cases: [Vec<u8>; 6] = [
+            // A listpack hash whose listpack claims 99 bytes.
+            vec![object_type::HASH_LISTPACK, 7, 99, 0, 0, 0, 0, 0, 0xFF],
+            // A hash with a repeated field.
+            vec![object_type::HASH, 2, 1, b'a', 1, b'1', 1, b'a', 1, b'2'],
+            // An empty set, and an intset of width 3.
+            vec![object_type::SET, 0],
+            vec![object_type::SET_INTSET, 10, 3, 0, 0, 0, 1, 0, 0, 0, 1, 0],
+            // A quicklist node of an unknown container kind.
+            vec![object_type::LIST_QUICKLIST_2, 1, 7, 1, b'x'],
+            // A count larger than the payload.
+            vec![object_type::HASH, 0x80, 0x7f, 0xff, 0xff, 0xff],
+        ];
+        for body in cases {
+            assert_eq!(
+                load(&with_footer(body.clone()), &limits).unwrap_err(),
+                PayloadError::BadFormat,
+                "{body:?}"
+            );
+        }
     }
 }

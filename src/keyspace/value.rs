@@ -61,6 +61,12 @@ impl Hash {
     /// Sets a field; true when it is new. Converts to a table when a field
     /// or value is too long for a listpack or there are too many fields.
     pub fn set(&mut self, field: Bytes, value: Bytes, limits: &EncodingLimits) -> bool {
+        // Arguments are slices of a whole read buffer: keep copies, so a
+        // stored field does not pin the buffer it arrived in.
+        let (field, value) = (
+            Bytes::copy_from_slice(&field),
+            Bytes::copy_from_slice(&value),
+        );
         if let Hash::Listpack(_) = self {
             if field.len() > limits.hash_max_listpack_value
                 || value.len() > limits.hash_max_listpack_value
@@ -205,7 +211,8 @@ impl Set {
             self.convert_to_table();
         }
         match self {
-            Set::Table(set) => set.insert(member.clone()),
+            // A copy: the member may be a slice of a whole read buffer.
+            Set::Table(set) => set.insert(Bytes::copy_from_slice(member)),
             Set::Intset { .. } => false,
         }
     }
@@ -267,11 +274,13 @@ pub enum Value {
         bytes: Bytes,
         encoding: StrEncoding,
     },
-    Hash(Hash),
-    Set(Set),
+    // Collections are boxed so a key's entry stays as small as a string's
+    // (Value is 40 bytes, the size of the `Str` variant).
+    Hash(Box<Hash>),
+    Set(Box<Set>),
     /// A list. Redis 7.0 reports every list as `quicklist`; DUMP splits it
     /// into listpack nodes by `list-max-listpack-size`.
-    List(VecDeque<Bytes>),
+    List(Box<VecDeque<Bytes>>),
 }
 
 impl Value {
@@ -330,9 +339,14 @@ impl Value {
                 encoding: StrEncoding::Raw,
                 ..
             } => "raw",
-            Value::Hash(Hash::Listpack(_)) => "listpack",
-            Value::Hash(Hash::Table(_)) | Value::Set(Set::Table(_)) => "hashtable",
-            Value::Set(Set::Intset { .. }) => "intset",
+            Value::Hash(hash) => match **hash {
+                Hash::Listpack(_) => "listpack",
+                Hash::Table(_) => "hashtable",
+            },
+            Value::Set(set) => match **set {
+                Set::Intset { .. } => "intset",
+                Set::Table(_) => "hashtable",
+            },
             Value::List(_) => "quicklist",
         }
     }
@@ -354,5 +368,13 @@ impl Value {
                 32 + items.capacity() * 32 + items.iter().map(|i| i.len()).sum::<usize>()
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_value_is_no_larger_than_a_string() {
+        assert_eq!(std::mem::size_of::<super::Value>(), 40);
     }
 }

@@ -127,7 +127,7 @@ enum Route {
 impl Conn {
     fn route(&self, spec: &CommandSpec, argv: &[Bytes]) -> Route {
         let cores = self.core.cores();
-        let mut positions = key_positions(spec, argv.len());
+        let mut positions = key_positions(spec, argv);
         let Some(first) = positions.next() else {
             return Route::Keyless;
         };
@@ -329,11 +329,7 @@ impl Conn {
     /// Cluster routing for a command with keys, through the one gate
     /// (`cluster::route`), with this core's view.
     fn cluster_gate(&self, spec: &'static CommandSpec, argv: &[Bytes], asking: bool) -> Gate {
-        if spec.name == "migrate" {
-            let positions = super::migrate::key_positions(argv);
-            return self.gate_keys(spec, argv, asking, positions.into_iter());
-        }
-        self.gate_keys(spec, argv, asking, key_positions(spec, argv.len()))
+        self.gate_keys(spec, argv, asking, key_positions(spec, argv))
     }
 
     fn gate_keys(

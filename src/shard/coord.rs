@@ -9,6 +9,7 @@ use super::mesh::{CoreFn, Op};
 use super::Core;
 use crate::cluster::{core_of_slot, key_hash_slot, SLOT_COUNT};
 use crate::command::errors::{self, NOT_INTEGER, SYNTAX};
+use crate::command::sets::SetOp;
 use crate::command::{dump, keys, parse_int, server, strings, Coord, Db, ShardFn};
 use crate::config::{parameter, DebugCommand, PARAMETERS};
 use crate::keyspace::{rdb, Entry, Value};
@@ -77,6 +78,17 @@ impl Conn {
             Coord::Renamenx => self.rename(argv, true).await,
             Coord::Copy => self.copy(argv).await,
             Coord::Lcs => self.lcs(argv).await,
+            Coord::Sinter => self.set_algebra(argv, SetOp::Inter, false, None).await,
+            Coord::Sunion => self.set_algebra(argv, SetOp::Union, false, None).await,
+            Coord::Sdiff => self.set_algebra(argv, SetOp::Diff, false, None).await,
+            Coord::Sinterstore => self.set_algebra(argv, SetOp::Inter, true, None).await,
+            Coord::Sunionstore => self.set_algebra(argv, SetOp::Union, true, None).await,
+            Coord::Sdiffstore => self.set_algebra(argv, SetOp::Diff, true, None).await,
+            Coord::Sintercard => self.sintercard_cross(argv).await,
+            Coord::Smove => self.smove_cross(argv).await,
+            Coord::Lmove => self.lmove_cross(argv, false).await,
+            Coord::Rpoplpush => self.lmove_cross(argv, true).await,
+            Coord::Lmpop => self.lmpop_cross(argv).await,
             Coord::Keys => {
                 let parts = self
                     .on_all(|| Op::Db(keys::keys_local, argv.to_vec()))
@@ -336,8 +348,9 @@ impl Conn {
                 )
                 .await
             {
+                // A third part marks a DUMP payload: not a string.
                 Reply::Array(parts) => match parts.first() {
-                    Some(Reply::Bulk(value)) => values.push(value.clone()),
+                    Some(Reply::Bulk(value)) if parts.len() == 2 => values.push(value.clone()),
                     _ => wrong_type = true,
                 },
                 _ => values.push(Bytes::new()),
@@ -589,7 +602,7 @@ fn sum(replies: Vec<Reply>) -> Reply {
 }
 
 /// Reads a key's entry for moving it between cores: [value, expire_at_ms].
-fn read_entry_local(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub(super) fn read_entry_local(db: &mut Db, argv: &[Bytes]) -> Reply {
     let now = db.now_ms;
     let slot = key_hash_slot(&argv[1]);
     match db.keyspace.lookup_read(slot, &argv[1], now) {
@@ -640,7 +653,7 @@ fn put_argv(key: &Bytes, entry: Reply) -> Vec<Bytes> {
     argv
 }
 
-fn put_entry_local(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub(super) fn put_entry_local(db: &mut Db, argv: &[Bytes]) -> Reply {
     let now = db.now_ms;
     let value = if argv.len() > 4 {
         // Made by rdb::dump on another core of this process: it loads.

@@ -28,19 +28,6 @@ struct MigrateArgs {
     keys: Vec<Bytes>,
 }
 
-/// The positions of MIGRATE's keys: argv[3], or those after KEYS.
-pub fn key_positions(argv: &[Bytes]) -> Vec<usize> {
-    if argv.len() > 3 && argv[3].is_empty() {
-        if let Some(at) = argv[6..]
-            .iter()
-            .position(|a| a.eq_ignore_ascii_case(b"keys"))
-        {
-            return (6 + at + 1..argv.len()).collect();
-        }
-    }
-    vec![3]
-}
-
 fn parse(argv: &[Bytes]) -> Result<MigrateArgs, Reply> {
     let mut args = MigrateArgs {
         host: String::from_utf8_lossy(&argv[1]).into_owned(),

@@ -4,6 +4,7 @@
 
 mod clients;
 mod cluster;
+mod collections;
 mod conn;
 mod coord;
 mod info;
@@ -132,7 +133,7 @@ impl Core {
         } else {
             Mode::Shared
         };
-        crate::command::key_positions(spec, argv.len()).any(|i| locks.blocks(&argv[i], mode, 0))
+        crate::command::key_positions(spec, argv).any(|i| locks.blocks(&argv[i], mode, 0))
     }
 
     /// Runs an op, or hands it back if it must wait for a lock.
@@ -233,7 +234,7 @@ impl Core {
         let now = db.now_ms;
         let mut keys = 0;
         let mut missing = 0;
-        for i in crate::command::key_positions(spec, argv.len()) {
+        for i in crate::command::key_positions(spec, argv) {
             keys += 1;
             let slot = crate::cluster::key_hash_slot(&argv[i]);
             if !db.keyspace.contains(slot, &argv[i], now) {

@@ -9,7 +9,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from test_differential import C, E, h  # noqa: E402,F401  (h is the pytest fixture)
+from test_differential import C, E, ScanAll, h  # noqa: E402,F401  (h is the pytest fixture)
 
 
 def command_info_head(ra, rb, args, h):
@@ -297,6 +297,13 @@ SETS = [
     ["SINTERSTORE", "{s}d", "{s}x", "nokey{s}"], ["EXISTS", "{s}d"], ["SET", "{s}d", "str"],
     ["SUNIONSTORE", "{s}d", "{s}x"], ["TYPE", "{s}d"], ["SDIFFSTORE", "{s}x", "{s}x", "{s}y"], ["SMEMBERS", "{s}x"],
     ["SINTERSTORE", "{s}d"], ["SUNION"],
+    ["SADD", "{s}x", "1", "2", "3", "4", "5"], ["SINTERCARD", "2", "{s}x", "{s}y"],
+    ["SINTERCARD", "1", "{s}x"], ["SINTERCARD", "2", "{s}x", "{s}y", "LIMIT", "1"],
+    ["SINTERCARD", "2", "{s}x", "{s}y", "LIMIT", "0"], ["SINTERCARD", "2", "{s}x", "nokey{s}"],
+    ["SINTERCARD", "0", "{s}x"], ["SINTERCARD", "x", "{s}x"], ["SINTERCARD", "3", "{s}x", "{s}y"],
+    ["SINTERCARD", "2", "{s}x", "{s}y", "LIMIT", "-1"], ["SINTERCARD", "2", "{s}x", "{s}y", "LIMIT", "x"],
+    ["SINTERCARD", "2", "{s}x", "{s}y", "LIMIT"], ["SINTERCARD", "2", "{s}x", "{s}y", "BOGUS", "1"],
+    ["SINTERCARD", "2", "{s}x", "{s}str"], ["SINTERCARD", "1"], ["COMMAND", "GETKEYS", "SINTERCARD", "2", "a", "b", "LIMIT", "1"],
     # thresholds and scans
     ["CONFIG", "SET", "set-max-intset-entries", "3"], ["CONFIG", "GET", "set-max-intset-entries"],
     ["SADD", "{s}t", "1", "2", "3"], ["OBJECT", "ENCODING", "{s}t"], ["SADD", "{s}t", "4"],
@@ -394,6 +401,15 @@ LISTS = [
     ["LSET", "{l}str", "0", "v"], ["LINSERT", "{l}str", "BEFORE", "a", "b"], ["LREM", "{l}str", "0", "a"],
     ["LTRIM", "{l}str", "0", "1"], ["LPOS", "{l}str", "a"], ["GET", "{l}new"], ["HSET", "{l}new", "a", "1"],
     ["LPUSH"], ["LPUSH", "k"], ["LINSERT", "k", "BEFORE", "a"],
+    # LMPOP
+    ["RPUSH", "{l}m1", "a", "b", "c"], ["RPUSH", "{l}m2", "x"], ["LMPOP", "2", "nokey{l}", "{l}m1", "LEFT"],
+    ["LMPOP", "2", "{l}m1", "{l}m2", "RIGHT", "COUNT", "5"], ["LMPOP", "2", "{l}m1", "{l}m2", "LEFT", "COUNT", "5"],
+    ["LMPOP", "2", "{l}m1", "{l}m2", "LEFT"], ["EXISTS", "{l}m1", "{l}m2"], ["LMPOP", "1", "{l}str", "LEFT"],
+    ["LMPOP", "0", "{l}m1", "LEFT"], ["LMPOP", "x", "{l}m1", "LEFT"], ["LMPOP", "1", "{l}m1", "UP"],
+    ["LMPOP", "3", "{l}m1", "LEFT"], ["LMPOP", "1", "{l}m1", "LEFT", "COUNT", "0"],
+    ["LMPOP", "1", "{l}m1", "LEFT", "COUNT", "x"], ["LMPOP", "1", "{l}m1", "LEFT", "COUNT", "1", "COUNT", "2"],
+    ["LMPOP", "1", "{l}m1", "LEFT", "BOGUS"], ["LMPOP", "1", "{l}m1"],
+    ["COMMAND", "GETKEYS", "LMPOP", "2", "a", "b", "LEFT", "COUNT", "2"],
     ["DEBUG", "DIGEST-VALUE", "{l}dst"], ["DEBUG", "DIGEST"],
 ]
 
@@ -408,6 +424,7 @@ def test_lists_resp3(h):
         C(["HELLO", "3"]), ["RPUSH", "l", "a", "b"], ["RPUSH", "{l}", "x"],
         ["RPOPLPUSH", "{l}", "nokey{l}"], ["LRANGE", "nokey{l}", "0", "-1"], ["LPOP", "nokey"], ["LPOP", "nokey", "2"], ["LPOP", "l", "0"],
         ["LRANGE", "l", "0", "-1"], ["LPOS", "nokey", "a"], ["LINDEX", "l", "9"], ["LMOVE", "nokey{l}", "l", "LEFT", "LEFT"],
+        ["LMPOP", "1", "l", "LEFT"], ["LMPOP", "1", "nokey", "LEFT"],
     ])
     h.done()
 
@@ -426,4 +443,130 @@ def test_dump_restore_lists(h):
             h.run([["RESTORE", "copy", "0", payload, "REPLACE"], ["OBJECT", "ENCODING", "copy"],
                    ["LRANGE", "copy", "0", "-1"], ["DEBUG", "DIGEST-VALUE", "copy"]], p)
     h.run([["RENAME", "small", "{x}moved"], ["LRANGE", "{x}moved", "0", "-1"], ["DEBUG", "DIGEST"]], p)
+    h.done()
+
+
+def _core_keys(prefix, count, core, cores=2):
+    """Keys whose slot lands on `core` of `cores` (slot % cores), for cross-core sequences."""
+    import binascii
+    found, i = [], 0
+    while len(found) < count:
+        key = "%s%d" % (prefix, i)
+        if binascii.crc_hqx(key.encode(), 0) % 16384 % cores == core:
+            found.append(key)
+        i += 1
+    return found
+
+
+A0, B0 = _core_keys("c0_", 2, 0)
+A1, B1 = _core_keys("c1_", 2, 1)
+
+ACROSS_CORES = [
+    ["SADD", A0, "1", "2", "3", "x"], ["SADD", A1, "2", "3", "4"], ["SADD", B1, "3", "x", "9"],
+    C(["SINTER", A0, A1], rule=sorted_items), C(["SINTER", A0, A1, B1], rule=sorted_items),
+    C(["SUNION", A0, A1], rule=sorted_items), C(["SDIFF", A0, A1, B1], rule=sorted_items),
+    ["SINTER", A0, "nokey"], ["SINTERCARD", "2", A0, A1], ["SINTERCARD", "3", A0, A1, B1, "LIMIT", "1"],
+    ["SINTERSTORE", B0, A0, A1], C(["SMEMBERS", B0], rule=sorted_items), ["OBJECT", "ENCODING", B0],
+    ["SUNIONSTORE", B0, A0, B1], C(["SMEMBERS", B0], rule=sorted_items), ["OBJECT", "ENCODING", B0],
+    ["SDIFFSTORE", B0, A0, A0], ["EXISTS", B0], ["SUNIONSTORE", A0, A0, A1], C(["SMEMBERS", A0], rule=sorted_items),
+    ["SET", B0, "str"], ["SINTER", A1, B0], ["SUNIONSTORE", A1, B0], ["SINTERCARD", "2", A1, B0],
+    ["SMOVE", A1, A0, "4"], ["SMOVE", A1, A0, "nope"], ["SMOVE", "nokey", A0, "1"], ["SMOVE", A1, B0, "2"],
+    ["SMOVE", B0, A1, "2"], C(["SMEMBERS", A1], rule=sorted_items), ["SMOVE", A1, "fresh", "2"],
+    ["DEL", B0],
+    ["RPUSH", B0, "a", "b", "c"], ["LMOVE", B0, A1, "LEFT", "RIGHT"], ["RPUSH", B1, "q"],
+    ["LMOVE", B0, B1, "LEFT", "RIGHT"], ["RPOPLPUSH", B0, B1], ["LRANGE", B1, "0", "-1"], ["EXISTS", B0],
+    ["RPOPLPUSH", B0, B1], ["LMOVE", B1, B0, "RIGHT", "UP"], ["LMOVE", B1, B0, "RIGHT", "LEFT"],
+    ["LRANGE", B0, "0", "-1"], ["LMPOP", "3", "nokey", A0, B0, "LEFT"], ["LMPOP", "2", "nokey", B1, "RIGHT", "COUNT", "9"],
+    ["LMPOP", "2", "nokey", B1, "LEFT"], ["LMPOP", "2", B0, B1, "LEFT", "COUNT", "0"],
+    ["DEBUG", "DIGEST"],
+]
+
+
+def test_collections_across_cores(h):
+    h.run(ACROSS_CORES)
+    h.done()
+
+
+GENERIC_ON_COLLECTIONS = [
+    ["HSET", "h", "a", "1"], ["SADD", "s", "1", "x"], ["RPUSH", "l", "a"], ["SET", "str", "v"],
+    ["SADD", "si", "1", "2"],
+    ["DEBUG", "OBJECT", "h"], ["DEBUG", "OBJECT", "s"], ["DEBUG", "OBJECT", "l"], ["DEBUG", "OBJECT", "si"],
+    ["MEMORY", "USAGE", "h"], ["MEMORY", "USAGE", "s"], ["MEMORY", "USAGE", "l"],
+    ["OBJECT", "REFCOUNT", "h"], ["OBJECT", "REFCOUNT", "si"],
+    ScanAll(["TYPE", "hash"]), ScanAll(["TYPE", "set"]), ScanAll(["TYPE", "list"]), ScanAll(["TYPE", "string"]),
+    ["EXPIRE", "h", "100"], ["TTL", "h"], ["COPY", "h", "h2"], ["TTL", "h2"], ["HGETALL", "h2"],
+    ["RENAME", "s", "s2"], C(["SMEMBERS", "s2"], rule=sorted_items), ["TYPE", "s2"],
+    ["DEL", "h", "l"], ["EXISTS", "h", "l", "s2", "h2"], ["DBSIZE"], ["DEBUG", "DIGEST"],
+    ["SET", "s2", "now a string"], ["TYPE", "s2"], ["HSET", "str", "a", "1"], ["GETDEL", "si"],
+    ["INCR", "si"], ["GETRANGE", "si", "0", "1"], ["STRLEN", "si"], ["LCS", "si", "str"],
+]
+
+
+def test_generic_commands_on_collections(h):
+    h.run(GENERIC_ON_COLLECTIONS)
+    h.done()
+
+
+def _crc64(data):
+    """Redis's CRC64 (Jones polynomial, reflected, init 0), for hand-made payloads."""
+    poly, crc = 0x95AC9329AC4BC9B5, 0
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ poly if crc & 1 else crc >> 1
+    return crc
+
+
+def _payload(type_byte, body):
+    data = bytes([type_byte]) + body + (9).to_bytes(2, "little")  # RDB 9: Redis 6.x
+    return data + _crc64(data).to_bytes(8, "little")
+
+
+def _rdb_string(blob):
+    assert len(blob) < 16384
+    head = bytes([len(blob)]) if len(blob) < 64 else bytes([0x40 | (len(blob) >> 8), len(blob) & 0xFF])
+    return head + blob
+
+
+def _ziplist(entries):
+    """A ziplist as Redis 6 wrote it, for str/int entries."""
+    body, prev = b"", 0
+    for e in entries:
+        prevlen = bytes([prev]) if prev < 254 else b"\xfe" + prev.to_bytes(4, "little")
+        if isinstance(e, int):
+            if 0 <= e <= 12:
+                enc = bytes([0xF1 + e])
+            elif -128 <= e <= 127:
+                enc = b"\xfe" + e.to_bytes(1, "little", signed=True)
+            elif -32768 <= e <= 32767:
+                enc = b"\xc0" + e.to_bytes(2, "little", signed=True)
+            else:
+                enc = b"\xe0" + e.to_bytes(8, "little", signed=True)
+        elif len(e) < 64:
+            enc = bytes([len(e)]) + e
+        else:
+            enc = bytes([0x40 | (len(e) >> 8), len(e) & 0xFF]) + e
+        entry = prevlen + enc
+        body += entry
+        prev = len(entry)
+    total = 10 + len(body) + 1
+    return total.to_bytes(4, "little") + (total - prev - 1).to_bytes(4, "little") + \
+        len(entries).to_bytes(2, "little") + body + b"\xff"
+
+
+def test_restore_redis6_ziplist_payloads(h):
+    hash_zl = _ziplist([b"a", 1, b"b", b"hello", b"n", -300, b"big", 2 ** 40, b"s", 7])
+    list_zl = _ziplist([b"x", 5, b"y" * 70, -1])
+    quicklist = bytes([2]) + _rdb_string(_ziplist([b"p", 1])) + _rdb_string(_ziplist([b"q", 200]))
+    payloads = {
+        "zhash": _payload(13, _rdb_string(hash_zl)),
+        "zlist": _payload(10, _rdb_string(list_zl)),
+        "qlist": _payload(14, quicklist),
+    }
+    p = h.pair()
+    for key, payload in payloads.items():
+        h.run([["RESTORE", key, "0", payload], ["TYPE", key], ["OBJECT", "ENCODING", key],
+               ["DEBUG", "DIGEST-VALUE", key]], p)
+    h.run([["HGETALL", "zhash"], ["LRANGE", "zlist", "0", "-1"], ["LRANGE", "qlist", "0", "-1"],
+           ["RESTORE", "bad", "0", _payload(13, _rdb_string(hash_zl[:-3] + b"\xff"))]], p)
     h.done()

@@ -1,0 +1,239 @@
+//! Set and list commands whose keys live on several cores. Under the keys'
+//! locks (see `locks`), the coordinator reads what it needs from each core
+//! (a set travels as its DUMP payload), computes, and writes the results
+//! back with ordinary shard functions, so the command is atomic for every
+//! other client as it is in Redis.
+
+use super::conn::Conn;
+use super::coord::{put_entry_local, read_entry_local};
+use super::locks::Mode;
+use crate::command::errors::{SYNTAX, WRONGTYPE};
+use crate::command::sets::{self, SetOp};
+use crate::command::{dump, keys, lists};
+use crate::keyspace::{rdb, Set, Value};
+use crate::protocol::Reply;
+use bytes::Bytes;
+
+fn key_argv(key: &Bytes) -> Vec<Bytes> {
+    vec![Bytes::new(), key.clone()]
+}
+
+impl Conn {
+    /// A key's type name under the transaction's locks ("none" if missing).
+    async fn type_of(&self, transaction: u64, key: &Bytes) -> String {
+        match self
+            .locked(transaction, keys::type_, key_argv(key), key)
+            .await
+        {
+            Reply::Simple(name) => name.into_owned(),
+            _ => "none".into(),
+        }
+    }
+
+    /// A set read from its core: None when missing, WRONGTYPE for others.
+    async fn fetch_set(&self, transaction: u64, key: &Bytes) -> Result<Option<Set>, Reply> {
+        let limits = dump::config_limits(&self.core.db.borrow().config);
+        match self
+            .locked(transaction, read_entry_local, key_argv(key), key)
+            .await
+        {
+            Reply::Array(parts) if parts.len() > 2 => match parts.first() {
+                Some(Reply::Bulk(payload)) => match rdb::load(payload, &limits) {
+                    Ok(Value::Set(set)) => Ok(Some(*set)),
+                    Ok(_) => Err(Reply::error(WRONGTYPE)),
+                    Err(error) => Err(Reply::error(error.message())),
+                },
+                _ => Err(Reply::error(WRONGTYPE)),
+            },
+            Reply::Array(_) => Err(Reply::error(WRONGTYPE)),
+            _ => Ok(None),
+        }
+    }
+
+    /// SINTER, SUNION, SDIFF, their STORE forms (`store`) and SINTERCARD
+    /// (`card`: the limit) over keys on several cores.
+    pub async fn set_algebra(
+        &self,
+        argv: &[Bytes],
+        op: SetOp,
+        store: bool,
+        card: Option<usize>,
+    ) -> Reply {
+        let (destination, sources) = if store {
+            (Some(&argv[1]), &argv[2..])
+        } else {
+            (None, &argv[1..])
+        };
+        let mut locks: Vec<(&Bytes, Mode)> = sources.iter().map(|k| (k, Mode::Shared)).collect();
+        if let Some(destination) = destination {
+            locks.push((destination, Mode::Exclusive));
+        }
+        let (transaction, cores) = self.lock_keys(&locks).await;
+        let reply = self
+            .set_algebra_locked(transaction, sources, destination, op, card)
+            .await;
+        self.unlock(transaction, &cores).await;
+        reply
+    }
+
+    async fn set_algebra_locked(
+        &self,
+        transaction: u64,
+        sources: &[Bytes],
+        destination: Option<&Bytes>,
+        op: SetOp,
+        card: Option<usize>,
+    ) -> Reply {
+        let mut sets_read = Vec::with_capacity(sources.len());
+        for key in sources {
+            match self.fetch_set(transaction, key).await {
+                Ok(set) => sets_read.push(set),
+                Err(reply) => return reply,
+            }
+        }
+        let limits = dump::config_limits(&self.core.db.borrow().config);
+        let members = sets::compute(op, sets_read, &limits);
+        if let Some(limit) = card {
+            return Reply::Int(members.len().min(limit) as i64);
+        }
+        let Some(destination) = destination else {
+            return Reply::Set(members.into_iter().map(Reply::Bulk).collect());
+        };
+        if members.is_empty() {
+            self.locked(
+                transaction,
+                keys::del_local,
+                key_argv(destination),
+                destination,
+            )
+            .await;
+            return Reply::Int(0);
+        }
+        let mut result = Set::new();
+        for member in &members {
+            result.add(member, &limits);
+        }
+        let count = result.len() as i64;
+        let payload = Bytes::from(rdb::dump(&Value::Set(Box::new(result))));
+        let put = vec![
+            Bytes::new(),
+            destination.clone(),
+            payload,
+            Bytes::from_static(b"0"),
+            Bytes::from_static(b"payload"),
+        ];
+        self.locked(transaction, put_entry_local, put, destination)
+            .await;
+        Reply::Int(count)
+    }
+
+    pub async fn sintercard_cross(&self, argv: &[Bytes]) -> Reply {
+        match sets::parse_sintercard(argv) {
+            Ok((count, limit)) => {
+                let keys: Vec<Bytes> = std::iter::once(Bytes::new())
+                    .chain(argv[2..2 + count].iter().cloned())
+                    .collect();
+                self.set_algebra(&keys, SetOp::Inter, false, Some(limit))
+                    .await
+            }
+            Err(reply) => reply,
+        }
+    }
+
+    /// SMOVE between cores: SREM on the source's core, SADD on the
+    /// destination's, both under the two keys' locks.
+    pub async fn smove_cross(&self, argv: &[Bytes]) -> Reply {
+        let (source, destination, member) = (&argv[1], &argv[2], &argv[3]);
+        let (transaction, cores) = self
+            .lock_keys(&[(source, Mode::Exclusive), (destination, Mode::Exclusive)])
+            .await;
+        let source_type = self.type_of(transaction, source).await;
+        let destination_type = self.type_of(transaction, destination).await;
+        let reply = if source_type == "none" {
+            Reply::Int(0)
+        } else if source_type != "set" || !matches!(destination_type.as_str(), "none" | "set") {
+            Reply::error(WRONGTYPE)
+        } else {
+            let remove = vec![Bytes::new(), source.clone(), member.clone()];
+            if self.locked(transaction, sets::srem, remove, source).await == Reply::Int(1) {
+                let add = vec![Bytes::new(), destination.clone(), member.clone()];
+                self.locked(transaction, sets::sadd, add, destination).await;
+                Reply::Int(1)
+            } else {
+                Reply::Int(0)
+            }
+        };
+        self.unlock(transaction, &cores).await;
+        reply
+    }
+
+    /// LMOVE (and RPOPLPUSH: `sides` None means RIGHT LEFT) between cores.
+    pub async fn lmove_cross(&self, argv: &[Bytes], rpoplpush: bool) -> Reply {
+        let (from_left, to_left) = if rpoplpush {
+            (false, true)
+        } else {
+            match (lists::parse_side(&argv[3]), lists::parse_side(&argv[4])) {
+                (Some(from), Some(to)) => (from, to),
+                _ => return Reply::error(SYNTAX),
+            }
+        };
+        let (source, destination) = (&argv[1], &argv[2]);
+        let (transaction, cores) = self
+            .lock_keys(&[(source, Mode::Exclusive), (destination, Mode::Exclusive)])
+            .await;
+        let source_type = self.type_of(transaction, source).await;
+        let destination_type = self.type_of(transaction, destination).await;
+        let reply = if source_type == "none" {
+            Reply::Nil
+        } else if source_type != "list" || !matches!(destination_type.as_str(), "none" | "list") {
+            Reply::error(WRONGTYPE)
+        } else {
+            let pop: fn(&mut crate::command::Db, &[Bytes]) -> Reply =
+                if from_left { lists::lpop } else { lists::rpop };
+            let item = self
+                .locked(transaction, pop, key_argv(source), source)
+                .await;
+            if let Reply::Bulk(value) = &item {
+                let push: fn(&mut crate::command::Db, &[Bytes]) -> Reply =
+                    if to_left { lists::lpush } else { lists::rpush };
+                let argv = vec![Bytes::new(), destination.clone(), value.clone()];
+                self.locked(transaction, push, argv, destination).await;
+            }
+            item
+        };
+        self.unlock(transaction, &cores).await;
+        reply
+    }
+
+    /// LMPOP over keys on several cores: the first non-empty list in key
+    /// order, all keys locked so none changes meanwhile.
+    pub async fn lmpop_cross(&self, argv: &[Bytes]) -> Reply {
+        let (side_index, left, wanted) = match lists::parse_lmpop(argv) {
+            Ok(parsed) => parsed,
+            Err(reply) => return reply,
+        };
+        let keys = &argv[2..side_index];
+        let locks: Vec<(&Bytes, Mode)> = keys.iter().map(|k| (k, Mode::Exclusive)).collect();
+        let (transaction, cores) = self.lock_keys(&locks).await;
+        let side = Bytes::from_static(if left { b"LEFT" } else { b"RIGHT" });
+        let count = Bytes::from(wanted.unwrap_or(1).to_string());
+        let mut reply = Reply::NilArray;
+        for key in keys {
+            let one = vec![
+                Bytes::new(),
+                Bytes::from_static(b"1"),
+                key.clone(),
+                side.clone(),
+                Bytes::from_static(b"COUNT"),
+                count.clone(),
+            ];
+            let answer = self.locked(transaction, lists::lmpop, one, key).await;
+            if answer != Reply::NilArray {
+                reply = answer;
+                break;
+            }
+        }
+        self.unlock(transaction, &cores).await;
+        reply
+    }
+}
