@@ -762,7 +762,12 @@ impl ClusterState {
                 header.plaintext_port,
             );
         }
-        if link.node == Some(sender) && kind == wire::TYPE_PONG {
+        // Our outbound link's node, under its real id once a handshake
+        // completed on this very message.
+        let outbound_to_sender = link.node.is_some_and(|node| {
+            node == sender || self.nodes.get(&node).is_none() && header.sender == sender
+        });
+        if outbound_to_sender && kind == wire::TYPE_PONG {
             self.pong_received(sender, now_ms);
         }
         self.update_role(sender, header.replica_of);

@@ -13,6 +13,7 @@
 // Generated data (scripts/gen_command_docs.py): kept as the script writes it.
 #[rustfmt::skip]
 pub mod docs;
+pub mod dump;
 pub mod errors;
 pub mod glob;
 pub mod introspect;

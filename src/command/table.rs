@@ -2,7 +2,7 @@
 //! and COMMAND DOCS all read these rows; COMMAND adds Redis's metadata for
 //! them from `docs` (see `introspect`).
 
-use super::{keys, server, strings, ShardFn};
+use super::{dump, keys, server, strings, ShardFn};
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -36,6 +36,7 @@ pub enum Coord {
     Debug,
     Shutdown,
     Cluster,
+    Migrate,
     Asking,
     Readonly,
     Readwrite,
@@ -171,6 +172,10 @@ pub static COMMANDS: &[CommandSpec] = &[
     command!("rename", 3, ["write"], ["@keyspace", "@write", "@slow"], 1, 2, 1, "generic", "1.0.0", "Rename a key", X(keys::rename, Coord::Rename)),
     command!("renamenx", 3, ["write", "fast"], ["@keyspace", "@write", "@fast"], 1, 2, 1, "generic", "1.0.0", "Rename a key, only if the new key does not exist", X(keys::renamenx, Coord::Renamenx)),
     command!("copy", -3, ["write", "denyoom"], ["@keyspace", "@write", "@slow"], 1, 2, 1, "generic", "6.2.0", "Copy a key", X(keys::copy, Coord::Copy)),
+    command!("dump", 2, ["readonly"], ["@keyspace", "@read", "@slow"], 1, 1, 1, "generic", "2.6.0", "Return a serialized version of the value stored at the specified key.", S(dump::dump)),
+    command!("restore", -4, ["write", "denyoom"], ["@keyspace", "@write", "@slow", "@dangerous"], 1, 1, 1, "generic", "2.6.0", "Create a key using the provided serialized value, previously obtained using DUMP.", S(dump::restore)),
+    command!("restore-asking", -4, ["write", "denyoom", "asking"], ["@keyspace", "@write", "@slow", "@dangerous"], 1, 1, 1, "server", "3.0.0", "An internal command for migrating keys in a cluster", S(dump::restore)),
+    command!("migrate", -6, ["write", "movablekeys"], ["@keyspace", "@write", "@slow", "@dangerous"], 3, 3, 1, "generic", "2.6.0", "Atomically transfer a key from a Redis instance to another one.", C(Coord::Migrate)),
     command!("keys", 2, ["readonly"], ["@keyspace", "@read", "@slow", "@dangerous"], 0, 0, 0, "generic", "1.0.0", "Find all keys matching the given pattern", C(Coord::Keys)),
     command!("scan", -2, ["readonly"], ["@keyspace", "@read", "@slow"], 0, 0, 0, "generic", "2.8.0", "Incrementally iterate the keys space", C(Coord::Scan)),
     command!("randomkey", 1, ["readonly"], ["@keyspace", "@read", "@slow"], 0, 0, 0, "generic", "1.0.0", "Return a random key from the keyspace", C(Coord::Randomkey)),

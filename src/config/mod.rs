@@ -55,6 +55,15 @@ pub struct Config {
     pub notify_keyspace_events: String,
     pub lazyfree_lazy_user_flush: bool,
     pub io_memory_bytes: u64,
+    /// A hash keeps the compact (listpack) encoding up to this many fields…
+    pub hash_max_listpack_entries: u64,
+    /// …and while every field and value is at most this many bytes.
+    pub hash_max_listpack_value: u64,
+    /// A set of integers keeps the intset encoding up to this many members.
+    pub set_max_intset_entries: u64,
+    /// Quicklist node size: negative is a size class (-2: 8 KiB), positive
+    /// a count of entries.
+    pub list_max_listpack_size: i64,
     /// Shard cores; 0 means one per available CPU.
     pub shards: usize,
     /// CPUs to pin shard cores to, in order; empty means the first ones.
@@ -101,6 +110,10 @@ impl Default for Config {
             notify_keyspace_events: String::new(),
             lazyfree_lazy_user_flush: false,
             io_memory_bytes: 1024 * 1024,
+            hash_max_listpack_entries: 512,
+            hash_max_listpack_value: 64,
+            set_max_intset_entries: 512,
+            list_max_listpack_size: -2,
             shards: 0,
             cpus: Vec::new(),
             config_file: None,

@@ -35,6 +35,14 @@ fn memory(args: &[String]) -> Result<u64, String> {
     parse_memory(one(args)?).ok_or_else(|| "argument must be a memory value".to_string())
 }
 
+fn bounded_memory(args: &[String], max: u64) -> Result<u64, String> {
+    let value = memory(args)?;
+    if value > max {
+        return Err(format!("argument must be between 0 and {max} inclusive"));
+    }
+    Ok(value)
+}
+
 fn boolean(args: &[String]) -> Result<bool, String> {
     match one(args)?.to_ascii_lowercase().as_str() {
         "yes" => Ok(true),
@@ -276,6 +284,50 @@ pub static PARAMETERS: &[ParamSpec] = &[
         true,
         |c| c.notify_keyspace_events.clone(),
         |c, a| { c.notify_keyspace_events = one(a)?.into() }
+    ),
+    // Each encoding threshold answers to its 7.0 name and to its older
+    // ziplist alias, as in Redis.
+    param!(
+        "hash-max-listpack-entries",
+        true,
+        |c| c.hash_max_listpack_entries.to_string(),
+        |c, a| c.hash_max_listpack_entries = integer(a, 0, i64::MAX)? as u64
+    ),
+    param!(
+        "hash-max-ziplist-entries",
+        true,
+        |c| c.hash_max_listpack_entries.to_string(),
+        |c, a| c.hash_max_listpack_entries = integer(a, 0, i64::MAX)? as u64
+    ),
+    param!(
+        "hash-max-listpack-value",
+        true,
+        |c| c.hash_max_listpack_value.to_string(),
+        |c, a| c.hash_max_listpack_value = bounded_memory(a, i64::MAX as u64)?
+    ),
+    param!(
+        "hash-max-ziplist-value",
+        true,
+        |c| c.hash_max_listpack_value.to_string(),
+        |c, a| c.hash_max_listpack_value = bounded_memory(a, i64::MAX as u64)?
+    ),
+    param!(
+        "set-max-intset-entries",
+        true,
+        |c| c.set_max_intset_entries.to_string(),
+        |c, a| c.set_max_intset_entries = integer(a, 0, i64::MAX)? as u64
+    ),
+    param!(
+        "list-max-listpack-size",
+        true,
+        |c| c.list_max_listpack_size.to_string(),
+        |c, a| c.list_max_listpack_size = integer(a, i32::MIN as i64, i32::MAX as i64)?
+    ),
+    param!(
+        "list-max-ziplist-size",
+        true,
+        |c| c.list_max_listpack_size.to_string(),
+        |c, a| c.list_max_listpack_size = integer(a, i32::MIN as i64, i32::MAX as i64)?
     ),
     param!(
         "lazyfree-lazy-user-flush",

@@ -7,6 +7,8 @@
 //! kept in an ordered expiry index, so active expiry removes exactly the keys
 //! that are due, oldest first, with bounded work per call.
 
+mod lzf;
+pub mod rdb;
 mod value;
 
 pub use value::{StrEncoding, Value};

@@ -329,7 +329,21 @@ impl Conn {
     /// Cluster routing for a command with keys, through the one gate
     /// (`cluster::route`), with this core's view.
     fn cluster_gate(&self, spec: &'static CommandSpec, argv: &[Bytes], asking: bool) -> Gate {
-        let mut positions = key_positions(spec, argv.len()).peekable();
+        if spec.name == "migrate" {
+            let positions = super::migrate::key_positions(argv);
+            return self.gate_keys(spec, argv, asking, positions.into_iter());
+        }
+        self.gate_keys(spec, argv, asking, key_positions(spec, argv.len()))
+    }
+
+    fn gate_keys(
+        &self,
+        spec: &'static CommandSpec,
+        argv: &[Bytes],
+        asking: bool,
+        positions: impl Iterator<Item = usize>,
+    ) -> Gate {
+        let mut positions = positions.peekable();
         let Some(&first) = positions.peek() else {
             return Gate::Pass;
         };

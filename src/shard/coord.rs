@@ -114,6 +114,7 @@ impl Conn {
             Coord::Debug => self.debug(argv).await,
             Coord::Shutdown => self.shutdown(argv),
             Coord::Cluster => self.cluster(argv).await,
+            Coord::Migrate => self.migrate(argv).await,
             Coord::Asking | Coord::Readonly | Coord::Readwrite if !self.core.cluster_enabled => {
                 Reply::error(super::cluster::CLUSTER_DISABLED)
             }
@@ -137,7 +138,7 @@ impl Conn {
 
     /// Locks keys (each with its mode) on their cores, in ascending core
     /// order; returns the transaction and the cores it holds. See `locks`.
-    async fn lock_keys(&self, keys: &[(&Bytes, Mode)]) -> (u64, Vec<usize>) {
+    pub(super) async fn lock_keys(&self, keys: &[(&Bytes, Mode)]) -> (u64, Vec<usize>) {
         let cores = self.core.cores();
         let mut per_core: std::collections::BTreeMap<usize, (Vec<Bytes>, Mode)> =
             Default::default();
@@ -161,14 +162,20 @@ impl Conn {
         (transaction, per_core.into_keys().collect())
     }
 
-    async fn unlock(&self, transaction: u64, cores: &[usize]) {
+    pub(super) async fn unlock(&self, transaction: u64, cores: &[usize]) {
         for &core in cores {
             self.on_core(core, Op::Unlock(transaction)).await;
         }
     }
 
     /// Runs a shard function on `key`'s core under the transaction's locks.
-    async fn locked(&self, transaction: u64, run: ShardFn, argv: Vec<Bytes>, key: &[u8]) -> Reply {
+    pub(super) async fn locked(
+        &self,
+        transaction: u64,
+        run: ShardFn,
+        argv: Vec<Bytes>,
+        key: &[u8],
+    ) -> Reply {
         let core = core_of_slot(key_hash_slot(key), self.core.cores());
         self.on_core(
             core,

@@ -9,6 +9,7 @@ mod coord;
 mod info;
 pub mod locks;
 pub mod mesh;
+mod migrate;
 mod stats;
 
 use crate::cluster::ClusterView;
