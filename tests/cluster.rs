@@ -1023,3 +1023,114 @@ fn uncovered_slot_takes_the_cluster_down() {
     let cluster = Cluster::create_new(3, 0);
     check_uncovered_slot_takes_the_cluster_down(&cluster);
 }
+
+// ---------------------------------------------------------------------------------------------
+// 9. Resharding with redis-cli: SETSLOT IMPORTING/MIGRATING, GETKEYSINSLOT, MIGRATE, SETSLOT NODE.
+
+/// Moves 100 slots with their keys from node 0 to node 1 with `redis-cli --cluster reshard`;
+/// every key stays readable, and the nodes agree on the new slot map.
+fn check_reshard(cluster: &Cluster) {
+    let name = cluster.node(0).kind.name();
+    let mut con = cluster.cluster_client();
+    let keys = common::spread_keys("reshard", 3000);
+    for (i, key) in keys.iter().enumerate() {
+        let _: () = con
+            .set(key, i)
+            .unwrap_or_else(|e| panic!("{name}: SET {key}: {e}"));
+    }
+    let moved: Vec<&String> = keys
+        .iter()
+        .filter(|k| key_slot(k.as_bytes()) < 100)
+        .collect();
+    assert!(!moved.is_empty());
+    let (from, to) = (cluster.node(0).id(), cluster.node(1).id());
+    let entry = cluster.node(0).addr();
+    let args = [
+        "--cluster",
+        "reshard",
+        &entry,
+        "--cluster-from",
+        &from,
+        "--cluster-to",
+        &to,
+        "--cluster-slots",
+        "100",
+        "--cluster-yes",
+    ];
+    let (status, stdout, stderr) = run_tool("redis-cli", &args, TOOL_TIMEOUT);
+    let output = format!("{stdout}{stderr}");
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "{name}: redis-cli {args:?} ({status:?}):\n{output}"
+    );
+    assert!(!output.contains("[ERR]"), "{name}:\n{output}");
+
+    // Every node learns the new map: node 1 serves 0-99 as well as its own range.
+    let settled = common::eventually(CONVERGE_WAIT, || {
+        cluster.nodes.iter().all(|node| {
+            node.cluster_nodes().is_ok_and(|lines| {
+                lines.iter().any(|l| {
+                    l.port == cluster.node(1).port && l.slots.contains(&"0-99".to_string())
+                }) && lines
+                    .iter()
+                    .any(|l| l.port == cluster.node(0).port && l.slots == ["100-5460"])
+            })
+        })
+    });
+    assert!(
+        settled,
+        "{name}: {:?}",
+        cluster
+            .nodes
+            .iter()
+            .map(Node::cluster_nodes)
+            .collect::<Vec<_>>()
+    );
+    cluster.wait_healthy(CONVERGE_WAIT);
+    assert_check_clean(cluster.node(2));
+
+    let mut direct = cluster.node(1).client();
+    let mut counted = 0i64;
+    for slot in 0..100 {
+        let n: i64 = redis::cmd("CLUSTER")
+            .arg("COUNTKEYSINSLOT")
+            .arg(slot)
+            .query(&mut direct)
+            .expect("COUNTKEYSINSLOT");
+        counted += n;
+    }
+    assert_eq!(
+        counted,
+        moved.len() as i64,
+        "{name}: keys of slots 0-99 on node 1"
+    );
+    let mut source = cluster.node(0).conn();
+    let first = moved[0];
+    assert_eq!(
+        call_raw(&mut source, &["GET", first]),
+        format!(
+            "-MOVED {} 127.0.0.1:{}\r\n",
+            key_slot(first.as_bytes()),
+            cluster.node(1).port
+        ),
+        "{name}"
+    );
+    let mut con = cluster.cluster_client();
+    for (i, key) in keys.iter().enumerate() {
+        let value: i64 = con
+            .get(key)
+            .unwrap_or_else(|e| panic!("{name}: GET {key}: {e}"));
+        assert_eq!(value, i as i64, "{name}: {key}");
+    }
+    assert_eq!(dbsize_total(cluster), keys.len() as i64, "{name}");
+}
+
+#[test]
+fn reshard_reference_redis_server() {
+    check_reshard(&Cluster::create_new(0, 3));
+}
+
+#[test]
+fn reshard_with_redis_cli_moves_slots_and_keys() {
+    check_reshard(&Cluster::create_new(3, 0));
+}
