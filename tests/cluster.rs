@@ -858,7 +858,17 @@ fn send_to_bus(bus_port: u16, bytes: &[u8]) -> Vec<u8> {
 
 #[test]
 fn bad_bus_input_leaves_the_node_up_and_the_cluster_ok() {
-    let cluster = Cluster::create_new(3, 0);
+    check_bad_bus_input(&Cluster::create_new(3, 0));
+}
+
+#[test]
+fn bad_bus_input_reference_redis_server() {
+    check_bad_bus_input(&Cluster::create_new(0, 3));
+}
+
+/// Feeds node 0's bus port garbage and malformed or unauthorised messages, one connection each:
+/// after each, node 0 answers PING, its cluster is ok, and its slot map is unchanged.
+fn check_bad_bus_input(cluster: &Cluster) {
     let target = cluster.node(0);
     let ranges = expected_ranges(3);
     let node1_id = cluster.node(1).id();
@@ -941,7 +951,8 @@ fn bad_bus_input_leaves_the_node_up_and_the_cluster_ok() {
         assert_eq!(
             target.info_field("cluster_state").as_deref(),
             Ok("ok"),
-            "after {what}"
+            "{}: after {what}",
+            target.kind.name()
         );
         let lines = target.cluster_nodes().expect("CLUSTER NODES");
         assert_eq!(lines.len(), 3, "after {what}: {lines:?}");
