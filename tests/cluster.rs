@@ -220,6 +220,21 @@ fn create_three_masters_check_is_clean_and_introspection_agrees() {
         assert_eq!(range, ranges[index], "{shard:?}");
     }
 
+    // redis-cli -c follows MOVED: "foo" is node 2's, asked of node 0 and node 1.
+    let set = common::redis_cli(cluster.node(0).port, &["-c", "SET", "foo", "via-redirect"]);
+    assert_eq!(String::from_utf8_lossy(&set.stdout), "OK\n", "{set:?}");
+    let get = common::redis_cli(cluster.node(1).port, &["-c", "GET", "foo"]);
+    assert_eq!(
+        String::from_utf8_lossy(&get.stdout),
+        "via-redirect\n",
+        "{get:?}"
+    );
+    let mut owner = cluster.node(2).conn();
+    assert_eq!(
+        call_raw(&mut owner, &["GET", "foo"]),
+        "$12\r\nvia-redirect\r\n"
+    );
+
     // CLUSTER KEYSLOT, against values computed from the specification's CRC16.
     for (key, slot) in [
         ("foo", 12182),
