@@ -809,6 +809,65 @@ fn mixed_cluster_with_redis_server_agrees_and_serves_keys() {
     }
     assert_eq!(total, 1002);
 
+    // Both implementations describe the same cluster the same way.
+    let mut slotcore_conn = cluster.node(1).conn();
+    let mut redis_conn = cluster.node(2).conn();
+    let sorted = |frame: Frame| -> Vec<Frame> {
+        let Frame::Array(mut items) = frame else {
+            panic!("not an array: {frame:?}")
+        };
+        items.sort_by_key(|item| format!("{item:?}"));
+        items
+    };
+    assert_eq!(
+        sorted(call_frame(&mut slotcore_conn, &["CLUSTER", "SLOTS"])),
+        sorted(call_frame(&mut redis_conn, &["CLUSTER", "SLOTS"])),
+        "CLUSTER SLOTS: slotcore vs redis-server"
+    );
+    // CLUSTER SHARDS, but for replication offsets (each node reports its own).
+    let without_offsets = |frame: Frame| -> Vec<String> {
+        let mut shards: Vec<String> = sorted(frame)
+            .into_iter()
+            .map(|shard| {
+                let mut shard: Vec<(String, String)> = shard
+                    .as_map()
+                    .into_iter()
+                    .map(|(key, value)| {
+                        let value = match (key.as_str(), value) {
+                            ("nodes", Frame::Array(nodes)) => {
+                                let nodes: Vec<Vec<(String, String)>> = nodes
+                                    .iter()
+                                    .map(|node| {
+                                        let mut fields: Vec<(String, String)> = node
+                                            .as_map()
+                                            .into_iter()
+                                            .filter(|(k, _)| k != "replication-offset")
+                                            .map(|(k, v)| (k, format!("{v:?}")))
+                                            .collect();
+                                        fields.sort();
+                                        fields
+                                    })
+                                    .collect();
+                                format!("{nodes:?}")
+                            }
+                            (_, value) => format!("{value:?}"),
+                        };
+                        (key, value)
+                    })
+                    .collect();
+                shard.sort();
+                format!("{shard:?}")
+            })
+            .collect();
+        shards.sort();
+        shards
+    };
+    assert_eq!(
+        without_offsets(call_frame(&mut slotcore_conn, &["CLUSTER", "SHARDS"])),
+        without_offsets(call_frame(&mut redis_conn, &["CLUSTER", "SHARDS"])),
+        "CLUSTER SHARDS: slotcore vs redis-server"
+    );
+
     // Both implementations hash keys to the same slots.
     let mut slotcore = cluster.node(0).conn();
     let mut redis = cluster.node(2).conn();
