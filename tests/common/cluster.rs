@@ -360,6 +360,12 @@ impl Cluster {
         cluster
     }
 
+    /// Starts one more node (not yet joined) and returns its index.
+    pub fn add_node(&mut self, kind: Kind) -> usize {
+        self.nodes.push(Node::start_fresh(kind));
+        self.nodes.len() - 1
+    }
+
     pub fn node(&self, index: usize) -> &Node {
         &self.nodes[index]
     }
