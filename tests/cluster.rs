@@ -1356,3 +1356,64 @@ fn add_node_and_rebalance_reference_redis_server() {
 fn add_node_and_rebalance_with_redis_cli() {
     check_add_node_and_move_slots(Cluster::create_new(3, 0), Kind::Slotcore, true);
 }
+
+// ---------------------------------------------------------------------------------------------
+// 11. Every node killed and restarted: the cluster comes back from the nodes.conf files alone.
+
+fn check_full_restart(mut cluster: Cluster) {
+    let name = cluster.node(0).kind.name();
+    let summary = |cluster: &Cluster, index: usize| -> Vec<(String, u16, u16, u64, Vec<String>)> {
+        let mut lines: Vec<_> = cluster
+            .node(index)
+            .cluster_nodes()
+            .expect("CLUSTER NODES")
+            .into_iter()
+            .map(|l| (l.id, l.port, l.bus_port, l.config_epoch, l.slots))
+            .collect();
+        lines.sort();
+        lines
+    };
+    let before = summary(&cluster, 0);
+    let epoch_before: u64 = cluster
+        .node(0)
+        .info_field("cluster_current_epoch")
+        .expect("epoch")
+        .parse()
+        .expect("number");
+    for index in 0..cluster.nodes.len() {
+        cluster.kill(index);
+    }
+    for index in 0..cluster.nodes.len() {
+        cluster.restart(index);
+    }
+    cluster.wait_healthy(CONVERGE_WAIT);
+    for index in 0..cluster.nodes.len() {
+        assert_eq!(
+            summary(&cluster, index),
+            before,
+            "{name}: node {index} after the restart"
+        );
+        let epoch: u64 = cluster
+            .node(index)
+            .info_field("cluster_current_epoch")
+            .expect("epoch")
+            .parse()
+            .expect("number");
+        assert_eq!(epoch, epoch_before, "{name}: node {index}'s current epoch");
+    }
+    assert_check_clean(cluster.node(1));
+    let mut con = cluster.cluster_client();
+    let _: () = con.set("after-restart", "yes").expect("SET");
+    let value: String = con.get("after-restart").expect("GET");
+    assert_eq!(value, "yes");
+}
+
+#[test]
+fn full_restart_reference_redis_server() {
+    check_full_restart(Cluster::create_new(0, 3));
+}
+
+#[test]
+fn full_restart_keeps_ids_slots_and_epochs() {
+    check_full_restart(Cluster::create_new(3, 0));
+}
