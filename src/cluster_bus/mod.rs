@@ -9,3 +9,6 @@ pub mod nodes_conf;
 pub mod runtime;
 pub mod state;
 pub mod wire;
+
+#[cfg(test)]
+mod sim_tests;

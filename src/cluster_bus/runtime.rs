@@ -234,12 +234,13 @@ pub fn start(config: &Config, cores: usize) -> Result<BusHandle, String> {
             glommio::spawn_local(cron_loop(bus.clone())).detach();
             while let Ok(request) = request_rx.recv_async().await {
                 let links = bus.link_reports();
-                let reply = bus.state.borrow_mut().command(
-                    &request.argv,
-                    request.context,
-                    &links,
-                    now_ms(),
-                );
+                let reply = {
+                    let mut state = bus.state.borrow_mut();
+                    let reply = state.command(&request.argv, request.context, &links, now_ms());
+                    // DELSLOTS, SETSLOT, RESET... change coverage at once.
+                    state.update_state(now_ms());
+                    reply
+                };
                 bus.flush();
                 let view = bus.view.borrow().clone();
                 let _ = request.reply.send(BusReply { reply, view });

@@ -1088,7 +1088,6 @@ impl ClusterState {
         if self.cron_ticks.is_multiple_of(10) {
             self.ping_random_node(now_ms, random);
         }
-        let mut update_state = false;
         let ids: Vec<NodeId> = self.nodes.keys().copied().collect();
         for id in ids {
             let Some(node) = self.nodes.get(&id) else {
@@ -1131,7 +1130,6 @@ impl ClusterState {
                 if let Some(node) = self.nodes.get_mut(&id) {
                     node.flags |= flags::PFAIL;
                 }
-                update_state = true;
             }
         }
         let pfail: Vec<NodeId> = self
@@ -1143,9 +1141,9 @@ impl ClusterState {
         for id in pfail {
             self.mark_failing_if_needed(id, now_ms);
         }
-        if update_state || !self.state_ok || self.outbox.view_changed {
-            self.update_state(now_ms);
-        }
+        // Commands and messages change flags and slots between ticks, so the
+        // state is recomputed every tick (a pass over the slots: cheap).
+        self.update_state(now_ms);
     }
 
     fn ping_random_node(&mut self, now_ms: u64, random: u64) {

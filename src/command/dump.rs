@@ -22,6 +22,8 @@ pub fn encoding_limits(db: &Db) -> EncodingLimits {
     EncodingLimits {
         hash_max_listpack_entries: db.config.hash_max_listpack_entries as usize,
         hash_max_listpack_value: db.config.hash_max_listpack_value as usize,
+        set_max_intset_entries: db.config.set_max_intset_entries as usize,
+        list_max_listpack_size: db.config.list_max_listpack_size,
     }
 }
 

@@ -431,7 +431,7 @@ fn refcount(value: &Value) -> i64 {
             Some(number) if (0..10000).contains(&number) => i32::MAX as i64,
             _ => 1,
         },
-        Value::Str { .. } => 1,
+        _ => 1,
     }
 }
 

@@ -16,9 +16,12 @@ pub mod docs;
 pub mod dump;
 pub mod errors;
 pub mod glob;
+pub mod hashes;
 pub mod introspect;
 pub mod keys;
+pub mod lists;
 pub mod server;
+pub mod sets;
 pub mod strings;
 pub mod table;
 

@@ -280,6 +280,32 @@ fn object_digest(digest: &mut [u8; 20], entry: &Entry) {
             mix_digest(digest, &OBJ_STRING.to_be_bytes());
             mix_digest(digest, bytes);
         }
+        Value::Hash(hash) => {
+            // Each pair is mixed on its own and XORed in, so the order of
+            // fields does not matter.
+            const OBJ_HASH: u32 = 4;
+            mix_digest(digest, &OBJ_HASH.to_be_bytes());
+            for (field, value) in hash.iter() {
+                let mut pair = [0u8; 20];
+                mix_digest(&mut pair, field);
+                mix_digest(&mut pair, value);
+                xor_digest(digest, &pair);
+            }
+        }
+        Value::Set(set) => {
+            const OBJ_SET: u32 = 2;
+            mix_digest(digest, &OBJ_SET.to_be_bytes());
+            for member in set.members() {
+                xor_digest(digest, &member);
+            }
+        }
+        Value::List(items) => {
+            const OBJ_LIST: u32 = 1;
+            mix_digest(digest, &OBJ_LIST.to_be_bytes());
+            for item in items {
+                mix_digest(digest, item);
+            }
+        }
     }
     if entry.expire_at_ms != 0 {
         xor_digest(digest, b"!!expire!!");
@@ -308,6 +334,12 @@ pub fn debug_object_local(db: &mut Db, argv: &[Bytes]) -> Reply {
     };
     let (length, encoding) = match &entry.value {
         Value::Str { bytes, .. } => (bytes.len(), entry.value.encoding_name()),
+        // What the value takes in an RDB file: the payload less its type
+        // byte and footer.
+        other => (
+            crate::keyspace::rdb::dump(other).len() - 11,
+            other.encoding_name(),
+        ),
     };
     let idle = ((now / 1000) as u32).saturating_sub(entry.access_secs);
     Reply::Simple(

@@ -2,7 +2,7 @@
 //! and COMMAND DOCS all read these rows; COMMAND adds Redis's metadata for
 //! them from `docs` (see `introspect`).
 
-use super::{dump, keys, server, strings, ShardFn};
+use super::{dump, hashes, keys, lists, server, sets, strings, ShardFn};
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -154,6 +154,57 @@ pub static COMMANDS: &[CommandSpec] = &[
     command!("substr", 4, ["readonly"], ["@read", "@string", "@slow"], 1, 1, 1, "string", "1.0.0", "Get a substring of the string stored at a key", S(strings::getrange)),
     command!("setrange", 4, ["write", "denyoom"], ["@write", "@string", "@slow"], 1, 1, 1, "string", "2.2.0", "Overwrite part of a string at key starting at the specified offset", S(strings::setrange)),
     command!("lcs", -3, ["readonly"], ["@read", "@string", "@slow"], 1, 2, 1, "string", "7.0.0", "Find longest common substring", X(strings::lcs, Coord::Lcs)),
+    // hashes
+    command!("hset", -4, ["write", "denyoom", "fast"], ["@write", "@hash", "@fast"], 1, 1, 1, "hash", "2.0.0", "Set the string value of a hash field", S(hashes::hset)),
+    command!("hsetnx", 4, ["write", "denyoom", "fast"], ["@write", "@hash", "@fast"], 1, 1, 1, "hash", "2.0.0", "Set the value of a hash field, only if the field does not exist", S(hashes::hsetnx)),
+    command!("hmset", -4, ["write", "denyoom", "fast"], ["@write", "@hash", "@fast"], 1, 1, 1, "hash", "2.0.0", "Set multiple hash fields to multiple values", S(hashes::hmset)),
+    command!("hget", 3, ["readonly", "fast"], ["@read", "@hash", "@fast"], 1, 1, 1, "hash", "2.0.0", "Get the value of a hash field", S(hashes::hget)),
+    command!("hmget", -3, ["readonly", "fast"], ["@read", "@hash", "@fast"], 1, 1, 1, "hash", "2.0.0", "Get the values of all the given hash fields", S(hashes::hmget)),
+    command!("hgetall", 2, ["readonly"], ["@read", "@hash", "@slow"], 1, 1, 1, "hash", "2.0.0", "Get all the fields and values in a hash", S(hashes::hgetall)),
+    command!("hdel", -3, ["write", "fast"], ["@write", "@hash", "@fast"], 1, 1, 1, "hash", "2.0.0", "Delete one or more hash fields", S(hashes::hdel)),
+    command!("hexists", 3, ["readonly", "fast"], ["@read", "@hash", "@fast"], 1, 1, 1, "hash", "2.0.0", "Determine if a hash field exists", S(hashes::hexists)),
+    command!("hlen", 2, ["readonly", "fast"], ["@read", "@hash", "@fast"], 1, 1, 1, "hash", "2.0.0", "Get the number of fields in a hash", S(hashes::hlen)),
+    command!("hstrlen", 3, ["readonly", "fast"], ["@read", "@hash", "@fast"], 1, 1, 1, "hash", "3.2.0", "Get the length of the value of a hash field", S(hashes::hstrlen)),
+    command!("hkeys", 2, ["readonly"], ["@read", "@hash", "@slow"], 1, 1, 1, "hash", "2.0.0", "Get all the fields in a hash", S(hashes::hkeys)),
+    command!("hvals", 2, ["readonly"], ["@read", "@hash", "@slow"], 1, 1, 1, "hash", "2.0.0", "Get all the values in a hash", S(hashes::hvals)),
+    command!("hincrby", 4, ["write", "denyoom", "fast"], ["@write", "@hash", "@fast"], 1, 1, 1, "hash", "2.0.0", "Increment the integer value of a hash field by the given number", S(hashes::hincrby)),
+    command!("hincrbyfloat", 4, ["write", "denyoom", "fast"], ["@write", "@hash", "@fast"], 1, 1, 1, "hash", "2.6.0", "Increment the float value of a hash field by the given amount", S(hashes::hincrbyfloat)),
+    command!("hrandfield", -2, ["readonly"], ["@read", "@hash", "@slow"], 1, 1, 1, "hash", "6.2.0", "Get one or multiple random fields from a hash", S(hashes::hrandfield)),
+    command!("hscan", -3, ["readonly"], ["@read", "@hash", "@slow"], 1, 1, 1, "hash", "2.8.0", "Incrementally iterate hash fields and associated values", S(hashes::hscan)),
+    // sets
+    command!("sadd", -3, ["write", "denyoom", "fast"], ["@write", "@set", "@fast"], 1, 1, 1, "set", "1.0.0", "Add one or more members to a set", S(sets::sadd)),
+    command!("srem", -3, ["write", "fast"], ["@write", "@set", "@fast"], 1, 1, 1, "set", "1.0.0", "Remove one or more members from a set", S(sets::srem)),
+    command!("smembers", 2, ["readonly"], ["@read", "@set", "@slow"], 1, 1, 1, "set", "1.0.0", "Get all the members in a set", S(sets::smembers)),
+    command!("sismember", 3, ["readonly", "fast"], ["@read", "@set", "@fast"], 1, 1, 1, "set", "1.0.0", "Determine if a given value is a member of a set", S(sets::sismember)),
+    command!("smismember", -3, ["readonly", "fast"], ["@read", "@set", "@fast"], 1, 1, 1, "set", "6.2.0", "Returns the membership associated with the given elements for a set", S(sets::smismember)),
+    command!("scard", 2, ["readonly", "fast"], ["@read", "@set", "@fast"], 1, 1, 1, "set", "1.0.0", "Get the number of members in a set", S(sets::scard)),
+    command!("spop", -2, ["write", "fast"], ["@write", "@set", "@fast"], 1, 1, 1, "set", "1.0.0", "Remove and return one or multiple random members from a set", S(sets::spop)),
+    command!("srandmember", -2, ["readonly"], ["@read", "@set", "@slow"], 1, 1, 1, "set", "1.0.0", "Get one or multiple random members from a set", S(sets::srandmember)),
+    command!("smove", 4, ["write", "fast"], ["@write", "@set", "@fast"], 1, 2, 1, "set", "1.0.0", "Move a member from one set to another", S(sets::smove)),
+    command!("sinter", -2, ["readonly"], ["@read", "@set", "@slow"], 1, -1, 1, "set", "1.0.0", "Intersect multiple sets", S(sets::sinter)),
+    command!("sunion", -2, ["readonly"], ["@read", "@set", "@slow"], 1, -1, 1, "set", "1.0.0", "Add multiple sets", S(sets::sunion)),
+    command!("sdiff", -2, ["readonly"], ["@read", "@set", "@slow"], 1, -1, 1, "set", "1.0.0", "Subtract multiple sets", S(sets::sdiff)),
+    command!("sinterstore", -3, ["write", "denyoom"], ["@write", "@set", "@slow"], 1, -1, 1, "set", "1.0.0", "Intersect multiple sets and store the resulting set in a key", S(sets::sinterstore)),
+    command!("sunionstore", -3, ["write", "denyoom"], ["@write", "@set", "@slow"], 1, -1, 1, "set", "1.0.0", "Add multiple sets and store the resulting set in a key", S(sets::sunionstore)),
+    command!("sdiffstore", -3, ["write", "denyoom"], ["@write", "@set", "@slow"], 1, -1, 1, "set", "1.0.0", "Subtract multiple sets and store the resulting set in a key", S(sets::sdiffstore)),
+    command!("sscan", -3, ["readonly"], ["@read", "@set", "@slow"], 1, 1, 1, "set", "2.8.0", "Incrementally iterate Set elements", S(sets::sscan)),
+    // lists
+    command!("lpush", -3, ["write", "denyoom", "fast"], ["@write", "@list", "@fast"], 1, 1, 1, "list", "1.0.0", "Prepend one or multiple elements to a list", S(lists::lpush)),
+    command!("rpush", -3, ["write", "denyoom", "fast"], ["@write", "@list", "@fast"], 1, 1, 1, "list", "1.0.0", "Append one or multiple elements to a list", S(lists::rpush)),
+    command!("lpushx", -3, ["write", "denyoom", "fast"], ["@write", "@list", "@fast"], 1, 1, 1, "list", "2.2.0", "Prepend an element to a list, only if the list exists", S(lists::lpushx)),
+    command!("rpushx", -3, ["write", "denyoom", "fast"], ["@write", "@list", "@fast"], 1, 1, 1, "list", "2.2.0", "Append an element to a list, only if the list exists", S(lists::rpushx)),
+    command!("lpop", -2, ["write", "fast"], ["@write", "@list", "@fast"], 1, 1, 1, "list", "1.0.0", "Remove and get the first elements in a list", S(lists::lpop)),
+    command!("rpop", -2, ["write", "fast"], ["@write", "@list", "@fast"], 1, 1, 1, "list", "1.0.0", "Remove and get the last elements in a list", S(lists::rpop)),
+    command!("llen", 2, ["readonly", "fast"], ["@read", "@list", "@fast"], 1, 1, 1, "list", "1.0.0", "Get the length of a list", S(lists::llen)),
+    command!("lrange", 4, ["readonly"], ["@read", "@list", "@slow"], 1, 1, 1, "list", "1.0.0", "Get a range of elements from a list", S(lists::lrange)),
+    command!("lindex", 3, ["readonly"], ["@read", "@list", "@slow"], 1, 1, 1, "list", "1.0.0", "Get an element from a list by its index", S(lists::lindex)),
+    command!("lset", 4, ["write", "denyoom"], ["@write", "@list", "@slow"], 1, 1, 1, "list", "1.0.0", "Set the value of an element in a list by its index", S(lists::lset)),
+    command!("linsert", 5, ["write", "denyoom"], ["@write", "@list", "@slow"], 1, 1, 1, "list", "2.2.0", "Insert an element before or after another element in a list", S(lists::linsert)),
+    command!("lrem", 4, ["write"], ["@write", "@list", "@slow"], 1, 1, 1, "list", "1.0.0", "Remove elements from a list", S(lists::lrem)),
+    command!("ltrim", 4, ["write"], ["@write", "@list", "@slow"], 1, 1, 1, "list", "1.0.0", "Trim a list to the specified range", S(lists::ltrim)),
+    command!("lpos", -3, ["readonly"], ["@read", "@list", "@slow"], 1, 1, 1, "list", "6.0.6", "Return the index of matching elements on a list", S(lists::lpos)),
+    command!("lmove", 5, ["write", "denyoom"], ["@write", "@list", "@slow"], 1, 2, 1, "list", "6.2.0", "Pop an element from a list, push it to another list and return it", S(lists::lmove)),
+    command!("rpoplpush", 3, ["write", "denyoom"], ["@write", "@list", "@slow"], 1, 2, 1, "list", "1.2.0", "Remove the last element in a list, prepend it to another list and return it", S(lists::rpoplpush)),
     // keys
     command!("del", -2, ["write"], ["@keyspace", "@write", "@slow"], 1, -1, 1, "generic", "1.0.0", "Delete a key", X(keys::del_local, Coord::Del)),
     command!("unlink", -2, ["write", "fast"], ["@keyspace", "@write", "@fast"], 1, -1, 1, "generic", "4.0.0", "Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking.", X(keys::del_local, Coord::Del)),

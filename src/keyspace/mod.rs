@@ -7,11 +7,12 @@
 //! kept in an ordered expiry index, so active expiry removes exactly the keys
 //! that are due, oldest first, with bounded work per call.
 
+mod listpack;
 mod lzf;
 pub mod rdb;
 mod value;
 
-pub use value::{StrEncoding, Value};
+pub use value::{EncodingLimits, Hash, Set, StrEncoding, Value};
 
 use crate::cluster::slot::{local_slot_count, local_slot_index, slot_of_local_index};
 use bytes::Bytes;

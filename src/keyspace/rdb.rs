@@ -9,8 +9,9 @@
 //! and a `load_*` function (type byte and body → value); `dump` and `load`
 //! only dispatch.
 
-use super::lzf;
-use super::value::Value;
+pub use super::value::EncodingLimits;
+use super::value::{intset_width, Hash, Set, Value};
+use super::{listpack, lzf};
 use bytes::Bytes;
 
 pub const RDB_VERSION: u16 = 10;
@@ -18,22 +19,11 @@ pub const RDB_VERSION: u16 = 10;
 /// The RDB object types (Redis's `RDB_TYPE_*`).
 pub mod object_type {
     pub const STRING: u8 = 0;
-}
-
-/// Limits a loaded value's encoding depends on (from the configuration).
-#[derive(Debug, Clone, Copy)]
-pub struct EncodingLimits {
-    pub hash_max_listpack_entries: usize,
-    pub hash_max_listpack_value: usize,
-}
-
-impl Default for EncodingLimits {
-    fn default() -> Self {
-        EncodingLimits {
-            hash_max_listpack_entries: 128,
-            hash_max_listpack_value: 64,
-        }
-    }
+    pub const SET: u8 = 2;
+    pub const HASH: u8 = 4;
+    pub const SET_INTSET: u8 = 11;
+    pub const LIST_QUICKLIST_2: u8 = 18;
+    pub const HASH_LISTPACK: u8 = 16;
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,6 +51,9 @@ pub fn dump(value: &Value) -> Vec<u8> {
             out.0.push(object_type::STRING);
             out.string(bytes);
         }
+        Value::Hash(hash) => save_hash(hash, &mut out),
+        Value::Set(set) => save_set(set, &mut out),
+        Value::List(items) => save_list(items, &mut out, limits_for_dump()),
     }
     out.0.extend_from_slice(&RDB_VERSION.to_le_bytes());
     let crc = crc64(0, &out.0);
@@ -93,11 +86,232 @@ pub fn load(payload: &[u8], limits: &EncodingLimits) -> Result<Value, PayloadErr
         at: 0,
     };
     let kind = reader.byte()?;
-    let _ = limits;
     match kind {
         object_type::STRING => Ok(Value::string(Bytes::from(reader.string()?))),
+        object_type::HASH => load_hash(&mut reader, limits),
+        object_type::HASH_LISTPACK => load_hash_listpack(&mut reader, limits),
+        object_type::SET => load_set(&mut reader, limits),
+        object_type::SET_INTSET => load_intset(&mut reader, limits),
+        object_type::LIST_QUICKLIST_2 => load_list(&mut reader),
         _ => Err(PayloadError::BadFormat),
     }
+}
+
+fn save_hash(hash: &Hash, out: &mut Writer) {
+    match hash {
+        Hash::Listpack(pairs) => {
+            out.0.push(object_type::HASH_LISTPACK);
+            let items = pairs.iter().flat_map(|(f, v)| [f.as_ref(), v.as_ref()]);
+            out.string(&listpack::encode(items));
+        }
+        Hash::Table(map) => {
+            out.0.push(object_type::HASH);
+            out.length(map.len() as u64);
+            for (field, value) in map {
+                out.string(field);
+                out.string(value);
+            }
+        }
+    }
+}
+
+fn save_set(set: &Set, out: &mut Writer) {
+    match set {
+        Set::Intset { values, width } => {
+            // Redis's intset: width (u32 LE), count (u32 LE), sorted values.
+            out.0.push(object_type::SET_INTSET);
+            let mut blob = Vec::with_capacity(8 + values.len() * *width as usize);
+            blob.extend_from_slice(&u32::from(*width).to_le_bytes());
+            blob.extend_from_slice(&(values.len() as u32).to_le_bytes());
+            for value in values {
+                blob.extend_from_slice(&value.to_le_bytes()[..*width as usize]);
+            }
+            out.string(&blob);
+        }
+        Set::Table(members) => {
+            out.0.push(object_type::SET);
+            out.length(members.len() as u64);
+            for member in members {
+                out.string(member);
+            }
+        }
+    }
+}
+
+const NODE_PLAIN: u64 = 1;
+const NODE_PACKED: u64 = 2;
+
+/// The default node size, which DUMP uses: `dump` takes no configuration.
+fn limits_for_dump() -> EncodingLimits {
+    EncodingLimits::default()
+}
+
+/// RDB_TYPE_LIST_QUICKLIST_2: a node count, then per node its container
+/// kind and a listpack. Nodes are filled from the head as a run of RPUSH
+/// would fill them (`_quicklistNodeAllowInsert`).
+fn save_list(items: &std::collections::VecDeque<Bytes>, out: &mut Writer, limits: EncodingLimits) {
+    out.0.push(object_type::LIST_QUICKLIST_2);
+    let fill = limits.list_max_listpack_size;
+    let (bytes_max, count_max) = if fill >= 0 {
+        (usize::MAX, fill.max(1) as usize)
+    } else {
+        let level = (-fill - 1).min(4) as u32;
+        (4096usize << level, usize::MAX)
+    };
+    let mut nodes: Vec<(usize, usize)> = Vec::new();
+    let (mut start, mut node_bytes, mut count) = (0usize, 7usize, 0usize);
+    for (index, item) in items.iter().enumerate() {
+        let grown = node_bytes + item.len() + 8;
+        let full = if bytes_max != usize::MAX {
+            grown > bytes_max
+        } else {
+            grown > 8192 || count + 1 > count_max
+        };
+        if count > 0 && full {
+            nodes.push((start, index));
+            (start, node_bytes, count) = (index, 7, 0);
+        }
+        node_bytes += listpack::entry_bytes(item);
+        count += 1;
+    }
+    if count > 0 {
+        nodes.push((start, items.len()));
+    }
+    out.length(nodes.len() as u64);
+    for (first, end) in nodes {
+        out.length(NODE_PACKED);
+        let packed = listpack::encode(items.range(first..end).map(|item| item.as_ref()));
+        out.string(&packed);
+    }
+}
+
+fn load_list(reader: &mut Reader) -> Result<Value, PayloadError> {
+    let nodes = reader.count()?;
+    let mut items = std::collections::VecDeque::new();
+    for _ in 0..nodes {
+        let container = reader.length()?;
+        let blob = reader.string()?;
+        match container {
+            NODE_PLAIN => items.push_back(Bytes::from(blob)),
+            NODE_PACKED => {
+                let entries = listpack::decode(&blob).ok_or(PayloadError::BadFormat)?;
+                items.extend(entries);
+            }
+            _ => return Err(PayloadError::BadFormat),
+        }
+    }
+    if items.is_empty() {
+        return Err(PayloadError::BadFormat);
+    }
+    Ok(Value::List(items))
+}
+
+/// RDB_TYPE_SET: a count, then members; an intset while they are integers.
+fn load_set(reader: &mut Reader, limits: &EncodingLimits) -> Result<Value, PayloadError> {
+    let count = reader.count()?;
+    if count == 0 {
+        return Err(PayloadError::BadFormat);
+    }
+    let mut set = Set::new();
+    if count > limits.set_max_intset_entries {
+        set.convert_to_table();
+    }
+    for _ in 0..count {
+        if !set.add(&Bytes::from(reader.string()?), limits) {
+            return Err(PayloadError::BadFormat);
+        }
+    }
+    Ok(Value::Set(set))
+}
+
+/// RDB_TYPE_SET_INTSET: one string holding an intset.
+fn load_intset(reader: &mut Reader, limits: &EncodingLimits) -> Result<Value, PayloadError> {
+    let blob = reader.string()?;
+    let header = |at: usize| -> Result<usize, PayloadError> {
+        let bytes = blob.get(at..at + 4).ok_or(PayloadError::BadFormat)?;
+        Ok(u32::from_le_bytes(bytes.try_into().map_err(|_| PayloadError::BadFormat)?) as usize)
+    };
+    let (width, count) = (header(0)?, header(4)?);
+    if !matches!(width, 2 | 4 | 8) || count == 0 || blob.len() != 8 + width * count {
+        return Err(PayloadError::BadFormat);
+    }
+    let values: Vec<i64> = blob[8..]
+        .chunks_exact(width)
+        .map(|chunk| match width {
+            2 => i64::from(i16::from_le_bytes([chunk[0], chunk[1]])),
+            4 => i64::from(i32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]])),
+            _ => i64::from_le_bytes(chunk.try_into().unwrap_or([0; 8])),
+        })
+        .collect();
+    if values.windows(2).any(|pair| pair[0] >= pair[1])
+        || values.iter().any(|v| intset_width(*v) as usize > width)
+    {
+        return Err(PayloadError::BadFormat);
+    }
+    let mut set = Set::Intset {
+        values,
+        width: width as u8,
+    };
+    if set.len() > limits.set_max_intset_entries {
+        set.convert_to_table();
+    }
+    Ok(Value::Set(set))
+}
+
+/// RDB_TYPE_HASH: a count, then field and value strings.
+fn load_hash(reader: &mut Reader, limits: &EncodingLimits) -> Result<Value, PayloadError> {
+    let count = reader.count()?;
+    let mut pairs = Vec::with_capacity(count);
+    for _ in 0..count {
+        pairs.push((Bytes::from(reader.string()?), Bytes::from(reader.string()?)));
+    }
+    hash_from_pairs(pairs, limits, true)
+}
+
+/// RDB_TYPE_HASH_LISTPACK: one string holding a listpack of fields and values.
+fn load_hash_listpack(reader: &mut Reader, limits: &EncodingLimits) -> Result<Value, PayloadError> {
+    let items = listpack::decode(&reader.string()?).ok_or(PayloadError::BadFormat)?;
+    if items.len() % 2 != 0 {
+        return Err(PayloadError::BadFormat);
+    }
+    let mut items = items.into_iter();
+    let mut pairs = Vec::with_capacity(items.len() / 2);
+    while let (Some(field), Some(value)) = (items.next(), items.next()) {
+        pairs.push((field, value));
+    }
+    // Redis 7.0 converts a loaded listpack on its field count only.
+    hash_from_pairs(pairs, limits, false)
+}
+
+/// A loaded hash in the encoding Redis would give it (`check_lengths`:
+/// also by the length of fields and values); empty hashes and repeated
+/// fields are corrupt payloads.
+fn hash_from_pairs(
+    pairs: Vec<(Bytes, Bytes)>,
+    limits: &EncodingLimits,
+    check_lengths: bool,
+) -> Result<Value, PayloadError> {
+    if pairs.is_empty() {
+        return Err(PayloadError::BadFormat);
+    }
+    let count = pairs.len();
+    let too_long = check_lengths
+        && pairs.iter().any(|(f, v)| {
+            f.len() > limits.hash_max_listpack_value || v.len() > limits.hash_max_listpack_value
+        });
+    let distinct = pairs
+        .iter()
+        .map(|(f, _)| f)
+        .collect::<hashbrown::HashSet<&Bytes>>()
+        .len();
+    if distinct != count {
+        return Err(PayloadError::BadFormat);
+    }
+    let mut hash = Hash::Listpack(pairs);
+    if count > limits.hash_max_listpack_entries || too_long {
+        hash.convert_to_table();
+    }
+    Ok(Value::Hash(hash))
 }
 
 const ENCVAL: u8 = 3;

@@ -1,6 +1,134 @@
-//! Values. Strings only for now; the other types join as their commands do.
+//! Values: one variant per Redis type, each with the encoding Redis would
+//! report for it (OBJECT ENCODING), switched at Redis's thresholds.
 
+use super::SeededState;
 use bytes::Bytes;
+use hashbrown::{HashMap, HashSet};
+use std::collections::VecDeque;
+
+/// The configured thresholds an encoding switches at (from the config).
+#[derive(Debug, Clone, Copy)]
+pub struct EncodingLimits {
+    pub hash_max_listpack_entries: usize,
+    pub hash_max_listpack_value: usize,
+    pub set_max_intset_entries: usize,
+    pub list_max_listpack_size: i64,
+}
+
+impl Default for EncodingLimits {
+    fn default() -> Self {
+        EncodingLimits {
+            hash_max_listpack_entries: 512,
+            hash_max_listpack_value: 64,
+            set_max_intset_entries: 512,
+            list_max_listpack_size: -2,
+        }
+    }
+}
+
+/// A hash. Small ones keep their fields in insertion order, as Redis's
+/// listpack does (so HGETALL's order and DUMP's bytes match Redis); past
+/// the limits they become a hash table and never go back.
+#[derive(Debug, Clone)]
+pub enum Hash {
+    Listpack(Vec<(Bytes, Bytes)>),
+    Table(HashMap<Bytes, Bytes, SeededState>),
+}
+
+impl Hash {
+    pub fn new() -> Self {
+        Hash::Listpack(Vec::new())
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            Hash::Listpack(pairs) => pairs.len(),
+            Hash::Table(map) => map.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn get(&self, field: &[u8]) -> Option<&Bytes> {
+        match self {
+            Hash::Listpack(pairs) => pairs.iter().find(|(f, _)| f == field).map(|(_, v)| v),
+            Hash::Table(map) => map.get(field),
+        }
+    }
+
+    /// Sets a field; true when it is new. Converts to a table when a field
+    /// or value is too long for a listpack or there are too many fields.
+    pub fn set(&mut self, field: Bytes, value: Bytes, limits: &EncodingLimits) -> bool {
+        if let Hash::Listpack(_) = self {
+            if field.len() > limits.hash_max_listpack_value
+                || value.len() > limits.hash_max_listpack_value
+            {
+                self.convert_to_table();
+            }
+        }
+        let added = match self {
+            Hash::Listpack(pairs) => match pairs.iter_mut().find(|(f, _)| *f == field) {
+                Some(pair) => {
+                    pair.1 = value;
+                    false
+                }
+                None => {
+                    pairs.push((field, value));
+                    true
+                }
+            },
+            Hash::Table(map) => map.insert(field, value).is_none(),
+        };
+        if matches!(self, Hash::Listpack(pairs) if pairs.len() > limits.hash_max_listpack_entries) {
+            self.convert_to_table();
+        }
+        added
+    }
+
+    pub fn remove(&mut self, field: &[u8]) -> bool {
+        match self {
+            Hash::Listpack(pairs) => match pairs.iter().position(|(f, _)| f == field) {
+                Some(index) => {
+                    pairs.remove(index);
+                    true
+                }
+                None => false,
+            },
+            Hash::Table(map) => map.remove(field).is_some(),
+        }
+    }
+
+    pub fn convert_to_table(&mut self) {
+        if let Hash::Listpack(pairs) = self {
+            let map = std::mem::take(pairs).into_iter().collect();
+            *self = Hash::Table(map);
+        }
+    }
+
+    /// Field/value pairs: insertion order for a listpack, table order else.
+    pub fn iter(&self) -> Box<dyn Iterator<Item = (&Bytes, &Bytes)> + '_> {
+        match self {
+            Hash::Listpack(pairs) => Box::new(pairs.iter().map(|(f, v)| (f, v))),
+            Hash::Table(map) => Box::new(map.iter()),
+        }
+    }
+
+    fn memory_bytes(&self) -> usize {
+        let payload: usize = self.iter().map(|(f, v)| f.len() + v.len()).sum();
+        match self {
+            Hash::Listpack(pairs) => 24 + payload + pairs.len() * 64,
+            Hash::Table(map) => 48 + payload + map.capacity() * 72,
+        }
+    }
+}
+
+impl Default for Hash {
+    fn default() -> Self {
+        Hash::new()
+    }
+}
 
 /// How Redis would encode a string, reported by OBJECT ENCODING.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -13,9 +141,137 @@ pub enum StrEncoding {
 /// Redis keeps strings of up to 44 bytes in one allocation with their header.
 pub const EMBSTR_BYTES_MAX: usize = 44;
 
+/// A set. While every member is an integer (and there are at most
+/// `set-max-intset-entries`), Redis's intset: sorted integers with the
+/// byte width Redis's intset would use (it only ever grows). Else a table.
+#[derive(Debug, Clone)]
+pub enum Set {
+    Intset { values: Vec<i64>, width: u8 },
+    Table(HashSet<Bytes, SeededState>),
+}
+
+/// The intset width (bytes per integer) that holds `value`.
+pub fn intset_width(value: i64) -> u8 {
+    if i16::try_from(value).is_ok() {
+        2
+    } else if i32::try_from(value).is_ok() {
+        4
+    } else {
+        8
+    }
+}
+
+impl Set {
+    pub fn new() -> Self {
+        Set::Intset {
+            values: Vec::new(),
+            width: 2,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            Set::Intset { values, .. } => values.len(),
+            Set::Table(set) => set.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn contains(&self, member: &[u8]) -> bool {
+        match self {
+            Set::Intset { values, .. } => crate::protocol::decode::parse_i64_strict(member)
+                .is_some_and(|v| values.binary_search(&v).is_ok()),
+            Set::Table(set) => set.contains(member),
+        }
+    }
+
+    /// Adds a member; true when it is new.
+    pub fn add(&mut self, member: &Bytes, limits: &EncodingLimits) -> bool {
+        if let Set::Intset { values, width } = self {
+            if let Some(value) = crate::protocol::decode::parse_i64_strict(member) {
+                let Err(at) = values.binary_search(&value) else {
+                    return false;
+                };
+                values.insert(at, value);
+                *width = (*width).max(intset_width(value));
+                if values.len() > limits.set_max_intset_entries {
+                    self.convert_to_table();
+                }
+                return true;
+            }
+            self.convert_to_table();
+        }
+        match self {
+            Set::Table(set) => set.insert(member.clone()),
+            Set::Intset { .. } => false,
+        }
+    }
+
+    pub fn remove(&mut self, member: &[u8]) -> bool {
+        match self {
+            Set::Intset { values, .. } => {
+                let Some(value) = crate::protocol::decode::parse_i64_strict(member) else {
+                    return false;
+                };
+                match values.binary_search(&value) {
+                    Ok(at) => {
+                        values.remove(at);
+                        true
+                    }
+                    Err(_) => false,
+                }
+            }
+            Set::Table(set) => set.remove(member),
+        }
+    }
+
+    pub fn convert_to_table(&mut self) {
+        if let Set::Intset { values, .. } = self {
+            let table = values.iter().map(|v| Bytes::from(v.to_string())).collect();
+            *self = Set::Table(table);
+        }
+    }
+
+    /// The members: ascending for an intset, table order else.
+    pub fn members(&self) -> Vec<Bytes> {
+        match self {
+            Set::Intset { values, .. } => {
+                values.iter().map(|v| Bytes::from(v.to_string())).collect()
+            }
+            Set::Table(set) => set.iter().cloned().collect(),
+        }
+    }
+
+    fn memory_bytes(&self) -> usize {
+        match self {
+            Set::Intset { values, width } => 16 + values.len() * *width as usize,
+            Set::Table(set) => {
+                48 + set.capacity() * 40 + set.iter().map(|m| m.len()).sum::<usize>()
+            }
+        }
+    }
+}
+
+impl Default for Set {
+    fn default() -> Self {
+        Set::new()
+    }
+}
+
 #[derive(Debug, Clone)]
 pub enum Value {
-    Str { bytes: Bytes, encoding: StrEncoding },
+    Str {
+        bytes: Bytes,
+        encoding: StrEncoding,
+    },
+    Hash(Hash),
+    Set(Set),
+    /// A list. Redis 7.0 reports every list as `quicklist`; DUMP splits it
+    /// into listpack nodes by `list-max-listpack-size`.
+    List(VecDeque<Bytes>),
 }
 
 impl Value {
@@ -54,6 +310,9 @@ impl Value {
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::Str { .. } => "string",
+            Value::Hash(_) => "hash",
+            Value::Set(_) => "set",
+            Value::List(_) => "list",
         }
     }
 
@@ -71,12 +330,17 @@ impl Value {
                 encoding: StrEncoding::Raw,
                 ..
             } => "raw",
+            Value::Hash(Hash::Listpack(_)) => "listpack",
+            Value::Hash(Hash::Table(_)) | Value::Set(Set::Table(_)) => "hashtable",
+            Value::Set(Set::Intset { .. }) => "intset",
+            Value::List(_) => "quicklist",
         }
     }
 
     pub fn as_str(&self) -> Option<&Bytes> {
         match self {
             Value::Str { bytes, .. } => Some(bytes),
+            _ => None,
         }
     }
 
@@ -84,6 +348,11 @@ impl Value {
     pub fn memory_bytes(&self) -> usize {
         match self {
             Value::Str { bytes, .. } => 16 + bytes.len(),
+            Value::Hash(hash) => hash.memory_bytes(),
+            Value::Set(set) => set.memory_bytes(),
+            Value::List(items) => {
+                32 + items.capacity() * 32 + items.iter().map(|i| i.len()).sum::<usize>()
+            }
         }
     }
 }

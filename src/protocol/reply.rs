@@ -23,6 +23,9 @@ pub enum Reply {
     Map(Vec<(Reply, Reply)>),
     /// A RESP3 set; an array in RESP2.
     Set(Vec<Reply>),
+    /// Pairs (HRANDFIELD ... WITHVALUES): one flat array in RESP2, an
+    /// array of two-element arrays in RESP3.
+    Pairs(Vec<(Reply, Reply)>),
     /// A RESP3 double; a bulk string in RESP2.
     Double(f64),
     /// A RESP3 verbatim string ("txt"); a bulk string in RESP2.
@@ -94,6 +97,16 @@ impl Reply {
                 for (key, value) in pairs {
                     key.encode(resp3, out);
                     value.encode(resp3, out);
+                }
+            }
+            Reply::Pairs(pairs) => {
+                encode_header(b'*', (pairs.len() * if resp3 { 1 } else { 2 }) as i64, out);
+                for (first, second) in pairs {
+                    if resp3 {
+                        encode_header(b'*', 2, out);
+                    }
+                    first.encode(resp3, out);
+                    second.encode(resp3, out);
                 }
             }
             Reply::Double(value) => {

@@ -9,9 +9,9 @@ use super::mesh::{CoreFn, Op};
 use super::Core;
 use crate::cluster::{core_of_slot, key_hash_slot, SLOT_COUNT};
 use crate::command::errors::{self, NOT_INTEGER, SYNTAX};
-use crate::command::{keys, parse_int, server, strings, Coord, Db, ShardFn};
+use crate::command::{dump, keys, parse_int, server, strings, Coord, Db, ShardFn};
 use crate::config::{parameter, DebugCommand, PARAMETERS};
-use crate::keyspace::{Entry, Value};
+use crate::keyspace::{rdb, Entry, Value};
 use crate::protocol::Reply;
 use crate::{notice, warning};
 use bytes::Bytes;
@@ -598,11 +598,18 @@ fn read_entry_local(db: &mut Db, argv: &[Bytes]) -> Reply {
     }
 }
 
+/// A value on its way to another core: a string as its bytes, any other
+/// type as its DUMP payload (marked by a third element).
 fn entry_reply(entry: &Entry) -> Reply {
     match &entry.value {
         Value::Str { bytes, .. } => Reply::Array(vec![
             Reply::Bulk(bytes.clone()),
             Reply::Int(entry.expire_at_ms as i64),
+        ]),
+        other => Reply::Array(vec![
+            Reply::Bulk(Bytes::from(rdb::dump(other))),
+            Reply::Int(entry.expire_at_ms as i64),
+            Reply::Int(1),
         ]),
     }
 }
@@ -621,17 +628,30 @@ fn put_argv(key: &Bytes, entry: Reply) -> Vec<Bytes> {
         Some(Reply::Int(at)) => *at,
         _ => 0,
     };
-    vec![
+    let mut argv = vec![
         Bytes::new(),
         key.clone(),
         value,
         Bytes::from(expire.to_string()),
-    ]
+    ];
+    if parts.len() > 2 {
+        argv.push(Bytes::from_static(b"payload"));
+    }
+    argv
 }
 
 fn put_entry_local(db: &mut Db, argv: &[Bytes]) -> Reply {
     let now = db.now_ms;
-    let mut entry = Entry::new(Value::string(argv[2].clone()), now);
+    let value = if argv.len() > 4 {
+        // Made by rdb::dump on another core of this process: it loads.
+        match rdb::load(&argv[2], &dump::encoding_limits(db)) {
+            Ok(value) => value,
+            Err(error) => return Reply::error(error.message()),
+        }
+    } else {
+        Value::string(argv[2].clone())
+    };
+    let mut entry = Entry::new(value, now);
     entry.expire_at_ms = parse_int(&argv[3]).unwrap_or(0).max(0) as u64;
     db.keyspace.insert(key_hash_slot(&argv[1]), &argv[1], entry);
     Reply::ok()

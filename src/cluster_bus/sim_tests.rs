@@ -1,0 +1,283 @@
+//! The bus rules without sockets: several `ClusterState`s exchange real
+//! encoded messages through an in-memory network, with a clock the test
+//! moves. Handshakes, gossip, slot ownership and failure detection are
+//! checked here deterministically; tests/cluster.rs checks them for real.
+
+use super::commands::Context;
+use super::state::{flags, BusSettings, ClusterState, Dest, LinkId, LinkInfo, NodeId};
+use super::wire;
+use bytes::Bytes;
+use std::collections::HashMap;
+
+const TIMEOUT_MS: u64 = 1000;
+
+struct Net {
+    nodes: Vec<ClusterState>,
+    /// (node, link) -> (peer node, the peer's id for the same connection).
+    wires: HashMap<(usize, LinkId), (usize, LinkId)>,
+    /// Nodes that are down: nothing reaches them, nothing leaves them.
+    down: Vec<bool>,
+    now_ms: u64,
+    random: u64,
+}
+
+fn settings(port: u16) -> BusSettings {
+    BusSettings {
+        port,
+        cport: port + 10000,
+        node_timeout_ms: TIMEOUT_MS,
+        require_full_coverage: true,
+        allow_reads_when_down: false,
+        announce_ip: String::new(),
+        announce_port: 0,
+        announce_bus_port: 0,
+        announce_hostname: String::new(),
+        preferred_endpoint: "ip".into(),
+    }
+}
+
+impl Net {
+    fn new(count: usize) -> Net {
+        let now_ms = 1_000_000;
+        Net {
+            nodes: (0..count)
+                .map(|i| ClusterState::new(settings(7000 + i as u16), now_ms))
+                .collect(),
+            wires: HashMap::new(),
+            down: vec![false; count],
+            now_ms,
+            random: 0x1234_5678,
+        }
+    }
+
+    fn id(&self, node: usize) -> NodeId {
+        self.nodes[node].myself
+    }
+
+    fn command(&mut self, node: usize, words: &[&str]) -> crate::protocol::Reply {
+        let argv: Vec<Bytes> = words.iter().map(|w| Bytes::from(w.to_string())).collect();
+        let now = self.now_ms;
+        let reply = self.nodes[node].command(&argv, Context::default(), &[], now);
+        self.nodes[node].update_state(now);
+        self.deliver();
+        reply
+    }
+
+    fn link_info(&self, node: usize, link: LinkId) -> LinkInfo {
+        LinkInfo {
+            id: link,
+            node: self.nodes[node]
+                .nodes
+                .values()
+                .find(|n| n.link == Some(link))
+                .map(|n| n.id),
+            peer_ip: "127.0.0.1".into(),
+            local_ip: "127.0.0.1".into(),
+        }
+    }
+
+    /// Carries every outbox until the network is quiet.
+    fn deliver(&mut self) {
+        for _round in 0..1000 {
+            let mut moved = false;
+            for from in 0..self.nodes.len() {
+                let outbox = std::mem::take(&mut self.nodes[from].outbox);
+                for link in outbox.disconnects {
+                    if let Some((peer, peer_link)) = self.wires.remove(&(from, link)) {
+                        self.wires.remove(&(peer, peer_link));
+                        let now = self.now_ms;
+                        self.nodes[peer].link_closed(peer_link, now);
+                    }
+                }
+                for (link, _ip, cport) in outbox.connects {
+                    moved = true;
+                    let now = self.now_ms;
+                    let peer = (cport - 17000) as usize;
+                    if self.down[from] || self.down.get(peer).copied().unwrap_or(true) {
+                        self.nodes[from].link_closed(link, now);
+                        continue;
+                    }
+                    let peer_link = self.nodes[peer].new_link_id();
+                    self.wires.insert((from, link), (peer, peer_link));
+                    self.wires.insert((peer, peer_link), (from, link));
+                    self.random = self
+                        .random
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1);
+                    self.nodes[from].link_established(link, now, self.random);
+                }
+                for (dest, bytes) in outbox.messages {
+                    let link = match dest {
+                        Dest::Link(link) => Some(link),
+                        Dest::Node(id) => self.nodes[from]
+                            .nodes
+                            .get(&id)
+                            .filter(|n| n.link_connected)
+                            .and_then(|n| n.link),
+                    };
+                    let Some(&(peer, peer_link)) = link.and_then(|l| self.wires.get(&(from, l)))
+                    else {
+                        continue;
+                    };
+                    if self.down[from] || self.down[peer] {
+                        continue;
+                    }
+                    moved = true;
+                    let message = wire::decode(&bytes).expect("our own encoding decodes");
+                    let info = self.link_info(peer, peer_link);
+                    self.random = self
+                        .random
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1);
+                    let now = self.now_ms;
+                    self.nodes[peer].handle_message(&info, message, now, self.random);
+                }
+            }
+            if !moved {
+                return;
+            }
+        }
+        panic!("the network never went quiet");
+    }
+
+    /// Moves the clock on by `ms`, one cron tick per 100 ms.
+    fn run_for(&mut self, ms: u64) {
+        for _ in 0..ms / 100 {
+            self.now_ms += 100;
+            for node in 0..self.nodes.len() {
+                if self.down[node] {
+                    continue;
+                }
+                self.random = self
+                    .random
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1);
+                let now = self.now_ms;
+                self.nodes[node].cron(now, self.random);
+            }
+            self.deliver();
+        }
+    }
+
+    fn flags_of(&self, on: usize, about: usize) -> u16 {
+        self.nodes[on].nodes[&self.id(about)].flags
+    }
+}
+
+/// Three masters, each with a third of the slots, met through node 0.
+fn three_masters() -> Net {
+    let mut net = Net::new(3);
+    for (node, range) in [(0, "0 5460"), (1, "5461 10922"), (2, "10923 16383")] {
+        let (start, end) = range.split_once(' ').expect("two numbers");
+        assert!(!net
+            .command(node, &["CLUSTER", "ADDSLOTSRANGE", start, end])
+            .is_error());
+        let epoch = (node + 1).to_string();
+        net.command(node, &["CLUSTER", "SET-CONFIG-EPOCH", &epoch]);
+    }
+    net.command(0, &["CLUSTER", "MEET", "127.0.0.1", "7001"]);
+    net.command(0, &["CLUSTER", "MEET", "127.0.0.1", "7002"]);
+    net.run_for(3000);
+    net
+}
+
+#[test]
+fn meet_and_gossip_make_every_node_known_to_every_other() {
+    let net = three_masters();
+    for node in 0..3 {
+        let state = &net.nodes[node];
+        assert_eq!(
+            state.nodes.len(),
+            3,
+            "node {node}:\n{}",
+            state.nodes_text(false)
+        );
+        assert!(state.nodes.values().all(|n| !n.has(flags::HANDSHAKE)));
+        assert!(state.state_ok, "node {node}:\n{}", state.info_text());
+        for (other, first_slot) in [(0, 0), (1, 5461), (2, 10923)] {
+            assert_eq!(state.slots[first_slot], Some(net.id(other)));
+        }
+        assert_eq!(state.me().ip, "127.0.0.1");
+    }
+}
+
+#[test]
+fn a_silent_master_becomes_pfail_then_fail_with_a_majority() {
+    let mut net = three_masters();
+    net.down[2] = true;
+    // Links to the dead node close, as a socket would.
+    let wires: Vec<_> = net.wires.keys().copied().filter(|(n, _)| *n == 2).collect();
+    for (node, link) in wires {
+        if let Some((peer, peer_link)) = net.wires.remove(&(node, link)) {
+            net.wires.remove(&(peer, peer_link));
+            let now = net.now_ms;
+            net.nodes[peer].link_closed(peer_link, now);
+        }
+    }
+    net.run_for(TIMEOUT_MS * 4);
+    for node in 0..2 {
+        assert!(
+            net.flags_of(node, 2) & flags::FAIL != 0,
+            "node {node}:\n{}",
+            net.nodes[node].nodes_text(false)
+        );
+        assert!(!net.nodes[node].state_ok);
+    }
+    // It comes back: the others clear FAIL once it answers for a while.
+    net.down[2] = false;
+    net.run_for(TIMEOUT_MS * 4);
+    for node in 0..2 {
+        assert_eq!(net.flags_of(node, 2) & (flags::FAIL | flags::PFAIL), 0);
+        assert!(net.nodes[node].state_ok);
+    }
+}
+
+#[test]
+fn a_slot_moved_with_setslot_node_converges_everywhere() {
+    let mut net = three_masters();
+    let (source, target) = (net.id(0), net.id(1));
+    let target_text = String::from_utf8_lossy(&target).into_owned();
+    let source_text = String::from_utf8_lossy(&source).into_owned();
+    net.command(1, &["CLUSTER", "SETSLOT", "100", "IMPORTING", &source_text]);
+    net.command(0, &["CLUSTER", "SETSLOT", "100", "MIGRATING", &target_text]);
+    net.command(1, &["CLUSTER", "SETSLOT", "100", "NODE", &target_text]);
+    net.command(0, &["CLUSTER", "SETSLOT", "100", "NODE", &target_text]);
+    net.run_for(2000);
+    for node in 0..3 {
+        assert_eq!(net.nodes[node].slots[100], Some(target), "node {node}");
+        assert!(net.nodes[node].migrating.is_empty());
+        assert!(net.nodes[node].importing.is_empty());
+    }
+    // The importer took a config epoch greater than every other.
+    let epochs: Vec<u64> = (0..3).map(|n| net.nodes[n].me().config_epoch).collect();
+    assert!(epochs[1] > epochs[0] && epochs[1] > epochs[2], "{epochs:?}");
+}
+
+#[test]
+fn equal_config_epochs_are_made_unique() {
+    let mut net = Net::new(2);
+    net.command(0, &["CLUSTER", "ADDSLOTS", "1"]);
+    net.command(1, &["CLUSTER", "ADDSLOTS", "2"]);
+    net.command(0, &["CLUSTER", "MEET", "127.0.0.1", "7001"]);
+    net.run_for(2000);
+    let (a, b) = (
+        net.nodes[0].me().config_epoch,
+        net.nodes[1].me().config_epoch,
+    );
+    assert_ne!(a, b);
+}
+
+#[test]
+fn forget_keeps_a_node_out_for_a_while() {
+    let mut net = three_masters();
+    let forgotten = String::from_utf8_lossy(&net.id(2)).into_owned();
+    assert!(!net
+        .command(0, &["CLUSTER", "FORGET", &forgotten])
+        .is_error());
+    net.run_for(2000);
+    assert_eq!(
+        net.nodes[0].nodes.len(),
+        2,
+        "gossip must not bring it back yet"
+    );
+}

@@ -1,0 +1,397 @@
+//! Hash commands, shard side (Redis's `t_hash.c`).
+
+use super::dump::encoding_limits;
+use super::errors::{self, NOT_INTEGER, OVERFLOW, SYNTAX, WRONGTYPE};
+use super::strings::long_double_add;
+use super::{glob, parse_int, Db};
+use crate::keyspace::{Entry, Hash, Value};
+use crate::protocol::Reply;
+use bytes::Bytes;
+
+/// A hash for reading: Ok(None) when the key is missing.
+fn read_hash<'a>(db: &'a mut Db, key: &[u8]) -> Result<Option<&'a Hash>, Reply> {
+    let now = db.now_ms;
+    match db.keyspace.lookup_read(db.slot(key), key, now) {
+        None => Ok(None),
+        Some(Entry {
+            value: Value::Hash(hash),
+            ..
+        }) => Ok(Some(hash)),
+        Some(_) => Err(Reply::error(WRONGTYPE)),
+    }
+}
+
+/// A hash for writing, created empty when the key is missing. Callers that
+/// may leave it empty call `drop_if_empty`.
+fn write_hash<'a>(db: &'a mut Db, key: &[u8]) -> Result<&'a mut Hash, Reply> {
+    let (slot, now) = (db.slot(key), db.now_ms);
+    let exists = match db.keyspace.lookup_write(slot, key, now) {
+        None => false,
+        Some(Entry {
+            value: Value::Hash(_),
+            ..
+        }) => true,
+        Some(_) => return Err(Reply::error(WRONGTYPE)),
+    };
+    if !exists {
+        let entry = Entry::new(Value::Hash(Hash::new()), now);
+        db.keyspace.insert(slot, key, entry);
+    }
+    match db.keyspace.lookup_write(slot, key, now) {
+        Some(Entry {
+            value: Value::Hash(hash),
+            ..
+        }) => Ok(hash),
+        _ => Err(Reply::error(WRONGTYPE)),
+    }
+}
+
+/// Removes a hash its last field left (Redis deletes empty collections).
+fn drop_if_empty(db: &mut Db, key: &[u8]) {
+    let (slot, now) = (db.slot(key), db.now_ms);
+    let empty = matches!(
+        db.keyspace.peek(slot, key, now),
+        Some(Entry { value: Value::Hash(hash), .. }) if hash.is_empty()
+    );
+    if empty {
+        db.keyspace.remove(slot, key);
+    }
+}
+
+fn set_pairs(db: &mut Db, argv: &[Bytes], name: &str) -> Result<i64, Reply> {
+    if argv.len() % 2 == 1 {
+        return Err(errors::wrong_arity(name));
+    }
+    let limits = encoding_limits(db);
+    let hash = write_hash(db, &argv[1])?;
+    let mut added = 0;
+    for pair in argv[2..].chunks_exact(2) {
+        added += i64::from(hash.set(pair[0].clone(), pair[1].clone(), &limits));
+    }
+    Ok(added)
+}
+
+pub fn hset(db: &mut Db, argv: &[Bytes]) -> Reply {
+    set_pairs(db, argv, "hset").map_or_else(|e| e, Reply::Int)
+}
+
+pub fn hmset(db: &mut Db, argv: &[Bytes]) -> Reply {
+    set_pairs(db, argv, "hmset").map_or_else(|e| e, |_| Reply::ok())
+}
+
+pub fn hsetnx(db: &mut Db, argv: &[Bytes]) -> Reply {
+    let limits = encoding_limits(db);
+    let hash = match write_hash(db, &argv[1]) {
+        Ok(hash) => hash,
+        Err(reply) => return reply,
+    };
+    if hash.get(&argv[2]).is_some() {
+        return Reply::Int(0);
+    }
+    hash.set(argv[2].clone(), argv[3].clone(), &limits);
+    Reply::Int(1)
+}
+
+pub fn hget(db: &mut Db, argv: &[Bytes]) -> Reply {
+    match read_hash(db, &argv[1]) {
+        Ok(hash) => hash
+            .and_then(|h| h.get(&argv[2]))
+            .map_or(Reply::Nil, |v| Reply::Bulk(v.clone())),
+        Err(reply) => reply,
+    }
+}
+
+pub fn hmget(db: &mut Db, argv: &[Bytes]) -> Reply {
+    match read_hash(db, &argv[1]) {
+        Ok(hash) => Reply::Array(
+            argv[2..]
+                .iter()
+                .map(|field| {
+                    hash.and_then(|h| h.get(field))
+                        .map_or(Reply::Nil, |v| Reply::Bulk(v.clone()))
+                })
+                .collect(),
+        ),
+        Err(reply) => reply,
+    }
+}
+
+pub fn hgetall(db: &mut Db, argv: &[Bytes]) -> Reply {
+    match read_hash(db, &argv[1]) {
+        Ok(hash) => Reply::Map(hash.map_or_else(Vec::new, |h| {
+            h.iter()
+                .map(|(f, v)| (Reply::Bulk(f.clone()), Reply::Bulk(v.clone())))
+                .collect()
+        })),
+        Err(reply) => reply,
+    }
+}
+
+fn keys_or_values(db: &mut Db, argv: &[Bytes], keys: bool) -> Reply {
+    match read_hash(db, &argv[1]) {
+        Ok(hash) => Reply::Array(hash.map_or_else(Vec::new, |h| {
+            h.iter()
+                .map(|(f, v)| Reply::Bulk(if keys { f.clone() } else { v.clone() }))
+                .collect()
+        })),
+        Err(reply) => reply,
+    }
+}
+
+pub fn hkeys(db: &mut Db, argv: &[Bytes]) -> Reply {
+    keys_or_values(db, argv, true)
+}
+
+pub fn hvals(db: &mut Db, argv: &[Bytes]) -> Reply {
+    keys_or_values(db, argv, false)
+}
+
+pub fn hdel(db: &mut Db, argv: &[Bytes]) -> Reply {
+    let now = db.now_ms;
+    let removed = match db.keyspace.lookup_write(db.slot(&argv[1]), &argv[1], now) {
+        None => return Reply::Int(0),
+        Some(Entry {
+            value: Value::Hash(hash),
+            ..
+        }) => argv[2..].iter().filter(|field| hash.remove(field)).count(),
+        Some(_) => return Reply::error(WRONGTYPE),
+    };
+    drop_if_empty(db, &argv[1]);
+    Reply::Int(removed as i64)
+}
+
+pub fn hexists(db: &mut Db, argv: &[Bytes]) -> Reply {
+    match read_hash(db, &argv[1]) {
+        Ok(hash) => Reply::Int(i64::from(hash.is_some_and(|h| h.get(&argv[2]).is_some()))),
+        Err(reply) => reply,
+    }
+}
+
+pub fn hlen(db: &mut Db, argv: &[Bytes]) -> Reply {
+    match read_hash(db, &argv[1]) {
+        Ok(hash) => Reply::Int(hash.map_or(0, |h| h.len() as i64)),
+        Err(reply) => reply,
+    }
+}
+
+pub fn hstrlen(db: &mut Db, argv: &[Bytes]) -> Reply {
+    match read_hash(db, &argv[1]) {
+        Ok(hash) => Reply::Int(
+            hash.and_then(|h| h.get(&argv[2]))
+                .map_or(0, |v| v.len() as i64),
+        ),
+        Err(reply) => reply,
+    }
+}
+
+pub fn hincrby(db: &mut Db, argv: &[Bytes]) -> Reply {
+    let Some(increment) = parse_int(&argv[3]) else {
+        return Reply::error(NOT_INTEGER);
+    };
+    let limits = encoding_limits(db);
+    let hash = match write_hash(db, &argv[1]) {
+        Ok(hash) => hash,
+        Err(reply) => return reply,
+    };
+    let current = match hash.get(&argv[2]) {
+        None => 0,
+        Some(value) => match parse_int(value) {
+            Some(number) => number,
+            None => return Reply::error("ERR hash value is not an integer"),
+        },
+    };
+    let Some(result) = current.checked_add(increment) else {
+        return Reply::error(OVERFLOW);
+    };
+    hash.set(argv[2].clone(), Bytes::from(result.to_string()), &limits);
+    Reply::Int(result)
+}
+
+pub fn hincrbyfloat(db: &mut Db, argv: &[Bytes]) -> Reply {
+    // The increment alone: not a float, or infinite.
+    if let Err(error) = long_double_add(None, &argv[3]) {
+        return if error.contains("NaN") {
+            Reply::error("ERR value is NaN or Infinity")
+        } else {
+            Reply::error(error)
+        };
+    }
+    let limits = encoding_limits(db);
+    let hash = match write_hash(db, &argv[1]) {
+        Ok(hash) => hash,
+        Err(reply) => return reply,
+    };
+    let current = hash.get(&argv[2]).cloned();
+    match long_double_add(current.as_deref(), &argv[3]) {
+        Ok(text) => {
+            let text = Bytes::from(text);
+            hash.set(argv[2].clone(), text.clone(), &limits);
+            Reply::Bulk(text)
+        }
+        Err(error) if error.contains("NaN") => Reply::error(error),
+        Err(_) => Reply::error("ERR hash value is not a float"),
+    }
+}
+
+pub fn hrandfield(db: &mut Db, argv: &[Bytes]) -> Reply {
+    if argv.len() == 2 {
+        let len = match read_hash(db, &argv[1]) {
+            Ok(Some(hash)) => hash.len(),
+            Ok(None) => return Reply::Nil,
+            Err(reply) => return reply,
+        };
+        let pick = (db.random() % len as u64) as usize;
+        return Reply::Bulk(nth_pair(db, &argv[1], pick).0);
+    }
+    let count = match parse_int(&argv[2]) {
+        Some(count) if count != i64::MIN => count,
+        Some(_) => return Reply::error(
+            "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807",
+        ),
+        None => return Reply::error(NOT_INTEGER),
+    };
+    let with_values = argv.len() == 4 && argv[3].eq_ignore_ascii_case(b"WITHVALUES");
+    if argv.len() > 4 || (argv.len() == 4 && !with_values) {
+        return Reply::error(SYNTAX);
+    }
+    if with_values && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&count) {
+        return Reply::error("ERR value is out of range");
+    }
+    let seed = db.random() | 1;
+    let pairs = match read_hash(db, &argv[1]) {
+        Ok(Some(hash)) => random_pairs(hash, count, seed),
+        Ok(None) => Vec::new(),
+        Err(reply) => return reply,
+    };
+    if with_values {
+        Reply::Pairs(
+            pairs
+                .into_iter()
+                .map(|(f, v)| (Reply::Bulk(f), Reply::Bulk(v)))
+                .collect(),
+        )
+    } else {
+        Reply::Array(pairs.into_iter().map(|(f, _)| Reply::Bulk(f)).collect())
+    }
+}
+
+fn nth_pair(db: &mut Db, key: &[u8], index: usize) -> (Bytes, Bytes) {
+    let now = db.now_ms;
+    match db.keyspace.peek(db.slot(key), key, now) {
+        Some(Entry {
+            value: Value::Hash(hash),
+            ..
+        }) => hash
+            .iter()
+            .nth(index)
+            .map(|(f, v)| (f.clone(), v.clone()))
+            .unwrap_or_default(),
+        _ => Default::default(),
+    }
+}
+
+/// HRANDFIELD with a count: negative may repeat fields, positive gives
+/// distinct ones (the whole hash, in its order, when it asks for as many).
+fn random_pairs(hash: &Hash, count: i64, mut seed: u64) -> Vec<(Bytes, Bytes)> {
+    let all: Vec<(Bytes, Bytes)> = hash.iter().map(|(f, v)| (f.clone(), v.clone())).collect();
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    if count < 0 {
+        let wanted = count.unsigned_abs() as usize;
+        return (0..wanted)
+            .map(|_| all[(next() % all.len() as u64) as usize].clone())
+            .collect();
+    }
+    let wanted = count as usize;
+    if wanted >= all.len() {
+        return all;
+    }
+    // A partial Fisher-Yates shuffle picks `wanted` distinct pairs.
+    let mut all = all;
+    for index in 0..wanted {
+        let pick = index + (next() % (all.len() - index) as u64) as usize;
+        all.swap(index, pick);
+    }
+    all.truncate(wanted);
+    all
+}
+
+/// HSCAN key cursor [MATCH pattern] [COUNT count]. The whole hash comes
+/// back in one page with cursor 0 (Redis does this for small hashes; for
+/// large ones it pages, which callers loop over anyway).
+pub fn hscan(db: &mut Db, argv: &[Bytes]) -> Reply {
+    if parse_cursor(&argv[2]).is_none() {
+        return Reply::error("ERR invalid cursor");
+    }
+    let hash = match read_hash(db, &argv[1]) {
+        Ok(Some(hash)) => hash,
+        Ok(None) => return scan_reply(Vec::new()),
+        Err(reply) => return reply,
+    };
+    let pattern = match parse_collection_scan_options(&argv[3..]) {
+        Ok(pattern) => pattern,
+        Err(reply) => return reply,
+    };
+    let mut items = Vec::new();
+    for (field, value) in hash.iter() {
+        if pattern.as_ref().is_none_or(|p| glob::matches(p, field)) {
+            items.push(Reply::Bulk(field.clone()));
+            items.push(Reply::Bulk(value.clone()));
+        }
+    }
+    scan_reply(items)
+}
+
+/// A SCAN cursor as Redis reads it (strtoul): optional sign, decimal
+/// digits, no surrounding space; "" is 0 and "-1" wraps around.
+pub fn parse_cursor(arg: &[u8]) -> Option<u64> {
+    if arg.is_empty() {
+        return Some(0);
+    }
+    let (negative, digits) = match arg[0] {
+        b'-' => (true, &arg[1..]),
+        b'+' => (false, &arg[1..]),
+        _ => (false, arg),
+    };
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let value: u64 = std::str::from_utf8(digits).ok()?.parse().ok()?;
+    Some(if negative {
+        value.wrapping_neg()
+    } else {
+        value
+    })
+}
+
+pub fn scan_reply(items: Vec<Reply>) -> Reply {
+    Reply::Array(vec![Reply::bulk_static("0"), Reply::Array(items)])
+}
+
+/// MATCH and COUNT of HSCAN/SSCAN (TYPE is SCAN's only): the pattern.
+pub fn parse_collection_scan_options(args: &[Bytes]) -> Result<Option<Bytes>, Reply> {
+    let mut pattern = None;
+    let mut index = 0;
+    while index < args.len() {
+        let has_value = index + 1 < args.len();
+        match args[index].to_ascii_uppercase().as_slice() {
+            b"COUNT" if has_value => match parse_int(&args[index + 1]) {
+                Some(count) if count >= 1 => {}
+                Some(_) => return Err(Reply::error(SYNTAX)),
+                None => return Err(Reply::error(NOT_INTEGER)),
+            },
+            b"MATCH" if has_value => {
+                let text = &args[index + 1];
+                // "*" matches everything: skip the per-field check.
+                pattern = (text.as_ref() != b"*").then(|| text.clone());
+            }
+            _ => return Err(Reply::error(SYNTAX)),
+        }
+        index += 2;
+    }
+    Ok(pattern)
+}

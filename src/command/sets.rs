@@ -1,0 +1,365 @@
+//! Set commands, shard side (Redis's `t_set.c`). Commands over several
+//! keys (SMOVE, SINTER, SUNION, SDIFF and their STORE forms) run when all
+//! their keys live on one core; across cores the router answers CROSSSLOT
+//! (docs/COMPATIBILITY.md).
+
+use super::dump::encoding_limits;
+use super::errors::{NOT_INTEGER, SYNTAX, WRONGTYPE};
+use super::hashes::{parse_collection_scan_options, parse_cursor, scan_reply};
+use super::{glob, parse_int, Db};
+use crate::keyspace::{EncodingLimits, Entry, Set, Value};
+use crate::protocol::Reply;
+use bytes::Bytes;
+
+/// A set for reading: Ok(None) when the key is missing.
+fn read_set<'a>(db: &'a mut Db, key: &[u8]) -> Result<Option<&'a mut Set>, Reply> {
+    let now = db.now_ms;
+    match db.keyspace.lookup_read(db.slot(key), key, now) {
+        None => Ok(None),
+        Some(Entry {
+            value: Value::Set(set),
+            ..
+        }) => Ok(Some(set)),
+        Some(_) => Err(Reply::error(WRONGTYPE)),
+    }
+}
+
+/// A set for writing, without creating it.
+fn write_set<'a>(db: &'a mut Db, key: &[u8]) -> Result<Option<&'a mut Set>, Reply> {
+    let now = db.now_ms;
+    match db.keyspace.lookup_write(db.slot(key), key, now) {
+        None => Ok(None),
+        Some(Entry {
+            value: Value::Set(set),
+            ..
+        }) => Ok(Some(set)),
+        Some(_) => Err(Reply::error(WRONGTYPE)),
+    }
+}
+
+fn drop_if_empty(db: &mut Db, key: &[u8]) {
+    let (slot, now) = (db.slot(key), db.now_ms);
+    let empty = matches!(
+        db.keyspace.peek(slot, key, now),
+        Some(Entry { value: Value::Set(set), .. }) if set.is_empty()
+    );
+    if empty {
+        db.keyspace.remove(slot, key);
+    }
+}
+
+fn bulks(members: Vec<Bytes>) -> Vec<Reply> {
+    members.into_iter().map(Reply::Bulk).collect()
+}
+
+pub fn sadd(db: &mut Db, argv: &[Bytes]) -> Reply {
+    let limits = encoding_limits(db);
+    let (slot, now) = (db.slot(&argv[1]), db.now_ms);
+    match write_set(db, &argv[1]) {
+        Ok(Some(set)) => {
+            let added = argv[2..].iter().filter(|m| set.add(m, &limits)).count();
+            return Reply::Int(added as i64);
+        }
+        Ok(None) => {}
+        Err(reply) => return reply,
+    }
+    let mut set = Set::new();
+    let added = argv[2..].iter().filter(|m| set.add(m, &limits)).count();
+    db.keyspace
+        .insert(slot, &argv[1], Entry::new(Value::Set(set), now));
+    Reply::Int(added as i64)
+}
+
+pub fn srem(db: &mut Db, argv: &[Bytes]) -> Reply {
+    let removed = match write_set(db, &argv[1]) {
+        Ok(Some(set)) => argv[2..].iter().filter(|m| set.remove(m)).count(),
+        Ok(None) => 0,
+        Err(reply) => return reply,
+    };
+    drop_if_empty(db, &argv[1]);
+    Reply::Int(removed as i64)
+}
+
+pub fn smembers(db: &mut Db, argv: &[Bytes]) -> Reply {
+    match read_set(db, &argv[1]) {
+        Ok(set) => Reply::Set(set.map_or_else(Vec::new, |s| bulks(s.members()))),
+        Err(reply) => reply,
+    }
+}
+
+pub fn sismember(db: &mut Db, argv: &[Bytes]) -> Reply {
+    match read_set(db, &argv[1]) {
+        Ok(set) => Reply::Int(i64::from(set.is_some_and(|s| s.contains(&argv[2])))),
+        Err(reply) => reply,
+    }
+}
+
+pub fn smismember(db: &mut Db, argv: &[Bytes]) -> Reply {
+    match read_set(db, &argv[1]) {
+        Ok(set) => Reply::Array(
+            argv[2..]
+                .iter()
+                .map(|m| Reply::Int(i64::from(set.as_ref().is_some_and(|s| s.contains(m)))))
+                .collect(),
+        ),
+        Err(reply) => reply,
+    }
+}
+
+pub fn scard(db: &mut Db, argv: &[Bytes]) -> Reply {
+    match read_set(db, &argv[1]) {
+        Ok(set) => Reply::Int(set.map_or(0, |s| s.len() as i64)),
+        Err(reply) => reply,
+    }
+}
+
+/// `wanted` distinct members picked at random (all of them, in order, when
+/// that is as many as the set has).
+fn pick_distinct(members: Vec<Bytes>, wanted: usize, mut seed: u64) -> Vec<Bytes> {
+    if wanted >= members.len() {
+        return members;
+    }
+    let mut members = members;
+    for index in 0..wanted {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let pick = index + (seed % (members.len() - index) as u64) as usize;
+        members.swap(index, pick);
+    }
+    members.truncate(wanted);
+    members
+}
+
+pub fn spop(db: &mut Db, argv: &[Bytes]) -> Reply {
+    if argv.len() > 3 {
+        return Reply::error(SYNTAX);
+    }
+    let count = match argv.get(2).map(|arg| parse_int(arg)) {
+        None => None,
+        Some(Some(count)) if count >= 0 => Some(count as usize),
+        Some(_) => return Reply::error("ERR value is out of range, must be positive"),
+    };
+    let seed = db.random() | 1;
+    let popped = match write_set(db, &argv[1]) {
+        Ok(Some(set)) => {
+            let chosen = pick_distinct(set.members(), count.unwrap_or(1), seed);
+            for member in &chosen {
+                set.remove(member);
+            }
+            chosen
+        }
+        Ok(None) => Vec::new(),
+        Err(reply) => return reply,
+    };
+    drop_if_empty(db, &argv[1]);
+    match count {
+        Some(_) => Reply::Set(bulks(popped)),
+        None => popped.into_iter().next().map_or(Reply::Nil, Reply::Bulk),
+    }
+}
+
+pub fn srandmember(db: &mut Db, argv: &[Bytes]) -> Reply {
+    if argv.len() > 3 {
+        return Reply::error(SYNTAX);
+    }
+    let count = match argv.get(2).map(|arg| parse_int(arg)) {
+        None => None,
+        Some(Some(i64::MIN)) => return Reply::error(
+            "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807",
+        ),
+        Some(Some(count)) => Some(count),
+        Some(None) => return Reply::error(NOT_INTEGER),
+    };
+    let mut seed = db.random() | 1;
+    let members = match read_set(db, &argv[1]) {
+        Ok(Some(set)) => set.members(),
+        Ok(None) if count.is_none() => return Reply::Nil,
+        Ok(None) => return Reply::Array(Vec::new()),
+        Err(reply) => return reply,
+    };
+    match count {
+        None => Reply::Bulk(pick_distinct(members, 1, seed).swap_remove(0)),
+        Some(count) if count < 0 => Reply::Array(
+            (0..count.unsigned_abs())
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    Reply::Bulk(members[(seed % members.len() as u64) as usize].clone())
+                })
+                .collect(),
+        ),
+        Some(count) => Reply::Array(bulks(pick_distinct(members, count as usize, seed))),
+    }
+}
+
+pub fn smove(db: &mut Db, argv: &[Bytes]) -> Reply {
+    let (source, destination, member) = (&argv[1], &argv[2], &argv[3]);
+    let limits = encoding_limits(db);
+    let source_is_set = match write_set(db, source) {
+        Ok(set) => set.is_some(),
+        Err(reply) => return reply,
+    };
+    let destination_exists = match write_set(db, destination) {
+        Ok(set) => set.is_some(),
+        Err(reply) if source_is_set => return reply,
+        Err(_) => false,
+    };
+    if !source_is_set {
+        return Reply::Int(0);
+    }
+    if source == destination {
+        let found = matches!(write_set(db, source), Ok(Some(set)) if set.contains(member));
+        return Reply::Int(i64::from(found));
+    }
+    let removed = match write_set(db, source) {
+        Ok(Some(set)) => set.remove(member),
+        _ => false,
+    };
+    if !removed {
+        return Reply::Int(0);
+    }
+    drop_if_empty(db, source);
+    if !destination_exists {
+        let now = db.now_ms;
+        let entry = Entry::new(Value::Set(Set::new()), now);
+        db.keyspace.insert(db.slot(destination), destination, entry);
+    }
+    if let Ok(Some(set)) = write_set(db, destination) {
+        set.add(member, &limits);
+    }
+    Reply::Int(1)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum SetOp {
+    Inter,
+    Union,
+    Diff,
+}
+
+/// The sets named by `keys` (None for a missing key), or WRONGTYPE.
+fn gather(db: &mut Db, keys: &[Bytes]) -> Result<Vec<Option<Set>>, Reply> {
+    keys.iter()
+        .map(|key| read_set(db, key).map(|set| set.map(|s| s.clone())))
+        .collect()
+}
+
+/// The result of an operation, in the order Redis would produce it.
+fn compute(op: SetOp, sets: Vec<Option<Set>>, limits: &EncodingLimits) -> Vec<Bytes> {
+    match op {
+        SetOp::Inter => {
+            if sets.iter().any(|s| s.as_ref().is_none_or(|s| s.is_empty())) {
+                return Vec::new();
+            }
+            let mut sets: Vec<Set> = sets.into_iter().flatten().collect();
+            // Redis walks the smallest set and probes the others.
+            sets.sort_by_key(|s| s.len());
+            let (first, rest) = sets.split_first().expect("at least one key");
+            first
+                .members()
+                .into_iter()
+                .filter(|m| rest.iter().all(|s| s.contains(m)))
+                .collect()
+        }
+        SetOp::Union | SetOp::Diff => {
+            let mut result = Set::new();
+            let mut sets = sets.into_iter();
+            if op == SetOp::Diff {
+                let Some(first) = sets.next().flatten() else {
+                    return Vec::new();
+                };
+                let others: Vec<Set> = sets.flatten().collect();
+                for member in first.members() {
+                    if !others.iter().any(|s| s.contains(&member)) {
+                        result.add(&member, limits);
+                    }
+                }
+            } else {
+                for set in sets.flatten() {
+                    for member in set.members() {
+                        result.add(&member, limits);
+                    }
+                }
+            }
+            result.members()
+        }
+    }
+}
+
+fn set_op(db: &mut Db, keys: &[Bytes], op: SetOp) -> Reply {
+    let limits = encoding_limits(db);
+    match gather(db, keys) {
+        Ok(sets) => Reply::Set(bulks(compute(op, sets, &limits))),
+        Err(reply) => reply,
+    }
+}
+
+fn set_op_store(db: &mut Db, argv: &[Bytes], op: SetOp) -> Reply {
+    let limits = encoding_limits(db);
+    let members = match gather(db, &argv[2..]) {
+        Ok(sets) => compute(op, sets, &limits),
+        Err(reply) => return reply,
+    };
+    let (destination, now) = (&argv[1], db.now_ms);
+    let slot = db.slot(destination);
+    if members.is_empty() {
+        db.keyspace.remove(slot, destination);
+        return Reply::Int(0);
+    }
+    let mut set = Set::new();
+    for member in &members {
+        set.add(member, &limits);
+    }
+    let count = set.len() as i64;
+    db.keyspace
+        .insert(slot, destination, Entry::new(Value::Set(set), now));
+    Reply::Int(count)
+}
+
+pub fn sinter(db: &mut Db, argv: &[Bytes]) -> Reply {
+    set_op(db, &argv[1..], SetOp::Inter)
+}
+
+pub fn sunion(db: &mut Db, argv: &[Bytes]) -> Reply {
+    set_op(db, &argv[1..], SetOp::Union)
+}
+
+pub fn sdiff(db: &mut Db, argv: &[Bytes]) -> Reply {
+    set_op(db, &argv[1..], SetOp::Diff)
+}
+
+pub fn sinterstore(db: &mut Db, argv: &[Bytes]) -> Reply {
+    set_op_store(db, argv, SetOp::Inter)
+}
+
+pub fn sunionstore(db: &mut Db, argv: &[Bytes]) -> Reply {
+    set_op_store(db, argv, SetOp::Union)
+}
+
+pub fn sdiffstore(db: &mut Db, argv: &[Bytes]) -> Reply {
+    set_op_store(db, argv, SetOp::Diff)
+}
+
+pub fn sscan(db: &mut Db, argv: &[Bytes]) -> Reply {
+    if parse_cursor(&argv[2]).is_none() {
+        return Reply::error("ERR invalid cursor");
+    }
+    let members = match read_set(db, &argv[1]) {
+        Ok(Some(set)) => set.members(),
+        Ok(None) => return scan_reply(Vec::new()),
+        Err(reply) => return reply,
+    };
+    let pattern = match parse_collection_scan_options(&argv[3..]) {
+        Ok(pattern) => pattern,
+        Err(reply) => return reply,
+    };
+    scan_reply(
+        members
+            .into_iter()
+            .filter(|m| pattern.as_ref().is_none_or(|p| glob::matches(p, m)))
+            .map(Reply::Bulk)
+            .collect(),
+    )
+}
