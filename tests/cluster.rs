@@ -651,7 +651,6 @@ fn routing_errors_are_byte_exact() {
 // 5. Failure detection, and a killed node rejoining from its nodes.conf.
 
 #[test]
-#[ignore = "slotcore bug: with a master marked fail (its slots uncovered), cluster_state stays ok on the survivors"]
 fn killed_master_is_marked_failed_and_rejoins_after_restart() {
     check_failure_detection(Cluster::create_new(3, 0));
 }
@@ -1103,7 +1102,6 @@ fn redis_benchmark_cluster_mode_runs_without_errors() {
 }
 
 #[test]
-#[ignore = "slotcore bug: after CLUSTER DELSLOTS on every node, cluster_state stays ok (16383 slots assigned) and other slots are still served"]
 fn uncovered_slot_takes_the_cluster_down() {
     let cluster = Cluster::create_new(3, 0);
     check_uncovered_slot_takes_the_cluster_down(&cluster);
