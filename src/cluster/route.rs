@@ -82,10 +82,12 @@ pub fn route(view: &ClusterView, mut slots: impl Iterator<Item = u16>, query: Qu
             return Decision::Redirect(Redirect::DownReadOnly);
         }
     }
-    let migrating_to = (owner == view.myself)
+    // Most views have no slot in motion: skip the map lookups then.
+    let migrating_to = (owner == view.myself && !view.migrating.is_empty())
         .then(|| view.migrating.get(&slot).copied())
         .flatten();
-    let importing = migrating_to.is_none() && view.importing.contains_key(&slot);
+    let importing =
+        migrating_to.is_none() && !view.importing.is_empty() && view.importing.contains_key(&slot);
     if (migrating_to.is_some() || importing) && query.is_migrate {
         return Decision::Local;
     }

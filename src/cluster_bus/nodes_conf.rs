@@ -173,18 +173,7 @@ mod tests {
     use crate::cluster_bus::state::BusSettings;
 
     fn settings(port: u16) -> BusSettings {
-        BusSettings {
-            port,
-            cport: port + 10000,
-            node_timeout_ms: 15000,
-            require_full_coverage: true,
-            allow_reads_when_down: false,
-            announce_ip: String::new(),
-            announce_port: 0,
-            announce_bus_port: 0,
-            announce_hostname: String::new(),
-            preferred_endpoint: "ip".into(),
-        }
+        BusSettings::for_tests(port, 15000)
     }
 
     #[test]

@@ -260,23 +260,7 @@ pub fn start(config: &Config, cores: usize) -> Result<BusHandle, String> {
 }
 
 fn bus_addresses(config: &Config) -> Result<Vec<SocketAddr>, String> {
-    use std::net::ToSocketAddrs;
-    let port = config.cluster_bus_port();
-    let mut addresses = Vec::new();
-    for host in &config.bind {
-        let (optional, host) = match host.strip_prefix('-') {
-            Some(rest) => (true, rest),
-            None => (false, host.as_str()),
-        };
-        let host = if host == "*" { "0.0.0.0" } else { host };
-        match (host, port).to_socket_addrs() {
-            Ok(found) => addresses.extend(found.take(1)),
-            Err(error) if !optional => {
-                return Err(format!("Invalid bind address '{host}': {error}"))
-            }
-            Err(_) => {}
-        }
-    }
+    let addresses = config.bind_addresses(config.cluster_bus_port())?;
     if addresses.is_empty() {
         return Err("No bind address for the cluster bus".into());
     }

@@ -22,18 +22,7 @@ struct Net {
 }
 
 fn settings(port: u16) -> BusSettings {
-    BusSettings {
-        port,
-        cport: port + 10000,
-        node_timeout_ms: TIMEOUT_MS,
-        require_full_coverage: true,
-        allow_reads_when_down: false,
-        announce_ip: String::new(),
-        announce_port: 0,
-        announce_bus_port: 0,
-        announce_hostname: String::new(),
-        preferred_endpoint: "ip".into(),
-    }
+    BusSettings::for_tests(port, TIMEOUT_MS)
 }
 
 impl Net {

@@ -178,6 +178,23 @@ pub struct BusSettings {
 }
 
 impl BusSettings {
+    /// Settings for tests: loopback node on `port`, bus on port + 10000.
+    #[cfg(test)]
+    pub fn for_tests(port: u16, node_timeout_ms: u64) -> Self {
+        BusSettings {
+            port,
+            cport: port + 10000,
+            node_timeout_ms,
+            require_full_coverage: true,
+            allow_reads_when_down: false,
+            announce_ip: String::new(),
+            announce_port: 0,
+            announce_bus_port: 0,
+            announce_hostname: String::new(),
+            preferred_endpoint: "ip".into(),
+        }
+    }
+
     pub fn from_config(config: &Config) -> Self {
         BusSettings {
             port: config.port,
@@ -765,7 +782,7 @@ impl ClusterState {
         // Our outbound link's node, under its real id once a handshake
         // completed on this very message.
         let outbound_to_sender = link.node.is_some_and(|node| {
-            node == sender || self.nodes.get(&node).is_none() && header.sender == sender
+            node == sender || !self.nodes.contains_key(&node) && header.sender == sender
         });
         if outbound_to_sender && kind == wire::TYPE_PONG {
             self.pong_received(sender, now_ms);

@@ -122,6 +122,28 @@ impl Default for Config {
 }
 
 impl Config {
+    /// The addresses `bind` names, on `port` (the client or the bus port).
+    /// Redis's "-" prefix marks an address that may be missing.
+    pub fn bind_addresses(&self, port: u16) -> Result<Vec<std::net::SocketAddr>, String> {
+        use std::net::ToSocketAddrs;
+        let mut addresses = Vec::new();
+        for host in &self.bind {
+            let (optional, host) = match host.strip_prefix('-') {
+                Some(rest) => (true, rest),
+                None => (false, host.as_str()),
+            };
+            let host = if host == "*" { "0.0.0.0" } else { host };
+            match (host, port).to_socket_addrs() {
+                Ok(found) => addresses.extend(found.take(1)),
+                Err(error) if !optional => {
+                    return Err(format!("Invalid bind address '{host}': {error}"))
+                }
+                Err(_) => {}
+            }
+        }
+        Ok(addresses)
+    }
+
     /// The cluster bus port: `cluster-port`, else the client port + 10000.
     pub fn cluster_bus_port(&self) -> u16 {
         if self.cluster_port != 0 {

@@ -27,7 +27,7 @@ use locks::{KeyLocks, Mode};
 use mesh::{Mesh, Op, Request, Response, CHANNEL_MESSAGES_MAX};
 use stats::CoreStats;
 use std::cell::{OnceCell, RefCell};
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, AtomicUsize};
 use std::sync::Arc;
@@ -305,26 +305,6 @@ fn raise_memlock_limit(bytes_wanted: u64) {
     }
 }
 
-fn bind_addresses(config: &Config) -> Result<Vec<SocketAddr>, String> {
-    let mut addresses = Vec::new();
-    for host in &config.bind {
-        // Redis's "-" prefix marks an optional address.
-        let (optional, host) = match host.strip_prefix('-') {
-            Some(rest) => (true, rest),
-            None => (false, host.as_str()),
-        };
-        let host = if host == "*" { "0.0.0.0" } else { host };
-        match (host, config.port).to_socket_addrs() {
-            Ok(found) => addresses.extend(found.take(1)),
-            Err(error) if !optional => {
-                return Err(format!("Invalid bind address '{host}': {error}"))
-            }
-            Err(_) => {}
-        }
-    }
-    Ok(addresses)
-}
-
 fn random_run_id() -> String {
     use std::hash::{BuildHasher, Hasher};
     let text: String = (0..3u64)
@@ -340,7 +320,7 @@ fn random_run_id() -> String {
 /// Starts every shard core and blocks until the server shuts down.
 pub fn run(config: Config) -> Result<(), String> {
     let cores = config.shard_count();
-    let addresses = bind_addresses(&config)?;
+    let addresses = config.bind_addresses(config.port)?;
     if addresses.is_empty() {
         return Err("No bind address to listen on".into());
     }
