@@ -13,6 +13,8 @@
 // parts one file leaves unused would warn in that file's build.
 #![allow(dead_code)]
 
+pub mod cluster;
+
 use std::collections::HashMap;
 use std::fs;
 use std::io::{self, Read, Write};
