@@ -1351,7 +1351,6 @@ fn add_node_and_rebalance_reference_redis_server() {
 }
 
 #[test]
-#[ignore = "slotcore is too slow: every CLUSTER SETSLOT fsyncs nodes.conf (~40 ms here), so moving 4096 slots takes ~12 minutes (redis-server: seconds)"]
 fn add_node_and_rebalance_with_redis_cli() {
     check_add_node_and_move_slots(Cluster::create_new(3, 0), Kind::Slotcore, true);
 }
@@ -1447,7 +1446,6 @@ fn reshard(cluster: &Cluster, from: usize, to: usize, slots: usize) {
 }
 
 #[test]
-#[ignore = "slotcore bug: redis-server's MIGRATE to an importing slotcore node gets -MOVED (SETSLOT IMPORTING is not yet seen by every shard core); see setslot_importing_takes_effect_on_every_connection_at_once"]
 fn mixed_cluster_reshards_keys_between_slotcore_and_redis_server() {
     let cluster = Cluster::create_new(2, 1);
     let keys = common::spread_keys("interop", 4000);
@@ -1545,7 +1543,6 @@ fn mixed_cluster_reshards_keys_between_slotcore_and_redis_server() {
 // by another shard core than the one that ran SETSLOT).
 
 #[test]
-#[ignore = "slotcore bug: after SETSLOT IMPORTING answers +OK, RESTORE-ASKING on another connection to the same node is sometimes answered -MOVED (the other shard core has the old view)"]
 fn setslot_importing_takes_effect_on_every_connection_at_once() {
     let cluster = Cluster::create_new(3, 0);
     let (source, target) = (cluster.node(0), cluster.node(1));
