@@ -1591,3 +1591,87 @@ fn setslot_importing_takes_effect_on_every_connection_at_once() {
         refused.join("\n")
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Resharding under client load: a cluster client keeps writing and reading while redis-cli moves
+// 200 slots; every write it saw acknowledged is there afterwards, and it never got an error it
+// could not follow (the redis crate follows MOVED, ASK and TRYAGAIN itself).
+
+#[test]
+fn resharding_under_client_load_loses_no_key() {
+    let cluster = Cluster::create_new(3, 0);
+    let keys: Vec<String> = (0..3000).map(|i| format!("load:{i}")).collect();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (keys, stop) = (keys.clone(), stop.clone());
+        let mut con = cluster.cluster_client();
+        thread::spawn(move || {
+            // The last value each key was acknowledged with.
+            let mut acknowledged: HashMap<String, u64> = HashMap::new();
+            let mut errors = Vec::new();
+            let mut round = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) && round < 1000 {
+                round += 1;
+                for key in &keys {
+                    match con.set::<_, _, ()>(key, round) {
+                        Ok(()) => {
+                            acknowledged.insert(key.clone(), round);
+                        }
+                        Err(error) => errors.push(format!("SET {key}: {error}")),
+                    }
+                    if let Err(error) = con.get::<_, Option<u64>>(key) {
+                        errors.push(format!("GET {key}: {error}"));
+                    }
+                }
+            }
+            (acknowledged, errors, round)
+        })
+    };
+    // Let the writer get going before slots move under it.
+    thread::sleep(Duration::from_millis(300));
+    let (from, to) = (cluster.node(0).id(), cluster.node(2).id());
+    let entry = cluster.node(1).addr();
+    let args = [
+        "--cluster",
+        "reshard",
+        &entry,
+        "--cluster-from",
+        &from,
+        "--cluster-to",
+        &to,
+        "--cluster-slots",
+        "200",
+        "--cluster-yes",
+    ];
+    let (status, stdout, stderr) = run_tool("redis-cli", &args, TOOL_TIMEOUT);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (acknowledged, errors, rounds) = writer.join().expect("the writer thread");
+    let output = format!("{stdout}{stderr}");
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "reshard ({status:?}):\n{output}"
+    );
+    assert!(!output.contains("[ERR]"), "{output}");
+    assert!(rounds >= 2, "the writer ran {rounds} rounds only");
+    assert!(
+        errors.is_empty(),
+        "errors the client could not follow: {errors:?}"
+    );
+    let mut con = cluster.cluster_client();
+    for (key, value) in &acknowledged {
+        let stored: Option<u64> = con.get(key).expect("GET after resharding");
+        assert_eq!(stored, Some(*value), "{key}");
+    }
+    assert_eq!(acknowledged.len(), keys.len());
+    let total: i64 = cluster
+        .nodes
+        .iter()
+        .map(|node| {
+            node.query_text(&["DBSIZE"])
+                .ok()
+                .and_then(|n| n.trim().parse::<i64>().ok())
+                .unwrap_or(-1)
+        })
+        .sum();
+    assert_eq!(total, keys.len() as i64, "keys over all nodes");
+}
