@@ -1127,27 +1127,7 @@ fn check_reshard(cluster: &Cluster) {
         .filter(|k| key_slot(k.as_bytes()) < 100)
         .collect();
     assert!(!moved.is_empty());
-    let (from, to) = (cluster.node(0).id(), cluster.node(1).id());
-    let entry = cluster.node(0).addr();
-    let args = [
-        "--cluster",
-        "reshard",
-        &entry,
-        "--cluster-from",
-        &from,
-        "--cluster-to",
-        &to,
-        "--cluster-slots",
-        "100",
-        "--cluster-yes",
-    ];
-    let (status, stdout, stderr) = run_tool("redis-cli", &args, TOOL_TIMEOUT);
-    let output = format!("{stdout}{stderr}");
-    assert!(
-        status.is_some_and(|s| s.success()),
-        "{name}: redis-cli {args:?} ({status:?}):\n{output}"
-    );
-    assert!(!output.contains("[ERR]"), "{name}:\n{output}");
+    reshard(cluster, 0, 1, 100);
 
     // Every node learns the new map: node 1 serves 0-99 as well as its own range.
     let settled = common::eventually(CONVERGE_WAIT, || {
@@ -1629,29 +1609,12 @@ fn resharding_under_client_load_loses_no_key() {
     };
     // Let the writer get going before slots move under it.
     thread::sleep(Duration::from_millis(300));
-    let (from, to) = (cluster.node(0).id(), cluster.node(2).id());
-    let entry = cluster.node(1).addr();
-    let args = [
-        "--cluster",
-        "reshard",
-        &entry,
-        "--cluster-from",
-        &from,
-        "--cluster-to",
-        &to,
-        "--cluster-slots",
-        "200",
-        "--cluster-yes",
-    ];
-    let (status, stdout, stderr) = run_tool("redis-cli", &args, TOOL_TIMEOUT);
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    {
+        // The writer stops when the reshard is over, or when it failed and unwinds.
+        let _stop_writer = StopOnDrop(stop.clone());
+        reshard(&cluster, 0, 2, 200);
+    }
     let (acknowledged, errors, rounds) = writer.join().expect("the writer thread");
-    let output = format!("{stdout}{stderr}");
-    assert!(
-        status.is_some_and(|s| s.success()),
-        "reshard ({status:?}):\n{output}"
-    );
-    assert!(!output.contains("[ERR]"), "{output}");
     assert!(rounds >= 2, "the writer ran {rounds} rounds only");
     assert!(
         errors.is_empty(),
@@ -1674,4 +1637,13 @@ fn resharding_under_client_load_loses_no_key() {
         })
         .sum();
     assert_eq!(total, keys.len() as i64, "keys over all nodes");
+}
+
+/// Sets the flag when dropped, also while a failing test unwinds.
+struct StopOnDrop(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
 }
