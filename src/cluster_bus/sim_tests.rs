@@ -270,3 +270,28 @@ fn forget_keeps_a_node_out_for_a_while() {
         "gossip must not bring it back yet"
     );
 }
+
+#[test]
+fn a_message_claiming_our_own_id_changes_nothing() {
+    let mut net = three_masters();
+    let before = (net.nodes[0].current_epoch, net.nodes[0].me().config_epoch);
+    let bytes = net.nodes[1].build_ping(wire::TYPE_PING, 7);
+    let mut message = wire::decode(&bytes).expect("decodes");
+    message.header.sender = net.id(0);
+    message.header.current_epoch = 99;
+    message.header.config_epoch = 99;
+    let info = LinkInfo {
+        id: 999,
+        node: None,
+        peer_ip: "127.0.0.1".into(),
+        local_ip: "127.0.0.1".into(),
+    };
+    let now = net.now_ms;
+    net.nodes[0].handle_message(&info, message, now, 1);
+    let after = (net.nodes[0].current_epoch, net.nodes[0].me().config_epoch);
+    assert_eq!(before, after);
+    assert!(
+        net.nodes[0].outbox.messages.is_empty(),
+        "no reply to a forgery"
+    );
+}

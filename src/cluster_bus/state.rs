@@ -622,6 +622,11 @@ impl ClusterState {
             *count += 1;
         }
         let sender_id = header.sender;
+        if sender_id == self.myself {
+            // A peer claiming our own id (a copied nodes.conf, or a forgery)
+            // must not move our epochs or slots.
+            return;
+        }
         let known = self
             .nodes
             .get(&sender_id)
