@@ -1389,6 +1389,10 @@ def test_client_kill_and_list(h):
            ["PING"]], p1)
     # old-style CLIENT KILL addr:port, with the victim's real address
     p3 = h.pair()
+    # A round trip first: a server that has not accepted the connection yet
+    # would rightly answer "No such client".
+    p3.r.call("PING")
+    p3.s.call("PING")
     ra = p1.r.call("CLIENT", "KILL", "%s:%d" % p3.r.sock.getsockname())
     rb = p1.s.call("CLIENT", "KILL", "%s:%d" % p3.s.sock.getsockname())
     h.compare(["CLIENT", "KILL"], ra, rb, what="CLIENT KILL <addr of third connection>")
