@@ -42,11 +42,29 @@ pub struct BusReply {
     pub view: Arc<ClusterView>,
 }
 
+/// A PUBLISH or SPUBLISH travelling between the shard cores and the bus.
+#[derive(Clone)]
+pub struct Publication {
+    pub shard: bool,
+    pub channel: Bytes,
+    pub message: Bytes,
+}
+
+/// What the bus tells every shard core.
+pub enum BusEvent {
+    /// The cluster changed: route with this view from now on.
+    View(Arc<ClusterView>),
+    /// Another node published: deliver to this core's subscribers.
+    Publish(Publication),
+}
+
 /// What the shard cores keep of the bus.
 pub struct BusHandle {
     pub requests: flume::Sender<BusRequest>,
-    /// One receiver of new views per shard core, in core order.
-    pub views: Vec<flume::Receiver<Arc<ClusterView>>>,
+    /// Our clients' publications, for the other nodes.
+    pub publications: flume::Sender<Publication>,
+    /// One receiver of events per shard core, in core order.
+    pub events: Vec<flume::Receiver<BusEvent>>,
     pub initial_view: Arc<ClusterView>,
 }
 
@@ -61,7 +79,7 @@ struct LinkEntry {
 struct Bus {
     state: RefCell<ClusterState>,
     links: RefCell<HashMap<LinkId, LinkEntry>>,
-    views: Vec<flume::Sender<Arc<ClusterView>>>,
+    events: Vec<flume::Sender<BusEvent>>,
     view: RefCell<Arc<ClusterView>>,
     config_path: PathBuf,
     /// The epochs last written with fsync.
@@ -130,10 +148,20 @@ impl Bus {
         }
         if outbox.view_changed {
             let view = self.state.borrow_mut().build_view();
-            for sender in &self.views {
-                let _ = sender.send(view.clone());
+            for sender in &self.events {
+                let _ = sender.send(BusEvent::View(view.clone()));
             }
             *self.view.borrow_mut() = view;
+        }
+        for (shard, channel, message) in outbox.publications {
+            let publication = Publication {
+                shard,
+                channel: Bytes::from(channel),
+                message: Bytes::from(message),
+            };
+            for sender in &self.events {
+                let _ = sender.send(BusEvent::Publish(publication.clone()));
+            }
         }
     }
 
@@ -209,7 +237,8 @@ pub fn start(config: &Config, cores: usize) -> Result<BusHandle, String> {
     let saved_epochs = state.epochs();
     let addresses = bus_addresses(config)?;
     let (request_tx, request_rx) = flume::unbounded::<BusRequest>();
-    let (view_txs, view_rxs): (Vec<_>, Vec<_>) = (0..cores).map(|_| flume::unbounded()).unzip();
+    let (publish_tx, publish_rx) = flume::unbounded::<Publication>();
+    let (event_txs, event_rxs): (Vec<_>, Vec<_>) = (0..cores).map(|_| flume::unbounded()).unzip();
     let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), String>>();
     let view = initial_view.clone();
     LocalExecutorBuilder::new(Placement::Unbound)
@@ -219,7 +248,7 @@ pub fn start(config: &Config, cores: usize) -> Result<BusHandle, String> {
             let bus = Rc::new(Bus {
                 state: RefCell::new(state),
                 links: RefCell::new(HashMap::new()),
-                views: view_txs,
+                events: event_txs,
                 view: RefCell::new(view),
                 config_path,
                 saved_epochs: Cell::new(saved_epochs),
@@ -242,6 +271,7 @@ pub fn start(config: &Config, cores: usize) -> Result<BusHandle, String> {
                 glommio::spawn_local(accept_loop(bus.clone(), listener)).detach();
             }
             glommio::spawn_local(cron_loop(bus.clone())).detach();
+            glommio::spawn_local(publish_loop(bus.clone(), publish_rx)).detach();
             while let Ok(request) = request_rx.recv_async().await {
                 let links = bus.link_reports();
                 let reply = {
@@ -264,7 +294,8 @@ pub fn start(config: &Config, cores: usize) -> Result<BusHandle, String> {
     }
     Ok(BusHandle {
         requests: request_tx,
-        views: view_rxs,
+        publications: publish_tx,
+        events: event_rxs,
         initial_view,
     })
 }
@@ -282,6 +313,18 @@ async fn cron_loop(bus: Rc<Bus>) {
         glommio::timer::sleep(CRON_PERIOD).await;
         let random = bus.random();
         bus.state.borrow_mut().cron(now_ms(), random);
+        bus.flush();
+    }
+}
+
+/// Sends our clients' publications to the other nodes.
+async fn publish_loop(bus: Rc<Bus>, publications: flume::Receiver<Publication>) {
+    while let Ok(publication) = publications.recv_async().await {
+        bus.state.borrow_mut().publish(
+            publication.shard,
+            &publication.channel,
+            &publication.message,
+        );
         bus.flush();
     }
 }

@@ -160,6 +160,9 @@ pub struct Outbox {
     pub disconnects: Vec<LinkId>,
     pub save_config: bool,
     pub view_changed: bool,
+    /// PUBLISH / PUBLISHSHARD messages from other nodes, for this node's
+    /// subscribers: (shard, channel, message).
+    pub publications: Vec<(bool, Vec<u8>, Vec<u8>)>,
 }
 
 /// Settings the bus takes from the configuration.
@@ -583,6 +586,39 @@ impl ClusterState {
         self.broadcast(bytes);
     }
 
+    /// Carries a PUBLISH (or SPUBLISH) of one of our clients to the other
+    /// nodes, as Redis does: PUBLISH to every node, PUBLISHSHARD to the
+    /// nodes of our own shard (our replicas).
+    pub fn publish(&mut self, shard: bool, channel: &[u8], message: &[u8]) {
+        let message_type = if shard {
+            wire::TYPE_PUBLISHSHARD
+        } else {
+            wire::TYPE_PUBLISH
+        };
+        let message = Message {
+            header: self.header(message_type),
+            body: Body::Publish {
+                channel: channel.to_vec(),
+                message: message.to_vec(),
+            },
+        };
+        let bytes = self.encode(message);
+        if !shard {
+            self.broadcast(bytes);
+            return;
+        }
+        let myself = self.myself;
+        let replicas: Vec<NodeId> = self
+            .nodes
+            .values()
+            .filter(|n| n.replica_of == Some(myself) && n.link_connected)
+            .map(|n| n.id)
+            .collect();
+        for id in replicas {
+            self.send(Dest::Node(id), bytes.clone());
+        }
+    }
+
     fn send_update(&mut self, dest: Dest, about: NodeId) {
         let Some(node) = self.nodes.get(&about) else {
             return;
@@ -672,6 +708,12 @@ impl ClusterState {
                 ) = (sender, &message.body)
                 {
                     self.handle_update(*node_id, *config_epoch, slots);
+                }
+            }
+            wire::TYPE_PUBLISH | wire::TYPE_PUBLISHSHARD => {
+                if let (Some(_), Body::Publish { channel, message }) = (sender, message.body) {
+                    let shard = kind == wire::TYPE_PUBLISHSHARD;
+                    self.outbox.publications.push((shard, channel, message));
                 }
             }
             _ => {}

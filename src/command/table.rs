@@ -51,6 +51,15 @@ pub enum Coord {
     Asking,
     Readonly,
     Readwrite,
+    Subscribe,
+    Unsubscribe,
+    Psubscribe,
+    Punsubscribe,
+    Ssubscribe,
+    Sunsubscribe,
+    Publish,
+    Spublish,
+    Pubsub,
 }
 
 #[derive(Clone, Copy)]
@@ -102,7 +111,7 @@ impl CommandSpec {
     pub fn is_container(&self) -> bool {
         matches!(
             self.name,
-            "client" | "config" | "command" | "object" | "memory" | "debug" | "cluster"
+            "client" | "config" | "command" | "object" | "memory" | "debug" | "cluster" | "pubsub"
         )
     }
 
@@ -259,6 +268,16 @@ pub static COMMANDS: &[CommandSpec] = &[
     command!("asking", 1, ["fast"], ["@fast", "@connection"], 0, 0, 0, "cluster", "3.0.0", "Sent by cluster clients after an -ASK redirect", C(Coord::Asking)),
     command!("readonly", 1, ["loading", "stale", "fast"], ["@fast", "@connection"], 0, 0, 0, "cluster", "3.0.0", "Enables read queries for a connection to a cluster replica node", C(Coord::Readonly)),
     command!("readwrite", 1, ["loading", "stale", "fast"], ["@fast", "@connection"], 0, 0, 0, "cluster", "3.0.0", "Disables read queries for a connection to a cluster replica node", C(Coord::Readwrite)),
+    // pubsub
+    command!("subscribe", -2, ["pubsub", "noscript", "loading", "stale"], ["@pubsub", "@slow"], 0, 0, 0, "pubsub", "2.0.0", "Listen for messages published to the given channels", C(Coord::Subscribe)),
+    command!("unsubscribe", -1, ["pubsub", "noscript", "loading", "stale"], ["@pubsub", "@slow"], 0, 0, 0, "pubsub", "2.0.0", "Stop listening for messages posted to the given channels", C(Coord::Unsubscribe)),
+    command!("psubscribe", -2, ["pubsub", "noscript", "loading", "stale"], ["@pubsub", "@slow"], 0, 0, 0, "pubsub", "2.0.0", "Listen for messages published to channels matching the given patterns", C(Coord::Psubscribe)),
+    command!("punsubscribe", -1, ["pubsub", "noscript", "loading", "stale"], ["@pubsub", "@slow"], 0, 0, 0, "pubsub", "2.0.0", "Stop listening for messages posted to channels matching the given patterns", C(Coord::Punsubscribe)),
+    command!("ssubscribe", -2, ["pubsub", "noscript", "loading", "stale"], ["@pubsub", "@slow"], 1, -1, 1, "pubsub", "7.0.0", "Listen for messages published to the given shard channels", C(Coord::Ssubscribe)),
+    command!("sunsubscribe", -1, ["pubsub", "noscript", "loading", "stale"], ["@pubsub", "@slow"], 1, -1, 1, "pubsub", "7.0.0", "Stop listening for messages posted to the given shard channels", C(Coord::Sunsubscribe)),
+    command!("publish", 3, ["pubsub", "loading", "stale", "fast"], ["@pubsub", "@fast"], 0, 0, 0, "pubsub", "2.0.0", "Post a message to a channel", C(Coord::Publish)),
+    command!("spublish", 3, ["pubsub", "loading", "stale", "fast"], ["@pubsub", "@fast"], 1, 1, 1, "pubsub", "7.0.0", "Post a message to a shard channel", C(Coord::Spublish)),
+    command!("pubsub", -2, [], ["@slow"], 0, 0, 0, "pubsub", "2.8.0", "A container for Pub/Sub commands", C(Coord::Pubsub)),
 ];
 
 /// The subcommands slotcore implements, per container, as COMMAND lists
@@ -315,6 +334,17 @@ static SUBCOMMANDS: &[(&str, &[&str])] = &[
     ),
     ("config", &["get", "help", "resetstat", "rewrite", "set"]),
     ("memory", &["usage"]),
+    (
+        "pubsub",
+        &[
+            "channels",
+            "help",
+            "numpat",
+            "numsub",
+            "shardchannels",
+            "shardnumsub",
+        ],
+    ),
     (
         "object",
         &["encoding", "freq", "help", "idletime", "refcount"],

@@ -27,9 +27,76 @@ pub struct ClientHandle {
     pub killed: Cell<bool>,
     /// CLIENT NO-EVICT ON (shown as flag `e`; RESET keeps it, as Redis does).
     pub no_evict: Cell<bool>,
+    /// Channels, patterns and shard channels subscribed to.
+    pub subscriptions: Cell<(usize, usize, usize)>,
+    /// Commands queued in MULTI, or -1 outside a transaction.
+    pub multi: Cell<i64>,
+    /// Waiting in a blocking command (flag `b`).
+    pub blocked: Cell<bool>,
+    /// A watched key was touched: EXEC will fail (flag `d`).
+    pub dirty_cas: Cell<bool>,
 }
 
 impl ClientHandle {
+    pub fn new(
+        id: u64,
+        fd: RawFd,
+        addr: SocketAddr,
+        laddr: SocketAddr,
+        created_ms: u64,
+    ) -> ClientHandle {
+        ClientHandle {
+            id,
+            fd,
+            addr,
+            laddr,
+            created_ms,
+            name: RefCell::new(String::new()),
+            lib_name: RefCell::new(String::new()),
+            lib_ver: RefCell::new(String::new()),
+            last_command_ms: Cell::new(created_ms),
+            last_command: Cell::new("NULL"),
+            last_subcommand: RefCell::new(String::new()),
+            resp: Cell::new(2),
+            query_buffer_bytes: Cell::new(0),
+            killed: Cell::new(false),
+            no_evict: Cell::new(false),
+            subscriptions: Cell::new((0, 0, 0)),
+            multi: Cell::new(-1),
+            blocked: Cell::new(false),
+            dirty_cas: Cell::new(false),
+        }
+    }
+
+    pub fn is_pubsub(&self) -> bool {
+        let (channels, patterns, shard) = self.subscriptions.get();
+        channels + patterns + shard > 0
+    }
+
+    /// CLIENT LIST's flags, in Redis's order; `N` when none.
+    pub fn flags(&self) -> String {
+        let mut flags = String::new();
+        if self.is_pubsub() {
+            flags.push('P');
+        }
+        if self.multi.get() >= 0 {
+            flags.push('x');
+        }
+        if self.blocked.get() {
+            flags.push('b');
+        }
+        if self.dirty_cas.get() {
+            flags.push('d');
+        }
+        if self.no_evict.get() {
+            flags.push('e');
+        }
+        if flags.is_empty() {
+            flags.push('N');
+        }
+        flags
+    }
+
     /// Closes the socket under the connection's task, which then ends.
     pub fn kill(&self) {
         self.killed.set(true);
@@ -56,7 +123,7 @@ impl ClientHandle {
         let idle = now_ms.saturating_sub(self.last_command_ms.get()) / 1000;
         let qbuf = self.query_buffer_bytes.get();
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem={} events=r cmd={}{}{} user=default redir=-1 resp={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db=0 sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem={} events=r cmd={}{}{} user=default redir=-1 resp={}",
             self.id,
             self.addr,
             self.laddr,
@@ -64,7 +131,11 @@ impl ClientHandle {
             self.name.borrow(),
             age,
             idle,
-            if self.no_evict.get() { "e" } else { "N" },
+            self.flags(),
+            self.subscriptions.get().0,
+            self.subscriptions.get().1,
+            self.subscriptions.get().2,
+            self.multi.get(),
             qbuf,
             16384usize.saturating_sub(qbuf),
             16384 + qbuf,
@@ -103,7 +174,13 @@ impl ClientFilter {
                 .laddr
                 .as_ref()
                 .is_none_or(|a| *a == client.laddr.to_string())
-            && self.kind.as_ref().is_none_or(|k| k == "normal")
+            && self.kind.as_ref().is_none_or(|k| {
+                if client.is_pubsub() {
+                    k == "pubsub"
+                } else {
+                    k == "normal"
+                }
+            })
             && self.user.as_ref().is_none_or(|u| u == "default")
             && self.skip_id != Some(client.id)
     }

@@ -11,6 +11,7 @@
 use super::clients::ClientHandle;
 use super::locks::Mode;
 use super::mesh::Op;
+use super::pubsub::Subscriber;
 use super::Core;
 use crate::clock::Stopwatch;
 use crate::cluster::route::{route, Decision, KeyCheck, Query, Redirect};
@@ -24,7 +25,6 @@ use crate::warning;
 use bytes::{Bytes, BytesMut};
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
 use glommio::net::TcpStream;
-use std::cell::{Cell, RefCell};
 use std::ops::Range;
 use std::os::unix::io::AsRawFd;
 use std::rc::Rc;
@@ -102,6 +102,8 @@ pub struct Conn {
     pub asking: bool,
     /// Cluster mode: the client sent READONLY.
     pub readonly: bool,
+    /// Its subscriptions and pending messages, once it subscribed.
+    pub subscriber: Option<Rc<Subscriber>>,
     plan: Plan,
 }
 
@@ -157,6 +159,12 @@ impl Conn {
     }
 
     fn write_reply(&mut self, command: u16, reply: &Reply) {
+        // Messages published before this reply was made go out first.
+        if let Some(subscriber) = &self.subscriber {
+            if subscriber.has_queued() {
+                self.write_pushes();
+            }
+        }
         if let Reply::Error(text) = reply {
             let mut stats = self.core.stats.borrow_mut();
             stats.count_error(text);
@@ -175,6 +183,28 @@ impl Conn {
                 };
             }
         }
+    }
+
+    /// Writes one more reply of a command that answers several times
+    /// (SUBSCRIBE with many channels).
+    pub fn write_extra(&mut self, reply: &Reply) {
+        self.write_reply(u16::MAX, reply);
+    }
+
+    /// Moves the messages queued for this subscriber into the output.
+    fn write_pushes(&mut self) {
+        if let Some(subscriber) = &self.subscriber {
+            if self.reply_mode == ReplyMode::On {
+                subscriber.drain_into(self.resp3, &mut self.out);
+            } else {
+                subscriber.drain_into(self.resp3, &mut Vec::new());
+            }
+        }
+    }
+
+    /// True while RESP2 subscribed mode limits what the client may send.
+    fn in_resp2_subscribed_mode(&self) -> bool {
+        !self.resp3 && self.subscriber.as_ref().is_some_and(|s| s.active())
     }
 
     /// Writes a reply for a command that was refused before running.
@@ -269,6 +299,9 @@ impl Conn {
                     self.emit(command, reply);
                     return;
                 }
+                // Pub/sub commands route by shard channel but do not touch
+                // keys: a slot in migration changes nothing for them.
+                Gate::Check(..) if spec.flags.contains(&"pubsub") => {}
                 Gate::Check(core, check, redirect) => {
                     self.flush_plan().await;
                     let op = Op::Checked {
@@ -279,6 +312,31 @@ impl Conn {
                     };
                     let reply = self.on_core(core, op).await;
                     self.emit(command, reply);
+                    return;
+                }
+            }
+        }
+        if self.subscriber.is_some() && self.in_resp2_subscribed_mode() {
+            match spec.name {
+                "subscribe" | "ssubscribe" | "psubscribe" | "unsubscribe" | "sunsubscribe"
+                | "punsubscribe" | "quit" | "reset" => {}
+                "ping" => {
+                    // PING in RESP2 subscribed mode answers as a message.
+                    let reply = Reply::Array(vec![
+                        Reply::bulk_static("pong"),
+                        Reply::Bulk(argv.get(1).cloned().unwrap_or_default()),
+                    ]);
+                    self.emit(command, reply);
+                    return;
+                }
+                _ => {
+                    let name = self.handle.full_command_name();
+                    self.reject(
+                        Some(command),
+                        Reply::error_owned(format!(
+                            "ERR Can't execute '{name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
+                        )),
+                    );
                     return;
                 }
             }
@@ -662,23 +720,13 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
         let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(timeout)));
     }
     let unspecified = std::net::SocketAddr::from(([0, 0, 0, 0], 0));
-    let handle = Rc::new(ClientHandle {
-        id: core.shared.next_client_id.fetch_add(1, Ordering::Relaxed),
-        fd: stream.as_raw_fd(),
-        addr: stream.peer_addr().unwrap_or(unspecified),
-        laddr: stream.local_addr().unwrap_or(unspecified),
-        created_ms: crate::command::now_ms(),
-        name: RefCell::new(String::new()),
-        lib_name: RefCell::new(String::new()),
-        lib_ver: RefCell::new(String::new()),
-        last_command_ms: Cell::new(crate::command::now_ms()),
-        last_command: Cell::new("NULL"),
-        last_subcommand: RefCell::new(String::new()),
-        resp: Cell::new(2),
-        query_buffer_bytes: Cell::new(0),
-        killed: Cell::new(false),
-        no_evict: Cell::new(false),
-    });
+    let handle = Rc::new(ClientHandle::new(
+        core.shared.next_client_id.fetch_add(1, Ordering::Relaxed),
+        stream.as_raw_fd(),
+        stream.peer_addr().unwrap_or(unspecified),
+        stream.local_addr().unwrap_or(unspecified),
+        crate::command::now_ms(),
+    ));
     core.clients
         .borrow_mut()
         .by_id
@@ -694,9 +742,11 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
         out: Vec::with_capacity(READ_BYTES_MIN),
         asking: false,
         readonly: false,
+        subscriber: None,
         plan: Plan::default(),
     };
     conn.run(&mut stream).await;
+    conn.forget_subscriptions();
     core.clients.borrow_mut().by_id.remove(&handle.id);
     core.stats.borrow_mut().connected_clients -= 1;
     core.shared
@@ -705,6 +755,20 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
 }
 
 impl Conn {
+    /// Sends what the output holds.
+    async fn write_out(&mut self, stream: &mut TcpStream) -> std::io::Result<()> {
+        if self.out.is_empty() {
+            return Ok(());
+        }
+        self.core.stats.borrow_mut().net_output_bytes += self.out.len() as u64;
+        stream.write_all(&self.out).await?;
+        self.out.clear();
+        if self.out.capacity() > READ_BYTES_MAX * 4 {
+            self.out.shrink_to(READ_BYTES_MIN);
+        }
+        Ok(())
+    }
+
     async fn run(&mut self, stream: &mut TcpStream) {
         let mut buf = BytesMut::with_capacity(READ_BYTES_MIN);
         let mut read_bytes = READ_BYTES_MIN;
@@ -720,9 +784,40 @@ impl Conn {
             if need_read {
                 let filled = buf.len();
                 buf.resize(filled + read_bytes, 0);
-                let count = match stream.read(&mut buf[filled..]).await {
-                    Ok(0) | Err(_) => break,
-                    Ok(count) => count,
+                let read = match self.subscriber.clone() {
+                    // A subscriber also wakes up for messages to deliver.
+                    Some(subscriber) => {
+                        let reading = async { Some(stream.read(&mut buf[filled..]).await) };
+                        let pushed = async {
+                            subscriber.ready().await;
+                            None
+                        };
+                        futures_lite::future::or(reading, pushed).await
+                    }
+                    None => Some(stream.read(&mut buf[filled..]).await),
+                };
+                let count = match read {
+                    None => {
+                        buf.truncate(filled);
+                        if self.handle.killed.get() {
+                            break;
+                        }
+                        self.write_pushes();
+                        if self.write_out(stream).await.is_err() {
+                            break;
+                        }
+                        continue;
+                    }
+                    // Subscribers are not subject to the idle timeout.
+                    Some(Err(error))
+                        if error.kind() == std::io::ErrorKind::TimedOut
+                            && self.subscriber.as_ref().is_some_and(|s| s.active()) =>
+                    {
+                        buf.truncate(filled);
+                        continue;
+                    }
+                    Some(Ok(0) | Err(_)) => break,
+                    Some(Ok(count)) => count,
                 };
                 buf.truncate(filled + count);
                 read_bytes = if count == read_bytes {
@@ -830,15 +925,8 @@ impl Conn {
                 );
                 self.close_after_reply = true;
             }
-            if !self.out.is_empty() {
-                self.core.stats.borrow_mut().net_output_bytes += self.out.len() as u64;
-                if stream.write_all(&self.out).await.is_err() {
-                    break;
-                }
-                self.out.clear();
-                if self.out.capacity() > READ_BYTES_MAX * 4 {
-                    self.out.shrink_to(READ_BYTES_MIN);
-                }
+            if self.write_out(stream).await.is_err() {
+                break;
             }
             if self.close_after_reply || self.handle.killed.get() {
                 break;

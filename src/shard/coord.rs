@@ -111,7 +111,17 @@ impl Conn {
                 }
                 _ => Reply::error(NOT_INTEGER),
             },
+            Coord::Subscribe
+            | Coord::Unsubscribe
+            | Coord::Psubscribe
+            | Coord::Punsubscribe
+            | Coord::Ssubscribe
+            | Coord::Sunsubscribe
+            | Coord::Publish
+            | Coord::Spublish
+            | Coord::Pubsub => self.pubsub_command(coord, argv).await,
             Coord::Reset => {
+                self.forget_subscriptions();
                 self.resp3 = false;
                 self.handle.resp.set(2);
                 self.handle.name.borrow_mut().clear();
@@ -1003,7 +1013,11 @@ impl Conn {
                         _ => return Reply::error(SYNTAX),
                     }
                 }
-                if filter.kind.as_deref().is_some_and(|k| k != "normal") {
+                if filter
+                    .kind
+                    .as_deref()
+                    .is_some_and(|k| k != "normal" && k != "pubsub")
+                {
                     return Reply::Verbatim(String::new());
                 }
                 Reply::Verbatim(self.client_lines(&filter).await)

@@ -113,6 +113,9 @@ impl Conn {
                 }
             }
         }
+        if sections.iter().any(|s| s == "stats") {
+            stats.pubsub_counts = self.pubsub_counts().await;
+        }
         let mut text = String::new();
         let mut seen = Vec::new();
         for section in ALL_SECTIONS {
@@ -359,10 +362,10 @@ impl Conn {
                 line("current_eviction_exceeded_time:0".into());
                 line(format!("keyspace_hits:{}", keyspace[2]));
                 line(format!("keyspace_misses:{}", keyspace[3]));
-                line("pubsub_channels:0".into());
-                line("pubsub_patterns:0".into());
+                line(format!("pubsub_channels:{}", stats.pubsub_counts[0]));
+                line(format!("pubsub_patterns:{}", stats.pubsub_counts[1]));
+                line(format!("pubsubshard_channels:{}", stats.pubsub_counts[2]));
                 for zero in [
-                    "pubsubshard_channels",
                     "latest_fork_usec",
                     "total_forks",
                     "migrate_cached_sockets",

@@ -11,10 +11,11 @@ mod info;
 pub mod locks;
 pub mod mesh;
 mod migrate;
+mod pubsub;
 mod stats;
 
 use crate::cluster::ClusterView;
-use crate::cluster_bus::runtime::{BusHandle, BusRequest};
+use crate::cluster_bus::runtime::{BusEvent, BusHandle, BusRequest, Publication};
 use crate::command::{CommandSpec, Db};
 use crate::config::Config;
 use crate::protocol::Reply;
@@ -50,6 +51,8 @@ pub struct Shared {
     pub startup_memory_bytes: u64,
     /// Where CLUSTER commands go, in cluster mode: the bus core.
     pub bus: Option<flume::Sender<BusRequest>>,
+    /// Where our clients' PUBLISHes go to reach the other nodes.
+    pub bus_publish: Option<flume::Sender<Publication>>,
 }
 
 /// One core's state. Lives in an `Rc` on its executor; nothing in it is
@@ -60,6 +63,7 @@ pub struct Core {
     pub stats: RefCell<CoreStats>,
     pub clients: RefCell<Clients>,
     pub locks: RefCell<KeyLocks>,
+    pub pubsub: RefCell<pubsub::Registry>,
     transactions: std::cell::Cell<u64>,
     pub shared: Arc<Shared>,
     mesh: OnceCell<Mesh>,
@@ -252,6 +256,14 @@ impl Core {
         let mut current = self.view.borrow_mut();
         if view.version > current.version {
             *current = view;
+            // Shard channels follow their slot: when it is no longer ours,
+            // its subscribers are unsubscribed (Redis 7.0 does the same).
+            if current.enabled {
+                let view = current.clone();
+                self.pubsub
+                    .borrow_mut()
+                    .drop_shard_channels(|slot| view.slots[slot as usize] == view.myself);
+            }
         }
     }
 
@@ -335,17 +347,19 @@ pub fn run(config: Config) -> Result<(), String> {
     } else {
         None
     };
-    let (bus_requests, mut view_receivers, initial_view) = match bus {
+    let (bus_requests, bus_publish, mut view_receivers, initial_view) = match bus {
         Some(BusHandle {
             requests,
-            views,
+            publications,
+            events,
             initial_view,
         }) => (
             Some(requests),
-            views.into_iter().map(Some).collect(),
+            Some(publications),
+            events.into_iter().map(Some).collect(),
             initial_view,
         ),
-        None => (None, Vec::new(), Arc::new(ClusterView::standalone())),
+        None => (None, None, Vec::new(), Arc::new(ClusterView::standalone())),
     };
     view_receivers.resize_with(cores, || None);
     let shared = Arc::new(Shared {
@@ -361,6 +375,7 @@ pub fn run(config: Config) -> Result<(), String> {
         run_id: random_run_id(),
         startup_memory_bytes: crate::memory::allocated_bytes(),
         bus: bus_requests,
+        bus_publish,
     });
     let requests = MeshBuilder::<Request, _>::full(cores, CHANNEL_MESSAGES_MAX);
     let responses = MeshBuilder::<Response, _>::full(cores, CHANNEL_MESSAGES_MAX);
@@ -407,7 +422,7 @@ pub fn run(config: Config) -> Result<(), String> {
 /// may take any index's receiver.
 struct CoreViews {
     initial: Arc<ClusterView>,
-    updates: Option<flume::Receiver<Arc<ClusterView>>>,
+    updates: Option<flume::Receiver<BusEvent>>,
 }
 
 async fn core_main(
@@ -435,6 +450,7 @@ async fn core_main(
         stats: RefCell::new(CoreStats::new()),
         clients: RefCell::new(Clients::default()),
         locks: RefCell::new(KeyLocks::default()),
+        pubsub: RefCell::new(pubsub::Registry::default()),
         transactions: std::cell::Cell::new(0),
         cluster_enabled: config.cluster_enabled,
         shared,
@@ -444,8 +460,18 @@ async fn core_main(
     if let Some(updates) = views.updates {
         let core = core.clone();
         glommio::spawn_local(async move {
-            while let Ok(view) = updates.recv_async().await {
-                core.install_view(view);
+            while let Ok(event) = updates.recv_async().await {
+                match event {
+                    BusEvent::View(view) => core.install_view(view),
+                    BusEvent::Publish(publication) => {
+                        let registry = core.pubsub.borrow();
+                        if publication.shard {
+                            registry.publish_shard(&publication.channel, &publication.message);
+                        } else {
+                            registry.publish(&publication.channel, &publication.message);
+                        }
+                    }
+                }
             }
         })
         .detach();

@@ -14,6 +14,9 @@ fn new_latency() -> Option<Latency> {
 
 #[derive(Default, Clone)]
 pub struct CoreStats {
+    /// Node-wide distinct channels, patterns and shard channels with
+    /// subscribers; filled in only for INFO's merged copy.
+    pub pubsub_counts: [usize; 3],
     pub commands: Vec<CommandStats>,
     pub errors: HashMap<String, u64>,
     /// Container subcommands by full name (`client|list`).
