@@ -1647,3 +1647,115 @@ impl Drop for StopOnDrop {
         self.0.store(true, std::sync::atomic::Ordering::Relaxed);
     }
 }
+
+/// Reads one pub/sub frame and returns its parts as text.
+fn read_push(conn: &mut RawConn) -> Vec<String> {
+    match Frame::parse(&conn.read_frame().expect("a message")) {
+        Frame::Array(items) | Frame::Push(items) => items
+            .iter()
+            .map(|item| match item {
+                Frame::Nil | Frame::Null => "(nil)".to_string(),
+                other => other.text(),
+            })
+            .collect(),
+        other => panic!("expected a message, got {other:?}"),
+    }
+}
+
+fn strings(parts: &[&str]) -> Vec<String> {
+    parts.iter().map(|s| s.to_string()).collect()
+}
+
+#[test]
+fn publish_reaches_subscribers_on_every_node_of_a_mixed_cluster() {
+    let cluster = Cluster::create_new(2, 1);
+    // One channel subscriber and one pattern subscriber on every node.
+    let mut subscribers: Vec<(RawConn, RawConn)> = cluster
+        .nodes
+        .iter()
+        .map(|node| {
+            let mut channel = node.conn();
+            assert_eq!(
+                read_push_after(&mut channel, &["SUBSCRIBE", "news"]),
+                strings(&["subscribe", "news", "1"])
+            );
+            let mut pattern = node.conn();
+            assert_eq!(
+                read_push_after(&mut pattern, &["PSUBSCRIBE", "ne*"]),
+                strings(&["psubscribe", "ne*", "1"])
+            );
+            (channel, pattern)
+        })
+        .collect();
+    for (index, node) in cluster.nodes.iter().enumerate() {
+        let message = format!("from {} #{index}", node.kind.name());
+        let mut publisher = node.conn();
+        // Each node counts only its own receivers.
+        assert_eq!(
+            call_raw(&mut publisher, &["PUBLISH", "news", &message]),
+            ":2\r\n",
+            "PUBLISH on {}",
+            node.kind.name()
+        );
+        for (at, (channel, pattern)) in subscribers.iter_mut().enumerate() {
+            let kind = cluster.node(at).kind.name();
+            assert_eq!(
+                read_push(channel),
+                strings(&["message", "news", &message]),
+                "channel subscriber on {kind}"
+            );
+            assert_eq!(
+                read_push(pattern),
+                strings(&["pmessage", "ne*", "news", &message]),
+                "pattern subscriber on {kind}"
+            );
+        }
+    }
+    // Shard channels stay with their slot: SSUBSCRIBE elsewhere is redirected, SPUBLISH on
+    // the owner reaches its subscribers and does not leave the shard.
+    let channel = "{shard}updates";
+    let slot = key_slot(channel.as_bytes());
+    let owner = cluster.owner_of(slot);
+    let other = cluster
+        .nodes
+        .iter()
+        .find(|node| node.port != owner.port)
+        .expect("another node");
+    let mut wrong = other.conn();
+    let moved = call_raw(&mut wrong, &["SSUBSCRIBE", channel]);
+    assert_eq!(
+        moved,
+        format!("-MOVED {slot} 127.0.0.1:{}\r\n", owner.port),
+        "SSUBSCRIBE on a node without the slot"
+    );
+    let mut shard_subscriber = owner.conn();
+    assert_eq!(
+        read_push_after(&mut shard_subscriber, &["SSUBSCRIBE", channel]),
+        strings(&["ssubscribe", channel, "1"])
+    );
+    let mut publisher = owner.conn();
+    assert_eq!(
+        call_raw(&mut publisher, &["PUBSUB", "SHARDCHANNELS"]),
+        format!("*1\r\n${}\r\n{channel}\r\n", channel.len())
+    );
+    assert_eq!(
+        call_raw(&mut publisher, &["SPUBLISH", channel, "hello shard"]),
+        ":1\r\n"
+    );
+    assert_eq!(
+        read_push(&mut shard_subscriber),
+        strings(&["smessage", channel, "hello shard"])
+    );
+    // Plain subscribers saw nothing of it.
+    for (channel, pattern) in subscribers.iter_mut() {
+        assert!(channel.read_for(Duration::from_millis(200)).is_empty());
+        assert!(pattern.read_for(Duration::from_millis(50)).is_empty());
+    }
+}
+
+/// Sends a (P|S)SUBSCRIBE and returns its confirmation.
+fn read_push_after(conn: &mut RawConn, args: &[&str]) -> Vec<String> {
+    let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+    conn.send_cmd(&args);
+    read_push(conn)
+}
