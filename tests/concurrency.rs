@@ -486,3 +486,104 @@ fn smove_across_cores_is_seen_whole_by_sunion() {
     let other: i64 = redis::cmd("SCARD").arg(&right).query(&mut con).unwrap();
     assert_eq!(total + other, MEMBERS as i64);
 }
+
+#[test]
+fn multi_exec_is_seen_whole_with_four_shards_on_two_cpus() {
+    // A transaction over keys on several cores: INCR of each key, then a read. Readers using
+    // MGET or their own MULTI/EXEC must always see every key at the same count, and a WATCH
+    // that saw no change lets the check-and-set pattern count exactly.
+    const ROUNDS: i64 = 1000;
+    let server = Server::start(&["--shards", "4"]);
+    let keys = Arc::new(spread_keys("tx", 6));
+    let writer_done = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let url = server.url();
+        let keys = Arc::clone(&keys);
+        let done = SetOnDrop(Arc::clone(&writer_done));
+        thread::spawn(move || {
+            let _done = done;
+            let mut con = connect_url(&url);
+            for round in 1..=ROUNDS {
+                let mut pipe = redis::pipe();
+                pipe.atomic();
+                for key in keys.iter() {
+                    pipe.cmd("INCR").arg(key);
+                }
+                let counts: Vec<i64> = pipe.query(&mut con).unwrap();
+                assert!(counts.iter().all(|c| *c == round), "{counts:?}");
+            }
+        })
+    };
+    let readers: Vec<_> = (0..3)
+        .map(|reader| {
+            let url = server.url();
+            let keys = Arc::clone(&keys);
+            let writer_done = Arc::clone(&writer_done);
+            thread::spawn(move || {
+                let mut con = connect_url(&url);
+                let mut reads = 0;
+                loop {
+                    let finished = writer_done.load(Ordering::SeqCst);
+                    let got: Vec<Option<i64>> = if reader == 0 {
+                        redis::cmd("MGET").arg(&keys[..]).query(&mut con).unwrap()
+                    } else {
+                        let mut pipe = redis::pipe();
+                        pipe.atomic();
+                        for key in keys.iter() {
+                            pipe.cmd("GET").arg(key);
+                        }
+                        pipe.query(&mut con).unwrap()
+                    };
+                    reads += 1;
+                    assert!(
+                        got.iter().all(|v| *v == got[0]),
+                        "read {reads} saw half a transaction: {got:?}"
+                    );
+                    if finished {
+                        return got[0];
+                    }
+                }
+            })
+        })
+        .collect();
+    writer.join().expect("writer");
+    for reader in readers {
+        assert_eq!(reader.join().expect("reader"), Some(ROUNDS));
+    }
+    // Optimistic locking: two clients add to one counter with WATCH/MULTI/EXEC, retrying when
+    // EXEC answers null; no increment may be lost.
+    let adders: Vec<_> = (0..2)
+        .map(|_| {
+            let url = server.url();
+            thread::spawn(move || {
+                let mut con = connect_url(&url);
+                let mut retries = 0;
+                for _ in 0..200 {
+                    loop {
+                        let _: () = redis::cmd("WATCH").arg("cas").query(&mut con).unwrap();
+                        let current: Option<i64> =
+                            redis::cmd("GET").arg("cas").query(&mut con).unwrap();
+                        let result: Option<(String,)> = redis::pipe()
+                            .atomic()
+                            .cmd("SET")
+                            .arg("cas")
+                            .arg(current.unwrap_or(0) + 1)
+                            .query(&mut con)
+                            .unwrap();
+                        if result.is_some() {
+                            break;
+                        }
+                        retries += 1;
+                    }
+                }
+                retries
+            })
+        })
+        .collect();
+    for adder in adders {
+        adder.join().expect("adder");
+    }
+    let mut con = server.client();
+    let total: i64 = redis::cmd("GET").arg("cas").query(&mut con).unwrap();
+    assert_eq!(total, 400);
+}

@@ -60,6 +60,11 @@ pub enum Coord {
     Publish,
     Spublish,
     Pubsub,
+    Multi,
+    Exec,
+    Discard,
+    Watch,
+    Unwatch,
 }
 
 #[derive(Clone, Copy)]
@@ -268,6 +273,12 @@ pub static COMMANDS: &[CommandSpec] = &[
     command!("asking", 1, ["fast"], ["@fast", "@connection"], 0, 0, 0, "cluster", "3.0.0", "Sent by cluster clients after an -ASK redirect", C(Coord::Asking)),
     command!("readonly", 1, ["loading", "stale", "fast"], ["@fast", "@connection"], 0, 0, 0, "cluster", "3.0.0", "Enables read queries for a connection to a cluster replica node", C(Coord::Readonly)),
     command!("readwrite", 1, ["loading", "stale", "fast"], ["@fast", "@connection"], 0, 0, 0, "cluster", "3.0.0", "Disables read queries for a connection to a cluster replica node", C(Coord::Readwrite)),
+    // transactions
+    command!("multi", 1, ["noscript", "loading", "stale", "fast", "allow_busy"], ["@fast", "@transaction"], 0, 0, 0, "transactions", "1.2.0", "Mark the start of a transaction block", C(Coord::Multi)),
+    command!("exec", 1, ["noscript", "loading", "stale", "skip_slowlog"], ["@slow", "@transaction"], 0, 0, 0, "transactions", "1.2.0", "Execute all commands issued after MULTI", C(Coord::Exec)),
+    command!("discard", 1, ["noscript", "loading", "stale", "fast", "allow_busy"], ["@fast", "@transaction"], 0, 0, 0, "transactions", "2.0.0", "Discard all commands issued after MULTI", C(Coord::Discard)),
+    command!("watch", -2, ["noscript", "loading", "stale", "fast", "allow_busy"], ["@fast", "@transaction"], 1, -1, 1, "transactions", "2.2.0", "Watch the given keys to determine execution of the MULTI/EXEC block", C(Coord::Watch)),
+    command!("unwatch", 1, ["noscript", "loading", "stale", "fast", "allow_busy"], ["@fast", "@transaction"], 0, 0, 0, "transactions", "2.2.0", "Forget about all watched keys", C(Coord::Unwatch)),
     // pubsub
     command!("subscribe", -2, ["pubsub", "noscript", "loading", "stale"], ["@pubsub", "@slow"], 0, 0, 0, "pubsub", "2.0.0", "Listen for messages published to the given channels", C(Coord::Subscribe)),
     command!("unsubscribe", -1, ["pubsub", "noscript", "loading", "stale"], ["@pubsub", "@slow"], 0, 0, 0, "pubsub", "2.0.0", "Stop listening for messages posted to the given channels", C(Coord::Unsubscribe)),

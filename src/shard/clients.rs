@@ -33,8 +33,6 @@ pub struct ClientHandle {
     pub multi: Cell<i64>,
     /// Waiting in a blocking command (flag `b`).
     pub blocked: Cell<bool>,
-    /// A watched key was touched: EXEC will fail (flag `d`).
-    pub dirty_cas: Cell<bool>,
 }
 
 impl ClientHandle {
@@ -64,7 +62,6 @@ impl ClientHandle {
             subscriptions: Cell::new((0, 0, 0)),
             multi: Cell::new(-1),
             blocked: Cell::new(false),
-            dirty_cas: Cell::new(false),
         }
     }
 
@@ -84,9 +81,6 @@ impl ClientHandle {
         }
         if self.blocked.get() {
             flags.push('b');
-        }
-        if self.dirty_cas.get() {
-            flags.push('d');
         }
         if self.no_evict.get() {
             flags.push('e');

@@ -12,6 +12,7 @@ use super::clients::ClientHandle;
 use super::locks::Mode;
 use super::mesh::Op;
 use super::pubsub::Subscriber;
+use super::transaction::{runs_inside_multi, TxState};
 use super::Core;
 use crate::clock::Stopwatch;
 use crate::cluster::route::{route, Decision, KeyCheck, Query, Redirect};
@@ -104,6 +105,8 @@ pub struct Conn {
     pub readonly: bool,
     /// Its subscriptions and pending messages, once it subscribed.
     pub subscriber: Option<Rc<Subscriber>>,
+    /// MULTI / WATCH state.
+    pub tx: TxState,
     plan: Plan,
 }
 
@@ -115,7 +118,7 @@ enum Gate {
     Check(usize, KeyCheck, String),
 }
 
-enum Route {
+pub(super) enum Route {
     Keyless,
     /// All keys on `core`; `slot` is the slot of `argv[key]`.
     One {
@@ -127,7 +130,7 @@ enum Route {
 }
 
 impl Conn {
-    fn route(&self, spec: &CommandSpec, argv: &[Bytes]) -> Route {
+    pub(super) fn route(&self, spec: &CommandSpec, argv: &[Bytes]) -> Route {
         let cores = self.core.cores();
         let mut positions = key_positions(spec, argv);
         let Some(first) = positions.next() else {
@@ -209,6 +212,10 @@ impl Conn {
 
     /// Writes a reply for a command that was refused before running.
     pub fn reject(&mut self, command: Option<u16>, reply: Reply) {
+        // A command refused inside MULTI makes EXEC abort.
+        if self.tx.queued.is_some() {
+            self.tx.failed = true;
+        }
         if let Some(command) = command {
             self.core.stats.borrow_mut().commands[command as usize].rejected_calls += 1;
         }
@@ -284,19 +291,13 @@ impl Conn {
         } else if !self.handle.last_subcommand.borrow().is_empty() {
             self.handle.last_subcommand.borrow_mut().clear();
         }
-        // Coordinated commands are counted after they ran (CONFIG RESETSTAT
-        // counts itself, INFO does not see itself), as Redis does.
-        let is_coord = matches!(spec.exec, Exec::Coord(_));
-        if !is_coord {
-            self.count_call(command, spec, 0);
-        }
         if self.core.cluster_enabled {
             // ASKING is good for the next command only.
             let asking = std::mem::take(&mut self.asking);
             match self.cluster_gate(spec, argv, asking) {
                 Gate::Pass => {}
                 Gate::Refuse(reply) => {
-                    self.emit(command, reply);
+                    self.reject(Some(command), reply);
                     return;
                 }
                 // Pub/sub commands route by shard channel but do not touch
@@ -315,6 +316,24 @@ impl Conn {
                     return;
                 }
             }
+        }
+        if self.tx.queued.is_some() && !runs_inside_multi(spec.name) {
+            let reply = if spec.flags.contains(&"no_multi") {
+                self.reject(
+                    Some(command),
+                    Reply::error("ERR Command not allowed inside a transaction"),
+                );
+                return;
+            } else {
+                self.queue_command(argv)
+            };
+            self.emit(command, reply);
+            return;
+        }
+        // Coordinated commands are counted after they ran (CONFIG RESETSTAT
+        // counts itself, INFO does not see itself), as Redis does.
+        if !matches!(spec.exec, Exec::Coord(_)) {
+            self.count_call(command, spec, 0);
         }
         if self.subscriber.is_some() && self.in_resp2_subscribed_mode() {
             match spec.name {
@@ -369,18 +388,30 @@ impl Conn {
                 ),
                 Some(coord) => {
                     self.flush_plan().await;
-                    let reply = match fan_out_merge(coord) {
-                        Some(merge) => {
-                            let watch = Stopwatch::start();
-                            let reply = self.fan_out(spec, merge, run, argv).await;
-                            self.record_duration(command, watch.elapsed_nanos());
-                            reply
-                        }
-                        None => self.run_coord_guarded(coord, argv).await,
-                    };
+                    let reply = self.run_cross(spec, coord, run, argv).await;
                     self.emit(command, reply);
                 }
             },
+        }
+    }
+
+    /// A command whose keys span cores: a fan-out (MGET, MSET, DEL...) or
+    /// its coordinator.
+    pub(super) async fn run_cross(
+        &mut self,
+        spec: &'static CommandSpec,
+        coord: Coord,
+        run: ShardFn,
+        argv: &[Bytes],
+    ) -> Reply {
+        match fan_out_merge(coord) {
+            Some(merge) => {
+                let watch = Stopwatch::start();
+                let reply = self.fan_out(spec, merge, run, argv).await;
+                self.record_duration(index_of(spec) as u16, watch.elapsed_nanos());
+                reply
+            }
+            None => self.run_coord_guarded(coord, argv).await,
         }
     }
 
@@ -422,7 +453,7 @@ impl Conn {
         }
     }
 
-    async fn run_coord_guarded(&mut self, coord: Coord, argv: &[Bytes]) -> Reply {
+    pub(super) async fn run_coord_guarded(&mut self, coord: Coord, argv: &[Bytes]) -> Reply {
         use futures_lite::FutureExt;
         let watch = Stopwatch::start();
         let reply = std::panic::AssertUnwindSafe(self.run_coord(coord, argv))
@@ -450,7 +481,7 @@ impl Conn {
 
     /// Counts a call for INFO commandstats. Container commands (CLIENT,
     /// CONFIG, ...) are counted per subcommand, as `config|resetstat`.
-    fn count_call(&mut self, command: u16, spec: &CommandSpec, usec: u64) {
+    pub(super) fn count_call(&mut self, command: u16, spec: &CommandSpec, usec: u64) {
         let mut stats = self.core.stats.borrow_mut();
         stats.total_commands += 1;
         if spec.is_container() {
@@ -487,6 +518,9 @@ impl Conn {
             db.clear_routed();
             reply
         };
+        if let Some(spec) = crate::command::COMMANDS.get(command as usize) {
+            self.core.touch_watched(spec, argv, &reply);
+        }
         self.record_duration(command, watch.elapsed_nanos());
         self.emit(command, reply);
     }
@@ -540,9 +574,13 @@ impl Conn {
         } else {
             Mode::Shared
         };
-        let transaction = self.core.next_transaction();
+        // Inside EXEC the keys are already locked by the transaction.
+        let (transaction, lock) = match self.tx.exec_transaction {
+            Some(transaction) => (transaction, false),
+            None => (self.core.next_transaction(), true),
+        };
         for (core, core_keys) in keys.into_iter().enumerate() {
-            if !core_keys.is_empty() {
+            if lock && !core_keys.is_empty() {
                 self.on_core(
                     core,
                     Op::Lock {
@@ -561,7 +599,7 @@ impl Conn {
                     transaction,
                     run,
                     argv: sub_argv,
-                    release: true,
+                    release: lock,
                 })
             })
             .collect();
@@ -743,10 +781,12 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
         asking: false,
         readonly: false,
         subscriber: None,
+        tx: TxState::default(),
         plan: Plan::default(),
     };
     conn.run(&mut stream).await;
     conn.forget_subscriptions();
+    conn.unwatch_all().await;
     core.clients.borrow_mut().by_id.remove(&handle.id);
     core.stats.borrow_mut().connected_clients -= 1;
     core.shared

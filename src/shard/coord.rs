@@ -120,8 +120,22 @@ impl Conn {
             | Coord::Publish
             | Coord::Spublish
             | Coord::Pubsub => self.pubsub_command(coord, argv).await,
+            Coord::Multi => self.multi(),
+            Coord::Exec => self.exec().await,
+            Coord::Discard => self.discard().await,
+            Coord::Watch => self.watch(argv).await,
+            Coord::Unwatch => {
+                self.unwatch_all().await;
+                Reply::ok()
+            }
             Coord::Reset => {
                 self.forget_subscriptions();
+                if self.tx.queued.is_some() {
+                    self.tx.queued = None;
+                    self.tx.failed = false;
+                    self.handle.multi.set(-1);
+                }
+                self.unwatch_all().await;
                 self.resp3 = false;
                 self.handle.resp.set(2);
                 self.handle.name.borrow_mut().clear();
@@ -161,6 +175,10 @@ impl Conn {
     /// Locks keys (each with its mode) on their cores, in ascending core
     /// order; returns the transaction and the cores it holds. See `locks`.
     pub(super) async fn lock_keys(&self, keys: &[(&Bytes, Mode)]) -> (u64, Vec<usize>) {
+        // Inside EXEC every key is already locked by the transaction.
+        if let Some(transaction) = self.tx.exec_transaction {
+            return (transaction, Vec::new());
+        }
         let cores = self.core.cores();
         let mut per_core: std::collections::BTreeMap<usize, (Vec<Bytes>, Mode)> =
             Default::default();
@@ -463,7 +481,7 @@ impl Conn {
         {
             return Reply::error(SYNTAX);
         }
-        self.on_all(|| Op::Db(keys::flush_local, vec![])).await;
+        self.on_all(|| Op::Core(flush_core, vec![])).await;
         Reply::ok()
     }
 
@@ -600,6 +618,12 @@ pub fn array_items(reply: Reply) -> Vec<Reply> {
         Reply::Array(items) => items,
         _ => Vec::new(),
     }
+}
+
+/// FLUSHALL on one core: watched keys are touched, then every key goes.
+fn flush_core(core: &super::Core, argv: &[Bytes]) -> Reply {
+    core.watches.borrow().touch_all();
+    keys::flush_local(&mut core.db.borrow_mut(), argv)
 }
 
 fn sum(replies: Vec<Reply>) -> Reply {

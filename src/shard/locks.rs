@@ -68,6 +68,23 @@ impl KeyLocks {
         true
     }
 
+    /// The keys `transaction` holds exclusively here (the ones it writes).
+    pub fn exclusive_keys(&self, transaction: u64) -> Vec<Bytes> {
+        self.by_transaction
+            .get(&transaction)
+            .map(|keys| {
+                keys.iter()
+                    .filter(|key| {
+                        self.held
+                            .get(*key)
+                            .is_some_and(|held| held.exclusive == Some(transaction))
+                    })
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// Releases everything `transaction` holds here and wakes the waiters.
     pub fn unlock_all(&mut self, transaction: u64) {
         for key in self.by_transaction.remove(&transaction).unwrap_or_default() {

@@ -45,6 +45,17 @@ pub enum Op {
         release: bool,
     },
     Unlock(u64),
+    /// WATCH: `flag` is set when a write touches one of `keys` here.
+    Watch {
+        client: u64,
+        keys: Vec<Bytes>,
+        flag: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    },
+    /// UNWATCH (and EXEC, DISCARD, a closed connection): forget `keys`.
+    Unwatch {
+        client: u64,
+        keys: Vec<Bytes>,
+    },
     /// A client command in a slot being migrated or imported: it runs only
     /// if its keys here allow, else the reply is `redirect` (ASK/TRYAGAIN).
     /// A cluster view from a CLUSTER command this node just ran: every core

@@ -13,6 +13,7 @@ pub mod mesh;
 mod migrate;
 mod pubsub;
 mod stats;
+mod transaction;
 
 use crate::cluster::ClusterView;
 use crate::cluster_bus::runtime::{BusEvent, BusHandle, BusRequest, Publication};
@@ -64,6 +65,8 @@ pub struct Core {
     pub clients: RefCell<Clients>,
     pub locks: RefCell<KeyLocks>,
     pub pubsub: RefCell<pubsub::Registry>,
+    /// WATCHed keys of this core, with each watching client's flag.
+    pub watches: RefCell<transaction::Watches>,
     transactions: std::cell::Cell<u64>,
     pub shared: Arc<Shared>,
     mesh: OnceCell<Mesh>,
@@ -156,6 +159,7 @@ impl Core {
                 }
                 let watch = crate::clock::Stopwatch::start();
                 let reply = crate::command::run_guarded(run, &mut self.db.borrow_mut(), &argv);
+                self.touch_watched(spec, &argv, &reply);
                 let nanos = watch.elapsed_nanos();
                 let mut stats = self.stats.borrow_mut();
                 let index = crate::command::table::index_of(spec);
@@ -188,6 +192,9 @@ impl Core {
                 release,
             } => {
                 let reply = crate::command::run_guarded(run, &mut self.db.borrow_mut(), &argv);
+                if !reply.is_error() {
+                    self.touch_locked(transaction);
+                }
                 if release {
                     self.locks.borrow_mut().unlock_all(transaction);
                 }
@@ -207,7 +214,9 @@ impl Core {
                         redirect,
                     });
                 }
-                self.run_checked(spec, &argv, &check, redirect)
+                let reply = self.run_checked(spec, &argv, &check, redirect);
+                self.touch_watched(spec, &argv, &reply);
+                reply
             }
             Op::InstallView(view) => {
                 self.install_view(view);
@@ -215,6 +224,14 @@ impl Core {
             }
             Op::Unlock(transaction) => {
                 self.locks.borrow_mut().unlock_all(transaction);
+                Reply::ok()
+            }
+            Op::Watch { client, keys, flag } => {
+                self.watches.borrow_mut().watch(client, keys, flag);
+                Reply::ok()
+            }
+            Op::Unwatch { client, keys } => {
+                self.watches.borrow_mut().unwatch(client, &keys);
                 Reply::ok()
             }
         })
@@ -451,6 +468,7 @@ async fn core_main(
         clients: RefCell::new(Clients::default()),
         locks: RefCell::new(KeyLocks::default()),
         pubsub: RefCell::new(pubsub::Registry::default()),
+        watches: RefCell::new(transaction::Watches::default()),
         transactions: std::cell::Cell::new(0),
         cluster_enabled: config.cluster_enabled,
         shared,

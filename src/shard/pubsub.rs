@@ -224,19 +224,18 @@ impl Registry {
     /// UNSUBSCRIBE and friends: the names given, or every subscription of
     /// that kind when none is. With nothing to drop, one confirmation with
     /// a null name.
-    pub fn unsubscribe(
-        &mut self,
-        who: &Rc<Subscriber>,
-        kind: Kind,
-        names: &[Bytes],
-    ) -> Vec<Reply> {
+    pub fn unsubscribe(&mut self, who: &Rc<Subscriber>, kind: Kind, names: &[Bytes]) -> Vec<Reply> {
         let names: Vec<Bytes> = if names.is_empty() {
             who.members(kind)
         } else {
             names.to_vec()
         };
         if names.is_empty() {
-            return vec![push_reply(kind.unsubscribe_word(), None, who.count_for(kind))];
+            return vec![push_reply(
+                kind.unsubscribe_word(),
+                None,
+                who.count_for(kind),
+            )];
         }
         names
             .into_iter()
@@ -447,7 +446,11 @@ mod tests {
         for _ in 0..40 {
             registry.publish(&b("c"), &big);
         }
-        let list = registry.channels.get(&b("c")[..]).cloned().unwrap_or_default();
+        let list = registry
+            .channels
+            .get(&b("c")[..])
+            .cloned()
+            .unwrap_or_default();
         assert!(list[0].handle.killed.get());
         assert!(list[0].queued_bytes.get() <= QUEUED_BYTES_MAX);
     }
@@ -575,11 +578,7 @@ impl Conn {
             .subscriber
             .get_or_insert_with(|| Subscriber::new(handle))
             .clone();
-        let replies = self
-            .core
-            .pubsub
-            .borrow_mut()
-            .unsubscribe(&who, kind, names);
+        let replies = self.core.pubsub.borrow_mut().unsubscribe(&who, kind, names);
         self.confirmations(replies)
     }
 
@@ -637,9 +636,11 @@ impl Conn {
                 args.extend(argv.get(2).cloned());
                 Reply::Array(self.union_of_names(args).await)
             }
-            b"NUMPAT" if argc == 2 => {
-                Reply::Int(self.union_of_names(vec![kind_arg(Kind::Pattern)]).await.len() as i64)
-            }
+            b"NUMPAT" if argc == 2 => Reply::Int(
+                self.union_of_names(vec![kind_arg(Kind::Pattern)])
+                    .await
+                    .len() as i64,
+            ),
             b"NUMPAT" => errors::wrong_arity("pubsub|numpat"),
             b"HELP" => errors::wrong_arity("pubsub|help"),
             b"NUMSUB" | b"SHARDNUMSUB" => {

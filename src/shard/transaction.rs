@@ -1,0 +1,384 @@
+//! MULTI / EXEC / DISCARD / WATCH / UNWATCH.
+//!
+//! Queued commands run as one unit that no other client can see half of:
+//! - **One core** (every key of the transaction on the connection's own
+//!   core, no coordinated command): once no multi-core command holds one of
+//!   its keys, the whole transaction runs synchronously, without yielding,
+//!   so nothing else on the core runs in between. In cluster mode every
+//!   transaction has its keys in one slot, so this is the path it takes.
+//! - **Several cores**: every key is locked first, on its core, in
+//!   ascending core order (exclusive for keys a queued command writes,
+//!   shared for keys only read and for watched keys), exactly as a single
+//!   multi-core command locks (see `locks`). The commands then run in order
+//!   under that one transaction's locks; the multi-core commands among them
+//!   reuse them instead of taking their own. Then every lock is released.
+//!
+//! WATCH registers the key on its core with a flag shared by the client.
+//! A write that succeeds on a watched key sets the flag of every client
+//! watching it; EXEC checks it under the locks and answers a null array
+//! when it is set.
+
+use super::conn::{Conn, Route};
+use super::locks::Mode;
+use super::mesh::Op;
+use super::Core;
+use crate::cluster::{core_of_slot, key_hash_slot};
+use crate::command::errors;
+use crate::command::table::index_of;
+use crate::command::{key_positions, lookup, CommandSpec, Exec};
+use crate::protocol::Reply;
+use bytes::Bytes;
+use hashbrown::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+const EXECABORT: &str = "EXECABORT Transaction discarded because of previous errors.";
+
+/// One core's watched keys: each with the flags of the clients watching it.
+#[derive(Default)]
+pub struct Watches {
+    keys: HashMap<Bytes, Vec<(u64, Arc<AtomicBool>)>>,
+}
+
+impl Watches {
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    pub fn watch(&mut self, client: u64, keys: Vec<Bytes>, flag: Arc<AtomicBool>) {
+        for key in keys {
+            let list = self.keys.entry(key).or_default();
+            if !list.iter().any(|(id, _)| *id == client) {
+                list.push((client, flag.clone()));
+            }
+        }
+    }
+
+    pub fn unwatch(&mut self, client: u64, keys: &[Bytes]) {
+        for key in keys {
+            if let Some(list) = self.keys.get_mut(key) {
+                list.retain(|(id, _)| *id != client);
+                if list.is_empty() {
+                    self.keys.remove(key);
+                }
+            }
+        }
+    }
+
+    /// A write touched `key`: every client watching it will see EXEC fail.
+    pub fn touch(&self, key: &[u8]) {
+        if let Some(list) = self.keys.get(key) {
+            for (_, flag) in list {
+                flag.store(true, Ordering::Release);
+            }
+        }
+    }
+
+    /// FLUSHALL: every watched key here is touched.
+    pub fn touch_all(&self) {
+        for list in self.keys.values() {
+            for (_, flag) in list {
+                flag.store(true, Ordering::Release);
+            }
+        }
+    }
+}
+
+impl Core {
+    /// After a client command ran here: a successful write touches the
+    /// watched keys among its keys.
+    #[inline]
+    pub fn touch_watched(&self, spec: &CommandSpec, argv: &[Bytes], reply: &Reply) {
+        let watches = self.watches.borrow();
+        if watches.is_empty() || !spec.is_write() || reply.is_error() {
+            return;
+        }
+        for position in key_positions(spec, argv) {
+            watches.touch(&argv[position]);
+        }
+    }
+
+    /// After part of a multi-core command ran here: the keys it holds
+    /// exclusively (those it writes) are touched.
+    #[inline]
+    pub fn touch_locked(&self, transaction: u64) {
+        let watches = self.watches.borrow();
+        if watches.is_empty() {
+            return;
+        }
+        for key in self.locks.borrow().exclusive_keys(transaction) {
+            watches.touch(&key);
+        }
+    }
+}
+
+/// A connection's transaction state.
+#[derive(Default)]
+pub struct TxState {
+    /// Commands queued since MULTI; `None` outside a transaction.
+    pub queued: Option<Vec<Vec<Bytes>>>,
+    /// A command was refused while queueing: EXEC will abort.
+    pub failed: bool,
+    /// Watched keys and the flag their cores set when one is written.
+    pub watched: Vec<Bytes>,
+    pub flag: Option<Arc<AtomicBool>>,
+    /// The running EXEC's lock transaction: multi-core commands inside it
+    /// run under these locks instead of taking their own.
+    pub exec_transaction: Option<u64>,
+}
+
+/// Commands that act at once inside MULTI instead of being queued.
+pub fn runs_inside_multi(name: &str) -> bool {
+    matches!(
+        name,
+        "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
+    )
+}
+
+impl Conn {
+    /// Queues a command inside MULTI (already checked and routed).
+    pub fn queue_command(&mut self, argv: &[Bytes]) -> Reply {
+        if let Some(queued) = self.tx.queued.as_mut() {
+            // Copies: arguments are slices of the read buffer.
+            queued.push(argv.iter().map(|a| Bytes::copy_from_slice(a)).collect());
+            self.handle.multi.set(queued.len() as i64);
+        }
+        Reply::Simple("QUEUED".into())
+    }
+
+    pub fn multi(&mut self) -> Reply {
+        if self.tx.queued.is_some() {
+            return Reply::error("ERR MULTI calls can not be nested");
+        }
+        self.tx.queued = Some(Vec::new());
+        self.tx.failed = false;
+        self.handle.multi.set(0);
+        Reply::ok()
+    }
+
+    pub async fn discard(&mut self) -> Reply {
+        if self.tx.queued.is_none() {
+            return Reply::error("ERR DISCARD without MULTI");
+        }
+        self.end_multi();
+        self.unwatch_all().await;
+        Reply::ok()
+    }
+
+    fn end_multi(&mut self) {
+        self.tx.queued = None;
+        self.tx.failed = false;
+        self.handle.multi.set(-1);
+    }
+
+    pub async fn watch(&mut self, argv: &[Bytes]) -> Reply {
+        if self.tx.queued.is_some() {
+            return Reply::error("ERR WATCH inside MULTI is not allowed");
+        }
+        let flag = self
+            .tx
+            .flag
+            .get_or_insert_with(|| Arc::new(AtomicBool::new(false)))
+            .clone();
+        let cores = self.core.cores();
+        let mut per_core: Vec<Vec<Bytes>> = vec![Vec::new(); cores];
+        for key in &argv[1..] {
+            if !self.tx.watched.contains(key) {
+                let key = Bytes::copy_from_slice(key);
+                per_core[core_of_slot(key_hash_slot(&key), cores)].push(key.clone());
+                self.tx.watched.push(key);
+            }
+        }
+        let client = self.handle.id;
+        let ops = per_core
+            .into_iter()
+            .map(|keys| {
+                (!keys.is_empty()).then(|| Op::Watch {
+                    client,
+                    keys,
+                    flag: flag.clone(),
+                })
+            })
+            .collect();
+        self.on_each(ops).await;
+        Reply::ok()
+    }
+
+    /// Forgets every watched key (UNWATCH, EXEC, DISCARD, RESET, close).
+    pub async fn unwatch_all(&mut self) {
+        let watched = std::mem::take(&mut self.tx.watched);
+        self.tx.flag = None;
+        if watched.is_empty() {
+            return;
+        }
+        let cores = self.core.cores();
+        let mut per_core: Vec<Vec<Bytes>> = vec![Vec::new(); cores];
+        for key in watched {
+            per_core[core_of_slot(key_hash_slot(&key), cores)].push(key);
+        }
+        let client = self.handle.id;
+        let ops = per_core
+            .into_iter()
+            .map(|keys| (!keys.is_empty()).then_some(Op::Unwatch { client, keys }))
+            .collect();
+        self.on_each(ops).await;
+    }
+
+    fn watch_failed(&self) -> bool {
+        self.tx
+            .flag
+            .as_ref()
+            .is_some_and(|flag| flag.load(Ordering::Acquire))
+    }
+
+    pub async fn exec(&mut self) -> Reply {
+        let Some(queued) = self.tx.queued.take() else {
+            return Reply::error("ERR EXEC without MULTI");
+        };
+        let failed = self.tx.failed;
+        self.end_multi();
+        if failed {
+            self.unwatch_all().await;
+            return Reply::error(EXECABORT);
+        }
+        if self.core.cluster_enabled {
+            let mut slots = queued.iter().flat_map(|argv| {
+                lookup(&argv[0])
+                    .map(|spec| {
+                        key_positions(spec, argv)
+                            .map(|i| key_hash_slot(&argv[i]))
+                            .collect::<Vec<_>>()
+                    })
+                    .unwrap_or_default()
+            });
+            if let Some(first) = slots.next() {
+                if slots.any(|slot| slot != first) {
+                    self.unwatch_all().await;
+                    return Reply::error("CROSSSLOT Keys in request don't hash to the same slot");
+                }
+            }
+        }
+        let reply = if self.runs_on_this_core(&queued) {
+            self.exec_here(&queued).await
+        } else {
+            self.exec_across(&queued).await
+        };
+        self.unwatch_all().await;
+        reply
+    }
+
+    /// True when every queued command is a shard command whose keys are
+    /// all on this core.
+    fn runs_on_this_core(&self, queued: &[Vec<Bytes>]) -> bool {
+        let cores = self.core.cores();
+        queued.iter().all(|argv| {
+            lookup(&argv[0]).is_some_and(|spec| {
+                !matches!(spec.exec, Exec::Coord(_))
+                    && key_positions(spec, argv)
+                        .all(|i| core_of_slot(key_hash_slot(&argv[i]), cores) == self.core.id)
+            })
+        })
+    }
+
+    /// The single-core transaction: wait until no multi-core command holds
+    /// its keys, then run every command without yielding.
+    async fn exec_here(&mut self, queued: &[Vec<Bytes>]) -> Reply {
+        let specs: Vec<&'static CommandSpec> =
+            queued.iter().filter_map(|argv| lookup(&argv[0])).collect();
+        std::future::poll_fn(|cx| {
+            let blocked = specs
+                .iter()
+                .zip(queued)
+                .any(|(spec, argv)| self.core.command_blocked(spec, argv));
+            if blocked {
+                self.core.locks.borrow().wait(cx.waker());
+                std::task::Poll::Pending
+            } else {
+                std::task::Poll::Ready(())
+            }
+        })
+        .await;
+        if self.watch_failed() {
+            return Reply::NilArray;
+        }
+        let mut replies = Vec::with_capacity(queued.len());
+        self.core.db.borrow_mut().refresh_clock();
+        for (spec, argv) in specs.into_iter().zip(queued) {
+            let (Exec::Shard(run) | Exec::ShardOrCross(run, _)) = spec.exec else {
+                continue;
+            };
+            self.count_queued_call(spec);
+            let reply = crate::command::run_guarded(run, &mut self.core.db.borrow_mut(), argv);
+            self.core.touch_watched(spec, argv, &reply);
+            replies.push(reply);
+        }
+        Reply::Array(replies)
+    }
+
+    /// The multi-core transaction: lock every key in core order, run the
+    /// commands under those locks, release.
+    async fn exec_across(&mut self, queued: &[Vec<Bytes>]) -> Reply {
+        let mut keys: Vec<(Bytes, Mode)> = Vec::new();
+        for argv in queued {
+            if let Some(spec) = lookup(&argv[0]) {
+                let mode = if spec.is_write() {
+                    Mode::Exclusive
+                } else {
+                    Mode::Shared
+                };
+                keys.extend(key_positions(spec, argv).map(|i| (argv[i].clone(), mode)));
+            }
+        }
+        keys.extend(self.tx.watched.iter().map(|k| (k.clone(), Mode::Shared)));
+        let refs: Vec<(&Bytes, Mode)> = keys.iter().map(|(k, m)| (k, *m)).collect();
+        let (transaction, cores) = self.lock_keys(&refs).await;
+        if self.watch_failed() {
+            self.unlock(transaction, &cores).await;
+            return Reply::NilArray;
+        }
+        self.tx.exec_transaction = Some(transaction);
+        let mut replies = Vec::with_capacity(queued.len());
+        for argv in queued {
+            replies.push(self.exec_one(transaction, argv).await);
+        }
+        self.tx.exec_transaction = None;
+        self.unlock(transaction, &cores).await;
+        Reply::Array(replies)
+    }
+
+    async fn exec_one(&mut self, transaction: u64, argv: &[Bytes]) -> Reply {
+        let Some(spec) = lookup(&argv[0]) else {
+            return errors::unknown_command(argv);
+        };
+        let (run, cross) = match spec.exec {
+            // Boxed: EXEC itself is a coordinated command.
+            Exec::Coord(coord) => return Box::pin(self.run_coord_guarded(coord, argv)).await,
+            Exec::Shard(run) => (run, None),
+            Exec::ShardOrCross(run, coord) => (run, Some(coord)),
+        };
+        self.count_queued_call(spec);
+        match self.route(spec, argv) {
+            Route::Keyless => {
+                crate::command::run_guarded(run, &mut self.core.db.borrow_mut(), argv)
+            }
+            Route::One { core, .. } => {
+                let op = Op::Locked {
+                    transaction,
+                    run,
+                    argv: argv.to_vec(),
+                    release: false,
+                };
+                self.on_core(core, op).await
+            }
+            Route::Many => match cross {
+                Some(coord) => Box::pin(self.run_cross(spec, coord, run, argv)).await,
+                None => Reply::error("CROSSSLOT Keys in request don't hash to the same slot"),
+            },
+        }
+    }
+
+    fn count_queued_call(&mut self, spec: &'static CommandSpec) {
+        let command = index_of(spec) as u16;
+        self.count_call(command, spec, 0);
+    }
+}
