@@ -441,9 +441,13 @@ mod tests {
             } else {
                 assert_eq!((spec.last_key, spec.step), (0, 0), "{}", spec.name);
             }
+            // Keyed commands read or write, except WATCH and the shard
+            // channel commands (whose "keys" only route).
             assert!(
                 spec.flags.contains(&"write") != spec.flags.contains(&"readonly")
-                    || spec.first_key == 0,
+                    || spec.first_key == 0
+                    || spec.name == "watch"
+                    || spec.flags.contains(&"pubsub"),
                 "{}",
                 spec.name
             );
