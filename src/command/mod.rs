@@ -144,13 +144,15 @@ pub fn key_positions(spec: &CommandSpec, argv: &[Bytes]) -> impl Iterator<Item =
         return migrate_keys(argv).step_by(1);
     }
     if spec.flags.contains(&"movablekeys") {
+        // BLMPOP's timeout comes before its numkeys.
+        let at = if spec.name == "blmpop" { 2 } else { 1 };
         let count = argv
-            .get(1)
+            .get(at)
             .and_then(|arg| parse_int(arg))
             .filter(|count| *count > 0)
             .map_or(0, |count| count.min(argc as i64) as usize);
-        let end = (2 + count).min(argc).max(2);
-        return (2..end).step_by(1);
+        let end = (at + 1 + count).min(argc).max(at + 1);
+        return (at + 1..end).step_by(1);
     }
     let first = spec.first_key as usize;
     let last = if spec.first_key == 0 {

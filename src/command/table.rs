@@ -60,6 +60,11 @@ pub enum Coord {
     Publish,
     Spublish,
     Pubsub,
+    Blpop,
+    Brpop,
+    Blmove,
+    Blmpop,
+    Brpoplpush,
     Multi,
     Exec,
     Discard,
@@ -273,6 +278,12 @@ pub static COMMANDS: &[CommandSpec] = &[
     command!("asking", 1, ["fast"], ["@fast", "@connection"], 0, 0, 0, "cluster", "3.0.0", "Sent by cluster clients after an -ASK redirect", C(Coord::Asking)),
     command!("readonly", 1, ["loading", "stale", "fast"], ["@fast", "@connection"], 0, 0, 0, "cluster", "3.0.0", "Enables read queries for a connection to a cluster replica node", C(Coord::Readonly)),
     command!("readwrite", 1, ["loading", "stale", "fast"], ["@fast", "@connection"], 0, 0, 0, "cluster", "3.0.0", "Disables read queries for a connection to a cluster replica node", C(Coord::Readwrite)),
+    // blocking lists
+    command!("blpop", -3, ["write", "noscript", "blocking"], ["@write", "@list", "@slow", "@blocking"], 1, -2, 1, "list", "2.0.0", "Remove and get the first element in a list, or block until one is available", C(Coord::Blpop)),
+    command!("brpop", -3, ["write", "noscript", "blocking"], ["@write", "@list", "@slow", "@blocking"], 1, -2, 1, "list", "2.0.0", "Remove and get the last element in a list, or block until one is available", C(Coord::Brpop)),
+    command!("blmove", 6, ["write", "denyoom", "noscript", "blocking"], ["@write", "@list", "@slow", "@blocking"], 1, 2, 1, "list", "6.2.0", "Pop an element from a list, push it to another list and return it; or block until one is available", C(Coord::Blmove)),
+    command!("blmpop", -5, ["write", "blocking", "movablekeys"], ["@write", "@list", "@slow", "@blocking"], 0, 0, 0, "list", "7.0.0", "Pop elements from a list, or block until one is available", C(Coord::Blmpop)),
+    command!("brpoplpush", 4, ["write", "denyoom", "noscript", "blocking"], ["@write", "@list", "@slow", "@blocking"], 1, 2, 1, "list", "2.2.0", "Pop an element from a list, push it to another list and return it; or block until one is available", C(Coord::Brpoplpush)),
     // transactions
     command!("multi", 1, ["noscript", "loading", "stale", "fast", "allow_busy"], ["@fast", "@transaction"], 0, 0, 0, "transactions", "1.2.0", "Mark the start of a transaction block", C(Coord::Multi)),
     command!("exec", 1, ["noscript", "loading", "stale", "skip_slowlog"], ["@slow", "@transaction"], 0, 0, 0, "transactions", "1.2.0", "Execute all commands issued after MULTI", C(Coord::Exec)),
@@ -298,6 +309,7 @@ static SUBCOMMANDS: &[(&str, &[&str])] = &[
         "client",
         &[
             "getname", "help", "id", "info", "kill", "list", "no-evict", "reply", "setname",
+            "unblock",
         ],
     ),
     (

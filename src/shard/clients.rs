@@ -33,6 +33,8 @@ pub struct ClientHandle {
     pub multi: Cell<i64>,
     /// Waiting in a blocking command (flag `b`).
     pub blocked: Cell<bool>,
+    /// The blocking command's waiter, for CLIENT UNBLOCK.
+    pub waiter: RefCell<Option<std::sync::Arc<super::blocking::Waiter>>>,
 }
 
 impl ClientHandle {
@@ -62,6 +64,7 @@ impl ClientHandle {
             subscriptions: Cell::new((0, 0, 0)),
             multi: Cell::new(-1),
             blocked: Cell::new(false),
+            waiter: RefCell::new(None),
         }
     }
 

@@ -519,7 +519,7 @@ impl Conn {
             reply
         };
         if let Some(spec) = crate::command::COMMANDS.get(command as usize) {
-            self.core.touch_watched(spec, argv, &reply);
+            self.core.after_write(spec, argv, &reply);
         }
         self.record_duration(command, watch.elapsed_nanos());
         self.emit(command, reply);

@@ -120,6 +120,9 @@ impl Conn {
             | Coord::Publish
             | Coord::Spublish
             | Coord::Pubsub => self.pubsub_command(coord, argv).await,
+            Coord::Blpop | Coord::Brpop | Coord::Blmove | Coord::Blmpop | Coord::Brpoplpush => {
+                self.blocking_command(coord, argv).await
+            }
             Coord::Multi => self.multi(),
             Coord::Exec => self.exec().await,
             Coord::Discard => self.discard().await,
@@ -910,9 +913,18 @@ const CLIENT_HELP: &[&str] = &[
     "    Set client meta attr. Options are:",
     "    * LIB-NAME: the client lib name.",
     "    * LIB-VER: the client lib version.",
+    "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+    "    Unblock the specified blocked client.",
     "HELP",
     "    Prints this help.",
 ];
+
+/// CLIENT UNBLOCK on each core: only the client's own core finds it.
+fn unblock_core(core: &Core, argv: &[Bytes]) -> Reply {
+    let id = argv.first().and_then(|a| parse_int(a)).unwrap_or(0);
+    let error = argv.get(1).is_some_and(|a| a.as_ref() == b"1");
+    super::blocking::unblock_client(core, id.max(0) as u64, error)
+}
 
 fn list_core(core: &Core, argv: &[Bytes]) -> Reply {
     let filter = ClientFilter::decode(argv);
@@ -1079,8 +1091,29 @@ impl Conn {
                 }
             }
             b"HELP" if argv.len() == 2 => keys::help_reply(CLIENT_HELP),
+            b"UNBLOCK" if argv.len() == 3 || argv.len() == 4 => {
+                let Some(id) = parse_int(&argv[2]) else {
+                    return Reply::error(NOT_INTEGER);
+                };
+                let error = match argv.get(3).map(|a| a.to_ascii_uppercase()) {
+                    None => false,
+                    Some(reason) if reason == b"TIMEOUT" => false,
+                    Some(reason) if reason == b"ERROR" => true,
+                    Some(_) => {
+                        return Reply::error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
+                    }
+                };
+                let args = vec![
+                    Bytes::from(id.to_string()),
+                    Bytes::from_static(if error { b"1" } else { b"0" }),
+                ];
+                sum(self.on_all(|| Op::Core(unblock_core, args.clone())).await)
+            }
+            b"UNBLOCK" if argv.len() > 4 => Reply::error(
+                "ERR unknown subcommand or wrong number of arguments for 'unblock'. Try CLIENT HELP.",
+            ),
             b"ID" | b"GETNAME" | b"SETNAME" | b"SETINFO" | b"INFO" | b"KILL" | b"NO-EVICT"
-            | b"REPLY" | b"HELP" => arity(),
+            | b"REPLY" | b"HELP" | b"UNBLOCK" => arity(),
             _ => errors::unknown_subcommand("client", &argv[1]),
         }
     }

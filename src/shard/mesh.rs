@@ -51,6 +51,17 @@ pub enum Op {
         keys: Vec<Bytes>,
         flag: std::sync::Arc<std::sync::atomic::AtomicBool>,
     },
+    /// A blocking command's waiter for its keys on this core (served at
+    /// once if one has data).
+    Block {
+        keys: Vec<Bytes>,
+        waiter: std::sync::Arc<super::blocking::Waiter>,
+    },
+    /// The blocking command is over: forget its waiter here.
+    Unblock {
+        client: u64,
+        keys: Vec<Bytes>,
+    },
     /// UNWATCH (and EXEC, DISCARD, a closed connection): forget `keys`.
     Unwatch {
         client: u64,

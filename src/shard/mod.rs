@@ -2,6 +2,7 @@
 //! own io_uring rings, its own SO_REUSEPORT listener, its own keyspace, and
 //! its ends of the channel mesh. Only this module touches glommio.
 
+mod blocking;
 mod clients;
 mod cluster;
 mod collections;
@@ -67,6 +68,8 @@ pub struct Core {
     pub pubsub: RefCell<pubsub::Registry>,
     /// WATCHed keys of this core, with each watching client's flag.
     pub watches: RefCell<transaction::Watches>,
+    /// Clients blocked on keys of this core (BLPOP and friends).
+    pub blocked: RefCell<blocking::Blocked>,
     transactions: std::cell::Cell<u64>,
     pub shared: Arc<Shared>,
     mesh: OnceCell<Mesh>,
@@ -159,7 +162,7 @@ impl Core {
                 }
                 let watch = crate::clock::Stopwatch::start();
                 let reply = crate::command::run_guarded(run, &mut self.db.borrow_mut(), &argv);
-                self.touch_watched(spec, &argv, &reply);
+                self.after_write(spec, &argv, &reply);
                 let nanos = watch.elapsed_nanos();
                 let mut stats = self.stats.borrow_mut();
                 let index = crate::command::table::index_of(spec);
@@ -193,7 +196,7 @@ impl Core {
             } => {
                 let reply = crate::command::run_guarded(run, &mut self.db.borrow_mut(), &argv);
                 if !reply.is_error() {
-                    self.touch_locked(transaction);
+                    self.after_locked_write(transaction);
                 }
                 if release {
                     self.locks.borrow_mut().unlock_all(transaction);
@@ -215,7 +218,7 @@ impl Core {
                     });
                 }
                 let reply = self.run_checked(spec, &argv, &check, redirect);
-                self.touch_watched(spec, &argv, &reply);
+                self.after_write(spec, &argv, &reply);
                 reply
             }
             Op::InstallView(view) => {
@@ -232,6 +235,11 @@ impl Core {
             }
             Op::Unwatch { client, keys } => {
                 self.watches.borrow_mut().unwatch(client, &keys);
+                Reply::ok()
+            }
+            Op::Block { keys, waiter } => self.block(keys, waiter),
+            Op::Unblock { client, keys } => {
+                self.unblock(client, &keys);
                 Reply::ok()
             }
         })
@@ -469,6 +477,7 @@ async fn core_main(
         locks: RefCell::new(KeyLocks::default()),
         pubsub: RefCell::new(pubsub::Registry::default()),
         watches: RefCell::new(transaction::Watches::default()),
+        blocked: RefCell::new(blocking::Blocked::default()),
         transactions: std::cell::Cell::new(0),
         cluster_enabled: config.cluster_enabled,
         shared,

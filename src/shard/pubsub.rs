@@ -51,12 +51,44 @@ impl Kind {
     }
 }
 
+/// A client's names of one kind, in the order it subscribed (UNSUBSCRIBE
+/// with no argument answers in that order, as Redis does for patterns).
+#[derive(Default)]
+pub struct Names {
+    order: Vec<Bytes>,
+    members: HashSet<Bytes>,
+}
+
+impl Names {
+    fn insert(&mut self, name: Bytes) -> bool {
+        if self.members.insert(name.clone()) {
+            self.order.push(name);
+            true
+        } else {
+            false
+        }
+    }
+
+    fn remove(&mut self, name: &Bytes) -> bool {
+        if self.members.remove(name) {
+            self.order.retain(|n| n != name);
+            true
+        } else {
+            false
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.order.len()
+    }
+}
+
 /// One client's subscriptions and the messages waiting for it.
 pub struct Subscriber {
     pub handle: Rc<ClientHandle>,
-    channels: RefCell<HashSet<Bytes>>,
-    patterns: RefCell<HashSet<Bytes>>,
-    shard_channels: RefCell<HashSet<Bytes>>,
+    channels: RefCell<Names>,
+    patterns: RefCell<Names>,
+    shard_channels: RefCell<Names>,
     queue: RefCell<VecDeque<Reply>>,
     queued_bytes: Cell<usize>,
     waker: Cell<Option<Waker>>,
@@ -75,7 +107,7 @@ impl Subscriber {
         })
     }
 
-    fn set(&self, kind: Kind) -> &RefCell<HashSet<Bytes>> {
+    fn set(&self, kind: Kind) -> &RefCell<Names> {
         match kind {
             Kind::Channel => &self.channels,
             Kind::Pattern => &self.patterns,
@@ -105,7 +137,7 @@ impl Subscriber {
     }
 
     pub fn members(&self, kind: Kind) -> Vec<Bytes> {
-        self.set(kind).borrow().iter().cloned().collect()
+        self.set(kind).borrow().order.clone()
     }
 
     fn update_handle(&self) {

@@ -86,28 +86,36 @@ impl Watches {
 
 impl Core {
     /// After a client command ran here: a successful write touches the
-    /// watched keys among its keys.
+    /// watched keys among its keys and serves clients blocked on them.
     #[inline]
-    pub fn touch_watched(&self, spec: &CommandSpec, argv: &[Bytes], reply: &Reply) {
-        let watches = self.watches.borrow();
-        if watches.is_empty() || !spec.is_write() || reply.is_error() {
+    pub fn after_write(&self, spec: &CommandSpec, argv: &[Bytes], reply: &Reply) {
+        if !spec.is_write() || reply.is_error() {
             return;
         }
-        for position in key_positions(spec, argv) {
-            watches.touch(&argv[position]);
+        if !self.watches.borrow().is_empty() {
+            let watches = self.watches.borrow();
+            for position in key_positions(spec, argv) {
+                watches.touch(&argv[position]);
+            }
+        }
+        if !self.blocked.borrow().is_empty() {
+            for position in key_positions(spec, argv) {
+                self.serve_blocked(&argv[position]);
+            }
         }
     }
 
     /// After part of a multi-core command ran here: the keys it holds
-    /// exclusively (those it writes) are touched.
+    /// exclusively (those it writes) are touched and their blocked clients
+    /// served.
     #[inline]
-    pub fn touch_locked(&self, transaction: u64) {
-        let watches = self.watches.borrow();
-        if watches.is_empty() {
+    pub fn after_locked_write(&self, transaction: u64) {
+        if self.watches.borrow().is_empty() && self.blocked.borrow().is_empty() {
             return;
         }
         for key in self.locks.borrow().exclusive_keys(transaction) {
-            watches.touch(&key);
+            self.watches.borrow().touch(&key);
+            self.serve_blocked(&key);
         }
     }
 }
@@ -303,15 +311,17 @@ impl Conn {
         }
         let mut replies = Vec::with_capacity(queued.len());
         self.core.db.borrow_mut().refresh_clock();
+        self.core.defer_serving();
         for (spec, argv) in specs.into_iter().zip(queued) {
             let (Exec::Shard(run) | Exec::ShardOrCross(run, _)) = spec.exec else {
                 continue;
             };
             self.count_queued_call(spec);
             let reply = crate::command::run_guarded(run, &mut self.core.db.borrow_mut(), argv);
-            self.core.touch_watched(spec, argv, &reply);
+            self.core.after_write(spec, argv, &reply);
             replies.push(reply);
         }
+        self.core.resume_serving();
         Reply::Array(replies)
     }
 
@@ -337,16 +347,26 @@ impl Conn {
             return Reply::NilArray;
         }
         self.tx.exec_transaction = Some(transaction);
+        // Clients blocked on keys the transaction pushes to are served after
+        // it, on every core it holds.
+        for &core in &cores {
+            self.on_core(core, Op::Core(super::blocking::defer_core, vec![]))
+                .await;
+        }
         let mut replies = Vec::with_capacity(queued.len());
         for argv in queued {
             replies.push(self.exec_one(transaction, argv).await);
         }
         self.tx.exec_transaction = None;
+        for &core in &cores {
+            self.on_core(core, Op::Core(super::blocking::resume_core, vec![]))
+                .await;
+        }
         self.unlock(transaction, &cores).await;
         Reply::Array(replies)
     }
 
-    async fn exec_one(&mut self, transaction: u64, argv: &[Bytes]) -> Reply {
+    pub(super) async fn exec_one(&mut self, transaction: u64, argv: &[Bytes]) -> Reply {
         let Some(spec) = lookup(&argv[0]) else {
             return errors::unknown_command(argv);
         };

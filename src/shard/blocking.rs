@@ -1,0 +1,571 @@
+//! Blocking list commands: BLPOP, BRPOP, BLMOVE, BLMPOP, BRPOPLPUSH, and
+//! CLIENT UNBLOCK.
+//!
+//! A command first tries to pop at once, as its non-blocking form would.
+//! If every key is empty it blocks: a `Waiter` is registered on the core of
+//! each of its keys (in one op per core that also serves it at once if a key
+//! there got data in the meantime, so no push is missed). A write on a key
+//! with waiters serves them there and then, in the order they blocked
+//! (FIFO), on the core that owns the key: the waiter is claimed (one atomic
+//! flag, so a client blocked on keys of two cores is served once), the
+//! element popped and the reply sent to the client's core. A timeout, CLIENT
+//! UNBLOCK or the client closing claims the waiter the same way; when the
+//! claim is lost, the reply already sent is the answer, so nothing popped
+//! is ever dropped on the floor.
+
+use super::conn::Conn;
+use super::mesh::Op;
+use super::Core;
+use crate::cluster::{core_of_slot, key_hash_slot};
+use crate::command::{lists, Coord};
+use crate::protocol::Reply;
+use bytes::Bytes;
+use hashbrown::HashMap;
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How often a blocked client's socket is checked for having closed.
+const CLOSED_CHECK_PERIOD: Duration = Duration::from_millis(100);
+
+/// What a blocked client waits to do once a key has data.
+#[derive(Clone, Debug)]
+pub enum BlockKind {
+    /// BLPOP / BRPOP: one element; the reply is [key, element].
+    Pop { left: bool },
+    /// BLMPOP: up to `count` elements; the reply is [key, [elements]].
+    Mpop { left: bool, count: usize },
+    /// BLMOVE / BRPOPLPUSH: the element moves to `destination`.
+    Move {
+        from_left: bool,
+        to_left: bool,
+        destination: Bytes,
+    },
+}
+
+/// The answer for a blocked client; `push` is the element a cross-core
+/// BLMOVE still has to push onto its destination.
+pub struct Served {
+    pub reply: Reply,
+    pub push: Option<(Bytes, bool, Bytes)>,
+}
+
+pub struct Waiter {
+    pub client: u64,
+    pub kind: BlockKind,
+    claimed: AtomicBool,
+    sender: flume::Sender<Served>,
+}
+
+impl Waiter {
+    /// Takes the right to answer this client; false if someone else has.
+    pub fn claim(&self) -> bool {
+        self.claimed
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+
+    fn is_claimed(&self) -> bool {
+        self.claimed.load(Ordering::Acquire)
+    }
+
+    /// Answers the client (after a successful claim).
+    pub fn answer(&self, served: Served) {
+        let _ = self.sender.try_send(served);
+    }
+}
+
+/// One core's blocked clients, per key, in the order they blocked.
+#[derive(Default)]
+pub struct Blocked {
+    keys: HashMap<Bytes, VecDeque<Arc<Waiter>>>,
+    /// While transactions run here (`deferring` of them), written keys wait
+    /// here: blocked clients are served after EXEC, as Redis does.
+    deferred: Vec<Bytes>,
+    deferring: usize,
+}
+
+impl Blocked {
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    fn add(&mut self, key: Bytes, waiter: Arc<Waiter>) {
+        self.keys.entry(key).or_default().push_back(waiter);
+    }
+
+    fn remove(&mut self, client: u64, keys: &[Bytes]) {
+        for key in keys {
+            if let Some(list) = self.keys.get_mut(key) {
+                list.retain(|w| w.client != client);
+                if list.is_empty() {
+                    self.keys.remove(key);
+                }
+            }
+        }
+    }
+
+    fn front(&mut self, key: &[u8]) -> Option<Arc<Waiter>> {
+        let list = self.keys.get_mut(key)?;
+        while list.front().is_some_and(|w| w.is_claimed()) {
+            list.pop_front();
+        }
+        let front = list.front().cloned();
+        if front.is_none() {
+            self.keys.remove(key);
+        }
+        front
+    }
+
+    fn pop_front(&mut self, key: &[u8]) {
+        if let Some(list) = self.keys.get_mut(key) {
+            list.pop_front();
+            if list.is_empty() {
+                self.keys.remove(key);
+            }
+        }
+    }
+}
+
+impl Core {
+    /// True when `key` here holds a list with elements.
+    fn list_ready(&self, key: &[u8]) -> bool {
+        let argv = [Bytes::from_static(b"llen"), Bytes::copy_from_slice(key)];
+        matches!(lists::llen(&mut self.db.borrow_mut(), &argv), Reply::Int(n) if n > 0)
+    }
+
+    /// Pops for `waiter` from `key` (which has data) and answers it.
+    fn serve(&self, key: &Bytes, waiter: &Waiter) {
+        let mut db = self.db.borrow_mut();
+        let key_arg = key.clone();
+        let side = |left: bool| Bytes::from_static(if left { b"LEFT" } else { b"RIGHT" });
+        let served = match &waiter.kind {
+            BlockKind::Pop { left } => {
+                let argv = [Bytes::from_static(b"lpop"), key_arg.clone()];
+                let reply = if *left {
+                    lists::lpop(&mut db, &argv)
+                } else {
+                    lists::rpop(&mut db, &argv)
+                };
+                Served {
+                    reply: Reply::Array(vec![Reply::Bulk(key_arg), reply]),
+                    push: None,
+                }
+            }
+            BlockKind::Mpop { left, count } => {
+                let argv = [
+                    Bytes::from_static(b"lmpop"),
+                    Bytes::from_static(b"1"),
+                    key_arg,
+                    side(*left),
+                    Bytes::from_static(b"COUNT"),
+                    Bytes::from(count.to_string()),
+                ];
+                Served {
+                    reply: lists::lmpop(&mut db, &argv),
+                    push: None,
+                }
+            }
+            BlockKind::Move {
+                from_left,
+                to_left,
+                destination,
+            } => {
+                if core_of_slot(key_hash_slot(destination), self.cores()) == self.id {
+                    let argv = [
+                        Bytes::from_static(b"lmove"),
+                        key_arg,
+                        destination.clone(),
+                        side(*from_left),
+                        side(*to_left),
+                    ];
+                    Served {
+                        reply: lists::lmove(&mut db, &argv),
+                        push: None,
+                    }
+                } else {
+                    let argv = [Bytes::from_static(b"lpop"), key_arg];
+                    let reply = if *from_left {
+                        lists::lpop(&mut db, &argv)
+                    } else {
+                        lists::rpop(&mut db, &argv)
+                    };
+                    let push = match &reply {
+                        Reply::Bulk(element) => {
+                            Some((destination.clone(), *to_left, element.clone()))
+                        }
+                        _ => None,
+                    };
+                    Served { reply, push }
+                }
+            }
+        };
+        drop(db);
+        waiter.answer(served);
+        // The pop wrote the key: clients watching it see EXEC fail.
+        self.watches.borrow().touch(key);
+    }
+
+    /// Holds serving blocked clients until `resume_serving` (EXEC).
+    pub fn defer_serving(&self) {
+        self.blocked.borrow_mut().deferring += 1;
+    }
+
+    pub fn resume_serving(&self) {
+        let keys = {
+            let mut blocked = self.blocked.borrow_mut();
+            blocked.deferring = blocked.deferring.saturating_sub(1);
+            if blocked.deferring > 0 {
+                return;
+            }
+            std::mem::take(&mut blocked.deferred)
+        };
+        for key in keys {
+            self.serve_blocked(&key);
+        }
+    }
+
+    /// Serves the clients blocked on `key`, first come first served, while
+    /// it has data.
+    pub fn serve_blocked(&self, key: &[u8]) {
+        {
+            let mut blocked = self.blocked.borrow_mut();
+            if blocked.deferring > 0 {
+                if !blocked.deferred.iter().any(|k| k == key) {
+                    blocked.deferred.push(Bytes::copy_from_slice(key));
+                }
+                return;
+            }
+        }
+        loop {
+            let Some(waiter) = self.blocked.borrow_mut().front(key) else {
+                return;
+            };
+            if !self.list_ready(key) {
+                return;
+            }
+            self.blocked.borrow_mut().pop_front(key);
+            if waiter.claim() {
+                self.serve(&Bytes::copy_from_slice(key), &waiter);
+            }
+        }
+    }
+
+    /// Registers a waiter on its keys of this core, or serves it at once if
+    /// one of them has data: `Int(1)` when served.
+    pub fn block(&self, keys: Vec<Bytes>, waiter: Arc<Waiter>) -> Reply {
+        for key in &keys {
+            if self.list_ready(key) {
+                if waiter.claim() {
+                    self.serve(key, &waiter);
+                }
+                return Reply::Int(1);
+            }
+        }
+        let mut blocked = self.blocked.borrow_mut();
+        for key in keys {
+            blocked.add(key, waiter.clone());
+        }
+        Reply::Int(0)
+    }
+
+    pub fn unblock(&self, client: u64, keys: &[Bytes]) {
+        self.blocked.borrow_mut().remove(client, keys);
+    }
+}
+
+/// A timeout in seconds as Redis reads it (`None`: block forever).
+pub fn parse_timeout(arg: &[u8]) -> Result<Option<Duration>, Reply> {
+    let not_float = || Reply::error("ERR timeout is not a float or out of range");
+    let text = std::str::from_utf8(arg).map_err(|_| not_float())?;
+    if text.is_empty() || text.trim() != text {
+        return Err(not_float());
+    }
+    let seconds: f64 = text.parse().map_err(|_| not_float())?;
+    if seconds.is_nan() {
+        return Err(not_float());
+    }
+    let millis = seconds * 1000.0;
+    // Redis converts to a long long: out of range comes out negative.
+    if !millis.is_finite() || millis.abs() >= 9.2e18 || millis.trunc() < 0.0 {
+        return Err(Reply::error("ERR timeout is negative"));
+    }
+    let millis = millis.trunc() as u64;
+    Ok((millis > 0).then(|| Duration::from_millis(millis)))
+}
+
+fn side_of(arg: &[u8]) -> Option<bool> {
+    lists::parse_side(arg)
+}
+
+/// True once the peer has closed the socket (EOF on a non-consuming peek).
+fn peer_closed(fd: i32) -> bool {
+    let mut byte = 0u8;
+    // SAFETY: a one-byte peek into a live local buffer; the descriptor
+    // belongs to this connection, which is still open.
+    let read = unsafe {
+        libc::recv(
+            fd,
+            &mut byte as *mut u8 as *mut libc::c_void,
+            1,
+            libc::MSG_PEEK | libc::MSG_DONTWAIT,
+        )
+    };
+    read == 0
+}
+
+impl Conn {
+    pub async fn blocking_command(&mut self, coord: Coord, argv: &[Bytes]) -> Reply {
+        // Parse: the keys, the timeout, what to do, and the reply on timeout.
+        let (keys, timeout_arg, kind, now_argv, timeout_reply) = match coord {
+            Coord::Blpop | Coord::Brpop => {
+                let left = coord == Coord::Blpop;
+                let keys = argv[1..argv.len() - 1].to_vec();
+                (
+                    keys,
+                    &argv[argv.len() - 1],
+                    BlockKind::Pop { left },
+                    None,
+                    Reply::NilArray,
+                )
+            }
+            Coord::Blmove | Coord::Brpoplpush => {
+                let (from_left, to_left, timeout) = if coord == Coord::Blmove {
+                    match (side_of(&argv[3]), side_of(&argv[4])) {
+                        (Some(from), Some(to)) => (from, to, &argv[5]),
+                        _ => return Reply::error(crate::command::errors::SYNTAX),
+                    }
+                } else {
+                    (false, true, &argv[3])
+                };
+                let side = |left: bool| Bytes::from_static(if left { b"LEFT" } else { b"RIGHT" });
+                let now = vec![
+                    Bytes::from_static(b"lmove"),
+                    argv[1].clone(),
+                    argv[2].clone(),
+                    side(from_left),
+                    side(to_left),
+                ];
+                (
+                    vec![argv[1].clone()],
+                    timeout,
+                    BlockKind::Move {
+                        from_left,
+                        to_left,
+                        destination: Bytes::copy_from_slice(&argv[2]),
+                    },
+                    Some(now),
+                    // Redis answers a BLMOVE timeout with a null array too.
+                    Reply::NilArray,
+                )
+            }
+            _ => {
+                // BLMPOP timeout numkeys key... LEFT|RIGHT [COUNT n]
+                let mut lmpop = vec![Bytes::from_static(b"lmpop")];
+                lmpop.extend_from_slice(&argv[2..]);
+                let (side_index, left, count) = match lists::parse_lmpop(&lmpop) {
+                    Ok(parsed) => parsed,
+                    Err(reply) => return reply,
+                };
+                (
+                    lmpop[2..side_index].to_vec(),
+                    &argv[1],
+                    BlockKind::Mpop {
+                        left,
+                        count: count.unwrap_or(1),
+                    },
+                    Some(lmpop),
+                    Reply::NilArray,
+                )
+            }
+        };
+        let timeout = match parse_timeout(timeout_arg) {
+            Ok(timeout) => timeout,
+            Err(reply) => return reply,
+        };
+        // First, what the non-blocking form would do.
+        let now_reply = match (&kind, now_argv) {
+            (_, Some(now)) => self.run_now(&now).await,
+            (BlockKind::Pop { left }, None) => {
+                let mut reply = Reply::NilArray;
+                for key in &keys {
+                    let name = Bytes::from_static(if *left { b"lpop" } else { b"rpop" });
+                    match self.run_now(&[name, key.clone()]).await {
+                        Reply::Nil => continue,
+                        Reply::Bulk(element) => {
+                            reply =
+                                Reply::Array(vec![Reply::Bulk(key.clone()), Reply::Bulk(element)]);
+                            break;
+                        }
+                        other => {
+                            reply = other;
+                            break;
+                        }
+                    }
+                }
+                reply
+            }
+            _ => Reply::NilArray,
+        };
+        // Inside MULTI/EXEC a blocking command does not block: it answers
+        // as its non-blocking form.
+        if !matches!(now_reply, Reply::Nil | Reply::NilArray)
+            || self.tx.exec_transaction.is_some()
+            || self.tx.queued.is_some()
+        {
+            return now_reply;
+        }
+        self.block_on(keys, kind, timeout, timeout_reply).await
+    }
+
+    /// Runs a command now (the non-blocking form), under EXEC's locks when
+    /// inside one.
+    async fn run_now(&mut self, argv: &[Bytes]) -> Reply {
+        if let Some(transaction) = self.tx.exec_transaction {
+            return Box::pin(self.exec_one(transaction, argv)).await;
+        }
+        let Some(spec) = crate::command::lookup(&argv[0]) else {
+            return Reply::Nil;
+        };
+        match spec.exec {
+            crate::command::Exec::Shard(run) | crate::command::Exec::ShardOrCross(run, _) => {
+                match self.route(spec, argv) {
+                    super::conn::Route::One { core, .. } => {
+                        self.on_core(core, Op::Command(spec, run, argv.to_vec()))
+                            .await
+                    }
+                    super::conn::Route::Keyless => Reply::Nil,
+                    super::conn::Route::Many => match spec.exec {
+                        crate::command::Exec::ShardOrCross(_, coord) => {
+                            Box::pin(self.run_coord_guarded(coord, argv)).await
+                        }
+                        _ => Reply::Nil,
+                    },
+                }
+            }
+            crate::command::Exec::Coord(coord) => {
+                Box::pin(self.run_coord_guarded(coord, argv)).await
+            }
+        }
+    }
+
+    async fn block_on(
+        &mut self,
+        keys: Vec<Bytes>,
+        kind: BlockKind,
+        timeout: Option<Duration>,
+        timeout_reply: Reply,
+    ) -> Reply {
+        let (sender, receiver) = flume::bounded(1);
+        let waiter = Arc::new(Waiter {
+            client: self.handle.id,
+            kind,
+            claimed: AtomicBool::new(false),
+            sender,
+        });
+        let cores = self.core.cores();
+        let mut per_core: Vec<Vec<Bytes>> = vec![Vec::new(); cores];
+        for key in &keys {
+            let key = Bytes::copy_from_slice(key);
+            let list = &mut per_core[core_of_slot(key_hash_slot(&key), cores)];
+            if !list.contains(&key) {
+                list.push(key);
+            }
+        }
+        let ops = per_core
+            .iter()
+            .map(|keys| {
+                (!keys.is_empty()).then(|| Op::Block {
+                    keys: keys.clone(),
+                    waiter: waiter.clone(),
+                })
+            })
+            .collect();
+        self.handle.blocked.set(true);
+        *self.handle.waiter.borrow_mut() = Some(waiter.clone());
+        self.on_each(ops).await;
+        let fd = self.handle.fd;
+        let handle = self.handle.clone();
+        let served = futures_lite::future::or(async { receiver.recv_async().await.ok() }, async {
+            let started = std::time::Instant::now();
+            loop {
+                let wait = match timeout {
+                    Some(limit) => match limit.checked_sub(started.elapsed()) {
+                        Some(left) => left.min(CLOSED_CHECK_PERIOD),
+                        None => return None,
+                    },
+                    None => CLOSED_CHECK_PERIOD,
+                };
+                glommio::timer::sleep(wait).await;
+                if handle.killed.get() || peer_closed(fd) {
+                    return None;
+                }
+            }
+        })
+        .await;
+        let served = match served {
+            Some(served) => Some(served),
+            // Timed out or closed: answer it ourselves, unless a core
+            // already did (then its answer is on the way).
+            None if waiter.claim() => None,
+            None => receiver.recv_async().await.ok(),
+        };
+        self.handle.blocked.set(false);
+        *self.handle.waiter.borrow_mut() = None;
+        let client = self.handle.id;
+        let ops = per_core
+            .into_iter()
+            .map(|keys| (!keys.is_empty()).then_some(Op::Unblock { client, keys }))
+            .collect();
+        self.on_each(ops).await;
+        let Some(served) = served else {
+            return timeout_reply;
+        };
+        if let Some((destination, to_left, element)) = served.push {
+            let name = Bytes::from_static(if to_left { b"lpush" } else { b"rpush" });
+            let run: crate::command::ShardFn = if to_left { lists::lpush } else { lists::rpush };
+            let core = core_of_slot(key_hash_slot(&destination), cores);
+            let spec = crate::command::lookup(&name);
+            let op = match spec {
+                Some(spec) => Op::Command(spec, run, vec![name, destination, element]),
+                None => Op::Db(run, vec![name, destination, element]),
+            };
+            self.on_core(core, op).await;
+        }
+        served.reply
+    }
+}
+
+pub fn defer_core(core: &Core, _: &[Bytes]) -> Reply {
+    core.defer_serving();
+    Reply::ok()
+}
+
+pub fn resume_core(core: &Core, _: &[Bytes]) -> Reply {
+    core.resume_serving();
+    Reply::ok()
+}
+
+/// CLIENT UNBLOCK on the client's core: answers a blocked client with its
+/// timeout reply, or with an error when `error`. `Int(1)` if it was blocked.
+pub fn unblock_client(core: &Core, client: u64, error: bool) -> Reply {
+    let handle = core.clients.borrow().by_id.get(&client).cloned();
+    let Some(handle) = handle else {
+        return Reply::Int(0);
+    };
+    let waiter = handle.waiter.borrow().clone();
+    let Some(waiter) = waiter else {
+        return Reply::Int(0);
+    };
+    if !waiter.claim() {
+        return Reply::Int(0);
+    }
+    let reply = if error {
+        Reply::error("UNBLOCKED client unblocked via CLIENT UNBLOCK")
+    } else {
+        Reply::NilArray
+    };
+    waiter.answer(Served { reply, push: None });
+    Reply::Int(1)
+}

@@ -1,0 +1,132 @@
+"""Differential sequences for the blocking list commands (BLPOP, BRPOP, BLMOVE, BLMPOP,
+BRPOPLPUSH) and CLIENT UNBLOCK against redis-server 7.0: immediate replies, argument errors,
+timeouts, clients served in the order they blocked, keys on different shard cores, and
+blocking commands inside MULTI."""
+
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from resp import encode  # noqa: E402
+from test_differential import Inline, Sleep, h  # noqa: E402,F401  (h is the pytest fixture)
+
+
+def block(args):
+    """Sends a blocking command without waiting for its reply."""
+    return Inline(encode(args), 0)
+
+
+def receive(frames=1):
+    return Inline(b"", frames)
+
+
+# Keys on different cores of a two-core slotcore.
+A, B, C = "{a}list", "{b}list", "{c}list"
+
+
+def test_immediate_replies_and_errors(h):
+    p = h.pair()
+    h.run([
+        ["RPUSH", A, "1", "2", "3"], ["RPUSH", B, "x"], ["SET", "str", "v"],
+        ["BLPOP", "nokey", A, "0"], ["BRPOP", A, "0"], ["BLPOP", B, A, "1"], ["BLPOP", A, "0"],
+        ["RPUSH", A, "1", "2", "3"],
+        ["BLMOVE", A, C, "LEFT", "RIGHT", "0"], ["BRPOPLPUSH", A, C, "0"], ["LRANGE", C, "0", "-1"],
+        ["BLMPOP", "0", "2", "nokey", C, "RIGHT", "COUNT", "5"], ["EXISTS", C],
+        ["BLPOP", "str", "0"], ["BLMOVE", "str", A, "LEFT", "LEFT", "0"],
+        ["BLPOP", A, "abc"], ["BLPOP", A, "-1"], ["BLPOP", A, "inf"], ["BLPOP", A, "nan"],
+        ["BLPOP", A], ["BLMOVE", A, B, "UP", "LEFT", "0"], ["BLMOVE", A, B, "LEFT", "LEFT", "x"],
+        ["BLMPOP", "0", "0", A, "LEFT"], ["BLMPOP", "0", "1", A, "MIDDLE"],
+        ["BLMPOP", "0", "1", A, "LEFT", "COUNT", "0"], ["BLMPOP", "x", "1", A, "LEFT"],
+        ["BLMPOP", "0", "5", A, "LEFT"],
+        ["COMMAND", "GETKEYS", "BLMPOP", "0", "2", A, B, "LEFT"],
+        ["COMMAND", "GETKEYS", "BLPOP", A, B, "0"],
+    ], p)
+    h.done()
+
+
+def test_timeouts(h):
+    p = h.pair()
+    h.run([
+        ["BLPOP", "nokey", "0.05"], ["BRPOP", "nokey", "other", "0.05"],
+        ["BLMOVE", "nokey", "dest", "LEFT", "LEFT", "0.05"], ["BRPOPLPUSH", "nokey", "dest", "0.05"],
+        ["BLMPOP", "0.05", "1", "nokey", "LEFT"], ["EXISTS", "dest"],
+    ], p)
+    h.done()
+
+
+def test_blocked_clients_are_served_in_order(h):
+    first, second, pusher = h.pair(), h.pair(), h.pair()
+    h.run([block(["BLPOP", A, "5"])], first)
+    h.run([Sleep(0.05)], first)
+    h.run([block(["BLPOP", B, A, "5"])], second)
+    h.run([Sleep(0.05)], second)
+    h.run([["RPUSH", A, "one", "two", "three"]], pusher)
+    h.run([receive()], first)
+    h.run([receive()], second)
+    h.run([["LRANGE", A, "0", "-1"]], pusher)
+    # A client blocked on keys of two cores is served once, from the key that got data.
+    h.run([block(["BRPOP", A, B, C, "5"])], first)
+    h.run([Sleep(0.05), ["LPUSH", C, "c1"], Sleep(0.05), ["LPUSH", B, "b1"]], pusher)
+    h.run([receive()], first)
+    h.run([["LRANGE", B, "0", "-1"], ["LRANGE", C, "0", "-1"]], pusher)
+    h.done()
+
+
+def test_blmove_and_blmpop_when_data_arrives(h):
+    waiter, pusher = h.pair(), h.pair()
+    h.run([block(["BLMOVE", A, B, "RIGHT", "LEFT", "5"])], waiter)
+    h.run([Sleep(0.05), ["RPUSH", A, "x", "y"]], pusher)
+    h.run([receive()], waiter)
+    h.run([Sleep(0.05), ["LRANGE", A, "0", "-1"], ["LRANGE", B, "0", "-1"]], pusher)
+    h.run([block(["BRPOPLPUSH", C, C, "5"])], waiter)
+    h.run([Sleep(0.05), ["RPUSH", C, "a", "b"]], pusher)
+    h.run([receive()], waiter)
+    h.run([["LRANGE", C, "0", "-1"], ["DEL", A, B, C]], pusher)
+    h.run([block(["BLMPOP", "5", "2", A, B, "LEFT", "COUNT", "2"])], waiter)
+    h.run([Sleep(0.05), ["RPUSH", B, "1", "2", "3"]], pusher)
+    h.run([receive()], waiter)
+    h.run([["LRANGE", B, "0", "-1"]], pusher)
+    h.done()
+
+
+def test_blocking_inside_multi_and_pushes_inside_exec(h):
+    waiter, pusher = h.pair(), h.pair()
+    # Inside MULTI a blocking command answers at once.
+    h.run([["MULTI"], ["BLPOP", "nokey", "0"], ["BLMOVE", "nokey", A, "LEFT", "LEFT", "0"],
+           ["EXEC"]], waiter)
+    # A transaction that pushes and pops the same key: blocked clients are served after EXEC.
+    h.run([block(["BLPOP", A, "5"])], waiter)
+    h.run([Sleep(0.05), ["MULTI"], ["LPUSH", A, "a", "b"], ["LPOP", A], ["EXEC"]], pusher)
+    h.run([receive()], waiter)
+    h.run([["LRANGE", A, "0", "-1"]], pusher)
+    h.done()
+
+
+def test_client_unblock(h):
+    waiter, admin = h.pair(), h.pair()
+    ids = [waiter.r.call("CLIENT", "ID")[1], waiter.s.call("CLIENT", "ID")[1]]
+    for reason, args in (("timeout", ["BLPOP", A, "0"]), ("error", ["BLMOVE", A, B, "LEFT", "LEFT", "0"])):
+        h.run([block(args), Sleep(0.1)], waiter)
+        replies = []
+        for conn, client_id in zip((admin.r, admin.s), ids):
+            replies.append(conn.call("CLIENT", "UNBLOCK", str(client_id), reason))
+        h.compare(["CLIENT", "UNBLOCK", "<id>", reason], replies[0], replies[1])
+        h.run([receive()], waiter)
+        replies = [conn.call("CLIENT", "UNBLOCK", str(client_id)) for conn, client_id in
+                   zip((admin.r, admin.s), ids)]
+        h.compare(["CLIENT", "UNBLOCK", "<id again>"], replies[0], replies[1])
+    h.run([["CLIENT", "UNBLOCK", "abc"], ["CLIENT", "UNBLOCK", "1", "maybe"],
+           ["CLIENT", "UNBLOCK", "999999"], ["CLIENT", "UNBLOCK"]], admin)
+    h.done()
+
+
+def test_closed_blocked_client_loses_nothing(h):
+    waiter, pusher = h.pair(), h.pair()
+    h.run([block(["BLPOP", A, "0"]), Sleep(0.05)], waiter)
+    waiter.r.close()
+    waiter.s.close()
+    time.sleep(0.3)  # the server notices the closed socket
+    h.run([["RPUSH", A, "kept"], ["LRANGE", A, "0", "-1"]], pusher)
+    h.done()
