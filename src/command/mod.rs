@@ -20,6 +20,7 @@ pub mod hashes;
 pub mod introspect;
 pub mod keys;
 pub mod lists;
+pub mod notify;
 pub mod server;
 pub mod sets;
 pub mod strings;
@@ -58,6 +59,9 @@ pub struct Db {
     /// routed by, with that key's address: handlers reuse it instead of
     /// hashing the key again. Only valid while that command runs.
     routed: (usize, usize, u16),
+    /// Keyspace events raised by the commands run since the runtime last
+    /// published them (see `notify`).
+    pub events: notify::Events,
 }
 
 impl Db {
@@ -70,6 +74,7 @@ impl Db {
             now_ms: now_ms(),
             rng_state: 0x9E37_79B9_7F4A_7C15 ^ (core as u64 + 1).wrapping_mul(now_ms()),
             routed: (0, 0, 0),
+            events: Vec::new(),
         }
     }
 

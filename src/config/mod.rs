@@ -2,6 +2,7 @@
 //! and CONFIG GET/SET all go through one table of parameters, so a name
 //! means the same thing everywhere and nothing is parsed twice.
 
+pub mod notify;
 mod params;
 
 pub use params::{parameter, ParamSpec, PARAMETERS};
@@ -53,6 +54,8 @@ pub struct Config {
     pub protected_mode: bool,
     pub tcp_backlog: u64,
     pub notify_keyspace_events: String,
+    /// `notify-keyspace-events` as flags (see `notify`).
+    pub notify_flags: u32,
     pub lazyfree_lazy_user_flush: bool,
     pub io_memory_bytes: u64,
     /// A hash keeps the compact (listpack) encoding up to this many fields…
@@ -108,6 +111,7 @@ impl Default for Config {
             protected_mode: true,
             tcp_backlog: 511,
             notify_keyspace_events: String::new(),
+            notify_flags: 0,
             lazyfree_lazy_user_flush: false,
             io_memory_bytes: 1024 * 1024,
             hash_max_listpack_entries: 512,

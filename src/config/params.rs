@@ -282,8 +282,11 @@ pub static PARAMETERS: &[ParamSpec] = &[
     param!(
         "notify-keyspace-events",
         true,
-        |c| c.notify_keyspace_events.clone(),
-        |c, a| { c.notify_keyspace_events = one(a)?.into() }
+        |c| crate::config::notify::flags_to_string(c.notify_flags),
+        |c, a| {
+            c.notify_flags = crate::config::notify::parse_flags(one(a)?)?;
+            c.notify_keyspace_events = crate::config::notify::flags_to_string(c.notify_flags);
+        }
     ),
     // Each encoding threshold answers to its 7.0 name and to its older
     // ziplist alias, as in Redis.

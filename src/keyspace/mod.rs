@@ -78,6 +78,9 @@ pub struct Keyspace {
     pub stats: KeyspaceStats,
     /// False after DEBUG SET-ACTIVE-EXPIRE 0.
     pub active_expire_enabled: bool,
+    /// When set, every key that expires is noted here (for `expired`
+    /// keyspace events).
+    pub expired_log: Option<Vec<Bytes>>,
 }
 
 impl Keyspace {
@@ -93,6 +96,7 @@ impl Keyspace {
             key_count: 0,
             stats: KeyspaceStats::default(),
             active_expire_enabled: true,
+            expired_log: None,
         }
     }
 
@@ -134,6 +138,9 @@ impl Keyspace {
         if due {
             self.remove(slot, key);
             self.stats.expired_keys += 1;
+            if let Some(log) = self.expired_log.as_mut() {
+                log.push(Bytes::copy_from_slice(key));
+            }
         }
         due
     }
@@ -153,6 +160,9 @@ impl Keyspace {
                 let expire_at = occupied.get().expire_at_ms;
                 if expire_at != 0 && expire_at <= now_ms {
                     let (stored_key, _) = occupied.remove_entry();
+                    if let Some(log) = self.expired_log.as_mut() {
+                        log.push(Bytes::copy_from_slice(&stored_key));
+                    }
                     self.expiry.remove(&(expire_at, slot, stored_key));
                     self.key_count -= 1;
                     self.stats.expired_keys += 1;
@@ -275,6 +285,9 @@ impl Keyspace {
                 self.key_count -= 1;
                 self.stats.expired_keys += 1;
                 removed += 1;
+                if let Some(log) = self.expired_log.as_mut() {
+                    log.push(Bytes::copy_from_slice(&key));
+                }
             }
         }
         removed

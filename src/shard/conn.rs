@@ -411,7 +411,17 @@ impl Conn {
                 self.record_duration(index_of(spec) as u16, watch.elapsed_nanos());
                 reply
             }
-            None => self.run_coord_guarded(coord, argv).await,
+            None => {
+                let reply = self.run_coord_guarded(coord, argv).await;
+                crate::command::notify::coordinated_events(
+                    &mut self.core.db.borrow_mut(),
+                    spec,
+                    argv,
+                    &reply,
+                );
+                self.core.publish_events();
+                reply
+            }
         }
     }
 
@@ -514,10 +524,14 @@ impl Conn {
             if let Some((key, slot)) = routed {
                 db.set_routed(&argv[key], slot);
             }
-            let reply = crate::command::run_guarded(run, &mut db, argv);
+            let reply = match crate::command::COMMANDS.get(command as usize) {
+                Some(spec) => crate::command::notify::run_notifying(run, &mut db, spec, argv),
+                None => crate::command::run_guarded(run, &mut db, argv),
+            };
             db.clear_routed();
             reply
         };
+        self.core.publish_events();
         if let Some(spec) = crate::command::COMMANDS.get(command as usize) {
             self.core.after_write(spec, argv, &reply);
         }
@@ -550,7 +564,7 @@ impl Conn {
     /// part (in parallel) and release. See `locks`.
     async fn fan_out(
         &mut self,
-        spec: &CommandSpec,
+        spec: &'static CommandSpec,
         merge_kind: Merge,
         run: ShardFn,
         argv: &[Bytes],
@@ -600,6 +614,7 @@ impl Conn {
                     run,
                     argv: sub_argv,
                     release: lock,
+                    command: Some(spec),
                 })
             })
             .collect();

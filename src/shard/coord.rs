@@ -227,6 +227,7 @@ impl Conn {
                 run,
                 argv,
                 release: false,
+                command: None,
             },
         )
         .await

@@ -43,6 +43,9 @@ pub enum Op {
         run: ShardFn,
         argv: Vec<Bytes>,
         release: bool,
+        /// The client command when `argv` is one (fan-out parts, commands
+        /// inside EXEC): its keyspace events are raised.
+        command: Option<&'static CommandSpec>,
     },
     Unlock(u64),
     /// WATCH: `flag` is set when a write touches one of `keys` here.

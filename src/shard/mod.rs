@@ -66,6 +66,8 @@ pub struct Core {
     pub clients: RefCell<Clients>,
     pub locks: RefCell<KeyLocks>,
     pub pubsub: RefCell<pubsub::Registry>,
+    /// Keyspace events on their way to the other cores' subscribers.
+    pub notify_outbox: RefCell<pubsub::NotifyOutbox>,
     /// WATCHed keys of this core, with each watching client's flag.
     pub watches: RefCell<transaction::Watches>,
     /// Clients blocked on keys of this core (BLPOP and friends).
@@ -161,7 +163,13 @@ impl Core {
                     return Err(Op::Command(spec, run, argv));
                 }
                 let watch = crate::clock::Stopwatch::start();
-                let reply = crate::command::run_guarded(run, &mut self.db.borrow_mut(), &argv);
+                let reply = crate::command::notify::run_notifying(
+                    run,
+                    &mut self.db.borrow_mut(),
+                    spec,
+                    &argv,
+                );
+                self.publish_events();
                 self.after_write(spec, &argv, &reply);
                 let nanos = watch.elapsed_nanos();
                 let mut stats = self.stats.borrow_mut();
@@ -193,8 +201,18 @@ impl Core {
                 run,
                 argv,
                 release,
+                command,
             } => {
-                let reply = crate::command::run_guarded(run, &mut self.db.borrow_mut(), &argv);
+                let reply = match command {
+                    Some(spec) => crate::command::notify::run_notifying(
+                        run,
+                        &mut self.db.borrow_mut(),
+                        spec,
+                        &argv,
+                    ),
+                    None => crate::command::run_guarded(run, &mut self.db.borrow_mut(), &argv),
+                };
+                self.publish_events();
                 if !reply.is_error() {
                     self.after_locked_write(transaction);
                 }
@@ -218,6 +236,7 @@ impl Core {
                     });
                 }
                 let reply = self.run_checked(spec, &argv, &check, redirect);
+                self.publish_events();
                 self.after_write(spec, &argv, &reply);
                 reply
             }
@@ -273,7 +292,7 @@ impl Core {
         if crate::cluster::route::resolve_check(check, keys, missing).is_some() {
             return Reply::error(redirect);
         }
-        crate::command::run_guarded(run, &mut db, argv)
+        crate::command::notify::run_notifying(run, &mut db, spec, argv)
     }
 
     /// Installs a view from the bus unless this core already has a newer one.
@@ -476,6 +495,7 @@ async fn core_main(
         clients: RefCell::new(Clients::default()),
         locks: RefCell::new(KeyLocks::default()),
         pubsub: RefCell::new(pubsub::Registry::default()),
+        notify_outbox: RefCell::new(pubsub::NotifyOutbox::default()),
         watches: RefCell::new(transaction::Watches::default()),
         blocked: RefCell::new(blocking::Blocked::default()),
         transactions: std::cell::Cell::new(0),
@@ -505,6 +525,7 @@ async fn core_main(
     }
     let _ = core.mesh.set(Mesh::new(request_senders, response_senders));
     mesh::spawn_handlers(core.clone(), request_receivers, response_receivers);
+    glommio::spawn_local(pubsub::notifier_loop(core.clone())).detach();
     let mut listeners = Vec::new();
     for address in &addresses {
         match TcpListener::bind(address) {
@@ -565,6 +586,7 @@ async fn active_expire_loop(core: Rc<Core>) {
                 db.keyspace.expire_due(now, KEYS_PER_ROUND_MAX);
                 db.keyspace.has_due_keys(now)
             };
+            core.publish_events();
             if !more {
                 break;
             }

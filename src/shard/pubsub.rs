@@ -742,3 +742,90 @@ impl Conn {
         names
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Keyspace notifications: published where the command ran, and carried to
+// the other cores' subscribers in order by one task per core.
+
+/// Messages for the other cores' subscribers, queued in publication order.
+#[derive(Default)]
+pub struct NotifyOutbox {
+    messages: VecDeque<(Bytes, Bytes)>,
+    waker: Option<Waker>,
+}
+
+impl Core {
+    /// Publishes the keyspace events the last commands raised: to this
+    /// core's subscribers now, to the other cores' through the notifier.
+    pub fn publish_events(&self) {
+        let (events, flags) = {
+            let mut db = self.db.borrow_mut();
+            if db.config.notify_flags == 0 {
+                if db.keyspace.expired_log.is_some() {
+                    db.keyspace.expired_log = None;
+                }
+                db.events.clear();
+                return;
+            }
+            db.collect_expired();
+            if db.events.is_empty() {
+                return;
+            }
+            (std::mem::take(&mut db.events), db.config.notify_flags)
+        };
+        use crate::config::notify::{KEYEVENT, KEYSPACE};
+        let mut messages = Vec::with_capacity(events.len() * 2);
+        for (event, key) in events {
+            if flags & KEYSPACE != 0 {
+                let mut channel = b"__keyspace@0__:".to_vec();
+                channel.extend_from_slice(&key);
+                messages.push((Bytes::from(channel), Bytes::from_static(event.as_bytes())));
+            }
+            if flags & KEYEVENT != 0 {
+                let channel = format!("__keyevent@0__:{event}");
+                messages.push((Bytes::from(channel), key));
+            }
+        }
+        {
+            let registry = self.pubsub.borrow();
+            for (channel, message) in &messages {
+                registry.publish(channel, message);
+            }
+        }
+        if self.cores() > 1 {
+            let mut outbox = self.notify_outbox.borrow_mut();
+            outbox.messages.extend(messages);
+            if let Some(waker) = outbox.waker.take() {
+                waker.wake();
+            }
+        }
+    }
+}
+
+/// Carries this core's keyspace events to the other cores, in order.
+pub async fn notifier_loop(core: Rc<Core>) {
+    loop {
+        let batch: Vec<(Bytes, Bytes)> = std::future::poll_fn(|cx| {
+            let mut outbox = core.notify_outbox.borrow_mut();
+            if outbox.messages.is_empty() {
+                outbox.waker = Some(cx.waker().clone());
+                Poll::Pending
+            } else {
+                Poll::Ready(outbox.messages.drain(..).collect())
+            }
+        })
+        .await;
+        for other in (0..core.cores()).filter(|&c| c != core.id) {
+            let ops = batch
+                .iter()
+                .map(|(channel, message)| {
+                    Op::Core(
+                        publish_local,
+                        vec![kind_arg(Kind::Channel), channel.clone(), message.clone()],
+                    )
+                })
+                .collect();
+            core.mesh().call(other, ops).await;
+        }
+    }
+}

@@ -317,7 +317,13 @@ impl Conn {
                 continue;
             };
             self.count_queued_call(spec);
-            let reply = crate::command::run_guarded(run, &mut self.core.db.borrow_mut(), argv);
+            let reply = crate::command::notify::run_notifying(
+                run,
+                &mut self.core.db.borrow_mut(),
+                spec,
+                argv,
+            );
+            self.core.publish_events();
             self.core.after_write(spec, argv, &reply);
             replies.push(reply);
         }
@@ -387,6 +393,7 @@ impl Conn {
                     run,
                     argv: argv.to_vec(),
                     release: false,
+                    command: Some(spec),
                 };
                 self.on_core(core, op).await
             }

@@ -1,0 +1,69 @@
+"""Differential sequences for keyspace notifications (`notify-keyspace-events`): a subscriber to
+every keyspace and keyevent channel, and a writer whose commands raise events; the messages must
+equal redis-server 7.0's, in the same order. slotcore runs with two shard cores, so the writer's
+commands and the subscriber usually live on different cores."""
+
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from resp import encode  # noqa: E402
+from test_differential import Inline, h  # noqa: E402,F401  (h is the pytest fixture)
+
+
+def drain(conn, wait=0.15):
+    """Every message that arrives within `wait` seconds."""
+    time.sleep(wait)
+    conn.sock.settimeout(0.05)
+    messages = []
+    try:
+        while True:
+            try:
+                messages.append(conn.read())
+            except OSError:
+                break
+    finally:
+        conn.sock.settimeout(5.0)
+    return messages
+
+
+# Each step: a command for the writer; the events it raises are compared.
+STEPS = [
+    ["SET", "s", "1"], ["SET", "s", "2", "EX", "100"], ["SETNX", "s", "x"], ["SETNX", "s2", "x"],
+    ["APPEND", "s", "3"], ["INCR", "n"], ["INCRBYFLOAT", "n", "1.5"], ["SETRANGE", "s", "1", "ab"],
+    ["MSET", "{a}1", "x", "{a}2", "y"], ["GETDEL", "s2"], ["GETDEL", "s2"],
+    ["EXPIRE", "s", "1000"], ["PERSIST", "s"], ["EXPIRE", "s", "-1"], ["DEL", "{a}1", "{a}2", "nokey"],
+    ["SET", "r1", "v"], ["RENAME", "r1", "r2"], ["COPY", "r2", "r3"],
+    ["HSET", "h", "f", "v", "g", "w"], ["HDEL", "h", "f"], ["HINCRBY", "h", "n", "1"], ["HDEL", "h", "g", "n"],
+    ["LPUSH", "l", "a", "b"], ["RPUSH", "l", "c"], ["LPOP", "l"], ["LSET", "l", "0", "z"],
+    ["LINSERT", "l", "BEFORE", "z", "y"], ["LREM", "l", "0", "y"], ["LTRIM", "l", "0", "5"],
+    ["LMOVE", "l", "l", "LEFT", "RIGHT"], ["RPOP", "l", "5"], ["LPUSHX", "l", "x"],
+    ["SADD", "s1", "a", "b"], ["SADD", "s1", "a"], ["SREM", "s1", "a"], ["SPOP", "s1"],
+    ["SADD", "{x}1", "a"], ["SADD", "{x}2", "a"], ["SINTERSTORE", "{x}3", "{x}1", "{x}2"],
+    ["SDIFFSTORE", "{x}3", "{x}1", "{x}2"], ["SMOVE", "{x}1", "{x}2", "a"],
+    ["SET", "t", "v", "PX", "1"],
+]
+
+
+def test_keyspace_and_keyevent_messages(h):
+    p = h.pair()
+    subscriber = h.pair()
+    h.run([["CONFIG", "SET", "notify-keyspace-events", "KEA"], ["CONFIG", "GET", "notify-keyspace-events"]], p)
+    h.run([Inline(encode(["PSUBSCRIBE", "__key*__:*"]), 1)], subscriber)
+    for step in STEPS:
+        h.run([step], p)
+        got = [drain(subscriber.r), drain(subscriber.s, 0.05)]
+        h.compare(["events of"] + step, ("*", got[0]), ("*", got[1]))
+    # The key with a 1 ms expire goes by itself: an `expired` event.
+    time.sleep(0.2)
+    h.run([["GET", "t"]], p)
+    got = [drain(subscriber.r, 0.3), drain(subscriber.s, 0.3)]
+    h.compare(["events of expiry"], ("*", got[0]), ("*", got[1]))
+    h.run([["CONFIG", "SET", "notify-keyspace-events", "Q"], ["CONFIG", "SET", "notify-keyspace-events", "Ex"],
+           ["CONFIG", "GET", "notify-keyspace-events"], ["CONFIG", "SET", "notify-keyspace-events", ""]], p)
+    h.run([["SET", "quiet", "1"]], p)
+    got = [drain(subscriber.r), drain(subscriber.s, 0.05)]
+    h.compare(["events when off"], ("*", got[0]), ("*", got[1]))
+    h.done()
