@@ -587,3 +587,83 @@ fn multi_exec_is_seen_whole_with_four_shards_on_two_cpus() {
     let total: i64 = redis::cmd("GET").arg("cas").query(&mut con).unwrap();
     assert_eq!(total, 400);
 }
+
+#[test]
+fn blocked_consumers_get_every_pushed_element_exactly_once() {
+    // Four consumers block on three queues whose keys live on different cores (each consumer
+    // names them in its own order); two producers push 600 distinct elements. Every element
+    // must come out exactly once: none lost to a consumer served twice or a timeout that raced
+    // with a push, none duplicated.
+    const PER_PRODUCER: usize = 300;
+    let server = Server::start(&["--shards", "3"]);
+    let queues = Arc::new(spread_keys("queue", 3));
+    let consumers: Vec<_> = (0..4)
+        .map(|index| {
+            let url = server.url();
+            let mut queues: Vec<String> = queues.to_vec();
+            queues.rotate_left(index % 3);
+            thread::spawn(move || {
+                let mut con = connect_url(&url);
+                let mut got = Vec::new();
+                loop {
+                    // A short timeout, so timeouts race with pushes too.
+                    let reply: Option<(String, String)> = redis::cmd("BLPOP")
+                        .arg(&queues[..])
+                        .arg(0.05)
+                        .query(&mut con)
+                        .unwrap();
+                    match reply {
+                        Some((_, element)) if element == "stop" => return got,
+                        Some((_, element)) => got.push(element),
+                        None => {}
+                    }
+                }
+            })
+        })
+        .collect();
+    let producers: Vec<_> = (0..2)
+        .map(|producer| {
+            let url = server.url();
+            let queues = Arc::clone(&queues);
+            thread::spawn(move || {
+                let mut con = connect_url(&url);
+                for n in 0..PER_PRODUCER {
+                    let queue = &queues[n % queues.len()];
+                    let _: i64 = redis::cmd("RPUSH")
+                        .arg(queue)
+                        .arg(format!("{producer}-{n}"))
+                        .query(&mut con)
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for producer in producers {
+        producer.join().expect("producer");
+    }
+    let mut con = server.client();
+    let drained = eventually(Duration::from_secs(10), || {
+        let lengths: Vec<i64> = queues
+            .iter()
+            .map(|q| redis::cmd("LLEN").arg(q).query(&mut con).unwrap())
+            .collect();
+        lengths.iter().all(|n| *n == 0)
+    });
+    assert!(drained, "the consumers did not drain the queues");
+    for _ in 0..4 {
+        let _: i64 = redis::cmd("RPUSH")
+            .arg(&queues[0])
+            .arg("stop")
+            .query(&mut con)
+            .unwrap();
+    }
+    let mut all: Vec<String> = consumers
+        .into_iter()
+        .flat_map(|consumer| consumer.join().expect("consumer"))
+        .collect();
+    let total = all.len();
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), total, "an element came out twice");
+    assert_eq!(total, 2 * PER_PRODUCER, "elements lost");
+}
