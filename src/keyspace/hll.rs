@@ -210,23 +210,24 @@ fn dense_raise(registers: &mut [u8], index: usize, count: u8) -> bool {
     }
 }
 
-/// Walks a sparse body, calling `run(first_register, opcode)`; stops early
-/// (as Redis's loops do) on a VAL that would pass the last register.
-/// Returns the number of registers covered.
-fn walk_sparse(body: &[u8], mut visit: impl FnMut(usize, Opcode)) -> usize {
+/// Walks a sparse body, calling `visit(first_register, opcode)` for each
+/// opcode. Returns the number of registers covered, or None when a VAL
+/// would run past the last register (Redis 7.0 reports such a value as
+/// corrupt; it is not visited, so nothing is written out of range).
+fn walk_sparse(body: &[u8], mut visit: impl FnMut(usize, Opcode)) -> Option<usize> {
     let (mut at, mut index) = (0, 0);
     while at < body.len() {
         let op = Opcode::at(body, at);
         if let Opcode::Val { run, .. } = op {
             if index + run > REGISTERS {
-                break;
+                return None;
             }
         }
         visit(index, op);
         index += op.span();
         at += op.width();
     }
-    index
+    Some(index)
 }
 
 /// Redis's hllSparseToDense; a dense value is left as it is.
@@ -245,7 +246,7 @@ pub fn sparse_to_dense(hll: &mut Vec<u8>) -> Result<(), Corrupt> {
             }
         }
     });
-    if covered != REGISTERS {
+    if covered != Some(REGISTERS) {
         return Err(Corrupt);
     }
     *hll = dense;
@@ -407,7 +408,7 @@ pub fn merge_into(max: &mut [u8], hll: &[u8]) -> Result<(), Corrupt> {
             }
         }
     });
-    if covered == REGISTERS {
+    if covered == Some(REGISTERS) {
         Ok(())
     } else {
         Err(Corrupt)
@@ -463,7 +464,18 @@ fn estimate(histogram: &[u64; 64]) -> u64 {
         z *= 0.5;
     }
     z += m * sigma(histogram[0] as f64 / m);
-    (ALPHA_INF * m * m / z).round() as u64
+    llround(ALPHA_INF * m * m / z) as u64
+}
+
+/// C's llroundl on x86-64: out of range (or infinite, when every register
+/// is past the estimator's range) gives i64::MIN.
+fn llround(x: f64) -> i64 {
+    let rounded = x.round();
+    if rounded.is_finite() && rounded >= i64::MIN as f64 && rounded < i64::MAX as f64 {
+        rounded as i64
+    } else {
+        i64::MIN
+    }
 }
 
 fn sigma(mut x: f64) -> f64 {
@@ -610,19 +622,27 @@ mod tests {
 
     #[test]
     fn corrupt_sparse_bodies_are_errors_not_panics() {
-        // The last body runs past register 16383: Redis's merge stops at the
-        // overflow (and accepts it), its histogram does not (and rejects it).
+        // The last body runs past register 16383.
         for body in [&[][..], &[0x7f][..], &[0x40][..], &[0x80; 3][..], &[0xff; 5000][..]] {
             let mut hll = new_sparse();
             hll.truncate(HEADER_BYTES);
             hll.extend_from_slice(body);
             assert!(count(&hll).is_err());
-            let merged = merge_into(&mut [0u8; REGISTERS], &hll);
-            assert_eq!(merged.is_ok(), body.len() == 5000);
-            assert_eq!(sparse_to_dense(&mut hll.clone()).is_ok(), body.len() == 5000);
+            assert!(merge_into(&mut [0u8; REGISTERS], &hll).is_err());
+            assert!(sparse_to_dense(&mut hll.clone()).is_err());
             let _ = sparse_set(&mut hll.clone(), 16383, 3, 3000);
             let _ = sparse_set(&mut hll.clone(), 16383, 40, 3000);
         }
+    }
+
+    #[test]
+    fn registers_past_the_estimator_count_like_redis() {
+        // Every register at 63: the estimate is infinite, which Redis's
+        // llroundl turns into 2^63 (and the cache bytes then read stale).
+        let mut hll = vec![0xffu8; DENSE_BYTES];
+        hll[..HEADER_BYTES].copy_from_slice(b"HYLL\0\0\0\0\0\0\0\0\0\0\0\x80");
+        assert_eq!(count(&hll), Ok(1 << 63));
+        assert_eq!(count_registers(&[63u8; REGISTERS]), 1 << 63);
     }
 
     #[test]
