@@ -99,9 +99,7 @@ pub fn getbit(db: &mut Db, argv: &[Bytes]) -> Reply {
         Err(reply) => return reply,
     };
     match read_string(db, &argv[1]) {
-        Ok(value) => Reply::Int(i64::from(
-            value.is_some_and(|bytes| bit_at(&bytes, offset)),
-        )),
+        Ok(value) => Reply::Int(i64::from(value.is_some_and(|bytes| bit_at(&bytes, offset)))),
         Err(reply) => reply,
     }
 }
@@ -231,7 +229,10 @@ pub fn bitpos(db: &mut Db, argv: &[Bytes]) -> Reply {
                 None if bit_units => (length << 3) + 7,
                 None => length - 1,
             };
-            (resolve_range(length, start, end, bit_units), argv.len() >= 5)
+            (
+                resolve_range(length, start, end, bit_units),
+                argv.len() >= 5,
+            )
         }
         _ => return Reply::error(SYNTAX),
     };
@@ -256,7 +257,11 @@ fn find_bit(bytes: &[u8], range: &ByteRange, bit: bool, end_given: bool) -> i64 
         if at == end {
             outside |= range.last_mask;
         }
-        let candidates = if bit { byte & !outside } else { !byte & !outside };
+        let candidates = if bit {
+            byte & !outside
+        } else {
+            !byte & !outside
+        };
         if candidates != 0 {
             return (at as i64) * 8 + candidates.leading_zeros() as i64;
         }
@@ -648,9 +653,18 @@ mod tests {
         assert_eq!(unsigned_result(5, -10, 8, Overflow::Sat), Some(0));
         assert_eq!(unsigned_result(5, -5, 8, Overflow::Fail), Some(0));
         // SET of a negative number into an unsigned field: value > max.
-        assert_eq!(unsigned_result(-1i64 as u64, 0, 8, Overflow::Wrap), Some(255));
-        assert_eq!(unsigned_result(-1i64 as u64, 0, 8, Overflow::Sat), Some(255));
-        assert_eq!(unsigned_result(1 << 62, 1 << 62, 63, Overflow::Sat), Some(i64::MAX as u64));
+        assert_eq!(
+            unsigned_result(-1i64 as u64, 0, 8, Overflow::Wrap),
+            Some(255)
+        );
+        assert_eq!(
+            unsigned_result(-1i64 as u64, 0, 8, Overflow::Sat),
+            Some(255)
+        );
+        assert_eq!(
+            unsigned_result(1 << 62, 1 << 62, 63, Overflow::Sat),
+            Some(i64::MAX as u64)
+        );
     }
 
     #[test]
@@ -660,9 +674,18 @@ mod tests {
         assert_eq!(signed_result(-100, -100, 8, Overflow::Sat), Some(-128));
         assert_eq!(signed_result(-100, -100, 8, Overflow::Wrap), Some(56));
         assert_eq!(signed_result(-100, -100, 8, Overflow::Fail), None);
-        assert_eq!(signed_result(i64::MAX, 1, 64, Overflow::Wrap), Some(i64::MIN));
-        assert_eq!(signed_result(i64::MAX, 1, 64, Overflow::Sat), Some(i64::MAX));
-        assert_eq!(signed_result(i64::MIN, -1, 64, Overflow::Sat), Some(i64::MIN));
+        assert_eq!(
+            signed_result(i64::MAX, 1, 64, Overflow::Wrap),
+            Some(i64::MIN)
+        );
+        assert_eq!(
+            signed_result(i64::MAX, 1, 64, Overflow::Sat),
+            Some(i64::MAX)
+        );
+        assert_eq!(
+            signed_result(i64::MIN, -1, 64, Overflow::Sat),
+            Some(i64::MIN)
+        );
         assert_eq!(signed_result(-5, 3, 4, Overflow::Fail), Some(-2));
         // Redis's quirk: a huge negative SET into a narrow field compares
         // through a wrapped difference and saturates to the maximum.
@@ -681,7 +704,11 @@ mod tests {
 
     #[test]
     fn bitop_pads_shorter_sources_with_zeros() {
-        let sources = [Some(Bytes::from_static(b"\xff\x0f")), None, Some(Bytes::from_static(b"\x01"))];
+        let sources = [
+            Some(Bytes::from_static(b"\xff\x0f")),
+            None,
+            Some(Bytes::from_static(b"\x01")),
+        ];
         assert_eq!(bitop_compute(BitOp::Or, &sources), [0xff, 0x0f]);
         assert_eq!(bitop_compute(BitOp::And, &sources), [0, 0]);
         assert_eq!(bitop_compute(BitOp::Xor, &sources), [0xfe, 0x0f]);

@@ -160,18 +160,16 @@ pub fn pfmerge(db: &mut Db, argv: &[Bytes]) -> Reply {
     let mut values = Vec::with_capacity(argv.len() - 1);
     for key in &argv[1..] {
         let now = db.now_ms;
-        values.push(
-            db.keyspace
-                .lookup_read(db.slot(key), key, now)
-                .map(|entry| match &entry.value {
-                    Value::Str { bytes, encoding } => (
-                        bytes.clone(),
-                        // An int-encoded string is never an HLL.
-                        *encoding != StrEncoding::Int,
-                    ),
-                    _ => (Bytes::new(), false),
-                }),
-        );
+        values.push(db.keyspace.lookup_read(db.slot(key), key, now).map(
+            |entry| match &entry.value {
+                Value::Str { bytes, encoding } => (
+                    bytes.clone(),
+                    // An int-encoded string is never an HLL.
+                    *encoding != StrEncoding::Int,
+                ),
+                _ => (Bytes::new(), false),
+            },
+        ));
     }
     let mut max = vec![0u8; REGISTERS];
     let sources = values

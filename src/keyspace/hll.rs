@@ -570,11 +570,12 @@ mod tests {
         let mut registers = vec![0u8; DENSE_BYTES - HEADER_BYTES];
         let mut state = 12345u64;
         let mut expected = vec![0u8; REGISTERS];
-        for index in 0..REGISTERS {
-            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            let value = (state >> 58) as u8;
-            expected[index] = value;
-            dense_put(&mut registers, index, value);
+        for (index, slot) in expected.iter_mut().enumerate() {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            *slot = (state >> 58) as u8;
+            dense_put(&mut registers, index, *slot);
         }
         for (index, value) in expected.iter().enumerate() {
             assert_eq!(dense_get(&registers, index), *value, "register {index}");
@@ -595,8 +596,15 @@ mod tests {
         assert_eq!(decode_sparse(&hll), "v:1,1 Z:99 v:3,2 v:5,1 Z:16281");
         assert_eq!(sparse_set(&mut hll, 103, 3, 3000), Ok(true));
         assert_eq!(sparse_set(&mut hll, 1, 2, 3000), Ok(true));
-        assert_eq!(decode_sparse(&hll), "v:1,1 v:2,1 Z:98 v:3,2 v:5,1 v:3,1 Z:16280");
-        assert_eq!(cached_count(&hll), None, "the cache is stale after a change");
+        assert_eq!(
+            decode_sparse(&hll),
+            "v:1,1 v:2,1 Z:98 v:3,2 v:5,1 v:3,1 Z:16280"
+        );
+        assert_eq!(
+            cached_count(&hll),
+            None,
+            "the cache is stale after a change"
+        );
         let mut dense = hll.clone();
         sparse_to_dense(&mut dense).unwrap();
         assert_eq!(dense.len(), DENSE_BYTES);
@@ -623,7 +631,13 @@ mod tests {
     #[test]
     fn corrupt_sparse_bodies_are_errors_not_panics() {
         // The last body runs past register 16383.
-        for body in [&[][..], &[0x7f][..], &[0x40][..], &[0x80; 3][..], &[0xff; 5000][..]] {
+        for body in [
+            &[][..],
+            &[0x7f][..],
+            &[0x40][..],
+            &[0x80; 3][..],
+            &[0xff; 5000][..],
+        ] {
             let mut hll = new_sparse();
             hll.truncate(HEADER_BYTES);
             hll.extend_from_slice(body);

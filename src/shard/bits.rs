@@ -123,7 +123,9 @@ impl Conn {
 }
 
 fn sources(values: &[Read]) -> impl Iterator<Item = Option<(&[u8], bool)>> {
-    values
-        .iter()
-        .map(|value| value.as_ref().map(|(bytes, is_string)| (&bytes[..], *is_string)))
+    values.iter().map(|value| {
+        value
+            .as_ref()
+            .map(|(bytes, is_string)| (&bytes[..], *is_string))
+    })
 }
