@@ -7,7 +7,7 @@
 //! one. BITOP over keys on several cores runs in the coordinator
 //! (`shard::bits`) with `bitop_compute` and `store_or_delete_local`.
 
-use super::errors::{NOT_INTEGER, SYNTAX};
+use super::errors::{NOT_INTEGER, SYNTAX, WRONGTYPE};
 use super::strings::{read_string, store_string};
 use super::{parse_int, Db};
 use crate::keyspace::Value;
@@ -36,12 +36,21 @@ fn parse_bit_offset(db: &Db, arg: &[u8], hash_bits: Option<u32>) -> Result<u64, 
 }
 
 /// Redis's lookupStringForBitCommand: the string at `key` (created when
-/// missing) zero-padded to hold bit `highest_bit`.
+/// missing) zero-padded to hold bit `highest_bit`. The bytes are taken out
+/// of the entry (no copy of a large bitmap), so the caller must store them
+/// back with `store_raw`.
 fn string_for_write(db: &mut Db, key: &[u8], highest_bit: u64) -> Result<Vec<u8>, Reply> {
     let length = usize::try_from(highest_bit >> 3)
         .map_err(|_| Reply::error(BIT_OFFSET))?
         .saturating_add(1);
-    let mut bytes = read_string(db, key)?.map(Vec::from).unwrap_or_default();
+    let (slot, now) = (db.slot(key), db.now_ms);
+    let mut bytes = match db.keyspace.lookup_write(slot, key, now) {
+        None => Vec::new(),
+        Some(entry) => match &mut entry.value {
+            Value::Str { bytes, .. } => Vec::from(std::mem::take(bytes)),
+            _ => return Err(Reply::error(WRONGTYPE)),
+        },
+    };
     if bytes.len() < length {
         bytes.resize(length, 0);
     }

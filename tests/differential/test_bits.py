@@ -301,11 +301,40 @@ def test_hyperloglog_fuzzed_sparse_values(h):
     h.done()
 
 
+def test_hyperloglog_fuzzed_dense_values(h):
+    """Random register bytes in a dense value (any 6-bit value, 63 included) count alike."""
+    rng = random.Random(2718)
+    p = h.pair()
+    for _ in range(12):
+        registers = bytearray(rng.choice([0, 1, 3, 0x41, 0xff]) for _ in range(12288))
+        for _ in range(rng.randrange(0, 200)):
+            registers[rng.randrange(12288)] = rng.randrange(256)
+        h.run([["SET", "fd", b"HYLL\x00\x00\x00\x00" + b"\x00" * 7 + b"\x80" + bytes(registers)],
+               ["PFCOUNT", "fd"], ["GET", "fd"], ["PFCOUNT", "fd", "nokey"], ["PFADD", "fd", "a", "b"],
+               ["PFCOUNT", "fd"], ["PFMERGE", "fdm", "fd"], ["PFCOUNT", "fdm"], ["GET", "fdm"], ["DEL", "fdm"]], p)
+    h.done()
+
+
+def test_hyperloglog_sparse_stress(h):
+    """Sparse values built element by element, checked against their dense conversion (as Redis's
+    'HyperLogLog sparse encoding stress test')."""
+    rng = random.Random(99)
+    p = h.pair()
+    for round_ in range(8):
+        elements = ["%d" % rng.randrange(1000000) for _ in range(rng.randrange(1, 300))]
+        h.run([["DEL", "ss", "sd"], ["PFADD", "ss"] + elements, ["PFADD", "sd"] + elements,
+               ["PFDEBUG", "TODENSE", "sd"], ["PFCOUNT", "ss"], ["PFCOUNT", "sd"], ["GET", "ss"], ["GET", "sd"],
+               ["PFMERGE", "ss", "sd"], ["PFDEBUG", "ENCODING", "ss"], ["GET", "ss"]], p)
+    h.done()
+
+
 def test_hyperloglog_values_move_between_servers(h):
     """HLL values made by either server, copied with GET/SET and DUMP/RESTORE, read the same."""
     p = h.pair()
     h.run([["PFADD", "sp"] + _hll_elements("m", 50), ["PFADD", "dn"] + _hll_elements("n", 3000),
-           ["PFDEBUG", "ENCODING", "dn"], ["PFCOUNT", "sp"], ["DUMP", "sp"], ["DUMP", "dn"]], p)
+           ["PFDEBUG", "ENCODING", "dn"], ["PFCOUNT", "sp"]], p)
+    # Payloads are not compared byte for byte (LZF may differ, see docs/COMPATIBILITY.md): each
+    # server's payload is restored on both and the values compared.
     for name in ("sp", "dn"):
         for conn in (p.r, p.s):
             value = conn.call("GET", name)[1]
@@ -313,7 +342,7 @@ def test_hyperloglog_values_move_between_servers(h):
             h.run([["SET", "copy", value], ["PFCOUNT", "copy"], ["PFADD", "copy", "more", "and", "more2"],
                    ["GET", "copy"], ["PFCOUNT", "copy", name], ["PFMERGE", "copy", name], ["GET", "copy"],
                    ["RESTORE", "rest", "0", payload, "REPLACE"], ["GET", "rest"], ["PFDEBUG", "ENCODING", "rest"],
-                   ["PFCOUNT", "rest"], ["DUMP", "rest"], ["PFADD", "rest", "z"], ["GET", "rest"],
+                   ["PFCOUNT", "rest"], ["PFADD", "rest", "z"], ["GET", "rest"],
                    ["DEL", "copy", "rest"]], p)
     h.done()
 
