@@ -114,27 +114,33 @@ pub fn pfcount(db: &mut Db, argv: &[Bytes]) -> Reply {
         return Reply::Int(hll::count_registers(&max) as i64);
     }
     let key = &argv[1];
-    let now = db.now_ms;
-    let mut hll = match db.keyspace.lookup_read(db.slot(key), key, now) {
-        None => return Reply::Int(0),
-        Some(entry) => match check_value(&entry.value) {
-            Ok(bytes) => bytes.to_vec(),
-            Err(reply) => return reply,
-        },
+    let (slot, now) = (db.slot(key), db.now_ms);
+    let Some(entry) = db.keyspace.lookup_read(slot, key, now) else {
+        return Reply::Int(0);
     };
-    // Redis unshares the value (it becomes raw) even to read the cache.
-    let count = match hll::cached_count(&hll) {
-        Some(count) => count,
-        None => match hll::count(&hll) {
-            Ok(count) => {
-                hll::set_cached_count(&mut hll, count);
-                count
-            }
-            Err(Corrupt) => return Reply::error(CORRUPT),
-        },
+    let bytes = match check_value(&entry.value) {
+        Ok(bytes) => bytes.clone(),
+        Err(reply) => return reply,
     };
-    store(db, key, hll);
-    Reply::Int(count as i64)
+    if let Some(count) = hll::cached_count(&bytes) {
+        // Redis unshares the value (it becomes raw) even to read the cache.
+        if let Value::Str { encoding, .. } = &mut entry.value {
+            *encoding = StrEncoding::Raw;
+        }
+        return Reply::Int(count as i64);
+    }
+    let mut hll = bytes.to_vec();
+    match hll::count(&hll) {
+        Ok(count) => {
+            hll::set_cached_count(&mut hll, count);
+            store(db, key, hll);
+            Reply::Int(count as i64)
+        }
+        Err(Corrupt) => {
+            store(db, key, hll);
+            Reply::error(CORRUPT)
+        }
+    }
 }
 
 /// Merges source values into `max`, in key order: the first bad one is the
@@ -191,6 +197,7 @@ fn apply_merge(db: &mut Db, key: &[u8], max: &[u8], to_dense: bool) -> Reply {
         Err(reply) => return reply,
     };
     if to_dense && hll::sparse_to_dense(&mut hll).is_err() {
+        store(db, key, hll);
         return Reply::error(CORRUPT);
     }
     let limit = sparse_bytes_max(db);
@@ -222,48 +229,40 @@ pub fn pfdebug(db: &mut Db, argv: &[Bytes]) -> Reply {
         Ok(None) => return Reply::error("ERR The specified key does not exist"),
         Err(reply) => return reply,
     };
-    let sub = argv[1].to_ascii_lowercase();
-    let reply = match sub.as_slice() {
-        b"getreg" => {
-            if hll::sparse_to_dense(&mut hll).is_err() {
-                return Reply::error(CORRUPT);
-            }
-            Reply::Array(
-                hll::dense_registers(&hll)
-                    .map(|value| Reply::Int(value as i64))
-                    .collect(),
-            )
-        }
-        b"decode" => {
-            if hll::encoding(&hll) != hll::SPARSE {
-                return Reply::error("ERR HLL encoding is not sparse");
-            }
-            Reply::Bulk(Bytes::from(hll::decode_sparse(&hll)))
-        }
-        b"encoding" => Reply::Simple(
-            if hll::encoding(&hll) == hll::DENSE {
-                "dense"
-            } else {
-                "sparse"
-            }
-            .into(),
-        ),
-        b"todense" => {
-            let converted = hll::encoding(&hll) == hll::SPARSE;
-            if hll::sparse_to_dense(&mut hll).is_err() {
-                return Reply::error(CORRUPT);
-            }
-            Reply::Int(i64::from(converted))
-        }
-        _ => {
-            return Reply::error_owned(format!(
-                "ERR Unknown PFDEBUG subcommand '{}'",
-                String::from_utf8_lossy(&argv[1])
-            ))
-        }
-    };
+    let reply = pfdebug_reply(&argv[1], &mut hll);
+    // Redis unshares the value first: whatever the reply, it is now raw.
     store(db, key, hll);
     reply
+}
+
+fn pfdebug_reply(sub: &[u8], hll: &mut Vec<u8>) -> Reply {
+    match sub.to_ascii_lowercase().as_slice() {
+        b"getreg" => match hll::sparse_to_dense(hll) {
+            Ok(()) => Reply::Array(
+                hll::dense_registers(hll)
+                    .map(|value| Reply::Int(value as i64))
+                    .collect(),
+            ),
+            Err(Corrupt) => Reply::error(CORRUPT),
+        },
+        b"decode" if hll::encoding(hll) != hll::SPARSE => {
+            Reply::error("ERR HLL encoding is not sparse")
+        }
+        b"decode" => Reply::Bulk(Bytes::from(hll::decode_sparse(hll))),
+        b"encoding" if hll::encoding(hll) == hll::DENSE => Reply::Simple("dense".into()),
+        b"encoding" => Reply::Simple("sparse".into()),
+        b"todense" => {
+            let converted = hll::encoding(hll) == hll::SPARSE;
+            match hll::sparse_to_dense(hll) {
+                Ok(()) => Reply::Int(i64::from(converted)),
+                Err(Corrupt) => Reply::error(CORRUPT),
+            }
+        }
+        _ => Reply::error_owned(format!(
+            "ERR Unknown PFDEBUG subcommand '{}'",
+            String::from_utf8_lossy(sub)
+        )),
+    }
 }
 
 /// PFSELFTEST: dense registers keep what is written to them, and a sparse
