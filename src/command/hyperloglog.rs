@@ -168,11 +168,8 @@ pub fn pfmerge(db: &mut Db, argv: &[Bytes]) -> Reply {
         let now = db.now_ms;
         values.push(db.keyspace.lookup_read(db.slot(key), key, now).map(
             |entry| match &entry.value {
-                Value::Str { bytes, encoding } => (
-                    bytes.clone(),
-                    // An int-encoded string is never an HLL.
-                    *encoding != StrEncoding::Int,
-                ),
+                // An int-encoded string reads as its digits: never an HLL.
+                Value::Str { bytes, .. } => (bytes.clone(), true),
                 _ => (Bytes::new(), false),
             },
         ));

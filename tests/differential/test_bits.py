@@ -205,6 +205,8 @@ HLL_BASICS = [
     ["PFADD"], ["PFCOUNT"], ["PFMERGE"],
     ["SET", "s", "hello"], ["PFADD", "s", "a"], ["PFCOUNT", "s"], ["PFCOUNT", "h", "s"], ["PFMERGE", "s", "h"],
     ["PFMERGE", "h", "s"], ["PFDEBUG", "ENCODING", "s"], ["SET", "n", "12345"], ["PFADD", "n", "x"],
+    ["PFCOUNT", "n"], ["PFCOUNT", "h", "n"], ["PFMERGE", "m9", "n"], ["PFMERGE", "n", "h"], ["PFMERGE", "h", "n"],
+    ["SET", "n", "-9223372036854775808"], ["OBJECT", "ENCODING", "n"], ["PFMERGE", "m9", "n"], ["PFDEBUG", "ENCODING", "n"],
     ["RPUSH", "l", "a"], ["PFADD", "l", "a"], ["PFCOUNT", "l"], ["PFCOUNT", "h", "l"], ["PFMERGE", "l", "h"],
     ["PFMERGE", "h", "l"], ["PFDEBUG", "ENCODING", "l"],
     ["PFADD", "t", "x"], ["EXPIRE", "t", "100"], ["PFADD", "t", "y"], ["PFCOUNT", "t"], ["TTL", "t"],
