@@ -403,3 +403,17 @@ INTROSPECTION = [
 def test_bits_introspection(h):
     h.run(INTROSPECTION)
     h.done()
+
+
+RESP3 = [
+    ["HELLO", "3"],
+    ["BITFIELD", "r3", "SET", "u8", "0", "200", "OVERFLOW", "FAIL", "INCRBY", "u8", "0", "100", "GET", "i8", "0"],
+    ["BITFIELD_RO", "r3", "GET", "u4", "4"], ["SETBIT", "r3", "1", "1"], ["BITPOS", "r3", "0"],
+    ["PFADD", "p3", "a", "b"], ["PFCOUNT", "p3"], ["PFDEBUG", "ENCODING", "p3"], ["PFDEBUG", "DECODE", "p3"],
+    ["PFMERGE", "p4", "p3"], ["PFCOUNT", "p3", "p4"], ["PFADD", "r3", "x"], ["HELLO", "2"],
+]
+
+
+def test_bits_in_resp3(h):
+    h.run(RESP3)
+    h.done()
