@@ -51,6 +51,20 @@ fn read_for_write(db: &mut Db, key: &[u8]) -> Result<Option<Vec<u8>>, Reply> {
     }
 }
 
+/// As `read_for_write`, but the bytes are taken out of the entry instead
+/// of copied (PFADD's hot path): the caller must store them back.
+fn take_for_write(db: &mut Db, key: &[u8]) -> Result<Option<Vec<u8>>, Reply> {
+    let (slot, now) = (db.slot(key), db.now_ms);
+    let Some(entry) = db.keyspace.lookup_write(slot, key, now) else {
+        return Ok(None);
+    };
+    check_value(&entry.value)?;
+    match &mut entry.value {
+        Value::Str { bytes, .. } => Ok(Some(Vec::from(std::mem::take(bytes)))),
+        _ => Err(Reply::error(WRONGTYPE)),
+    }
+}
+
 /// Stores an HLL back: in place (keeping any TTL) or as a new key. Redis
 /// unshares the string first, so it is always `raw`.
 fn store(db: &mut Db, key: &[u8], hll: Vec<u8>) {
@@ -70,7 +84,7 @@ fn sparse_bytes_max(db: &Db) -> usize {
 
 pub fn pfadd(db: &mut Db, argv: &[Bytes]) -> Reply {
     let key = &argv[1];
-    let (mut hll, mut updated) = match read_for_write(db, key) {
+    let (mut hll, mut updated) = match take_for_write(db, key) {
         Ok(Some(hll)) => (hll, false),
         Ok(None) => (hll::new_sparse(), true),
         Err(reply) => return reply,
