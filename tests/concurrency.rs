@@ -667,3 +667,106 @@ fn blocked_consumers_get_every_pushed_element_exactly_once() {
     assert_eq!(all.len(), total, "an element came out twice");
     assert_eq!(total, 2 * PER_PRODUCER, "elements lost");
 }
+
+/// BITOP and PFMERGE over keys on different cores see their sources whole:
+/// a writer MSETs two keys to the same value, so a concurrent BITOP XOR of
+/// them is always all zero bytes, and a PFMERGE of two equal HLLs always
+/// counts what one of them counts.
+#[test]
+fn bitop_and_pfmerge_across_cores_see_sources_whole() {
+    const ROUNDS: usize = 500;
+    let server = Server::start(&[]);
+    let per_slot = one_key_per_slot("bits");
+    let (left, right, destination) = (
+        per_slot[0].clone(),
+        per_slot[1].clone(),
+        per_slot[3].clone(),
+    );
+    let mut con = server.client();
+    // Two HLL values of disjoint sets (so a mix of them counts neither),
+    // made by the server itself.
+    let mut hlls: Vec<(Vec<u8>, i64)> = Vec::new();
+    for count in [10, 2000] {
+        let mut pfadd = redis::cmd("PFADD");
+        pfadd.arg("maker");
+        for element in 0..count {
+            pfadd.arg(format!("e{count}_{element}"));
+        }
+        let _: i64 = pfadd.query(&mut con).unwrap();
+        let bytes: Vec<u8> = redis::cmd("GET").arg("maker").query(&mut con).unwrap();
+        let estimate: i64 = redis::cmd("PFCOUNT").arg("maker").query(&mut con).unwrap();
+        hlls.push((bytes, estimate));
+        let _: i64 = redis::cmd("DEL").arg("maker").query(&mut con).unwrap();
+    }
+    let writer_done = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let (url, left, right) = (server.url(), left.clone(), right.clone());
+        let hlls = hlls.clone();
+        let done = SetOnDrop(Arc::clone(&writer_done));
+        thread::spawn(move || {
+            let _done = done;
+            let mut con = connect_url(&url);
+            for round in 0..ROUNDS {
+                let value: Vec<u8> = if round % 2 == 0 {
+                    format!("{round:0width$}", width = 8 + round % 5).into_bytes()
+                } else {
+                    hlls[round / 2 % 2].0.clone()
+                };
+                let _: () = redis::cmd("MSET")
+                    .arg(&left)
+                    .arg(&value)
+                    .arg(&right)
+                    .arg(&value)
+                    .query(&mut con)
+                    .unwrap();
+            }
+        })
+    };
+    let estimates: Vec<i64> = hlls.iter().map(|(_, estimate)| *estimate).collect();
+    loop {
+        let finished = writer_done.load(Ordering::SeqCst);
+        let length: i64 = redis::cmd("BITOP")
+            .arg("XOR")
+            .arg(&destination)
+            .arg(&left)
+            .arg(&right)
+            .query(&mut con)
+            .unwrap();
+        let xor: Vec<u8> = redis::cmd("GET").arg(&destination).query(&mut con).unwrap();
+        assert_eq!(xor.len() as i64, length);
+        assert!(
+            xor.iter().all(|byte| *byte == 0),
+            "BITOP saw a partial MSET"
+        );
+        let _: i64 = redis::cmd("DEL").arg(&destination).query(&mut con).unwrap();
+        let merged: redis::RedisResult<()> = redis::cmd("PFMERGE")
+            .arg(&destination)
+            .arg(&left)
+            .arg(&right)
+            .query(&mut con);
+        if merged.is_ok() {
+            let count: i64 = redis::cmd("PFCOUNT")
+                .arg(&destination)
+                .query(&mut con)
+                .unwrap();
+            assert!(
+                estimates.contains(&count),
+                "PFMERGE saw a partial MSET: {count}"
+            );
+            let union: i64 = redis::cmd("PFCOUNT")
+                .arg(&left)
+                .arg(&right)
+                .query(&mut con)
+                .unwrap_or(estimates[0]);
+            assert!(
+                estimates.contains(&union),
+                "PFCOUNT saw a partial MSET: {union}"
+            );
+        }
+        let _: i64 = redis::cmd("DEL").arg(&destination).query(&mut con).unwrap();
+        if finished {
+            break;
+        }
+    }
+    writer.join().expect("writer");
+}

@@ -689,11 +689,14 @@ mod tests {
                     continue;
                 }
                 let argv: Vec<Bytes> = (0..argc).map(|i| Bytes::from(format!("arg{i}"))).collect();
-                let from_specs: Vec<usize> = keys_from_specs(doc.key_specs, &argv, doc.arity)
-                    .unwrap_or_default()
-                    .iter()
-                    .map(|key| key.index)
-                    .collect();
+                // Where Redis cannot use the specs (PFMERGE with only its
+                // destination: the sources' range is empty), COMMAND GETKEYS
+                // fails; routing still goes by the table's first key.
+                let Some(found) = keys_from_specs(doc.key_specs, &argv, doc.arity) else {
+                    assert_eq!(spec.name, "pfmerge", "{} with {argc} arguments", spec.name);
+                    continue;
+                };
+                let from_specs: Vec<usize> = found.iter().map(|key| key.index).collect();
                 let from_table: Vec<usize> = key_positions(spec, &argv).collect();
                 assert_eq!(
                     from_specs, from_table,

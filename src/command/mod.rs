@@ -13,10 +13,12 @@
 // Generated data (scripts/gen_command_docs.py): kept as the script writes it.
 #[rustfmt::skip]
 pub mod docs;
+pub mod bitmaps;
 pub mod dump;
 pub mod errors;
 pub mod glob;
 pub mod hashes;
+pub mod hyperloglog;
 pub mod introspect;
 pub mod keys;
 pub mod lists;

@@ -2,7 +2,7 @@
 //! and COMMAND DOCS all read these rows; COMMAND adds Redis's metadata for
 //! them from `docs` (see `introspect`).
 
-use super::{dump, hashes, keys, lists, server, sets, strings, ShardFn};
+use super::{bitmaps, dump, hashes, hyperloglog, keys, lists, server, sets, strings, ShardFn};
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -31,6 +31,9 @@ pub enum Coord {
     Lmove,
     Rpoplpush,
     Lmpop,
+    Bitop,
+    Pfcount,
+    Pfmerge,
     Keys,
     Scan,
     Randomkey,
@@ -237,6 +240,20 @@ pub static COMMANDS: &[CommandSpec] = &[
     command!("lmpop", -4, ["write", "movablekeys"], ["@write", "@list", "@slow"], 0, 0, 0, "list", "7.0.0", "Pop elements from a list", X(lists::lmpop, Coord::Lmpop)),
     command!("lmove", 5, ["write", "denyoom"], ["@write", "@list", "@slow"], 1, 2, 1, "list", "6.2.0", "Pop an element from a list, push it to another list and return it", X(lists::lmove, Coord::Lmove)),
     command!("rpoplpush", 3, ["write", "denyoom"], ["@write", "@list", "@slow"], 1, 2, 1, "list", "1.2.0", "Remove the last element in a list, prepend it to another list and return it", X(lists::rpoplpush, Coord::Rpoplpush)),
+    // bitmaps
+    command!("setbit", 4, ["write", "denyoom"], ["@write", "@bitmap", "@slow"], 1, 1, 1, "bitmap", "2.2.0", "Sets or clears the bit at offset in the string value stored at key", S(bitmaps::setbit)),
+    command!("getbit", 3, ["readonly", "fast"], ["@read", "@bitmap", "@fast"], 1, 1, 1, "bitmap", "2.2.0", "Returns the bit value at offset in the string value stored at key", S(bitmaps::getbit)),
+    command!("bitcount", -2, ["readonly"], ["@read", "@bitmap", "@slow"], 1, 1, 1, "bitmap", "2.6.0", "Count set bits in a string", S(bitmaps::bitcount)),
+    command!("bitpos", -3, ["readonly"], ["@read", "@bitmap", "@slow"], 1, 1, 1, "bitmap", "2.8.7", "Find first bit set or clear in a string", S(bitmaps::bitpos)),
+    command!("bitop", -4, ["write", "denyoom"], ["@write", "@bitmap", "@slow"], 2, -1, 1, "bitmap", "2.6.0", "Perform bitwise operations between strings", X(bitmaps::bitop, Coord::Bitop)),
+    command!("bitfield", -2, ["write", "denyoom"], ["@write", "@bitmap", "@slow"], 1, 1, 1, "bitmap", "3.2.0", "Perform arbitrary bitfield integer operations on strings", S(bitmaps::bitfield)),
+    command!("bitfield_ro", -2, ["readonly", "fast"], ["@read", "@bitmap", "@fast"], 1, 1, 1, "bitmap", "6.0.0", "Perform arbitrary bitfield integer operations on strings. Read-only variant of BITFIELD", S(bitmaps::bitfield_ro)),
+    // hyperloglog
+    command!("pfadd", -2, ["write", "denyoom", "fast"], ["@write", "@hyperloglog", "@fast"], 1, 1, 1, "hyperloglog", "2.8.9", "Adds the specified elements to the specified HyperLogLog.", S(hyperloglog::pfadd)),
+    command!("pfcount", -2, ["readonly"], ["@read", "@hyperloglog", "@slow"], 1, -1, 1, "hyperloglog", "2.8.9", "Return the approximated cardinality of the set(s) observed by the HyperLogLog at key(s).", X(hyperloglog::pfcount, Coord::Pfcount)),
+    command!("pfmerge", -2, ["write", "denyoom"], ["@write", "@hyperloglog", "@slow"], 1, -1, 1, "hyperloglog", "2.8.9", "Merge N different HyperLogLogs into a single one.", X(hyperloglog::pfmerge, Coord::Pfmerge)),
+    command!("pfdebug", 3, ["write", "denyoom", "admin"], ["@write", "@hyperloglog", "@admin", "@slow", "@dangerous"], 2, 2, 1, "hyperloglog", "2.8.9", "Internal commands for debugging HyperLogLog values", S(hyperloglog::pfdebug)),
+    command!("pfselftest", 1, ["admin"], ["@hyperloglog", "@admin", "@slow", "@dangerous"], 0, 0, 0, "hyperloglog", "2.8.9", "An internal command for testing HyperLogLog values", S(hyperloglog::pfselftest)),
     // keys
     command!("del", -2, ["write"], ["@keyspace", "@write", "@slow"], 1, -1, 1, "generic", "1.0.0", "Delete a key", X(keys::del_local, Coord::Del)),
     command!("unlink", -2, ["write", "fast"], ["@keyspace", "@write", "@fast"], 1, -1, 1, "generic", "4.0.0", "Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking.", X(keys::del_local, Coord::Del)),

@@ -64,6 +64,8 @@ pub struct Config {
     pub hash_max_listpack_value: u64,
     /// A set of integers keeps the intset encoding up to this many members.
     pub set_max_intset_entries: u64,
+    /// A sparse HyperLogLog becomes dense past this many bytes.
+    pub hll_sparse_max_bytes: u64,
     /// Quicklist node size: negative is a size class (-2: 8 KiB), positive
     /// a count of entries.
     pub list_max_listpack_size: i64,
@@ -117,6 +119,7 @@ impl Default for Config {
             hash_max_listpack_entries: 512,
             hash_max_listpack_value: 64,
             set_max_intset_entries: 512,
+            hll_sparse_max_bytes: 3000,
             list_max_listpack_size: -2,
             shards: 0,
             cpus: Vec::new(),

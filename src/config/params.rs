@@ -321,6 +321,12 @@ pub static PARAMETERS: &[ParamSpec] = &[
         |c, a| c.set_max_intset_entries = integer(a, 0, i64::MAX)? as u64
     ),
     param!(
+        "hll-sparse-max-bytes",
+        true,
+        |c| c.hll_sparse_max_bytes.to_string(),
+        |c, a| c.hll_sparse_max_bytes = bounded_memory(a, i64::MAX as u64)?
+    ),
+    param!(
         "list-max-listpack-size",
         true,
         |c| c.list_max_listpack_size.to_string(),

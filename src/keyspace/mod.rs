@@ -7,6 +7,7 @@
 //! kept in an ordered expiry index, so active expiry removes exactly the keys
 //! that are due, oldest first, with bounded work per call.
 
+pub mod hll;
 mod listpack;
 mod lzf;
 pub mod rdb;

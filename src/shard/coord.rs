@@ -89,6 +89,9 @@ impl Conn {
             Coord::Lmove => self.lmove_cross(argv, false).await,
             Coord::Rpoplpush => self.lmove_cross(argv, true).await,
             Coord::Lmpop => self.lmpop_cross(argv).await,
+            Coord::Bitop => self.bitop_cross(argv).await,
+            Coord::Pfcount => self.pfcount_cross(argv).await,
+            Coord::Pfmerge => self.pfmerge_cross(argv).await,
             Coord::Keys => {
                 let parts = self
                     .on_all(|| Op::Db(keys::keys_local, argv.to_vec()))

@@ -2,6 +2,7 @@
 //! own io_uring rings, its own SO_REUSEPORT listener, its own keyspace, and
 //! its ends of the channel mesh. Only this module touches glommio.
 
+mod bits;
 mod blocking;
 mod clients;
 mod cluster;

@@ -185,6 +185,7 @@ class Servers:
                 c.call("CONFIG", "SET", "maxmemory-policy", "noeviction")
                 c.call("CONFIG", "SET", "proto-max-bulk-len", "536870912")
                 c.call("CONFIG", "SET", "timeout", "0")
+                c.call("CONFIG", "SET", "hll-sparse-max-bytes", "3000")
             except (OSError, ConnectionClosed):
                 s.kill()
                 s.start()
