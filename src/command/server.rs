@@ -305,7 +305,10 @@ fn object_digest(digest: &mut [u8; 20], entry: &Entry) {
             for (member, score) in zset.entries() {
                 let mut pair = [0u8; 20];
                 mix_digest(&mut pair, &member);
-                mix_digest(&mut pair, crate::protocol::reply::format_double(score).as_bytes());
+                mix_digest(
+                    &mut pair,
+                    crate::protocol::reply::format_double(score).as_bytes(),
+                );
                 xor_digest(digest, &pair);
             }
         }

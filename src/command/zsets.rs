@@ -45,7 +45,10 @@ fn strtod(text: &[u8]) -> Option<(f64, bool)> {
     }
     let value: f64 = body.parse().ok()?;
     let digits = body.trim_start_matches(['+', '-']);
-    let is_word = digits.chars().next().is_some_and(|c| c.is_ascii_alphabetic());
+    let is_word = digits
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic());
     let overflow = value.is_infinite() && !is_word;
     let mantissa = digits.split(['e', 'E']).next().unwrap_or("");
     let underflow = value == 0.0 && mantissa.bytes().any(|b| (b'1'..=b'9').contains(&b));
@@ -452,9 +455,7 @@ fn add_generic(db: &mut Db, argv: &[Bytes], incr: bool) -> Reply {
         return Reply::error("ERR XX and NX options at the same time are not compatible");
     }
     if (flags.gt && flags.nx) || (flags.lt && flags.nx) || (flags.gt && flags.lt) {
-        return Reply::error(
-            "ERR GT, LT, and/or NX options at the same time are not compatible",
-        );
+        return Reply::error("ERR GT, LT, and/or NX options at the same time are not compatible");
     }
     if flags.incr && elements > 2 {
         return Reply::error("ERR INCR option supports a single increment-element pair");
@@ -472,7 +473,11 @@ fn add_generic(db: &mut Db, argv: &[Bytes], incr: bool) -> Reply {
         Ok(zset) => zset.is_some(),
         Err(reply) => return reply,
     };
-    let nothing = if flags.incr { Reply::Nil } else { Reply::Int(0) };
+    let nothing = if flags.incr {
+        Reply::Nil
+    } else {
+        Reply::Int(0)
+    };
     if !exists {
         if flags.xx {
             return nothing;
@@ -493,7 +498,9 @@ fn add_generic(db: &mut Db, argv: &[Bytes], incr: bool) -> Reply {
     let mut failed = false;
     for (score, member) in pairs {
         match add_one(zset, score, member, flags, &limits) {
-            Ok(Added::New(score)) => (added, processed, last_score) = (added + 1, processed + 1, score),
+            Ok(Added::New(score)) => {
+                (added, processed, last_score) = (added + 1, processed + 1, score)
+            }
             Ok(Added::Updated(score)) => {
                 (updated, processed, last_score) = (updated + 1, processed + 1, score)
             }
@@ -768,8 +775,7 @@ fn pop_generic(db: &mut Db, argv: &[Bytes], max: bool) -> Reply {
     let count = match argv.get(2).map(|arg| parse_int(arg)) {
         None => None,
         Some(Some(count)) if count >= 0 => Some(count as usize),
-        Some(Some(_)) => return Reply::error("ERR value is out of range, must be positive"),
-        Some(None) => return Reply::error(NOT_INTEGER),
+        Some(_) => return Reply::error("ERR value is out of range, must be positive"),
     };
     if count == Some(0) {
         // Redis checks the type before it answers a count of 0.
@@ -1015,8 +1021,8 @@ pub fn parse_op_options(
         match word.as_slice() {
             b"WEIGHTS" if algebra && remaining > numkeys => {
                 for (slot, arg) in options.weights.iter_mut().zip(&args[index + 1..]) {
-                    *slot = parse_score(arg)
-                        .ok_or(Reply::error("ERR weight value is not a float"))?;
+                    *slot =
+                        parse_score(arg).ok_or(Reply::error("ERR weight value is not a float"))?;
                 }
                 index += 1 + numkeys;
             }
@@ -1316,7 +1322,10 @@ mod tests {
     #[test]
     fn union_and_intersection_weigh_and_aggregate() {
         let a: Source = Some(vec![(Bytes::from("x"), 1.0), (Bytes::from("y"), 2.0)]);
-        let b: Source = Some(vec![(Bytes::from("y"), 10.0), (Bytes::from("z"), f64::INFINITY)]);
+        let b: Source = Some(vec![
+            (Bytes::from("y"), 10.0),
+            (Bytes::from("z"), f64::INFINITY),
+        ]);
         let mut options = OpOptions {
             weights: vec![1.0, 2.0],
             aggregate: Aggregate::Sum,

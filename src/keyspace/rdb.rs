@@ -207,7 +207,11 @@ fn save_zset(zset: &ZSet, out: &mut Writer) {
 /// RDB_TYPE_ZSET (scores as length-prefixed text) and RDB_TYPE_ZSET_2
 /// (binary doubles). Redis converts the loaded set to a listpack when it
 /// fits the limits.
-fn load_zset(reader: &mut Reader, kind: u8, limits: &EncodingLimits) -> Result<Value, PayloadError> {
+fn load_zset(
+    reader: &mut Reader,
+    kind: u8,
+    limits: &EncodingLimits,
+) -> Result<Value, PayloadError> {
     let count = reader.count()?;
     if count == 0 {
         return Err(PayloadError::BadFormat);

@@ -403,7 +403,10 @@ mod tests {
         assert_eq!(zset.len(), 5000);
         for key in [0u32, 1, 511, 512, 2500, 4999] {
             let member = format!("m{key:05}");
-            assert_eq!(zset.rank(member.as_bytes()), Some((key as usize, f64::from(key))));
+            assert_eq!(
+                zset.rank(member.as_bytes()),
+                Some((key as usize, f64::from(key)))
+            );
         }
         let slice = zset.range(1020, 1030);
         assert_eq!(slice.len(), 10);
