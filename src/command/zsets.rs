@@ -454,7 +454,7 @@ fn add_generic(db: &mut Db, argv: &[Bytes], incr: bool) -> Reply {
     if flags.nx && flags.xx {
         return Reply::error("ERR XX and NX options at the same time are not compatible");
     }
-    if (flags.gt && flags.nx) || (flags.lt && flags.nx) || (flags.gt && flags.lt) {
+    if (flags.nx && (flags.gt || flags.lt)) || (flags.gt && flags.lt) {
         return Reply::error("ERR GT, LT, and/or NX options at the same time are not compatible");
     }
     if flags.incr && elements > 2 {
