@@ -883,7 +883,7 @@ pub fn zrandmember(db: &mut Db, argv: &[Bytes]) -> Reply {
         Some(word) if argv.len() == 4 && word.eq_ignore_ascii_case(b"WITHSCORES") => true,
         Some(_) => return Reply::error(SYNTAX),
     };
-    if withscores && count.is_some_and(|c| !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&c)) {
+    if withscores && count.is_some_and(|c| !(i64::MIN / 2..=i64::MAX / 2).contains(&c)) {
         return Reply::error("ERR value is out of range");
     }
     let mut seed = db.random() | 1;
@@ -908,6 +908,9 @@ pub fn zrandmember(db: &mut Db, argv: &[Bytes]) -> Reply {
             .map(|_| entries[next(entries.len())].clone())
             .collect()
     } else if count as u64 >= entries.len() as u64 {
+        // The whole set, as Redis's set iterator walks it: from the top.
+        let mut entries = entries;
+        entries.reverse();
         entries
     } else {
         let mut entries = entries;
