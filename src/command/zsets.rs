@@ -147,19 +147,82 @@ fn below_max_lex(member: &[u8], max: &LexBound) -> bool {
 }
 
 /// The ranks `lo..hi` of the members inside a score or lex range, or of a
-/// rank range after Redis's index sanitizing.
-fn bounds(zset: &ZSet, kind: &RangeKind) -> (usize, usize) {
+/// rank range after Redis's index sanitizing. `reverse` matters only for
+/// a lex range over a listpack whose scores differ (see `listpack_lex`).
+fn bounds(zset: &ZSet, kind: &RangeKind, reverse: bool) -> (usize, usize) {
     match kind {
         RangeKind::Rank(start, end) => rank_bounds(zset.len(), *start, *end),
         RangeKind::Score(min, max) => (
             zset.partition_point(|_, s| !above_min_score(s, *min)),
             zset.partition_point(|_, s| below_max_score(s, *max)),
         ),
-        RangeKind::Lex(min, max) => (
-            zset.partition_point(|m, _| !above_min_lex(m, min)),
-            zset.partition_point(|m, _| below_max_lex(m, max)),
-        ),
+        RangeKind::Lex(min, max) => match zset {
+            ZSet::Listpack(entries) => listpack_lex(entries, min, max, reverse),
+            ZSet::Skiplist(_) => (
+                zset.partition_point(|m, _| !above_min_lex(m, min)),
+                zset.partition_point(|m, _| below_max_lex(m, max)),
+            ),
+        },
     }
+}
+
+/// A lex range over a listpack as Redis walks it (zzlFirstInLexRange /
+/// zzlLastInLexRange): from one end to the first member inside, then on
+/// while members stay inside. With equal scores, as lex ranges expect,
+/// this is the plain range; with mixed scores it is what Redis returns.
+fn listpack_lex(
+    entries: &[(Bytes, f64)],
+    min: &LexBound,
+    max: &LexBound,
+    reverse: bool,
+) -> (usize, usize) {
+    let (Some(first), Some(last)) = (entries.first(), entries.last()) else {
+        return (0, 0);
+    };
+    if lex_range_is_empty(min, max) || !above_min_lex(&last.0, min) || !below_max_lex(&first.0, max)
+    {
+        return (0, 0);
+    }
+    if reverse {
+        let Some(top) = entries.iter().rposition(|(m, _)| below_max_lex(m, max)) else {
+            return (0, 0);
+        };
+        let inside = entries[..=top]
+            .iter()
+            .rev()
+            .take_while(|(m, _)| above_min_lex(m, min))
+            .count();
+        (top + 1 - inside, top + 1)
+    } else {
+        let Some(bottom) = entries.iter().position(|(m, _)| above_min_lex(m, min)) else {
+            return (0, 0);
+        };
+        let inside = entries[bottom..]
+            .iter()
+            .take_while(|(m, _)| below_max_lex(m, max))
+            .count();
+        (bottom, bottom + inside)
+    }
+}
+
+/// Redis's check for lex ranges that are always empty (min above max, or
+/// equal with an exclusive end; `-` and `+` count as exclusive).
+fn lex_range_is_empty(min: &LexBound, max: &LexBound) -> bool {
+    use std::cmp::Ordering;
+    let rank = |bound: &LexBound| match bound {
+        LexBound::Min => 0,
+        LexBound::Inclusive(_) | LexBound::Exclusive(_) => 1,
+        LexBound::Max => 2,
+    };
+    let text = |bound: &LexBound| match bound {
+        LexBound::Inclusive(b) | LexBound::Exclusive(b) => b.clone(),
+        _ => Bytes::new(),
+    };
+    let exclusive = |bound: &LexBound| !matches!(bound, LexBound::Inclusive(_));
+    let order = rank(min)
+        .cmp(&rank(max))
+        .then_with(|| text(min).cmp(&text(max)));
+    order == Ordering::Greater || (order == Ordering::Equal && (exclusive(min) || exclusive(max)))
 }
 
 /// Negative indexes count from the end; an empty range is (0, 0).
@@ -263,7 +326,7 @@ pub fn parse_range(
 
 /// The entries a range query selects, in reply order.
 pub fn select(zset: &ZSet, query: &RangeQuery) -> Vec<(Bytes, f64)> {
-    let (mut lo, mut hi) = bounds(zset, &query.kind);
+    let (mut lo, mut hi) = bounds(zset, &query.kind, query.reverse);
     if lo >= hi {
         return Vec::new();
     }
@@ -607,7 +670,7 @@ fn count_generic(db: &mut Db, argv: &[Bytes], kind: Result<RangeKind, Reply>) ->
     };
     match read_zset(db, &argv[1]) {
         Ok(Some(zset)) => {
-            let (lo, hi) = bounds(zset, &kind);
+            let (lo, hi) = bounds(zset, &kind, false);
             Reply::Int(hi.saturating_sub(lo) as i64)
         }
         Ok(None) => Reply::Int(0),
@@ -705,7 +768,7 @@ fn remove_range_generic(db: &mut Db, argv: &[Bytes], kind: Result<RangeKind, Rep
     };
     let removed = match write_zset(db, &argv[1]) {
         Ok(Some(zset)) => {
-            let (lo, hi) = bounds(zset, &kind);
+            let (lo, hi) = bounds(zset, &kind, false);
             zset.remove_range(lo, hi)
         }
         Ok(None) => 0,

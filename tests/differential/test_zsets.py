@@ -134,6 +134,11 @@ RANGES = [
     ["ZREVRANGEBYLEX", "lex", "+", "-", "LIMIT", "0", "2"], ["ZREVRANGEBYLEX", "lex", "-", "+"],
     ["ZLEXCOUNT", "lex", "-", "+"], ["ZLEXCOUNT", "lex", "[b", "(d"], ["ZLEXCOUNT", "lex", "b", "d"], ["ZLEXCOUNT", "nokey", "-", "+"],
     ["ZRANGE", "nokey", "0", "-1"], ["ZRANGE", "nokey", "0", "-1", "WITHSCORES"], ["ZRANGE", "nokey", "x", "1"],
+    # lex ranges over a listpack with mixed scores follow Redis's walk
+    ["ZADD", "mixed", "1", "d", "2", "a", "3", "c", "4", "b", "5", "e"], ["ZRANGE", "mixed", "[b", "[d", "BYLEX"],
+    ["ZRANGE", "mixed", "[d", "[b", "BYLEX", "REV"], ["ZLEXCOUNT", "mixed", "[a", "[c"], ["ZRANGE", "mixed", "(a", "+", "BYLEX"],
+    ["ZRANGE", "mixed", "[a", "[a", "BYLEX"], ["ZRANGE", "mixed", "(a", "[a", "BYLEX"], ["ZRANGE", "mixed", "+", "+", "BYLEX"],
+    ["ZREMRANGEBYLEX", "mixed", "[a", "[c"], ["ZRANGE", "mixed", "0", "-1"],
     # ZRANGESTORE
     ["ZRANGESTORE", "{r}d", "r", "0", "2"], ["ZRANGE", "{r}d", "0", "-1", "WITHSCORES"], ["OBJECT", "ENCODING", "{r}d"],
     ["ZRANGESTORE", "{r}d", "r", "5", "(2", "BYSCORE", "REV", "LIMIT", "0", "2"], ["ZRANGE", "{r}d", "0", "-1", "WITHSCORES"],
@@ -381,4 +386,84 @@ def test_dump_restore_zsets(h):
            ["RESTORE", "bad", "0", _payload(5, bytes([2]) + _rdb_string(b"a") + b"\x00" * 8 + _rdb_string(b"a") + b"\x00" * 8)],
            ["RESTORE", "bad", "0", _payload(5, bytes([1]) + _rdb_string(b"a") + b"\x00\x00\x00\x00\x00\x00\xf8\x7f")],
            ["EXISTS", "bad"]], p)
+    h.done()
+
+
+def _random_steps(seed, count):
+    """A seeded random mix of the deterministic sorted set commands over a few keys, with scores
+    that include infinities, signed zero and fractions, so both encodings and their switches
+    (the limits are lowered first) meet every command."""
+    import random
+    rnd = random.Random(seed)
+    keys = ["{f}a", "{f}b", "{f}c"]
+    members = ["m%d" % i for i in range(12)] + ["", "x" * 20]
+    scores = ["0", "-0", "1", "-1", "2.5", "1e-3", "inf", "-inf", "+inf", "3", "7", "100", "-2.25", "1e17"]
+
+    def bound():
+        return rnd.choice(["(", ""]) + rnd.choice(scores + ["-inf", "+inf"])
+
+    def lex():
+        return rnd.choice(["-", "+", "[" + rnd.choice(members), "(" + rnd.choice(members)])
+
+    def pick(n):
+        return [rnd.choice(members) for _ in range(n)]
+
+    steps = [["CONFIG", "SET", "zset-max-listpack-entries", "6"], ["CONFIG", "SET", "zset-max-listpack-value", "10"]]
+    for _ in range(count):
+        k = rnd.choice(keys)
+        r = rnd.random()
+        if r < 0.25:
+            flags = rnd.sample(["NX", "XX", "GT", "LT", "CH"], rnd.randint(0, 2))
+            pairs = sum([[rnd.choice(scores), m] for m in pick(rnd.randint(1, 4))], [])
+            steps.append(["ZADD", k] + flags + pairs)
+        elif r < 0.32:
+            steps.append(["ZINCRBY", k, rnd.choice(scores), rnd.choice(members)])
+        elif r < 0.38:
+            steps.append(["ZREM", k] + pick(rnd.randint(1, 3)))
+        elif r < 0.50:
+            extra = rnd.choice([[], ["WITHSCORES"], ["REV"], ["REV", "WITHSCORES"]])
+            steps.append(["ZRANGE", k, str(rnd.randint(-8, 8)), str(rnd.randint(-8, 8))] + extra)
+        elif r < 0.60:
+            limit = rnd.choice([[], ["LIMIT", str(rnd.randint(-1, 4)), str(rnd.randint(-1, 4))]])
+            rev = rnd.choice([[], ["REV"]])
+            steps.append(["ZRANGE", k, bound(), bound(), "BYSCORE"] + rev + limit + rnd.choice([[], ["WITHSCORES"]]))
+        elif r < 0.66:
+            # Lex ranges over one score (a skiplist's walk over mixed scores depends on its
+            # random levels): "{f}l" only ever gets score 0.
+            steps.append(rnd.choice([["ZADD", "{f}l", "0"] + pick(1), ["ZADD", "{f}l", "0"] + pick(3)]))
+            limit = rnd.choice([[], ["LIMIT", str(rnd.randint(-1, 3)), str(rnd.randint(-1, 3))]])
+            steps.append(rnd.choice([["ZRANGE", "{f}l", lex(), lex(), "BYLEX"] + rnd.choice([[], ["REV"]]) + limit,
+                                     ["ZLEXCOUNT", "{f}l", lex(), lex()], ["ZREMRANGEBYLEX", "{f}l", lex(), lex()]]))
+        elif r < 0.72:
+            steps.append(rnd.choice([["ZCOUNT", k, bound(), bound()],
+                                     ["ZRANK", k, rnd.choice(members)], ["ZREVRANK", k, rnd.choice(members)],
+                                     ["ZMSCORE", k] + pick(3), ["ZCARD", k], ["OBJECT", "ENCODING", k]]))
+        elif r < 0.78:
+            steps.append(rnd.choice([["ZREMRANGEBYRANK", k, str(rnd.randint(-5, 5)), str(rnd.randint(-5, 5))],
+                                     ["ZREMRANGEBYSCORE", k, bound(), bound()]]))
+        elif r < 0.84:
+            steps.append(rnd.choice([["ZPOPMIN", k], ["ZPOPMAX", k, str(rnd.randint(0, 3))],
+                                     ["ZMPOP", "2", k, rnd.choice(keys), rnd.choice(["MIN", "MAX"]), "COUNT", "2"]]))
+        elif r < 0.94:
+            op = rnd.choice(["ZUNION", "ZINTER", "ZDIFF"])
+            srcs = rnd.sample(keys, rnd.randint(1, 3))
+            opts = []
+            if op != "ZDIFF" and rnd.random() < 0.5:
+                opts += ["WEIGHTS"] + [rnd.choice(["1", "2", "-1", "0.5", "0", "inf"]) for _ in srcs]
+            if op != "ZDIFF" and rnd.random() < 0.5:
+                opts += ["AGGREGATE", rnd.choice(["SUM", "MIN", "MAX"])]
+            if rnd.random() < 0.5:
+                steps.append([op + "STORE", rnd.choice(keys), str(len(srcs))] + srcs + opts)
+            else:
+                steps.append([op, str(len(srcs))] + srcs + opts + ["WITHSCORES"])
+        else:
+            steps.append(["ZRANGESTORE", rnd.choice(keys), k, str(rnd.randint(-4, 4)), str(rnd.randint(-4, 8))])
+    steps += [["DEBUG", "DIGEST"], ["CONFIG", "SET", "zset-max-listpack-entries", "128"],
+              ["CONFIG", "SET", "zset-max-listpack-value", "64"]]
+    return steps
+
+
+def test_zset_random_sequences(h):
+    for seed in range(4):
+        h.run(_random_steps(seed, 400))
     h.done()
