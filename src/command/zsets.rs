@@ -413,16 +413,32 @@ fn drop_if_empty(db: &mut Db, key: &[u8]) {
     }
 }
 
+/// How a STORE command builds its result: all at once (ZUNIONSTORE and
+/// kin) or member by member in reply order (ZRANGESTORE).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Build {
+    AllAtOnce,
+    InOrder,
+}
+
+/// The sorted set a STORE command writes, encoded as Redis would have it.
+pub fn build(entries: Vec<(Bytes, f64)>, how: Build, limits: &EncodingLimits) -> ZSet {
+    match how {
+        Build::AllAtOnce => ZSet::from_entries(entries, limits),
+        Build::InOrder => ZSet::from_insertions(entries, limits),
+    }
+}
+
 /// Stores `entries` at `key` as a new sorted set (replacing whatever was
 /// there, TTL included), or deletes the key when there are none; the
 /// number stored.
-pub fn store(db: &mut Db, key: &[u8], entries: Vec<(Bytes, f64)>) -> i64 {
+pub fn store(db: &mut Db, key: &[u8], entries: Vec<(Bytes, f64)>, how: Build) -> i64 {
     let (slot, now) = (db.slot(key), db.now_ms);
     if entries.is_empty() {
         db.keyspace.remove(slot, key);
         return 0;
     }
-    let zset = ZSet::from_entries(entries, &encoding_limits(db));
+    let zset = build(entries, how, &encoding_limits(db));
     let count = zset.len() as i64;
     db.keyspace
         .insert(slot, key, Entry::new(Value::ZSet(Box::new(zset)), now));
@@ -758,7 +774,7 @@ pub fn zrangestore(db: &mut Db, argv: &[Bytes]) -> Reply {
         Ok(None) => Vec::new(),
         Err(reply) => return reply,
     };
-    Reply::Int(store(db, &argv[1], entries))
+    Reply::Int(store(db, &argv[1], entries, Build::InOrder))
 }
 
 fn remove_range_generic(db: &mut Db, argv: &[Bytes], kind: Result<RangeKind, Reply>) -> Reply {
@@ -1315,7 +1331,7 @@ fn op_generic(db: &mut Db, argv: &[Bytes], op: ZOp, store_result: bool, card: bo
     };
     let result = compute(op, sources, &options);
     if store_result {
-        return Reply::Int(store(db, &argv[1], result));
+        return Reply::Int(store(db, &argv[1], result, Build::AllAtOnce));
     }
     op_reply(result, &options, card)
 }

@@ -88,6 +88,22 @@ pub fn verify(payload: &[u8]) -> Result<(), PayloadError> {
     Ok(())
 }
 
+/// As `load`, for a value moving between this process's cores: a large
+/// sorted set stays a skiplist with its scores exactly (a RESTORE would
+/// shrink a small one to a listpack, which stores -0 as 0).
+pub fn load_moved(payload: &[u8], limits: &EncodingLimits) -> Result<Value, PayloadError> {
+    if payload.first() != Some(&object_type::ZSET_2) {
+        return load(payload, limits);
+    }
+    verify(payload)?;
+    let mut reader = Reader {
+        data: &payload[..payload.len() - 10],
+        at: 1,
+    };
+    let entries = read_zset_entries(&mut reader, object_type::ZSET_2)?;
+    Ok(Value::ZSet(Box::new(ZSet::skiplist_from(entries))))
+}
+
 /// Decodes a verified payload's object into a value.
 pub fn load(payload: &[u8], limits: &EncodingLimits) -> Result<Value, PayloadError> {
     verify(payload)?;
@@ -212,6 +228,13 @@ fn load_zset(
     kind: u8,
     limits: &EncodingLimits,
 ) -> Result<Value, PayloadError> {
+    let entries = read_zset_entries(reader, kind)?;
+    zset_checked(entries, limits, true)
+}
+
+/// The members and scores of a ZSET or ZSET_2 body; a NaN score is a
+/// corrupt payload.
+fn read_zset_entries(reader: &mut Reader, kind: u8) -> Result<Vec<(Bytes, f64)>, PayloadError> {
     let count = reader.count()?;
     if count == 0 {
         return Err(PayloadError::BadFormat);
@@ -230,7 +253,7 @@ fn load_zset(
         }
         entries.push((member, score));
     }
-    zset_checked(entries, limits, true)
+    Ok(entries)
 }
 
 /// rdbLoadDoubleValue: a length byte (253 nan, 254 inf, 255 -inf) and text.

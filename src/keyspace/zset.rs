@@ -157,6 +157,27 @@ impl ZSet {
         }
     }
 
+    /// A skiplist-encoded set of `entries` (need not be sorted), scores
+    /// exactly as given: a large set moving between cores.
+    pub fn skiplist_from(mut entries: Vec<(Bytes, f64)>) -> Self {
+        entries.sort_by(|a, b| order(a.1, &a.0, b.1, &b.0));
+        ZSet::Skiplist(Box::new(Sorted::from_sorted(entries)))
+    }
+
+    /// A set built by adding `entries` one by one to a set created for
+    /// that many (Redis's zsetTypeCreate then zsetAdd, as ZRANGESTORE
+    /// does): members added while it is a listpack store -0 as 0.
+    pub fn from_insertions(entries: Vec<(Bytes, f64)>, limits: &EncodingLimits) -> Self {
+        let mut zset = ZSet::new();
+        if entries.len() > limits.zset_max_listpack_entries {
+            zset.convert_to_skiplist();
+        }
+        for (member, score) in entries {
+            zset.insert(&member, score, limits);
+        }
+        zset
+    }
+
     pub fn len(&self) -> usize {
         match self {
             ZSet::Listpack(entries) => entries.len(),

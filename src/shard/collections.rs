@@ -263,6 +263,7 @@ impl Conn {
         transaction: u64,
         destination: &Bytes,
         entries: Vec<(Bytes, f64)>,
+        how: zsets::Build,
     ) -> i64 {
         if entries.is_empty() {
             self.locked(
@@ -275,7 +276,7 @@ impl Conn {
             return 0;
         }
         let limits = dump::config_limits(&self.core.db.borrow().config);
-        let zset = ZSet::from_entries(entries, &limits);
+        let zset = zsets::build(entries, how, &limits);
         let count = zset.len() as i64;
         let payload = Bytes::from(rdb::dump(&Value::ZSet(Box::new(zset))));
         let put = vec![
@@ -331,7 +332,10 @@ impl Conn {
                 Ok(options) => {
                     let result = zsets::compute(op, read, &options);
                     if store {
-                        Reply::Int(self.store_zset(transaction, &argv[1], result).await)
+                        Reply::Int(
+                            self.store_zset(transaction, &argv[1], result, zsets::Build::AllAtOnce)
+                                .await,
+                        )
                     } else {
                         zsets::op_reply(result, &options, card)
                     }
@@ -358,7 +362,10 @@ impl Conn {
                 let limits = dump::config_limits(&self.core.db.borrow().config);
                 let zset = ZSet::from_entries(entries.unwrap_or_default(), &limits);
                 let selected = zsets::select(&zset, &query);
-                Reply::Int(self.store_zset(transaction, destination, selected).await)
+                Reply::Int(
+                    self.store_zset(transaction, destination, selected, zsets::Build::InOrder)
+                        .await,
+                )
             }
         };
         self.unlock(transaction, &cores).await;

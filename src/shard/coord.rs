@@ -667,13 +667,9 @@ pub(super) fn put_entry_local(db: &mut Db, argv: &[Bytes]) -> Reply {
     let now = db.now_ms;
     let value = if argv.len() > 4 {
         // Made by rdb::dump on another core of this process: it loads.
-        match rdb::load(&argv[2], &dump::encoding_limits(db)) {
-            // A key moving between cores keeps its encoding, as a renamed
-            // key does in Redis: a skiplist is not shrunk back on load.
-            Ok(Value::ZSet(mut zset)) if argv[2].first() == Some(&rdb::object_type::ZSET_2) => {
-                zset.convert_to_skiplist();
-                Value::ZSet(zset)
-            }
+        // A key moving between cores keeps its encoding, as a renamed key
+        // does in Redis: a skiplist is not shrunk back on load.
+        match rdb::load_moved(&argv[2], &dump::encoding_limits(db)) {
             Ok(value) => value,
             Err(error) => return Reply::error(error.message()),
         }
