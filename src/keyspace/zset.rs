@@ -84,6 +84,18 @@ impl Sorted {
             self.chunks[at].remove(inside);
             if self.chunks[at].is_empty() {
                 self.chunks.remove(at);
+            } else {
+                // Keep chunks from thinning out as members leave.
+                let fits = |a: usize, b: usize| a + b <= CHUNK_MEMBERS_MAX / 2;
+                if at > 0 && fits(self.chunks[at - 1].len(), self.chunks[at].len()) {
+                    let this = self.chunks.remove(at);
+                    self.chunks[at - 1].extend(this);
+                } else if at + 1 < self.chunks.len()
+                    && fits(self.chunks[at].len(), self.chunks[at + 1].len())
+                {
+                    let next = self.chunks.remove(at + 1);
+                    self.chunks[at].extend(next);
+                }
             }
         }
         self.scores.remove(member);
@@ -103,6 +115,40 @@ impl Sorted {
             rank -= chunk.len();
         }
         None
+    }
+
+    /// Removes the entries with ranks `start..end`, chunk by chunk.
+    fn remove_ranks(&mut self, start: usize, end: usize) {
+        let (mut at, mut first_rank) = (0, 0);
+        while at < self.chunks.len() && first_rank < end {
+            let length = self.chunks[at].len();
+            let low = start.saturating_sub(first_rank).min(length);
+            let high = (end - first_rank).min(length);
+            for (member, _) in self.chunks[at].drain(low..high) {
+                self.scores.remove(&member);
+            }
+            first_rank += length;
+            if self.chunks[at].is_empty() {
+                self.chunks.remove(at);
+            } else {
+                at += 1;
+            }
+        }
+        self.merge_small_chunks();
+    }
+
+    /// Joins neighbouring chunks that removals left small, so the number
+    /// of chunks stays near the number of members over the chunk size.
+    fn merge_small_chunks(&mut self) {
+        let mut at = 0;
+        while at + 1 < self.chunks.len() {
+            if self.chunks[at].len() + self.chunks[at + 1].len() <= CHUNK_MEMBERS_MAX / 2 {
+                let next = self.chunks.remove(at + 1);
+                self.chunks[at].extend(next);
+            } else {
+                at += 1;
+            }
+        }
     }
 
     fn partition_point(&self, below: impl Fn(&[u8], f64) -> bool) -> usize {
@@ -294,20 +340,7 @@ impl ZSet {
             ZSet::Listpack(entries) => {
                 entries.drain(start..end);
             }
-            ZSet::Skiplist(_) if end - start > 64 => {
-                // Many at once: rebuilding the chunks is cheaper.
-                let mut entries = self.entries();
-                entries.drain(start..end);
-                *self = ZSet::Skiplist(Box::new(Sorted::from_sorted(entries)));
-            }
-            ZSet::Skiplist(_) => {
-                let doomed = self.range(start, end);
-                if let ZSet::Skiplist(sorted) = self {
-                    for (member, score) in doomed {
-                        sorted.remove_entry(&member, score);
-                    }
-                }
-            }
+            ZSet::Skiplist(sorted) => sorted.remove_ranks(start, end),
         }
         end - start
     }
@@ -438,6 +471,26 @@ mod tests {
         assert_eq!(zset.rank(b"m04000"), Some((10, 4000.0)));
         let all = zset.entries();
         assert!(all.windows(2).all(|w| w[0].1 < w[1].1));
+    }
+
+    #[test]
+    fn chunks_stay_full_as_members_leave() {
+        let limits = limits(0, 64);
+        let mut zset = ZSet::new();
+        for i in 0..4000u32 {
+            zset.insert(format!("m{i:05}").as_bytes(), f64::from(i), &limits);
+        }
+        for i in (0..4000u32).filter(|i| i % 10 != 0) {
+            zset.remove(format!("m{i:05}").as_bytes());
+        }
+        let ZSet::Skiplist(sorted) = &zset else {
+            panic!("not a skiplist");
+        };
+        assert!(sorted.chunks.len() <= 4, "{} chunks", sorted.chunks.len());
+        assert_eq!(zset.rank(b"m03990"), Some((399, 3990.0)));
+        zset.remove_range(0, 5);
+        assert_eq!(zset.rank(b"m00050"), Some((0, 50.0)));
+        assert_eq!(zset.len(), 395);
     }
 
     #[test]
