@@ -43,8 +43,15 @@ fn strtod(text: &[u8]) -> Option<(f64, bool)> {
     if body.starts_with(['+', '-']) && body[1..].starts_with(['+', '-']) {
         return None;
     }
-    let value: f64 = body.parse().ok()?;
     let digits = body.trim_start_matches(['+', '-']);
+    if digits.starts_with("0x") || digits.starts_with("0X") {
+        let value = parse_hex_float(&digits[2..])?;
+        return Some((
+            if body.starts_with('-') { -value } else { value },
+            value.is_infinite(),
+        ));
+    }
+    let value: f64 = body.parse().ok()?;
     let is_word = digits
         .chars()
         .next()
@@ -53,6 +60,29 @@ fn strtod(text: &[u8]) -> Option<(f64, bool)> {
     let mantissa = digits.split(['e', 'E']).next().unwrap_or("");
     let underflow = value == 0.0 && mantissa.bytes().any(|b| (b'1'..=b'9').contains(&b));
     Some((value, overflow || underflow))
+}
+
+/// C99's hexadecimal floating point (`1.8p3`, after the `0x`), which
+/// strtod accepts too.
+fn parse_hex_float(text: &str) -> Option<f64> {
+    let (mantissa, exponent) = match text.split_once(['p', 'P']) {
+        Some((mantissa, exponent)) => (mantissa, exponent.parse::<i32>().ok()?),
+        None => (text, 0),
+    };
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    if whole.is_empty() && fraction.is_empty() {
+        return None;
+    }
+    let mut value = 0.0f64;
+    for digit in whole.chars() {
+        value = value * 16.0 + f64::from(digit.to_digit(16)?);
+    }
+    let mut scale = 1.0 / 16.0;
+    for digit in fraction.chars() {
+        value += f64::from(digit.to_digit(16)?) * scale;
+        scale /= 16.0;
+    }
+    Some(value * 2f64.powi(exponent))
 }
 
 /// A score argument (Redis's getDoubleFromObject): the whole text a
@@ -1378,6 +1408,8 @@ mod tests {
             ("-INF", f64::NEG_INFINITY),
             ("1e3", 1000.0),
             (".5", 0.5),
+            ("0x10", 16.0),
+            ("-0x1.8p1", -3.0),
         ] {
             assert_eq!(parse_score(text.as_bytes()), Some(value), "{text}");
         }
@@ -1389,6 +1421,37 @@ mod tests {
         assert_eq!(parse_score_bound(b"").map(|b| b.value), Some(0.0));
         assert!(parse_score_bound(b"(nan").is_none());
         assert!(parse_score_bound(b"x").is_none());
+    }
+
+    #[test]
+    fn scores_reply_as_redis_formats_them() {
+        let encode = |reply: &Reply, resp3: bool| {
+            let mut out = Vec::new();
+            reply.encode(resp3, &mut out);
+            String::from_utf8(out).unwrap()
+        };
+        let entries = vec![
+            (Bytes::from("a"), 0.1),
+            (Bytes::from("b"), -0.0),
+            (Bytes::from("c"), 1e20),
+            (Bytes::from("d"), f64::INFINITY),
+        ];
+        let reply = scored_reply(entries, true);
+        assert_eq!(
+            encode(&reply, false),
+            "*8\r\n$1\r\na\r\n$19\r\n0.10000000000000001\r\n$1\r\nb\r\n$2\r\n-0\r\n\
+             $1\r\nc\r\n$5\r\n1e+20\r\n$1\r\nd\r\n$3\r\ninf\r\n"
+        );
+        assert_eq!(
+            encode(&reply, true),
+            "*4\r\n*2\r\n$1\r\na\r\n,0.10000000000000001\r\n*2\r\n$1\r\nb\r\n,-0\r\n\
+             *2\r\n$1\r\nc\r\n,1e+20\r\n*2\r\n$1\r\nd\r\n,inf\r\n"
+        );
+        let popped = mpop_reply(&Bytes::from("k"), vec![(Bytes::from("m"), 3.0)]);
+        assert_eq!(
+            encode(&popped, false),
+            "*2\r\n$1\r\nk\r\n*1\r\n*2\r\n$1\r\nm\r\n$1\r\n3\r\n"
+        );
     }
 
     #[test]

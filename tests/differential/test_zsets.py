@@ -82,6 +82,9 @@ BASICS = [
     ["ZSCORE", "s", "ninf"], ["DUMP", "s"], ["ZINCRBY", "s", "-inf", "pinf"], ["ZINCRBY", "s", "inf", "pinf"],
     ["ZADD", "s", "INCR", "-inf", "pinf"], ["ZINCRBY", "s", "1", "pinf"], ["ZSCORE", "s", "pinf"],
     ["ZADD", "s", "INFINITY", "w", "-Infinity", "w2"], ["ZSCORE", "s", "w"], ["ZSCORE", "s", "w2"],
+    ["ZADD", "s", "0x10", "hex", "-0X1.8p1", "hex2", "1e-310", "denormal"], ["ZSCORE", "s", "hex"], ["ZSCORE", "s", "hex2"],
+    ["ZSCORE", "s", "denormal"], ["ZADD", "s", "0x", "h"], ["ZADD", "s", "0xg", "h"], ["ZADD", "s", "1e308", "h", "1e309", "i"],
+    ["ZCOUNT", "s", " 1", "(0x20"], ["ZCOUNT", "s", "1e999", "+inf"],
     # ZREM, ZRANK
     ["ZRANK", "z", "a"], ["ZRANK", "z", "nope"], ["ZRANK", "nokey", "a"], ["ZREVRANK", "z", "a"],
     ["ZREVRANK", "z", "nope"], ["ZRANK", "z"], ["ZRANK", "z", "a", "WITHSCORE"],
