@@ -554,28 +554,41 @@ fn parse_add_flags(argv: &[Bytes], incr: bool) -> (AddFlags, usize) {
     (flags, index)
 }
 
-fn add_generic(db: &mut Db, argv: &[Bytes], incr: bool) -> Reply {
+/// ZADD's options and score/member pairs, checked in Redis's order.
+fn parse_add(argv: &[Bytes], incr: bool) -> Result<(AddFlags, Vec<(f64, &Bytes)>), Reply> {
     let (flags, first) = parse_add_flags(argv, incr);
     let elements = argv.len() - first;
     if elements == 0 || elements % 2 == 1 {
-        return Reply::error(SYNTAX);
+        return Err(Reply::error(SYNTAX));
     }
     if flags.nx && flags.xx {
-        return Reply::error("ERR XX and NX options at the same time are not compatible");
+        return Err(Reply::error(
+            "ERR XX and NX options at the same time are not compatible",
+        ));
     }
     if (flags.nx && (flags.gt || flags.lt)) || (flags.gt && flags.lt) {
-        return Reply::error("ERR GT, LT, and/or NX options at the same time are not compatible");
+        return Err(Reply::error(
+            "ERR GT, LT, and/or NX options at the same time are not compatible",
+        ));
     }
     if flags.incr && elements > 2 {
-        return Reply::error("ERR INCR option supports a single increment-element pair");
+        return Err(Reply::error(
+            "ERR INCR option supports a single increment-element pair",
+        ));
     }
-    let mut pairs = Vec::with_capacity(elements / 2);
-    for pair in argv[first..].chunks_exact(2) {
-        match parse_score(&pair[0]) {
-            Some(score) => pairs.push((score, &pair[1])),
-            None => return Reply::error(NOT_FLOAT),
-        }
-    }
+    let pairs = argv[first..]
+        .chunks_exact(2)
+        .map(|pair| parse_score(&pair[0]).map(|score| (score, &pair[1])))
+        .collect::<Option<Vec<_>>>()
+        .ok_or(Reply::error(NOT_FLOAT))?;
+    Ok((flags, pairs))
+}
+
+fn add_generic(db: &mut Db, argv: &[Bytes], incr: bool) -> Reply {
+    let (flags, pairs) = match parse_add(argv, incr) {
+        Ok(parsed) => parsed,
+        Err(reply) => return reply,
+    };
     let limits = encoding_limits(db);
     let key = &argv[1];
     let exists = match write_zset(db, key) {
