@@ -2,8 +2,8 @@
 //! (score, member) order, as Redis's listpack keeps them; past the limits
 //! they become a `Sorted`: the same order split into bounded chunks, plus
 //! a member → score table. Ranks are found by summing chunk lengths (a few
-//! hundred additions for a million members) and a binary search inside one
-//! chunk, so ZRANK and ZRANGE by rank never walk the members.
+//! thousand additions for a million members) and a binary search inside
+//! one chunk, so ZRANK and ZRANGE by rank never walk the members.
 
 use super::value::EncodingLimits;
 use super::SeededState;
