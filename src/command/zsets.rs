@@ -554,8 +554,11 @@ fn parse_add_flags(argv: &[Bytes], incr: bool) -> (AddFlags, usize) {
     (flags, index)
 }
 
+/// A parsed ZADD: its options and its (score, member) pairs.
+type AddRequest<'a> = (AddFlags, Vec<(f64, &'a Bytes)>);
+
 /// ZADD's options and score/member pairs, checked in Redis's order.
-fn parse_add(argv: &[Bytes], incr: bool) -> Result<(AddFlags, Vec<(f64, &Bytes)>), Reply> {
+fn parse_add(argv: &[Bytes], incr: bool) -> Result<AddRequest<'_>, Reply> {
     let (flags, first) = parse_add_flags(argv, incr);
     let elements = argv.len() - first;
     if elements == 0 || elements % 2 == 1 {
