@@ -770,3 +770,79 @@ fn bitop_and_pfmerge_across_cores_see_sources_whole() {
     }
     writer.join().expect("writer");
 }
+
+/// The sorted set commands over keys on several cores read all their keys
+/// at one moment for other clients: while another client RENAMEs a sorted
+/// set back and forth between two keys on different cores (so exactly one
+/// of them exists at any time), ZUNION and ZINTERCARD over both, and a
+/// ZUNIONSTORE of both into a third key, always see it exactly once.
+#[test]
+fn zset_algebra_across_cores_sees_a_rename_whole() {
+    const MEMBERS: usize = 100;
+    let server = Server::start(&[]);
+    let per_slot = one_key_per_slot("zr");
+    // Slots 0 and 1 are on different cores whenever there are two or more.
+    let (left, right, stored) = (
+        per_slot[0].clone(),
+        per_slot[1].clone(),
+        per_slot[2].clone(),
+    );
+    let mut con = server.client();
+    let mut zadd = redis::cmd("ZADD");
+    zadd.arg(&left);
+    for member in 0..MEMBERS {
+        zadd.arg(member).arg(format!("m{member}"));
+    }
+    let added: usize = zadd.query(&mut con).unwrap();
+    assert_eq!(added, MEMBERS);
+    let stop = Arc::new(AtomicBool::new(false));
+    let renamer = {
+        let (url, stop) = (server.url(), Arc::clone(&stop));
+        let (left, right) = (left.clone(), right.clone());
+        thread::spawn(move || {
+            let mut con = connect_url(&url);
+            while !stop.load(Ordering::Relaxed) {
+                for (from, to) in [(&left, &right), (&right, &left)] {
+                    let _: () = redis::cmd("RENAME")
+                        .arg(from)
+                        .arg(to)
+                        .query(&mut con)
+                        .unwrap();
+                }
+            }
+        })
+    };
+    for _ in 0..300 {
+        let union: Vec<String> = redis::cmd("ZUNION")
+            .arg(2)
+            .arg(&left)
+            .arg(&right)
+            .query(&mut con)
+            .unwrap();
+        assert_eq!(
+            union.len(),
+            MEMBERS,
+            "ZUNION saw the set {} times",
+            union.len() / MEMBERS
+        );
+        let both: i64 = redis::cmd("ZINTERCARD")
+            .arg(2)
+            .arg(&left)
+            .arg(&right)
+            .query(&mut con)
+            .unwrap();
+        assert_eq!(both, 0, "the set was under both names");
+        let count: i64 = redis::cmd("ZUNIONSTORE")
+            .arg(&stored)
+            .arg(2)
+            .arg(&left)
+            .arg(&right)
+            .query(&mut con)
+            .unwrap();
+        assert_eq!(count, MEMBERS as i64, "ZUNIONSTORE stored {count} members");
+    }
+    stop.store(true, Ordering::Relaxed);
+    renamer.join().unwrap();
+    let card: i64 = redis::cmd("ZCARD").arg(&stored).query(&mut con).unwrap();
+    assert_eq!(card, MEMBERS as i64);
+}

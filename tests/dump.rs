@@ -176,6 +176,24 @@ fn fill_collections(conn: &mut Connection) {
             "b".into(),
             "7".into(),
         ],
+        vec![
+            "ZADD".into(),
+            "zset_small".into(),
+            "1".into(),
+            "a".into(),
+            "0.1".into(),
+            "b".into(),
+            "-inf".into(),
+            "c".into(),
+            "-0".into(),
+            "d".into(),
+            "1e20".into(),
+            "7".into(),
+        ],
+        std::iter::once("ZADD".to_string())
+            .chain(std::iter::once("zset_big".to_string()))
+            .chain((0..300).flat_map(|i| [format!("{}", f64::from(i) / 7.0), format!("m{i}")]))
+            .collect(),
         std::iter::once("RPUSH".to_string())
             .chain(std::iter::once("list".to_string()))
             .chain((0..3000).map(|i| format!("item-{i}")))
@@ -196,6 +214,15 @@ fn contents(conn: &mut Connection, key: &str) -> Vec<Vec<u8>> {
     let mut items: Vec<Vec<u8>> = match kind.as_str() {
         "hash" => redis::cmd("HGETALL").arg(key).query(conn).unwrap(),
         "set" => redis::cmd("SMEMBERS").arg(key).query(conn).unwrap(),
+        "zset" => {
+            return redis::cmd("ZRANGE")
+                .arg(key)
+                .arg(0)
+                .arg(-1)
+                .arg("WITHSCORES")
+                .query(conn)
+                .unwrap()
+        }
         "list" => {
             return redis::cmd("LRANGE")
                 .arg(key)
@@ -223,9 +250,21 @@ fn collections_move_both_ways_with_redis() {
     let (mut ours, mut theirs) = (slotcore.client(), redis_server.client());
     fill_collections(&mut ours);
     fill_collections(&mut theirs);
-    for key in ["hash_small", "hash_big", "set_ints", "set_strings", "list"] {
+    for key in [
+        "hash_small",
+        "hash_big",
+        "set_ints",
+        "set_strings",
+        "list",
+        "zset_small",
+        "zset_big",
+    ] {
         let from_redis = dump(&mut theirs, key);
         let from_us = dump(&mut ours, key);
+        if key.starts_with("zset") {
+            // Sorted sets are saved in score order in both encodings.
+            assert_eq!(from_us, from_redis, "{key}: DUMP payloads");
+        }
         restore(&mut ours, "copy", 0, &from_redis).unwrap();
         restore(&mut theirs, "copy", 0, &from_us).unwrap();
         let expected = contents(&mut theirs, key);

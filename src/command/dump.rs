@@ -28,6 +28,8 @@ pub fn config_limits(config: &crate::config::Config) -> EncodingLimits {
         hash_max_listpack_value: config.hash_max_listpack_value as usize,
         set_max_intset_entries: config.set_max_intset_entries as usize,
         list_max_listpack_size: config.list_max_listpack_size,
+        zset_max_listpack_entries: config.zset_max_listpack_entries as usize,
+        zset_max_listpack_value: config.zset_max_listpack_value as usize,
     }
 }
 

@@ -27,6 +27,7 @@ pub mod server;
 pub mod sets;
 pub mod strings;
 pub mod table;
+pub mod zsets;
 
 use crate::cluster::key_hash_slot;
 use crate::config::Config;
@@ -143,23 +144,39 @@ pub fn run_guarded(run: ShardFn, db: &mut Db, argv: &[Bytes]) -> Reply {
 }
 
 /// The positions of a command's keys in `argv`, from its key spec; for
-/// `movablekeys` commands with a key count (SINTERCARD, LMPOP) from that
-/// count, as Redis's key specs with `keynum` find them.
+/// `movablekeys` commands with a key count (SINTERCARD, LMPOP, ZUNIONSTORE) from
+/// that count, as Redis's key specs with `keynum` find them.
 pub fn key_positions(spec: &CommandSpec, argv: &[Bytes]) -> impl Iterator<Item = usize> {
     let argc = argv.len();
     if spec.name == "migrate" {
-        return migrate_keys(argv).step_by(1);
+        return None.into_iter().chain(migrate_keys(argv).step_by(1));
+    }
+    if spec.flags.contains(&"movablekeys") && spec.first_key == 1 {
+        // ZUNIONSTORE and kin: the destination, then a key count at
+        // argv[2]. Like Redis's key specs, no keys at all when the count
+        // is not one the arguments hold.
+        let count = argv
+            .get(2)
+            .and_then(|arg| parse_int(arg))
+            .filter(|count| *count > 0 && *count <= argc as i64 - 3)
+            .map_or(0, |count| count as usize);
+        let destination = (count > 0).then_some(1);
+        return destination.into_iter().chain((3..3 + count).step_by(1));
     }
     if spec.flags.contains(&"movablekeys") {
         // BLMPOP's timeout comes before its numkeys.
-        let at = if spec.name == "blmpop" { 2 } else { 1 };
+        let at = if matches!(spec.name, "blmpop" | "bzmpop") {
+            2
+        } else {
+            1
+        };
         let count = argv
             .get(at)
             .and_then(|arg| parse_int(arg))
             .filter(|count| *count > 0)
             .map_or(0, |count| count.min(argc as i64) as usize);
         let end = (at + 1 + count).min(argc).max(at + 1);
-        return (at + 1..end).step_by(1);
+        return None.into_iter().chain((at + 1..end).step_by(1));
     }
     let first = spec.first_key as usize;
     let last = if spec.first_key == 0 {
@@ -175,7 +192,7 @@ pub fn key_positions(spec: &CommandSpec, argv: &[Bytes]) -> impl Iterator<Item =
     } else {
         first..last + 1
     };
-    range.step_by(step)
+    None.into_iter().chain(range.step_by(step))
 }
 
 /// MIGRATE's keys: argv[3], or every argument after KEYS when argv[3] is

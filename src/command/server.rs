@@ -299,6 +299,19 @@ fn object_digest(digest: &mut [u8; 20], entry: &Entry) {
                 xor_digest(digest, &member);
             }
         }
+        Value::ZSet(zset) => {
+            const OBJ_ZSET: u32 = 3;
+            mix_digest(digest, &OBJ_ZSET.to_be_bytes());
+            for (member, score) in zset.entries() {
+                let mut pair = [0u8; 20];
+                mix_digest(&mut pair, &member);
+                mix_digest(
+                    &mut pair,
+                    crate::protocol::reply::format_double(score).as_bytes(),
+                );
+                xor_digest(digest, &pair);
+            }
+        }
         Value::List(items) => {
             const OBJ_LIST: u32 = 1;
             mix_digest(digest, &OBJ_LIST.to_be_bytes());

@@ -2,7 +2,9 @@
 //! and COMMAND DOCS all read these rows; COMMAND adds Redis's metadata for
 //! them from `docs` (see `introspect`).
 
-use super::{bitmaps, dump, hashes, hyperloglog, keys, lists, server, sets, strings, ShardFn};
+use super::{
+    bitmaps, dump, hashes, hyperloglog, keys, lists, server, sets, strings, zsets, ShardFn,
+};
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -34,6 +36,15 @@ pub enum Coord {
     Bitop,
     Pfcount,
     Pfmerge,
+    Zunion,
+    Zinter,
+    Zdiff,
+    Zunionstore,
+    Zinterstore,
+    Zdiffstore,
+    Zintercard,
+    Zmpop,
+    Zrangestore,
     Keys,
     Scan,
     Randomkey,
@@ -254,6 +265,39 @@ pub static COMMANDS: &[CommandSpec] = &[
     command!("pfmerge", -2, ["write", "denyoom"], ["@write", "@hyperloglog", "@slow"], 1, -1, 1, "hyperloglog", "2.8.9", "Merge N different HyperLogLogs into a single one.", X(hyperloglog::pfmerge, Coord::Pfmerge)),
     command!("pfdebug", 3, ["write", "denyoom", "admin"], ["@write", "@hyperloglog", "@admin", "@slow", "@dangerous"], 2, 2, 1, "hyperloglog", "2.8.9", "Internal commands for debugging HyperLogLog values", S(hyperloglog::pfdebug)),
     command!("pfselftest", 1, ["admin"], ["@hyperloglog", "@admin", "@slow", "@dangerous"], 0, 0, 0, "hyperloglog", "2.8.9", "An internal command for testing HyperLogLog values", S(hyperloglog::pfselftest)),
+    // sorted sets
+    command!("zadd", -4, ["write", "denyoom", "fast"], ["@write", "@sortedset", "@fast"], 1, 1, 1, "sorted-set", "1.2.0", "Add one or more members to a sorted set, or update its score if it already exists", S(zsets::zadd)),
+    command!("zcard", 2, ["readonly", "fast"], ["@read", "@sortedset", "@fast"], 1, 1, 1, "sorted-set", "1.2.0", "Get the number of members in a sorted set", S(zsets::zcard)),
+    command!("zcount", 4, ["readonly", "fast"], ["@read", "@sortedset", "@fast"], 1, 1, 1, "sorted-set", "2.0.0", "Count the members in a sorted set with scores within the given values", S(zsets::zcount)),
+    command!("zdiff", -3, ["readonly", "movablekeys"], ["@read", "@sortedset", "@slow"], 0, 0, 0, "sorted-set", "6.2.0", "Subtract multiple sorted sets", X(zsets::zdiff, Coord::Zdiff)),
+    command!("zdiffstore", -4, ["write", "denyoom", "movablekeys"], ["@write", "@sortedset", "@slow"], 1, 1, 1, "sorted-set", "6.2.0", "Subtract multiple sorted sets and store the resulting sorted set in a new key", X(zsets::zdiffstore, Coord::Zdiffstore)),
+    command!("zincrby", 4, ["write", "denyoom", "fast"], ["@write", "@sortedset", "@fast"], 1, 1, 1, "sorted-set", "1.2.0", "Increment the score of a member in a sorted set", S(zsets::zincrby)),
+    command!("zinter", -3, ["readonly", "movablekeys"], ["@read", "@sortedset", "@slow"], 0, 0, 0, "sorted-set", "6.2.0", "Intersect multiple sorted sets", X(zsets::zinter, Coord::Zinter)),
+    command!("zintercard", -3, ["readonly", "movablekeys"], ["@read", "@sortedset", "@slow"], 0, 0, 0, "sorted-set", "7.0.0", "Intersect multiple sorted sets and return the cardinality of the result", X(zsets::zintercard, Coord::Zintercard)),
+    command!("zinterstore", -4, ["write", "denyoom", "movablekeys"], ["@write", "@sortedset", "@slow"], 1, 1, 1, "sorted-set", "2.0.0", "Intersect multiple sorted sets and store the resulting sorted set in a new key", X(zsets::zinterstore, Coord::Zinterstore)),
+    command!("zlexcount", 4, ["readonly", "fast"], ["@read", "@sortedset", "@fast"], 1, 1, 1, "sorted-set", "2.8.9", "Count the number of members in a sorted set between a given lexicographical range", S(zsets::zlexcount)),
+    command!("zmpop", -4, ["write", "movablekeys"], ["@write", "@sortedset", "@slow"], 0, 0, 0, "sorted-set", "7.0.0", "Remove and return members with scores in a sorted set", X(zsets::zmpop, Coord::Zmpop)),
+    command!("zmscore", -3, ["readonly", "fast"], ["@read", "@sortedset", "@fast"], 1, 1, 1, "sorted-set", "6.2.0", "Get the score associated with the given members in a sorted set", S(zsets::zmscore)),
+    command!("zpopmax", -2, ["write", "fast"], ["@write", "@sortedset", "@fast"], 1, 1, 1, "sorted-set", "5.0.0", "Remove and return members with the highest scores in a sorted set", S(zsets::zpopmax)),
+    command!("zpopmin", -2, ["write", "fast"], ["@write", "@sortedset", "@fast"], 1, 1, 1, "sorted-set", "5.0.0", "Remove and return members with the lowest scores in a sorted set", S(zsets::zpopmin)),
+    command!("zrandmember", -2, ["readonly"], ["@read", "@sortedset", "@slow"], 1, 1, 1, "sorted-set", "6.2.0", "Get one or multiple random elements from a sorted set", S(zsets::zrandmember)),
+    command!("zrange", -4, ["readonly"], ["@read", "@sortedset", "@slow"], 1, 1, 1, "sorted-set", "1.2.0", "Return a range of members in a sorted set", S(zsets::zrange)),
+    command!("zrangebylex", -4, ["readonly"], ["@read", "@sortedset", "@slow"], 1, 1, 1, "sorted-set", "2.8.9", "Return a range of members in a sorted set, by lexicographical range", S(zsets::zrangebylex)),
+    command!("zrangebyscore", -4, ["readonly"], ["@read", "@sortedset", "@slow"], 1, 1, 1, "sorted-set", "1.0.5", "Return a range of members in a sorted set, by score", S(zsets::zrangebyscore)),
+    command!("zrangestore", -5, ["write", "denyoom"], ["@write", "@sortedset", "@slow"], 1, 2, 1, "sorted-set", "6.2.0", "Store a range of members from sorted set into another key", X(zsets::zrangestore, Coord::Zrangestore)),
+    command!("zrank", 3, ["readonly", "fast"], ["@read", "@sortedset", "@fast"], 1, 1, 1, "sorted-set", "2.0.0", "Determine the index of a member in a sorted set", S(zsets::zrank)),
+    command!("zrem", -3, ["write", "fast"], ["@write", "@sortedset", "@fast"], 1, 1, 1, "sorted-set", "1.2.0", "Remove one or more members from a sorted set", S(zsets::zrem)),
+    command!("zremrangebylex", 4, ["write"], ["@write", "@sortedset", "@slow"], 1, 1, 1, "sorted-set", "2.8.9", "Remove all members in a sorted set between the given lexicographical range", S(zsets::zremrangebylex)),
+    command!("zremrangebyrank", 4, ["write"], ["@write", "@sortedset", "@slow"], 1, 1, 1, "sorted-set", "2.0.0", "Remove all members in a sorted set within the given indexes", S(zsets::zremrangebyrank)),
+    command!("zremrangebyscore", 4, ["write"], ["@write", "@sortedset", "@slow"], 1, 1, 1, "sorted-set", "1.2.0", "Remove all members in a sorted set within the given scores", S(zsets::zremrangebyscore)),
+    command!("zrevrange", -4, ["readonly"], ["@read", "@sortedset", "@slow"], 1, 1, 1, "sorted-set", "1.2.0", "Return a range of members in a sorted set, by index, with scores ordered from high to low", S(zsets::zrevrange)),
+    command!("zrevrangebylex", -4, ["readonly"], ["@read", "@sortedset", "@slow"], 1, 1, 1, "sorted-set", "2.8.9", "Return a range of members in a sorted set, by lexicographical range, ordered from higher to lower strings.", S(zsets::zrevrangebylex)),
+    command!("zrevrangebyscore", -4, ["readonly"], ["@read", "@sortedset", "@slow"], 1, 1, 1, "sorted-set", "2.2.0", "Return a range of members in a sorted set, by score, with scores ordered from high to low", S(zsets::zrevrangebyscore)),
+    command!("zrevrank", 3, ["readonly", "fast"], ["@read", "@sortedset", "@fast"], 1, 1, 1, "sorted-set", "2.0.0", "Determine the index of a member in a sorted set, with scores ordered from high to low", S(zsets::zrevrank)),
+    command!("zscan", -3, ["readonly"], ["@read", "@sortedset", "@slow"], 1, 1, 1, "sorted-set", "2.8.0", "Incrementally iterate sorted sets elements and associated scores", S(zsets::zscan)),
+    command!("zscore", 3, ["readonly", "fast"], ["@read", "@sortedset", "@fast"], 1, 1, 1, "sorted-set", "1.2.0", "Get the score associated with the given member in a sorted set", S(zsets::zscore)),
+    command!("zunion", -3, ["readonly", "movablekeys"], ["@read", "@sortedset", "@slow"], 0, 0, 0, "sorted-set", "6.2.0", "Add multiple sorted sets", X(zsets::zunion, Coord::Zunion)),
+    command!("zunionstore", -4, ["write", "denyoom", "movablekeys"], ["@write", "@sortedset", "@slow"], 1, 1, 1, "sorted-set", "2.0.0", "Add multiple sorted sets and store the resulting sorted set in a new key", X(zsets::zunionstore, Coord::Zunionstore)),
     // keys
     command!("del", -2, ["write"], ["@keyspace", "@write", "@slow"], 1, -1, 1, "generic", "1.0.0", "Delete a key", X(keys::del_local, Coord::Del)),
     command!("unlink", -2, ["write", "fast"], ["@keyspace", "@write", "@fast"], 1, -1, 1, "generic", "4.0.0", "Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking.", X(keys::del_local, Coord::Del)),

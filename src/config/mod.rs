@@ -69,6 +69,10 @@ pub struct Config {
     /// Quicklist node size: negative is a size class (-2: 8 KiB), positive
     /// a count of entries.
     pub list_max_listpack_size: i64,
+    /// A sorted set keeps the listpack encoding up to this many members…
+    pub zset_max_listpack_entries: u64,
+    /// …and while every member is at most this many bytes.
+    pub zset_max_listpack_value: u64,
     /// Shard cores; 0 means one per available CPU.
     pub shards: usize,
     /// CPUs to pin shard cores to, in order; empty means the first ones.
@@ -121,6 +125,8 @@ impl Default for Config {
             set_max_intset_entries: 512,
             hll_sparse_max_bytes: 3000,
             list_max_listpack_size: -2,
+            zset_max_listpack_entries: 128,
+            zset_max_listpack_value: 64,
             shards: 0,
             cpus: Vec::new(),
             config_file: None,

@@ -339,6 +339,30 @@ pub static PARAMETERS: &[ParamSpec] = &[
         |c, a| c.list_max_listpack_size = integer(a, i32::MIN as i64, i32::MAX as i64)?
     ),
     param!(
+        "zset-max-listpack-entries",
+        true,
+        |c| c.zset_max_listpack_entries.to_string(),
+        |c, a| c.zset_max_listpack_entries = integer(a, 0, i64::MAX)? as u64
+    ),
+    param!(
+        "zset-max-listpack-value",
+        true,
+        |c| c.zset_max_listpack_value.to_string(),
+        |c, a| c.zset_max_listpack_value = bounded_memory(a, i64::MAX as u64)?
+    ),
+    param!(
+        "zset-max-ziplist-entries",
+        true,
+        |c| c.zset_max_listpack_entries.to_string(),
+        |c, a| c.zset_max_listpack_entries = integer(a, 0, i64::MAX)? as u64
+    ),
+    param!(
+        "zset-max-ziplist-value",
+        true,
+        |c| c.zset_max_listpack_value.to_string(),
+        |c, a| c.zset_max_listpack_value = bounded_memory(a, i64::MAX as u64)?
+    ),
+    param!(
         "lazyfree-lazy-user-flush",
         true,
         |c| yes_no(c.lazyfree_lazy_user_flush),

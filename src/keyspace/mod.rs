@@ -12,8 +12,10 @@ mod listpack;
 mod lzf;
 pub mod rdb;
 mod value;
+pub mod zset;
 
 pub use value::{EncodingLimits, Hash, Set, StrEncoding, Value};
+pub use zset::ZSet;
 
 use crate::cluster::slot::{local_slot_count, local_slot_index, slot_of_local_index};
 use bytes::Bytes;

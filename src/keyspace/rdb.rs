@@ -11,6 +11,7 @@
 
 pub use super::value::EncodingLimits;
 use super::value::{intset_width, Hash, Set, Value};
+use super::zset::{score_text, ZSet};
 use super::{listpack, lzf};
 use bytes::Bytes;
 use std::collections::VecDeque;
@@ -21,13 +22,17 @@ pub const RDB_VERSION: u16 = 10;
 pub mod object_type {
     pub const STRING: u8 = 0;
     pub const SET: u8 = 2;
+    pub const ZSET: u8 = 3;
     pub const HASH: u8 = 4;
+    pub const ZSET_2: u8 = 5;
     pub const LIST_ZIPLIST: u8 = 10;
     pub const SET_INTSET: u8 = 11;
+    pub const ZSET_ZIPLIST: u8 = 12;
     pub const HASH_ZIPLIST: u8 = 13;
     pub const LIST_QUICKLIST: u8 = 14;
     pub const LIST_QUICKLIST_2: u8 = 18;
     pub const HASH_LISTPACK: u8 = 16;
+    pub const ZSET_LISTPACK: u8 = 17;
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +63,7 @@ pub fn dump(value: &Value) -> Vec<u8> {
         Value::Hash(hash) => save_hash(hash, &mut out),
         Value::Set(set) => save_set(set, &mut out),
         Value::List(items) => save_list(items, &mut out, limits_for_dump()),
+        Value::ZSet(zset) => save_zset(zset, &mut out),
     }
     out.0.extend_from_slice(&RDB_VERSION.to_le_bytes());
     let crc = crc64(0, &out.0);
@@ -82,6 +88,22 @@ pub fn verify(payload: &[u8]) -> Result<(), PayloadError> {
     Ok(())
 }
 
+/// As `load`, for a value moving between this process's cores: a large
+/// sorted set stays a skiplist with its scores exactly (a RESTORE would
+/// shrink a small one to a listpack, which stores -0 as 0).
+pub fn load_moved(payload: &[u8], limits: &EncodingLimits) -> Result<Value, PayloadError> {
+    if payload.first() != Some(&object_type::ZSET_2) {
+        return load(payload, limits);
+    }
+    verify(payload)?;
+    let mut reader = Reader {
+        data: &payload[..payload.len() - 10],
+        at: 1,
+    };
+    let entries = read_zset_entries(&mut reader, object_type::ZSET_2)?;
+    Ok(Value::ZSet(Box::new(ZSet::skiplist_from(entries))))
+}
+
 /// Decodes a verified payload's object into a value.
 pub fn load(payload: &[u8], limits: &EncodingLimits) -> Result<Value, PayloadError> {
     verify(payload)?;
@@ -97,6 +119,16 @@ pub fn load(payload: &[u8], limits: &EncodingLimits) -> Result<Value, PayloadErr
         object_type::SET => load_set(&mut reader, limits),
         object_type::SET_INTSET => load_intset(&mut reader, limits),
         object_type::LIST_QUICKLIST_2 => load_list(&mut reader),
+        object_type::ZSET | object_type::ZSET_2 => load_zset(&mut reader, kind, limits),
+        object_type::ZSET_LISTPACK => {
+            let items = listpack::decode(&reader.string()?).ok_or(PayloadError::BadFormat)?;
+            zset_from_items(items, limits)
+        }
+        object_type::ZSET_ZIPLIST => {
+            let items =
+                listpack::decode_ziplist(&reader.string()?).ok_or(PayloadError::BadFormat)?;
+            zset_from_items(items, limits)
+        }
         // Redis 6 and older payloads: ziplists where 7.0 has listpacks.
         object_type::HASH_ZIPLIST => {
             let items =
@@ -160,6 +192,134 @@ fn save_set(set: &Set, out: &mut Writer) {
             }
         }
     }
+}
+
+/// A listpack sorted set as member and score text (Redis's d2string);
+/// a large one as ZSET_2: members from the highest score down, each with
+/// its score as a little-endian binary double, as rdbSaveObject writes it.
+fn save_zset(zset: &ZSet, out: &mut Writer) {
+    match zset {
+        ZSet::Listpack(entries) => {
+            out.0.push(object_type::ZSET_LISTPACK);
+            let scores: Vec<String> = entries.iter().map(|(_, s)| score_text(*s)).collect();
+            let items = entries
+                .iter()
+                .zip(&scores)
+                .flat_map(|((m, _), s)| [m.as_ref(), s.as_bytes()]);
+            out.string(&listpack::encode(items));
+        }
+        ZSet::Skiplist(_) => {
+            out.0.push(object_type::ZSET_2);
+            let entries = zset.entries();
+            out.length(entries.len() as u64);
+            for (member, score) in entries.iter().rev() {
+                out.string(member);
+                out.0.extend_from_slice(&score.to_le_bytes());
+            }
+        }
+    }
+}
+
+/// RDB_TYPE_ZSET (scores as length-prefixed text) and RDB_TYPE_ZSET_2
+/// (binary doubles). Redis converts the loaded set to a listpack when it
+/// fits the limits.
+fn load_zset(
+    reader: &mut Reader,
+    kind: u8,
+    limits: &EncodingLimits,
+) -> Result<Value, PayloadError> {
+    let entries = read_zset_entries(reader, kind)?;
+    zset_checked(entries, limits, true)
+}
+
+/// The members and scores of a ZSET or ZSET_2 body; a NaN score is a
+/// corrupt payload.
+fn read_zset_entries(reader: &mut Reader, kind: u8) -> Result<Vec<(Bytes, f64)>, PayloadError> {
+    let count = reader.count()?;
+    if count == 0 {
+        return Err(PayloadError::BadFormat);
+    }
+    let mut entries = Vec::with_capacity(count);
+    for _ in 0..count {
+        let member = Bytes::from(reader.string()?);
+        let score = if kind == object_type::ZSET_2 {
+            let bytes = reader.take(8)?;
+            f64::from_le_bytes(bytes.try_into().map_err(|_| PayloadError::BadFormat)?)
+        } else {
+            text_double(reader)?
+        };
+        if score.is_nan() {
+            return Err(PayloadError::BadFormat);
+        }
+        entries.push((member, score));
+    }
+    Ok(entries)
+}
+
+/// rdbLoadDoubleValue: a length byte (253 nan, 254 inf, 255 -inf) and text.
+fn text_double(reader: &mut Reader) -> Result<f64, PayloadError> {
+    let length = reader.byte()?;
+    match length {
+        253 => Ok(f64::NAN),
+        254 => Ok(f64::INFINITY),
+        255 => Ok(f64::NEG_INFINITY),
+        _ => {
+            let text = reader.take(length as usize)?;
+            std::str::from_utf8(text)
+                .ok()
+                .and_then(|t| t.trim().parse::<f64>().ok())
+                .ok_or(PayloadError::BadFormat)
+        }
+    }
+}
+
+/// A sorted set from a listpack or ziplist of members and score texts.
+fn zset_from_items(items: Vec<Bytes>, limits: &EncodingLimits) -> Result<Value, PayloadError> {
+    if items.is_empty() || !items.len().is_multiple_of(2) {
+        return Err(PayloadError::BadFormat);
+    }
+    let mut entries = Vec::with_capacity(items.len() / 2);
+    for pair in items.chunks_exact(2) {
+        let score = std::str::from_utf8(&pair[1])
+            .ok()
+            .and_then(|t| t.parse::<f64>().ok())
+            .filter(|s| !s.is_nan())
+            .ok_or(PayloadError::BadFormat)?;
+        entries.push((pair[0].clone(), score));
+    }
+    // Redis 7.0 converts a loaded listpack on its member count only.
+    zset_checked(entries, limits, false)
+}
+
+/// A loaded sorted set in the encoding Redis would give it; repeated
+/// members are corrupt payloads.
+fn zset_checked(
+    entries: Vec<(Bytes, f64)>,
+    limits: &EncodingLimits,
+    check_lengths: bool,
+) -> Result<Value, PayloadError> {
+    let distinct = entries
+        .iter()
+        .map(|(m, _)| m)
+        .collect::<hashbrown::HashSet<&Bytes>>()
+        .len();
+    if distinct != entries.len() {
+        return Err(PayloadError::BadFormat);
+    }
+    let mut zset = if check_lengths {
+        ZSet::from_entries(entries, limits)
+    } else {
+        let unlimited = EncodingLimits {
+            zset_max_listpack_entries: usize::MAX,
+            zset_max_listpack_value: usize::MAX,
+            ..*limits
+        };
+        ZSet::from_entries(entries, &unlimited)
+    };
+    if zset.len() > limits.zset_max_listpack_entries {
+        zset.convert_to_skiplist();
+    }
+    Ok(Value::ZSet(Box::new(zset)))
 }
 
 const NODE_PLAIN: u64 = 1;

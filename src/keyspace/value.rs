@@ -1,6 +1,7 @@
 //! Values: one variant per Redis type, each with the encoding Redis would
 //! report for it (OBJECT ENCODING), switched at Redis's thresholds.
 
+use super::zset::ZSet;
 use super::SeededState;
 use bytes::Bytes;
 use hashbrown::{HashMap, HashSet};
@@ -13,6 +14,8 @@ pub struct EncodingLimits {
     pub hash_max_listpack_value: usize,
     pub set_max_intset_entries: usize,
     pub list_max_listpack_size: i64,
+    pub zset_max_listpack_entries: usize,
+    pub zset_max_listpack_value: usize,
 }
 
 impl Default for EncodingLimits {
@@ -22,6 +25,8 @@ impl Default for EncodingLimits {
             hash_max_listpack_value: 64,
             set_max_intset_entries: 512,
             list_max_listpack_size: -2,
+            zset_max_listpack_entries: 128,
+            zset_max_listpack_value: 64,
         }
     }
 }
@@ -281,6 +286,7 @@ pub enum Value {
     /// A list. Redis 7.0 reports every list as `quicklist`; DUMP splits it
     /// into listpack nodes by `list-max-listpack-size`.
     List(Box<VecDeque<Bytes>>),
+    ZSet(Box<ZSet>),
 }
 
 impl Value {
@@ -322,6 +328,7 @@ impl Value {
             Value::Hash(_) => "hash",
             Value::Set(_) => "set",
             Value::List(_) => "list",
+            Value::ZSet(_) => "zset",
         }
     }
 
@@ -348,6 +355,10 @@ impl Value {
                 Set::Table(_) => "hashtable",
             },
             Value::List(_) => "quicklist",
+            Value::ZSet(zset) => match **zset {
+                ZSet::Listpack(_) => "listpack",
+                ZSet::Skiplist(_) => "skiplist",
+            },
         }
     }
 
@@ -364,6 +375,7 @@ impl Value {
             Value::Str { bytes, .. } => 16 + bytes.len(),
             Value::Hash(hash) => hash.memory_bytes(),
             Value::Set(set) => set.memory_bytes(),
+            Value::ZSet(zset) => zset.memory_bytes(),
             Value::List(items) => {
                 32 + items.capacity() * 32 + items.iter().map(|i| i.len()).sum::<usize>()
             }

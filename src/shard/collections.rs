@@ -1,15 +1,18 @@
-//! Set and list commands whose keys live on several cores. Under the keys'
-//! locks (see `locks`), the coordinator reads what it needs from each core
-//! (a set travels as its DUMP payload), computes, and writes the results
-//! back with ordinary shard functions, so the command is atomic for every
-//! other client as it is in Redis.
+//! Set, sorted set and list commands whose keys live on several cores.
+//! Under the keys' locks (see `locks`), the coordinator reads what it needs
+//! from each core (a set travels as its DUMP payload, a sorted set's
+//! members as a reply of members and scores), computes, and writes the
+//! results back with ordinary shard functions, so the command is atomic for
+//! every other client as it is in Redis.
 
 use super::conn::Conn;
 use super::coord::{put_entry_local, read_entry_local};
 use super::locks::Mode;
 use crate::command::errors::{SYNTAX, WRONGTYPE};
 use crate::command::sets::{self, SetOp};
+use crate::command::zsets::{self, ZOp};
 use crate::command::{dump, keys, lists};
+use crate::keyspace::ZSet;
 use crate::keyspace::{rdb, Set, Value};
 use crate::protocol::Reply;
 use bytes::Bytes;
@@ -228,6 +231,170 @@ impl Conn {
                 count.clone(),
             ];
             let answer = self.locked(transaction, lists::lmpop, one, key).await;
+            if answer != Reply::NilArray {
+                reply = answer;
+                break;
+            }
+        }
+        self.unlock(transaction, &cores).await;
+        reply
+    }
+
+    /// A sorted set operation's source from its core (see
+    /// `zsets::source_local`): None when missing, WRONGTYPE as an error.
+    async fn fetch_source(
+        &self,
+        transaction: u64,
+        key: &Bytes,
+        zset_only: bool,
+    ) -> Result<zsets::Source, Reply> {
+        let kind = Bytes::from_static(if zset_only { b"zset" } else { b"any" });
+        let argv = vec![Bytes::new(), key.clone(), kind];
+        let reply = self
+            .locked(transaction, zsets::source_local, argv, key)
+            .await;
+        zsets::source_from_reply(reply)
+    }
+
+    /// Replaces `destination` with a sorted set of `entries` (deletes it
+    /// when there are none), under the transaction's locks; the count.
+    async fn store_zset(
+        &self,
+        transaction: u64,
+        destination: &Bytes,
+        entries: Vec<(Bytes, f64)>,
+        how: zsets::Build,
+    ) -> i64 {
+        if entries.is_empty() {
+            self.locked(
+                transaction,
+                keys::del_local,
+                key_argv(destination),
+                destination,
+            )
+            .await;
+            return 0;
+        }
+        let limits = dump::config_limits(&self.core.db.borrow().config);
+        let zset = zsets::build(entries, how, &limits);
+        let count = zset.len() as i64;
+        let payload = Bytes::from(rdb::dump(&Value::ZSet(Box::new(zset))));
+        let put = vec![
+            Bytes::new(),
+            destination.clone(),
+            payload,
+            Bytes::from_static(b"0"),
+            Bytes::from_static(b"payload"),
+        ];
+        self.locked(transaction, put_entry_local, put, destination)
+            .await;
+        count
+    }
+
+    /// ZUNION, ZINTER, ZDIFF, their STORE forms (`store`) and ZINTERCARD
+    /// (`card`) over keys on several cores, checked in Redis's order:
+    /// the key count, then the sources' types, then the options.
+    pub async fn zset_algebra(&self, argv: &[Bytes], op: ZOp, store: bool, card: bool) -> Reply {
+        let numkeys_index = if store { 2 } else { 1 };
+        let name = String::from_utf8_lossy(&argv[0]).to_ascii_lowercase();
+        let numkeys = match zsets::parse_numkeys(argv, numkeys_index, &name) {
+            Ok(count) => count,
+            Err(reply) => return reply,
+        };
+        let first_key = numkeys_index + 1;
+        let sources = &argv[first_key..first_key + numkeys];
+        let mut locks: Vec<(&Bytes, Mode)> = sources.iter().map(|k| (k, Mode::Shared)).collect();
+        if store {
+            locks.push((&argv[1], Mode::Exclusive));
+        }
+        let (transaction, cores) = self.lock_keys(&locks).await;
+        let mut read = Vec::with_capacity(numkeys);
+        let mut reply = None;
+        for key in sources {
+            match self.fetch_source(transaction, key, false).await {
+                Ok(source) => read.push(source),
+                Err(error) => {
+                    reply = Some(error);
+                    break;
+                }
+            }
+        }
+        let reply = match reply {
+            Some(error) => error,
+            None => match zsets::parse_op_options(
+                &argv[first_key + numkeys..],
+                numkeys,
+                op,
+                store,
+                card,
+            ) {
+                Err(error) => error,
+                Ok(options) => {
+                    let result = zsets::compute(op, read, &options);
+                    if store {
+                        Reply::Int(
+                            self.store_zset(transaction, &argv[1], result, zsets::Build::AllAtOnce)
+                                .await,
+                        )
+                    } else {
+                        zsets::op_reply(result, &options, card)
+                    }
+                }
+            },
+        };
+        self.unlock(transaction, &cores).await;
+        reply
+    }
+
+    /// ZRANGESTORE with its source and destination on different cores.
+    pub async fn zrangestore_cross(&self, argv: &[Bytes]) -> Reply {
+        let query = match zsets::parse_range(argv, 2, true, None, None) {
+            Ok(query) => query,
+            Err(reply) => return reply,
+        };
+        let (destination, source) = (&argv[1], &argv[2]);
+        let (transaction, cores) = self
+            .lock_keys(&[(source, Mode::Shared), (destination, Mode::Exclusive)])
+            .await;
+        let reply = match self.fetch_source(transaction, source, true).await {
+            Err(error) => error,
+            Ok(entries) => {
+                let limits = dump::config_limits(&self.core.db.borrow().config);
+                let zset = ZSet::from_entries(entries.unwrap_or_default(), &limits);
+                let selected = zsets::select(&zset, &query);
+                Reply::Int(
+                    self.store_zset(transaction, destination, selected, zsets::Build::InOrder)
+                        .await,
+                )
+            }
+        };
+        self.unlock(transaction, &cores).await;
+        reply
+    }
+
+    /// ZMPOP over keys on several cores: the first non-empty sorted set in
+    /// key order, all keys locked so none changes meanwhile.
+    pub async fn zmpop_cross(&self, argv: &[Bytes]) -> Reply {
+        let (numkeys, max, count) = match zsets::parse_zmpop(argv) {
+            Ok(parsed) => parsed,
+            Err(reply) => return reply,
+        };
+        let keys = &argv[2..2 + numkeys];
+        let locks: Vec<(&Bytes, Mode)> = keys.iter().map(|k| (k, Mode::Exclusive)).collect();
+        let (transaction, cores) = self.lock_keys(&locks).await;
+        let side = Bytes::from_static(if max { b"MAX" } else { b"MIN" });
+        let count = Bytes::from(count.to_string());
+        let mut reply = Reply::NilArray;
+        for key in keys {
+            let one = vec![
+                Bytes::from_static(b"zmpop"),
+                Bytes::from_static(b"1"),
+                key.clone(),
+                side.clone(),
+                Bytes::from_static(b"COUNT"),
+                count.clone(),
+            ];
+            let answer = self.locked(transaction, zsets::zmpop, one, key).await;
             if answer != Reply::NilArray {
                 reply = answer;
                 break;

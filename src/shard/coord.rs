@@ -10,6 +10,7 @@ use super::Core;
 use crate::cluster::{core_of_slot, key_hash_slot, SLOT_COUNT};
 use crate::command::errors::{self, NOT_INTEGER, SYNTAX};
 use crate::command::sets::SetOp;
+use crate::command::zsets::ZOp;
 use crate::command::{dump, keys, parse_int, server, strings, Coord, Db, ShardFn};
 use crate::config::{parameter, DebugCommand, PARAMETERS};
 use crate::keyspace::{rdb, Entry, Value};
@@ -92,6 +93,15 @@ impl Conn {
             Coord::Bitop => self.bitop_cross(argv).await,
             Coord::Pfcount => self.pfcount_cross(argv).await,
             Coord::Pfmerge => self.pfmerge_cross(argv).await,
+            Coord::Zunion => self.zset_algebra(argv, ZOp::Union, false, false).await,
+            Coord::Zinter => self.zset_algebra(argv, ZOp::Inter, false, false).await,
+            Coord::Zdiff => self.zset_algebra(argv, ZOp::Diff, false, false).await,
+            Coord::Zunionstore => self.zset_algebra(argv, ZOp::Union, true, false).await,
+            Coord::Zinterstore => self.zset_algebra(argv, ZOp::Inter, true, false).await,
+            Coord::Zdiffstore => self.zset_algebra(argv, ZOp::Diff, true, false).await,
+            Coord::Zintercard => self.zset_algebra(argv, ZOp::Inter, false, true).await,
+            Coord::Zmpop => self.zmpop_cross(argv).await,
+            Coord::Zrangestore => self.zrangestore_cross(argv).await,
             Coord::Keys => {
                 let parts = self
                     .on_all(|| Op::Db(keys::keys_local, argv.to_vec()))
@@ -698,7 +708,9 @@ pub(super) fn put_entry_local(db: &mut Db, argv: &[Bytes]) -> Reply {
     let now = db.now_ms;
     let value = if argv.len() > 4 {
         // Made by rdb::dump on another core of this process: it loads.
-        match rdb::load(&argv[2], &dump::encoding_limits(db)) {
+        // A key moving between cores keeps its encoding, as a renamed key
+        // does in Redis: a skiplist is not shrunk back on load.
+        match rdb::load_moved(&argv[2], &dump::encoding_limits(db)) {
             Ok(value) => value,
             Err(error) => return Reply::error(error.message()),
         }
