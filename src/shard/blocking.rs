@@ -1,5 +1,5 @@
-//! Blocking list commands: BLPOP, BRPOP, BLMOVE, BLMPOP, BRPOPLPUSH, and
-//! CLIENT UNBLOCK.
+//! Blocking commands: BLPOP, BRPOP, BLMOVE, BLMPOP, BRPOPLPUSH, BZPOPMIN,
+//! BZPOPMAX, BZMPOP, and CLIENT UNBLOCK.
 //!
 //! A command first tries to pop at once, as its non-blocking form would.
 //! If every key is empty it blocks: a `Waiter` is registered on the core of
@@ -17,7 +17,7 @@ use super::conn::Conn;
 use super::mesh::Op;
 use super::Core;
 use crate::cluster::{core_of_slot, key_hash_slot};
-use crate::command::{lists, Coord};
+use crate::command::{lists, zsets, Coord};
 use crate::protocol::Reply;
 use bytes::Bytes;
 use hashbrown::HashMap;
@@ -42,6 +42,9 @@ pub enum BlockKind {
         to_left: bool,
         destination: Bytes,
     },
+    /// BZPOPMIN / BZPOPMAX (`count` None: [key, member, score]) and BZMPOP
+    /// ([key, [[member, score]...]]).
+    Zpop { max: bool, count: Option<usize> },
 }
 
 /// The answer for a blocked client; `push` is the element a cross-core
@@ -129,10 +132,20 @@ impl Blocked {
 }
 
 impl Core {
-    /// True when `key` here holds a list with elements.
-    fn list_ready(&self, key: &[u8]) -> bool {
-        let argv = [Bytes::from_static(b"llen"), Bytes::copy_from_slice(key)];
-        matches!(lists::llen(&mut self.db.borrow_mut(), &argv), Reply::Int(n) if n > 0)
+    /// True when `key` here holds what the waiter pops, with elements.
+    fn ready_for(&self, key: &[u8], kind: &BlockKind) -> bool {
+        let mut db = self.db.borrow_mut();
+        let length = match kind {
+            BlockKind::Zpop { .. } => zsets::zcard(
+                &mut db,
+                &[Bytes::from_static(b"zcard"), Bytes::copy_from_slice(key)],
+            ),
+            _ => lists::llen(
+                &mut db,
+                &[Bytes::from_static(b"llen"), Bytes::copy_from_slice(key)],
+            ),
+        };
+        matches!(length, Reply::Int(n) if n > 0)
     }
 
     /// Pops for `waiter` from `key` (which has data) and answers it.
@@ -166,6 +179,24 @@ impl Core {
                     reply: lists::lmpop(&mut db, &argv),
                     push: None,
                 }
+            }
+            BlockKind::Zpop { max, count } => {
+                let reply = match zsets::pop(&mut db, key, *max, count.unwrap_or(1)) {
+                    Ok(Some(entries)) => match count {
+                        Some(_) => zsets::mpop_reply(key, entries),
+                        None => match entries.into_iter().next() {
+                            Some((member, score)) => Reply::Array(vec![
+                                Reply::Bulk(key.clone()),
+                                Reply::Bulk(member),
+                                Reply::Double(score),
+                            ]),
+                            None => Reply::NilArray,
+                        },
+                    },
+                    Ok(None) => Reply::NilArray,
+                    Err(reply) => reply,
+                };
+                Served { reply, push: None }
             }
             BlockKind::Move {
                 from_left,
@@ -242,7 +273,7 @@ impl Core {
             let Some(waiter) = self.blocked.borrow_mut().front(key) else {
                 return;
             };
-            if !self.list_ready(key) {
+            if !self.ready_for(key, &waiter.kind) {
                 return;
             }
             self.blocked.borrow_mut().pop_front(key);
@@ -256,7 +287,7 @@ impl Core {
     /// one of them has data: `Int(1)` when served.
     pub fn block(&self, keys: Vec<Bytes>, waiter: Arc<Waiter>) -> Reply {
         for key in &keys {
-            if self.list_ready(key) {
+            if self.ready_for(key, &waiter.kind) {
                 if waiter.claim() {
                     self.serve(key, &waiter);
                 }
@@ -360,6 +391,35 @@ impl Conn {
                     Reply::NilArray,
                 )
             }
+            Coord::Bzpopmin | Coord::Bzpopmax => (
+                argv[1..argv.len() - 1].to_vec(),
+                &argv[argv.len() - 1],
+                BlockKind::Zpop {
+                    max: coord == Coord::Bzpopmax,
+                    count: None,
+                },
+                None,
+                Reply::NilArray,
+            ),
+            Coord::Bzmpop => {
+                // BZMPOP timeout numkeys key... MIN|MAX [COUNT n]
+                let mut zmpop = vec![Bytes::from_static(b"zmpop")];
+                zmpop.extend_from_slice(&argv[2..]);
+                let (numkeys, max, count) = match zsets::parse_zmpop(&zmpop) {
+                    Ok(parsed) => parsed,
+                    Err(reply) => return reply,
+                };
+                (
+                    zmpop[2..2 + numkeys].to_vec(),
+                    &argv[1],
+                    BlockKind::Zpop {
+                        max,
+                        count: Some(count),
+                    },
+                    Some(zmpop),
+                    Reply::NilArray,
+                )
+            }
             _ => {
                 // BLMPOP timeout numkeys key... LEFT|RIGHT [COUNT n]
                 let mut lmpop = vec![Bytes::from_static(b"lmpop")];
@@ -396,6 +456,25 @@ impl Conn {
                         Reply::Bulk(element) => {
                             reply =
                                 Reply::Array(vec![Reply::Bulk(key.clone()), Reply::Bulk(element)]);
+                            break;
+                        }
+                        other => {
+                            reply = other;
+                            break;
+                        }
+                    }
+                }
+                reply
+            }
+            (BlockKind::Zpop { max, .. }, None) => {
+                let mut reply = Reply::NilArray;
+                for key in &keys {
+                    let name = Bytes::from_static(if *max { b"zpopmax" } else { b"zpopmin" });
+                    match self.run_now(&[name, key.clone()]).await {
+                        Reply::Array(items) if items.is_empty() => continue,
+                        Reply::Array(mut items) => {
+                            items.insert(0, Reply::Bulk(key.clone()));
+                            reply = Reply::Array(items);
                             break;
                         }
                         other => {

@@ -133,9 +133,14 @@ impl Conn {
             | Coord::Publish
             | Coord::Spublish
             | Coord::Pubsub => self.pubsub_command(coord, argv).await,
-            Coord::Blpop | Coord::Brpop | Coord::Blmove | Coord::Blmpop | Coord::Brpoplpush => {
-                self.blocking_command(coord, argv).await
-            }
+            Coord::Blpop
+            | Coord::Brpop
+            | Coord::Blmove
+            | Coord::Blmpop
+            | Coord::Brpoplpush
+            | Coord::Bzpopmin
+            | Coord::Bzpopmax
+            | Coord::Bzmpop => self.blocking_command(coord, argv).await,
             Coord::Multi => self.multi(),
             Coord::Exec => self.exec().await,
             Coord::Discard => self.discard().await,

@@ -130,3 +130,25 @@ def test_closed_blocked_client_loses_nothing(h):
     time.sleep(0.3)  # the server notices the closed socket
     h.run([["RPUSH", A, "kept"], ["LRANGE", A, "0", "-1"]], pusher)
     h.done()
+
+
+def test_sorted_set_blocking_pops(h):
+    waiter, pusher = h.pair(), h.pair()
+    Z1, Z2 = "{a}zset", "{b}zset"
+    h.run([
+        ["ZADD", Z1, "1", "a", "2", "b", "3", "c"],
+        ["BZPOPMIN", "nokey", Z1, "0"], ["BZPOPMAX", Z1, "0"], ["BZMPOP", "0", "2", "nokey", Z1, "MAX", "COUNT", "5"],
+        ["BZPOPMIN", Z1, "0.05"], ["BZMPOP", "0.05", "1", Z1, "MIN"], ["BZPOPMIN", Z1, "-1"],
+        ["BZMPOP", "0", "0", Z1, "MIN"], ["BZMPOP", "0", "1", Z1, "SIDEWAYS"],
+        ["SET", "str", "v"], ["BZPOPMIN", "str", "0"],
+        ["MULTI"], ["BZPOPMIN", Z1, "0"], ["EXEC"],
+        ["COMMAND", "GETKEYS", "BZMPOP", "0", "2", Z1, Z2, "MIN"],
+    ], waiter)
+    h.run([block(["BZPOPMIN", Z1, Z2, "5"])], waiter)
+    h.run([Sleep(0.05), ["ZADD", Z2, "5", "x", "4", "y"]], pusher)
+    h.run([receive()], waiter)
+    h.run([block(["BZMPOP", "5", "2", Z1, Z2, "MAX", "COUNT", "3"])], waiter)
+    h.run([Sleep(0.05), ["ZADD", Z1, "7", "p", "8", "q"]], pusher)
+    h.run([receive()], waiter)
+    h.run([["ZRANGE", Z1, "0", "-1", "WITHSCORES"], ["ZRANGE", Z2, "0", "-1", "WITHSCORES"]], pusher)
+    h.done()
