@@ -22,6 +22,7 @@ pub mod keys;
 pub mod lists;
 pub mod server;
 pub mod sets;
+pub mod sort;
 pub mod strings;
 pub mod table;
 
@@ -137,11 +138,24 @@ pub fn run_guarded(run: ShardFn, db: &mut Db, argv: &[Bytes]) -> Reply {
 
 /// The positions of a command's keys in `argv`, from its key spec; for
 /// `movablekeys` commands with a key count (SINTERCARD, LMPOP) from that
-/// count, as Redis's key specs with `keynum` find them.
+/// count, as Redis's key specs with `keynum` find them; for SORT its key
+/// and STORE destination, as Redis's sortGetKeys finds them.
 pub fn key_positions(spec: &CommandSpec, argv: &[Bytes]) -> impl Iterator<Item = usize> {
+    let (range, extra) = key_ranges(spec, argv);
+    range.chain(extra)
+}
+
+fn key_ranges(
+    spec: &CommandSpec,
+    argv: &[Bytes],
+) -> (std::iter::StepBy<std::ops::Range<usize>>, Option<usize>) {
     let argc = argv.len();
     if spec.name == "migrate" {
-        return migrate_keys(argv).step_by(1);
+        return (migrate_keys(argv).step_by(1), None);
+    }
+    if spec.name == "sort" || spec.name == "sort_ro" {
+        let (source, store) = sort::key_positions(argv, spec.name == "sort_ro");
+        return ((source..source + 1).step_by(1), store);
     }
     if spec.flags.contains(&"movablekeys") {
         // BLMPOP's timeout comes before its numkeys.
@@ -152,7 +166,7 @@ pub fn key_positions(spec: &CommandSpec, argv: &[Bytes]) -> impl Iterator<Item =
             .filter(|count| *count > 0)
             .map_or(0, |count| count.min(argc as i64) as usize);
         let end = (at + 1 + count).min(argc).max(at + 1);
-        return (at + 1..end).step_by(1);
+        return ((at + 1..end).step_by(1), None);
     }
     let first = spec.first_key as usize;
     let last = if spec.first_key == 0 {
@@ -168,7 +182,7 @@ pub fn key_positions(spec: &CommandSpec, argv: &[Bytes]) -> impl Iterator<Item =
     } else {
         first..last + 1
     };
-    range.step_by(step)
+    (range.step_by(step), None)
 }
 
 /// MIGRATE's keys: argv[3], or every argument after KEYS when argv[3] is

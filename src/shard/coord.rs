@@ -89,6 +89,8 @@ impl Conn {
             Coord::Lmove => self.lmove_cross(argv, false).await,
             Coord::Rpoplpush => self.lmove_cross(argv, true).await,
             Coord::Lmpop => self.lmpop_cross(argv).await,
+            Coord::Sort => self.sort(argv, false).await,
+            Coord::SortRo => self.sort(argv, true).await,
             Coord::Keys => {
                 let parts = self
                     .on_all(|| Op::Db(keys::keys_local, argv.to_vec()))
