@@ -336,10 +336,11 @@ pub fn order(
     plan: &Plan,
     limit: (i64, i64),
 ) -> Result<Vec<Bytes>, Reply> {
-    let Some((start, end)) = output_range(limit.0, limit.1, elements.len()) else {
-        return Ok(Vec::new());
-    };
+    let range = output_range(limit.0, limit.1, elements.len());
     if plan.dontsort {
+        let Some((start, end)) = range else {
+            return Ok(Vec::new());
+        };
         let mut elements = elements;
         if plan.desc && plan.reverse_unsorted {
             elements.reverse();
@@ -377,9 +378,13 @@ pub fn order(
         }
         items.push(item);
     }
+    // Scores are checked even when LIMIT selects nothing, as in Redis.
     if score_error {
         return Err(Reply::error(SCORE_ERROR));
     }
+    let Some((start, end)) = range else {
+        return Ok(Vec::new());
+    };
     items.sort_by(|a, b| compare(a, b, plan));
     items.truncate(end + 1);
     Ok(items.drain(start..).map(|item| item.element).collect())
@@ -591,6 +596,9 @@ mod tests {
         assert_eq!(sorted(&list, None, &["desc", "limit", "1", "2"]).unwrap(), bytes(&["3", "2"]));
         assert_eq!(sorted(&list, None, &["alpha"]).unwrap(), bytes(&["-inf", "1", "1.5", "10", "2", "3"]));
         assert_eq!(sorted(&["1", "abc"], None, &[]), Err(Reply::error(SCORE_ERROR)));
+        let nothing = &["limit", "5", "1"];
+        assert_eq!(sorted(&["1", "abc"], None, nothing), Err(Reply::error(SCORE_ERROR)));
+        assert_eq!(sorted(&["1", "abc"], None, &["by", "nosort", "limit", "5", "1"]), Ok(vec![]));
         let weights = [Some("1"), Some("1"), Some("0"), None];
         let elements = ["a", "b", "c", "d"];
         assert_eq!(sorted(&elements, Some(&weights), &["by", "w_*"]).unwrap(), bytes(&["c", "d", "a", "b"]));

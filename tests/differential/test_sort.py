@@ -57,13 +57,16 @@ def test_sort_numbers_and_alpha(h):
         ["SORT", "w", "ALPHA", "DESC"], ["SORT", "w"],
         ["RPUSH", "bad", "1", "2", "abc"], ["SORT", "bad"], ["SORT", "bad", "ALPHA"],
         ["RPUSH", "bad2", "1 "], ["SORT", "bad2"], ["RPUSH", "bad3", "nan"], ["SORT", "bad3"],
-        ["RPUSH", "bad4", "1e400"], ["SORT", "bad4"], ["RPUSH", "bad5", "1e-310"], ["SORT", "bad5"],
         ["RPUSH", "empty", ""], ["SORT", "empty"],
         ["SORT", "nosuchkey"], ["SORT", "nosuchkey", "ALPHA", "LIMIT", "0", "5"],
         ["SORT_RO", "nosuchkey"],
         # Integers that an intset or listpack would hold as numbers.
         ["RPUSH", "ints", "9223372036854775807", "-9223372036854775808", "0", "42"],
         ["SORT", "ints"], ["SORT", "ints", "ALPHA"],
+        # Out of range. Last: Redis does not clear errno before strtod, so after an ERANGE every
+        # numeric SORT of strings fails until some syscall of its event loop (an accept) resets
+        # errno; slotcore does not copy that.
+        ["RPUSH", "bad4", "1e400"], ["SORT", "bad4"], ["RPUSH", "bad5", "1e-310"], ["SORT", "bad5"],
     ], p)
     h.done()
 
@@ -182,8 +185,12 @@ def test_sort_store(h):
         ["LRANGE", "two", "0", "-1"],
         # An empty result deletes the destination.
         ["SORT", "nosuchkey", "STORE", "dst"], ["EXISTS", "dst"],
+        # Scores are checked even when LIMIT selects nothing (the elements are letters).
         ["SORT", "l", "LIMIT", "0", "0", "STORE", "dst2"], ["EXISTS", "dst2"],
+        ["SORT", "l", "ALPHA", "LIMIT", "0", "0", "STORE", "dst2"], ["EXISTS", "dst2"],
         ["SORT", "l", "LIMIT", "100", "5", "STORE", "nothere"], ["EXISTS", "nothere"],
+        ["SET", "nothere", "x"], ["SORT", "l", "BY", "nosort", "LIMIT", "100", "5", "STORE", "nothere"],
+        ["EXISTS", "nothere"],
         # Sorting a list into itself.
         ["RPUSH", "self", "3", "1", "2"], ["SORT", "self", "STORE", "self"], ["LRANGE", "self", "0", "-1"],
         ["SORT", "self", "DESC", "STORE", "self"], ["LRANGE", "self", "0", "-1"],
