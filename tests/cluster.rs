@@ -592,19 +592,35 @@ fn check_routing_errors(cluster: &Cluster) {
 fn check_sort_in_cluster_mode(name: &str, c0: &mut RawConn, c2: &mut RawConn, port2: u16) {
     let by_denied = "-ERR BY option of SORT denied in Cluster mode.\r\n";
     let get_denied = "-ERR GET option of SORT denied in Cluster mode.\r\n";
-    assert_eq!(call_raw(c2, &["RPUSH", "{foo}l", "2", "1", "3"]), ":3\r\n", "{name}");
+    assert_eq!(
+        call_raw(c2, &["RPUSH", "{foo}l", "2", "1", "3"]),
+        ":3\r\n",
+        "{name}"
+    );
     let cases: &[(&[&str], &str)] = &[
-        (&["SORT", "{foo}l"], "*3\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n"),
+        (
+            &["SORT", "{foo}l"],
+            "*3\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n",
+        ),
         (&["SORT", "{foo}l", "BY", "w_*"], by_denied),
         (&["SORT", "{foo}l", "BY", "{foo}w_*"], by_denied),
         (&["SORT_RO", "{foo}l", "BY", "{foo}w_*"], by_denied),
         (&["SORT", "{foo}l", "GET", "#"], get_denied),
         (&["SORT", "{foo}l", "GET", "{foo}*"], get_denied),
         (&["SORT", "{foo}l", "BY", "nosort", "GET", "x*"], get_denied),
-        (&["SORT", "{foo}l", "BY", "nosort", "DESC"], "*3\r\n$1\r\n3\r\n$1\r\n1\r\n$1\r\n2\r\n"),
+        (
+            &["SORT", "{foo}l", "BY", "nosort", "DESC"],
+            "*3\r\n$1\r\n3\r\n$1\r\n1\r\n$1\r\n2\r\n",
+        ),
         (&["SORT", "{foo}l", "STORE", "{foo}d"], ":3\r\n"),
-        (&["LRANGE", "{foo}d", "0", "-1"], "*3\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n"),
-        (&["SORT", "{foo}l", "STORE", "bar"], "-CROSSSLOT Keys in request don't hash to the same slot\r\n"),
+        (
+            &["LRANGE", "{foo}d", "0", "-1"],
+            "*3\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n",
+        ),
+        (
+            &["SORT", "{foo}l", "STORE", "bar"],
+            "-CROSSSLOT Keys in request don't hash to the same slot\r\n",
+        ),
     ];
     for (args, expected) in cases {
         assert_eq!(call_raw(c2, args), *expected, "{name}: {args:?}");

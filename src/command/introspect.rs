@@ -746,7 +746,10 @@ mod tests {
         );
         let sort = get_keys(&argv(&["SORT", "a", "BY", "x", "GET", "y", "STORE", "b"])).unwrap();
         assert_eq!(sort.iter().map(|k| k.index).collect::<Vec<_>>(), [1, 7]);
-        assert_eq!((sort[0].flags, sort[1].flags), (&["RO", "access"][..], &["OW", "update"][..]));
+        assert_eq!(
+            (sort[0].flags, sort[1].flags),
+            (&["RO", "access"][..], &["OW", "update"][..])
+        );
         let sort_ro = get_keys(&argv(&["SORT_RO", "a", "STORE", "b"])).unwrap();
         assert_eq!(sort_ro.iter().map(|k| k.index).collect::<Vec<_>>(), [1]);
         let object = get_keys(&argv(&["OBJECT", "ENCODING", "k"])).unwrap();

@@ -539,7 +539,10 @@ mod tests {
     #[test]
     fn options_parse_left_to_right() {
         let options = parse(
-            &argv(&["sort", "k", "by", "w_*", "limit", "1", "2", "get", "#", "desc", "alpha", "store", "d"]),
+            &argv(&[
+                "sort", "k", "by", "w_*", "limit", "1", "2", "get", "#", "desc", "alpha", "store",
+                "d",
+            ]),
             false,
             false,
         )
@@ -548,28 +551,64 @@ mod tests {
         assert!(!options.dontsort && options.desc && options.alpha);
         assert_eq!((options.limit_start, options.limit_count), (1, 2));
         assert_eq!(options.store.as_deref(), Some(&b"d"[..]));
-        let nosort = parse(&argv(&["sort", "k", "by", "nosort", "by", "w_*"]), false, false).unwrap();
+        let nosort = parse(
+            &argv(&["sort", "k", "by", "nosort", "by", "w_*"]),
+            false,
+            false,
+        )
+        .unwrap();
         assert!(nosort.dontsort);
-        let error = |words: &[&str], readonly, cluster| parse(&argv(words), readonly, cluster).err();
-        assert_eq!(error(&["sort_ro", "k", "store", "d"], true, false), Some(Reply::error(SYNTAX)));
-        assert_eq!(error(&["sort", "k", "limit", "1"], false, false), Some(Reply::error(SYNTAX)));
-        assert_eq!(error(&["sort", "k", "limit", "a", "1"], false, false), Some(Reply::error(NOT_INTEGER)));
-        assert_eq!(error(&["sort", "k", "by", "w_*"], false, true), Some(Reply::error(BY_DENIED)));
-        assert_eq!(error(&["sort", "k", "get", "#"], false, true), Some(Reply::error(GET_DENIED)));
-        assert_eq!(error(&["sort", "k", "by", "{k}*"], false, true), Some(Reply::error(BY_DENIED)));
+        let error =
+            |words: &[&str], readonly, cluster| parse(&argv(words), readonly, cluster).err();
+        assert_eq!(
+            error(&["sort_ro", "k", "store", "d"], true, false),
+            Some(Reply::error(SYNTAX))
+        );
+        assert_eq!(
+            error(&["sort", "k", "limit", "1"], false, false),
+            Some(Reply::error(SYNTAX))
+        );
+        assert_eq!(
+            error(&["sort", "k", "limit", "a", "1"], false, false),
+            Some(Reply::error(NOT_INTEGER))
+        );
+        assert_eq!(
+            error(&["sort", "k", "by", "w_*"], false, true),
+            Some(Reply::error(BY_DENIED))
+        );
+        assert_eq!(
+            error(&["sort", "k", "get", "#"], false, true),
+            Some(Reply::error(GET_DENIED))
+        );
+        assert_eq!(
+            error(&["sort", "k", "by", "{k}*"], false, true),
+            Some(Reply::error(BY_DENIED))
+        );
         assert_eq!(error(&["sort", "k", "by", "nosort"], false, true), None);
         // The first error wins.
-        assert_eq!(error(&["sort", "k", "foo", "get", "#"], false, true), Some(Reply::error(SYNTAX)));
+        assert_eq!(
+            error(&["sort", "k", "foo", "get", "#"], false, true),
+            Some(Reply::error(SYNTAX))
+        );
     }
 
     #[test]
     fn keys_are_the_source_and_the_last_store() {
         let keys = |words: &[&str]| key_positions(&argv(words), false);
         assert_eq!(keys(&["sort", "a", "store", "b"]), (1, Some(3)));
-        assert_eq!(keys(&["sort", "a", "store", "b", "store", "c", "limit", "store", "d"]), (1, Some(5)));
-        assert_eq!(keys(&["sort", "a", "by", "store", "get", "store"]), (1, None));
+        assert_eq!(
+            keys(&["sort", "a", "store", "b", "store", "c", "limit", "store", "d"]),
+            (1, Some(5))
+        );
+        assert_eq!(
+            keys(&["sort", "a", "by", "store", "get", "store"]),
+            (1, None)
+        );
         assert_eq!(keys(&["sort", "a", "store"]), (1, None));
-        assert_eq!(key_positions(&argv(&["sort_ro", "a", "store", "b"]), true), (1, None));
+        assert_eq!(
+            key_positions(&argv(&["sort_ro", "a", "store", "b"]), true),
+            (1, None)
+        );
     }
 
     fn bytes(words: &[&str]) -> Vec<Bytes> {
@@ -580,29 +619,64 @@ mod tests {
         let mut words = vec!["sort", "k"];
         words.extend_from_slice(options);
         let options = parse(&argv(&words), false, false).unwrap();
-        (Plan::new(&options, kind), (options.limit_start, options.limit_count))
+        (
+            Plan::new(&options, kind),
+            (options.limit_start, options.limit_count),
+        )
     }
 
-    fn sorted(elements: &[&str], weights: Option<&[Option<&str>]>, options: &[&str]) -> Result<Vec<Bytes>, Reply> {
+    fn sorted(
+        elements: &[&str],
+        weights: Option<&[Option<&str>]>,
+        options: &[&str],
+    ) -> Result<Vec<Bytes>, Reply> {
         let (plan, limit) = plan(options, SourceKind::List);
-        let weights = weights.map(|w| w.iter().map(|w| w.map(|w| Bytes::from(w.to_string()))).collect());
+        let weights = weights.map(|w| {
+            w.iter()
+                .map(|w| w.map(|w| Bytes::from(w.to_string())))
+                .collect()
+        });
         order(bytes(elements), weights, &plan, limit)
     }
 
     #[test]
     fn numbers_tie_break_on_the_elements() {
         let list = ["3", "1", "2", "10", "1.5", "-inf"];
-        assert_eq!(sorted(&list, None, &[]).unwrap(), bytes(&["-inf", "1", "1.5", "2", "3", "10"]));
-        assert_eq!(sorted(&list, None, &["desc", "limit", "1", "2"]).unwrap(), bytes(&["3", "2"]));
-        assert_eq!(sorted(&list, None, &["alpha"]).unwrap(), bytes(&["-inf", "1", "1.5", "10", "2", "3"]));
-        assert_eq!(sorted(&["1", "abc"], None, &[]), Err(Reply::error(SCORE_ERROR)));
+        assert_eq!(
+            sorted(&list, None, &[]).unwrap(),
+            bytes(&["-inf", "1", "1.5", "2", "3", "10"])
+        );
+        assert_eq!(
+            sorted(&list, None, &["desc", "limit", "1", "2"]).unwrap(),
+            bytes(&["3", "2"])
+        );
+        assert_eq!(
+            sorted(&list, None, &["alpha"]).unwrap(),
+            bytes(&["-inf", "1", "1.5", "10", "2", "3"])
+        );
+        assert_eq!(
+            sorted(&["1", "abc"], None, &[]),
+            Err(Reply::error(SCORE_ERROR))
+        );
         let nothing = &["limit", "5", "1"];
-        assert_eq!(sorted(&["1", "abc"], None, nothing), Err(Reply::error(SCORE_ERROR)));
-        assert_eq!(sorted(&["1", "abc"], None, &["by", "nosort", "limit", "5", "1"]), Ok(vec![]));
+        assert_eq!(
+            sorted(&["1", "abc"], None, nothing),
+            Err(Reply::error(SCORE_ERROR))
+        );
+        assert_eq!(
+            sorted(&["1", "abc"], None, &["by", "nosort", "limit", "5", "1"]),
+            Ok(vec![])
+        );
         let weights = [Some("1"), Some("1"), Some("0"), None];
         let elements = ["a", "b", "c", "d"];
-        assert_eq!(sorted(&elements, Some(&weights), &["by", "w_*"]).unwrap(), bytes(&["c", "d", "a", "b"]));
-        assert_eq!(sorted(&elements, Some(&weights), &["by", "w_*", "desc"]).unwrap(), bytes(&["b", "a", "d", "c"]));
+        assert_eq!(
+            sorted(&elements, Some(&weights), &["by", "w_*"]).unwrap(),
+            bytes(&["c", "d", "a", "b"])
+        );
+        assert_eq!(
+            sorted(&elements, Some(&weights), &["by", "w_*", "desc"]).unwrap(),
+            bytes(&["b", "a", "d", "c"])
+        );
     }
 
     #[test]
@@ -623,13 +697,25 @@ mod tests {
     #[test]
     fn nosort_keeps_list_order_and_reverses_it_for_desc() {
         let list = ["c", "a", "b", "d"];
-        assert_eq!(sorted(&list, None, &["by", "nosort"]).unwrap(), bytes(&list));
-        assert_eq!(sorted(&list, None, &["by", "nosort", "desc", "limit", "1", "2"]).unwrap(), bytes(&["b", "a"]));
+        assert_eq!(
+            sorted(&list, None, &["by", "nosort"]).unwrap(),
+            bytes(&list)
+        );
+        assert_eq!(
+            sorted(&list, None, &["by", "nosort", "desc", "limit", "1", "2"]).unwrap(),
+            bytes(&["b", "a"])
+        );
         let (set_plan, limit) = plan(&["by", "nosort", "desc"], SourceKind::Set);
-        assert_eq!(order(bytes(&list), None, &set_plan, limit).unwrap(), bytes(&list));
+        assert_eq!(
+            order(bytes(&list), None, &set_plan, limit).unwrap(),
+            bytes(&list)
+        );
         // Stored, a set is sorted as ALPHA.
         let (stored, limit) = plan(&["by", "nosort", "store", "d"], SourceKind::Set);
         assert!(!stored.dontsort && stored.alpha && stored.by.is_none());
-        assert_eq!(order(bytes(&list), None, &stored, limit).unwrap(), bytes(&["a", "b", "c", "d"]));
+        assert_eq!(
+            order(bytes(&list), None, &stored, limit).unwrap(),
+            bytes(&["a", "b", "c", "d"])
+        );
     }
 }

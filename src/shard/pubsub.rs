@@ -398,96 +398,6 @@ impl Registry {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::net::SocketAddr;
-
-    fn subscriber(id: u64) -> Rc<Subscriber> {
-        let addr = SocketAddr::from(([127, 0, 0, 1], 1));
-        Subscriber::new(Rc::new(ClientHandle::new(id, -1, addr, addr, 0)))
-    }
-
-    fn b(text: &str) -> Bytes {
-        Bytes::copy_from_slice(text.as_bytes())
-    }
-
-    fn drained(who: &Subscriber) -> Vec<u8> {
-        let mut out = Vec::new();
-        who.drain_into(false, &mut out);
-        out
-    }
-
-    #[test]
-    fn subscribe_publish_and_unsubscribe_count_like_redis() {
-        let mut registry = Registry::default();
-        let alice = subscriber(1);
-        let replies = registry.subscribe(&alice, Kind::Channel, &[b("a"), b("b"), b("a")]);
-        let counts: Vec<_> = replies
-            .iter()
-            .map(|r| match r {
-                Reply::Push(items) => items[2].clone(),
-                _ => Reply::Nil,
-            })
-            .collect();
-        assert_eq!(counts, vec![Reply::Int(1), Reply::Int(2), Reply::Int(2)]);
-        registry.subscribe(&alice, Kind::Pattern, &[b("a*")]);
-        assert_eq!(alice.count(), 3);
-        assert_eq!(registry.publish(&b("a"), &b("hi")), 2);
-        assert_eq!(
-            drained(&alice),
-            b"*3\r\n$7\r\nmessage\r\n$1\r\na\r\n$2\r\nhi\r\n*4\r\n$8\r\npmessage\r\n$2\r\na*\r\n$1\r\na\r\n$2\r\nhi\r\n"
-        );
-        assert_eq!(registry.publish(&b("zzz"), &b("hi")), 0);
-        let replies = registry.unsubscribe(&alice, Kind::Channel, &[]);
-        assert_eq!(replies.len(), 2);
-        assert_eq!(registry.names(Kind::Channel, None).len(), 0);
-        registry.forget(&alice);
-        assert!(!alice.active());
-        assert_eq!(registry.names(Kind::Pattern, None).len(), 0);
-        assert_eq!(
-            registry.unsubscribe(&alice, Kind::Pattern, &[]),
-            vec![push_reply("punsubscribe", None, 0)]
-        );
-    }
-
-    #[test]
-    fn lost_slots_unsubscribe_their_shard_channels() {
-        let mut registry = Registry::default();
-        let bob = subscriber(2);
-        registry.subscribe(&bob, Kind::Shard, &[b("{a}x"), b("{b}y")]);
-        let slot_a = key_hash_slot(b"a");
-        registry.drop_shard_channels(|slot| slot != slot_a);
-        assert_eq!(registry.names(Kind::Shard, None), vec![b("{b}y")]);
-        assert_eq!(bob.shard_count(), 1);
-        assert_eq!(
-            drained(&bob),
-            b"*3\r\n$12\r\nsunsubscribe\r\n$4\r\n{a}x\r\n:1\r\n"
-        );
-    }
-
-    #[test]
-    fn a_slow_subscriber_is_disconnected_not_buffered_forever() {
-        let registry = {
-            let mut registry = Registry::default();
-            let carol = subscriber(3);
-            registry.subscribe(&carol, Kind::Channel, &[b("c")]);
-            registry
-        };
-        let big = Bytes::from(vec![b'x'; 1024 * 1024]);
-        for _ in 0..40 {
-            registry.publish(&b("c"), &big);
-        }
-        let list = registry
-            .channels
-            .get(&b("c")[..])
-            .cloned()
-            .unwrap_or_default();
-        assert!(list[0].handle.killed.get());
-        assert!(list[0].queued_bytes.get() <= QUEUED_BYTES_MAX);
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // The commands, run by the connection's task (the coordinator).
 
@@ -740,5 +650,95 @@ impl Conn {
             }
         }
         names
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::SocketAddr;
+
+    fn subscriber(id: u64) -> Rc<Subscriber> {
+        let addr = SocketAddr::from(([127, 0, 0, 1], 1));
+        Subscriber::new(Rc::new(ClientHandle::new(id, -1, addr, addr, 0)))
+    }
+
+    fn b(text: &str) -> Bytes {
+        Bytes::copy_from_slice(text.as_bytes())
+    }
+
+    fn drained(who: &Subscriber) -> Vec<u8> {
+        let mut out = Vec::new();
+        who.drain_into(false, &mut out);
+        out
+    }
+
+    #[test]
+    fn subscribe_publish_and_unsubscribe_count_like_redis() {
+        let mut registry = Registry::default();
+        let alice = subscriber(1);
+        let replies = registry.subscribe(&alice, Kind::Channel, &[b("a"), b("b"), b("a")]);
+        let counts: Vec<_> = replies
+            .iter()
+            .map(|r| match r {
+                Reply::Push(items) => items[2].clone(),
+                _ => Reply::Nil,
+            })
+            .collect();
+        assert_eq!(counts, vec![Reply::Int(1), Reply::Int(2), Reply::Int(2)]);
+        registry.subscribe(&alice, Kind::Pattern, &[b("a*")]);
+        assert_eq!(alice.count(), 3);
+        assert_eq!(registry.publish(&b("a"), &b("hi")), 2);
+        assert_eq!(
+            drained(&alice),
+            b"*3\r\n$7\r\nmessage\r\n$1\r\na\r\n$2\r\nhi\r\n*4\r\n$8\r\npmessage\r\n$2\r\na*\r\n$1\r\na\r\n$2\r\nhi\r\n"
+        );
+        assert_eq!(registry.publish(&b("zzz"), &b("hi")), 0);
+        let replies = registry.unsubscribe(&alice, Kind::Channel, &[]);
+        assert_eq!(replies.len(), 2);
+        assert_eq!(registry.names(Kind::Channel, None).len(), 0);
+        registry.forget(&alice);
+        assert!(!alice.active());
+        assert_eq!(registry.names(Kind::Pattern, None).len(), 0);
+        assert_eq!(
+            registry.unsubscribe(&alice, Kind::Pattern, &[]),
+            vec![push_reply("punsubscribe", None, 0)]
+        );
+    }
+
+    #[test]
+    fn lost_slots_unsubscribe_their_shard_channels() {
+        let mut registry = Registry::default();
+        let bob = subscriber(2);
+        registry.subscribe(&bob, Kind::Shard, &[b("{a}x"), b("{b}y")]);
+        let slot_a = key_hash_slot(b"a");
+        registry.drop_shard_channels(|slot| slot != slot_a);
+        assert_eq!(registry.names(Kind::Shard, None), vec![b("{b}y")]);
+        assert_eq!(bob.shard_count(), 1);
+        assert_eq!(
+            drained(&bob),
+            b"*3\r\n$12\r\nsunsubscribe\r\n$4\r\n{a}x\r\n:1\r\n"
+        );
+    }
+
+    #[test]
+    fn a_slow_subscriber_is_disconnected_not_buffered_forever() {
+        let registry = {
+            let mut registry = Registry::default();
+            let carol = subscriber(3);
+            registry.subscribe(&carol, Kind::Channel, &[b("c")]);
+            registry
+        };
+        let big = Bytes::from(vec![b'x'; 1024 * 1024]);
+        for _ in 0..40 {
+            registry.publish(&b("c"), &big);
+        }
+        let list = registry
+            .channels
+            .get(&b("c")[..])
+            .cloned()
+            .unwrap_or_default();
+        assert!(list[0].handle.killed.get());
+        assert!(list[0].queued_bytes.get() <= QUEUED_BYTES_MAX);
     }
 }

@@ -18,6 +18,29 @@ use bytes::Bytes;
 /// SORT does not stall a core (or hold a huge message) in one go.
 const LOOKUPS_PER_OP_MAX: usize = 4096;
 
+/// One core's pending pattern lookups: the argv of its `lookup_local` op
+/// and, for each key in it, where the answer goes.
+struct Batch {
+    argv: Vec<Bytes>,
+    targets: Vec<usize>,
+}
+
+impl Default for Batch {
+    fn default() -> Self {
+        Batch {
+            argv: vec![Bytes::new()],
+            targets: Vec::new(),
+        }
+    }
+}
+
+impl Batch {
+    fn add(&mut self, key: Bytes, field: Option<Bytes>, target: usize) {
+        self.argv.extend([key, field.unwrap_or_default()]);
+        self.targets.push(target);
+    }
+}
+
 fn key_argv(key: &Bytes) -> Vec<Bytes> {
     vec![Bytes::new(), key.clone()]
 }
@@ -72,7 +95,11 @@ impl Conn {
         };
         let rows = self.rows(&options.gets, selected).await;
         match &options.store {
-            None => Reply::Array(rows.into_iter().map(|r| r.map_or(Reply::Nil, Reply::Bulk)).collect()),
+            None => Reply::Array(
+                rows.into_iter()
+                    .map(|r| r.map_or(Reply::Nil, Reply::Bulk))
+                    .collect(),
+            ),
             Some(destination) => self.sort_store(transaction, destination, rows).await,
         }
     }
@@ -103,8 +130,7 @@ impl Conn {
     ) -> Vec<Option<Bytes>> {
         let cores = self.core.cores();
         let mut values: Vec<Option<Bytes>> = Vec::with_capacity(elements.len());
-        // Per core: the argv of its next op and where each answer goes.
-        let mut pending: Vec<(Vec<Bytes>, Vec<usize>)> = vec![(Vec::new(), Vec::new()); cores];
+        let mut pending: Vec<Batch> = (0..cores).map(|_| Batch::default()).collect();
         for (index, lookup) in lookups.enumerate() {
             match lookup {
                 Lookup::Itself => values.push(elements.get(index).cloned()),
@@ -112,42 +138,33 @@ impl Conn {
                 Lookup::Key { key, field } => {
                     values.push(None);
                     let core = core_of_slot(key_hash_slot(&key), cores);
-                    let (argv, targets) = &mut pending[core];
-                    argv.extend([key, field.unwrap_or_default()]);
-                    targets.push(index);
-                    if targets.len() >= LOOKUPS_PER_OP_MAX {
-                        let batch = std::mem::take(&mut pending[core]);
-                        self.fetch_batches(vec![(core, batch)], &mut values).await;
+                    pending[core].add(key, field, index);
+                    if pending[core].targets.len() >= LOOKUPS_PER_OP_MAX {
+                        let mut full: Vec<Batch> = (0..cores).map(|_| Batch::default()).collect();
+                        std::mem::swap(&mut full[core], &mut pending[core]);
+                        self.fetch(full, &mut values).await;
                     }
                 }
             }
         }
-        let batches = pending
-            .into_iter()
-            .enumerate()
-            .filter(|(_, (_, targets))| !targets.is_empty())
-            .collect();
-        self.fetch_batches(batches, &mut values).await;
+        self.fetch(pending, &mut values).await;
         values
     }
 
-    async fn fetch_batches(
-        &self,
-        batches: Vec<(usize, (Vec<Bytes>, Vec<usize>))>,
-        values: &mut [Option<Bytes>],
-    ) {
-        if batches.is_empty() {
+    /// Runs each core's batch (`batches[core]`), all at once, and puts the
+    /// answers where they belong in `values`.
+    async fn fetch(&self, batches: Vec<Batch>, values: &mut [Option<Bytes>]) {
+        if batches.iter().all(|batch| batch.targets.is_empty()) {
             return;
         }
-        let mut ops: Vec<Option<Op>> = (0..self.core.cores()).map(|_| None).collect();
-        let mut targets_by_core: Vec<Vec<usize>> = vec![Vec::new(); ops.len()];
-        for (core, (mut argv, targets)) in batches {
-            argv.insert(0, Bytes::new());
-            ops[core] = Some(Op::Db(sort::lookup_local, argv));
-            targets_by_core[core] = targets;
+        let mut ops = Vec::with_capacity(batches.len());
+        let mut targets = Vec::with_capacity(batches.len());
+        for batch in batches {
+            ops.push((!batch.targets.is_empty()).then(|| Op::Db(sort::lookup_local, batch.argv)));
+            targets.push(batch.targets);
         }
         let replies = self.on_each(ops).await;
-        for (reply, targets) in replies.into_iter().zip(targets_by_core) {
+        for (reply, targets) in replies.into_iter().zip(targets) {
             let Some(Reply::Array(found)) = reply else {
                 continue;
             };
@@ -174,8 +191,13 @@ impl Conn {
                 .read_on(keys::exists_local, key_argv(destination), destination)
                 .await;
             if exists == Reply::Int(1) {
-                self.locked(transaction, keys::del_local, key_argv(destination), destination)
-                    .await;
+                self.locked(
+                    transaction,
+                    keys::del_local,
+                    key_argv(destination),
+                    destination,
+                )
+                .await;
             }
             return Reply::Int(0);
         }
