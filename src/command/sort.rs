@@ -327,9 +327,9 @@ fn compare(a: &Item, b: &Item, plan: &Plan) -> Ordering {
 /// the BY values (one per element) when the plan sorts by a pattern.
 /// Errors with SCORE_ERROR when a numeric sort meets a non-number.
 ///
-/// Redis sorts with glibc's qsort (a stable merge sort), or with its own
-/// partial quicksort when BY comes with a LIMIT; this is always stable, so
-/// only ALPHA BY ties under a LIMIT may come out in another order.
+/// Redis sorts with glibc's qsort (a stable merge sort, so any stable sort
+/// gives the same order), or with its own partial quicksort when BY comes
+/// with a LIMIT; ties (ALPHA BY, equal weights) come out as they do there.
 pub fn order(
     elements: Vec<Bytes>,
     weights: Option<Vec<Option<Bytes>>>,
@@ -385,9 +385,132 @@ pub fn order(
     let Some((start, end)) = range else {
         return Ok(Vec::new());
     };
-    items.sort_by(|a, b| compare(a, b, plan));
+    let compare = |a: &Item, b: &Item| compare(a, b, plan);
+    if plan.by.is_some() && (start != 0 || end + 1 != items.len()) {
+        partial_quicksort(&mut items, start, end, &compare);
+    } else {
+        items.sort_by(compare);
+    }
     items.truncate(end + 1);
     Ok(items.drain(start..).map(|item| item.element).collect())
+}
+
+/// Redis's pqsort (`pqsort.c`, the NetBSD qsort that skips partitions
+/// outside `first..=last`), step for step, so that elements which compare
+/// equal end up where Redis puts them.
+fn partial_quicksort<T>(v: &mut [T], first: usize, last: usize, cmp: &impl Fn(&T, &T) -> Ordering) {
+    pqsort_part(v, 0, v.len(), first, last, cmp);
+}
+
+fn med3<T>(v: &[T], a: usize, b: usize, c: usize, cmp: &impl Fn(&T, &T) -> Ordering) -> usize {
+    if cmp(&v[a], &v[b]) == Ordering::Less {
+        if cmp(&v[b], &v[c]) == Ordering::Less {
+            b
+        } else if cmp(&v[a], &v[c]) == Ordering::Less {
+            c
+        } else {
+            a
+        }
+    } else if cmp(&v[b], &v[c]) == Ordering::Greater {
+        b
+    } else if cmp(&v[a], &v[c]) == Ordering::Less {
+        a
+    } else {
+        c
+    }
+}
+
+fn swap_runs<T>(v: &mut [T], a: usize, b: usize, count: usize) {
+    for i in 0..count {
+        v.swap(a + i, b + i);
+    }
+}
+
+fn pqsort_part<T>(
+    v: &mut [T],
+    mut a: usize,
+    mut n: usize,
+    first: usize,
+    last: usize,
+    cmp: &impl Fn(&T, &T) -> Ordering,
+) {
+    // Whether elements `from..from + count` hold any of the wanted range.
+    let wanted = |from: usize, count: usize| {
+        let end = from + count - 1;
+        !((first < from && last < from) || (first > end && last > end))
+    };
+    loop {
+        if n < 7 {
+            for pm in a + 1..a + n {
+                let mut pl = pm;
+                while pl > a && cmp(&v[pl - 1], &v[pl]) == Ordering::Greater {
+                    v.swap(pl, pl - 1);
+                    pl -= 1;
+                }
+            }
+            return;
+        }
+        let mut pm = a + n / 2;
+        if n > 7 {
+            let (mut pl, mut pn) = (a, a + n - 1);
+            if n > 40 {
+                let d = n / 8;
+                pl = med3(v, pl, pl + d, pl + 2 * d, cmp);
+                pm = med3(v, pm - d, pm, pm + d, cmp);
+                pn = med3(v, pn - 2 * d, pn - d, pn, cmp);
+            }
+            pm = med3(v, pl, pm, pn, cmp);
+        }
+        v.swap(a, pm);
+        let (mut pa, mut pb) = (a + 1, a + 1);
+        let (mut pc, mut pd) = (a + n - 1, a + n - 1);
+        loop {
+            while pb <= pc {
+                match cmp(&v[pb], &v[a]) {
+                    Ordering::Greater => break,
+                    Ordering::Equal => {
+                        v.swap(pa, pb);
+                        pa += 1;
+                    }
+                    Ordering::Less => {}
+                }
+                pb += 1;
+            }
+            while pb <= pc {
+                match cmp(&v[pc], &v[a]) {
+                    Ordering::Less => break,
+                    Ordering::Equal => {
+                        v.swap(pc, pd);
+                        pd -= 1;
+                    }
+                    Ordering::Greater => {}
+                }
+                pc -= 1;
+            }
+            if pb > pc {
+                break;
+            }
+            v.swap(pb, pc);
+            pb += 1;
+            pc -= 1;
+        }
+        let pn = a + n;
+        let r = (pa - a).min(pb - pa);
+        swap_runs(v, a, pb - r, r);
+        let r = (pd - pc).min(pn - pd - 1);
+        swap_runs(v, pb, pn - r, r);
+        let r = pb - pa;
+        if r > 1 && wanted(a, r) {
+            pqsort_part(v, a, r, first, last, cmp);
+        }
+        let r = pd - pc;
+        if r > 1 && wanted(pn - r, r) {
+            a = pn - r;
+            n = r;
+            continue;
+        }
+        return;
+    }
 }
 
 // Shard side.
@@ -692,6 +815,26 @@ mod tests {
         assert_eq!(by(&[]), bytes(&["d", "c", "a", "b"]));
         assert_eq!(by(&["desc"]), bytes(&["a", "b", "c", "d"]));
         assert_eq!(by(&["limit", "1", "2"]), bytes(&["c", "a"]));
+    }
+
+    #[test]
+    fn partial_quicksort_sorts_the_wanted_range() {
+        let mut state = 12345u64;
+        for len in 1..120usize {
+            let mut values: Vec<u64> = (0..len)
+                .map(|_| {
+                    state = state
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    (state >> 33) % 10
+                })
+                .collect();
+            let mut sorted = values.clone();
+            sorted.sort();
+            let (first, last) = (len / 3, (len / 2).max(len / 3));
+            partial_quicksort(&mut values, first, last, &|a: &u64, b: &u64| a.cmp(b));
+            assert_eq!(values[first..=last], sorted[first..=last], "{len}");
+        }
     }
 
     #[test]

@@ -235,3 +235,26 @@ def test_sort_in_transactions(h):
         ["WATCH", "gone"], ["SORT", "nosuchkey", "STORE", "gone"], ["MULTI"], ["PING"], ["EXEC"],
     ], p)
     h.done()
+
+
+def test_sort_ties_under_limit(h):
+    """ALPHA BY with equal weights: Redis's partial quicksort (BY with a LIMIT) leaves ties in an
+    order of its own, unlike the stable sort it uses without a LIMIT; slotcore must follow both."""
+    p = h.pair()
+    elements = ["e%02d" % i for i in range(60)]
+    order = elements[7:] + elements[:7]
+    steps = [["RPUSH", "l"] + order, ["SADD", "s"] + elements[:5]]
+    for i, element in enumerate(elements):
+        if i % 11:
+            steps.append(["SET", "w_" + element, str(i * 7 % 4)])
+    for start, count in [("0", "60"), ("5", "20"), ("1", "58"), ("30", "3"), ("0", "10"),
+                         ("50", "20"), ("-1", "5")]:
+        for extra in ([], ["DESC"]):
+            steps.append(["SORT", "l", "BY", "w_*", "ALPHA", "LIMIT", start, count] + extra)
+            steps.append(["SORT", "l", "BY", "w_*", "LIMIT", start, count] + extra)
+            steps.append(["SORT", "l", "BY", "w_*", "ALPHA", "LIMIT", start, count, "STORE", "d"]
+                         + extra)
+            steps.append(["LRANGE", "d", "0", "-1"])
+    steps += [["SORT", "l", "BY", "w_*", "ALPHA"], ["SORT", "l", "BY", "w_*", "ALPHA", "DESC"]]
+    h.run(steps, p)
+    h.done()
