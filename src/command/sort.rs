@@ -561,13 +561,16 @@ pub fn parse_source_reply(reply: Reply) -> Result<(SourceKind, Vec<Bytes>), Repl
 /// `[_, key, field, key, field...]`, an empty field meaning the key's
 /// string: the values, nil where the key is missing, of another type, or
 /// has no such field (a real field is never empty: see `substitute`).
+/// Every lookup counts as a keyspace hit or miss, also for STORE, as in
+/// Redis 7.0.
 pub fn lookup_local(db: &mut Db, argv: &[Bytes]) -> Reply {
     let now = db.now_ms;
     let mut values = Vec::with_capacity(argv.len() / 2);
     for pair in argv[1..].chunks_exact(2) {
         let (key, field) = (&pair[0], &pair[1]);
         let slot = db.slot(key);
-        let value = match db.keyspace.lookup_read(slot, key, now).map(|e| &e.value) {
+        let found = db.keyspace.lookup_read(slot, key, now);
+        let value = match found.map(|e| &e.value) {
             Some(Value::Str { bytes, .. }) if field.is_empty() => Some(bytes.clone()),
             Some(Value::Hash(hash)) if !field.is_empty() => hash.get(field).cloned(),
             _ => None,
@@ -575,6 +578,14 @@ pub fn lookup_local(db: &mut Db, argv: &[Bytes]) -> Reply {
         values.push(value.map_or(Reply::Nil, Reply::Bulk));
     }
     Reply::Array(values)
+}
+
+/// `[_, key]`: 1 if the key exists, else 0, without counting a keyspace
+/// hit or miss.
+pub fn exists_local(db: &mut Db, argv: &[Bytes]) -> Reply {
+    let key = &argv[1];
+    let (slot, now) = (db.slot(key), db.now_ms);
+    Reply::Int(i64::from(db.keyspace.contains(slot, key, now)))
 }
 
 /// `[_, destination, items...]`: replaces the destination with a list of

@@ -188,7 +188,7 @@ impl Conn {
             // Only an existing destination is deleted (and so touched for
             // WATCH), as in Redis.
             let exists = self
-                .read_on(keys::exists_local, key_argv(destination), destination)
+                .read_on(sort::exists_local, key_argv(destination), destination)
                 .await;
             if exists == Reply::Int(1) {
                 self.locked(
