@@ -258,3 +258,15 @@ def test_sort_ties_under_limit(h):
     steps += [["SORT", "l", "BY", "w_*", "ALPHA"], ["SORT", "l", "BY", "w_*", "ALPHA", "DESC"]]
     h.run(steps, p)
     h.done()
+
+
+def test_sort_resp3(h):
+    """In RESP3 a missing GET value is a null; SORT answers an array (also for a set)."""
+    p = h.pair()
+    h.run(weights_steps() + [
+        ["HELLO", "3"],
+        ["SORT", "l", "BY", "w_*", "GET", "name_*", "GET", "h_*->weight"],
+        ["SORT", "s", "ALPHA", "GET", "#", "LIMIT", "0", "3"], ["SORT_RO", "nosuchkey"],
+        ["SORT", "l", "ALPHA", "STORE", "dst"],
+    ], p)
+    h.done()
