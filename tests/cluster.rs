@@ -435,6 +435,8 @@ fn check_routing_errors(cluster: &Cluster) {
         "{name}: two slots of node 0 on node 0"
     );
 
+    check_sort_in_cluster_mode(name, &mut c0, &mut c2, n2.port);
+
     // ASK and TRYAGAIN while slot `s` (node 0's) migrates to node 1.
     let slot = 5061u16;
     let tag = tag_of_slot(slot);
@@ -583,6 +585,53 @@ fn check_routing_errors(cluster: &Cluster) {
 
 /// With a slot nobody serves and `cluster-require-full-coverage yes` (the default), the whole
 /// cluster goes down: every node reports `cluster_state:fail` and refuses keys of served slots.
+/// SORT in cluster mode: Redis 7.0 refuses every BY pattern with a `*` and
+/// every GET, even one whose hash tag names the sorted key's slot; a
+/// constant BY (nosort) and STORE within the slot work; a STORE elsewhere
+/// is CROSSSLOT, and the key's slot routes as usual.
+fn check_sort_in_cluster_mode(name: &str, c0: &mut RawConn, c2: &mut RawConn, port2: u16) {
+    let by_denied = "-ERR BY option of SORT denied in Cluster mode.\r\n";
+    let get_denied = "-ERR GET option of SORT denied in Cluster mode.\r\n";
+    assert_eq!(
+        call_raw(c2, &["RPUSH", "{foo}l", "2", "1", "3"]),
+        ":3\r\n",
+        "{name}"
+    );
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["SORT", "{foo}l"],
+            "*3\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n",
+        ),
+        (&["SORT", "{foo}l", "BY", "w_*"], by_denied),
+        (&["SORT", "{foo}l", "BY", "{foo}w_*"], by_denied),
+        (&["SORT_RO", "{foo}l", "BY", "{foo}w_*"], by_denied),
+        (&["SORT", "{foo}l", "GET", "#"], get_denied),
+        (&["SORT", "{foo}l", "GET", "{foo}*"], get_denied),
+        (&["SORT", "{foo}l", "BY", "nosort", "GET", "x*"], get_denied),
+        (
+            &["SORT", "{foo}l", "BY", "nosort", "DESC"],
+            "*3\r\n$1\r\n3\r\n$1\r\n1\r\n$1\r\n2\r\n",
+        ),
+        (&["SORT", "{foo}l", "STORE", "{foo}d"], ":3\r\n"),
+        (
+            &["LRANGE", "{foo}d", "0", "-1"],
+            "*3\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n",
+        ),
+        (
+            &["SORT", "{foo}l", "STORE", "bar"],
+            "-CROSSSLOT Keys in request don't hash to the same slot\r\n",
+        ),
+    ];
+    for (args, expected) in cases {
+        assert_eq!(call_raw(c2, args), *expected, "{name}: {args:?}");
+    }
+    assert_eq!(
+        call_raw(c0, &["SORT", "{foo}l"]),
+        format!("-MOVED 12182 127.0.0.1:{port2}\r\n"),
+        "{name}"
+    );
+}
+
 fn check_uncovered_slot_takes_the_cluster_down(cluster: &Cluster) {
     let name = cluster.node(0).kind.name();
     let n2 = cluster.node(2);

@@ -495,7 +495,9 @@ pub fn get_keys(argv: &[Bytes]) -> Result<Vec<FoundKey>, GetKeysError> {
     }
     // A spec Redis cannot use makes it fall back to the command's own key
     // finder, which for slotcore's commands finds nothing either.
-    let mut keys = keys_from_specs(specs, argv, arity).unwrap_or_default();
+    let mut keys = keys_from_specs(specs, argv, arity)
+        .or_else(|| key_finder(doc?.name, argv))
+        .unwrap_or_default();
     if let (Some(doc), Some(first)) = (doc, keys.first_mut()) {
         if doc.name == "set" {
             first.flags = set_key_flags(argv);
@@ -505,6 +507,24 @@ pub fn get_keys(argv: &[Bytes]) -> Result<Vec<FoundKey>, GetKeysError> {
         return Err(GetKeysError::InvalidArguments);
     }
     Ok(keys)
+}
+
+/// The command's own key finder, where Redis has one that slotcore
+/// implements (SORT's sortGetKeys and SORT_RO's sortROGetKeys).
+fn key_finder(name: &str, argv: &[Bytes]) -> Option<Vec<FoundKey>> {
+    if name != "sort" && name != "sort_ro" {
+        return None;
+    }
+    let (source, store) = super::sort::key_positions(argv, name == "sort_ro");
+    let mut keys = vec![FoundKey {
+        index: source,
+        flags: &["RO", "access"],
+    }];
+    keys.extend(store.map(|index| FoundKey {
+        index,
+        flags: &["OW", "update"],
+    }));
+    Some(keys)
 }
 
 /// SET's key flags depend on its arguments (its spec says `variable_flags`):
@@ -689,12 +709,16 @@ mod tests {
                     continue;
                 }
                 let argv: Vec<Bytes> = (0..argc).map(|i| Bytes::from(format!("arg{i}"))).collect();
-                // Where Redis cannot use the specs (PFMERGE with only its
-                // destination: the sources' range is empty; SUNSUBSCRIBE
-                // with no channel; a key count that is not a number),
-                // COMMAND GETKEYS fails; routing finds no key either, except
-                // PFMERGE's, which goes by the table's first key.
-                let Some(found) = keys_from_specs(doc.key_specs, &argv, doc.arity) else {
+                // Redis gives up on specs it cannot follow (SORT's STORE)
+                // and calls the command's key finder, as `get_keys` does.
+                // Where neither works (PFMERGE with only its destination:
+                // the sources' range is empty; SUNSUBSCRIBE with no channel;
+                // a key count that is not a number), COMMAND GETKEYS fails;
+                // routing finds no key either, except PFMERGE's, which goes
+                // by the table's first key.
+                let Some(found) = keys_from_specs(doc.key_specs, &argv, doc.arity)
+                    .or_else(|| key_finder(doc.name, &argv))
+                else {
                     assert!(
                         spec.name == "pfmerge" || key_positions(spec, &argv).next().is_none(),
                         "{} with {argc} arguments",
@@ -730,6 +754,14 @@ mod tests {
             get_keys(&argv(&["SET", "k", "v"])).unwrap()[0].flags,
             ["OW", "update"]
         );
+        let sort = get_keys(&argv(&["SORT", "a", "BY", "x", "GET", "y", "STORE", "b"])).unwrap();
+        assert_eq!(sort.iter().map(|k| k.index).collect::<Vec<_>>(), [1, 7]);
+        assert_eq!(
+            (sort[0].flags, sort[1].flags),
+            (&["RO", "access"][..], &["OW", "update"][..])
+        );
+        let sort_ro = get_keys(&argv(&["SORT_RO", "a", "STORE", "b"])).unwrap();
+        assert_eq!(sort_ro.iter().map(|k| k.index).collect::<Vec<_>>(), [1]);
         let object = get_keys(&argv(&["OBJECT", "ENCODING", "k"])).unwrap();
         assert_eq!(object[0].index, 2);
         assert_eq!(

@@ -25,6 +25,7 @@ pub mod lists;
 pub mod notify;
 pub mod server;
 pub mod sets;
+pub mod sort;
 pub mod strings;
 pub mod table;
 pub mod zsets;
@@ -144,12 +145,29 @@ pub fn run_guarded(run: ShardFn, db: &mut Db, argv: &[Bytes]) -> Reply {
 }
 
 /// The positions of a command's keys in `argv`, from its key spec; for
-/// `movablekeys` commands with a key count (SINTERCARD, LMPOP, ZUNIONSTORE) from
-/// that count, as Redis's key specs with `keynum` find them.
+/// `movablekeys` commands with a key count (SINTERCARD, LMPOP, ZUNIONSTORE)
+/// from that count, as Redis's key specs with `keynum` find them; for SORT
+/// its key and STORE destination, as Redis's sortGetKeys finds them.
 pub fn key_positions(spec: &CommandSpec, argv: &[Bytes]) -> impl Iterator<Item = usize> {
+    let (before, range, after) = key_ranges(spec, argv);
+    before.into_iter().chain(range).chain(after)
+}
+
+/// A key before a range of keys, the range, and a key after it.
+type KeyRanges = (
+    Option<usize>,
+    std::iter::StepBy<std::ops::Range<usize>>,
+    Option<usize>,
+);
+
+fn key_ranges(spec: &CommandSpec, argv: &[Bytes]) -> KeyRanges {
     let argc = argv.len();
     if spec.name == "migrate" {
-        return None.into_iter().chain(migrate_keys(argv).step_by(1));
+        return (None, migrate_keys(argv).step_by(1), None);
+    }
+    if spec.name == "sort" || spec.name == "sort_ro" {
+        let (source, store) = sort::key_positions(argv, spec.name == "sort_ro");
+        return (None, (source..source + 1).step_by(1), store);
     }
     if spec.flags.contains(&"movablekeys") && spec.first_key == 1 {
         // ZUNIONSTORE and kin: the destination, then a key count at
@@ -161,10 +179,10 @@ pub fn key_positions(spec: &CommandSpec, argv: &[Bytes]) -> impl Iterator<Item =
             .filter(|count| *count > 0 && *count <= argc as i64 - 3)
             .map_or(0, |count| count as usize);
         let destination = (count > 0).then_some(1);
-        return destination.into_iter().chain((3..3 + count).step_by(1));
+        return (destination, (3..3 + count).step_by(1), None);
     }
     if spec.flags.contains(&"movablekeys") {
-        // BLMPOP's timeout comes before its numkeys.
+        // BLMPOP's and BZMPOP's timeout comes before their numkeys.
         let at = if matches!(spec.name, "blmpop" | "bzmpop") {
             2
         } else {
@@ -176,7 +194,7 @@ pub fn key_positions(spec: &CommandSpec, argv: &[Bytes]) -> impl Iterator<Item =
             .filter(|count| *count > 0)
             .map_or(0, |count| count.min(argc as i64) as usize);
         let end = (at + 1 + count).min(argc).max(at + 1);
-        return None.into_iter().chain((at + 1..end).step_by(1));
+        return (None, (at + 1..end).step_by(1), None);
     }
     let first = spec.first_key as usize;
     let last = if spec.first_key == 0 {
@@ -192,7 +210,7 @@ pub fn key_positions(spec: &CommandSpec, argv: &[Bytes]) -> impl Iterator<Item =
     } else {
         first..last + 1
     };
-    None.into_iter().chain(range.step_by(step))
+    (None, range.step_by(step), None)
 }
 
 /// MIGRATE's keys: argv[3], or every argument after KEYS when argv[3] is

@@ -353,6 +353,15 @@ pub fn coordinated_events(db: &mut Db, spec: &CommandSpec, argv: &[Bytes], reply
             db.notify(LIST, to, &argv[2]);
             db.notify(LIST, from, &argv[1]);
         }
+        "sort" => {
+            let store = argv
+                .iter()
+                .rposition(|a| a.eq_ignore_ascii_case(b"STORE"))
+                .and_then(|at| argv.get(at + 1));
+            if let Some(destination) = store {
+                db.notify(LIST, "sortstore", destination);
+            }
+        }
         _ => {}
     }
 }

@@ -366,6 +366,15 @@ impl Conn {
             Exec::Coord(coord) => {
                 self.flush_plan().await;
                 let reply = self.run_coord_guarded(coord, argv).await;
+                if spec.is_write() {
+                    crate::command::notify::coordinated_events(
+                        &mut self.core.db.borrow_mut(),
+                        spec,
+                        argv,
+                        &reply,
+                    );
+                    self.core.publish_events();
+                }
                 self.emit(command, reply);
                 return;
             }

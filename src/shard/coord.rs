@@ -102,6 +102,8 @@ impl Conn {
             Coord::Zintercard => self.zset_algebra(argv, ZOp::Inter, false, true).await,
             Coord::Zmpop => self.zmpop_cross(argv).await,
             Coord::Zrangestore => self.zrangestore_cross(argv).await,
+            Coord::Sort => self.sort(argv, false).await,
+            Coord::SortRo => self.sort(argv, true).await,
             Coord::Keys => {
                 let parts = self
                     .on_all(|| Op::Db(keys::keys_local, argv.to_vec()))

@@ -14,6 +14,7 @@ pub mod locks;
 pub mod mesh;
 mod migrate;
 mod pubsub;
+mod sort;
 mod stats;
 mod transaction;
 

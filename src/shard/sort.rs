@@ -1,0 +1,210 @@
+//! SORT and SORT_RO across cores. The value to sort is read on its core
+//! under a shared lock (with STORE, the destination is locked exclusively
+//! too, so other clients see the whole result or none of it). BY weights
+//! and GET values come from whichever cores own the keys the patterns
+//! name: one batch per core, all cores at once, without locks (as other
+//! readers do). The ordering itself is `command::sort`'s pure code.
+
+use super::conn::Conn;
+use super::locks::Mode;
+use super::mesh::Op;
+use crate::cluster::{core_of_slot, key_hash_slot};
+use crate::command::sort::{self, Lookup, Plan, SortOptions};
+use crate::command::{keys, ShardFn};
+use crate::protocol::Reply;
+use bytes::Bytes;
+
+/// At most this many pattern keys go to one core in one op, so a large
+/// SORT does not stall a core (or hold a huge message) in one go.
+const LOOKUPS_PER_OP_MAX: usize = 4096;
+
+/// One core's pending pattern lookups: the argv of its `lookup_local` op
+/// and, for each key in it, where the answer goes.
+struct Batch {
+    argv: Vec<Bytes>,
+    targets: Vec<usize>,
+}
+
+impl Default for Batch {
+    fn default() -> Self {
+        Batch {
+            argv: vec![Bytes::new()],
+            targets: Vec::new(),
+        }
+    }
+}
+
+impl Batch {
+    fn add(&mut self, key: Bytes, field: Option<Bytes>, target: usize) {
+        self.argv.extend([key, field.unwrap_or_default()]);
+        self.targets.push(target);
+    }
+}
+
+fn key_argv(key: &Bytes) -> Vec<Bytes> {
+    vec![Bytes::new(), key.clone()]
+}
+
+impl Conn {
+    pub async fn sort(&self, argv: &[Bytes], readonly: bool) -> Reply {
+        let options = match sort::parse(argv, readonly, self.core.cluster_enabled) {
+            Ok(options) => options,
+            Err(reply) => return reply,
+        };
+        let source = &argv[1];
+        let mut locks = vec![(source, Mode::Shared)];
+        if let Some(destination) = &options.store {
+            locks.push((destination, Mode::Exclusive));
+        }
+        let (transaction, cores) = self.lock_keys(&locks).await;
+        let reply = self.sort_locked(transaction, source, &options).await;
+        self.unlock(transaction, &cores).await;
+        reply
+    }
+
+    /// Runs a read on `key`'s core. The coordinator holds the key's lock,
+    /// so no other client writes it meanwhile; a plain op (not `locked`)
+    /// keeps reads from counting as writes for WATCH.
+    async fn read_on(&self, run: ShardFn, argv: Vec<Bytes>, key: &[u8]) -> Reply {
+        let core = core_of_slot(key_hash_slot(key), self.core.cores());
+        self.on_core(core, Op::Db(run, argv)).await
+    }
+
+    async fn sort_locked(&self, transaction: u64, source: &Bytes, options: &SortOptions) -> Reply {
+        let read = self
+            .read_on(sort::source_local, key_argv(source), source)
+            .await;
+        let (kind, elements) = match sort::parse_source_reply(read) {
+            Ok(loaded) => loaded,
+            Err(reply) => return reply,
+        };
+        let plan = Plan::new(options, kind);
+        let weights = match &plan.by {
+            Some(pattern) => {
+                let lookups = elements
+                    .iter()
+                    .map(|element| sort::substitute(pattern, element));
+                Some(self.look_up(lookups, &elements).await)
+            }
+            None => None,
+        };
+        let limit = (options.limit_start, options.limit_count);
+        let selected = match sort::order(elements, weights, &plan, limit) {
+            Ok(selected) => selected,
+            Err(reply) => return reply,
+        };
+        let rows = self.rows(&options.gets, selected).await;
+        match &options.store {
+            None => Reply::Array(
+                rows.into_iter()
+                    .map(|r| r.map_or(Reply::Nil, Reply::Bulk))
+                    .collect(),
+            ),
+            Some(destination) => self.sort_store(transaction, destination, rows).await,
+        }
+    }
+
+    /// The output rows: the elements themselves, or one row per GET pattern
+    /// and element (element by element).
+    async fn rows(&self, gets: &[Bytes], selected: Vec<Bytes>) -> Vec<Option<Bytes>> {
+        if gets.is_empty() {
+            return selected.into_iter().map(Some).collect();
+        }
+        let mut subjects = Vec::with_capacity(selected.len() * gets.len());
+        let mut lookups = Vec::with_capacity(selected.len() * gets.len());
+        for element in &selected {
+            for pattern in gets {
+                subjects.push(element.clone());
+                lookups.push(sort::substitute(pattern, element));
+            }
+        }
+        self.look_up(lookups.into_iter(), &subjects).await
+    }
+
+    /// The values the lookups name (`elements[i]` for `Itself`), fetched
+    /// from their cores in batches, all cores at once.
+    async fn look_up(
+        &self,
+        lookups: impl Iterator<Item = Lookup>,
+        elements: &[Bytes],
+    ) -> Vec<Option<Bytes>> {
+        let cores = self.core.cores();
+        let mut values: Vec<Option<Bytes>> = Vec::with_capacity(elements.len());
+        let mut pending: Vec<Batch> = (0..cores).map(|_| Batch::default()).collect();
+        for (index, lookup) in lookups.enumerate() {
+            match lookup {
+                Lookup::Itself => values.push(elements.get(index).cloned()),
+                Lookup::Nothing => values.push(None),
+                Lookup::Key { key, field } => {
+                    values.push(None);
+                    let core = core_of_slot(key_hash_slot(&key), cores);
+                    pending[core].add(key, field, index);
+                    if pending[core].targets.len() >= LOOKUPS_PER_OP_MAX {
+                        let mut full: Vec<Batch> = (0..cores).map(|_| Batch::default()).collect();
+                        std::mem::swap(&mut full[core], &mut pending[core]);
+                        self.fetch(full, &mut values).await;
+                    }
+                }
+            }
+        }
+        self.fetch(pending, &mut values).await;
+        values
+    }
+
+    /// Runs each core's batch (`batches[core]`), all at once, and puts the
+    /// answers where they belong in `values`.
+    async fn fetch(&self, batches: Vec<Batch>, values: &mut [Option<Bytes>]) {
+        if batches.iter().all(|batch| batch.targets.is_empty()) {
+            return;
+        }
+        let mut ops = Vec::with_capacity(batches.len());
+        let mut targets = Vec::with_capacity(batches.len());
+        for batch in batches {
+            ops.push((!batch.targets.is_empty()).then(|| Op::Db(sort::lookup_local, batch.argv)));
+            targets.push(batch.targets);
+        }
+        let replies = self.on_each(ops).await;
+        for (reply, targets) in replies.into_iter().zip(targets) {
+            let Some(Reply::Array(found)) = reply else {
+                continue;
+            };
+            for (value, target) in found.into_iter().zip(targets) {
+                if let (Reply::Bulk(bytes), Some(slot)) = (value, values.get_mut(target)) {
+                    *slot = Some(bytes);
+                }
+            }
+        }
+    }
+
+    /// STORE: the rows (a missing GET value as an empty string) become the
+    /// destination list; no rows delete it. Answers the row count.
+    async fn sort_store(
+        &self,
+        transaction: u64,
+        destination: &Bytes,
+        rows: Vec<Option<Bytes>>,
+    ) -> Reply {
+        if rows.is_empty() {
+            // Only an existing destination is deleted (and so touched for
+            // WATCH), as in Redis.
+            let exists = self
+                .read_on(sort::exists_local, key_argv(destination), destination)
+                .await;
+            if exists == Reply::Int(1) {
+                self.locked(
+                    transaction,
+                    keys::del_local,
+                    key_argv(destination),
+                    destination,
+                )
+                .await;
+            }
+            return Reply::Int(0);
+        }
+        let mut argv = Vec::with_capacity(rows.len() + 2);
+        argv.extend([Bytes::new(), destination.clone()]);
+        argv.extend(rows.into_iter().map(Option::unwrap_or_default));
+        self.locked(transaction, sort::store_local, argv, destination)
+            .await
+    }
+}
