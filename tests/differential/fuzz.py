@@ -54,7 +54,7 @@ sys.path.insert(0, HERE)
 
 from resp import Conn, ConnectionClosed, encode  # noqa: E402
 from test_differential import (  # noqa: E402
-    _s, exact, explain, int_type, is_error, random_key_rule, short, sorted_array, tolerance)
+    _s, explain, int_type, is_error, random_key_rule, short, sorted_array, tolerance)
 
 CONN_TIMEOUT = 5.0
 
@@ -1058,13 +1058,17 @@ class Runner:
         index, ra, rb, na, nb = d[0]
         rep = {"steps": steps, "index": index, "ra": ra, "rb": rb, "na": na, "nb": nb, "minimal": None}
         if minimise:
-            self._start = self.replays
-            m = self.minimise(steps, index)
-            if m is not None:
-                d2 = self.execute(m)
-                if d2 and d2[0][0] == len(m) - 1:
-                    rep["minimal"] = m
-                    rep["ra"], rep["rb"], rep["na"], rep["nb"] = d2[0][1:]
+            self.minimise_report(rep)
+        return rep
+
+    def minimise_report(self, rep):
+        self._start = self.replays
+        m = self.minimise(rep["steps"], rep["index"])
+        if m is not None:
+            d2 = self.execute(m)
+            if d2 and d2[0][0] == len(m) - 1:
+                rep["minimal"] = m
+                rep["ra"], rep["rb"], rep["na"], rep["nb"] = d2[0][1:]
         return rep
 
 
@@ -1089,11 +1093,16 @@ def format_report(rep, seed=None):
 
 
 def signature(rep):
-    steps = rep["minimal"] or rep["steps"][:rep["index"] + 1]
-    last = steps[-1]
+    """What makes two divergences 'the same' (only the first of each is minimised and printed):
+    the command (and OBJECT subcommand), and each side's reply type or error text."""
+    last = rep["steps"][rep["index"]]
     sub = last.args[1].decode("latin-1").upper() if last.name in ("OBJECT",) and len(last.args) > 1 else ""
-    kind = "error" if is_error(rep["ra"]) or is_error(rep["rb"]) else "reply"
-    return (last.name, sub, kind)
+
+    def kind(r):
+        if is_error(r):
+            return "error " + " ".join(_s(r[1]).split()[:4])
+        return "reply " + r[0]
+    return (last.name, sub, kind(rep["ra"]), kind(rep["rb"]))
 
 
 def generate(seed, length, commands, cross_core=False):
@@ -1142,7 +1151,7 @@ def main(argv=None):
     found = {}
     count = 0
     steps_run = 0
-    t0 = time.time()
+    t0 = last_progress = time.time()
     runner = None
     try:
         runner = Runner(redis_port, slotcore_port, alive)
@@ -1161,18 +1170,24 @@ def main(argv=None):
                 print("# seed %d" % seed)
                 for st in steps:
                     print(st.cli())
-            rep = runner.check(steps, minimise=not args.no_minimise)
+            rep = runner.check(steps, minimise=False)
             count += 1
             steps_run += len(steps)
+            if args.minutes is not None and time.time() - last_progress > 60:
+                last_progress = time.time()
+                print("fuzz: %d sequences, %d divergence(s) so far, at seed %d"
+                      % (count, len(found), seed), flush=True)
             if rep is not None:
                 sig = signature(rep)
                 if sig not in found:
+                    if not args.no_minimise:
+                        runner.minimise_report(rep)
                     found[sig] = (seed, rep)
                     print(format_report(rep, seed), flush=True)
                     print(flush=True)
                 else:
-                    print("seed %d: another divergence like seed %d's (%s)" % (seed, found[sig][0], " ".join(sig)),
-                          flush=True)
+                    print("seed %d: another divergence like seed %d's (%s)"
+                          % (seed, found[sig][0], " / ".join(sig)), flush=True)
                 if servers is not None and not servers.slotcore.alive():
                     print("slotcore exited (rc=%s); log tail:\n%s" % (
                         servers.slotcore.proc.returncode, servers.slotcore.log_tail()))
