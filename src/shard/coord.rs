@@ -367,13 +367,8 @@ impl Conn {
     /// 0's slots, then core 1's, and so on. Each call scans whole slots on
     /// one core, so the cursor stays valid however keys are added.
     async fn scan(&self, argv: &[Bytes]) -> Reply {
-        // Redis parses the cursor with strtoul: "-1" wraps around.
-        let text = std::str::from_utf8(&argv[1]).unwrap_or("x");
-        let cursor = text
-            .parse::<u64>()
-            .ok()
-            .or_else(|| text.parse::<i64>().ok().map(|n| n as u64));
-        let Some(cursor) = cursor else {
+        // Redis parses the cursor with strtoul: "-1" wraps around, "" is 0.
+        let Some(cursor) = crate::command::hashes::parse_cursor(&argv[1]) else {
             return Reply::error("ERR invalid cursor");
         };
         let options = match keys::parse_scan_options(&argv[2..]) {

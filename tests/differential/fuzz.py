@@ -319,6 +319,8 @@ class Gen:
                 args.append(b"EXTRA")
         else:
             args = args[:1]
+        if args[:1] == [b"SPOP"] and len(args) == 2:
+            return step  # SPOP key pops a random member: the data sets would drift apart
         if step.scan is not None:
             return Step(args, r_scan_page, step.conn)  # sent once: errors exact, pages by shape
         return Step(args, step.rule, step.conn)
