@@ -25,7 +25,9 @@ Known, intentional normalisations (everything else, and EVERY error reply, is co
     the SET of returned elements (pairs for HSCAN/ZSCAN) is compared; cursors are not.
   - TTL / EXPIRETIME within 1 s, PTTL / PEXPIRETIME within 250 ms (the rules of
     test_differential.NORMALIZE). Only long TTLs or already-past expiry times are generated, so
-    that no key expires while a sequence runs.
+    that no key expires while a sequence runs. SET ... EXAT/PXAT with a past time is not
+    generated: both servers keep such a key until active expiry reclaims it, so DBSIZE would
+    depend on timing (GETEX EXAT 1 and EXPIREAT 1 delete at once, and are generated).
   - OBJECT IDLETIME / OBJECT FREQ: reply type only. DUMP: reply type only (the payloads may
     differ, docs/COMPATIBILITY.md); a DUMP payload is never fed back to RESTORE by the fuzzer.
   - Inside MULTI, EXEC's array is compared element by element with each queued command's rule.
@@ -96,9 +98,13 @@ def r_int_type(ra, rb, args):
 def r_count(ra, rb, args):
     """A random selection: reply type and number of elements (for a positive count also that
     the elements are distinct)."""
+    with_values = any(_s(a).upper() in ("WITHVALUES", "WITHSCORES") for a in args[3:])
+
     def f(r):
         if r[0] in ("*", "~"):
             items = r[1]
+            if with_values and items and items[0][0] not in ("*", "%"):  # RESP2: flat pairs
+                items = list(zip(items[0::2], items[1::2]))
             return (r[0], len(items), len(set(map(repr, items))) if _positive_count(args) else None)
         if r[0] in ("$", ","):
             return (r[0],)
@@ -154,11 +160,14 @@ class Step:
     """One command. conn: which of the two client connections sends it. scan: drive a SCAN-like
     command to cursor 0 (args hold the command with cursor placeholder at scan_pos)."""
 
-    def __init__(self, args, rule=r_exact, conn=0, scan=None):
+    def __init__(self, args, rule=r_exact, conn=0, scan=None, payload_from=None):
         self.args = [a if isinstance(a, bytes) else str(a).encode() for a in args]
         self.rule = rule
         self.conn = conn
         self.scan = scan  # None or ("pairs"|"keys", cursor_index)
+        # "redis"|"slotcore": a RESTORE whose payload (args[3]) is that server's DUMP of the
+        # key named in args[3] at the time; both servers get that same payload.
+        self.payload_from = payload_from
 
     @property
     def name(self):
@@ -168,6 +177,10 @@ class Step:
         line = " ".join(cli_quote(a) for a in self.args)
         if self.scan is not None:
             line += "      # driven to cursor 0, set of elements compared"
+        if self.payload_from:
+            args = list(self.args)
+            args[3] = b"<DUMP %s on %s>" % (args[3], self.payload_from.encode())
+            line = " ".join(cli_quote(a) if i != 3 else a.decode("latin-1") for i, a in enumerate(args))
         if self.conn:
             line = "[second connection] " + line
         return line
@@ -360,7 +373,7 @@ def fam_strings(g):
             opts += [g.pick("NX", "XX")]
         if g.maybe(0.3):
             opts += g.pick(["EX", long_secs(g)], ["PX", str(g.rng.randint(100000, 10**7))],
-                           ["EXAT", g.pick("1", "4102444800")], ["PXAT", g.pick("1", "4102444800000")],
+                           ["EXAT", "4102444800"], ["PXAT", "4102444800000"],
                            ["KEEPTTL"])
         if g.maybe(0.2):
             opts += ["GET"]
@@ -463,6 +476,13 @@ def fam_keys(g):
     if c == 18:
         return [S("OBJECT", g.pick("IDLETIME", "FREQ"), k, rule=r_int_type)]
     if c == 19:
+        if g.maybe(0.6) and g.ok("restore") and not g.in_multi:
+            # a round trip: one server's payload restored on both, then read back
+            dst = g.key()
+            opts = g.pick(["REPLACE"], ["REPLACE"], [], ["REPLACE", "ABSTTL"], ["REPLACE", "IDLETIME", "10"])
+            return [Step([b"RESTORE", enc(dst), b"0", enc(k)] + [enc(o) for o in opts],
+                         payload_from=g.pick("redis", "slotcore")),
+                    S("TYPE", dst), S("OBJECT", "ENCODING", dst)]
         return [S("DUMP", k, rule=r_type_only)]
     if c == 20:
         return [S("TYPE", k), S("OBJECT", "ENCODING", k)]
@@ -977,6 +997,14 @@ class Runner:
                 if st.scan is not None and queued[st.conn] is None:
                     ra, rb = rs.scan_all(st.conn, st), ss.scan_all(st.conn, st)
                     ok, na, nb = (ra == rb), ra, rb
+                elif st.payload_from:
+                    src = rs if st.payload_from == "redis" else ss
+                    dump = src.call(st.conn, [b"DUMP", st.args[3]])
+                    if dump[0] != "$":
+                        continue  # no such key (or in MULTI): nothing to restore
+                    args = st.args[:3] + [dump[1]] + st.args[4:]
+                    ra, rb = rs.call(st.conn, args), ss.call(st.conn, args)
+                    ok, na, nb = compare(r_exact, args, ra, rb)
                 else:
                     ra, rb = rs.call(st.conn, st.args), ss.call(st.conn, st.args)
                     ok, na, nb = self.compare_step(st, ra, rb, queued)
