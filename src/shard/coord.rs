@@ -348,9 +348,9 @@ impl Conn {
                 )
                 .await
             {
-                // A third part marks a DUMP payload: not a string.
+                // A DUMP payload is not a string.
                 Reply::Array(parts) => match parts.first() {
-                    Some(Reply::Bulk(value)) if parts.len() == 2 => values.push(value.clone()),
+                    Some(Reply::Bulk(value)) if !is_payload(&parts) => values.push(value.clone()),
                     _ => wrong_type = true,
                 },
                 _ => values.push(Bytes::new()),
@@ -606,13 +606,15 @@ pub(super) fn read_entry_local(db: &mut Db, argv: &[Bytes]) -> Reply {
     }
 }
 
-/// A value on its way to another core: a string as its bytes, any other
-/// type as its DUMP payload (marked by a third element).
+/// A value on its way to another core: a string as its bytes, its expire time and its
+/// encoding name (RENAME and COPY keep OBJECT ENCODING, as in Redis), any other type as its
+/// DUMP payload, its expire time and the integer 1 (see `is_payload`).
 fn entry_reply(entry: &Entry) -> Reply {
     match &entry.value {
-        Value::Str { bytes, .. } => Reply::Array(vec![
+        value @ Value::Str { bytes, .. } => Reply::Array(vec![
             Reply::Bulk(bytes.clone()),
             Reply::Int(entry.expire_at_ms as i64),
+            Reply::Bulk(Bytes::from_static(value.encoding_name().as_bytes())),
         ]),
         other => Reply::Array(vec![
             Reply::Bulk(Bytes::from(rdb::dump(other))),
@@ -620,6 +622,11 @@ fn entry_reply(entry: &Entry) -> Reply {
             Reply::Int(1),
         ]),
     }
+}
+
+/// Whether the parts of an `entry_reply` carry a DUMP payload (any type but a string).
+pub(super) fn is_payload(parts: &[Reply]) -> bool {
+    matches!(parts.get(2), Some(Reply::Int(_)))
 }
 
 fn take_entry_local(db: &mut Db, argv: &[Bytes]) -> Reply {
@@ -642,22 +649,26 @@ fn put_argv(key: &Bytes, entry: Reply) -> Vec<Bytes> {
         value,
         Bytes::from(expire.to_string()),
     ];
-    if parts.len() > 2 {
+    if is_payload(&parts) {
         argv.push(Bytes::from_static(b"payload"));
+    } else if let Some(Reply::Bulk(encoding)) = parts.get(2) {
+        argv.push(encoding.clone());
     }
     argv
 }
 
 pub(super) fn put_entry_local(db: &mut Db, argv: &[Bytes]) -> Reply {
     let now = db.now_ms;
-    let value = if argv.len() > 4 {
+    let value = match argv.get(4).map(|tag| tag.as_ref()) {
         // Made by rdb::dump on another core of this process: it loads.
-        match rdb::load(&argv[2], &dump::encoding_limits(db)) {
+        Some(b"payload") => match rdb::load(&argv[2], &dump::encoding_limits(db)) {
             Ok(value) => value,
             Err(error) => return Reply::error(error.message()),
-        }
-    } else {
-        Value::string(argv[2].clone())
+        },
+        // A string keeps the encoding it had on its own core.
+        Some(b"raw") => Value::raw_string(argv[2].clone()),
+        Some(b"embstr") => Value::formatted_string(argv[2].clone()),
+        _ => Value::string(argv[2].clone()),
     };
     let mut entry = Entry::new(value, now);
     entry.expire_at_ms = parse_int(&argv[3]).unwrap_or(0).max(0) as u64;

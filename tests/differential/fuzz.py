@@ -438,7 +438,7 @@ def fam_keys(g):
     if c == 3:
         return [S("EXPIRE", k, long_secs(g), *expire_opts(g))]
     if c == 4:
-        return [S("PEXPIRE", k, g.pick("100000000", "0", "-1", str(g.rng.randint(10**6, 10**8))), *expire_opts(g))]
+        return [S("PEXPIRE", k, g.pick("0", "-1", str(g.rng.randint(10**6, 10**8))), *expire_opts(g))]
     if c == 5:
         return [S(g.pick("EXPIREAT", "PEXPIREAT"), k, g.pick("1", "0", "4102444800", "4102444800000", "-5"),
                   *expire_opts(g))]

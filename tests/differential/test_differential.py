@@ -1265,6 +1265,15 @@ MULTIKEY = [
     ["RENAME", "mk:0", "moved:0"], ["RENAMENX", "mk:1", "mk:2"], ["RENAMENX", "mk:1", "moved:1"],
     ["COPY", "mk:2", "copied:2"], ["COPY", "mk:3", "mk:4"], ["COPY", "mk:3", "mk:4", "REPLACE"],
     ["MGET", "moved:0", "moved:1", "copied:2", "mk:4"], ["LCS", "mk:5", "mk:15"],
+    # found by the fuzzer: RENAME and COPY keep a string's encoding, also between cores
+    *[step for i in range(6) for step in (
+        ["SETRANGE", "enc:r%d" % i, "5", " 1"], ["INCRBYFLOAT", "enc:f%d" % i, "3"],
+        ["SET", "enc:i%d" % i, "12"], ["APPEND", "enc:i%d" % i, "3"],
+        ["RENAME", "enc:r%d" % i, "enc:r%d:moved" % i], ["COPY", "enc:f%d" % i, "enc:f%d:copy" % i],
+        ["RENAME", "enc:i%d" % i, "enc:i%d:moved" % i],
+        ["OBJECT", "ENCODING", "enc:r%d:moved" % i], ["OBJECT", "ENCODING", "enc:f%d:copy" % i],
+        ["OBJECT", "ENCODING", "enc:i%d:moved" % i], ["LCS", "enc:r%d:moved" % i, "enc:f%d" % i],
+        ["DEL", "enc:r%d:moved" % i, "enc:f%d" % i, "enc:f%d:copy" % i, "enc:i%d:moved" % i])],
     ["DEL"] + MK[:10] + ["nope"], ["DEL"] + MK[:10], ["UNLINK"] + MK[10:15] + MK[10:15],
     ["EXISTS"] + MK, ["DBSIZE"], ["MGET"] + MK, ["UNLINK"] + MK, ["DEL"] + [k + ":nx" for k in MK],
     ["DBSIZE"], ["KEYS", "*"],
