@@ -941,19 +941,22 @@ class Side:
         self.conns = [None, None]
 
     def call(self, i, args):
-        c = self.conn(i)
+        c = None
         try:
+            c = self.conn(i)
             c.send_raw(encode(args))
             return c.read()
         except ConnectionClosed:
             self.conns[i] = None
             return ("<closed>",)
         except socket.timeout:
-            c.close()
+            if c is not None:
+                c.close()
             self.conns[i] = None
             return ("<timeout>",)
         except OSError as e:
-            c.close()
+            if c is not None:
+                c.close()
             self.conns[i] = None
             return ("<error %s>" % e,)
 
@@ -983,12 +986,12 @@ class Side:
 
 
 class Runner:
-    def __init__(self, redis_port, slotcore_port, alive=None):
+    def __init__(self, redis_port, slotcore_port, alive=None, stats=None):
         self.redis_port = redis_port
         self.slotcore_port = slotcore_port
         self.alive = alive or (lambda: True)  # callable: is slotcore still running?
         self.replays = 0
-        self.stats = {}  # command -> [replies, error replies] (first runs only, not replays)
+        self.stats = {} if stats is None else stats  # command -> [replies, error replies] (first runs only, not replays)
         self.recording = False
 
     def commands(self):
@@ -1006,10 +1009,11 @@ class Runner:
         rs, ss = Side(self.redis_port), Side(self.slotcore_port)
         diffs = []
         try:
-            for side in (rs, ss):
-                r = side.call(0, [b"FLUSHALL"])
-                if r != ("+", "OK"):
-                    raise RuntimeError("FLUSHALL on port %d: %r" % (side.port, r))
+            ra, rb = rs.call(0, [b"FLUSHALL"]), ss.call(0, [b"FLUSHALL"])
+            if ra != ("+", "OK"):
+                raise RuntimeError("FLUSHALL on redis :%d: %r" % (rs.port, ra))
+            if rb != ("+", "OK"):  # e.g. slotcore is down
+                return [(0, ra, rb, ra, rb)]
             queued = [None, None]  # per connection: the [(rule, args)] queued in MULTI, or None
             for i, st in enumerate(steps):
                 if st.scan is not None and queued[st.conn] is None:
@@ -1252,21 +1256,28 @@ def main(argv=None):
                 print("fuzz: %d sequences, %d divergence(s) so far, at seed %d"
                       % (count, len(found), seed), flush=True)
             if rep is not None:
+                if servers is not None and not servers.slotcore.alive():
+                    # a crash: report its log, restart, and minimise on the fresh servers
+                    print("slotcore exited (rc=%s) during seed %d; log tail:\n%s" % (
+                        servers.slotcore.proc.returncode, seed, servers.slotcore.log_tail()),
+                        flush=True)
+                    servers.ensure_alive()
+                    runner = Runner(servers.redis.port, servers.slotcore.port, servers.slotcore.alive,
+                                    stats=runner.stats)
                 sig = signature(rep)
                 if sig not in found:
                     if not args.no_minimise:
                         runner.minimise_report(rep)
+                        if servers is not None and not servers.slotcore.alive():
+                            servers.ensure_alive()
+                            runner = Runner(servers.redis.port, servers.slotcore.port,
+                                            servers.slotcore.alive, stats=runner.stats)
                     found[sig] = (seed, rep)
                     print(format_report(rep, seed), flush=True)
                     print(flush=True)
                 else:
                     print("seed %d: another divergence like seed %d's (%s)"
                           % (seed, found[sig][0], " / ".join(sig)), flush=True)
-                if servers is not None and not servers.slotcore.alive():
-                    print("slotcore exited (rc=%s); log tail:\n%s" % (
-                        servers.slotcore.proc.returncode, servers.slotcore.log_tail()))
-                    servers.ensure_alive()
-                    runner = Runner(servers.redis.port, servers.slotcore.port, servers.slotcore.alive)
                 if len(found) >= args.max_reports:
                     print("stopping: %d distinct divergences" % len(found))
                     break
