@@ -37,7 +37,9 @@ Known, intentional normalisations (everything else, and EVERY error reply, is co
   - Lex ranges (ZRANGEBYLEX, ZLEXCOUNT, ZREMRANGEBYLEX, ZRANGE BYLEX) go only to the key {t}lex,
     whose members all have score 0: on mixed scores Redis's answer depends on its skiplist's
     random levels (undefined behaviour), so two redis-servers disagree now and then.
-Not generated: INFO, DEBUG, blocking commands, CONFIG, CLIENT, pub/sub, scripting.
+Each sequence ends with DEBUG DIGEST-VALUE of every key (when both servers allow DEBUG), so
+that a state that differs without showing in a reply is caught too.
+Not generated: INFO, other DEBUG subcommands, blocking commands, CONFIG, CLIENT, pub/sub, scripting.
 A quick check of the fuzzer itself: point both --redis-port and --slotcore-port at two
 redis-servers; it must find nothing (3000 sequences of every family pass that way).
 
@@ -305,6 +307,9 @@ class Gen:
             steps.append(Step(["HELLO", "3"], rule=r_hello, conn=1))
         while len(steps) < length:
             steps.extend(self.one())
+        if "debug" in self.commands:
+            # the final state of every key, as content digests (order-free for sets and hashes)
+            steps.append(S("DEBUG", "DIGEST-VALUE", *(self.keys + [LEX])))
         return steps
 
     def one(self):
@@ -1000,7 +1005,16 @@ class Runner:
             r = c.call("COMMAND", "LIST")
         finally:
             c.close()
-        return {_s(x[1]).lower() for x in r[1] if x[0] == "$" and b"|" not in x[1]}
+        names = {_s(x[1]).lower() for x in r[1] if x[0] == "$" and b"|" not in x[1]}
+        # DEBUG DIGEST-VALUE closes each sequence when both servers allow DEBUG
+        for port in (self.redis_port, self.slotcore_port):
+            c = Conn(port, timeout=CONN_TIMEOUT)
+            try:
+                if c.call("DEBUG", "DIGEST-VALUE", "x")[0] != "*":
+                    names.discard("debug")
+            finally:
+                c.close()
+        return names
 
     def execute(self, steps, stop_at_first=True):
         """Runs steps on freshly flushed servers. Returns the list of (index, ra, rb, na, nb)
