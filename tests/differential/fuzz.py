@@ -1197,9 +1197,9 @@ def signature(rep):
     return (last.name, sub, kind(rep["ra"]), kind(rep["rb"]))
 
 
-def generate(seed, length, commands, cross_core=False):
+def generate(seed, length, commands, cross_core=False, invalid_rate=0.08):
     rng = random.Random(seed)
-    return Gen(rng, commands, cross_core=cross_core).sequence(length)
+    return Gen(rng, commands, cross_core=cross_core, invalid_rate=invalid_rate).sequence(length)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1224,6 +1224,8 @@ def main(argv=None):
     ap.add_argument("--slotcore-port", type=int, default=None)
     ap.add_argument("--cross-core", action="store_true", help="also use untagged keys (several cores)")
     ap.add_argument("--show", action="store_true", help="print each generated sequence")
+    ap.add_argument("--invalid-rate", type=float, default=0.08,
+                    help="share of commands made invalid (a dropped/extra argument, a bad number)")
     ap.add_argument("--no-minimise", action="store_true")
     ap.add_argument("--stats", action="store_true", help="print per-command reply counts at the end")
     ap.add_argument("--max-reports", type=int, default=20,
@@ -1257,7 +1259,7 @@ def main(argv=None):
                     break
             elif count >= args.sequences:
                 break
-            steps = generate(seed, args.length, commands, args.cross_core)
+            steps = generate(seed, args.length, commands, args.cross_core, args.invalid_rate)
             if args.show:
                 print("# seed %d" % seed)
                 for st in steps:
