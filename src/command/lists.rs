@@ -202,11 +202,12 @@ fn resolve_index(index: i64, len: usize) -> Option<usize> {
 }
 
 pub fn lindex(db: &mut Db, argv: &[Bytes]) -> Reply {
-    let Some(index) = parse_int(&argv[2]) else {
-        return Reply::error(NOT_INTEGER);
-    };
+    // Like Redis, the index is parsed only once the key is known to hold a list.
     match get_list(db, &argv[1], true) {
         Ok(Some(list)) => {
+            let Some(index) = parse_int(&argv[2]) else {
+                return Reply::error(NOT_INTEGER);
+            };
             resolve_index(index, list.len()).map_or(Reply::Nil, |at| Reply::Bulk(list[at].clone()))
         }
         Ok(None) => Reply::Nil,
@@ -215,16 +216,15 @@ pub fn lindex(db: &mut Db, argv: &[Bytes]) -> Reply {
 }
 
 pub fn lset(db: &mut Db, argv: &[Bytes]) -> Reply {
-    let Some(index) = parse_int(&argv[2]) else {
-        return Reply::error(NOT_INTEGER);
-    };
+    // Like Redis: no such key and WRONGTYPE come before a bad index.
     match get_list(db, &argv[1], false) {
-        Ok(Some(list)) => match resolve_index(index, list.len()) {
-            Some(at) => {
+        Ok(Some(list)) => match parse_int(&argv[2]).map(|index| resolve_index(index, list.len())) {
+            None => Reply::error(NOT_INTEGER),
+            Some(Some(at)) => {
                 list[at] = Bytes::copy_from_slice(&argv[3]);
                 Reply::ok()
             }
-            None => Reply::error("ERR index out of range"),
+            Some(None) => Reply::error("ERR index out of range"),
         },
         Ok(None) => Reply::error(NO_SUCH_KEY),
         Err(reply) => reply,
@@ -326,15 +326,14 @@ fn parse_lpos_options(args: &[Bytes]) -> Result<LposOptions, Reply> {
                 }
                 options.rank = rank;
             }
+            // Redis's getPositiveLongFromObjectOrReply: one message for "not a number" too.
             b"COUNT" => match parse_int(value) {
                 Some(count) if count >= 0 => options.count = Some(count as usize),
-                Some(_) => return Err(Reply::error("ERR COUNT can't be negative")),
-                None => return Err(Reply::error(NOT_INTEGER)),
+                _ => return Err(Reply::error("ERR COUNT can't be negative")),
             },
             b"MAXLEN" => match parse_int(value) {
                 Some(maxlen) if maxlen >= 0 => options.maxlen = maxlen as usize,
-                Some(_) => return Err(Reply::error("ERR MAXLEN can't be negative")),
-                None => return Err(Reply::error(NOT_INTEGER)),
+                _ => return Err(Reply::error("ERR MAXLEN can't be negative")),
             },
             _ => return Err(Reply::error(SYNTAX)),
         }

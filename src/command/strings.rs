@@ -233,6 +233,13 @@ pub fn getex(db: &mut Db, argv: &[Bytes]) -> Reply {
         Ok(options) => options,
         Err(reply) => return reply,
     };
+    let key = &argv[1];
+    let value = match read_string(db, key) {
+        Ok(Some(value)) => value,
+        Ok(None) => return Reply::Nil,
+        Err(reply) => return reply,
+    };
+    // Like Redis, the expire time is checked only once the key is known to hold a string.
     let expire_at = match &options.expire {
         Some((seconds, absolute, arg)) => match expire_at_ms(db, "getex", *seconds, *absolute, arg)
         {
@@ -240,12 +247,6 @@ pub fn getex(db: &mut Db, argv: &[Bytes]) -> Reply {
             Err(reply) => return reply,
         },
         None => None,
-    };
-    let key = &argv[1];
-    let value = match read_string(db, key) {
-        Ok(Some(value)) => value,
-        Ok(None) => return Reply::Nil,
-        Err(reply) => return reply,
     };
     let slot = db.slot(key);
     if let Some(when) = expire_at {

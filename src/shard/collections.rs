@@ -6,7 +6,7 @@
 //! every other client as it is in Redis.
 
 use super::conn::Conn;
-use super::coord::{put_entry_local, read_entry_local};
+use super::coord::{is_payload, put_entry_local, read_entry_local};
 use super::locks::Mode;
 use crate::command::errors::{SYNTAX, WRONGTYPE};
 use crate::command::sets::{self, SetOp};
@@ -40,7 +40,7 @@ impl Conn {
             .locked(transaction, read_entry_local, key_argv(key), key)
             .await
         {
-            Reply::Array(parts) if parts.len() > 2 => match parts.first() {
+            Reply::Array(parts) if is_payload(&parts) => match parts.first() {
                 Some(Reply::Bulk(payload)) => match rdb::load(payload, &limits) {
                     Ok(Value::Set(set)) => Ok(Some(*set)),
                     Ok(_) => Err(Reply::error(WRONGTYPE)),

@@ -400,9 +400,9 @@ impl Conn {
                 )
                 .await
             {
-                // A third part marks a DUMP payload: not a string.
+                // A DUMP payload is not a string.
                 Reply::Array(parts) => match parts.first() {
-                    Some(Reply::Bulk(value)) if parts.len() == 2 => values.push(value.clone()),
+                    Some(Reply::Bulk(value)) if !is_payload(&parts) => values.push(value.clone()),
                     _ => wrong_type = true,
                 },
                 _ => values.push(Bytes::new()),
@@ -419,13 +419,8 @@ impl Conn {
     /// 0's slots, then core 1's, and so on. Each call scans whole slots on
     /// one core, so the cursor stays valid however keys are added.
     async fn scan(&self, argv: &[Bytes]) -> Reply {
-        // Redis parses the cursor with strtoul: "-1" wraps around.
-        let text = std::str::from_utf8(&argv[1]).unwrap_or("x");
-        let cursor = text
-            .parse::<u64>()
-            .ok()
-            .or_else(|| text.parse::<i64>().ok().map(|n| n as u64));
-        let Some(cursor) = cursor else {
+        // Redis parses the cursor with strtoul: "-1" wraps around, "" is 0.
+        let Some(cursor) = crate::command::hashes::parse_cursor(&argv[1]) else {
             return Reply::error("ERR invalid cursor");
         };
         let options = match keys::parse_scan_options(&argv[2..]) {
@@ -669,13 +664,15 @@ pub(super) fn read_entry_local(db: &mut Db, argv: &[Bytes]) -> Reply {
     }
 }
 
-/// A value on its way to another core: a string as its bytes, any other
-/// type as its DUMP payload (marked by a third element).
+/// A value on its way to another core: a string as its bytes, its expire time and its
+/// encoding name (RENAME and COPY keep OBJECT ENCODING, as in Redis), any other type as its
+/// DUMP payload, its expire time and the integer 1 (see `is_payload`).
 fn entry_reply(entry: &Entry) -> Reply {
     match &entry.value {
-        Value::Str { bytes, .. } => Reply::Array(vec![
+        value @ Value::Str { bytes, .. } => Reply::Array(vec![
             Reply::Bulk(bytes.clone()),
             Reply::Int(entry.expire_at_ms as i64),
+            Reply::Bulk(Bytes::from_static(value.encoding_name().as_bytes())),
         ]),
         other => Reply::Array(vec![
             Reply::Bulk(Bytes::from(rdb::dump(other))),
@@ -683,6 +680,11 @@ fn entry_reply(entry: &Entry) -> Reply {
             Reply::Int(1),
         ]),
     }
+}
+
+/// Whether the parts of an `entry_reply` carry a DUMP payload (any type but a string).
+pub(super) fn is_payload(parts: &[Reply]) -> bool {
+    matches!(parts.get(2), Some(Reply::Int(_)))
 }
 
 fn take_entry_local(db: &mut Db, argv: &[Bytes]) -> Reply {
@@ -705,24 +707,28 @@ fn put_argv(key: &Bytes, entry: Reply) -> Vec<Bytes> {
         value,
         Bytes::from(expire.to_string()),
     ];
-    if parts.len() > 2 {
+    if is_payload(&parts) {
         argv.push(Bytes::from_static(b"payload"));
+    } else if let Some(Reply::Bulk(encoding)) = parts.get(2) {
+        argv.push(encoding.clone());
     }
     argv
 }
 
 pub(super) fn put_entry_local(db: &mut Db, argv: &[Bytes]) -> Reply {
     let now = db.now_ms;
-    let value = if argv.len() > 4 {
-        // Made by rdb::dump on another core of this process: it loads.
-        // A key moving between cores keeps its encoding, as a renamed key
-        // does in Redis: a skiplist is not shrunk back on load.
-        match rdb::load_moved(&argv[2], &dump::encoding_limits(db)) {
+    let value = match argv.get(4).map(|tag| tag.as_ref()) {
+        // Made by rdb::dump on another core of this process. A key moving
+        // between cores keeps its encoding, as a renamed key does in Redis:
+        // a skiplist is not shrunk back on load.
+        Some(b"payload") => match rdb::load_moved(&argv[2], &dump::encoding_limits(db)) {
             Ok(value) => value,
             Err(error) => return Reply::error(error.message()),
-        }
-    } else {
-        Value::string(argv[2].clone())
+        },
+        // A string keeps the encoding it had on its own core.
+        Some(b"raw") => Value::raw_string(argv[2].clone()),
+        Some(b"embstr") => Value::formatted_string(argv[2].clone()),
+        _ => Value::string(argv[2].clone()),
     };
     let mut entry = Entry::new(value, now);
     entry.expire_at_ms = parse_int(&argv[3]).unwrap_or(0).max(0) as u64;

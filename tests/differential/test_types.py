@@ -364,6 +364,9 @@ LISTS = [
     ["LINDEX", "{l}a", "0"], ["LINDEX", "{l}a", "-1"], ["LINDEX", "{l}a", "100"], ["LINDEX", "{l}a", "x"],
     ["LINDEX", "nokey", "0"], ["LSET", "{l}a", "1", "SET"], ["LSET", "{l}a", "-1", "END"], ["LSET", "{l}a", "50", "v"],
     ["LSET", "nokey", "0", "v"], ["LSET", "{l}a", "x", "v"], ["LRANGE", "{l}a", "0", "-1"],
+    # found by the fuzzer: the key is looked up before the index is parsed
+    ["LINDEX", "nokey", "x"], ["LSET", "nokey", "1.5", "v"], ["SET", "{l}s2", "v"], ["LINDEX", "{l}s2", "x"],
+    ["LSET", "{l}s2", "x", "v"], ["DEL", "{l}s2"],
     ["LINSERT", "{l}a", "BEFORE", "a", "before-a"], ["LINSERT", "{l}a", "after", "a", "after-a"],
     ["LINSERT", "{l}a", "AFTER", "zzz", "v"], ["LINSERT", "nokey", "AFTER", "a", "v"],
     ["LINSERT", "{l}a", "MIDDLE", "a", "v"], ["LRANGE", "{l}a", "0", "-1"],
@@ -381,6 +384,8 @@ LISTS = [
     ["RPUSH", "{l}p", "a", "b", "c", "1", "2", "3", "c", "c"], ["LPOS", "{l}p", "c"], ["LPOS", "{l}p", "c", "RANK", "2"],
     ["LPOS", "{l}p", "c", "RANK", "-1"], ["LPOS", "{l}p", "c", "COUNT", "0"], ["LPOS", "{l}p", "c", "COUNT", "2"],
     ["LPOS", "{l}p", "c", "RANK", "-1", "COUNT", "2"], ["LPOS", "{l}p", "c", "MAXLEN", "3"],
+    ["LPOS", "{l}p", "c", "COUNT", "x"], ["LPOS", "{l}p", "c", "MAXLEN", "1.5"],  # fuzzer finds
+    ["LPOS", "{l}p", "c", "COUNT", "99999999999999999999"], ["LPOS", "{l}p", "c", "RANK", "x"],
     ["LPOS", "{l}p", "c", "MAXLEN", "3", "RANK", "-1"], ["LPOS", "{l}p", "c", "RANK", "-1", "MAXLEN", "1", "COUNT", "0"],
     ["LPOS", "{l}p", "zz"], ["LPOS", "{l}p", "zz", "COUNT", "1"], ["LPOS", "{l}p", "c", "RANK", "0"],
     ["LPOS", "{l}p", "c", "RANK", "x"], ["LPOS", "{l}p", "c", "COUNT", "-1"], ["LPOS", "{l}p", "c", "MAXLEN", "-1"],
