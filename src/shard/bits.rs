@@ -4,7 +4,7 @@
 //! shard function on its core, so other clients see the command whole.
 
 use super::conn::Conn;
-use super::coord::read_entry_local;
+use super::coord::{is_payload, read_entry_local};
 use super::locks::Mode;
 use crate::command::bitmaps::{self, BitOp};
 use crate::command::errors::WRONGTYPE;
@@ -24,9 +24,9 @@ impl Conn {
         for key in keys {
             let argv = vec![Bytes::new(), key.clone()];
             let value = match self.locked(transaction, read_entry_local, argv, key).await {
-                // A third part marks a DUMP payload: not a string.
+                // A DUMP payload (see `is_payload`) is not a string.
                 Reply::Array(parts) => match parts.first() {
-                    Some(Reply::Bulk(bytes)) => Some((bytes.clone(), parts.len() == 2)),
+                    Some(Reply::Bulk(bytes)) => Some((bytes.clone(), !is_payload(&parts))),
                     _ => Some((Bytes::new(), false)),
                 },
                 _ => None,

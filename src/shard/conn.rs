@@ -219,6 +219,23 @@ impl Conn {
         if let Some(command) = command {
             self.core.stats.borrow_mut().commands[command as usize].rejected_calls += 1;
         }
+        // A refused EXEC ends the transaction and says why, as Redis's
+        // execCommandAbort does (with or without MULTI).
+        let is_exec = command
+            .and_then(|c| crate::command::COMMANDS.get(c as usize))
+            .is_some_and(|spec| spec.name == "exec");
+        let reply = match reply {
+            Reply::Error(text) if is_exec => {
+                self.tx.queued = None;
+                self.tx.failed = false;
+                self.handle.multi.set(-1);
+                let reason = text.strip_prefix("ERR ").unwrap_or(&text);
+                Reply::error_owned(format!(
+                    "EXECABORT Transaction discarded because of: {reason}"
+                ))
+            }
+            other => other,
+        };
         // Rejections count as rejected, not failed: no command index here.
         self.emit(u16::MAX, reply);
     }
@@ -272,6 +289,10 @@ impl Conn {
         let command = index_of(spec) as u16;
         if !spec.arity_ok(argv.len()) || !spec.shape_ok(argv.len()) {
             self.reject(Some(command), errors::wrong_arity(spec.name));
+            if spec.name == "exec" {
+                // The aborted transaction forgets its watched keys too.
+                self.unwatch_all().await;
+            }
             return;
         }
         if !self.authenticated && !spec.flags.contains(&"no_auth") {
@@ -318,6 +339,12 @@ impl Conn {
             }
         }
         if self.tx.queued.is_some() && !runs_inside_multi(spec.name) {
+            // Redis checks a container's subcommand and its arity before
+            // queueing.
+            if let Some(error) = subcommand_error(spec, argv) {
+                self.reject(Some(command), error);
+                return;
+            }
             let reply = if spec.flags.contains(&"no_multi") {
                 self.reject(
                     Some(command),
@@ -658,6 +685,27 @@ impl Conn {
         })
         .await
     }
+}
+
+/// For a container command: an unknown subcommand, or a known one with the
+/// wrong number of arguments, as Redis refuses them before running.
+fn subcommand_error(spec: &CommandSpec, argv: &[Bytes]) -> Option<Reply> {
+    if !spec.is_container() || argv.len() < 2 {
+        return None;
+    }
+    let sub = String::from_utf8_lossy(&argv[1]).to_ascii_lowercase();
+    if !crate::command::table::subcommands(spec.name).contains(&sub.as_str()) {
+        return Some(errors::unknown_subcommand(spec.name, &argv[1]));
+    }
+    let fullname = format!("{}|{}", spec.name, sub);
+    let arity = crate::command::introspect::doc(&fullname)?.arity;
+    let argc = argv.len() as i32;
+    let fits = if arity >= 0 {
+        argc == arity
+    } else {
+        argc >= -arity
+    };
+    (!fits).then(|| errors::wrong_arity(&fullname))
 }
 
 fn fan_out_merge(coord: Coord) -> Option<Merge> {

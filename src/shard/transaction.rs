@@ -89,7 +89,7 @@ impl Core {
     /// watched keys among its keys and serves clients blocked on them.
     #[inline]
     pub fn after_write(&self, spec: &CommandSpec, argv: &[Bytes], reply: &Reply) {
-        if !spec.is_write() || reply.is_error() {
+        if !spec.is_write() || reply.is_error() || did_nothing(spec.name, reply) {
             return;
         }
         if !self.watches.borrow().is_empty() {
@@ -117,6 +117,51 @@ impl Core {
             self.watches.borrow().touch(&key);
             self.serve_blocked(&key);
         }
+    }
+}
+
+/// True when a write command's reply says it changed nothing (DEL of a
+/// missing key, SADD of members already there, EXPIRE of a missing key...):
+/// Redis touches no watched key then.
+fn did_nothing(name: &str, reply: &Reply) -> bool {
+    match reply {
+        Reply::Int(n) => {
+            *n <= 0
+                && matches!(
+                    name,
+                    "del"
+                        | "unlink"
+                        | "expire"
+                        | "pexpire"
+                        | "expireat"
+                        | "pexpireat"
+                        | "persist"
+                        | "setnx"
+                        | "msetnx"
+                        | "hsetnx"
+                        | "hdel"
+                        | "sadd"
+                        | "srem"
+                        | "smove"
+                        | "lpushx"
+                        | "rpushx"
+                        | "lrem"
+                        | "linsert"
+                        | "zrem"
+                        | "zremrangebyscore"
+                        | "zremrangebyrank"
+                        | "zremrangebylex"
+                        | "pfadd"
+                        | "renamenx"
+                        | "copy"
+                )
+        }
+        // GETSET and SET ... GET answer nil for a key they created.
+        Reply::Nil | Reply::NilArray => !matches!(name, "getset" | "set"),
+        Reply::Array(items) => {
+            items.is_empty() && matches!(name, "spop" | "lpop" | "rpop" | "zpopmin" | "zpopmax")
+        }
+        _ => false,
     }
 }
 
