@@ -1311,7 +1311,14 @@ fn check_add_node_and_move_slots(mut cluster: Cluster, kind: Kind, rebalance: bo
             "--cluster-yes",
         ]
     };
-    let (status, stdout, stderr) = run_tool("redis-cli", &args, TOOL_TIMEOUT);
+    // A rebalance moves a quarter of all slots one by one: on a loaded
+    // two-CPU machine that can take longer than other tool runs.
+    let limit = if rebalance {
+        TOOL_TIMEOUT * 3
+    } else {
+        TOOL_TIMEOUT
+    };
+    let (status, stdout, stderr) = run_tool("redis-cli", &args, limit);
     let output = format!("{stdout}{stderr}");
     assert!(
         status.is_some_and(|s| s.success()),

@@ -515,11 +515,14 @@ pub fn lcs(db: &mut Db, argv: &[Bytes]) -> Reply {
             },
         }
     }
-    lcs_reply(&values[0], &values[1], &argv[3..])
+    let limit = db.config.proto_max_bulk_len;
+    lcs_reply(&values[0], &values[1], &argv[3..], limit)
 }
 
 /// The LCS reply for two strings, with LCS's options.
-pub fn lcs_reply(a: &[u8], b: &[u8], options: &[Bytes]) -> Reply {
+/// LCS over two values; `table_bytes_max` bounds the table (Redis:
+/// proto-max-bulk-len), so two long strings cannot exhaust memory.
+pub fn lcs_reply(a: &[u8], b: &[u8], options: &[Bytes], table_bytes_max: u64) -> Reply {
     let (mut want_len, mut want_idx, mut with_match_len, mut min_match_len) =
         (false, false, false, 0i64);
     let mut index = 0;
@@ -545,6 +548,14 @@ pub fn lcs_reply(a: &[u8], b: &[u8], options: &[Bytes]) -> Reply {
     }
     // table[i][j] = LCS length of a[..i] and b[..j].
     let (rows, cols) = (a.len() + 1, b.len() + 1);
+    let table_bytes = (rows as u64)
+        .saturating_mul(cols as u64)
+        .saturating_mul(std::mem::size_of::<u32>() as u64);
+    if table_bytes > table_bytes_max {
+        return Reply::error(
+            "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len",
+        );
+    }
     let mut table = vec![0u32; rows * cols];
     for i in 1..rows {
         for j in 1..cols {
@@ -627,13 +638,23 @@ mod tests {
 
     #[test]
     fn lcs_matches_redis_examples() {
-        let reply = lcs_reply(b"ohmytext", b"mynewtext", &[]);
+        let reply = lcs_reply(b"ohmytext", b"mynewtext", &[], u64::MAX);
         assert_eq!(reply, Reply::Bulk(Bytes::from_static(b"mytext")));
         assert_eq!(
-            lcs_reply(b"ohmytext", b"mynewtext", &[Bytes::from_static(b"LEN")]),
+            lcs_reply(
+                b"ohmytext",
+                b"mynewtext",
+                &[Bytes::from_static(b"LEN")],
+                u64::MAX
+            ),
             Reply::Int(6)
         );
-        let idx = lcs_reply(b"ohmytext", b"mynewtext", &[Bytes::from_static(b"IDX")]);
+        let idx = lcs_reply(
+            b"ohmytext",
+            b"mynewtext",
+            &[Bytes::from_static(b"IDX")],
+            u64::MAX,
+        );
         let Reply::Map(pairs) = idx else {
             panic!("map expected")
         };

@@ -287,7 +287,10 @@ impl Conn {
             return;
         };
         let command = index_of(spec) as u16;
-        if !spec.arity_ok(argv.len()) || !spec.shape_ok(argv.len()) {
+        // MSET's pairs are checked by the command itself in Redis, so a
+        // transaction queues an odd MSET and EXEC answers the error.
+        let shape_ok = spec.shape_ok(argv.len()) || self.tx.queued.is_some();
+        if !spec.arity_ok(argv.len()) || !shape_ok {
             self.reject(Some(command), errors::wrong_arity(spec.name));
             if spec.name == "exec" {
                 // The aborted transaction forgets its watched keys too.
@@ -690,11 +693,12 @@ impl Conn {
 /// For a container command: an unknown subcommand, or a known one with the
 /// wrong number of arguments, as Redis refuses them before running.
 fn subcommand_error(spec: &CommandSpec, argv: &[Bytes]) -> Option<Reply> {
-    if !spec.is_container() || argv.len() < 2 {
+    let known = crate::command::table::subcommands(spec.name);
+    if !spec.is_container() || argv.len() < 2 || known.is_empty() {
         return None;
     }
     let sub = String::from_utf8_lossy(&argv[1]).to_ascii_lowercase();
-    if !crate::command::table::subcommands(spec.name).contains(&sub.as_str()) {
+    if !known.contains(&sub.as_str()) {
         return Some(errors::unknown_subcommand(spec.name, &argv[1]));
     }
     let fullname = format!("{}|{}", spec.name, sub);

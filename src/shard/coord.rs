@@ -412,7 +412,8 @@ impl Conn {
         if wrong_type {
             return Reply::error("ERR The specified keys must contain string values");
         }
-        strings::lcs_reply(&values[0], &values[1], &argv[3..])
+        let limit = self.core.db.borrow().config.proto_max_bulk_len;
+        strings::lcs_reply(&values[0], &values[1], &argv[3..], limit)
     }
 
     /// SCAN's cursor is a position in the node's slot order: all of core

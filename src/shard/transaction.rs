@@ -362,6 +362,10 @@ impl Conn {
                 continue;
             };
             self.count_queued_call(spec);
+            if !spec.shape_ok(argv.len()) {
+                replies.push(errors::wrong_arity(spec.name));
+                continue;
+            }
             let reply = crate::command::notify::run_notifying(
                 run,
                 &mut self.core.db.borrow_mut(),
@@ -421,6 +425,9 @@ impl Conn {
         let Some(spec) = lookup(&argv[0]) else {
             return errors::unknown_command(argv);
         };
+        if !spec.shape_ok(argv.len()) {
+            return errors::wrong_arity(spec.name);
+        }
         let (run, cross) = match spec.exec {
             // Boxed: EXEC itself is a coordinated command.
             Exec::Coord(coord) => return Box::pin(self.run_coord_guarded(coord, argv)).await,
