@@ -147,7 +147,12 @@ class Servers:
 
     def start(self):
         self.redis.start()
-        self.slotcore.start()
+        try:
+            self.slotcore.start()
+        except BaseException:
+            # Nothing may outlive a failed start: stop what did start.
+            self.stop()
+            raise
         # The harness can be proven against a redis-server posing as slotcore (a wrapper
         # script that execs redis-server); detect that so cluster-mode-only assertions skip.
         self.standin = self.slotcore.exe() == os.path.realpath(REDIS_BIN)
