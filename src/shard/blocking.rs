@@ -232,7 +232,38 @@ impl Core {
                 }
             }
         };
+        // Keyspace events, as Redis raises them when it serves a blocked
+        // client: the pop (after the push, for a move on this core), then
+        // `del` when the key emptied.
+        if db.config.notify_flags != 0 {
+            use crate::config::notify::{GENERIC, LIST, ZSET};
+            let pop = |left: bool| if left { "lpop" } else { "rpop" };
+            match &waiter.kind {
+                BlockKind::Pop { left } | BlockKind::Mpop { left, .. } => {
+                    db.notify(LIST, pop(*left), key)
+                }
+                BlockKind::Move {
+                    from_left,
+                    to_left,
+                    destination,
+                } => {
+                    if served.push.is_none() {
+                        let push = if *to_left { "lpush" } else { "rpush" };
+                        db.notify(LIST, push, destination);
+                    }
+                    db.notify(LIST, pop(*from_left), key);
+                }
+                BlockKind::Zpop { max, .. } => {
+                    db.notify(ZSET, if *max { "zpopmax" } else { "zpopmin" }, key)
+                }
+            }
+            let (slot, now) = (db.slot(key), db.now_ms);
+            if !db.keyspace.contains(slot, key, now) {
+                db.notify(GENERIC, "del", key);
+            }
+        }
         drop(db);
+        self.publish_events();
         waiter.answer(served);
         // The pop wrote the key: clients watching it see EXEC fail.
         self.watches.borrow().touch(key);

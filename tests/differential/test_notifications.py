@@ -67,3 +67,23 @@ def test_keyspace_and_keyevent_messages(h):
     got = [drain(subscriber.r), drain(subscriber.s, 0.05)]
     h.compare(["events when off"], ("*", got[0]), ("*", got[1]))
     h.done()
+
+
+def test_events_of_served_blocked_clients(h):
+    """A push that serves a blocked client: the push's event, then the pop's, then `del`."""
+    writer, subscriber, waiter = h.pair(), h.pair(), h.pair()
+    h.run([["CONFIG", "SET", "notify-keyspace-events", "KEA"]], writer)
+    h.run([Inline(encode(["PSUBSCRIBE", "__key*__:*"]), 1)], subscriber)
+    for block, push in (
+        (["BLPOP", "{q}1", "5"], ["RPUSH", "{q}1", "x"]),
+        (["BLMOVE", "{q}1", "{q}2", "LEFT", "RIGHT", "5"], ["LPUSH", "{q}1", "y"]),
+        (["BZPOPMIN", "{q}3", "5"], ["ZADD", "{q}3", "1", "m"]),
+    ):
+        h.run([Inline(encode(block), 0)], waiter)
+        time.sleep(0.1)
+        h.run([push, Inline(b"", 0)], writer)
+        h.run([Inline(b"", 1)], waiter)
+        got = [drain(subscriber.r), drain(subscriber.s, 0.05)]
+        h.compare(["events of"] + push + ["serving"] + block[:1], ("*", got[0]), ("*", got[1]))
+    h.run([["CONFIG", "SET", "notify-keyspace-events", ""]], writer)
+    h.done()
