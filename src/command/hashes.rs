@@ -3,6 +3,7 @@
 use super::dump::encoding_limits;
 use super::errors::{self, NOT_INTEGER, OVERFLOW, SYNTAX, WRONGTYPE};
 use super::strings::long_double_add;
+use super::{drop_if_empty, typed_value};
 use super::{glob, parse_int, Db};
 use crate::keyspace::{Entry, Hash, Value};
 use crate::protocol::Reply;
@@ -10,15 +11,11 @@ use bytes::Bytes;
 
 /// A hash for reading: Ok(None) when the key is missing.
 fn read_hash<'a>(db: &'a mut Db, key: &[u8]) -> Result<Option<&'a Hash>, Reply> {
-    let now = db.now_ms;
-    match db.keyspace.lookup_read(db.slot(key), key, now) {
-        None => Ok(None),
-        Some(Entry {
-            value: Value::Hash(hash),
-            ..
-        }) => Ok(Some(hash)),
-        Some(_) => Err(Reply::error(WRONGTYPE)),
-    }
+    let found = typed_value(db, key, false, |value| match value {
+        Value::Hash(hash) => Some(&mut **hash),
+        _ => None,
+    })?;
+    Ok(found.map(|hash| &*hash))
 }
 
 /// A hash for writing, created empty when the key is missing. Callers that
@@ -43,18 +40,6 @@ fn write_hash<'a>(db: &'a mut Db, key: &[u8]) -> Result<&'a mut Hash, Reply> {
             ..
         }) => Ok(hash),
         _ => Err(Reply::error(WRONGTYPE)),
-    }
-}
-
-/// Removes a hash its last field left (Redis deletes empty collections).
-fn drop_if_empty(db: &mut Db, key: &[u8]) {
-    let (slot, now) = (db.slot(key), db.now_ms);
-    let empty = matches!(
-        db.keyspace.peek(slot, key, now),
-        Some(Entry { value: Value::Hash(hash), .. }) if hash.is_empty()
-    );
-    if empty {
-        db.keyspace.remove(slot, key);
     }
 }
 

@@ -3,6 +3,7 @@
 //! across cores `shard::collections` runs them under key locks.
 
 use super::errors::{self, NOT_INTEGER, NO_SUCH_KEY, SYNTAX, WRONGTYPE};
+use super::{drop_if_empty, typed_value};
 use super::{parse_int, Db};
 use crate::keyspace::{Entry, Value};
 use crate::protocol::Reply;
@@ -13,31 +14,10 @@ type List = VecDeque<Bytes>;
 
 /// A list for reading or writing (without creating it).
 fn get_list<'a>(db: &'a mut Db, key: &[u8], read: bool) -> Result<Option<&'a mut List>, Reply> {
-    let (slot, now) = (db.slot(key), db.now_ms);
-    let found = if read {
-        db.keyspace.lookup_read(slot, key, now)
-    } else {
-        db.keyspace.lookup_write(slot, key, now)
-    };
-    match found {
-        None => Ok(None),
-        Some(Entry {
-            value: Value::List(list),
-            ..
-        }) => Ok(Some(list)),
-        Some(_) => Err(Reply::error(WRONGTYPE)),
-    }
-}
-
-fn drop_if_empty(db: &mut Db, key: &[u8]) {
-    let (slot, now) = (db.slot(key), db.now_ms);
-    let empty = matches!(
-        db.keyspace.peek(slot, key, now),
-        Some(Entry { value: Value::List(list), .. }) if list.is_empty()
-    );
-    if empty {
-        db.keyspace.remove(slot, key);
-    }
+    typed_value(db, key, !read, |value| match value {
+        Value::List(list) => Some(&mut **list),
+        _ => None,
+    })
 }
 
 fn push_generic(db: &mut Db, argv: &[Bytes], left: bool, only_existing: bool) -> Reply {

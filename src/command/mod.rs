@@ -134,6 +134,49 @@ pub fn now_us() -> u64 {
         .unwrap_or(0)
 }
 
+/// The value at `key` when it is the type `pick` selects: `Ok(None)` when
+/// the key is missing, WRONGTYPE when it holds another type. `write`
+/// looks it up as a write does (no hit/miss counted).
+pub fn typed_value<'a, T: ?Sized>(
+    db: &'a mut Db,
+    key: &[u8],
+    write: bool,
+    pick: impl FnOnce(&'a mut crate::keyspace::Value) -> Option<&'a mut T>,
+) -> Result<Option<&'a mut T>, Reply> {
+    let (slot, now) = (db.slot(key), db.now_ms);
+    let found = if write {
+        db.keyspace.lookup_write(slot, key, now)
+    } else {
+        db.keyspace.lookup_read(slot, key, now)
+    };
+    match found {
+        None => Ok(None),
+        Some(entry) => pick(&mut entry.value)
+            .map(Some)
+            .ok_or_else(|| Reply::error(errors::WRONGTYPE)),
+    }
+}
+
+/// Removes `key` when a command left its collection empty: Redis deletes
+/// empty hashes, sets, lists and sorted sets.
+pub fn drop_if_empty(db: &mut Db, key: &[u8]) {
+    use crate::keyspace::Value;
+    let (slot, now) = (db.slot(key), db.now_ms);
+    let empty = db
+        .keyspace
+        .peek(slot, key, now)
+        .is_some_and(|entry| match &entry.value {
+            Value::Hash(hash) => hash.is_empty(),
+            Value::Set(set) => set.is_empty(),
+            Value::List(list) => list.is_empty(),
+            Value::ZSet(zset) => zset.is_empty(),
+            Value::Str { .. } => false,
+        });
+    if empty {
+        db.keyspace.remove(slot, key);
+    }
+}
+
 /// Runs a shard handler, turning a panic (a bug of ours, whatever the
 /// client sent) into an error reply so the core and its other clients go on.
 #[inline]

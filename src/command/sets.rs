@@ -4,48 +4,29 @@
 //! `shard::collections` runs them under key locks.
 
 use super::dump::encoding_limits;
-use super::errors::{NOT_INTEGER, SYNTAX, WRONGTYPE};
+use super::errors::{NOT_INTEGER, SYNTAX};
 use super::hashes::{parse_collection_scan_options, parse_cursor, scan_reply};
+use super::{drop_if_empty, typed_value};
 use super::{glob, parse_int, Db};
 use crate::keyspace::{EncodingLimits, Entry, Set, Value};
 use crate::protocol::Reply;
 use bytes::Bytes;
 
+fn set_of(value: &mut Value) -> Option<&mut Set> {
+    match value {
+        Value::Set(set) => Some(set),
+        _ => None,
+    }
+}
+
 /// A set for reading: Ok(None) when the key is missing.
 fn read_set<'a>(db: &'a mut Db, key: &[u8]) -> Result<Option<&'a mut Set>, Reply> {
-    let now = db.now_ms;
-    match db.keyspace.lookup_read(db.slot(key), key, now) {
-        None => Ok(None),
-        Some(Entry {
-            value: Value::Set(set),
-            ..
-        }) => Ok(Some(set)),
-        Some(_) => Err(Reply::error(WRONGTYPE)),
-    }
+    typed_value(db, key, false, set_of)
 }
 
 /// A set for writing, without creating it.
 fn write_set<'a>(db: &'a mut Db, key: &[u8]) -> Result<Option<&'a mut Set>, Reply> {
-    let now = db.now_ms;
-    match db.keyspace.lookup_write(db.slot(key), key, now) {
-        None => Ok(None),
-        Some(Entry {
-            value: Value::Set(set),
-            ..
-        }) => Ok(Some(set)),
-        Some(_) => Err(Reply::error(WRONGTYPE)),
-    }
-}
-
-fn drop_if_empty(db: &mut Db, key: &[u8]) {
-    let (slot, now) = (db.slot(key), db.now_ms);
-    let empty = matches!(
-        db.keyspace.peek(slot, key, now),
-        Some(Entry { value: Value::Set(set), .. }) if set.is_empty()
-    );
-    if empty {
-        db.keyspace.remove(slot, key);
-    }
+    typed_value(db, key, true, set_of)
 }
 
 fn bulks(members: Vec<Bytes>) -> Vec<Reply> {

@@ -7,6 +7,7 @@
 use super::dump::encoding_limits;
 use super::errors::{NOT_FLOAT, NOT_INTEGER, SYNTAX, WRONGTYPE};
 use super::hashes::{parse_collection_scan_options, parse_cursor, scan_reply};
+use super::{drop_if_empty, typed_value};
 use super::{glob, parse_int, Db};
 use crate::keyspace::zset::score_text;
 use crate::keyspace::{EncodingLimits, Entry, Value, ZSet};
@@ -407,40 +408,19 @@ pub fn scored_reply(entries: Vec<(Bytes, f64)>, withscores: bool) -> Reply {
 // Keyspace access
 // ---------------------------------------------------------------------------
 
-fn read_zset<'a>(db: &'a mut Db, key: &[u8]) -> Result<Option<&'a mut ZSet>, Reply> {
-    let now = db.now_ms;
-    match db.keyspace.lookup_read(db.slot(key), key, now) {
-        None => Ok(None),
-        Some(Entry {
-            value: Value::ZSet(zset),
-            ..
-        }) => Ok(Some(zset)),
-        Some(_) => Err(Reply::error(WRONGTYPE)),
+fn zset_of(value: &mut Value) -> Option<&mut ZSet> {
+    match value {
+        Value::ZSet(zset) => Some(zset),
+        _ => None,
     }
+}
+
+fn read_zset<'a>(db: &'a mut Db, key: &[u8]) -> Result<Option<&'a mut ZSet>, Reply> {
+    typed_value(db, key, false, zset_of)
 }
 
 fn write_zset<'a>(db: &'a mut Db, key: &[u8]) -> Result<Option<&'a mut ZSet>, Reply> {
-    let now = db.now_ms;
-    match db.keyspace.lookup_write(db.slot(key), key, now) {
-        None => Ok(None),
-        Some(Entry {
-            value: Value::ZSet(zset),
-            ..
-        }) => Ok(Some(zset)),
-        Some(_) => Err(Reply::error(WRONGTYPE)),
-    }
-}
-
-/// Removes a sorted set its last member left (Redis deletes empty ones).
-fn drop_if_empty(db: &mut Db, key: &[u8]) {
-    let (slot, now) = (db.slot(key), db.now_ms);
-    let empty = matches!(
-        db.keyspace.peek(slot, key, now),
-        Some(Entry { value: Value::ZSet(zset), .. }) if zset.is_empty()
-    );
-    if empty {
-        db.keyspace.remove(slot, key);
-    }
+    typed_value(db, key, true, zset_of)
 }
 
 /// How a STORE command builds its result: all at once (ZUNIONSTORE and
