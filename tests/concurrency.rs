@@ -698,6 +698,15 @@ fn bitop_and_pfmerge_across_cores_see_sources_whole() {
         hlls.push((bytes, estimate));
         let _: i64 = redis::cmd("DEL").arg("maker").query(&mut con).unwrap();
     }
+    // Both sources exist before the reader starts: a PFMERGE of two missing
+    // keys makes an empty HLL, which counts 0 without any torn write.
+    let _: () = redis::cmd("MSET")
+        .arg(&left)
+        .arg(&hlls[0].0)
+        .arg(&right)
+        .arg(&hlls[0].0)
+        .query(&mut con)
+        .unwrap();
     let writer_done = Arc::new(AtomicBool::new(false));
     let writer = {
         let (url, left, right) = (server.url(), left.clone(), right.clone());
