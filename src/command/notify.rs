@@ -35,19 +35,29 @@ impl Db {
         self.keyspace.contains(slot, key, now)
     }
 
-    /// Turns keys expired since the last call into `expired` events.
-    pub fn collect_expired(&mut self) {
+    /// Turns keys expired since the last call into `expired` events and
+    /// returns them. The log of expired keys is kept while notifications
+    /// want them or `watching` (WATCHed keys on this core) asks for it.
+    pub fn collect_expired(&mut self, watching: bool) -> Vec<Bytes> {
         let wanted = self.wants(crate::config::notify::EXPIRED);
-        match (&mut self.keyspace.expired_log, wanted) {
-            (Some(log), true) => {
-                let keys = std::mem::take(log);
-                self.events
-                    .extend(keys.into_iter().map(|key| ("expired", key)));
+        let keys = match &mut self.keyspace.expired_log {
+            Some(log) if wanted || watching => std::mem::take(log),
+            log @ Some(_) => {
+                *log = None;
+                return Vec::new();
             }
-            (log @ None, true) => *log = Some(Vec::new()),
-            (log @ Some(_), false) => *log = None,
-            (None, false) => {}
+            log @ None => {
+                if wanted || watching {
+                    *log = Some(Vec::new());
+                }
+                return Vec::new();
+            }
+        };
+        if wanted {
+            self.events
+                .extend(keys.iter().map(|key| ("expired", key.clone())));
         }
+        keys
     }
 }
 

@@ -251,7 +251,13 @@ impl Core {
                 Reply::ok()
             }
             Op::Watch { client, keys, flag } => {
+                // A key already expired when WATCHed is deleted first: its
+                // deletion is no change (Redis's watchedKey.expired).
+                self.expire_due(&keys);
                 self.watches.borrow_mut().watch(client, keys, flag);
+                // Keys expiring from now on are logged, to touch watchers.
+                let mut db = self.db.borrow_mut();
+                db.keyspace.expired_log.get_or_insert_with(Vec::new);
                 Reply::ok()
             }
             Op::Unwatch { client, keys } => {

@@ -760,14 +760,16 @@ impl Core {
     pub fn publish_events(&self) {
         let (events, flags) = {
             let mut db = self.db.borrow_mut();
+            let watches = self.watches.borrow();
+            // A watched key that expires makes its watchers' EXEC fail, as
+            // Redis's signalModifiedKey on expiry does.
+            for key in db.collect_expired(!watches.is_empty()) {
+                watches.touch(&key);
+            }
             if db.config.notify_flags == 0 {
-                if db.keyspace.expired_log.is_some() {
-                    db.keyspace.expired_log = None;
-                }
                 db.events.clear();
                 return;
             }
-            db.collect_expired();
             if db.events.is_empty() {
                 return;
             }

@@ -85,6 +85,21 @@ impl Watches {
 }
 
 impl Core {
+    /// Removes those of `keys` whose time has come (lazy expiry), touching
+    /// their watchers and raising their `expired` events.
+    pub fn expire_due(&self, keys: &[Bytes]) {
+        {
+            let mut db = self.db.borrow_mut();
+            db.refresh_clock();
+            let now = db.now_ms;
+            for key in keys {
+                let slot = key_hash_slot(key);
+                db.keyspace.peek(slot, key, now);
+            }
+        }
+        self.publish_events();
+    }
+
     /// After a client command ran here: a successful write touches the
     /// watched keys among its keys and serves clients blocked on them.
     #[inline]
@@ -277,6 +292,26 @@ impl Conn {
         self.on_each(ops).await;
     }
 
+    /// Watched keys whose time has come are expired on their cores before
+    /// EXEC looks at the flag: a key alive at WATCH that is logically
+    /// expired at EXEC aborts it (Redis's isWatchedKeyExpired), whether or
+    /// not anything deleted it yet.
+    async fn expire_watched(&mut self) {
+        if self.tx.watched.is_empty() {
+            return;
+        }
+        let cores = self.core.cores();
+        let mut per_core: Vec<Vec<Bytes>> = vec![Vec::new(); cores];
+        for key in &self.tx.watched {
+            per_core[core_of_slot(key_hash_slot(key), cores)].push(key.clone());
+        }
+        let ops = per_core
+            .into_iter()
+            .map(|keys| (!keys.is_empty()).then(|| Op::Core(expire_due_core, keys)))
+            .collect();
+        self.on_each(ops).await;
+    }
+
     fn watch_failed(&self) -> bool {
         self.tx
             .flag
@@ -294,6 +329,7 @@ impl Conn {
             self.unwatch_all().await;
             return Reply::error(EXECABORT);
         }
+        self.expire_watched().await;
         if self.core.cluster_enabled {
             let mut slots = queued.iter().flat_map(|argv| {
                 lookup(&argv[0])
@@ -460,4 +496,9 @@ impl Conn {
         let command = index_of(spec) as u16;
         self.count_call(command, spec, 0);
     }
+}
+
+fn expire_due_core(core: &Core, keys: &[Bytes]) -> Reply {
+    core.expire_due(keys);
+    Reply::ok()
 }

@@ -73,6 +73,35 @@ def test_watch(h):
     h.done()
 
 
+def test_watched_key_expiry(h):
+    """A watched key that expires before EXEC aborts it, whether active expiry deleted it, a read
+    found it expired, or nothing touched it yet (Redis's isWatchedKeyExpired); a key already
+    expired when WATCHed does not (its deletion is no change). Keys on both cores."""
+    import time
+    p, other = h.pair(), h.pair()
+    for key in (K1, K2):
+        # Nothing touches the key: logically expired at EXEC.
+        h.run([["DEBUG", "SET-ACTIVE-EXPIRE", "0"], ["SET", key, "v", "PX", "50"], ["WATCH", key]], p)
+        time.sleep(0.15)
+        h.run([["MULTI"], ["SET", "{a}other", "1"], ["EXEC"]], p)
+        # Another client's read deletes it lazily in between.
+        h.run([["SET", key, "v", "PX", "50"], ["WATCH", key]], p)
+        time.sleep(0.15)
+        h.run([["GET", key]], other)
+        h.run([["MULTI"], ["SET", "{a}other", "2"], ["EXEC"]], p)
+        # Already expired (not yet deleted) when WATCHed: EXEC runs.
+        h.run([["SET", key, "v", "PX", "50"]], p)
+        time.sleep(0.15)
+        h.run([["WATCH", key], ["MULTI"], ["SET", "{a}other", "3"], ["EXEC"]], p)
+        # Active expiry deletes it.
+        h.run([["DEBUG", "SET-ACTIVE-EXPIRE", "1"], ["SET", key, "v", "PX", "50"], ["WATCH", key]], p)
+        time.sleep(0.5)
+        h.run([["EXISTS", key], ["MULTI"], ["SET", "{a}other", "4"], ["EXEC"]], p)
+        # A key with a TTL far away does not abort.
+        h.run([["SET", key, "v", "EX", "100"], ["WATCH", key], ["MULTI"], ["GET", key], ["EXEC"]], p)
+    h.done()
+
+
 def test_multi_exec_resp3(h):
     p = h.pair()
     h.run([
