@@ -251,6 +251,17 @@ pub fn run_notifying(
                 }
             }
         }
+        "zmpop" => {
+            if let Reply::Array(items) = &reply {
+                if let Some(Reply::Bulk(popped)) = items.first() {
+                    let count = parse_int(&argv[1]).unwrap_or(0).max(0) as usize;
+                    let max = argv
+                        .get(count + 2)
+                        .is_some_and(|a| a.eq_ignore_ascii_case(b"MAX"));
+                    db.notify(ZSET, if max { "zpopmax" } else { "zpopmin" }, popped);
+                }
+            }
+        }
         "sadd" | "srem" | "spop" => {
             if changed {
                 db.notify(SET, spec.name, &key(0));
@@ -346,23 +357,12 @@ pub fn coordinated_events(db: &mut Db, spec: &CommandSpec, argv: &[Bytes], reply
             db.notify(GENERIC, "rename_to", &argv[2]);
         }
         "copy" => db.notify(GENERIC, "copy_to", &argv[2]),
-        "smove" => {
-            db.notify(SET, "srem", &argv[1]);
-            db.notify(SET, "sadd", &argv[2]);
+        "sinterstore" | "sunionstore" | "sdiffstore" => db.notify(SET, spec.name, &argv[1]),
+        "zunionstore" | "zinterstore" | "zdiffstore" | "zrangestore" => {
+            db.notify(ZSET, spec.name, &argv[1])
         }
-        "lmove" | "rpoplpush" => {
-            let (from, to) = if spec.name == "rpoplpush" {
-                ("rpop", "lpush")
-            } else {
-                let left = |i: usize| argv.get(i).is_some_and(|a| a.eq_ignore_ascii_case(b"LEFT"));
-                (
-                    if left(3) { "lpop" } else { "rpop" },
-                    if left(4) { "lpush" } else { "rpush" },
-                )
-            };
-            db.notify(LIST, to, &argv[2]);
-            db.notify(LIST, from, &argv[1]);
-        }
+        "bitop" => db.notify(STRING, "set", &argv[2]),
+        "pfmerge" => db.notify(STRING, "pfadd", &argv[1]),
         "sort" => {
             let store = argv
                 .iter()

@@ -157,10 +157,16 @@ impl Conn {
         } else if source_type != "set" || !matches!(destination_type.as_str(), "none" | "set") {
             Reply::error(WRONGTYPE)
         } else {
+            // Each half raises its own events on its core, as Redis's SMOVE
+            // does: srem (and del when the source empties), then sadd.
             let remove = vec![Bytes::new(), source.clone(), member.clone()];
-            if self.locked(transaction, sets::srem, remove, source).await == Reply::Int(1) {
+            let removed = self
+                .locked_as(transaction, Some("srem"), sets::srem, remove, source)
+                .await;
+            if removed == Reply::Int(1) {
                 let add = vec![Bytes::new(), destination.clone(), member.clone()];
-                self.locked(transaction, sets::sadd, add, destination).await;
+                self.locked_as(transaction, Some("sadd"), sets::sadd, add, destination)
+                    .await;
                 Reply::Int(1)
             } else {
                 Reply::Int(0)
@@ -191,16 +197,28 @@ impl Conn {
         } else if source_type != "list" || !matches!(destination_type.as_str(), "none" | "list") {
             Reply::error(WRONGTYPE)
         } else {
-            let pop: fn(&mut crate::command::Db, &[Bytes]) -> Reply =
-                if from_left { lists::lpop } else { lists::rpop };
+            // Each half raises its own events on its core: the pop (and del
+            // when the source empties), then the push. Redis raises the push
+            // first; on two cores the two arrive in either order anyway.
+            let (pop, pop_name): (fn(&mut crate::command::Db, &[Bytes]) -> Reply, _) = if from_left
+            {
+                (lists::lpop, "lpop")
+            } else {
+                (lists::rpop, "rpop")
+            };
             let item = self
-                .locked(transaction, pop, key_argv(source), source)
+                .locked_as(transaction, Some(pop_name), pop, key_argv(source), source)
                 .await;
             if let Reply::Bulk(value) = &item {
-                let push: fn(&mut crate::command::Db, &[Bytes]) -> Reply =
-                    if to_left { lists::lpush } else { lists::rpush };
+                let (push, push_name): (fn(&mut crate::command::Db, &[Bytes]) -> Reply, _) =
+                    if to_left {
+                        (lists::lpush, "lpush")
+                    } else {
+                        (lists::rpush, "rpush")
+                    };
                 let argv = vec![Bytes::new(), destination.clone(), value.clone()];
-                self.locked(transaction, push, argv, destination).await;
+                self.locked_as(transaction, Some(push_name), push, argv, destination)
+                    .await;
             }
             item
         };
@@ -230,7 +248,9 @@ impl Conn {
                 Bytes::from_static(b"COUNT"),
                 count.clone(),
             ];
-            let answer = self.locked(transaction, lists::lmpop, one, key).await;
+            let answer = self
+                .locked_as(transaction, Some("lmpop"), lists::lmpop, one, key)
+                .await;
             if answer != Reply::NilArray {
                 reply = answer;
                 break;
@@ -394,7 +414,9 @@ impl Conn {
                 Bytes::from_static(b"COUNT"),
                 count.clone(),
             ];
-            let answer = self.locked(transaction, zsets::zmpop, one, key).await;
+            let answer = self
+                .locked_as(transaction, Some("zmpop"), zsets::zmpop, one, key)
+                .await;
             if answer != Reply::NilArray {
                 reply = answer;
                 break;

@@ -239,6 +239,20 @@ impl Conn {
         argv: Vec<Bytes>,
         key: &[u8],
     ) -> Reply {
+        self.locked_as(transaction, None, run, argv, key).await
+    }
+
+    /// `locked`, raising on that core the keyspace events the client
+    /// command `command` raises there (`new`, its own event, `del` for a
+    /// key it empties), as when a client runs it.
+    pub(super) async fn locked_as(
+        &self,
+        transaction: u64,
+        command: Option<&str>,
+        run: ShardFn,
+        argv: Vec<Bytes>,
+        key: &[u8],
+    ) -> Reply {
         let core = core_of_slot(key_hash_slot(key), self.core.cores());
         self.on_core(
             core,
@@ -247,7 +261,7 @@ impl Conn {
                 run,
                 argv,
                 release: false,
-                command: None,
+                command: command.and_then(|name| crate::command::lookup(name.as_bytes())),
             },
         )
         .await

@@ -43,6 +43,7 @@ STEPS = [
     ["SADD", "s1", "a", "b"], ["SADD", "s1", "a"], ["SREM", "s1", "a"], ["SPOP", "s1"],
     ["SADD", "{x}1", "a"], ["SADD", "{x}2", "a"], ["SINTERSTORE", "{x}3", "{x}1", "{x}2"],
     ["SDIFFSTORE", "{x}3", "{x}1", "{x}2"], ["SMOVE", "{x}1", "{x}2", "a"],
+    ["ZADD", "z", "1", "a", "2", "b"], ["ZMPOP", "1", "z", "MAX"], ["ZMPOP", "1", "z", "MIN", "COUNT", "5"],
     ["SET", "t", "v", "PX", "1"],
 ]
 
@@ -86,4 +87,33 @@ def test_events_of_served_blocked_clients(h):
         got = [drain(subscriber.r), drain(subscriber.s, 0.05)]
         h.compare(["events of"] + push + ["serving"] + block[:1], ("*", got[0]), ("*", got[1]))
     h.run([["CONFIG", "SET", "notify-keyspace-events", ""]], writer)
+    h.done()
+
+
+def test_events_of_moves_across_cores(h):
+    """SMOVE, LMOVE and RPOPLPUSH between keys on different cores of slotcore raise Redis's events,
+    `del` of an emptied source and `new` of a created destination included. The two halves run on
+    two cores, so their events are compared as multisets."""
+    writer, subscriber = h.pair(), h.pair()
+    h.run([["CONFIG", "SET", "notify-keyspace-events", "KEA"]], writer)
+    h.run([Inline(encode(["PSUBSCRIBE", "__key*__:*"]), 1)], subscriber)
+    for setup, move in (
+        (["SADD", "{a}s", "m"], ["SMOVE", "{a}s", "{b}s", "m"]),
+        (["SADD", "{a}s", "m", "n"], ["SMOVE", "{a}s", "{b}s", "m"]),
+        (["RPUSH", "{a}l", "x"], ["LMOVE", "{a}l", "{b}l", "LEFT", "RIGHT"]),
+        (["RPUSH", "{a}l", "y", "z"], ["RPOPLPUSH", "{a}l", "{b}l"]),
+        (["DEL", "{a}l"], ["LMOVE", "{a}l", "{b}l", "RIGHT", "LEFT"]),
+        (["SADD", "{b}s", "m"], ["SINTERSTORE", "{c}s", "{a}s", "{b}s"]),
+        (["SADD", "{c}s", "q"], ["SUNIONSTORE", "{c}s", "{a}s", "{b}s"]),
+        (["ZADD", "{a}z", "1", "m"], ["ZUNIONSTORE", "{b}z", "2", "{a}z", "{c}z"]),
+        (["SET", "{a}b", "x"], ["BITOP", "OR", "{b}b", "{a}b", "{c}b"]),
+        (["PFADD", "{a}h", "x"], ["PFMERGE", "{b}h", "{a}h", "{c}h"]),
+        (["RPUSH", "{b}l", "1"], ["LMPOP", "2", "{a}l", "{b}l", "LEFT", "COUNT", "5"]),
+        (["ZADD", "{c}z", "2", "n"], ["ZMPOP", "2", "{a}z", "{c}z", "MAX"]),
+    ):
+        h.run([setup], writer)
+        drain(subscriber.r), drain(subscriber.s, 0.05)
+        h.run([move], writer)
+        got = [sorted(map(repr, drain(subscriber.r))), sorted(map(repr, drain(subscriber.s, 0.05)))]
+        h.compare(["events of"] + move, ("*", got[0]), ("*", got[1]))
     h.done()
