@@ -91,9 +91,9 @@ def test_events_of_served_blocked_clients(h):
 
 
 def test_events_of_moves_across_cores(h):
-    """SMOVE, LMOVE and RPOPLPUSH between keys on different cores of slotcore raise Redis's events,
-    `del` of an emptied source and `new` of a created destination included. The two halves run on
-    two cores, so their events are compared as multisets."""
+    """SMOVE, LMOVE, RPOPLPUSH, LMPOP, ZMPOP, *STORE, BITOP and PFMERGE over keys on different
+    cores of slotcore raise Redis's events, `del` of an emptied source and `new` of a created
+    destination included. They run on two cores, so the events are compared as multisets."""
     writer, subscriber = h.pair(), h.pair()
     h.run([["CONFIG", "SET", "notify-keyspace-events", "KEA"]], writer)
     h.run([Inline(encode(["PSUBSCRIBE", "__key*__:*"]), 1)], subscriber)
@@ -116,4 +116,5 @@ def test_events_of_moves_across_cores(h):
         h.run([move], writer)
         got = [sorted(map(repr, drain(subscriber.r))), sorted(map(repr, drain(subscriber.s, 0.05)))]
         h.compare(["events of"] + move, ("*", got[0]), ("*", got[1]))
+    h.run([["CONFIG", "SET", "notify-keyspace-events", ""]], writer)
     h.done()
