@@ -9,6 +9,11 @@ use crate::keyspace::{Entry, Hash, Value};
 use crate::protocol::Reply;
 use bytes::Bytes;
 
+/// A reply with a copy of a stored field or value.
+fn bulk(bytes: &[u8]) -> Reply {
+    Reply::Bulk(Bytes::copy_from_slice(bytes))
+}
+
 /// A hash for reading: Ok(None) when the key is missing.
 fn read_hash<'a>(db: &'a mut Db, key: &[u8]) -> Result<Option<&'a Hash>, Reply> {
     let found = typed_value(db, key, false, |value| match value {
@@ -51,7 +56,7 @@ fn set_pairs(db: &mut Db, argv: &[Bytes], name: &str) -> Result<i64, Reply> {
     let hash = write_hash(db, &argv[1])?;
     let mut added = 0;
     for pair in argv[2..].chunks_exact(2) {
-        added += i64::from(hash.set(pair[0].clone(), pair[1].clone(), &limits));
+        added += i64::from(hash.set(&pair[0], &pair[1], &limits));
     }
     Ok(added)
 }
@@ -73,15 +78,13 @@ pub fn hsetnx(db: &mut Db, argv: &[Bytes]) -> Reply {
     if hash.get(&argv[2]).is_some() {
         return Reply::Int(0);
     }
-    hash.set(argv[2].clone(), argv[3].clone(), &limits);
+    hash.set(&argv[2], &argv[3], &limits);
     Reply::Int(1)
 }
 
 pub fn hget(db: &mut Db, argv: &[Bytes]) -> Reply {
     match read_hash(db, &argv[1]) {
-        Ok(hash) => hash
-            .and_then(|h| h.get(&argv[2]))
-            .map_or(Reply::Nil, |v| Reply::Bulk(v.clone())),
+        Ok(hash) => hash.and_then(|h| h.get(&argv[2])).map_or(Reply::Nil, bulk),
         Err(reply) => reply,
     }
 }
@@ -91,10 +94,7 @@ pub fn hmget(db: &mut Db, argv: &[Bytes]) -> Reply {
         Ok(hash) => Reply::Array(
             argv[2..]
                 .iter()
-                .map(|field| {
-                    hash.and_then(|h| h.get(field))
-                        .map_or(Reply::Nil, |v| Reply::Bulk(v.clone()))
-                })
+                .map(|field| hash.and_then(|h| h.get(field)).map_or(Reply::Nil, bulk))
                 .collect(),
         ),
         Err(reply) => reply,
@@ -104,9 +104,7 @@ pub fn hmget(db: &mut Db, argv: &[Bytes]) -> Reply {
 pub fn hgetall(db: &mut Db, argv: &[Bytes]) -> Reply {
     match read_hash(db, &argv[1]) {
         Ok(hash) => Reply::Map(hash.map_or_else(Vec::new, |h| {
-            h.iter()
-                .map(|(f, v)| (Reply::Bulk(f.clone()), Reply::Bulk(v.clone())))
-                .collect()
+            h.iter().map(|(f, v)| (bulk(f), bulk(v))).collect()
         })),
         Err(reply) => reply,
     }
@@ -116,7 +114,7 @@ fn keys_or_values(db: &mut Db, argv: &[Bytes], keys: bool) -> Reply {
     match read_hash(db, &argv[1]) {
         Ok(hash) => Reply::Array(hash.map_or_else(Vec::new, |h| {
             h.iter()
-                .map(|(f, v)| Reply::Bulk(if keys { f.clone() } else { v.clone() }))
+                .map(|(f, v)| bulk(if keys { f } else { v }))
                 .collect()
         })),
         Err(reply) => reply,
@@ -188,7 +186,7 @@ pub fn hincrby(db: &mut Db, argv: &[Bytes]) -> Reply {
     let Some(result) = current.checked_add(increment) else {
         return Reply::error(OVERFLOW);
     };
-    hash.set(argv[2].clone(), Bytes::from(result.to_string()), &limits);
+    hash.set(&argv[2], result.to_string().as_bytes(), &limits);
     Reply::Int(result)
 }
 
@@ -206,11 +204,10 @@ pub fn hincrbyfloat(db: &mut Db, argv: &[Bytes]) -> Reply {
         Ok(hash) => hash,
         Err(reply) => return reply,
     };
-    let current = hash.get(&argv[2]).cloned();
-    match long_double_add(current.as_deref(), &argv[3]) {
+    match long_double_add(hash.get(&argv[2]), &argv[3]) {
         Ok(text) => {
             let text = Bytes::from(text);
-            hash.set(argv[2].clone(), text.clone(), &limits);
+            hash.set(&argv[2], &text, &limits);
             Reply::Bulk(text)
         }
         Err(error) if error.contains("NaN") => Reply::error(error),
@@ -269,7 +266,7 @@ fn nth_pair(db: &mut Db, key: &[u8], index: usize) -> (Bytes, Bytes) {
         }) => hash
             .iter()
             .nth(index)
-            .map(|(f, v)| (f.clone(), v.clone()))
+            .map(|(f, v)| (Bytes::copy_from_slice(f), Bytes::copy_from_slice(v)))
             .unwrap_or_default(),
         _ => Default::default(),
     }
@@ -278,7 +275,10 @@ fn nth_pair(db: &mut Db, key: &[u8], index: usize) -> (Bytes, Bytes) {
 /// HRANDFIELD with a count: negative may repeat fields, positive gives
 /// distinct ones (the whole hash, in its order, when it asks for as many).
 fn random_pairs(hash: &Hash, count: i64, mut seed: u64) -> Vec<(Bytes, Bytes)> {
-    let all: Vec<(Bytes, Bytes)> = hash.iter().map(|(f, v)| (f.clone(), v.clone())).collect();
+    let all: Vec<(Bytes, Bytes)> = hash
+        .iter()
+        .map(|(f, v)| (Bytes::copy_from_slice(f), Bytes::copy_from_slice(v)))
+        .collect();
     let mut next = || {
         seed ^= seed << 13;
         seed ^= seed >> 7;
@@ -324,8 +324,8 @@ pub fn hscan(db: &mut Db, argv: &[Bytes]) -> Reply {
     let mut items = Vec::new();
     for (field, value) in hash.iter() {
         if pattern.as_ref().is_none_or(|p| glob::matches(p, field)) {
-            items.push(Reply::Bulk(field.clone()));
-            items.push(Reply::Bulk(value.clone()));
+            items.push(bulk(field));
+            items.push(bulk(value));
         }
     }
     scan_reply(items)

@@ -581,7 +581,9 @@ pub fn lookup_local(db: &mut Db, argv: &[Bytes]) -> Reply {
         let found = db.keyspace.lookup_read(slot, key, now);
         let value = match found.map(|e| &e.value) {
             Some(Value::Str { bytes, .. }) if field.is_empty() => Some(bytes.clone()),
-            Some(Value::Hash(hash)) if !field.is_empty() => hash.get(field).cloned(),
+            Some(Value::Hash(hash)) if !field.is_empty() => {
+                hash.get(field).map(Bytes::copy_from_slice)
+            }
             _ => None,
         };
         values.push(value.map_or(Reply::Nil, Reply::Bulk));

@@ -9,7 +9,7 @@ use super::errors::{NOT_FLOAT, NOT_INTEGER, SYNTAX, WRONGTYPE};
 use super::hashes::{parse_collection_scan_options, parse_cursor, scan_reply};
 use super::{drop_if_empty, typed_value};
 use super::{glob, parse_int, Db};
-use crate::keyspace::zset::score_text;
+use crate::keyspace::zset::{listpack_entries, score_text};
 use crate::keyspace::{EncodingLimits, Entry, Value, ZSet};
 use crate::protocol::Reply;
 use bytes::Bytes;
@@ -188,7 +188,10 @@ fn bounds(zset: &ZSet, kind: &RangeKind, reverse: bool) -> (usize, usize) {
             zset.partition_point(|_, s| below_max_score(s, *max)),
         ),
         RangeKind::Lex(min, max) => match zset {
-            ZSet::Listpack(entries) => listpack_lex(entries, min, max, reverse),
+            ZSet::Listpack(packed) => {
+                let members: Vec<&[u8]> = listpack_entries(packed).map(|(m, _)| m).collect();
+                listpack_lex(&members, min, max, reverse)
+            }
             ZSet::Skiplist(_) => (
                 zset.partition_point(|m, _| !above_min_lex(m, min)),
                 zset.partition_point(|m, _| below_max_lex(m, max)),
@@ -202,35 +205,34 @@ fn bounds(zset: &ZSet, kind: &RangeKind, reverse: bool) -> (usize, usize) {
 /// while members stay inside. With equal scores, as lex ranges expect,
 /// this is the plain range; with mixed scores it is what Redis returns.
 fn listpack_lex(
-    entries: &[(Bytes, f64)],
+    members: &[&[u8]],
     min: &LexBound,
     max: &LexBound,
     reverse: bool,
 ) -> (usize, usize) {
-    let (Some(first), Some(last)) = (entries.first(), entries.last()) else {
+    let (Some(first), Some(last)) = (members.first(), members.last()) else {
         return (0, 0);
     };
-    if lex_range_is_empty(min, max) || !above_min_lex(&last.0, min) || !below_max_lex(&first.0, max)
-    {
+    if lex_range_is_empty(min, max) || !above_min_lex(last, min) || !below_max_lex(first, max) {
         return (0, 0);
     }
     if reverse {
-        let Some(top) = entries.iter().rposition(|(m, _)| below_max_lex(m, max)) else {
+        let Some(top) = members.iter().rposition(|m| below_max_lex(m, max)) else {
             return (0, 0);
         };
-        let inside = entries[..=top]
+        let inside = members[..=top]
             .iter()
             .rev()
-            .take_while(|(m, _)| above_min_lex(m, min))
+            .take_while(|m| above_min_lex(m, min))
             .count();
         (top + 1 - inside, top + 1)
     } else {
-        let Some(bottom) = entries.iter().position(|(m, _)| above_min_lex(m, min)) else {
+        let Some(bottom) = members.iter().position(|m| above_min_lex(m, min)) else {
             return (0, 0);
         };
-        let inside = entries[bottom..]
+        let inside = members[bottom..]
             .iter()
-            .take_while(|(m, _)| below_max_lex(m, max))
+            .take_while(|m| below_max_lex(m, max))
             .count();
         (bottom, bottom + inside)
     }

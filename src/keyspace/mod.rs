@@ -10,6 +10,7 @@
 pub mod hll;
 mod listpack;
 mod lzf;
+pub mod packed;
 pub mod rdb;
 mod value;
 pub mod zset;

@@ -11,7 +11,7 @@
 
 pub use super::value::EncodingLimits;
 use super::value::{intset_width, Hash, Set, Value};
-use super::zset::{score_text, ZSet};
+use super::zset::{listpack_entries, score_text, ZSet};
 use super::{listpack, lzf};
 use bytes::Bytes;
 use std::collections::VecDeque;
@@ -155,15 +155,14 @@ pub fn load(payload: &[u8], limits: &EncodingLimits) -> Result<Value, PayloadErr
 
 fn save_hash(hash: &Hash, out: &mut Writer) {
     match hash {
-        Hash::Listpack(pairs) => {
+        Hash::Listpack(packed) => {
             out.0.push(object_type::HASH_LISTPACK);
-            let items = pairs.iter().flat_map(|(f, v)| [f.as_ref(), v.as_ref()]);
-            out.string(&listpack::encode(items));
+            out.string(&listpack::encode(packed.iter()));
         }
         Hash::Table(map) => {
             out.0.push(object_type::HASH);
             out.length(map.len() as u64);
-            for (field, value) in map {
+            for (field, value) in map.iter() {
                 out.string(field);
                 out.string(value);
             }
@@ -199,13 +198,12 @@ fn save_set(set: &Set, out: &mut Writer) {
 /// its score as a little-endian binary double, as rdbSaveObject writes it.
 fn save_zset(zset: &ZSet, out: &mut Writer) {
     match zset {
-        ZSet::Listpack(entries) => {
+        ZSet::Listpack(packed) => {
             out.0.push(object_type::ZSET_LISTPACK);
-            let scores: Vec<String> = entries.iter().map(|(_, s)| score_text(*s)).collect();
-            let items = entries
-                .iter()
-                .zip(&scores)
-                .flat_map(|((m, _), s)| [m.as_ref(), s.as_bytes()]);
+            let entries: Vec<(&[u8], String)> = listpack_entries(packed)
+                .map(|(m, s)| (m, score_text(s)))
+                .collect();
+            let items = entries.iter().flat_map(|(m, s)| [*m, s.as_bytes()]);
             out.string(&listpack::encode(items));
         }
         ZSet::Skiplist(_) => {
@@ -511,10 +509,16 @@ fn hash_from_pairs(
     if distinct != count {
         return Err(PayloadError::BadFormat);
     }
-    let mut hash = Hash::Listpack(pairs);
-    if count > limits.hash_max_listpack_entries || too_long {
-        hash.convert_to_table();
-    }
+    let hash = if count > limits.hash_max_listpack_entries || too_long {
+        Hash::Table(Box::new(pairs.into_iter().collect()))
+    } else {
+        Hash::Listpack(
+            pairs
+                .iter()
+                .flat_map(|(f, v)| [f.as_ref(), v.as_ref()])
+                .collect(),
+        )
+    };
     Ok(Value::Hash(Box::new(hash)))
 }
 
@@ -797,21 +801,17 @@ mod tests {
         let limits = EncodingLimits::default();
         let mut hash = Hash::new();
         for (field, value) in [("a", "1"), ("b", "hello"), ("n", "-4097")] {
-            hash.set(Bytes::from(field), Bytes::from(value), &limits);
+            hash.set(field.as_bytes(), value.as_bytes(), &limits);
         }
         let loaded = round_trip(&Value::Hash(Box::new(hash.clone())), &limits);
         assert_eq!(loaded.encoding_name(), "listpack");
         let Value::Hash(loaded) = loaded else {
             panic!("not a hash");
         };
-        let Hash::Listpack(pairs) = *loaded else {
-            panic!("not a listpack hash");
-        };
+        assert!(matches!(*loaded, Hash::Listpack(_)));
         assert_eq!(
-            pairs,
-            hash.iter()
-                .map(|(f, v)| (f.clone(), v.clone()))
-                .collect::<Vec<_>>()
+            loaded.iter().collect::<Vec<_>>(),
+            hash.iter().collect::<Vec<_>>()
         );
         hash.convert_to_table();
         assert_eq!(

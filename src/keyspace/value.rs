@@ -1,6 +1,7 @@
 //! Values: one variant per Redis type, each with the encoding Redis would
 //! report for it (OBJECT ENCODING), switched at Redis's thresholds.
 
+use super::packed::Packed;
 use super::zset::ZSet;
 use super::SeededState;
 use bytes::Bytes;
@@ -32,22 +33,24 @@ impl Default for EncodingLimits {
 }
 
 /// A hash. Small ones keep their fields in insertion order, as Redis's
-/// listpack does (so HGETALL's order and DUMP's bytes match Redis); past
-/// the limits they become a hash table and never go back.
+/// listpack does (so HGETALL's order and DUMP's bytes match Redis), packed
+/// field, value, field, value... in one allocation; past the limits they
+/// become a hash table and never go back.
 #[derive(Debug, Clone)]
 pub enum Hash {
-    Listpack(Vec<(Bytes, Bytes)>),
-    Table(HashMap<Bytes, Bytes, SeededState>),
+    Listpack(Packed),
+    // Boxed, so a small hash's `Hash` is no larger than its packed buffer.
+    Table(Box<HashMap<Bytes, Bytes, SeededState>>),
 }
 
 impl Hash {
     pub fn new() -> Self {
-        Hash::Listpack(Vec::new())
+        Hash::Listpack(Packed::new())
     }
 
     pub fn len(&self) -> usize {
         match self {
-            Hash::Listpack(pairs) => pairs.len(),
+            Hash::Listpack(packed) => packed.len() / 2,
             Hash::Table(map) => map.len(),
         }
     }
@@ -56,22 +59,21 @@ impl Hash {
         self.len() == 0
     }
 
-    pub fn get(&self, field: &[u8]) -> Option<&Bytes> {
+    /// The index (in pairs) of a listpack's field.
+    fn listpack_position(packed: &Packed, field: &[u8]) -> Option<usize> {
+        packed.pairs().position(|(f, _)| f == field)
+    }
+
+    pub fn get(&self, field: &[u8]) -> Option<&[u8]> {
         match self {
-            Hash::Listpack(pairs) => pairs.iter().find(|(f, _)| f == field).map(|(_, v)| v),
-            Hash::Table(map) => map.get(field),
+            Hash::Listpack(packed) => packed.pairs().find(|(f, _)| *f == field).map(|(_, v)| v),
+            Hash::Table(map) => map.get(field).map(Bytes::as_ref),
         }
     }
 
     /// Sets a field; true when it is new. Converts to a table when a field
     /// or value is too long for a listpack or there are too many fields.
-    pub fn set(&mut self, field: Bytes, value: Bytes, limits: &EncodingLimits) -> bool {
-        // Arguments are slices of a whole read buffer: keep copies, so a
-        // stored field does not pin the buffer it arrived in.
-        let (field, value) = (
-            Bytes::copy_from_slice(&field),
-            Bytes::copy_from_slice(&value),
-        );
+    pub fn set(&mut self, field: &[u8], value: &[u8], limits: &EncodingLimits) -> bool {
         if let Hash::Listpack(_) = self {
             if field.len() > limits.hash_max_listpack_value
                 || value.len() > limits.hash_max_listpack_value
@@ -80,19 +82,23 @@ impl Hash {
             }
         }
         let added = match self {
-            Hash::Listpack(pairs) => match pairs.iter_mut().find(|(f, _)| *f == field) {
-                Some(pair) => {
-                    pair.1 = value;
+            Hash::Listpack(packed) => match Self::listpack_position(packed, field) {
+                Some(index) => {
+                    packed.replace(index * 2 + 1, value);
                     false
                 }
                 None => {
-                    pairs.push((field, value));
+                    packed.push(&[field, value]);
                     true
                 }
             },
-            Hash::Table(map) => map.insert(field, value).is_none(),
+            // Copies: arguments are slices of a whole read buffer, and a
+            // stored field must not pin the buffer it arrived in.
+            Hash::Table(map) => map
+                .insert(Bytes::copy_from_slice(field), Bytes::copy_from_slice(value))
+                .is_none(),
         };
-        if matches!(self, Hash::Listpack(pairs) if pairs.len() > limits.hash_max_listpack_entries) {
+        if matches!(self, Hash::Listpack(_)) && self.len() > limits.hash_max_listpack_entries {
             self.convert_to_table();
         }
         added
@@ -100,9 +106,9 @@ impl Hash {
 
     pub fn remove(&mut self, field: &[u8]) -> bool {
         match self {
-            Hash::Listpack(pairs) => match pairs.iter().position(|(f, _)| f == field) {
+            Hash::Listpack(packed) => match Self::listpack_position(packed, field) {
                 Some(index) => {
-                    pairs.remove(index);
+                    packed.remove(index * 2, 2);
                     true
                 }
                 None => false,
@@ -112,25 +118,31 @@ impl Hash {
     }
 
     pub fn convert_to_table(&mut self) {
-        if let Hash::Listpack(pairs) = self {
-            let map = std::mem::take(pairs).into_iter().collect();
-            *self = Hash::Table(map);
+        if let Hash::Listpack(packed) = self {
+            let map = packed
+                .pairs()
+                .map(|(f, v)| (Bytes::copy_from_slice(f), Bytes::copy_from_slice(v)))
+                .collect();
+            *self = Hash::Table(Box::new(map));
         }
     }
 
     /// Field/value pairs: insertion order for a listpack, table order else.
-    pub fn iter(&self) -> Box<dyn Iterator<Item = (&Bytes, &Bytes)> + '_> {
+    pub fn iter(&self) -> Box<dyn Iterator<Item = (&[u8], &[u8])> + '_> {
         match self {
-            Hash::Listpack(pairs) => Box::new(pairs.iter().map(|(f, v)| (f, v))),
-            Hash::Table(map) => Box::new(map.iter()),
+            Hash::Listpack(packed) => Box::new(packed.pairs()),
+            Hash::Table(map) => Box::new(map.iter().map(|(f, v)| (f.as_ref(), v.as_ref()))),
         }
     }
 
     fn memory_bytes(&self) -> usize {
-        let payload: usize = self.iter().map(|(f, v)| f.len() + v.len()).sum();
+        let own = std::mem::size_of::<Self>();
         match self {
-            Hash::Listpack(pairs) => 24 + payload + pairs.len() * 64,
-            Hash::Table(map) => 48 + payload + map.capacity() * 72,
+            Hash::Listpack(packed) => own + packed.allocated_bytes(),
+            Hash::Table(map) => {
+                let payload: usize = map.iter().map(|(f, v)| f.len() + v.len()).sum();
+                own + 48 + payload + map.capacity() * 72
+            }
         }
     }
 }
@@ -385,8 +397,82 @@ impl Value {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn a_value_is_no_larger_than_a_string() {
-        assert_eq!(std::mem::size_of::<super::Value>(), 40);
+        assert_eq!(std::mem::size_of::<Value>(), 40);
+    }
+
+    #[test]
+    fn a_small_hash_is_its_packed_buffer() {
+        assert_eq!(std::mem::size_of::<Hash>(), std::mem::size_of::<Packed>());
+        assert_eq!(std::mem::size_of::<ZSet>(), std::mem::size_of::<Packed>());
+    }
+
+    fn pairs(hash: &Hash) -> Vec<(String, String)> {
+        hash.iter()
+            .map(|(f, v)| {
+                let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+                (text(f), text(v))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_listpack_hash_keeps_insertion_order() {
+        let limits = EncodingLimits::default();
+        let mut hash = Hash::new();
+        assert!(hash.set(b"b", b"1", &limits));
+        assert!(hash.set(b"a", b"", &limits));
+        assert!(hash.set(b"", b"empty field", &limits));
+        // Overwriting keeps the position, with a longer and a shorter value.
+        assert!(!hash.set(b"b", b"a longer value", &limits));
+        assert!(!hash.set(b"a", b"2", &limits));
+        assert_eq!(
+            pairs(&hash),
+            [
+                ("b".into(), "a longer value".into()),
+                ("a".into(), "2".into()),
+                ("".into(), "empty field".into())
+            ]
+        );
+        // A value equal to a field name is not a field.
+        assert_eq!(hash.get(b"2"), None);
+        assert!(!hash.remove(b"2"));
+        assert_eq!(hash.get(b""), Some(&b"empty field"[..]));
+        assert!(hash.remove(b"b"));
+        assert_eq!(hash.len(), 2);
+        assert_eq!(
+            pairs(&hash),
+            [("a".into(), "2".into()), ("".into(), "empty field".into())]
+        );
+        assert!(matches!(hash, Hash::Listpack(_)));
+    }
+
+    #[test]
+    fn a_hash_converts_at_the_limits_and_stays_a_table() {
+        let limits = EncodingLimits {
+            hash_max_listpack_entries: 2,
+            hash_max_listpack_value: 4,
+            ..EncodingLimits::default()
+        };
+        let mut hash = Hash::new();
+        hash.set(b"a", b"1234", &limits);
+        hash.set(b"b", b"2", &limits);
+        assert!(matches!(hash, Hash::Listpack(_)));
+        hash.set(b"c", b"3", &limits);
+        assert!(matches!(hash, Hash::Table(_)));
+        assert_eq!(hash.get(b"a"), Some(&b"1234"[..]));
+        hash.remove(b"a");
+        hash.remove(b"b");
+        assert!(matches!(hash, Hash::Table(_)));
+
+        let mut long = Hash::new();
+        long.set(b"f", b"12345", &limits);
+        assert!(matches!(long, Hash::Table(_)));
+        let mut long_field = Hash::new();
+        long_field.set(b"field", b"1", &limits);
+        assert!(matches!(long_field, Hash::Table(_)));
     }
 }

@@ -1,10 +1,12 @@
-//! Sorted sets. Small ones are one vector of (member, score) pairs kept in
-//! (score, member) order, as Redis's listpack keeps them; past the limits
-//! they become a `Sorted`: the same order split into bounded chunks, plus
-//! a member → score table. Ranks are found by summing chunk lengths (a few
+//! Sorted sets. Small ones are one packed buffer of members and scores
+//! (each score an 8-byte entry after its member) kept in (score, member)
+//! order, as Redis's listpack keeps them; past the limits they become a
+//! `Sorted`: the same order split into bounded chunks, plus a member →
+//! score table. Ranks are found by summing chunk lengths (a few
 //! thousand additions for a million members) and a binary search inside
 //! one chunk, so ZRANK and ZRANGE by rank never walk the members.
 
+use super::packed::Packed;
 use super::value::EncodingLimits;
 use super::SeededState;
 use bytes::Bytes;
@@ -167,8 +169,29 @@ impl Sorted {
 /// A sorted set, in the encoding Redis would report for it.
 #[derive(Debug, Clone)]
 pub enum ZSet {
-    Listpack(Vec<(Bytes, f64)>),
+    /// Member, score, member, score... with each score as the 8 bytes of
+    /// its f64 (little-endian), in (score, member) order.
+    Listpack(Packed),
     Skiplist(Box<Sorted>),
+}
+
+/// A listpack's (member, score) entries, in order.
+pub fn listpack_entries(packed: &Packed) -> impl Iterator<Item = (&[u8], f64)> + '_ {
+    packed.pairs().map(|(member, score)| {
+        let score: [u8; 8] = score.try_into().expect("a listpack score is 8 bytes");
+        (member, f64::from_le_bytes(score))
+    })
+}
+
+/// A listpack of entries already in order.
+fn pack<'a>(entries: impl Iterator<Item = (&'a [u8], f64)>) -> Packed {
+    let scores: Vec<(&[u8], [u8; 8])> = entries
+        .map(|(member, score)| (member, score.to_le_bytes()))
+        .collect();
+    scores
+        .iter()
+        .flat_map(|(member, score)| [*member, score.as_slice()])
+        .collect()
 }
 
 impl Default for ZSet {
@@ -179,7 +202,7 @@ impl Default for ZSet {
 
 impl ZSet {
     pub fn new() -> Self {
-        ZSet::Listpack(Vec::new())
+        ZSet::Listpack(Packed::new())
     }
 
     /// A set built from scratch (a STORE result, a loaded payload): a
@@ -192,12 +215,11 @@ impl ZSet {
                 .iter()
                 .all(|(m, _)| m.len() <= limits.zset_max_listpack_value);
         if fits {
-            ZSet::Listpack(
+            ZSet::Listpack(pack(
                 entries
-                    .into_iter()
-                    .map(|(m, s)| (m, listpack_score(s)))
-                    .collect(),
-            )
+                    .iter()
+                    .map(|(m, s)| (m.as_ref(), listpack_score(*s))),
+            ))
         } else {
             ZSet::Skiplist(Box::new(Sorted::from_sorted(entries)))
         }
@@ -226,7 +248,7 @@ impl ZSet {
 
     pub fn len(&self) -> usize {
         match self {
-            ZSet::Listpack(entries) => entries.len(),
+            ZSet::Listpack(packed) => packed.len() / 2,
             ZSet::Skiplist(sorted) => sorted.scores.len(),
         }
     }
@@ -237,7 +259,9 @@ impl ZSet {
 
     pub fn score(&self, member: &[u8]) -> Option<f64> {
         match self {
-            ZSet::Listpack(entries) => entries.iter().find(|(m, _)| m == member).map(|e| e.1),
+            ZSet::Listpack(packed) => {
+                listpack_entries(packed).find_map(|(m, s)| (m == member).then_some(s))
+            }
             ZSet::Skiplist(sorted) => sorted.scores.get(member).copied(),
         }
     }
@@ -253,15 +277,16 @@ impl ZSet {
                 self.convert_to_skiplist();
             }
         }
-        // A copy: the member may be a slice of a whole read buffer.
-        let member = Bytes::copy_from_slice(member);
         match self {
-            ZSet::Listpack(entries) => {
+            ZSet::Listpack(packed) => {
                 let score = listpack_score(score);
-                let at = entries.partition_point(|e| entry_order(e, score, &member).is_lt());
-                entries.insert(at, (member, score));
+                let at = listpack_entries(packed)
+                    .take_while(|(m, s)| order(*s, m, score, member).is_lt())
+                    .count();
+                packed.insert(at * 2, &[member, &score.to_le_bytes()]);
             }
-            ZSet::Skiplist(sorted) => sorted.insert_new(member, score),
+            // A copy: the member may be a slice of a whole read buffer.
+            ZSet::Skiplist(sorted) => sorted.insert_new(Bytes::copy_from_slice(member), score),
         }
         old.is_none()
     }
@@ -269,9 +294,12 @@ impl ZSet {
     /// Removes a member, returning its score.
     pub fn remove(&mut self, member: &[u8]) -> Option<f64> {
         match self {
-            ZSet::Listpack(entries) => {
-                let at = entries.iter().position(|(m, _)| m == member)?;
-                Some(entries.remove(at).1)
+            ZSet::Listpack(packed) => {
+                let (at, (_, score)) = listpack_entries(packed)
+                    .enumerate()
+                    .find(|(_, (m, _))| *m == member)?;
+                packed.remove(at * 2, 2);
+                Some(score)
             }
             ZSet::Skiplist(sorted) => {
                 let score = *sorted.scores.get(member)?;
@@ -284,10 +312,10 @@ impl ZSet {
     /// The member's rank, lowest score first, and its score.
     pub fn rank(&self, member: &[u8]) -> Option<(usize, f64)> {
         match self {
-            ZSet::Listpack(entries) => entries
-                .iter()
-                .position(|(m, _)| m == member)
-                .map(|at| (at, entries[at].1)),
+            ZSet::Listpack(packed) => listpack_entries(packed)
+                .enumerate()
+                .find(|(_, (m, _))| *m == member)
+                .map(|(at, (_, score))| (at, score)),
             ZSet::Skiplist(sorted) => {
                 let score = *sorted.scores.get(member)?;
                 sorted.rank(score, member).map(|rank| (rank, score))
@@ -302,7 +330,11 @@ impl ZSet {
             return Vec::new();
         }
         match self {
-            ZSet::Listpack(entries) => entries[start..end].to_vec(),
+            ZSet::Listpack(packed) => listpack_entries(packed)
+                .skip(start)
+                .take(end - start)
+                .map(|(m, s)| (Bytes::copy_from_slice(m), s))
+                .collect(),
             ZSet::Skiplist(sorted) => {
                 let mut out = Vec::with_capacity(end - start);
                 let Some((mut at, mut inside)) = sorted.position(start) else {
@@ -325,7 +357,9 @@ impl ZSet {
     /// holds; `below` must hold for a prefix of the order only.
     pub fn partition_point(&self, below: impl Fn(&[u8], f64) -> bool) -> usize {
         match self {
-            ZSet::Listpack(entries) => entries.partition_point(|(m, s)| below(m, *s)),
+            ZSet::Listpack(packed) => listpack_entries(packed)
+                .take_while(|(m, s)| below(m, *s))
+                .count(),
             ZSet::Skiplist(sorted) => sorted.partition_point(below),
         }
     }
@@ -337,9 +371,7 @@ impl ZSet {
             return 0;
         }
         match self {
-            ZSet::Listpack(entries) => {
-                entries.drain(start..end);
-            }
+            ZSet::Listpack(packed) => packed.remove(start * 2, (end - start) * 2),
             ZSet::Skiplist(sorted) => sorted.remove_ranks(start, end),
         }
         end - start
@@ -351,16 +383,14 @@ impl ZSet {
     }
 
     pub fn convert_to_skiplist(&mut self) {
-        if let ZSet::Listpack(entries) = self {
-            *self = ZSet::Skiplist(Box::new(Sorted::from_sorted(std::mem::take(entries))));
+        if let ZSet::Listpack(_) = self {
+            *self = ZSet::Skiplist(Box::new(Sorted::from_sorted(self.entries())));
         }
     }
 
     pub fn memory_bytes(&self) -> usize {
         match self {
-            ZSet::Listpack(entries) => {
-                24 + entries.iter().map(|(m, _)| m.len() + 48).sum::<usize>()
-            }
+            ZSet::Listpack(packed) => std::mem::size_of::<Self>() + packed.allocated_bytes(),
             ZSet::Skiplist(sorted) => {
                 let payload: usize = sorted.scores.keys().map(|m| m.len()).sum();
                 64 + payload + sorted.scores.capacity() * 56 + sorted.scores.len() * 40
@@ -491,6 +521,41 @@ mod tests {
         zset.remove_range(0, 5);
         assert_eq!(zset.rank(b"m00050"), Some((0, 50.0)));
         assert_eq!(zset.len(), 395);
+    }
+
+    #[test]
+    fn listpack_members_and_scores_are_packed_in_order() {
+        let limits = EncodingLimits::default();
+        let mut zset = ZSet::new();
+        // A member that reads like a score, and an empty member.
+        for (member, score) in [(&b"m"[..], 2.0), (&[0u8; 8][..], 1.0), (b"", 1.0)] {
+            assert!(zset.insert(member, score, &limits));
+        }
+        let ZSet::Listpack(packed) = &zset else {
+            panic!("not a listpack");
+        };
+        assert_eq!(packed.len(), 6);
+        assert_eq!(packed.allocated_bytes(), (1 + 9) + (9 + 9) + (2 + 9));
+        let pairs: Vec<(&[u8], f64)> = listpack_entries(packed).collect();
+        assert_eq!(pairs, [(&b""[..], 1.0), (&[0u8; 8][..], 1.0), (b"m", 2.0)]);
+        assert_eq!(zset.score(&1.0f64.to_le_bytes()), None);
+        assert_eq!(zset.rank(&[0u8; 8]), Some((1, 1.0)));
+        assert_eq!(
+            zset.range(1, 9),
+            [(Bytes::from(vec![0u8; 8]), 1.0), (Bytes::from("m"), 2.0)]
+        );
+        assert_eq!(zset.partition_point(|_, s| s < 2.0), 2);
+        assert_eq!(zset.remove_range(0, 2), 2);
+        assert_eq!(zset.entries(), [(Bytes::from("m"), 2.0)]);
+        let built = ZSet::from_entries(
+            vec![(Bytes::from("b"), -0.0), (Bytes::from("a"), 3.5)],
+            &limits,
+        );
+        assert_eq!(
+            built.entries(),
+            [(Bytes::from("b"), 0.0), (Bytes::from("a"), 3.5)]
+        );
+        assert!(built.score(b"b").is_some_and(|s| s.is_sign_positive()));
     }
 
     #[test]
