@@ -4,7 +4,7 @@ use super::dump::encoding_limits;
 use super::errors::{self, NOT_INTEGER, OVERFLOW, SYNTAX, WRONGTYPE};
 use super::strings::long_double_add;
 use super::{drop_if_empty, typed_value};
-use super::{glob, parse_int, Db};
+use super::{parse_int, scan, Db};
 use crate::keyspace::{Entry, Hash, Value};
 use crate::protocol::Reply;
 use bytes::Bytes;
@@ -305,30 +305,38 @@ fn random_pairs(hash: &Hash, count: i64, mut seed: u64) -> Vec<(Bytes, Bytes)> {
     all
 }
 
-/// HSCAN key cursor [MATCH pattern] [COUNT count]. The whole hash comes
-/// back in one page with cursor 0 (Redis does this for small hashes; for
-/// large ones it pages, which callers loop over anyway).
+/// HSCAN key cursor [MATCH pattern] [COUNT count]. A listpack hash comes
+/// back whole with cursor 0, as Redis's; a table pages (see `scan`).
 pub fn hscan(db: &mut Db, argv: &[Bytes]) -> Reply {
-    if parse_cursor(&argv[2]).is_none() {
+    let Some(cursor) = parse_cursor(&argv[2]) else {
         return Reply::error("ERR invalid cursor");
-    }
+    };
     let hash = match read_hash(db, &argv[1]) {
         Ok(Some(hash)) => hash,
-        Ok(None) => return scan_reply(Vec::new()),
+        Ok(None) => return scan::reply(0, Vec::new()),
         Err(reply) => return reply,
     };
-    let pattern = match parse_collection_scan_options(&argv[3..]) {
-        Ok(pattern) => pattern,
+    let options = match scan::parse_options(&argv[3..]) {
+        Ok(options) => options,
         Err(reply) => return reply,
     };
-    let mut items = Vec::new();
-    for (field, value) in hash.iter() {
-        if pattern.as_ref().is_none_or(|p| glob::matches(p, field)) {
+    let (pairs, next) = match hash {
+        Hash::Listpack(_) => (hash.iter().collect(), 0),
+        Hash::Table(_) => scan::page(
+            hash.iter().map(|pair| (scan::position(pair.0), pair)),
+            hash.len(),
+            cursor,
+            options.count,
+        ),
+    };
+    let mut items = Vec::with_capacity(pairs.len() * 2);
+    for (field, value) in pairs {
+        if options.matches(field) {
             items.push(bulk(field));
             items.push(bulk(value));
         }
     }
-    scan_reply(items)
+    scan::reply(next, items)
 }
 
 /// A SCAN cursor as Redis reads it (strtoul): optional sign, decimal
@@ -351,32 +359,4 @@ pub fn parse_cursor(arg: &[u8]) -> Option<u64> {
     } else {
         value
     })
-}
-
-pub fn scan_reply(items: Vec<Reply>) -> Reply {
-    Reply::Array(vec![Reply::bulk_static("0"), Reply::Array(items)])
-}
-
-/// MATCH and COUNT of HSCAN/SSCAN (TYPE is SCAN's only): the pattern.
-pub fn parse_collection_scan_options(args: &[Bytes]) -> Result<Option<Bytes>, Reply> {
-    let mut pattern = None;
-    let mut index = 0;
-    while index < args.len() {
-        let has_value = index + 1 < args.len();
-        match args[index].to_ascii_uppercase().as_slice() {
-            b"COUNT" if has_value => match parse_int(&args[index + 1]) {
-                Some(count) if count >= 1 => {}
-                Some(_) => return Err(Reply::error(SYNTAX)),
-                None => return Err(Reply::error(NOT_INTEGER)),
-            },
-            b"MATCH" if has_value => {
-                let text = &args[index + 1];
-                // "*" matches everything: skip the per-field check.
-                pattern = (text.as_ref() != b"*").then(|| text.clone());
-            }
-            _ => return Err(Reply::error(SYNTAX)),
-        }
-        index += 2;
-    }
-    Ok(pattern)
 }

@@ -23,6 +23,7 @@ pub mod introspect;
 pub mod keys;
 pub mod lists;
 pub mod notify;
+pub mod scan;
 pub mod server;
 pub mod sets;
 pub mod sort;

@@ -5,9 +5,10 @@
 
 use super::dump::encoding_limits;
 use super::errors::{NOT_INTEGER, SYNTAX};
-use super::hashes::{parse_collection_scan_options, parse_cursor, scan_reply};
+use super::hashes::parse_cursor;
+use super::scan;
 use super::{drop_if_empty, typed_value};
-use super::{glob, parse_int, Db};
+use super::{parse_int, Db};
 use crate::keyspace::{EncodingLimits, Entry, Set, Value};
 use crate::protocol::Reply;
 use bytes::Bytes;
@@ -368,24 +369,34 @@ pub fn sdiffstore(db: &mut Db, argv: &[Bytes]) -> Reply {
     set_op_store(db, argv, SetOp::Diff)
 }
 
+/// SSCAN key cursor [MATCH pattern] [COUNT count]. An intset comes back
+/// whole with cursor 0, as Redis's; a table pages (see `scan`).
 pub fn sscan(db: &mut Db, argv: &[Bytes]) -> Reply {
-    if parse_cursor(&argv[2]).is_none() {
+    let Some(cursor) = parse_cursor(&argv[2]) else {
         return Reply::error("ERR invalid cursor");
-    }
-    let members = match read_set(db, &argv[1]) {
-        Ok(Some(set)) => set.members(),
-        Ok(None) => return scan_reply(Vec::new()),
+    };
+    let set = match read_set(db, &argv[1]) {
+        Ok(Some(set)) => set,
+        Ok(None) => return scan::reply(0, Vec::new()),
         Err(reply) => return reply,
     };
-    let pattern = match parse_collection_scan_options(&argv[3..]) {
-        Ok(pattern) => pattern,
+    let options = match scan::parse_options(&argv[3..]) {
+        Ok(options) => options,
         Err(reply) => return reply,
     };
-    scan_reply(
-        members
-            .into_iter()
-            .filter(|m| pattern.as_ref().is_none_or(|p| glob::matches(p, m)))
-            .map(Reply::Bulk)
-            .collect(),
-    )
+    let (members, next) = match set {
+        Set::Intset { .. } => (set.members(), 0),
+        Set::Table(table) => scan::page(
+            table.iter().map(|m| (scan::position(m), m.clone())),
+            table.len(),
+            cursor,
+            options.count,
+        ),
+    };
+    let items = members
+        .into_iter()
+        .filter(|m| options.matches(m))
+        .map(Reply::Bulk)
+        .collect();
+    scan::reply(next, items)
 }

@@ -6,9 +6,10 @@
 
 use super::dump::encoding_limits;
 use super::errors::{NOT_FLOAT, NOT_INTEGER, SYNTAX, WRONGTYPE};
-use super::hashes::{parse_collection_scan_options, parse_cursor, scan_reply};
+use super::hashes::parse_cursor;
+use super::scan;
 use super::{drop_if_empty, typed_value};
-use super::{glob, parse_int, Db};
+use super::{parse_int, Db};
 use crate::keyspace::zset::{listpack_entries, score_text};
 use crate::keyspace::{EncodingLimits, Entry, Value, ZSet};
 use crate::protocol::Reply;
@@ -1031,18 +1032,31 @@ pub fn zrandmember(db: &mut Db, argv: &[Bytes]) -> Reply {
     scored_reply(picked, withscores)
 }
 
+/// ZSCAN key cursor [MATCH pattern] [COUNT count]. A listpack comes back
+/// whole with cursor 0, as Redis's; a skiplist pages (see `scan`).
 pub fn zscan(db: &mut Db, argv: &[Bytes]) -> Reply {
-    if parse_cursor(&argv[2]).is_none() {
+    let Some(cursor) = parse_cursor(&argv[2]) else {
         return Reply::error("ERR invalid cursor");
-    }
+    };
     let (entries, listpack) = match read_zset(db, &argv[1]) {
         Ok(Some(zset)) => (zset.entries(), matches!(zset, ZSet::Listpack(_))),
-        Ok(None) => return scan_reply(Vec::new()),
+        Ok(None) => return scan::reply(0, Vec::new()),
         Err(reply) => return reply,
     };
-    let pattern = match parse_collection_scan_options(&argv[3..]) {
-        Ok(pattern) => pattern,
+    let options = match scan::parse_options(&argv[3..]) {
+        Ok(options) => options,
         Err(reply) => return reply,
+    };
+    let (entries, next) = if listpack {
+        (entries, 0)
+    } else {
+        let total = entries.len();
+        scan::page(
+            entries.into_iter().map(|e| (scan::position(&e.0), e)),
+            total,
+            cursor,
+            options.count,
+        )
     };
     // A listpack hands out the score text it stores; a skiplist formats
     // the double (%.17Lg), which differs only for -0.
@@ -1053,13 +1067,12 @@ pub fn zscan(db: &mut Db, argv: &[Bytes]) -> Reply {
             crate::protocol::reply::format_double(score)
         }
     };
-    scan_reply(
-        entries
-            .into_iter()
-            .filter(|(m, _)| pattern.as_ref().is_none_or(|p| glob::matches(p, m)))
-            .flat_map(|(m, s)| [Reply::Bulk(m), Reply::bulk(text(s))])
-            .collect(),
-    )
+    let items = entries
+        .into_iter()
+        .filter(|(m, _)| options.matches(m))
+        .flat_map(|(m, s)| [Reply::Bulk(m), Reply::bulk(text(s))])
+        .collect();
+    scan::reply(next, items)
 }
 
 // ---------------------------------------------------------------------------

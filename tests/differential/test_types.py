@@ -575,3 +575,49 @@ def test_restore_redis6_ziplist_payloads(h):
     h.run([["HGETALL", "zhash"], ["LRANGE", "zlist", "0", "-1"], ["LRANGE", "qlist", "0", "-1"],
            ["RESTORE", "bad", "0", _payload(13, _rdb_string(hash_zl[:-3] + b"\xff"))]], p)
     h.done()
+
+
+def _scan_all(conn, command, key, count):
+    """Drives HSCAN/SSCAN/ZSCAN to cursor 0: every element returned (pairs flattened), the calls."""
+    cursor, elements, calls = b"0", [], 0
+    while True:
+        reply = conn.call(command, key, cursor, "COUNT", str(count))
+        assert reply[0] == "*", reply
+        cursor, page = reply[1][0][1], [item[1] for item in reply[1][1][1]]
+        elements.extend(page)
+        calls += 1
+        if cursor == b"0" or calls > 100000:
+            return elements, calls
+
+
+def test_scans_of_large_collections_page(h):
+    """HSCAN, SSCAN and ZSCAN of table-encoded collections (2000 elements) page with a cursor:
+    driven to cursor 0 they return exactly the elements redis's do, each once, in more than one
+    call; small encodings answer in one call, as redis's do."""
+    p = h.pair()
+    n = 2000
+    h.run([
+        ["HSET", "{p}h"] + sum([["f%d" % i, "v%d" % i] for i in range(n)], []),
+        ["SADD", "{p}s"] + ["m%d" % i for i in range(n)],
+        ["ZADD", "{p}z"] + sum([[str(i % 7), "m%d" % i] for i in range(n)], []),
+        ["HSET", "{p}small", "a", "1"], ["SADD", "{p}ints", "1", "2"], ["ZADD", "{p}zsmall", "1", "a"],
+        ["OBJECT", "ENCODING", "{p}h"], ["OBJECT", "ENCODING", "{p}s"], ["OBJECT", "ENCODING", "{p}z"],
+    ], p)
+    for command, key, pairs in (("HSCAN", "{p}h", True), ("SSCAN", "{p}s", False), ("ZSCAN", "{p}z", True),
+                                ("HSCAN", "{p}small", True), ("SSCAN", "{p}ints", False),
+                                ("ZSCAN", "{p}zsmall", True)):
+        got = []
+        for conn in (p.r, p.s):
+            elements, calls = _scan_all(conn, command, key, 10)
+            if pairs:
+                elements = list(zip(elements[::2], elements[1::2]))
+            got.append((elements, calls))
+        (r_elements, r_calls), (s_elements, s_calls) = got
+        big = not key.endswith(("small", "ints"))
+        h.compare([command, key, "... to cursor 0"], ("set", sorted(set(r_elements))),
+                  ("set", sorted(set(s_elements))))
+        h.compare([command, key, "... each element once"], ("once", True),
+                  ("once", len(s_elements) == len(set(s_elements))))
+        h.compare([command, key, "... pages"], ("paged", r_calls > 1 if big else r_calls == 1),
+                  ("paged", s_calls > 1 if big else s_calls == 1))
+    h.done()
