@@ -312,37 +312,6 @@ pub fn keys_local(db: &mut Db, argv: &[Bytes]) -> Reply {
     Reply::Array(found)
 }
 
-/// Options of SCAN, validated on the coordinator.
-pub struct ScanOptions {
-    pub pattern: Option<Bytes>,
-    pub count: usize,
-    pub type_name: Option<Bytes>,
-}
-
-pub fn parse_scan_options(args: &[Bytes]) -> Result<ScanOptions, Reply> {
-    let mut options = ScanOptions {
-        pattern: None,
-        count: 10,
-        type_name: None,
-    };
-    let mut index = 0;
-    while index < args.len() {
-        let has_value = index + 1 < args.len();
-        match args[index].to_ascii_uppercase().as_slice() {
-            b"COUNT" if has_value => match parse_int(&args[index + 1]) {
-                Some(count) if count >= 1 => options.count = count as usize,
-                Some(_) => return Err(Reply::error(SYNTAX)),
-                None => return Err(Reply::error(NOT_INTEGER)),
-            },
-            b"MATCH" if has_value => options.pattern = Some(args[index + 1].clone()),
-            b"TYPE" if has_value => options.type_name = Some(args[index + 1].clone()),
-            _ => return Err(Reply::error(SYNTAX)),
-        }
-        index += 2;
-    }
-    Ok(options)
-}
-
 /// SCAN's work on one core: argv = [_, first local slot index, count,
 /// pattern or "", type or ""]. Returns [next local index or -1, keys...].
 /// Whole slots are returned, so a key present for the whole scan is never

@@ -25,17 +25,29 @@ use std::hash::BuildHasher;
 /// A full scan takes at most this many pages.
 const PAGES_MAX: usize = 64;
 
-/// MATCH and COUNT of HSCAN, SSCAN and ZSCAN.
+/// MATCH, COUNT and (SCAN only) TYPE of the SCAN family.
 pub struct Options {
     /// None when there is none, or it is `*`.
     pub pattern: Option<Bytes>,
     pub count: usize,
+    pub type_name: Option<Bytes>,
 }
 
+/// The options of HSCAN, SSCAN and ZSCAN.
 pub fn parse_options(args: &[Bytes]) -> Result<Options, Reply> {
+    parse(args, false)
+}
+
+/// The options of SCAN, which also takes TYPE.
+pub fn parse_scan_options(args: &[Bytes]) -> Result<Options, Reply> {
+    parse(args, true)
+}
+
+fn parse(args: &[Bytes], with_type: bool) -> Result<Options, Reply> {
     let mut options = Options {
         pattern: None,
         count: 10,
+        type_name: None,
     };
     let mut index = 0;
     while index < args.len() {
@@ -50,6 +62,7 @@ pub fn parse_options(args: &[Bytes]) -> Result<Options, Reply> {
                 let text = &args[index + 1];
                 options.pattern = (text.as_ref() != b"*").then(|| text.clone());
             }
+            b"TYPE" if has_value && with_type => options.type_name = Some(args[index + 1].clone()),
             _ => return Err(Reply::error(SYNTAX)),
         }
         index += 2;

@@ -438,7 +438,7 @@ impl Conn {
         let Some(cursor) = crate::command::hashes::parse_cursor(&argv[1]) else {
             return Reply::error("ERR invalid cursor");
         };
-        let options = match keys::parse_scan_options(&argv[2..]) {
+        let options = match crate::command::scan::parse_scan_options(&argv[2..]) {
             Ok(options) => options,
             Err(reply) => return reply,
         };
