@@ -7,6 +7,7 @@ they usually live on different cores and every message crosses the channel mesh.
 
 import os
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -93,10 +94,18 @@ def test_many_subscribers_and_closed_subscribers(h):
     h.run([["PUBLISH", "fan", "to all"], ["PUBSUB", "NUMSUB", "fan", "own0", "own3"]], pub)
     for sub in subs:
         h.run([receive(1)], sub)
-    # Connections that close drop their subscriptions.
+    # Connections that close drop their subscriptions. A close reaches each server on its own
+    # time (on another core, for slotcore): wait until both have seen it, then compare.
     for sub in subs[:2]:
         sub.r.close()
         sub.s.close()
+    for conn in (pub.r, pub.s):
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            counts = conn.call("PUBSUB", "NUMSUB", "own0", "own1")[1][1::2]
+            if all(count[1] == 0 for count in counts):
+                break
+            time.sleep(0.02)
     h.run([
         C(["PUBSUB", "NUMSUB", "fan", "own0", "own3"]),
         ["PUBLISH", "fan", "to the rest"],
