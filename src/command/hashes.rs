@@ -17,7 +17,7 @@ fn bulk(bytes: &[u8]) -> Reply {
 /// A hash for reading: Ok(None) when the key is missing.
 fn read_hash<'a>(db: &'a mut Db, key: &[u8]) -> Result<Option<&'a Hash>, Reply> {
     let found = typed_value(db, key, false, |value| match value {
-        Value::Hash(hash) => Some(&mut **hash),
+        Value::Hash(hash) => Some(hash),
         _ => None,
     })?;
     Ok(found.map(|hash| &*hash))
@@ -36,7 +36,7 @@ fn write_hash<'a>(db: &'a mut Db, key: &[u8]) -> Result<&'a mut Hash, Reply> {
         Some(_) => return Err(Reply::error(WRONGTYPE)),
     };
     if !exists {
-        let entry = Entry::new(Value::Hash(Box::default()), now);
+        let entry = Entry::new(Value::Hash(Hash::default()), now);
         db.keyspace.insert(slot, key, entry);
     }
     match db.keyspace.lookup_write(slot, key, now) {

@@ -454,7 +454,7 @@ pub fn store(db: &mut Db, key: &[u8], entries: Vec<(Bytes, f64)>, how: Build) ->
     let zset = build(entries, how, &encoding_limits(db));
     let count = zset.len() as i64;
     db.keyspace
-        .insert(slot, key, Entry::new(Value::ZSet(Box::new(zset)), now));
+        .insert(slot, key, Entry::new(Value::ZSet(zset), now));
     count
 }
 
@@ -596,7 +596,7 @@ fn add_generic(db: &mut Db, argv: &[Bytes], incr: bool) -> Reply {
             zset.convert_to_skiplist();
         }
         db.keyspace
-            .insert(slot, key, Entry::new(Value::ZSet(Box::new(zset)), now));
+            .insert(slot, key, Entry::new(Value::ZSet(zset), now));
     }
     let Ok(Some(zset)) = write_zset(db, key) else {
         return Reply::error(WRONGTYPE);

@@ -101,7 +101,7 @@ pub fn load_moved(payload: &[u8], limits: &EncodingLimits) -> Result<Value, Payl
         at: 1,
     };
     let entries = read_zset_entries(&mut reader, object_type::ZSET_2)?;
-    Ok(Value::ZSet(Box::new(ZSet::skiplist_from(entries))))
+    Ok(Value::ZSet(ZSet::skiplist_from(entries)))
 }
 
 /// Decodes a verified payload's object into a value.
@@ -317,7 +317,7 @@ fn zset_checked(
     if zset.len() > limits.zset_max_listpack_entries {
         zset.convert_to_skiplist();
     }
-    Ok(Value::ZSet(Box::new(zset)))
+    Ok(Value::ZSet(zset))
 }
 
 const NODE_PLAIN: u64 = 1;
@@ -519,7 +519,7 @@ fn hash_from_pairs(
                 .collect(),
         )
     };
-    Ok(Value::Hash(Box::new(hash)))
+    Ok(Value::Hash(hash))
 }
 
 const ENCVAL: u8 = 3;
@@ -803,19 +803,19 @@ mod tests {
         for (field, value) in [("a", "1"), ("b", "hello"), ("n", "-4097")] {
             hash.set(field.as_bytes(), value.as_bytes(), &limits);
         }
-        let loaded = round_trip(&Value::Hash(Box::new(hash.clone())), &limits);
+        let loaded = round_trip(&Value::Hash(hash.clone()), &limits);
         assert_eq!(loaded.encoding_name(), "listpack");
         let Value::Hash(loaded) = loaded else {
             panic!("not a hash");
         };
-        assert!(matches!(*loaded, Hash::Listpack(_)));
+        assert!(matches!(loaded, Hash::Listpack(_)));
         assert_eq!(
             loaded.iter().collect::<Vec<_>>(),
             hash.iter().collect::<Vec<_>>()
         );
         hash.convert_to_table();
         assert_eq!(
-            round_trip(&Value::Hash(Box::new(hash)), &limits).encoding_name(),
+            round_trip(&Value::Hash(hash), &limits).encoding_name(),
             "listpack"
         );
 

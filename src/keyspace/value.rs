@@ -291,14 +291,16 @@ pub enum Value {
         bytes: Bytes,
         encoding: StrEncoding,
     },
-    // Collections are boxed so a key's entry stays as small as a string's
-    // (Value is 40 bytes, the size of the `Str` variant).
-    Hash(Box<Hash>),
+    // A key's entry stays as small as a string's (Value is 40 bytes, the
+    // size of the `Str` variant): hashes and sorted sets are 24 bytes (a
+    // packed buffer, or a boxed table), so they live inline; sets and
+    // lists are boxed.
+    Hash(Hash),
     Set(Box<Set>),
     /// A list. Redis 7.0 reports every list as `quicklist`; DUMP splits it
     /// into listpack nodes by `list-max-listpack-size`.
     List(Box<VecDeque<Bytes>>),
-    ZSet(Box<ZSet>),
+    ZSet(ZSet),
 }
 
 impl Value {
@@ -358,7 +360,7 @@ impl Value {
                 encoding: StrEncoding::Raw,
                 ..
             } => "raw",
-            Value::Hash(hash) => match **hash {
+            Value::Hash(hash) => match hash {
                 Hash::Listpack(_) => "listpack",
                 Hash::Table(_) => "hashtable",
             },
@@ -367,7 +369,7 @@ impl Value {
                 Set::Table(_) => "hashtable",
             },
             Value::List(_) => "quicklist",
-            Value::ZSet(zset) => match **zset {
+            Value::ZSet(zset) => match zset {
                 ZSet::Listpack(_) => "listpack",
                 ZSet::Skiplist(_) => "skiplist",
             },

@@ -298,7 +298,7 @@ impl Conn {
         let limits = dump::config_limits(&self.core.db.borrow().config);
         let zset = zsets::build(entries, how, &limits);
         let count = zset.len() as i64;
-        let payload = Bytes::from(rdb::dump(&Value::ZSet(Box::new(zset))));
+        let payload = Bytes::from(rdb::dump(&Value::ZSet(zset)));
         let put = vec![
             Bytes::new(),
             destination.clone(),
