@@ -1815,3 +1815,92 @@ fn read_push_after(conn: &mut RawConn, args: &[&str]) -> Vec<String> {
     conn.send_cmd(&args);
     read_push(conn)
 }
+
+// ---------------------------------------------------------------------------------------------
+// 12. Addressing changed at runtime.
+
+/// CONFIG SET of cluster-announce-hostname, -port and cluster-preferred-endpoint-type on a
+/// running node: its own CLUSTER NODES and (through gossip) its peers' show the new address, and
+/// a peer that prefers hostnames names it by its hostname in MOVED. The same checks run against
+/// redis-server 7.0 nodes.
+fn check_runtime_announce(cluster: &Cluster) {
+    let (a, b) = (cluster.node(0), cluster.node(1));
+    let set = |node: &Node, name: &str, value: &str| {
+        let mut conn = node.conn();
+        let reply = call_raw(&mut conn, &["CONFIG", "SET", name, value]);
+        assert_eq!(reply, "+OK\r\n", "CONFIG SET {name} {value}");
+    };
+    let a_id = a.id();
+    let address_of_a = |node: &Node| {
+        node.query_text(&["CLUSTER", "NODES"])
+            .ok()
+            .and_then(|text| {
+                text.lines()
+                    .find(|line| line.starts_with(&a_id))
+                    .and_then(|line| line.split(' ').nth(1).map(str::to_string))
+            })
+            .unwrap_or_default()
+    };
+    let converges = |expected: &str| {
+        for node in [a, b] {
+            let seen = common::eventually(CONVERGE_WAIT, || address_of_a(node) == expected);
+            assert!(
+                seen,
+                "{} shows {:?}, not {expected:?}",
+                node.port,
+                address_of_a(node)
+            );
+        }
+    };
+    set(a, "cluster-announce-hostname", "node-a.example");
+    converges(&format!(
+        "127.0.0.1:{}@{},node-a.example",
+        a.port, a.bus_port
+    ));
+    // A peer that prefers hostnames redirects to node a by name.
+    let line = a
+        .cluster_nodes()
+        .expect("CLUSTER NODES")
+        .into_iter()
+        .find(|line| line.id == a_id)
+        .expect("a's own line");
+    let first_range = line.slots.first().expect("a owns slots").clone();
+    let slot: u16 = first_range
+        .split('-')
+        .next()
+        .unwrap_or("")
+        .parse()
+        .expect("slot");
+    let key = format!("{{{}}}k", tag_of_slot(slot));
+    set(b, "cluster-preferred-endpoint-type", "hostname");
+    let mut conn = b.conn();
+    assert_eq!(
+        call_raw(&mut conn, &["GET", &key]),
+        format!("-MOVED {slot} node-a.example:{}\r\n", a.port)
+    );
+    set(b, "cluster-preferred-endpoint-type", "ip");
+    assert_eq!(
+        call_raw(&mut conn, &["GET", &key]),
+        format!("-MOVED {slot} 127.0.0.1:{}\r\n", a.port)
+    );
+    // A new announced port reaches the peers, and so does going back.
+    set(a, "cluster-announce-port", "7777");
+    converges(&format!("127.0.0.1:7777@{},node-a.example", a.bus_port));
+    set(a, "cluster-announce-port", "0");
+    converges(&format!(
+        "127.0.0.1:{}@{},node-a.example",
+        a.port, a.bus_port
+    ));
+}
+
+#[test]
+fn runtime_announce_reaches_peers_and_redirects() {
+    let cluster = Cluster::create_new(3, 0);
+    check_runtime_announce(&cluster);
+}
+
+#[test]
+fn runtime_announce_reference_redis_server() {
+    let cluster = Cluster::create_new(0, 3);
+    check_runtime_announce(&cluster);
+}

@@ -28,11 +28,13 @@ use std::time::Duration;
 const CRON_PERIOD: Duration = Duration::from_millis(100);
 const READ_BYTES: usize = 64 * 1024;
 
-/// A CLUSTER command from a shard core.
+/// A CLUSTER command from a shard core, or (`announce`) a CONFIG SET of
+/// the settings that say how other nodes reach us.
 pub struct BusRequest {
     pub argv: Vec<Bytes>,
     pub context: Context,
     pub reply: flume::Sender<BusReply>,
+    pub announce: Option<BusSettings>,
 }
 
 /// The answer, with the view as it stands after the command, so the
@@ -276,7 +278,13 @@ pub fn start(config: &Config, cores: usize) -> Result<BusHandle, String> {
                 let links = bus.link_reports();
                 let reply = {
                     let mut state = bus.state.borrow_mut();
-                    let reply = state.command(&request.argv, request.context, &links, now_ms());
+                    let reply = match request.announce {
+                        Some(settings) => {
+                            state.set_announce(&settings);
+                            Reply::ok()
+                        }
+                        None => state.command(&request.argv, request.context, &links, now_ms()),
+                    };
                     // DELSLOTS, SETSLOT, RESET... change coverage at once.
                     state.update_state(now_ms());
                     reply

@@ -272,6 +272,32 @@ impl ClusterState {
         self.nodes.insert(id, node);
     }
 
+    /// A CONFIG SET of cluster-announce-ip/-port/-bus-port/-hostname or
+    /// cluster-preferred-endpoint-type at runtime: our next messages, our
+    /// nodes.conf line and the view say it from now on, as Redis applies
+    /// them. A cleared IP is learned again from the next PING or MEET.
+    pub fn set_announce(&mut self, settings: &BusSettings) {
+        let was_announced = !self.settings.announce_ip.is_empty();
+        self.settings.announce_ip = settings.announce_ip.clone();
+        self.settings.announce_port = settings.announce_port;
+        self.settings.announce_bus_port = settings.announce_bus_port;
+        self.settings.announce_hostname = settings.announce_hostname.clone();
+        self.settings.preferred_endpoint = settings.preferred_endpoint.clone();
+        let (port, cport) = (self.announced_port(), self.announced_cport());
+        let (ip, hostname) = (
+            self.settings.announce_ip.clone(),
+            self.settings.announce_hostname.clone(),
+        );
+        let me = self.me_mut();
+        me.port = port;
+        me.cport = cport;
+        me.hostname = hostname;
+        if !ip.is_empty() || was_announced {
+            me.ip = ip;
+        }
+        self.changed();
+    }
+
     pub fn announced_port(&self) -> u16 {
         if self.settings.announce_port != 0 {
             self.settings.announce_port

@@ -8,6 +8,7 @@ use super::mesh::Op;
 use crate::cluster::{core_of_slot, key_hash_slot, SLOT_COUNT};
 use crate::cluster_bus::commands::Context;
 use crate::cluster_bus::runtime::BusRequest;
+use crate::cluster_bus::state::BusSettings;
 use crate::command::errors::NOT_INTEGER;
 use crate::command::{keys, parse_int, Db};
 use crate::protocol::Reply;
@@ -139,12 +140,36 @@ impl Conn {
                 }
             }
         }
+        self.bus_round_trip(bus, argv.to_vec(), context, None).await
+    }
+
+    /// After a CONFIG SET of the announce settings: the bus core takes
+    /// them (our next messages, nodes.conf and the view say them).
+    pub(super) async fn announce_to_bus(&self) {
+        let Some(bus) = self.core.shared.bus.clone() else {
+            return;
+        };
+        let settings = BusSettings::from_config(&self.core.db.borrow().config);
+        self.bus_round_trip(bus, Vec::new(), Context::default(), Some(settings))
+            .await;
+    }
+
+    /// Sends a request to the bus core and installs the view it answers
+    /// with on every core before the client hears the reply.
+    async fn bus_round_trip(
+        &self,
+        bus: flume::Sender<BusRequest>,
+        argv: Vec<Bytes>,
+        context: Context,
+        announce: Option<BusSettings>,
+    ) -> Reply {
         let version_before = self.core.view.borrow().version;
         let (reply_tx, reply_rx) = flume::bounded(1);
         let request = BusRequest {
-            argv: argv.to_vec(),
+            argv,
             context,
             reply: reply_tx,
+            announce,
         };
         if bus.send_async(request).await.is_err() {
             return Reply::error("ERR the cluster bus is not running");

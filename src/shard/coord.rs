@@ -851,11 +851,17 @@ impl Conn {
                 ));
             }
         }
+        let mut announce = false;
         for pair in argv[2..].chunks(2) {
-            let name = Bytes::from(String::from_utf8_lossy(&pair[0]).to_ascii_lowercase());
-            let set_argv = vec![Bytes::new(), name, pair[1].clone()];
+            let name = String::from_utf8_lossy(&pair[0]).to_ascii_lowercase();
+            announce |=
+                name.starts_with("cluster-announce-") || name == "cluster-preferred-endpoint-type";
+            let set_argv = vec![Bytes::new(), Bytes::from(name), pair[1].clone()];
             self.on_all(|| Op::Db(server::config_set_local, set_argv.clone()))
                 .await;
+        }
+        if announce {
+            self.announce_to_bus().await;
         }
         Reply::ok()
     }
