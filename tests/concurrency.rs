@@ -855,3 +855,89 @@ fn zset_algebra_across_cores_sees_a_rename_whole() {
     let card: i64 = redis::cmd("ZCARD").arg(&stored).query(&mut con).unwrap();
     assert_eq!(card, MEMBERS as i64);
 }
+
+/// A BLMOVE served by a push, from a list on one core to a list on another, is one step for
+/// every other client. The producer pushes and counts in one transaction (the count shares the
+/// source's slot); a reader that reads the count and both lengths in one cross-core MULTI/EXEC
+/// always finds every pushed element in one of the lists, never one popped and not yet pushed.
+#[test]
+fn served_blmove_across_cores_is_seen_whole() {
+    const ELEMENTS: usize = 300;
+    let server = Server::start(&["--shards", "2"]);
+    let per_slot = one_key_per_slot("bm");
+    // Slots 0 and 1 are on different cores whenever there are two or more.
+    let source = format!("{{{}}}source", per_slot[0]);
+    let count = format!("{{{}}}count", per_slot[0]);
+    let destination = format!("{{{}}}destination", per_slot[1]);
+    let done = Arc::new(AtomicBool::new(false));
+    let consumer = {
+        let (url, source, destination) = (server.url(), source.clone(), destination.clone());
+        let done = SetOnDrop(Arc::clone(&done));
+        thread::spawn(move || {
+            let _done = done;
+            let mut con = connect_url(&url);
+            for moved in 0..ELEMENTS {
+                let element: Option<String> = redis::cmd("BLMOVE")
+                    .arg(&source)
+                    .arg(&destination)
+                    .arg("RIGHT")
+                    .arg("LEFT")
+                    .arg(5)
+                    .query(&mut con)
+                    .unwrap();
+                assert!(element.is_some(), "BLMOVE timed out after {moved} elements");
+            }
+        })
+    };
+    let producer = {
+        let (url, source, count) = (server.url(), source.clone(), count.clone());
+        thread::spawn(move || {
+            let mut con = connect_url(&url);
+            for n in 0..ELEMENTS {
+                let _: (i64, i64) = redis::pipe()
+                    .atomic()
+                    .cmd("LPUSH")
+                    .arg(&source)
+                    .arg(n)
+                    .cmd("INCR")
+                    .arg(&count)
+                    .query(&mut con)
+                    .unwrap();
+                // Mostly the consumer is blocked when the push comes.
+                thread::sleep(Duration::from_micros(300));
+            }
+        })
+    };
+    let mut con = server.client();
+    let mut observations = 0;
+    while !done.load(Ordering::SeqCst) {
+        let (pushed, in_source, in_destination): (Option<i64>, i64, i64) = redis::pipe()
+            .atomic()
+            .cmd("GET")
+            .arg(&count)
+            .cmd("LLEN")
+            .arg(&source)
+            .cmd("LLEN")
+            .arg(&destination)
+            .query(&mut con)
+            .unwrap();
+        let pushed = pushed.unwrap_or(0);
+        assert_eq!(
+            in_source + in_destination,
+            pushed,
+            "{pushed} pushed, {in_source} in the source and {in_destination} in the destination"
+        );
+        observations += 1;
+    }
+    producer.join().unwrap();
+    consumer.join().unwrap();
+    assert!(observations > 0);
+    let mut moved: Vec<i64> = redis::cmd("LRANGE")
+        .arg(&destination)
+        .arg(0)
+        .arg(-1)
+        .query(&mut con)
+        .unwrap();
+    moved.sort_unstable();
+    assert_eq!(moved, (0..ELEMENTS as i64).collect::<Vec<_>>());
+}

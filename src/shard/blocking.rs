@@ -47,11 +47,13 @@ pub enum BlockKind {
     Zpop { max: bool, count: Option<usize> },
 }
 
-/// The answer for a blocked client; `push` is the element a cross-core
-/// BLMOVE still has to push onto its destination.
+/// The answer for a blocked client. `retry`: a BLMOVE whose destination
+/// is on another core was woken without popping; it moves the element
+/// itself under both keys' locks (`lmove_cross`), so no client ever sees
+/// the element in neither list, and blocks again if someone was faster.
 pub struct Served {
     pub reply: Reply,
-    pub push: Option<(Bytes, bool, Bytes)>,
+    pub retry: bool,
 }
 
 pub struct Waiter {
@@ -148,8 +150,19 @@ impl Core {
         matches!(length, Reply::Int(n) if n > 0)
     }
 
-    /// Pops for `waiter` from `key` (which has data) and answers it.
-    fn serve(&self, key: &Bytes, waiter: &Waiter) {
+    /// Pops for `waiter` from `key` (which has data) and answers it; false
+    /// when it only woke a BLMOVE to another core's list (see `Served`),
+    /// which leaves the element where it is for that client to move.
+    fn serve(&self, key: &Bytes, waiter: &Waiter) -> bool {
+        if let BlockKind::Move { destination, .. } = &waiter.kind {
+            if core_of_slot(key_hash_slot(destination), self.cores()) != self.id {
+                waiter.answer(Served {
+                    reply: Reply::Nil,
+                    retry: true,
+                });
+                return false;
+            }
+        }
         let mut db = self.db.borrow_mut();
         let key_arg = key.clone();
         let side = |left: bool| Bytes::from_static(if left { b"LEFT" } else { b"RIGHT" });
@@ -163,7 +176,7 @@ impl Core {
                 };
                 Served {
                     reply: Reply::Array(vec![Reply::Bulk(key_arg), reply]),
-                    push: None,
+                    retry: false,
                 }
             }
             BlockKind::Mpop { left, count } => {
@@ -177,7 +190,7 @@ impl Core {
                 ];
                 Served {
                     reply: lists::lmpop(&mut db, &argv),
-                    push: None,
+                    retry: false,
                 }
             }
             BlockKind::Zpop { max, count } => {
@@ -196,39 +209,26 @@ impl Core {
                     Ok(None) => Reply::NilArray,
                     Err(reply) => reply,
                 };
-                Served { reply, push: None }
+                Served {
+                    reply,
+                    retry: false,
+                }
             }
             BlockKind::Move {
                 from_left,
                 to_left,
                 destination,
             } => {
-                if core_of_slot(key_hash_slot(destination), self.cores()) == self.id {
-                    let argv = [
-                        Bytes::from_static(b"lmove"),
-                        key_arg,
-                        destination.clone(),
-                        side(*from_left),
-                        side(*to_left),
-                    ];
-                    Served {
-                        reply: lists::lmove(&mut db, &argv),
-                        push: None,
-                    }
-                } else {
-                    let argv = [Bytes::from_static(b"lpop"), key_arg];
-                    let reply = if *from_left {
-                        lists::lpop(&mut db, &argv)
-                    } else {
-                        lists::rpop(&mut db, &argv)
-                    };
-                    let push = match &reply {
-                        Reply::Bulk(element) => {
-                            Some((destination.clone(), *to_left, element.clone()))
-                        }
-                        _ => None,
-                    };
-                    Served { reply, push }
+                let argv = [
+                    Bytes::from_static(b"lmove"),
+                    key_arg,
+                    destination.clone(),
+                    side(*from_left),
+                    side(*to_left),
+                ];
+                Served {
+                    reply: lists::lmove(&mut db, &argv),
+                    retry: false,
                 }
             }
         };
@@ -247,10 +247,8 @@ impl Core {
                     to_left,
                     destination,
                 } => {
-                    if served.push.is_none() {
-                        let push = if *to_left { "lpush" } else { "rpush" };
-                        db.notify(LIST, push, destination);
-                    }
+                    let push = if *to_left { "lpush" } else { "rpush" };
+                    db.notify(LIST, push, destination);
                     db.notify(LIST, pop(*from_left), key);
                 }
                 BlockKind::Zpop { max, .. } => {
@@ -267,6 +265,7 @@ impl Core {
         waiter.answer(served);
         // The pop wrote the key: clients watching it see EXEC fail.
         self.watches.borrow().touch(key);
+        true
     }
 
     /// Holds serving blocked clients until `resume_serving` (EXEC).
@@ -308,8 +307,10 @@ impl Core {
                 return;
             }
             self.blocked.borrow_mut().pop_front(key);
-            if waiter.claim() {
-                self.serve(&Bytes::copy_from_slice(key), &waiter);
+            // A woken cross-core BLMOVE has the element: the clients behind
+            // it are served when it has moved it (its pop serves them).
+            if waiter.claim() && !self.serve(&Bytes::copy_from_slice(key), &waiter) {
+                return;
             }
         }
     }
@@ -567,6 +568,70 @@ impl Conn {
         timeout: Option<Duration>,
         timeout_reply: Reply,
     ) -> Reply {
+        let started = std::time::Instant::now();
+        loop {
+            let left = match timeout {
+                Some(limit) => match limit.checked_sub(started.elapsed()) {
+                    Some(left) => Some(left),
+                    None => return timeout_reply,
+                },
+                None => None,
+            };
+            let Some(served) = self.wait_once(&keys, kind.clone(), left).await else {
+                return timeout_reply;
+            };
+            if !served.retry {
+                return served.reply;
+            }
+            // A BLMOVE to another core's list was woken: move it now,
+            // under both keys' locks, unless the client has gone.
+            let BlockKind::Move {
+                from_left,
+                to_left,
+                destination,
+            } = &kind
+            else {
+                return served.reply;
+            };
+            let source = keys[0].clone();
+            let closed = self.handle.killed.get() || peer_closed(self.handle.fd);
+            let reply = if closed {
+                Reply::Nil
+            } else {
+                let side = |left: bool| Bytes::from_static(if left { b"LEFT" } else { b"RIGHT" });
+                let argv = [
+                    Bytes::from_static(b"lmove"),
+                    source.clone(),
+                    destination.clone(),
+                    side(*from_left),
+                    side(*to_left),
+                ];
+                self.lmove_cross(&argv, false).await
+            };
+            if !matches!(reply, Reply::Bulk(_)) {
+                // Not moved: the clients blocked behind this one get the
+                // element instead.
+                let core = core_of_slot(key_hash_slot(&source), self.core.cores());
+                self.on_core(core, Op::Core(serve_core, vec![source])).await;
+            }
+            if closed {
+                return timeout_reply;
+            }
+            if reply != Reply::Nil {
+                return reply;
+            }
+            // Someone else emptied the list first: block again.
+        }
+    }
+
+    /// Registers the client on its keys' cores and waits until a core
+    /// answers, the timeout passes or the client goes (None).
+    async fn wait_once(
+        &mut self,
+        keys: &[Bytes],
+        kind: BlockKind,
+        timeout: Option<Duration>,
+    ) -> Option<Served> {
         let (sender, receiver) = flume::bounded(1);
         let waiter = Arc::new(Waiter {
             client: self.handle.id,
@@ -576,7 +641,7 @@ impl Conn {
         });
         let cores = self.core.cores();
         let mut per_core: Vec<Vec<Bytes>> = vec![Vec::new(); cores];
-        for key in &keys {
+        for key in keys {
             let key = Bytes::copy_from_slice(key);
             let list = &mut per_core[core_of_slot(key_hash_slot(&key), cores)];
             if !list.contains(&key) {
@@ -629,22 +694,17 @@ impl Conn {
             .map(|keys| (!keys.is_empty()).then_some(Op::Unblock { client, keys }))
             .collect();
         self.on_each(ops).await;
-        let Some(served) = served else {
-            return timeout_reply;
-        };
-        if let Some((destination, to_left, element)) = served.push {
-            let name = Bytes::from_static(if to_left { b"lpush" } else { b"rpush" });
-            let run: crate::command::ShardFn = if to_left { lists::lpush } else { lists::rpush };
-            let core = core_of_slot(key_hash_slot(&destination), cores);
-            let spec = crate::command::lookup(&name);
-            let op = match spec {
-                Some(spec) => Op::Command(spec, run, vec![name, destination, element]),
-                None => Op::Db(run, vec![name, destination, element]),
-            };
-            self.on_core(core, op).await;
-        }
-        served.reply
+        served
     }
+}
+
+/// Serves the clients blocked on argv[0] of this core (after a woken
+/// cross-core BLMOVE left its element).
+fn serve_core(core: &Core, argv: &[Bytes]) -> Reply {
+    if let Some(key) = argv.first() {
+        core.serve_blocked(key);
+    }
+    Reply::ok()
 }
 
 pub fn defer_core(core: &Core, _: &[Bytes]) -> Reply {
@@ -676,6 +736,9 @@ pub fn unblock_client(core: &Core, client: u64, error: bool) -> Reply {
     } else {
         Reply::NilArray
     };
-    waiter.answer(Served { reply, push: None });
+    waiter.answer(Served {
+        reply,
+        retry: false,
+    });
     Reply::Int(1)
 }
