@@ -117,15 +117,7 @@ impl Conn {
             result.add(member, &limits);
         }
         let count = result.len() as i64;
-        let payload = Bytes::from(rdb::dump(&Value::Set(Box::new(result))));
-        let put = vec![
-            Bytes::new(),
-            destination.clone(),
-            payload,
-            Bytes::from_static(b"0"),
-            Bytes::from_static(b"payload"),
-        ];
-        self.locked(transaction, put_entry_local, put, destination)
+        self.store_value(transaction, destination, &Value::Set(Box::new(result)))
             .await;
         Reply::Int(count)
     }
@@ -226,6 +218,20 @@ impl Conn {
         reply
     }
 
+    /// Replaces `destination` with `value` (no expiry) on its core, under
+    /// the transaction's locks: a *STORE result travels as its DUMP payload.
+    async fn store_value(&self, transaction: u64, destination: &Bytes, value: &Value) {
+        let put = vec![
+            Bytes::new(),
+            destination.clone(),
+            Bytes::from(rdb::dump(value)),
+            Bytes::from_static(b"0"),
+            Bytes::from_static(b"payload"),
+        ];
+        self.locked(transaction, put_entry_local, put, destination)
+            .await;
+    }
+
     /// LMPOP over keys on several cores: the first non-empty list in key
     /// order, all keys locked so none changes meanwhile.
     pub async fn lmpop_cross(&self, argv: &[Bytes]) -> Reply {
@@ -233,24 +239,36 @@ impl Conn {
             Ok(parsed) => parsed,
             Err(reply) => return reply,
         };
+        let side: &'static [u8] = if left { b"LEFT" } else { b"RIGHT" };
         let keys = &argv[2..side_index];
+        self.first_pop(("lmpop", lists::lmpop), keys, side, wanted.unwrap_or(1))
+            .await
+    }
+
+    /// LMPOP / ZMPOP over keys of several cores, all locked: runs the
+    /// one-key form (`1 key side COUNT count`, raising its events) on each
+    /// key in order, and answers with the first that pops something.
+    async fn first_pop(
+        &self,
+        (name, run): (&'static str, crate::command::ShardFn),
+        keys: &[Bytes],
+        side: &'static [u8],
+        count: usize,
+    ) -> Reply {
         let locks: Vec<(&Bytes, Mode)> = keys.iter().map(|k| (k, Mode::Exclusive)).collect();
         let (transaction, cores) = self.lock_keys(&locks).await;
-        let side = Bytes::from_static(if left { b"LEFT" } else { b"RIGHT" });
-        let count = Bytes::from(wanted.unwrap_or(1).to_string());
+        let count = Bytes::from(count.to_string());
         let mut reply = Reply::NilArray;
         for key in keys {
             let one = vec![
-                Bytes::new(),
+                Bytes::from_static(name.as_bytes()),
                 Bytes::from_static(b"1"),
                 key.clone(),
-                side.clone(),
+                Bytes::from_static(side),
                 Bytes::from_static(b"COUNT"),
                 count.clone(),
             ];
-            let answer = self
-                .locked_as(transaction, Some("lmpop"), lists::lmpop, one, key)
-                .await;
+            let answer = self.locked_as(transaction, Some(name), run, one, key).await;
             if answer != Reply::NilArray {
                 reply = answer;
                 break;
@@ -298,15 +316,7 @@ impl Conn {
         let limits = dump::config_limits(&self.core.db.borrow().config);
         let zset = zsets::build(entries, how, &limits);
         let count = zset.len() as i64;
-        let payload = Bytes::from(rdb::dump(&Value::ZSet(zset)));
-        let put = vec![
-            Bytes::new(),
-            destination.clone(),
-            payload,
-            Bytes::from_static(b"0"),
-            Bytes::from_static(b"payload"),
-        ];
-        self.locked(transaction, put_entry_local, put, destination)
+        self.store_value(transaction, destination, &Value::ZSet(zset))
             .await;
         count
     }
@@ -399,30 +409,9 @@ impl Conn {
             Ok(parsed) => parsed,
             Err(reply) => return reply,
         };
+        let side: &'static [u8] = if max { b"MAX" } else { b"MIN" };
         let keys = &argv[2..2 + numkeys];
-        let locks: Vec<(&Bytes, Mode)> = keys.iter().map(|k| (k, Mode::Exclusive)).collect();
-        let (transaction, cores) = self.lock_keys(&locks).await;
-        let side = Bytes::from_static(if max { b"MAX" } else { b"MIN" });
-        let count = Bytes::from(count.to_string());
-        let mut reply = Reply::NilArray;
-        for key in keys {
-            let one = vec![
-                Bytes::from_static(b"zmpop"),
-                Bytes::from_static(b"1"),
-                key.clone(),
-                side.clone(),
-                Bytes::from_static(b"COUNT"),
-                count.clone(),
-            ];
-            let answer = self
-                .locked_as(transaction, Some("zmpop"), zsets::zmpop, one, key)
-                .await;
-            if answer != Reply::NilArray {
-                reply = answer;
-                break;
-            }
-        }
-        self.unlock(transaction, &cores).await;
-        reply
+        self.first_pop(("zmpop", zsets::zmpop), keys, side, count)
+            .await
     }
 }
