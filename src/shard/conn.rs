@@ -108,6 +108,10 @@ pub struct Conn {
     /// MULTI / WATCH state.
     pub tx: TxState,
     plan: Plan,
+    /// The slot of the current request's second argument with that
+    /// argument's address and length, computed by the read's prefetch pass:
+    /// the router reuses it when that argument is the command's first key.
+    slot_hint: (usize, usize, u16),
 }
 
 /// What the cluster gate says of a command.
@@ -136,7 +140,13 @@ impl Conn {
         let Some(first) = positions.next() else {
             return Route::Keyless;
         };
-        let slot = key_hash_slot(&argv[first]);
+        let key = &argv[first];
+        let slot = match self.slot_hint {
+            (address, length, slot) if address == key.as_ptr() as usize && length == key.len() => {
+                slot
+            }
+            _ => key_hash_slot(key),
+        };
         let core = core_of_slot(slot, cores);
         if cores > 1 && positions.any(|i| core_of_slot(key_hash_slot(&argv[i]), cores) != core) {
             return Route::Many;
@@ -859,6 +869,7 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
         subscriber: None,
         tx: TxState::default(),
         plan: Plan::default(),
+        slot_hint: (0, 0, 0),
     };
     conn.run(&mut stream).await;
     conn.forget_subscriptions();
@@ -885,6 +896,39 @@ impl Conn {
         Ok(())
     }
 
+    /// Before a read's commands run: hashes each request's second argument
+    /// (the first key of most commands) and prefetches the key map of its
+    /// slot when this core owns it, so that the cache misses of a pipeline
+    /// overlap. The slots are kept in `hints` for the router.
+    fn prefetch_pass(
+        &self,
+        chunk: &Bytes,
+        frames: &[Frame],
+        spans: &[Range<usize>],
+        hints: &mut Vec<(usize, usize, u16)>,
+    ) {
+        // Hashing a long argument that turns out not to be a key would
+        // waste time; a key this long is hashed by the router instead.
+        const HINT_KEY_BYTES_MAX: usize = 256;
+        let db = self.core.db.borrow();
+        let cores = self.core.cores();
+        hints.clear();
+        hints.extend(frames.iter().map(|frame| match frame {
+            Frame::Spans(range) if range.len() >= 2 => {
+                let key = &chunk[spans[range.start + 1].clone()];
+                if key.len() > HINT_KEY_BYTES_MAX {
+                    return (0, 0, 0);
+                }
+                let slot = key_hash_slot(key);
+                if core_of_slot(slot, cores) == self.core.id {
+                    db.keyspace.prefetch_slot(slot);
+                }
+                (key.as_ptr() as usize, key.len(), slot)
+            }
+            _ => (0, 0, 0),
+        }));
+    }
+
     async fn run(&mut self, stream: &mut TcpStream) {
         let mut buf = BytesMut::with_capacity(READ_BYTES_MIN);
         let mut read_bytes = READ_BYTES_MIN;
@@ -892,6 +936,7 @@ impl Conn {
         let mut frames: Vec<Frame> = Vec::new();
         let mut spans: Vec<Range<usize>> = Vec::new();
         let mut argv: Vec<Bytes> = Vec::new();
+        let mut slot_hints: Vec<(usize, usize, u16)> = Vec::new();
         // False when the last round stopped at PIPELINE_DEPTH_MAX with more
         // complete requests already in the buffer: serve those before
         // reading, or a client that sent them all at once would wait forever.
@@ -1007,7 +1052,9 @@ impl Conn {
             self.handle
                 .last_command_ms
                 .set(self.core.db.borrow().now_ms);
-            for frame in frames.drain(..) {
+            self.prefetch_pass(&chunk, &frames, &spans, &mut slot_hints);
+            for (frame, hint) in frames.drain(..).zip(slot_hints.drain(..)) {
+                self.slot_hint = hint;
                 argv.clear();
                 match frame {
                     Frame::Spans(range) => {
@@ -1021,6 +1068,8 @@ impl Conn {
                 }
             }
             argv.clear();
+            slot_hints.clear();
+            self.slot_hint = (0, 0, 0);
             drop(chunk);
             self.flush_plan().await;
             if let Some(error) = &protocol_error {
