@@ -18,7 +18,7 @@ pub const CORRUPT: &str = "INVALIDOBJ Corrupted HLL object detected";
 /// Checks a stored value as Redis's isHLLObjectOrReply does: another type
 /// is the usual WRONGTYPE, a string that is not an HLL (an int-encoded one
 /// included) the HyperLogLog one.
-pub fn check_value(value: &Value) -> Result<&Bytes, Reply> {
+pub fn check_value(value: &Value) -> Result<&[u8], Reply> {
     match value {
         Value::Str {
             encoding: StrEncoding::Int,
@@ -132,18 +132,20 @@ pub fn pfcount(db: &mut Db, argv: &[Bytes]) -> Reply {
     let Some(entry) = db.keyspace.lookup_read(slot, key, now) else {
         return Reply::Int(0);
     };
-    let bytes = match check_value(&entry.value) {
-        Ok(bytes) => bytes.clone(),
+    let cached = match check_value(&entry.value) {
+        Ok(bytes) => hll::cached_count(bytes),
         Err(reply) => return reply,
     };
-    if let Some(count) = hll::cached_count(&bytes) {
+    if let Some(count) = cached {
         // Redis unshares the value (it becomes raw) even to read the cache.
         if let Value::Str { encoding, .. } = &mut entry.value {
             *encoding = StrEncoding::Raw;
         }
         return Reply::Int(count as i64);
     }
-    let mut hll = bytes.to_vec();
+    let mut hll = check_value(&entry.value)
+        .map(<[u8]>::to_vec)
+        .unwrap_or_default();
     match hll::count(&hll) {
         Ok(count) => {
             hll::set_cached_count(&mut hll, count);
@@ -183,7 +185,7 @@ pub fn pfmerge(db: &mut Db, argv: &[Bytes]) -> Reply {
         values.push(db.keyspace.lookup_read(db.slot(key), key, now).map(
             |entry| match &entry.value {
                 // An int-encoded string reads as its digits: never an HLL.
-                Value::Str { bytes, .. } => (bytes.clone(), true),
+                Value::Str { bytes, .. } => (bytes.to_bytes(), true),
                 _ => (Bytes::new(), false),
             },
         ));

@@ -580,7 +580,7 @@ pub fn lookup_local(db: &mut Db, argv: &[Bytes]) -> Reply {
         let slot = db.slot(key);
         let found = db.keyspace.lookup_read(slot, key, now);
         let value = match found.map(|e| &e.value) {
-            Some(Value::Str { bytes, .. }) if field.is_empty() => Some(bytes.clone()),
+            Some(Value::Str { bytes, .. }) if field.is_empty() => Some(bytes.to_bytes()),
             Some(Value::Hash(hash)) if !field.is_empty() => {
                 hash.get(field).map(Bytes::copy_from_slice)
             }

@@ -12,7 +12,7 @@ pub fn read_string(db: &mut Db, key: &[u8]) -> Result<Option<Bytes>, Reply> {
     match db.keyspace.lookup_read(db.slot(key), key, now) {
         None => Ok(None),
         Some(entry) => match entry.value.as_str() {
-            Some(bytes) => Ok(Some(bytes.clone())),
+            Some(bytes) => Ok(Some(bytes.to_bytes())),
             None => Err(Reply::error(WRONGTYPE)),
         },
     }
@@ -510,7 +510,7 @@ pub fn lcs(db: &mut Db, argv: &[Bytes]) -> Reply {
         match db.keyspace.lookup_read(db.slot(key), key, now) {
             None => values.push(Bytes::new()),
             Some(entry) => match entry.value.as_str() {
-                Some(bytes) => values.push(bytes.clone()),
+                Some(bytes) => values.push(bytes.to_bytes()),
                 None => return Reply::error("ERR The specified keys must contain string values"),
             },
         }

@@ -8,13 +8,17 @@
 //! that are due, oldest first, with bounded work per call.
 
 pub mod hll;
+mod key;
 mod listpack;
 mod lzf;
 pub mod packed;
 pub mod rdb;
+mod strbytes;
 mod value;
 pub mod zset;
 
+pub use key::Key;
+pub use strbytes::StrBytes;
 pub use value::{EncodingLimits, Hash, Set, StrEncoding, Value};
 pub use zset::ZSet;
 
@@ -43,9 +47,10 @@ impl BuildHasher for SeededState {
     }
 }
 
-/// Keys are boxed slices (16 bytes, one allocation) rather than `Bytes`
-/// (32 bytes, plus a shared header once cloned): they are never shared.
-pub type SlotMap = HashMap<Box<[u8]>, Entry, SeededState>;
+/// Keys are stored as `Key` (short ones inline in the bucket, see `key`)
+/// rather than `Bytes` (32 bytes, plus a shared header once cloned): they
+/// are never shared.
+pub type SlotMap = HashMap<Key, Entry, SeededState>;
 
 #[derive(Debug, Clone)]
 pub struct Entry {
@@ -77,7 +82,7 @@ pub struct Keyspace {
     core: usize,
     cores: usize,
     slots: Vec<SlotMap>,
-    expiry: BTreeSet<(u64, u16, Box<[u8]>)>,
+    expiry: BTreeSet<(u64, u16, Key)>,
     key_count: usize,
     pub stats: KeyspaceStats,
     /// False after DEBUG SET-ACTIVE-EXPIRE 0.

@@ -4,6 +4,7 @@
 use super::packed::Packed;
 use super::zset::ZSet;
 use super::SeededState;
+use super::StrBytes;
 use bytes::Bytes;
 use hashbrown::{HashMap, HashSet};
 use std::collections::VecDeque;
@@ -288,7 +289,7 @@ impl Default for Set {
 #[derive(Debug, Clone)]
 pub enum Value {
     Str {
-        bytes: Bytes,
+        bytes: StrBytes,
         encoding: StrEncoding,
     },
     // A key's entry stays as small as a string's (Value is 40 bytes, the
@@ -315,13 +316,16 @@ impl Value {
             } else {
                 StrEncoding::Raw
             };
-        Value::Str { bytes, encoding }
+        Value::Str {
+            bytes: bytes.into(),
+            encoding,
+        }
     }
 
     /// A string that was modified in place (APPEND, SETRANGE): always `raw`.
     pub fn raw_string(bytes: Bytes) -> Self {
         Value::Str {
-            bytes,
+            bytes: bytes.into(),
             encoding: StrEncoding::Raw,
         }
     }
@@ -333,7 +337,10 @@ impl Value {
         } else {
             StrEncoding::Raw
         };
-        Value::Str { bytes, encoding }
+        Value::Str {
+            bytes: bytes.into(),
+            encoding,
+        }
     }
 
     pub fn type_name(&self) -> &'static str {
@@ -376,7 +383,7 @@ impl Value {
         }
     }
 
-    pub fn as_str(&self) -> Option<&Bytes> {
+    pub fn as_str(&self) -> Option<&StrBytes> {
         match self {
             Value::Str { bytes, .. } => Some(bytes),
             _ => None,

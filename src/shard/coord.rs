@@ -685,7 +685,7 @@ pub(super) fn read_entry_local(db: &mut Db, argv: &[Bytes]) -> Reply {
 fn entry_reply(entry: &Entry) -> Reply {
     match &entry.value {
         value @ Value::Str { bytes, .. } => Reply::Array(vec![
-            Reply::Bulk(bytes.clone()),
+            Reply::Bulk(bytes.to_bytes()),
             Reply::Int(entry.expire_at_ms as i64),
             Reply::Bulk(Bytes::from_static(value.encoding_name().as_bytes())),
         ]),
