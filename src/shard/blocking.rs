@@ -542,9 +542,9 @@ impl Conn {
         match spec.exec {
             crate::command::Exec::Shard(run) | crate::command::Exec::ShardOrCross(run, _) => {
                 match self.route(spec, argv) {
-                    super::conn::Route::One { core, .. } => {
-                        self.on_core(core, Op::Command(spec, run, argv.to_vec()))
-                            .await
+                    super::conn::Route::One { core, slot, key } => {
+                        let op = Op::Command(spec, run, argv.to_vec(), Some((key, slot)));
+                        self.on_core(core, op).await
                     }
                     super::conn::Route::Keyless => Reply::Nil,
                     super::conn::Route::Many => match spec.exec {

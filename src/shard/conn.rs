@@ -427,9 +427,11 @@ impl Conn {
                 }
                 self.run_inline(command, run, argv, Some((key, slot)))
             }
-            Route::One { core, .. } => {
-                self.run_remote(command, core, Op::Command(spec, run, argv.to_vec()))
-            }
+            Route::One { core, slot, key } => self.run_remote(
+                command,
+                core,
+                Op::Command(spec, run, argv.to_vec(), Some((key, slot))),
+            ),
             Route::Many => match cross {
                 None => self.emit(
                     command,

@@ -22,13 +22,18 @@ use std::task::{Poll, Waker};
 /// (clients, statistics).
 pub type CoreFn = fn(&Core, &[Bytes]) -> Reply;
 
+/// The position of the key a command was routed by and that key's slot,
+/// hashed once by the sending core and reused by the owning one.
+pub type Routed = Option<(usize, u16)>;
+
 pub enum Op {
     /// Internal work on the core's database; never waits for key locks.
     Db(ShardFn, Vec<Bytes>),
     /// Internal work on the core itself (clients, statistics).
     Core(CoreFn, Vec<Bytes>),
     /// A client command: waits while its keys are locked by a multi-core one.
-    Command(&'static CommandSpec, ShardFn, Vec<Bytes>),
+    /// `Routed` is the position and slot of the key the sender routed it by.
+    Command(&'static CommandSpec, ShardFn, Vec<Bytes>, Routed),
     /// Takes locks on keys of this core for a multi-core command; waits
     /// until it can take them all.
     Lock {

@@ -106,7 +106,18 @@ impl Core {
     /// Runs ops in order until one must wait for a key lock; returns the
     /// replies so far and the ops left, the waiting one first.
     pub fn run_until_blocked(&self, ops: Vec<Op>) -> (Vec<Reply>, Vec<Op>) {
-        self.db.borrow_mut().refresh_clock();
+        {
+            let mut db = self.db.borrow_mut();
+            db.refresh_clock();
+            // Start loading every command's slot map first, so that the
+            // batch's cache misses overlap (as the connection does for a
+            // read's own commands).
+            for op in &ops {
+                if let Op::Command(_, _, _, Some((_, slot))) = op {
+                    db.keyspace.prefetch_slot(*slot);
+                }
+            }
+        }
         let mut replies = Vec::with_capacity(ops.len());
         let mut ops = ops.into_iter();
         while let Some(op) = ops.next() {
@@ -160,17 +171,20 @@ impl Core {
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(self, &argv)))
                     .unwrap_or_else(|_| internal_error())
             }
-            Op::Command(spec, run, argv) => {
+            Op::Command(spec, run, argv, routed) => {
                 if self.command_blocked(spec, &argv) {
-                    return Err(Op::Command(spec, run, argv));
+                    return Err(Op::Command(spec, run, argv, routed));
                 }
                 let watch = crate::clock::Stopwatch::start();
-                let reply = crate::command::notify::run_notifying(
-                    run,
-                    &mut self.db.borrow_mut(),
-                    spec,
-                    &argv,
-                );
+                let reply = {
+                    let mut db = self.db.borrow_mut();
+                    if let Some((key, slot)) = routed {
+                        db.set_routed(&argv[key], slot);
+                    }
+                    let reply = crate::command::notify::run_notifying(run, &mut db, spec, &argv);
+                    db.clear_routed();
+                    reply
+                };
                 self.publish_events();
                 self.after_write(spec, &argv, &reply);
                 let nanos = watch.elapsed_nanos();
