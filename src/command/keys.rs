@@ -353,6 +353,7 @@ pub fn dbsize_local(db: &mut Db, _argv: &[Bytes]) -> Reply {
 
 pub fn flush_local(db: &mut Db, _argv: &[Bytes]) -> Reply {
     db.keyspace.clear();
+    crate::memory::release_free_memory();
     Reply::ok()
 }
 
