@@ -327,3 +327,38 @@ fn sigterm_shuts_down_cleanly_with_status_zero() {
         server.log()
     );
 }
+
+/// The process's resident memory in KiB, from /proc.
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
+        .expect("VmRSS line")
+}
+
+#[test]
+fn flushall_gives_the_memory_of_the_flushed_keys_back() {
+    let server = Server::start(&["--enable-debug-command", "yes"]);
+    let mut client = server.client();
+    let before = rss_kib(server.pid());
+    let _: () = redis::cmd("DEBUG")
+        .arg("POPULATE")
+        .arg(300_000)
+        .arg("key")
+        .arg(16)
+        .query(&mut client)
+        .unwrap();
+    let populated = rss_kib(server.pid());
+    let grown = populated.saturating_sub(before);
+    // 300k keys take tens of MiB; a test on a machine where they did not
+    // show in VmRSS would prove nothing.
+    assert!(grown > 20 * 1024, "RSS grew by {grown} KiB only");
+    let _: () = redis::cmd("FLUSHALL").query(&mut client).unwrap();
+    let flushed = rss_kib(server.pid());
+    assert!(
+        flushed < before + grown / 2,
+        "RSS {before} KiB at start, {populated} populated, still {flushed} after FLUSHALL"
+    );
+}
