@@ -6,99 +6,20 @@
 //! bytes share the bucket's cache line, and a short key costs no allocation.
 //! Typical keys (`user:1000`, `key:000000123456`, `{tag}:field`) fit.
 
-use std::borrow::Borrow;
-use std::cmp::Ordering;
-use std::hash::{Hash, Hasher};
-use std::ops::Deref;
+use super::inline::InlineOr;
 
 /// The longest key kept inline: what fits in 24 bytes beside the variant
 /// tag and the length (the size of a boxed slice plus its tag).
 const INLINE_BYTES_MAX: usize = 22;
 
-#[derive(Clone)]
-pub enum Key {
-    Inline {
-        len: u8,
-        bytes: [u8; INLINE_BYTES_MAX],
-    },
-    Boxed(Box<[u8]>),
-}
+pub type Key = InlineOr<INLINE_BYTES_MAX, Box<[u8]>>;
 
 const _: () = assert!(std::mem::size_of::<Key>() == 24);
 
 impl From<&[u8]> for Key {
     #[inline]
     fn from(key: &[u8]) -> Self {
-        if key.len() <= INLINE_BYTES_MAX {
-            let mut bytes = [0; INLINE_BYTES_MAX];
-            bytes[..key.len()].copy_from_slice(key);
-            Key::Inline {
-                len: key.len() as u8,
-                bytes,
-            }
-        } else {
-            Key::Boxed(key.into())
-        }
-    }
-}
-
-impl Deref for Key {
-    type Target = [u8];
-
-    #[inline]
-    fn deref(&self) -> &[u8] {
-        match self {
-            Key::Inline { len, bytes } => &bytes[..*len as usize],
-            Key::Boxed(boxed) => boxed,
-        }
-    }
-}
-
-impl AsRef<[u8]> for Key {
-    fn as_ref(&self) -> &[u8] {
-        self
-    }
-}
-
-// Hash, equality and order are the bytes', so that a map of `Key` can be
-// searched with a `&[u8]`.
-impl Borrow<[u8]> for Key {
-    fn borrow(&self) -> &[u8] {
-        self
-    }
-}
-
-impl Hash for Key {
-    #[inline]
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        (**self).hash(state)
-    }
-}
-
-impl PartialEq for Key {
-    #[inline]
-    fn eq(&self, other: &Self) -> bool {
-        **self == **other
-    }
-}
-
-impl Eq for Key {}
-
-impl PartialOrd for Key {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Key {
-    fn cmp(&self, other: &Self) -> Ordering {
-        (**self).cmp(&**other)
-    }
-}
-
-impl std::fmt::Debug for Key {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:?}", String::from_utf8_lossy(self))
+        Key::inline(key).unwrap_or_else(|| Key::Heap(key.into()))
     }
 }
 
@@ -113,7 +34,7 @@ mod tests {
             let bytes: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
             let key = Key::from(&bytes[..]);
             assert_eq!(&*key, &bytes[..], "len {len}");
-            assert_eq!(matches!(key, Key::Inline { .. }), len <= INLINE_BYTES_MAX);
+            assert_eq!(key.is_inline(), len <= INLINE_BYTES_MAX);
         }
     }
 

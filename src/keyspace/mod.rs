@@ -8,6 +8,7 @@
 //! that are due, oldest first, with bounded work per call.
 
 pub mod hll;
+mod inline;
 mod key;
 mod listpack;
 mod lzf;

@@ -1,25 +1,17 @@
 //! A string value's bytes: up to 23 inside the key's entry, longer ones in
 //! a `Bytes`.
 //!
-//! Most values are short (counters, flags, ids, small payloads). Kept inline
-//! they cost no allocation, and reading one touches only the entry the
-//! lookup already brought into the cache, not a second cache line elsewhere
-//! for the bytes (and a third for a `Bytes`' shared reference count).
+//! Reading an inline value touches only the entry the lookup already brought
+//! into the cache, not a second cache line for the bytes (and a third for a
+//! `Bytes`' shared reference count).
 
+use super::inline::InlineOr;
 use bytes::Bytes;
-use std::ops::Deref;
 
 /// The longest string kept inline: the type stays the size of a `Bytes`.
 const INLINE_BYTES_MAX: usize = 23;
 
-#[derive(Clone)]
-pub enum StrBytes {
-    Inline {
-        len: u8,
-        bytes: [u8; INLINE_BYTES_MAX],
-    },
-    Shared(Bytes),
-}
+pub type StrBytes = InlineOr<INLINE_BYTES_MAX, Bytes>;
 
 const _: () = assert!(std::mem::size_of::<StrBytes>() == std::mem::size_of::<Bytes>());
 
@@ -27,21 +19,7 @@ impl StrBytes {
     /// Copies a short string inline; keeps a long one's `Bytes`.
     #[inline]
     pub fn new(bytes: Bytes) -> Self {
-        if bytes.len() <= INLINE_BYTES_MAX {
-            Self::inline(&bytes)
-        } else {
-            StrBytes::Shared(bytes)
-        }
-    }
-
-    #[inline]
-    fn inline(slice: &[u8]) -> Self {
-        let mut bytes = [0; INLINE_BYTES_MAX];
-        bytes[..slice.len()].copy_from_slice(slice);
-        StrBytes::Inline {
-            len: slice.len() as u8,
-            bytes,
-        }
+        StrBytes::inline(&bytes).unwrap_or(StrBytes::Heap(bytes))
     }
 
     /// The bytes for a reply or another value. A short string is copied:
@@ -52,7 +30,7 @@ impl StrBytes {
     pub fn to_bytes(&self) -> Bytes {
         const COPY_BYTES_MAX: usize = 64;
         match self {
-            StrBytes::Shared(bytes) if bytes.len() > COPY_BYTES_MAX => bytes.clone(),
+            StrBytes::Heap(bytes) if bytes.len() > COPY_BYTES_MAX => bytes.clone(),
             _ => Bytes::copy_from_slice(self),
         }
     }
@@ -60,7 +38,7 @@ impl StrBytes {
     /// The bytes, giving up this value (no copy for a long string).
     pub fn into_bytes(self) -> Bytes {
         match self {
-            StrBytes::Shared(bytes) => bytes,
+            StrBytes::Heap(bytes) => bytes,
             inline => Bytes::copy_from_slice(&inline),
         }
     }
@@ -68,7 +46,7 @@ impl StrBytes {
 
 impl Default for StrBytes {
     fn default() -> Self {
-        Self::inline(&[])
+        StrBytes::new(Bytes::new())
     }
 }
 
@@ -81,33 +59,9 @@ impl From<Bytes> for StrBytes {
 impl From<StrBytes> for Vec<u8> {
     fn from(value: StrBytes) -> Self {
         match value {
-            StrBytes::Shared(bytes) => Vec::from(bytes),
+            StrBytes::Heap(bytes) => Vec::from(bytes),
             inline => inline.to_vec(),
         }
-    }
-}
-
-impl Deref for StrBytes {
-    type Target = [u8];
-
-    #[inline]
-    fn deref(&self) -> &[u8] {
-        match self {
-            StrBytes::Inline { len, bytes } => &bytes[..*len as usize],
-            StrBytes::Shared(bytes) => bytes,
-        }
-    }
-}
-
-impl AsRef<[u8]> for StrBytes {
-    fn as_ref(&self) -> &[u8] {
-        self
-    }
-}
-
-impl std::fmt::Debug for StrBytes {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:?}", String::from_utf8_lossy(self))
     }
 }
 
@@ -120,11 +74,7 @@ mod tests {
         for len in [0, 1, 22, 23, 24, 64, 65, 1000] {
             let bytes = Bytes::from((0..len).map(|i| i as u8).collect::<Vec<u8>>());
             let value = StrBytes::new(bytes.clone());
-            assert_eq!(
-                matches!(value, StrBytes::Inline { .. }),
-                len <= 23,
-                "len {len}"
-            );
+            assert_eq!(value.is_inline(), len <= INLINE_BYTES_MAX, "len {len}");
             assert_eq!(&*value, &bytes[..]);
             assert_eq!(value.to_bytes(), bytes);
             assert_eq!(Vec::from(value.clone()), bytes.to_vec());
