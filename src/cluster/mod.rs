@@ -6,5 +6,7 @@ pub mod route;
 pub mod slot;
 pub mod view;
 
-pub use slot::{core_of_slot, key_hash_slot, local_slot_count, local_slot_index, SLOT_COUNT};
+pub use slot::{
+    core_of_slot, key_hash_slot, local_slot_count, local_slot_index, KnownSlot, SLOT_COUNT,
+};
 pub use view::ClusterView;

@@ -31,6 +31,43 @@ fn hash_tag(key: &[u8]) -> Option<&[u8]> {
     Some(&key[open + 1..open + 1 + close])
 }
 
+/// A key's slot, hashed once and remembered with the key's address and
+/// length, so that a later step given the very same bytes (not just equal
+/// ones) reuses it instead of hashing again.
+#[derive(Clone, Copy, Default)]
+pub struct KnownSlot {
+    address: usize,
+    length: usize,
+    slot: u16,
+}
+
+impl KnownSlot {
+    pub const NONE: KnownSlot = KnownSlot {
+        address: 0,
+        length: 0,
+        slot: 0,
+    };
+
+    #[inline]
+    pub fn new(key: &[u8], slot: u16) -> Self {
+        KnownSlot {
+            address: key.as_ptr() as usize,
+            length: key.len(),
+            slot,
+        }
+    }
+
+    /// The slot of `key`: the remembered one when `key` is those bytes.
+    #[inline]
+    pub fn slot_of(&self, key: &[u8]) -> u16 {
+        if self.address == key.as_ptr() as usize && self.length == key.len() {
+            self.slot
+        } else {
+            key_hash_slot(key)
+        }
+    }
+}
+
 /// The core that owns `slot` on a node running `cores` shard cores.
 #[inline]
 pub fn core_of_slot(slot: u16, cores: usize) -> usize {

@@ -132,20 +132,21 @@ pub fn pfcount(db: &mut Db, argv: &[Bytes]) -> Reply {
     let Some(entry) = db.keyspace.lookup_read(slot, key, now) else {
         return Reply::Int(0);
     };
-    let cached = match check_value(&entry.value) {
-        Ok(bytes) => hll::cached_count(bytes),
+    // The cached count, or a copy of the HLL to count and store.
+    let found = match check_value(&entry.value) {
+        Ok(bytes) => hll::cached_count(bytes).ok_or_else(|| bytes.to_vec()),
         Err(reply) => return reply,
     };
-    if let Some(count) = cached {
-        // Redis unshares the value (it becomes raw) even to read the cache.
-        if let Value::Str { encoding, .. } = &mut entry.value {
-            *encoding = StrEncoding::Raw;
+    let mut hll = match found {
+        Ok(count) => {
+            // Redis unshares the value (it becomes raw) even to read the cache.
+            if let Value::Str { encoding, .. } = &mut entry.value {
+                *encoding = StrEncoding::Raw;
+            }
+            return Reply::Int(count as i64);
         }
-        return Reply::Int(count as i64);
-    }
-    let mut hll = check_value(&entry.value)
-        .map(<[u8]>::to_vec)
-        .unwrap_or_default();
+        Err(hll) => hll,
+    };
     match hll::count(&hll) {
         Ok(count) => {
             hll::set_cached_count(&mut hll, count);

@@ -31,7 +31,7 @@ pub mod strings;
 pub mod table;
 pub mod zsets;
 
-use crate::cluster::key_hash_slot;
+use crate::cluster::KnownSlot;
 use crate::config::Config;
 use crate::keyspace::Keyspace;
 use crate::protocol::Reply;
@@ -63,7 +63,7 @@ pub struct Db {
     /// The slot the router computed for the key the current command was
     /// routed by, with that key's address: handlers reuse it instead of
     /// hashing the key again. Only valid while that command runs.
-    routed: (usize, usize, u16),
+    routed: KnownSlot,
     /// Keyspace events raised by the commands run since the runtime last
     /// published them (see `notify`).
     pub events: notify::Events,
@@ -78,7 +78,7 @@ impl Db {
             cores,
             now_ms: now_ms(),
             rng_state: 0x9E37_79B9_7F4A_7C15 ^ (core as u64 + 1).wrapping_mul(now_ms()),
-            routed: (0, 0, 0),
+            routed: KnownSlot::NONE,
             events: Vec::new(),
         }
     }
@@ -90,24 +90,19 @@ impl Db {
     /// The slot of `key`, reusing the router's hash when it is the same key.
     #[inline]
     pub fn slot(&self, key: &[u8]) -> u16 {
-        let (address, length, slot) = self.routed;
-        if address == key.as_ptr() as usize && length == key.len() {
-            slot
-        } else {
-            key_hash_slot(key)
-        }
+        self.routed.slot_of(key)
     }
 
     /// Records the routed key's slot for the command about to run, and
     /// forgets it afterwards (`clear_routed`).
     #[inline]
     pub fn set_routed(&mut self, key: &[u8], slot: u16) {
-        self.routed = (key.as_ptr() as usize, key.len(), slot);
+        self.routed = KnownSlot::new(key, slot);
     }
 
     #[inline]
     pub fn clear_routed(&mut self) {
-        self.routed = (0, 0, 0);
+        self.routed = KnownSlot::NONE;
     }
 
     /// xorshift64*: good enough for RANDOMKEY and sampling.

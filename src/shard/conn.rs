@@ -16,7 +16,7 @@ use super::transaction::{runs_inside_multi, TxState};
 use super::Core;
 use crate::clock::Stopwatch;
 use crate::cluster::route::{route, Decision, KeyCheck, Query, Redirect};
-use crate::cluster::{core_of_slot, key_hash_slot};
+use crate::cluster::{core_of_slot, key_hash_slot, KnownSlot};
 use crate::command::table::index_of;
 use crate::command::ShardFn;
 use crate::command::{errors, key_positions, lookup, CommandSpec, Coord, Exec};
@@ -108,10 +108,10 @@ pub struct Conn {
     /// MULTI / WATCH state.
     pub tx: TxState,
     plan: Plan,
-    /// The slot of the current request's second argument with that
-    /// argument's address and length, computed by the read's prefetch pass:
-    /// the router reuses it when that argument is the command's first key.
-    slot_hint: (usize, usize, u16),
+    /// The slot of the current request's second argument, hashed by the
+    /// read's prefetch pass: the router reuses it when that argument is the
+    /// command's first key.
+    slot_hint: KnownSlot,
 }
 
 /// What the cluster gate says of a command.
@@ -140,13 +140,7 @@ impl Conn {
         let Some(first) = positions.next() else {
             return Route::Keyless;
         };
-        let key = &argv[first];
-        let slot = match self.slot_hint {
-            (address, length, slot) if address == key.as_ptr() as usize && length == key.len() => {
-                slot
-            }
-            _ => key_hash_slot(key),
-        };
+        let slot = self.slot_hint.slot_of(&argv[first]);
         let core = core_of_slot(slot, cores);
         if cores > 1 && positions.any(|i| core_of_slot(key_hash_slot(&argv[i]), cores) != core) {
             return Route::Many;
@@ -871,7 +865,7 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
         subscriber: None,
         tx: TxState::default(),
         plan: Plan::default(),
-        slot_hint: (0, 0, 0),
+        slot_hint: KnownSlot::NONE,
     };
     conn.run(&mut stream).await;
     conn.forget_subscriptions();
@@ -907,7 +901,7 @@ impl Conn {
         chunk: &Bytes,
         frames: &[Frame],
         spans: &[Range<usize>],
-        hints: &mut Vec<(usize, usize, u16)>,
+        hints: &mut Vec<KnownSlot>,
     ) {
         // Hashing a long argument that turns out not to be a key would
         // waste time; a key this long is hashed by the router instead.
@@ -919,15 +913,15 @@ impl Conn {
             Frame::Spans(range) if range.len() >= 2 => {
                 let key = &chunk[spans[range.start + 1].clone()];
                 if key.len() > HINT_KEY_BYTES_MAX {
-                    return (0, 0, 0);
+                    return KnownSlot::NONE;
                 }
                 let slot = key_hash_slot(key);
                 if core_of_slot(slot, cores) == self.core.id {
                     db.keyspace.prefetch_slot(slot);
                 }
-                (key.as_ptr() as usize, key.len(), slot)
+                KnownSlot::new(key, slot)
             }
-            _ => (0, 0, 0),
+            _ => KnownSlot::NONE,
         }));
     }
 
@@ -938,7 +932,7 @@ impl Conn {
         let mut frames: Vec<Frame> = Vec::new();
         let mut spans: Vec<Range<usize>> = Vec::new();
         let mut argv: Vec<Bytes> = Vec::new();
-        let mut slot_hints: Vec<(usize, usize, u16)> = Vec::new();
+        let mut slot_hints: Vec<KnownSlot> = Vec::new();
         // False when the last round stopped at PIPELINE_DEPTH_MAX with more
         // complete requests already in the buffer: serve those before
         // reading, or a client that sent them all at once would wait forever.
@@ -1071,7 +1065,7 @@ impl Conn {
             }
             argv.clear();
             slot_hints.clear();
-            self.slot_hint = (0, 0, 0);
+            self.slot_hint = KnownSlot::NONE;
             drop(chunk);
             self.flush_plan().await;
             if let Some(error) = &protocol_error {
