@@ -19,7 +19,71 @@ pub const SLOT_COUNT: usize = 16384;
 /// whole key.
 pub fn key_hash_slot(key: &[u8]) -> u16 {
     let hashed = hash_tag(key).unwrap_or(key);
-    crc16::State::<crc16::XMODEM>::calculate(hashed) & (SLOT_COUNT as u16 - 1)
+    crc16_xmodem(hashed) & (SLOT_COUNT as u16 - 1)
+}
+
+/// CRC16-XMODEM (polynomial 0x1021, initial value 0, not reflected), the
+/// checksum the cluster specification hashes keys with, eight bytes at a
+/// time ("slicing by 8"). The `crc16` crate, which the tests check this
+/// against, goes a byte at a time: each step waits for the one before, so a
+/// 16-byte key took 16 dependent table loads, 3.5% of a one-core server's
+/// samples under `redis-benchmark -t get -P 16`. Here the eight loads of a
+/// block are independent of each other; only the fold into the state is
+/// sequential.
+fn crc16_xmodem(data: &[u8]) -> u16 {
+    let mut crc: u16 = 0;
+    let mut blocks = data.chunks_exact(8);
+    for block in &mut blocks {
+        let first = block[0] ^ (crc >> 8) as u8;
+        let second = block[1] ^ crc as u8;
+        crc = CRC16_TABLES[7][first as usize]
+            ^ CRC16_TABLES[6][second as usize]
+            ^ CRC16_TABLES[5][block[2] as usize]
+            ^ CRC16_TABLES[4][block[3] as usize]
+            ^ CRC16_TABLES[3][block[4] as usize]
+            ^ CRC16_TABLES[2][block[5] as usize]
+            ^ CRC16_TABLES[1][block[6] as usize]
+            ^ CRC16_TABLES[0][block[7] as usize];
+    }
+    for &byte in blocks.remainder() {
+        crc = (crc << 8) ^ CRC16_TABLES[0][((crc >> 8) as u8 ^ byte) as usize];
+    }
+    crc
+}
+
+/// `CRC16_TABLES[k][b]`: what byte `b` adds to the checksum when `k` more
+/// bytes follow it. Table 0 is the classic byte-at-a-time table; table `k`
+/// is table `k - 1` pushed through one more (zero) byte.
+static CRC16_TABLES: [[u16; 256]; 8] = crc16_tables();
+
+const fn crc16_tables() -> [[u16; 256]; 8] {
+    let mut tables = [[0u16; 256]; 8];
+    let mut byte = 0;
+    while byte < 256 {
+        let mut crc = (byte as u16) << 8;
+        let mut bit = 0;
+        while bit < 8 {
+            crc = if crc & 0x8000 != 0 {
+                (crc << 1) ^ 0x1021
+            } else {
+                crc << 1
+            };
+            bit += 1;
+        }
+        tables[0][byte] = crc;
+        byte += 1;
+    }
+    let mut k = 1;
+    while k < 8 {
+        let mut byte = 0;
+        while byte < 256 {
+            let previous = tables[k - 1][byte];
+            tables[k][byte] = (previous << 8) ^ tables[0][(previous >> 8) as usize];
+            byte += 1;
+        }
+        k += 1;
+    }
+    tables
 }
 
 fn hash_tag(key: &[u8]) -> Option<&[u8]> {
@@ -118,6 +182,34 @@ mod tests {
             key_hash_slot(b"{}"),
             crc16::State::<crc16::XMODEM>::calculate(b"{}") & 16383
         );
+    }
+
+    #[test]
+    fn crc16_matches_the_reference_crate_at_every_length() {
+        // Every length up to 70 (eight-byte blocks and every remainder),
+        // with bytes that cover the whole table range.
+        let data: Vec<u8> = (0..70u32)
+            .map(|i| (i.wrapping_mul(151).wrapping_add(7) % 256) as u8)
+            .collect();
+        for start in 0..4 {
+            for end in start..data.len() {
+                let bytes = &data[start..end];
+                assert_eq!(
+                    crc16_xmodem(bytes),
+                    crc16::State::<crc16::XMODEM>::calculate(bytes),
+                    "{bytes:?}"
+                );
+            }
+        }
+        for byte in 0..=255u8 {
+            let bytes = [byte; 9];
+            assert_eq!(
+                crc16_xmodem(&bytes),
+                crc16::State::<crc16::XMODEM>::calculate(&bytes)
+            );
+        }
+        // The specification's check value.
+        assert_eq!(crc16_xmodem(b"123456789"), 0x31c3);
     }
 
     #[test]
