@@ -1249,10 +1249,6 @@ pub(crate) struct Reactor {
     poll_ring: RefCell<PollRing>,
 
     latency_preemption_timeout_src: Cell<Option<Source>>,
-    // slotcore patch: when the pending latency timer fires, so that `wait` can keep it
-    latency_preemption_deadline: Cell<Option<Instant>>,
-    // slotcore patch: a latency timer has fired since the last sleep without a user timer
-    latency_timer_fired: Cell<bool>,
     throughput_preemption_timeout_src: Cell<Option<Source>>,
 
     link_fd: RawFd,
@@ -1384,8 +1380,6 @@ impl Reactor {
             latency_ring: RefCell::new(latency_ring),
             poll_ring: RefCell::new(poll_ring),
             latency_preemption_timeout_src: Cell::new(None),
-            latency_preemption_deadline: Cell::new(None),
-            latency_timer_fired: Cell::new(false),
             throughput_preemption_timeout_src: Cell::new(None),
             blocking_thread,
             link_fd,
@@ -1847,23 +1841,18 @@ impl Reactor {
         // consume all events from the rings
         consume_rings!(into &mut woke; lat_ring, poll_ring, main_ring);
 
-        // slotcore patch: upstream cancels the latency timer and the throughput timer here and
-        // arms new ones on every call, which is every turn of the executor loop: four timer
-        // submissions (TIMEOUT, ASYNC_CANCEL, twice) and a linked WRITE per turn, most of what
-        // a small request cost the kernel. A timer that has not fired yet is kept instead (see
-        // `arm_latency_timer`); one that fires early only makes `need_preempt` true or wakes
-        // the executor once, and both are harmless: the loop comes back here and re-arms.
-        self.forget_fired_latency_timer();
-        // An executor with nothing to do must not be woken by the preemption period over and
-        // over: once a timer has fired (the executor may be idle), the next sleep without a
-        // user timer cancels the pending one, as upstream does on every sleep.
-        if user_timer.is_none() && preempt_timer().is_none() && self.latency_timer_fired.take() {
-            drop(self.latency_preemption_timeout_src.take());
-            self.latency_preemption_deadline.set(None);
-        }
+        // Cancel the old timer regardless of whether we can sleep:
+        // if we won't sleep, we will register the new timer with its new
+        // value.
+        //
+        // But if we will sleep, there might be a timer registered that needs
+        // to be removed otherwise we'll wake up when it expires.
+        drop(self.latency_preemption_timeout_src.take());
 
-        // The throughput-based timeout counts completions on the main ring; keep it until it
-        // has fired.
+        // slotcore patch: upstream also cancels the throughput-based timeout here and arms a
+        // new one on every call, that is every turn of the executor loop (a TIMEOUT, an
+        // ASYNC_CANCEL and a linked WRITE per turn). It counts completions on the main ring;
+        // it is now kept until it has fired. Firing early only makes `need_preempt` true once.
         let throughput_pending = self
             .throughput_preemption_timeout_src
             .take()
@@ -1895,12 +1884,10 @@ impl Reactor {
         if should_sleep {
             // We are about to go to sleep. It's ok to sleep, but if there
             // is a timer set, we need to make sure we wake up to handle it.
-            // A pending preemption timer is kept while we sleep: it wakes us at most once, no
-            // later than the preemption period after it was armed.
             if let Some(dur) = user_timer {
-                if self.arm_latency_timer(&mut lat_ring, Instant::now(), dur) {
-                    assert!(flush_rings!(lat_ring)? > 0);
-                }
+                self.latency_preemption_timeout_src
+                    .set(Some(lat_ring.prepare_latency_preemption_timer(dur)));
+                assert!(flush_rings!(lat_ring)? > 0);
             }
             // From this moment on the remote executors are aware that we are sleeping
             // We have to sweep the remote channels function once more because since
@@ -1927,10 +1914,9 @@ impl Reactor {
         }
 
         if let Some(preempt) = preempt_timer() {
-            self.forget_fired_latency_timer();
-            if self.arm_latency_timer(&mut lat_ring, Instant::now(), preempt) {
-                flush_rings!(lat_ring, main_ring)?;
-            }
+            self.latency_preemption_timeout_src
+                .set(Some(lat_ring.prepare_latency_preemption_timer(preempt)));
+            flush_rings!(lat_ring, main_ring)?;
         }
 
         // A Note about `need_preempt`:
@@ -1941,37 +1927,6 @@ impl Reactor {
         // need_preempt() should be false at this point. As soon as the next event
         // in the preempt ring completes, though, then it will be true.
         Ok(should_sleep)
-    }
-
-    /// slotcore patch: drops the latency timer's source if its timer has fired.
-    fn forget_fired_latency_timer(&self) {
-        if let Some(src) = self.latency_preemption_timeout_src.take() {
-            if src.result().is_none() {
-                self.latency_preemption_timeout_src.set(Some(src));
-            } else {
-                self.latency_preemption_deadline.set(None);
-                self.latency_timer_fired.set(true);
-            }
-        }
-    }
-
-    /// slotcore patch: makes sure the latency ring has a timer that fires no later than
-    /// `now + dur`. A pending timer that fires by then is kept; a later one is cancelled and
-    /// replaced. Returns whether a new timer was queued (and the ring needs a flush).
-    fn arm_latency_timer(&self, lat_ring: &mut SleepableRing, now: Instant, dur: Duration) -> bool {
-        let deadline = now + dur;
-        let pending = self.latency_preemption_timeout_src.take();
-        if let (Some(src), Some(at)) = (pending, self.latency_preemption_deadline.get()) {
-            if at <= deadline {
-                self.latency_preemption_timeout_src.set(Some(src));
-                return false;
-            }
-            drop(src);
-        }
-        self.latency_preemption_timeout_src
-            .set(Some(lat_ring.prepare_latency_preemption_timer(dur)));
-        self.latency_preemption_deadline.set(Some(deadline));
-        true
     }
 
     pub(crate) fn flush_syscall_thread(&self) -> usize {
