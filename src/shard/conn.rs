@@ -1086,6 +1086,15 @@ impl Conn {
                 );
                 self.close_after_reply = true;
             }
+            // Let every other connection that became readable in this turn
+            // run its commands first, so that the replies go out together,
+            // as Redis writes them all before it sleeps. A client waiting in
+            // epoll is then woken once per burst rather than once per reply:
+            // each wake-up is an inter-processor interrupt, and sending one
+            // per connection cost 15% of the CPU at P16.
+            if !self.out.is_empty() {
+                futures_lite::future::yield_now().await;
+            }
             if self.write_out(stream).await.is_err() {
                 break;
             }
