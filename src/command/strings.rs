@@ -37,7 +37,19 @@ pub fn store_string(db: &mut Db, key: &[u8], value: Value, expire_at_ms: u64, ke
 }
 
 pub fn get(db: &mut Db, argv: &[Bytes]) -> Reply {
-    read_string(db, &argv[1]).map_or_else(|e| e, bulk_or_nil)
+    // read_string's path, without making a `Bytes` of a short value only
+    // to copy it into the output and free it.
+    const COPY_BYTES_MAX: usize = 64;
+    let now = db.now_ms;
+    let key = &argv[1];
+    match db.keyspace.lookup_read(db.slot(key), key, now) {
+        None => Reply::Nil,
+        Some(entry) => match entry.value.as_str() {
+            Some(bytes) if bytes.len() <= COPY_BYTES_MAX => Reply::bulk_copied(bytes),
+            Some(bytes) => Reply::Bulk(bytes.to_bytes()),
+            None => Reply::error(WRONGTYPE),
+        },
+    }
 }
 
 #[derive(Default)]
@@ -110,13 +122,7 @@ fn expire_at_ms(
 
 pub fn set(db: &mut Db, argv: &[Bytes]) -> Reply {
     if argv.len() == 3 {
-        store_string(
-            db,
-            &argv[1],
-            Value::string(Bytes::copy_from_slice(&argv[2])),
-            0,
-            false,
-        );
+        store_string(db, &argv[1], Value::string_copied(&argv[2]), 0, false);
         return Reply::ok();
     }
     let options = match parse_set_options(&argv[3..], true) {
@@ -151,7 +157,7 @@ pub fn set(db: &mut Db, argv: &[Bytes]) -> Reply {
     store_string(
         db,
         key,
-        Value::string(Bytes::copy_from_slice(&argv[2])),
+        Value::string_copied(&argv[2]),
         expire_at,
         options.keep_ttl,
     );
@@ -167,26 +173,14 @@ pub fn setnx(db: &mut Db, argv: &[Bytes]) -> Reply {
     if db.keyspace.contains(db.slot(&argv[1]), &argv[1], now) {
         return Reply::Int(0);
     }
-    store_string(
-        db,
-        &argv[1],
-        Value::string(Bytes::copy_from_slice(&argv[2])),
-        0,
-        false,
-    );
+    store_string(db, &argv[1], Value::string_copied(&argv[2]), 0, false);
     Reply::Int(1)
 }
 
 fn setex_generic(db: &mut Db, argv: &[Bytes], command: &str, seconds: bool) -> Reply {
     match expire_at_ms(db, command, seconds, false, &argv[2]) {
         Ok(when) => {
-            store_string(
-                db,
-                &argv[1],
-                Value::string(Bytes::copy_from_slice(&argv[3])),
-                when,
-                false,
-            );
+            store_string(db, &argv[1], Value::string_copied(&argv[3]), when, false);
             Reply::ok()
         }
         Err(reply) => reply,
@@ -204,13 +198,7 @@ pub fn psetex(db: &mut Db, argv: &[Bytes]) -> Reply {
 pub fn getset(db: &mut Db, argv: &[Bytes]) -> Reply {
     match read_string(db, &argv[1]) {
         Ok(old) => {
-            store_string(
-                db,
-                &argv[1],
-                Value::string(Bytes::copy_from_slice(&argv[2])),
-                0,
-                false,
-            );
+            store_string(db, &argv[1], Value::string_copied(&argv[2]), 0, false);
             bulk_or_nil(old)
         }
         Err(reply) => reply,
@@ -275,13 +263,7 @@ pub fn mget_local(db: &mut Db, argv: &[Bytes]) -> Reply {
 
 pub fn mset_local(db: &mut Db, argv: &[Bytes]) -> Reply {
     for pair in argv[1..].chunks_exact(2) {
-        store_string(
-            db,
-            &pair[0],
-            Value::string(Bytes::copy_from_slice(&pair[1])),
-            0,
-            false,
-        );
+        store_string(db, &pair[0], Value::string_copied(&pair[1]), 0, false);
     }
     Reply::ok()
 }
@@ -316,7 +298,7 @@ pub fn append(db: &mut Db, argv: &[Bytes]) -> Reply {
         return Reply::error(STRING_TOO_LONG);
     }
     let value = match old {
-        None => Value::string(Bytes::copy_from_slice(&argv[2])),
+        None => Value::string_copied(&argv[2]),
         Some(old) => {
             let mut joined = Vec::with_capacity(total);
             joined.extend_from_slice(&old);

@@ -391,7 +391,7 @@ mod tests {
     use crate::cluster::key_hash_slot;
 
     fn string(text: &str) -> Value {
-        Value::string(Bytes::copy_from_slice(text.as_bytes()))
+        Value::string_copied(text.as_bytes())
     }
 
     #[test]

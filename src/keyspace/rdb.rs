@@ -757,7 +757,7 @@ mod tests {
             ),
         ];
         for (text, payload) in cases {
-            let value = Value::string(Bytes::copy_from_slice(text.as_bytes()));
+            let value = Value::string_copied(text.as_bytes());
             assert_eq!(hex(&dump(&value)), payload, "{text:?}");
             let loaded = load(&unhex(payload), &EncodingLimits::default()).unwrap();
             assert_eq!(loaded.as_str().unwrap().as_ref(), text.as_bytes());

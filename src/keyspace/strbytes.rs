@@ -22,6 +22,12 @@ impl StrBytes {
         StrBytes::inline(&bytes).unwrap_or(StrBytes::Heap(bytes))
     }
 
+    /// A copy of `bytes`: inline when short, else in a new `Bytes`.
+    #[inline]
+    pub fn copied(bytes: &[u8]) -> Self {
+        StrBytes::inline(bytes).unwrap_or_else(|| StrBytes::Heap(Bytes::copy_from_slice(bytes)))
+    }
+
     /// The bytes for a reply or another value. A short string is copied:
     /// cloning a `Bytes` counts a reference in its shared header, a cache
     /// miss of its own (and a first clone allocates that header for good),
@@ -76,6 +82,8 @@ mod tests {
             let value = StrBytes::new(bytes.clone());
             assert_eq!(value.is_inline(), len <= INLINE_BYTES_MAX, "len {len}");
             assert_eq!(&*value, &bytes[..]);
+            assert_eq!(StrBytes::copied(&bytes), value);
+            assert_eq!(StrBytes::copied(&bytes).is_inline(), value.is_inline());
             assert_eq!(value.to_bytes(), bytes);
             assert_eq!(Vec::from(value.clone()), bytes.to_vec());
             assert_eq!(value.into_bytes(), bytes);

@@ -304,21 +304,34 @@ pub enum Value {
     ZSet(ZSet),
 }
 
+/// How SET stores a string: `int` when it reads as a canonical integer,
+/// else `embstr` or `raw` by length.
+fn string_encoding(bytes: &[u8]) -> StrEncoding {
+    if bytes.len() <= 20 && crate::protocol::decode::parse_i64_strict(bytes).is_some() {
+        StrEncoding::Int
+    } else if bytes.len() <= EMBSTR_BYTES_MAX {
+        StrEncoding::Embstr
+    } else {
+        StrEncoding::Raw
+    }
+}
+
 impl Value {
     /// A string as SET stores it: `int` when it reads as a canonical
     /// integer, else `embstr` or `raw` by length.
     pub fn string(bytes: Bytes) -> Self {
-        let encoding =
-            if bytes.len() <= 20 && crate::protocol::decode::parse_i64_strict(&bytes).is_some() {
-                StrEncoding::Int
-            } else if bytes.len() <= EMBSTR_BYTES_MAX {
-                StrEncoding::Embstr
-            } else {
-                StrEncoding::Raw
-            };
         Value::Str {
+            encoding: string_encoding(&bytes),
             bytes: bytes.into(),
-            encoding,
+        }
+    }
+
+    /// `string` of a copy of `bytes` (an argument of the request): a short
+    /// one is copied straight into the entry, with no allocation on the way.
+    pub fn string_copied(bytes: &[u8]) -> Self {
+        Value::Str {
+            encoding: string_encoding(bytes),
+            bytes: StrBytes::copied(bytes),
         }
     }
 

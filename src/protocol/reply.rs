@@ -14,6 +14,12 @@ pub enum Reply {
     Error(Cow<'static, str>),
     Int(i64),
     Bulk(Bytes),
+    /// A bulk string of at most `SHORT_BULK_BYTES_MAX` bytes carried in the
+    /// reply itself: GET of a short value answers without an allocation.
+    ShortBulk {
+        len: u8,
+        bytes: [u8; SHORT_BULK_BYTES_MAX],
+    },
     /// A null bulk ($-1 / `_`).
     Nil,
     /// A null array (*-1 / `_`).
@@ -35,6 +41,12 @@ pub enum Reply {
 }
 
 pub const OK: Reply = Reply::Simple(Cow::Borrowed("OK"));
+
+/// The longest `ShortBulk`: what fits beside the tag without making a
+/// `Reply` bigger than a `Bytes` and its tag.
+pub const SHORT_BULK_BYTES_MAX: usize = 30;
+
+const _: () = assert!(std::mem::size_of::<Reply>() == 40);
 
 impl Reply {
     pub fn ok() -> Reply {
@@ -58,6 +70,30 @@ impl Reply {
         Reply::Bulk(Bytes::from(text.into()))
     }
 
+    /// A copy of `bytes` as a bulk string, inside the reply when short.
+    #[inline]
+    pub fn bulk_copied(bytes: &[u8]) -> Reply {
+        if bytes.len() <= SHORT_BULK_BYTES_MAX {
+            let mut short = [0; SHORT_BULK_BYTES_MAX];
+            short[..bytes.len()].copy_from_slice(bytes);
+            Reply::ShortBulk {
+                len: bytes.len() as u8,
+                bytes: short,
+            }
+        } else {
+            Reply::Bulk(Bytes::copy_from_slice(bytes))
+        }
+    }
+
+    /// The bytes of a bulk string reply, whichever its representation.
+    pub fn as_bulk(&self) -> Option<&[u8]> {
+        match self {
+            Reply::Bulk(bytes) => Some(bytes),
+            Reply::ShortBulk { len, bytes } => Some(&bytes[..*len as usize]),
+            _ => None,
+        }
+    }
+
     pub fn bulk_static(text: &'static str) -> Reply {
         Reply::Bulk(Bytes::from_static(text.as_bytes()))
     }
@@ -77,6 +113,7 @@ impl Reply {
             Reply::Error(text) => encode_error(text, out),
             Reply::Int(value) => encode_header(b':', *value, out),
             Reply::Bulk(bytes) => encode_bulk(bytes, out),
+            Reply::ShortBulk { len, bytes } => encode_bulk(&bytes[..*len as usize], out),
             Reply::Nil if resp3 => out.extend_from_slice(b"_\r\n"),
             Reply::Nil => out.extend_from_slice(b"$-1\r\n"),
             Reply::NilArray if resp3 => out.extend_from_slice(b"_\r\n"),

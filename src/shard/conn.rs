@@ -112,6 +112,9 @@ pub struct Conn {
     /// read's prefetch pass: the router reuses it when that argument is the
     /// command's first key.
     slot_hint: KnownSlot,
+    /// The last command this connection ran: a pipeline of one command
+    /// finds it again by comparing names, without a table lookup.
+    last_spec: Option<&'static CommandSpec>,
 }
 
 /// What the cluster gate says of a command.
@@ -286,9 +289,16 @@ impl Conn {
 
     /// Runs one command.
     pub async fn dispatch(&mut self, argv: &[Bytes]) {
-        let Some(spec) = lookup(&argv[0]) else {
-            self.reject(None, errors::unknown_command(argv));
-            return;
+        let spec = match self.last_spec {
+            Some(last) if last.name.as_bytes().eq_ignore_ascii_case(&argv[0]) => last,
+            _ => {
+                let Some(spec) = lookup(&argv[0]) else {
+                    self.reject(None, errors::unknown_command(argv));
+                    return;
+                };
+                self.last_spec = Some(spec);
+                spec
+            }
         };
         let command = index_of(spec) as u16;
         // MSET's pairs are checked by the command itself in Redis, so a
@@ -866,6 +876,7 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
         tx: TxState::default(),
         plan: Plan::default(),
         slot_hint: KnownSlot::NONE,
+        last_spec: None,
     };
     conn.run(&mut stream).await;
     conn.forget_subscriptions();
