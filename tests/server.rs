@@ -362,3 +362,31 @@ fn flushall_gives_the_memory_of_the_flushed_keys_back() {
         "RSS {before} KiB at start, {populated} populated, still {flushed} after FLUSHALL"
     );
 }
+
+#[test]
+fn timeout_closes_idle_clients_but_not_subscribers_or_busy_ones() {
+    on_both(&["--timeout", "1"], &["--timeout", "1"], |server| {
+        let mut idle = server.conn();
+        let mut subscriber = server.conn();
+        let mut busy = server.conn();
+        assert_eq!(idle.call(&["PING"]), "+PONG\r\n");
+        assert!(subscriber
+            .call(&["SUBSCRIBE", "news"])
+            .starts_with("*3\r\n"));
+        // Redis checks idle clients about ten times a second: well past
+        // the second, the idle one is gone, and one that kept talking is not.
+        let started = std::time::Instant::now();
+        while started.elapsed() < Duration::from_millis(2500) {
+            assert_eq!(busy.call(&["PING"]), "+PONG\r\n", "{}", server.name());
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        let (_, closed) = idle.read_until_closed(Duration::from_secs(10));
+        assert!(closed, "{}: idle client still connected", server.name());
+        assert_eq!(
+            subscriber.call(&["PING"]),
+            "*2\r\n$4\r\npong\r\n$0\r\n\r\n",
+            "{}",
+            server.name()
+        );
+    });
+}

@@ -12,6 +12,7 @@ use super::clients::ClientHandle;
 use super::locks::Mode;
 use super::mesh::Op;
 use super::pubsub::Subscriber;
+use super::readiness;
 use super::transaction::{runs_inside_multi, TxState};
 use super::Core;
 use crate::clock::Stopwatch;
@@ -846,9 +847,19 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
     }
     let _ = stream.set_nodelay(true);
     set_keepalive(stream.as_raw_fd(), keepalive);
-    if timeout > 0 {
-        let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(timeout)));
-    }
+    let read_timeout = (timeout > 0).then(|| std::time::Duration::from_secs(timeout));
+    // Reads wait on the core's epoll instance (see `readiness`); should the
+    // registration fail, on glommio's own poll, as before.
+    let mut registration = match core.readiness.register(stream.as_raw_fd()) {
+        Ok(registration) => Some(registration),
+        Err(error) => {
+            warning!(
+                "Could not register a client socket for epoll ({error}); using glommio's poll"
+            );
+            let _ = stream.set_read_timeout(read_timeout);
+            None
+        }
+    };
     let unspecified = std::net::SocketAddr::from(([0, 0, 0, 0], 0));
     let handle = Rc::new(ClientHandle::new(
         core.shared.next_client_id.fetch_add(1, Ordering::Relaxed),
@@ -878,7 +889,14 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
         slot_hint: KnownSlot::NONE,
         last_spec: None,
     };
-    conn.run(&mut stream).await;
+    let mut reader = Reader {
+        stream: &mut stream,
+        registration: registration.as_mut(),
+        timeout: read_timeout,
+    };
+    conn.run(&mut reader).await;
+    // Out of the epoll instance before the socket closes.
+    drop(registration);
     conn.forget_subscriptions();
     conn.unwatch_all().await;
     core.clients.borrow_mut().by_id.remove(&handle.id);
@@ -888,14 +906,42 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
         .fetch_sub(1, Ordering::Relaxed);
 }
 
+/// A client socket's two directions: reads through the core's epoll
+/// instance (or glommio's poll), writes through glommio.
+struct Reader<'a> {
+    stream: &'a mut TcpStream,
+    registration: Option<&'a mut readiness::Registration>,
+    /// The `timeout` directive: an idle client's read fails with TimedOut.
+    timeout: Option<std::time::Duration>,
+}
+
+impl Reader<'_> {
+    async fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let Some(registration) = self.registration.as_mut() else {
+            // glommio applies the timeout itself.
+            return self.stream.read(buf).await;
+        };
+        match self.timeout {
+            None => registration.read(buf).await,
+            Some(timeout) => {
+                let expired = async {
+                    glommio::timer::sleep(timeout).await;
+                    Err(std::io::ErrorKind::TimedOut.into())
+                };
+                futures_lite::future::or(registration.read(buf), expired).await
+            }
+        }
+    }
+}
+
 impl Conn {
     /// Sends what the output holds.
-    async fn write_out(&mut self, stream: &mut TcpStream) -> std::io::Result<()> {
+    async fn write_out(&mut self, io: &mut Reader<'_>) -> std::io::Result<()> {
         if self.out.is_empty() {
             return Ok(());
         }
         self.core.stats.borrow_mut().net_output_bytes += self.out.len() as u64;
-        stream.write_all(&self.out).await?;
+        io.stream.write_all(&self.out).await?;
         self.out.clear();
         if self.out.capacity() > READ_BYTES_MAX * 4 {
             self.out.shrink_to(READ_BYTES_MIN);
@@ -936,7 +982,7 @@ impl Conn {
         }));
     }
 
-    async fn run(&mut self, stream: &mut TcpStream) {
+    async fn run(&mut self, io: &mut Reader<'_>) {
         let mut buf = BytesMut::with_capacity(READ_BYTES_MIN);
         let mut read_bytes = READ_BYTES_MIN;
         let mut request = Request::default();
@@ -955,14 +1001,14 @@ impl Conn {
                 let read = match self.subscriber.clone() {
                     // A subscriber also wakes up for messages to deliver.
                     Some(subscriber) => {
-                        let reading = async { Some(stream.read(&mut buf[filled..]).await) };
+                        let reading = async { Some(io.read(&mut buf[filled..]).await) };
                         let pushed = async {
                             subscriber.ready().await;
                             None
                         };
                         futures_lite::future::or(reading, pushed).await
                     }
-                    None => Some(stream.read(&mut buf[filled..]).await),
+                    None => Some(io.read(&mut buf[filled..]).await),
                 };
                 let count = match read {
                     None => {
@@ -971,7 +1017,7 @@ impl Conn {
                             break;
                         }
                         self.write_pushes();
-                        if self.write_out(stream).await.is_err() {
+                        if self.write_out(io).await.is_err() {
                             break;
                         }
                         continue;
@@ -1106,7 +1152,7 @@ impl Conn {
             if !self.out.is_empty() {
                 futures_lite::future::yield_now().await;
             }
-            if self.write_out(stream).await.is_err() {
+            if self.write_out(io).await.is_err() {
                 break;
             }
             if self.close_after_reply || self.handle.killed.get() {

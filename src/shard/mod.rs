@@ -14,6 +14,7 @@ pub mod locks;
 pub mod mesh;
 mod migrate;
 mod pubsub;
+mod readiness;
 mod sort;
 mod stats;
 mod transaction;
@@ -80,6 +81,8 @@ pub struct Core {
     /// This core's copy of the cluster view; the bus sends new ones.
     pub view: RefCell<Arc<ClusterView>>,
     pub cluster_enabled: bool,
+    /// Read readiness of this core's client sockets (see `readiness`).
+    pub readiness: Rc<readiness::Readiness>,
 }
 
 impl Core {
@@ -510,6 +513,11 @@ async fn core_main(
     };
     // A core's identity (and so its slots) is its place in the mesh.
     let id = request_senders.peer_id();
+    let readiness = match readiness::Readiness::new() {
+        Ok(readiness) => readiness,
+        Err(e) => return drop(ready.send(Err(format!("cannot create an epoll instance: {e}")))),
+    };
+    glommio::spawn_local(readiness.clone().drive()).detach();
     let core = Rc::new(Core {
         id,
         db: RefCell::new(Db::new(id, shared.cores, config.clone())),
@@ -525,6 +533,7 @@ async fn core_main(
         shared,
         mesh: OnceCell::new(),
         view: RefCell::new(views.initial),
+        readiness,
     });
     if let Some(updates) = views.updates {
         let core = core.clone();

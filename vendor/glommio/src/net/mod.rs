@@ -106,6 +106,15 @@ fn yolo_sendmsg(
     }
 }
 
+/// Waits until `fd` is readable (or has an error or hang-up), with one
+/// `POLL_ADD` on this executor's ring. slotcore (patched in): lets a task
+/// wait on a file descriptor glommio has no type for, such as an epoll
+/// instance. Dropping the future before it completes cancels the poll.
+pub async fn poll_readable(fd: std::os::unix::io::RawFd) -> io::Result<()> {
+    let source = crate::executor().reactor().poll_read_ready(fd);
+    source.collect_rw().await.map(|_| ())
+}
+
 mod datagram;
 mod stream;
 mod tcp_socket;
