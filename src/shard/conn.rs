@@ -598,7 +598,7 @@ impl Conn {
     /// Adds a call's duration to INFO commandstats and latencystats.
     fn record_duration(&mut self, command: u16, nanos: u64) {
         let mut stats = self.core.stats.borrow_mut();
-        stats.commands[command as usize].usec += nanos / 1000;
+        stats.commands[command as usize].add_nanos(nanos);
         if self.handle.last_subcommand.borrow().is_empty() {
             stats.record_latency(command as usize, nanos);
         } else {

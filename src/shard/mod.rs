@@ -193,7 +193,7 @@ impl Core {
                 let nanos = watch.elapsed_nanos();
                 let mut stats = self.stats.borrow_mut();
                 let index = crate::command::table::index_of(spec);
-                stats.commands[index].usec += nanos / 1000;
+                stats.commands[index].add_nanos(nanos);
                 stats.record_latency(index, nanos);
                 reply
             }

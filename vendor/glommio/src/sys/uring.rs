@@ -1068,7 +1068,16 @@ impl SleepableRing {
         }
     }
 
-    fn sleep(&mut self, link: &Source) -> io::Result<usize> {
+    /// slotcore patch: whether `sleep` can bound its wait itself
+    /// (`IORING_ENTER_EXT_ARG`), with no TIMEOUT submission.
+    fn can_wait_with_timeout(&self) -> bool {
+        self.ring.raw().features & crate::uring_sys::IORING_FEAT_EXT_ARG != 0
+    }
+
+    /// slotcore patch: `timeout` bounds the wait (only when
+    /// `can_wait_with_timeout`); upstream armed a TIMEOUT on the latency ring
+    /// instead, and cancelled it after every sleep.
+    fn sleep(&mut self, link: &Source, timeout: Option<Duration>) -> io::Result<usize> {
         assert_eq!(
             self.waiting_kernel_submission(),
             0,
@@ -1111,10 +1120,33 @@ impl SleepableRing {
                 Err(io::Error::from_raw_os_error(libc::EBUSY))
             } else {
                 // The rings are linked. Goodnight!
-                self.ring
-                    .cq()
-                    .wait(1)
-                    .map(|_| 1)
+                let waited = match timeout {
+                    None => self.ring.cq().wait(1).map(|_| 1),
+                    Some(timeout) => {
+                        let ts = crate::uring_sys::__kernel_timespec {
+                            tv_sec: timeout.as_secs() as _,
+                            tv_nsec: timeout.subsec_nanos() as _,
+                        };
+                        let mut cqe = std::mem::MaybeUninit::uninit();
+                        // SAFETY: the ring is ours and alive; `ts` and `cqe` outlive the
+                        // call, which only waits (the completion is reaped later, as above).
+                        let result = unsafe {
+                            crate::uring_sys::io_uring_wait_cqes(
+                                self.ring.raw_mut(),
+                                cqe.as_mut_ptr(),
+                                1,
+                                &ts,
+                                std::ptr::null(),
+                            )
+                        };
+                        match result {
+                            r if r >= 0 => Ok(1),
+                            r if -r == libc::ETIME => Ok(0),
+                            r => Err(io::Error::from_raw_os_error(-r)),
+                        }
+                    }
+                };
+                waited
                     .or_else(Reactor::busy_ok)
                     .or_else(Reactor::again_ok)
                     .or_else(Reactor::intr_ok)
@@ -1247,6 +1279,11 @@ pub(crate) struct Reactor {
     poll_ring: RefCell<PollRing>,
 
     latency_preemption_timeout_src: Cell<Option<Source>>,
+    // slotcore patch: the preemption period is a deadline checked by `need_preempt` instead of
+    // a TIMEOUT on the latency ring (see `wait`).
+    preempt_deadline: Cell<Option<Instant>>,
+    preempt_checks: Cell<u32>,
+    preempt_due: Cell<bool>,
     throughput_preemption_timeout_src: Cell<Option<Source>>,
 
     link_fd: RawFd,
@@ -1378,6 +1415,9 @@ impl Reactor {
             latency_ring: RefCell::new(latency_ring),
             poll_ring: RefCell::new(poll_ring),
             latency_preemption_timeout_src: Cell::new(None),
+            preempt_deadline: Cell::new(None),
+            preempt_checks: Cell::new(0),
+            preempt_due: Cell::new(false),
             throughput_preemption_timeout_src: Cell::new(None),
             blocking_thread,
             link_fd,
@@ -1750,7 +1790,11 @@ impl Reactor {
     ///
     /// We may not be able to register an `SQE` at this point, so we return an
     /// Error and will just not sleep.
-    fn link_rings_and_sleep(&self, ring: &mut SleepableRing) -> io::Result<()> {
+    fn link_rings_and_sleep(
+        &self,
+        ring: &mut SleepableRing,
+        timeout: Option<Duration>,
+    ) -> io::Result<()> {
         let link_rings = Source::new(
             IoRequirements::default(),
             self.link_fd,
@@ -1758,7 +1802,9 @@ impl Reactor {
             None,
             None,
         );
-        ring.sleep(&link_rings).or_else(Self::busy_ok).map(|_| {})
+        ring.sleep(&link_rings, timeout)
+            .or_else(Self::busy_ok)
+            .map(|_| {})
     }
 
     pub(crate) fn poll_io(&self, woke: &mut usize) -> io::Result<()> {
@@ -1882,10 +1928,20 @@ impl Reactor {
         if should_sleep {
             // We are about to go to sleep. It's ok to sleep, but if there
             // is a timer set, we need to make sure we wake up to handle it.
+            // slotcore patch: where the kernel bounds the wait itself, the user timer's
+            // duration is passed to the sleep instead: no TIMEOUT to submit on the latency
+            // ring now and no ASYNC_CANCEL for it on the next turn (two submissions and a
+            // system call per sleep, which at one request per round trip is every few
+            // requests).
+            let mut sleep_timeout = None;
             if let Some(dur) = user_timer {
-                self.latency_preemption_timeout_src
-                    .set(Some(lat_ring.prepare_latency_preemption_timer(dur)));
-                assert!(flush_rings!(lat_ring)? > 0);
+                if main_ring.can_wait_with_timeout() {
+                    sleep_timeout = Some(dur);
+                } else {
+                    self.latency_preemption_timeout_src
+                        .set(Some(lat_ring.prepare_latency_preemption_timer(dur)));
+                    assert!(flush_rings!(lat_ring)? > 0);
+                }
             }
             // From this moment on the remote executors are aware that we are sleeping
             // We have to sweep the remote channels function once more because since
@@ -1899,7 +1955,7 @@ impl Reactor {
             let events = process_remote_channels() + self.flush_syscall_thread();
             if events == 0 {
                 if self.eventfd_src.is_installed().unwrap() {
-                    self.link_rings_and_sleep(&mut main_ring)
+                    self.link_rings_and_sleep(&mut main_ring, sleep_timeout)
                         .expect("some error");
                     // May have new cancellations related to the link ring fd.
                     flush_cancellations!(into &mut 0; lat_ring, poll_ring, main_ring);
@@ -1911,10 +1967,21 @@ impl Reactor {
             }
         }
 
-        if let Some(preempt) = preempt_timer() {
-            self.latency_preemption_timeout_src
-                .set(Some(lat_ring.prepare_latency_preemption_timer(preempt)));
-            flush_rings!(lat_ring, main_ring)?;
+        // slotcore patch: upstream armed a TIMEOUT of the preemption period on the latency ring
+        // here, on every call (every turn of the executor loop), and cancelled it at the top of
+        // the next one: a TIMEOUT, an ASYNC_CANCEL and an `io_uring_enter` of the latency ring
+        // per turn, every two or three requests at one request per round trip. Its only effect
+        // was to make `need_preempt` true once the period had passed; a deadline that
+        // `need_preempt` compares with the clock (every few calls) does the same. It is set
+        // afresh on every call, so a passed deadline never outlives the turn it ended.
+        self.preempt_due.set(false);
+        self.preempt_checks.set(0);
+        match preempt_timer() {
+            Some(preempt) => {
+                self.preempt_deadline.set(Some(Instant::now() + preempt));
+                flush_rings!(lat_ring, main_ring)?;
+            }
+            None => self.preempt_deadline.set(None),
         }
 
         // A Note about `need_preempt`:
@@ -1929,6 +1996,27 @@ impl Reactor {
 
     pub(crate) fn flush_syscall_thread(&self) -> usize {
         self.blocking_thread.flush()
+    }
+
+    /// slotcore patch: whether the preemption period set by the last `wait` has passed. Reads
+    /// the clock on one call in `PREEMPT_CHECK_EVERY` (it is called between tasks); once it
+    /// has passed, stays true until the next `wait`.
+    #[inline]
+    pub(crate) fn preempt_deadline_passed(&self) -> bool {
+        const PREEMPT_CHECK_EVERY: u32 = 16;
+        if self.preempt_due.get() {
+            return true;
+        }
+        let Some(deadline) = self.preempt_deadline.get() else {
+            return false;
+        };
+        let checks = self.preempt_checks.get().wrapping_add(1);
+        self.preempt_checks.set(checks);
+        if checks % PREEMPT_CHECK_EVERY != 0 || Instant::now() < deadline {
+            return false;
+        }
+        self.preempt_due.set(true);
+        true
     }
 
     pub(crate) fn preempt_pointers(&self) -> (*const u32, *const u32) {
