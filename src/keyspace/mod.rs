@@ -155,14 +155,15 @@ impl Keyspace {
         due
     }
 
-    /// Starts loading `slot`'s key map header into the cache. The
-    /// connection calls it for every command of a read before running the
-    /// first, so that a pipeline's cache misses on its slots' maps overlap
-    /// instead of coming one after another.
+    /// Looks `key` up only to bring its map's control bytes and bucket into
+    /// the cache. A pipeline's commands are looked up this way one after
+    /// the other before any runs: the lookups do not depend on each other,
+    /// so the processor overlaps their cache misses, where the commands
+    /// themselves would take them one at a time.
     #[inline]
-    pub fn prefetch_slot(&self, slot: u16) {
+    pub fn warm_key(&self, slot: u16, key: &[u8]) {
         if let Some(map) = self.slots.get(local_slot_index(slot, self.cores)) {
-            prefetch(map as *const SlotMap as *const u8);
+            std::hint::black_box(map.get(key).is_some());
         }
     }
 
@@ -370,19 +371,6 @@ impl Keyspace {
         }
         None
     }
-}
-
-/// A hint to the CPU that `address` will be read soon. Never faults.
-#[inline(always)]
-fn prefetch(address: *const u8) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch is only a hint: it reads nothing the program sees
-    // and does not fault, whatever the address.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(address as *const i8);
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = address;
 }
 
 #[cfg(test)]

@@ -950,9 +950,9 @@ impl Conn {
     }
 
     /// Before a read's commands run: hashes each request's second argument
-    /// (the first key of most commands) and prefetches the key map of its
-    /// slot when this core owns it, so that the cache misses of a pipeline
-    /// overlap. The slots are kept in `hints` for the router.
+    /// (the first key of most commands) and, when this core owns its slot,
+    /// looks it up (`Keyspace::warm_key`), so that the cache misses of a
+    /// pipeline overlap. The slots are kept in `hints` for the router.
     fn prefetch_pass(
         &self,
         chunk: &Bytes,
@@ -974,7 +974,7 @@ impl Conn {
                 }
                 let slot = key_hash_slot(key);
                 if core_of_slot(slot, cores) == self.core.id {
-                    db.keyspace.prefetch_slot(slot);
+                    db.keyspace.warm_key(slot, key);
                 }
                 KnownSlot::new(key, slot)
             }

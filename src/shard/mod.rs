@@ -112,12 +112,14 @@ impl Core {
         {
             let mut db = self.db.borrow_mut();
             db.refresh_clock();
-            // Start loading every command's slot map first, so that the
-            // batch's cache misses overlap (as the connection does for a
-            // read's own commands).
+            // Look every command's key up first, so that the batch's cache
+            // misses overlap (as the connection does for a read's own
+            // commands; see Keyspace::warm_key).
             for op in &ops {
-                if let Op::Command(_, _, _, Some((_, slot))) = op {
-                    db.keyspace.prefetch_slot(*slot);
+                if let Op::Command(_, _, argv, Some((key, slot))) = op {
+                    if let Some(key) = argv.get(*key) {
+                        db.keyspace.warm_key(*slot, key);
+                    }
                 }
             }
         }
