@@ -17,8 +17,9 @@
 //! - [`config`]: the one parameter table behind config files, flags and
 //!   CONFIG GET/SET/REWRITE.
 //! - [`shard`]: the runtime: one glommio executor per core, listeners,
-//!   connections, the channel mesh, and the coordinator for commands that
-//!   span cores. The only module that touches glommio.
+//!   connections (read through one epoll instance per core), the channel
+//!   mesh, and the coordinator for commands that span cores. The only
+//!   module that touches glommio.
 //! - [`memory`]: allocation accounting for INFO memory.
 //! - [`clock`]: a cheap monotonic clock (TSC) for timing every command.
 //! - [`log`]: Redis-style log lines.
