@@ -2,17 +2,26 @@
 
 use super::errors::{self, NOT_FLOAT, NOT_INTEGER, OVERFLOW, STRING_TOO_LONG, SYNTAX, WRONGTYPE};
 use super::{parse_int, Db};
-use crate::keyspace::{Entry, Value};
+use crate::keyspace::{Entry, StrBytes, Value};
 use crate::protocol::Reply;
 use bytes::Bytes;
 
 /// Reads a string key: Ok(None) when missing, Err(WRONGTYPE) for another type.
 pub fn read_string(db: &mut Db, key: &[u8]) -> Result<Option<Bytes>, Reply> {
+    with_string(db, key, StrBytes::to_bytes)
+}
+
+/// `read_string`, handing the stored bytes to `read` instead of copying them.
+fn with_string<R>(
+    db: &mut Db,
+    key: &[u8],
+    read: impl FnOnce(&StrBytes) -> R,
+) -> Result<Option<R>, Reply> {
     let now = db.now_ms;
     match db.keyspace.lookup_read(db.slot(key), key, now) {
         None => Ok(None),
         Some(entry) => match entry.value.as_str() {
-            Some(bytes) => Ok(Some(bytes.to_bytes())),
+            Some(bytes) => Ok(Some(read(bytes))),
             None => Err(Reply::error(WRONGTYPE)),
         },
     }
@@ -37,18 +46,14 @@ pub fn store_string(db: &mut Db, key: &[u8], value: Value, expire_at_ms: u64, ke
 }
 
 pub fn get(db: &mut Db, argv: &[Bytes]) -> Reply {
-    // read_string's path, without making a `Bytes` of a short value only
-    // to copy it into the output and free it.
-    const COPY_BYTES_MAX: usize = 64;
-    let now = db.now_ms;
-    let key = &argv[1];
-    match db.keyspace.lookup_read(db.slot(key), key, now) {
-        None => Reply::Nil,
-        Some(entry) => match entry.value.as_str() {
-            Some(bytes) if bytes.len() <= COPY_BYTES_MAX => Reply::bulk_copied(bytes),
-            Some(bytes) => Reply::Bulk(bytes.to_bytes()),
-            None => Reply::error(WRONGTYPE),
-        },
+    // A short value goes into the reply itself: no `Bytes` made only to be
+    // copied into the output and freed.
+    let reply = with_string(db, &argv[1], |bytes| {
+        Reply::short_bulk(bytes).unwrap_or_else(|| Reply::Bulk(bytes.to_bytes()))
+    });
+    match reply {
+        Ok(reply) => reply.unwrap_or(Reply::Nil),
+        Err(error) => error,
     }
 }
 

@@ -70,28 +70,17 @@ impl Reply {
         Reply::Bulk(Bytes::from(text.into()))
     }
 
-    /// A copy of `bytes` as a bulk string, inside the reply when short.
+    /// `bytes` as a bulk string carried inside the reply, when they fit.
     #[inline]
-    pub fn bulk_copied(bytes: &[u8]) -> Reply {
-        if bytes.len() <= SHORT_BULK_BYTES_MAX {
+    pub fn short_bulk(bytes: &[u8]) -> Option<Reply> {
+        (bytes.len() <= SHORT_BULK_BYTES_MAX).then(|| {
             let mut short = [0; SHORT_BULK_BYTES_MAX];
             short[..bytes.len()].copy_from_slice(bytes);
             Reply::ShortBulk {
                 len: bytes.len() as u8,
                 bytes: short,
             }
-        } else {
-            Reply::Bulk(Bytes::copy_from_slice(bytes))
-        }
-    }
-
-    /// The bytes of a bulk string reply, whichever its representation.
-    pub fn as_bulk(&self) -> Option<&[u8]> {
-        match self {
-            Reply::Bulk(bytes) => Some(bytes),
-            Reply::ShortBulk { len, bytes } => Some(&bytes[..*len as usize]),
-            _ => None,
-        }
+        })
     }
 
     pub fn bulk_static(text: &'static str) -> Reply {

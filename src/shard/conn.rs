@@ -889,12 +889,12 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
         slot_hint: KnownSlot::NONE,
         last_spec: None,
     };
-    let mut reader = Reader {
+    let mut io = ClientIo {
         stream: &mut stream,
         registration: registration.as_mut(),
         timeout: read_timeout,
     };
-    conn.run(&mut reader).await;
+    conn.run(&mut io).await;
     // Out of the epoll instance before the socket closes.
     drop(registration);
     conn.forget_subscriptions();
@@ -908,14 +908,14 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
 
 /// A client socket's two directions: reads through the core's epoll
 /// instance (or glommio's poll), writes through glommio.
-struct Reader<'a> {
+struct ClientIo<'a> {
     stream: &'a mut TcpStream,
     registration: Option<&'a mut readiness::Registration>,
     /// The `timeout` directive: an idle client's read fails with TimedOut.
     timeout: Option<std::time::Duration>,
 }
 
-impl Reader<'_> {
+impl ClientIo<'_> {
     async fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let Some(registration) = self.registration.as_mut() else {
             // glommio applies the timeout itself.
@@ -936,7 +936,7 @@ impl Reader<'_> {
 
 impl Conn {
     /// Sends what the output holds.
-    async fn write_out(&mut self, io: &mut Reader<'_>) -> std::io::Result<()> {
+    async fn write_out(&mut self, io: &mut ClientIo<'_>) -> std::io::Result<()> {
         if self.out.is_empty() {
             return Ok(());
         }
@@ -982,7 +982,7 @@ impl Conn {
         }));
     }
 
-    async fn run(&mut self, io: &mut Reader<'_>) {
+    async fn run(&mut self, io: &mut ClientIo<'_>) {
         let mut buf = BytesMut::with_capacity(READ_BYTES_MIN);
         let mut read_bytes = READ_BYTES_MIN;
         let mut request = Request::default();
