@@ -5,6 +5,7 @@
 use super::state::{flags, id_str, parse_node_id, slot_is_set, ClusterState, Node, NodeId};
 use super::wire;
 use crate::cluster::SLOT_COUNT;
+use crate::protocol::Arg;
 use crate::protocol::Reply;
 use bytes::Bytes;
 
@@ -50,7 +51,7 @@ impl ClusterState {
     /// runtime's links for CLUSTER LINKS.
     pub fn command(
         &mut self,
-        argv: &[Bytes],
+        argv: &[Arg<'_>],
         context: Context,
         links: &[LinkReport],
         now_ms: u64,
@@ -118,7 +119,7 @@ impl ClusterState {
         reply.unwrap_or_else(|error| error)
     }
 
-    fn meet(&mut self, args: &[Bytes], now_ms: u64) -> Result<Reply, Reply> {
+    fn meet(&mut self, args: &[Arg<'_>], now_ms: u64) -> Result<Reply, Reply> {
         let ip = text(&args[0]);
         let port = crate::command::parse_int(&args[1])
             .filter(|p| (0..=65535).contains(p))
@@ -146,7 +147,7 @@ impl ClusterState {
     }
 
     /// The slots named by ADDSLOTS/DELSLOTS (or their RANGE forms), each once.
-    fn slot_arguments(args: &[Bytes], ranges: bool) -> Result<Vec<usize>, Reply> {
+    fn slot_arguments(args: &[Arg<'_>], ranges: bool) -> Result<Vec<usize>, Reply> {
         let mut seen = vec![false; SLOT_COUNT];
         let mut slots = Vec::new();
         let mut add = |slot: usize| -> Result<(), Reply> {
@@ -182,7 +183,7 @@ impl ClusterState {
         Ok(slots)
     }
 
-    fn add_slots(&mut self, args: &[Bytes], ranges: bool) -> Result<Reply, Reply> {
+    fn add_slots(&mut self, args: &[Arg<'_>], ranges: bool) -> Result<Reply, Reply> {
         if self.me().has(flags::SLAVE) {
             return Err(Reply::error("ERR Please use SETSLOT only with masters."));
         }
@@ -197,7 +198,7 @@ impl ClusterState {
         Ok(Reply::ok())
     }
 
-    fn del_slots(&mut self, args: &[Bytes], ranges: bool) -> Result<Reply, Reply> {
+    fn del_slots(&mut self, args: &[Arg<'_>], ranges: bool) -> Result<Reply, Reply> {
         let slots = Self::slot_arguments(args, ranges)?;
         if let Some(free) = slots.iter().find(|s| self.slots[**s].is_none()) {
             return Err(Reply::error(format!(
@@ -230,7 +231,7 @@ impl ClusterState {
             .ok_or_else(|| Reply::error(format!("ERR I don't know about node {}", text(arg))))
     }
 
-    fn set_slot(&mut self, args: &[Bytes], context: Context) -> Result<Reply, Reply> {
+    fn set_slot(&mut self, args: &[Arg<'_>], context: Context) -> Result<Reply, Reply> {
         if self.me().has(flags::SLAVE) {
             return Err(Reply::error("ERR Please use SETSLOT only with masters."));
         }
@@ -320,7 +321,7 @@ impl ClusterState {
         Ok(Reply::ok())
     }
 
-    fn reset(&mut self, args: &[Bytes], context: Context, now_ms: u64) -> Result<Reply, Reply> {
+    fn reset(&mut self, args: &[Arg<'_>], context: Context, now_ms: u64) -> Result<Reply, Reply> {
         let hard = match args.first().map(|a| text(a).to_ascii_lowercase()) {
             None => false,
             Some(kind) if kind == "soft" => false,

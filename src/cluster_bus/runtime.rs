@@ -283,7 +283,12 @@ pub fn start(config: &Config, cores: usize) -> Result<BusHandle, String> {
                             state.set_announce(&settings);
                             Reply::ok()
                         }
-                        None => state.command(&request.argv, request.context, &links, now_ms()),
+                        None => state.command(
+                            &crate::protocol::args_of(&request.argv),
+                            request.context,
+                            &links,
+                            now_ms(),
+                        ),
                     };
                     // DELSLOTS, SETSLOT, RESET... change coverage at once.
                     state.update_state(now_ms());

@@ -46,7 +46,8 @@ impl Net {
     fn command(&mut self, node: usize, words: &[&str]) -> crate::protocol::Reply {
         let argv: Vec<Bytes> = words.iter().map(|w| Bytes::from(w.to_string())).collect();
         let now = self.now_ms;
-        let reply = self.nodes[node].command(&argv, Context::default(), &[], now);
+        let args = crate::protocol::args_of(&argv);
+        let reply = self.nodes[node].command(&args, Context::default(), &[], now);
         self.nodes[node].update_state(now);
         self.deliver();
         reply

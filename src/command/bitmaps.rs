@@ -11,6 +11,7 @@ use super::errors::{NOT_INTEGER, SYNTAX, WRONGTYPE};
 use super::strings::{read_string, store_string};
 use super::{parse_int, Db};
 use crate::keyspace::Value;
+use crate::protocol::Arg;
 use crate::protocol::Reply;
 use bytes::Bytes;
 
@@ -82,7 +83,7 @@ fn put_bit(bytes: &mut [u8], offset: u64, on: bool) {
     }
 }
 
-pub fn setbit(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn setbit(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     let offset = match parse_bit_offset(db, &argv[2], None) {
         Ok(offset) => offset,
         Err(reply) => return reply,
@@ -102,7 +103,7 @@ pub fn setbit(db: &mut Db, argv: &[Bytes]) -> Reply {
     Reply::Int(i64::from(old))
 }
 
-pub fn getbit(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn getbit(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     let offset = match parse_bit_offset(db, &argv[2], None) {
         Ok(offset) => offset,
         Err(reply) => return reply,
@@ -162,7 +163,7 @@ fn parse_unit(arg: &[u8]) -> Result<bool, Reply> {
     }
 }
 
-pub fn bitcount(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn bitcount(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     // Redis 7.0 looks the key up before it reads the arguments: a missing
     // key counts 0 whatever follows.
     let bytes = match read_string(db, &argv[1]) {
@@ -206,7 +207,7 @@ pub fn bitcount(db: &mut Db, argv: &[Bytes]) -> Reply {
     Reply::Int(count as i64)
 }
 
-pub fn bitpos(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn bitpos(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     let bit = match parse_int(&argv[2]) {
         Some(bit @ (0 | 1)) => bit == 1,
         Some(_) => return Reply::error("ERR The bit argument must be 1 or 0."),
@@ -291,7 +292,7 @@ pub enum BitOp {
 }
 
 /// BITOP's operation and the NOT arity rule.
-pub fn parse_bitop(argv: &[Bytes]) -> Result<BitOp, Reply> {
+pub fn parse_bitop(argv: &[Arg<'_>]) -> Result<BitOp, Reply> {
     let name = &argv[1];
     let op = if name.eq_ignore_ascii_case(b"and") {
         BitOp::And
@@ -344,7 +345,7 @@ pub fn bitop_compute(op: BitOp, sources: &[Option<Bytes>]) -> Vec<u8> {
 
 /// Stores BITOP's result as a new raw string without TTL, or deletes the
 /// destination when the result is empty: `[_, destkey, bytes]`.
-pub fn store_or_delete_local(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn store_or_delete_local(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     let (key, bytes) = (&argv[1], &argv[2]);
     if bytes.is_empty() {
         let (slot, now) = (db.slot(key), db.now_ms);
@@ -352,13 +353,13 @@ pub fn store_or_delete_local(db: &mut Db, argv: &[Bytes]) -> Reply {
             db.keyspace.remove(slot, key);
         }
     } else {
-        store_string(db, key, Value::raw_string(bytes.clone()), 0, false);
+        store_string(db, key, Value::raw_string(bytes.to_bytes()), 0, false);
     }
     Reply::Int(bytes.len() as i64)
 }
 
 /// BITOP when every key is on this core.
-pub fn bitop(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn bitop(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     let op = match parse_bitop(argv) {
         Ok(op) => op,
         Err(reply) => return reply,
@@ -371,7 +372,8 @@ pub fn bitop(db: &mut Db, argv: &[Bytes]) -> Reply {
         }
     }
     let result = Bytes::from(bitop_compute(op, &sources));
-    store_or_delete_local(db, &[Bytes::new(), argv[2].clone(), result])
+    let parts = [Bytes::new(), argv[2].to_bytes(), result];
+    store_or_delete_local(db, &crate::protocol::args_of(&parts))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -414,7 +416,7 @@ fn parse_field_type(arg: &[u8]) -> Result<(bool, u32), Reply> {
 
 /// Parses BITFIELD's operations in order, as Redis does: the first bad
 /// argument is the reply.
-fn parse_fields(db: &Db, argv: &[Bytes]) -> Result<Vec<Field>, Reply> {
+fn parse_fields(db: &Db, argv: &[Arg<'_>]) -> Result<Vec<Field>, Reply> {
     let mut fields = Vec::new();
     let mut overflow = Overflow::Wrap;
     let mut at = 2;
@@ -606,7 +608,7 @@ fn read_field(bytes: &[u8], field: &Field) -> Reply {
     }
 }
 
-fn bitfield_generic(db: &mut Db, argv: &[Bytes], read_only: bool) -> Reply {
+fn bitfield_generic(db: &mut Db, argv: &[Arg<'_>], read_only: bool) -> Reply {
     let fields = match parse_fields(db, argv) {
         Ok(fields) => fields,
         Err(reply) => return reply,
@@ -641,11 +643,11 @@ fn bitfield_generic(db: &mut Db, argv: &[Bytes], read_only: bool) -> Reply {
     Reply::Array(replies)
 }
 
-pub fn bitfield(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn bitfield(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     bitfield_generic(db, argv, false)
 }
 
-pub fn bitfield_ro(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn bitfield_ro(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     bitfield_generic(db, argv, true)
 }
 

@@ -6,10 +6,11 @@ use super::errors::{NOT_INTEGER, SYNTAX};
 use super::{parse_int, Db};
 use crate::keyspace::rdb::{self, EncodingLimits};
 use crate::keyspace::Entry;
+use crate::protocol::Arg;
 use crate::protocol::Reply;
 use bytes::Bytes;
 
-pub fn dump(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn dump(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     let now = db.now_ms;
     match db.keyspace.lookup_read(db.slot(&argv[1]), &argv[1], now) {
         Some(entry) => Reply::Bulk(Bytes::from(rdb::dump(&entry.value))),
@@ -39,7 +40,7 @@ struct RestoreOptions {
     idle_secs: Option<i64>,
 }
 
-fn parse_restore_options(args: &[Bytes]) -> Result<RestoreOptions, Reply> {
+fn parse_restore_options(args: &[Arg<'_>]) -> Result<RestoreOptions, Reply> {
     let mut options = RestoreOptions {
         replace: false,
         absolute_ttl: false,
@@ -80,7 +81,7 @@ fn parse_restore_options(args: &[Bytes]) -> Result<RestoreOptions, Reply> {
 
 /// RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME s] [FREQ f]; also
 /// RESTORE-ASKING, which differs only in being accepted on an importing slot.
-pub fn restore(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn restore(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     let options = match parse_restore_options(&argv[4..]) {
         Ok(options) => options,
         Err(reply) => return reply,

@@ -24,7 +24,7 @@ pub fn invalid_expire(command: &str) -> Reply {
 }
 
 /// `ERR unknown command 'FOO', with args beginning with: 'a' 'b' `.
-pub fn unknown_command(argv: &[bytes::Bytes]) -> Reply {
+pub fn unknown_command(argv: &[crate::protocol::Arg<'_>]) -> Reply {
     let name = String::from_utf8_lossy(&argv[0]);
     let name: String = name.chars().take(128).collect();
     let mut args = String::new();

@@ -6,6 +6,7 @@ use super::strings::long_double_add;
 use super::{drop_if_empty, typed_value};
 use super::{parse_int, scan, Db};
 use crate::keyspace::{Entry, Hash, Value};
+use crate::protocol::Arg;
 use crate::protocol::Reply;
 use bytes::Bytes;
 
@@ -48,7 +49,7 @@ fn write_hash<'a>(db: &'a mut Db, key: &[u8]) -> Result<&'a mut Hash, Reply> {
     }
 }
 
-fn set_pairs(db: &mut Db, argv: &[Bytes], name: &str) -> Result<i64, Reply> {
+fn set_pairs(db: &mut Db, argv: &[Arg<'_>], name: &str) -> Result<i64, Reply> {
     if argv.len() % 2 == 1 {
         return Err(errors::wrong_arity(name));
     }
@@ -61,15 +62,15 @@ fn set_pairs(db: &mut Db, argv: &[Bytes], name: &str) -> Result<i64, Reply> {
     Ok(added)
 }
 
-pub fn hset(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn hset(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     set_pairs(db, argv, "hset").map_or_else(|e| e, Reply::Int)
 }
 
-pub fn hmset(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn hmset(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     set_pairs(db, argv, "hmset").map_or_else(|e| e, |_| Reply::ok())
 }
 
-pub fn hsetnx(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn hsetnx(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     let limits = encoding_limits(db);
     let hash = match write_hash(db, &argv[1]) {
         Ok(hash) => hash,
@@ -82,14 +83,14 @@ pub fn hsetnx(db: &mut Db, argv: &[Bytes]) -> Reply {
     Reply::Int(1)
 }
 
-pub fn hget(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn hget(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     match read_hash(db, &argv[1]) {
         Ok(hash) => hash.and_then(|h| h.get(&argv[2])).map_or(Reply::Nil, bulk),
         Err(reply) => reply,
     }
 }
 
-pub fn hmget(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn hmget(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     match read_hash(db, &argv[1]) {
         Ok(hash) => Reply::Array(
             argv[2..]
@@ -101,7 +102,7 @@ pub fn hmget(db: &mut Db, argv: &[Bytes]) -> Reply {
     }
 }
 
-pub fn hgetall(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn hgetall(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     match read_hash(db, &argv[1]) {
         Ok(hash) => Reply::Map(hash.map_or_else(Vec::new, |h| {
             h.iter().map(|(f, v)| (bulk(f), bulk(v))).collect()
@@ -110,7 +111,7 @@ pub fn hgetall(db: &mut Db, argv: &[Bytes]) -> Reply {
     }
 }
 
-fn keys_or_values(db: &mut Db, argv: &[Bytes], keys: bool) -> Reply {
+fn keys_or_values(db: &mut Db, argv: &[Arg<'_>], keys: bool) -> Reply {
     match read_hash(db, &argv[1]) {
         Ok(hash) => Reply::Array(hash.map_or_else(Vec::new, |h| {
             h.iter()
@@ -121,15 +122,15 @@ fn keys_or_values(db: &mut Db, argv: &[Bytes], keys: bool) -> Reply {
     }
 }
 
-pub fn hkeys(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn hkeys(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     keys_or_values(db, argv, true)
 }
 
-pub fn hvals(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn hvals(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     keys_or_values(db, argv, false)
 }
 
-pub fn hdel(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn hdel(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     let now = db.now_ms;
     let removed = match db.keyspace.lookup_write(db.slot(&argv[1]), &argv[1], now) {
         None => return Reply::Int(0),
@@ -143,21 +144,21 @@ pub fn hdel(db: &mut Db, argv: &[Bytes]) -> Reply {
     Reply::Int(removed as i64)
 }
 
-pub fn hexists(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn hexists(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     match read_hash(db, &argv[1]) {
         Ok(hash) => Reply::Int(i64::from(hash.is_some_and(|h| h.get(&argv[2]).is_some()))),
         Err(reply) => reply,
     }
 }
 
-pub fn hlen(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn hlen(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     match read_hash(db, &argv[1]) {
         Ok(hash) => Reply::Int(hash.map_or(0, |h| h.len() as i64)),
         Err(reply) => reply,
     }
 }
 
-pub fn hstrlen(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn hstrlen(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     match read_hash(db, &argv[1]) {
         Ok(hash) => Reply::Int(
             hash.and_then(|h| h.get(&argv[2]))
@@ -167,7 +168,7 @@ pub fn hstrlen(db: &mut Db, argv: &[Bytes]) -> Reply {
     }
 }
 
-pub fn hincrby(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn hincrby(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     let Some(increment) = parse_int(&argv[3]) else {
         return Reply::error(NOT_INTEGER);
     };
@@ -190,7 +191,7 @@ pub fn hincrby(db: &mut Db, argv: &[Bytes]) -> Reply {
     Reply::Int(result)
 }
 
-pub fn hincrbyfloat(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn hincrbyfloat(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     // The increment alone: not a float, or infinite.
     if let Err(error) = long_double_add(None, &argv[3]) {
         return if error.contains("NaN") {
@@ -215,7 +216,7 @@ pub fn hincrbyfloat(db: &mut Db, argv: &[Bytes]) -> Reply {
     }
 }
 
-pub fn hrandfield(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn hrandfield(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     if argv.len() == 2 {
         let len = match read_hash(db, &argv[1]) {
             Ok(Some(hash)) => hash.len(),
@@ -307,7 +308,7 @@ fn random_pairs(hash: &Hash, count: i64, mut seed: u64) -> Vec<(Bytes, Bytes)> {
 
 /// HSCAN key cursor [MATCH pattern] [COUNT count]. A listpack hash comes
 /// back whole with cursor 0, as Redis's; a table pages (see `scan`).
-pub fn hscan(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn hscan(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     let Some(cursor) = parse_cursor(&argv[2]) else {
         return Reply::error("ERR invalid cursor");
     };

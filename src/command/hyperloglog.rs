@@ -9,6 +9,7 @@ use super::errors::WRONGTYPE;
 use super::Db;
 use crate::keyspace::hll::{self, Corrupt, REGISTERS};
 use crate::keyspace::{Entry, StrEncoding, Value};
+use crate::protocol::Arg;
 use crate::protocol::Reply;
 use bytes::Bytes;
 
@@ -82,7 +83,7 @@ fn sparse_bytes_max(db: &Db) -> usize {
     usize::try_from(db.config.hll_sparse_max_bytes).unwrap_or(usize::MAX)
 }
 
-pub fn pfadd(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn pfadd(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     let key = &argv[1];
     let (mut hll, mut updated) = match take_for_write(db, key) {
         Ok(Some(hll)) => (hll, false),
@@ -108,7 +109,7 @@ pub fn pfadd(db: &mut Db, argv: &[Bytes]) -> Reply {
 }
 
 /// PFCOUNT when every key is on this core.
-pub fn pfcount(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn pfcount(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     if argv.len() > 2 {
         let mut max = vec![0u8; REGISTERS];
         for key in &argv[1..] {
@@ -179,7 +180,7 @@ pub fn merge_sources<'a>(
 }
 
 /// PFMERGE when every key is on this core.
-pub fn pfmerge(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn pfmerge(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     let mut values = Vec::with_capacity(argv.len() - 1);
     for key in &argv[1..] {
         let now = db.now_ms;
@@ -229,14 +230,14 @@ fn apply_merge(db: &mut Db, key: &[u8], max: &[u8], to_dense: bool) -> Reply {
 
 /// The destination half of a cross-core PFMERGE:
 /// `[_, destkey, registers (16384 bytes), "1" if a source was dense]`.
-pub fn pfmerge_apply_local(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn pfmerge_apply_local(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     if argv.len() != 4 || argv[2].len() != REGISTERS {
         return Reply::error("ERR internal: malformed PFMERGE step");
     }
     apply_merge(db, &argv[1], &argv[2], &argv[3][..] == b"1")
 }
 
-pub fn pfdebug(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn pfdebug(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     let key = &argv[2];
     let mut hll = match read_for_write(db, key) {
         Ok(Some(hll)) => hll,
@@ -281,7 +282,7 @@ fn pfdebug_reply(sub: &[u8], hll: &mut Vec<u8>) -> Reply {
 
 /// PFSELFTEST: dense registers keep what is written to them, and a sparse
 /// value counts the same as its dense form while it grows.
-pub fn pfselftest(db: &mut Db, _argv: &[Bytes]) -> Reply {
+pub fn pfselftest(db: &mut Db, _argv: &[Arg<'_>]) -> Reply {
     let mut registers = vec![0u8; hll::DENSE_BYTES - hll::HEADER_BYTES];
     let mut expected = vec![0u8; REGISTERS];
     for _ in 0..10 {

@@ -11,8 +11,8 @@
 
 use super::docs::DOCS;
 use super::table::{lookup, subcommands, CommandSpec, COMMANDS};
+use crate::protocol::Arg as ReqArg;
 use crate::protocol::Reply;
-use bytes::Bytes;
 
 /// Redis's metadata for one command or subcommand ("client|list"), as its
 /// COMMAND INFO and COMMAND DOCS replies give it.
@@ -144,7 +144,7 @@ pub fn resolve_name(name: &[u8]) -> Option<Target> {
 
 /// Resolves a command line as COMMAND GETKEYS takes it: a container with an
 /// argument after it means its subcommand.
-fn resolve_argv(argv: &[Bytes]) -> Option<Target> {
+fn resolve_argv(argv: &[ReqArg<'_>]) -> Option<Target> {
     let command = lookup(&argv[0])?;
     if argv.len() >= 2 && !subcommands(command.name).is_empty() {
         return subcommand(command, &argv[1]).map(Target::Subcommand);
@@ -479,7 +479,7 @@ impl GetKeysError {
 
 /// The keys of a full command line, found as Redis 7.0 finds them
 /// (getKeysFromCommandWithSpecs): by the key specs.
-pub fn get_keys(argv: &[Bytes]) -> Result<Vec<FoundKey>, GetKeysError> {
+pub fn get_keys(argv: &[ReqArg<'_>]) -> Result<Vec<FoundKey>, GetKeysError> {
     let target = resolve_argv(argv).ok_or(GetKeysError::InvalidCommand)?;
     let (arity, flags, doc) = match target {
         Target::Command(spec) => (spec.arity, spec.flags, row_doc(spec)),
@@ -511,7 +511,7 @@ pub fn get_keys(argv: &[Bytes]) -> Result<Vec<FoundKey>, GetKeysError> {
 
 /// The command's own key finder, where Redis has one that slotcore
 /// implements (SORT's sortGetKeys and SORT_RO's sortROGetKeys).
-fn key_finder(name: &str, argv: &[Bytes]) -> Option<Vec<FoundKey>> {
+fn key_finder(name: &str, argv: &[ReqArg<'_>]) -> Option<Vec<FoundKey>> {
     if name != "sort" && name != "sort_ro" {
         return None;
     }
@@ -529,7 +529,7 @@ fn key_finder(name: &str, argv: &[Bytes]) -> Option<Vec<FoundKey>> {
 
 /// SET's key flags depend on its arguments (its spec says `variable_flags`):
 /// with GET it reads the old value. Redis's setGetKeys.
-fn set_key_flags(argv: &[Bytes]) -> &'static [&'static str] {
+fn set_key_flags(argv: &[ReqArg<'_>]) -> &'static [&'static str] {
     if argv
         .iter()
         .skip(3)
@@ -542,7 +542,11 @@ fn set_key_flags(argv: &[Bytes]) -> &'static [&'static str] {
 }
 
 /// Redis's getKeysUsingKeySpecs; None where Redis gives up on a spec.
-fn keys_from_specs(specs: &'static [KeySpec], argv: &[Bytes], arity: i32) -> Option<Vec<FoundKey>> {
+fn keys_from_specs(
+    specs: &'static [KeySpec],
+    argv: &[ReqArg<'_>],
+    arity: i32,
+) -> Option<Vec<FoundKey>> {
     let argc = argv.len() as i64;
     let mut keys = Vec::new();
     for spec in specs {
@@ -600,7 +604,7 @@ fn keys_from_specs(specs: &'static [KeySpec], argv: &[Bytes], arity: i32) -> Opt
 
 /// Where a spec's keys begin: Some(Some(index)), Some(None) when its keyword
 /// is absent (the spec finds nothing), None when the spec cannot be used.
-fn begin_search(begin: &BeginSearch, argv: &[Bytes]) -> Option<Option<i64>> {
+fn begin_search(begin: &BeginSearch, argv: &[ReqArg<'_>]) -> Option<Option<i64>> {
     let argc = argv.len() as i64;
     match *begin {
         BeginSearch::Index(index) => Some(Some(index as i64)),
@@ -708,7 +712,9 @@ mod tests {
                 if !spec.shape_ok(argc) {
                     continue;
                 }
-                let argv: Vec<Bytes> = (0..argc).map(|i| Bytes::from(format!("arg{i}"))).collect();
+                let words: Vec<String> = (0..argc).map(|i| format!("arg{i}")).collect();
+                let words: Vec<&str> = words.iter().map(String::as_str).collect();
+                let argv = crate::protocol::arg::test_args(&words);
                 // Redis gives up on specs it cannot follow (SORT's STORE)
                 // and calls the command's key finder, as `get_keys` does.
                 // Where neither works (PFMERGE with only its destination:
@@ -739,9 +745,7 @@ mod tests {
 
     #[test]
     fn getkeys_follows_the_specs() {
-        let argv = |words: &[&str]| -> Vec<Bytes> {
-            words.iter().map(|w| Bytes::from(w.to_string())).collect()
-        };
+        let argv = crate::protocol::arg::test_args;
         let keys = get_keys(&argv(&["COPY", "a", "b"])).unwrap();
         assert_eq!(keys.iter().map(|k| k.index).collect::<Vec<_>>(), [1, 2]);
         assert_eq!(keys[0].flags, ["RO", "access"]);

@@ -5,11 +5,12 @@
 use super::errors::{self, NOT_INTEGER, NO_SUCH_KEY, SYNTAX};
 use super::{glob, parse_int, Db};
 use crate::keyspace::{Entry, StrEncoding, Value};
+use crate::protocol::Arg;
 use crate::protocol::Reply;
 use bytes::Bytes;
 
 /// DEL / UNLINK on this core's keys: how many were removed.
-pub fn del_local(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn del_local(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     let now = db.now_ms;
     let mut removed = 0;
     for key in &argv[1..] {
@@ -22,7 +23,7 @@ pub fn del_local(db: &mut Db, argv: &[Bytes]) -> Reply {
 }
 
 /// EXISTS on this core's keys; a key named twice counts twice.
-pub fn exists_local(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn exists_local(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     let now = db.now_ms;
     Reply::Int(
         argv[1..]
@@ -32,7 +33,7 @@ pub fn exists_local(db: &mut Db, argv: &[Bytes]) -> Reply {
     )
 }
 
-pub fn touch_local(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn touch_local(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     let now = db.now_ms;
     Reply::Int(
         argv[1..]
@@ -42,7 +43,7 @@ pub fn touch_local(db: &mut Db, argv: &[Bytes]) -> Reply {
     )
 }
 
-pub fn type_(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn type_(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     let now = db.now_ms;
     let name = db
         .keyspace
@@ -59,7 +60,7 @@ struct ExpireFlags {
     lt: bool,
 }
 
-fn parse_expire_flags(args: &[Bytes]) -> Result<ExpireFlags, Reply> {
+fn parse_expire_flags(args: &[Arg<'_>]) -> Result<ExpireFlags, Reply> {
     let mut flags = ExpireFlags::default();
     for arg in args {
         match arg.to_ascii_uppercase().as_slice() {
@@ -91,7 +92,7 @@ fn parse_expire_flags(args: &[Bytes]) -> Result<ExpireFlags, Reply> {
 /// EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT.
 fn expire_generic(
     db: &mut Db,
-    argv: &[Bytes],
+    argv: &[Arg<'_>],
     base_ms: i64,
     seconds: bool,
     command: &str,
@@ -137,26 +138,26 @@ fn expire_generic(
     Reply::Int(1)
 }
 
-pub fn expire(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn expire(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     let now = db.now_ms as i64;
     expire_generic(db, argv, now, true, "expire")
 }
 
-pub fn pexpire(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn pexpire(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     let now = db.now_ms as i64;
     expire_generic(db, argv, now, false, "pexpire")
 }
 
-pub fn expireat(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn expireat(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     expire_generic(db, argv, 0, true, "expireat")
 }
 
-pub fn pexpireat(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn pexpireat(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     expire_generic(db, argv, 0, false, "pexpireat")
 }
 
 /// TTL, PTTL, EXPIRETIME, PEXPIRETIME.
-fn ttl_generic(db: &mut Db, argv: &[Bytes], milliseconds: bool, absolute: bool) -> Reply {
+fn ttl_generic(db: &mut Db, argv: &[Arg<'_>], milliseconds: bool, absolute: bool) -> Reply {
     let now = db.now_ms;
     let Some(entry) = db.keyspace.peek(db.slot(&argv[1]), &argv[1], now) else {
         return Reply::Int(-2);
@@ -176,23 +177,23 @@ fn ttl_generic(db: &mut Db, argv: &[Bytes], milliseconds: bool, absolute: bool) 
     })
 }
 
-pub fn ttl(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn ttl(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     ttl_generic(db, argv, false, false)
 }
 
-pub fn pttl(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn pttl(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     ttl_generic(db, argv, true, false)
 }
 
-pub fn expiretime(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn expiretime(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     ttl_generic(db, argv, false, true)
 }
 
-pub fn pexpiretime(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn pexpiretime(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     ttl_generic(db, argv, true, true)
 }
 
-pub fn persist(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn persist(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     let (slot, now) = (db.slot(&argv[1]), db.now_ms);
     match db.keyspace.lookup_write(slot, &argv[1], now) {
         Some(entry) if entry.expire_at_ms != 0 => {
@@ -212,7 +213,7 @@ pub fn take_entry(db: &mut Db, key: &[u8]) -> Option<Entry> {
 }
 
 /// RENAME and RENAMENX when both keys live on this core.
-pub fn rename_generic(db: &mut Db, argv: &[Bytes], nx: bool) -> Reply {
+pub fn rename_generic(db: &mut Db, argv: &[Arg<'_>], nx: bool) -> Reply {
     let (source, destination, now) = (&argv[1], &argv[2], db.now_ms);
     if !db.keyspace.contains(db.slot(source), source, now) {
         return Reply::error(NO_SUCH_KEY);
@@ -234,16 +235,16 @@ pub fn rename_generic(db: &mut Db, argv: &[Bytes], nx: bool) -> Reply {
     }
 }
 
-pub fn rename(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn rename(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     rename_generic(db, argv, false)
 }
 
-pub fn renamenx(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn renamenx(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     rename_generic(db, argv, true)
 }
 
 /// COPY's options: Ok(replace) or the error reply.
-pub fn parse_copy_options(args: &[Bytes], databases: u64) -> Result<bool, Reply> {
+pub fn parse_copy_options(args: &[Arg<'_>], databases: u64) -> Result<bool, Reply> {
     let mut replace = false;
     let mut index = 0;
     while index < args.len() {
@@ -269,7 +270,7 @@ pub fn parse_copy_options(args: &[Bytes], databases: u64) -> Result<bool, Reply>
     Ok(replace)
 }
 
-pub fn copy(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn copy(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     let replace = match parse_copy_options(&argv[3..], db.config.databases) {
         Ok(replace) => replace,
         Err(reply) => return reply,
@@ -293,7 +294,7 @@ pub fn copy(db: &mut Db, argv: &[Bytes]) -> Reply {
 }
 
 /// KEYS on this core: an array of matching live keys.
-pub fn keys_local(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn keys_local(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     let pattern = &argv[1];
     let now = db.now_ms;
     let match_all = pattern.as_ref() == b"*";
@@ -316,7 +317,7 @@ pub fn keys_local(db: &mut Db, argv: &[Bytes]) -> Reply {
 /// pattern or "", type or ""]. Returns [next local index or -1, keys...].
 /// Whole slots are returned, so a key present for the whole scan is never
 /// missed, however the maps grow between calls.
-pub fn scan_local(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn scan_local(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     let start = parse_int(&argv[1]).unwrap_or(0).max(0) as usize;
     let count = parse_int(&argv[2]).unwrap_or(10).max(1) as usize;
     let (pattern, type_name) = (&argv[3], &argv[4]);
@@ -347,17 +348,17 @@ pub fn scan_local(db: &mut Db, argv: &[Bytes]) -> Reply {
     Reply::Array(keys)
 }
 
-pub fn dbsize_local(db: &mut Db, _argv: &[Bytes]) -> Reply {
+pub fn dbsize_local(db: &mut Db, _argv: &[Arg<'_>]) -> Reply {
     Reply::Int(db.keyspace.len() as i64)
 }
 
-pub fn flush_local(db: &mut Db, _argv: &[Bytes]) -> Reply {
+pub fn flush_local(db: &mut Db, _argv: &[Arg<'_>]) -> Reply {
     db.keyspace.clear();
     crate::memory::release_free_memory();
     Reply::ok()
 }
 
-pub fn randomkey_local(db: &mut Db, _argv: &[Bytes]) -> Reply {
+pub fn randomkey_local(db: &mut Db, _argv: &[Arg<'_>]) -> Reply {
     let (seed, now) = (db.random(), db.now_ms);
     db.keyspace
         .random_key(seed, now)
@@ -405,7 +406,7 @@ fn refcount(value: &Value) -> i64 {
     }
 }
 
-pub fn object(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn object(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     let sub = argv[1].to_ascii_uppercase();
     if sub == b"HELP" && argv.len() == 2 {
         return help_reply(OBJECT_HELP);
@@ -439,7 +440,7 @@ pub fn object(db: &mut Db, argv: &[Bytes]) -> Reply {
     }
 }
 
-pub fn memory_usage(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn memory_usage(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     let sub = argv[1].to_ascii_uppercase();
     if sub != b"USAGE" {
         return errors::unknown_subcommand("memory", &argv[1]);

@@ -6,6 +6,7 @@ use super::errors::{self, NOT_INTEGER, NO_SUCH_KEY, SYNTAX, WRONGTYPE};
 use super::{drop_if_empty, typed_value};
 use super::{parse_int, Db};
 use crate::keyspace::{Entry, Value};
+use crate::protocol::Arg;
 use crate::protocol::Reply;
 use bytes::Bytes;
 use std::collections::VecDeque;
@@ -20,7 +21,7 @@ fn get_list<'a>(db: &'a mut Db, key: &[u8], read: bool) -> Result<Option<&'a mut
     })
 }
 
-fn push_generic(db: &mut Db, argv: &[Bytes], left: bool, only_existing: bool) -> Reply {
+fn push_generic(db: &mut Db, argv: &[Arg<'_>], left: bool, only_existing: bool) -> Reply {
     let key = &argv[1];
     let exists = match get_list(db, key, false) {
         Ok(list) => list.is_some(),
@@ -50,23 +51,23 @@ fn push_generic(db: &mut Db, argv: &[Bytes], left: bool, only_existing: bool) ->
     Reply::Int(list.len() as i64)
 }
 
-pub fn lpush(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn lpush(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     push_generic(db, argv, true, false)
 }
 
-pub fn rpush(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn rpush(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     push_generic(db, argv, false, false)
 }
 
-pub fn lpushx(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn lpushx(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     push_generic(db, argv, true, true)
 }
 
-pub fn rpushx(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn rpushx(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     push_generic(db, argv, false, true)
 }
 
-fn pop_generic(db: &mut Db, argv: &[Bytes], left: bool, name: &str) -> Reply {
+fn pop_generic(db: &mut Db, argv: &[Arg<'_>], left: bool, name: &str) -> Reply {
     if argv.len() > 3 {
         return errors::wrong_arity(name);
     }
@@ -98,15 +99,15 @@ fn pop_generic(db: &mut Db, argv: &[Bytes], left: bool, name: &str) -> Reply {
     }
 }
 
-pub fn lpop(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn lpop(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     pop_generic(db, argv, true, "lpop")
 }
 
-pub fn rpop(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn rpop(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     pop_generic(db, argv, false, "rpop")
 }
 
-pub fn llen(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn llen(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     match get_list(db, &argv[1], true) {
         Ok(list) => Reply::Int(list.map_or(0, |l| l.len() as i64)),
         Err(reply) => reply,
@@ -137,7 +138,7 @@ fn two_ints(a: &[u8], b: &[u8]) -> Result<(i64, i64), Reply> {
     }
 }
 
-pub fn lrange(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn lrange(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     let (start, stop) = match two_ints(&argv[2], &argv[3]) {
         Ok(range) => range,
         Err(reply) => return reply,
@@ -156,7 +157,7 @@ pub fn lrange(db: &mut Db, argv: &[Bytes]) -> Reply {
     }
 }
 
-pub fn ltrim(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn ltrim(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     let (start, stop) = match two_ints(&argv[2], &argv[3]) {
         Ok(range) => range,
         Err(reply) => return reply,
@@ -181,7 +182,7 @@ fn resolve_index(index: i64, len: usize) -> Option<usize> {
     (0..len as i64).contains(&index).then_some(index as usize)
 }
 
-pub fn lindex(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn lindex(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     // Like Redis, the index is parsed only once the key is known to hold a list.
     match get_list(db, &argv[1], true) {
         Ok(Some(list)) => {
@@ -195,7 +196,7 @@ pub fn lindex(db: &mut Db, argv: &[Bytes]) -> Reply {
     }
 }
 
-pub fn lset(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn lset(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     // Like Redis: no such key and WRONGTYPE come before a bad index.
     match get_list(db, &argv[1], false) {
         Ok(Some(list)) => match parse_int(&argv[2]).map(|index| resolve_index(index, list.len())) {
@@ -211,14 +212,14 @@ pub fn lset(db: &mut Db, argv: &[Bytes]) -> Reply {
     }
 }
 
-pub fn linsert(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn linsert(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     let after = match argv[2].to_ascii_uppercase().as_slice() {
         b"BEFORE" => false,
         b"AFTER" => true,
         _ => return Reply::error(SYNTAX),
     };
     match get_list(db, &argv[1], false) {
-        Ok(Some(list)) => match list.iter().position(|item| *item == argv[3]) {
+        Ok(Some(list)) => match list.iter().position(|item| item[..] == argv[3][..]) {
             Some(at) => {
                 list.insert(at + usize::from(after), Bytes::copy_from_slice(&argv[4]));
                 Reply::Int(list.len() as i64)
@@ -230,7 +231,7 @@ pub fn linsert(db: &mut Db, argv: &[Bytes]) -> Reply {
     }
 }
 
-pub fn lrem(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn lrem(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     let Some(count) = parse_int(&argv[2]) else {
         return Reply::error(NOT_INTEGER);
     };
@@ -285,7 +286,7 @@ struct LposOptions {
     maxlen: usize,
 }
 
-fn parse_lpos_options(args: &[Bytes]) -> Result<LposOptions, Reply> {
+fn parse_lpos_options(args: &[Arg<'_>]) -> Result<LposOptions, Reply> {
     let mut options = LposOptions {
         rank: 1,
         count: None,
@@ -322,7 +323,7 @@ fn parse_lpos_options(args: &[Bytes]) -> Result<LposOptions, Reply> {
     Ok(options)
 }
 
-pub fn lpos(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn lpos(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     let options = match parse_lpos_options(&argv[3..]) {
         Ok(options) => options,
         Err(reply) => return reply,
@@ -357,7 +358,7 @@ pub fn lpos(db: &mut Db, argv: &[Bytes]) -> Reply {
         (options.rank.unsigned_abs() - 1) as usize
     };
     let found: Vec<Reply> = indexes
-        .filter(|&i| list[i] == argv[2])
+        .filter(|&i| list[i][..] == argv[2][..])
         .skip(skip)
         .take(wanted)
         .map(|i| Reply::Int(i as i64))
@@ -370,7 +371,7 @@ pub fn lpos(db: &mut Db, argv: &[Bytes]) -> Reply {
 
 /// LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]: pops from the
 /// first non-empty list, replying [key, [items]], or a null array.
-pub fn lmpop(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn lmpop(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     let count = match parse_int(&argv[1]) {
         Some(count) if count > 0 => count as usize,
         _ => return Reply::error("ERR numkeys should be greater than 0"),
@@ -412,13 +413,13 @@ pub fn lmpop(db: &mut Db, argv: &[Bytes]) -> Reply {
             .map(Reply::Bulk)
             .collect();
         drop_if_empty(db, key);
-        return Reply::Array(vec![Reply::Bulk(key.clone()), Reply::Array(items)]);
+        return Reply::Array(vec![Reply::Bulk(key.to_bytes()), Reply::Array(items)]);
     }
     Reply::NilArray
 }
 
 /// LMPOP's arguments: (position of LEFT|RIGHT, from the left, count).
-pub fn parse_lmpop(argv: &[Bytes]) -> Result<(usize, bool, Option<usize>), Reply> {
+pub fn parse_lmpop(argv: &[Arg<'_>]) -> Result<(usize, bool, Option<usize>), Reply> {
     let count = match parse_int(&argv[1]) {
         Some(count) if count > 0 => count as usize,
         _ => return Err(Reply::error("ERR numkeys should be greater than 0")),
@@ -455,8 +456,8 @@ pub fn parse_side(arg: &[u8]) -> Option<bool> {
 
 fn move_generic(
     db: &mut Db,
-    source: &Bytes,
-    destination: &Bytes,
+    source: &Arg<'_>,
+    destination: &Arg<'_>,
     from_left: bool,
     to_left: bool,
 ) -> Reply {
@@ -496,7 +497,7 @@ fn move_generic(
     Reply::Bulk(item)
 }
 
-pub fn lmove(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn lmove(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     match (parse_side(&argv[3]), parse_side(&argv[4])) {
         (Some(from_left), Some(to_left)) => {
             move_generic(db, &argv[1], &argv[2], from_left, to_left)
@@ -505,6 +506,6 @@ pub fn lmove(db: &mut Db, argv: &[Bytes]) -> Reply {
     }
 }
 
-pub fn rpoplpush(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn rpoplpush(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     move_generic(db, &argv[1], &argv[2], false, true)
 }

@@ -34,13 +34,13 @@ pub mod zsets;
 use crate::cluster::KnownSlot;
 use crate::config::Config;
 use crate::keyspace::Keyspace;
+use crate::protocol::Arg;
 use crate::protocol::Reply;
-use bytes::Bytes;
 
 pub use table::{lookup, CommandSpec, Coord, Exec, COMMANDS};
 
 /// A shard-side handler: runs on the core that owns every key it names.
-pub type ShardFn = fn(&mut Db, &[Bytes]) -> Reply;
+pub type ShardFn = fn(&mut Db, &[Arg<'_>]) -> Reply;
 
 /// Per-command counters kept by each core (INFO commandstats).
 #[derive(Debug, Default, Clone, Copy)]
@@ -188,7 +188,7 @@ pub fn drop_if_empty(db: &mut Db, key: &[u8]) {
 /// Runs a shard handler, turning a panic (a bug of ours, whatever the
 /// client sent) into an error reply so the core and its other clients go on.
 #[inline]
-pub fn run_guarded(run: ShardFn, db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn run_guarded(run: ShardFn, db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(db, argv))) {
         Ok(reply) => reply,
         Err(_) => Reply::error("ERR internal error while executing the command (logged)"),
@@ -199,7 +199,7 @@ pub fn run_guarded(run: ShardFn, db: &mut Db, argv: &[Bytes]) -> Reply {
 /// `movablekeys` commands with a key count (SINTERCARD, LMPOP, ZUNIONSTORE)
 /// from that count, as Redis's key specs with `keynum` find them; for SORT
 /// its key and STORE destination, as Redis's sortGetKeys finds them.
-pub fn key_positions(spec: &CommandSpec, argv: &[Bytes]) -> impl Iterator<Item = usize> {
+pub fn key_positions(spec: &CommandSpec, argv: &[Arg<'_>]) -> impl Iterator<Item = usize> {
     let (before, range, after) = key_ranges(spec, argv);
     before.into_iter().chain(range).chain(after)
 }
@@ -211,7 +211,7 @@ type KeyRanges = (
     Option<usize>,
 );
 
-fn key_ranges(spec: &CommandSpec, argv: &[Bytes]) -> KeyRanges {
+fn key_ranges(spec: &CommandSpec, argv: &[Arg<'_>]) -> KeyRanges {
     let argc = argv.len();
     if spec.name == "migrate" {
         return (None, migrate_keys(argv).step_by(1), None);
@@ -266,7 +266,7 @@ fn key_ranges(spec: &CommandSpec, argv: &[Bytes]) -> KeyRanges {
 
 /// MIGRATE's keys: argv[3], or every argument after KEYS when argv[3] is
 /// empty.
-fn migrate_keys(argv: &[Bytes]) -> std::ops::Range<usize> {
+fn migrate_keys(argv: &[Arg<'_>]) -> std::ops::Range<usize> {
     if argv.len() > 6 && argv[3].is_empty() {
         if let Some(at) = argv[6..]
             .iter()

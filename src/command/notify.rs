@@ -9,6 +9,7 @@
 
 use super::{key_positions, parse_int, CommandSpec, Db};
 use crate::config::notify::{GENERIC, HASH, LIST, NEW, SET, STRING, ZSET};
+use crate::protocol::Arg;
 use crate::protocol::Reply;
 use bytes::Bytes;
 
@@ -70,7 +71,7 @@ fn is_change(reply: &Reply) -> bool {
     }
 }
 
-fn has_flag(argv: &[Bytes], flags: &[&[u8]]) -> bool {
+fn has_flag(argv: &[Arg<'_>], flags: &[&[u8]]) -> bool {
     argv.iter()
         .skip(2)
         .any(|arg| flags.iter().any(|f| arg.eq_ignore_ascii_case(f)))
@@ -83,7 +84,7 @@ pub fn run_notifying(
     run: super::ShardFn,
     db: &mut Db,
     spec: &CommandSpec,
-    argv: &[Bytes],
+    argv: &[Arg<'_>],
 ) -> Reply {
     if db.config.notify_flags == 0 || !spec.is_write() {
         return super::run_guarded(run, db, argv);
@@ -93,8 +94,7 @@ pub fn run_notifying(
     // SMOVE raises `sadd` only when the member was not already there.
     let member_was_there = spec.name == "smove"
         && argv.len() == 4
-        && super::sets::sismember(db, &[argv[0].clone(), argv[2].clone(), argv[3].clone()])
-            == Reply::Int(1);
+        && super::sets::sismember(db, &[argv[0], argv[2], argv[3]]) == Reply::Int(1);
     let reply = super::run_guarded(run, db, argv);
     if reply.is_error() {
         return reply;
@@ -106,9 +106,9 @@ pub fn run_notifying(
         }
     }
     let changed = is_change(&reply);
-    let key = |n: usize| keys.get(n).map(|&i| argv[i].clone()).unwrap_or_default();
+    let key = |n: usize| keys.get(n).map(|&i| argv[i].as_bytes()).unwrap_or_default();
     let mut own_del = false;
-    let side = |arg: Option<&Bytes>, left: &'static str, right: &'static str| {
+    let side = |arg: Option<&Arg<'_>>, left: &'static str, right: &'static str| {
         if arg.is_some_and(|a| a.eq_ignore_ascii_case(b"LEFT")) {
             left
         } else {
@@ -125,52 +125,52 @@ pub fn run_notifying(
                 reply == Reply::ok()
             };
             if set {
-                db.notify(STRING, "set", &key(0));
+                db.notify(STRING, "set", key(0));
                 if has_flag(argv, &[b"EX", b"PX", b"EXAT", b"PXAT"]) {
-                    db.notify(GENERIC, "expire", &key(0));
+                    db.notify(GENERIC, "expire", key(0));
                 }
             }
         }
         "setex" | "psetex" => {
-            db.notify(STRING, "set", &key(0));
-            db.notify(GENERIC, "expire", &key(0));
+            db.notify(STRING, "set", key(0));
+            db.notify(GENERIC, "expire", key(0));
         }
         "setnx" | "getset" | "mset" | "msetnx" => {
             if changed || spec.name == "getset" || spec.name == "mset" {
                 for n in 0..keys.len() {
-                    db.notify(STRING, "set", &key(n));
+                    db.notify(STRING, "set", key(n));
                 }
             }
         }
-        "append" => db.notify(STRING, "append", &key(0)),
+        "append" => db.notify(STRING, "append", key(0)),
         "setrange" => {
             if after[0] {
-                db.notify(STRING, "setrange", &key(0));
+                db.notify(STRING, "setrange", key(0));
             }
         }
-        "incr" | "decr" | "incrby" | "decrby" => db.notify(STRING, "incrby", &key(0)),
-        "incrbyfloat" => db.notify(STRING, "incrbyfloat", &key(0)),
+        "incr" | "decr" | "incrby" | "decrby" => db.notify(STRING, "incrby", key(0)),
+        "incrbyfloat" => db.notify(STRING, "incrbyfloat", key(0)),
         "getdel" => {
             if changed {
-                db.notify(GENERIC, "del", &key(0));
+                db.notify(GENERIC, "del", key(0));
                 own_del = true;
             }
         }
         "getex" => {
             if before[0] {
                 if has_flag(argv, &[b"PERSIST"]) {
-                    db.notify(GENERIC, "persist", &key(0));
+                    db.notify(GENERIC, "persist", key(0));
                 } else if has_flag(argv, &[b"EX", b"PX", b"EXAT", b"PXAT"]) {
                     let event = if after[0] { "expire" } else { "del" };
                     own_del = !after[0];
-                    db.notify(GENERIC, event, &key(0));
+                    db.notify(GENERIC, event, key(0));
                 }
             }
         }
         "del" | "unlink" => {
             for n in 0..keys.len() {
                 if before[n] && !after[n] {
-                    db.notify(GENERIC, "del", &key(n));
+                    db.notify(GENERIC, "del", key(n));
                 }
             }
             own_del = true;
@@ -179,54 +179,54 @@ pub fn run_notifying(
             if changed {
                 let event = if after[0] { "expire" } else { "del" };
                 own_del = !after[0];
-                db.notify(GENERIC, event, &key(0));
+                db.notify(GENERIC, event, key(0));
             }
         }
         "persist" => {
             if changed {
-                db.notify(GENERIC, "persist", &key(0));
+                db.notify(GENERIC, "persist", key(0));
             }
         }
         "rename" | "renamenx" => {
             if changed {
-                db.notify(GENERIC, "rename_from", &key(0));
-                db.notify(GENERIC, "rename_to", &key(1));
+                db.notify(GENERIC, "rename_from", key(0));
+                db.notify(GENERIC, "rename_to", key(1));
                 own_del = true;
             }
         }
         "copy" => {
             if changed {
-                db.notify(GENERIC, "copy_to", &key(1));
+                db.notify(GENERIC, "copy_to", key(1));
             }
         }
-        "restore" | "restore-asking" => db.notify(GENERIC, "restore", &key(0)),
+        "restore" | "restore-asking" => db.notify(GENERIC, "restore", key(0)),
         "hset" | "hmset" | "hsetnx" => {
             if changed || spec.name != "hsetnx" {
-                db.notify(HASH, "hset", &key(0));
+                db.notify(HASH, "hset", key(0));
             }
         }
         "hdel" => {
             if changed {
-                db.notify(HASH, "hdel", &key(0));
+                db.notify(HASH, "hdel", key(0));
             }
         }
-        "hincrby" | "hincrbyfloat" => db.notify(HASH, spec.name, &key(0)),
+        "hincrby" | "hincrbyfloat" => db.notify(HASH, spec.name, key(0)),
         "lpush" | "lpushx" => {
             if after[0] && changed {
-                db.notify(LIST, "lpush", &key(0));
+                db.notify(LIST, "lpush", key(0));
             }
         }
         "rpush" | "rpushx" => {
             if after[0] && changed {
-                db.notify(LIST, "rpush", &key(0));
+                db.notify(LIST, "rpush", key(0));
             }
         }
         "lpop" | "rpop" | "linsert" | "lrem" => {
             if changed {
-                db.notify(LIST, spec.name, &key(0));
+                db.notify(LIST, spec.name, key(0));
             }
         }
-        "lset" | "ltrim" => db.notify(LIST, spec.name, &key(0)),
+        "lset" | "ltrim" => db.notify(LIST, spec.name, key(0)),
         "lmove" | "rpoplpush" => {
             if changed {
                 let (from, to) = if spec.name == "rpoplpush" {
@@ -238,8 +238,8 @@ pub fn run_notifying(
                     )
                 };
                 // Redis pushes (and tells) first, then tells of the pop.
-                db.notify(LIST, to, &key(1));
-                db.notify(LIST, from, &key(0));
+                db.notify(LIST, to, key(1));
+                db.notify(LIST, from, key(0));
             }
         }
         "lmpop" => {
@@ -264,14 +264,14 @@ pub fn run_notifying(
         }
         "sadd" | "srem" | "spop" => {
             if changed {
-                db.notify(SET, spec.name, &key(0));
+                db.notify(SET, spec.name, key(0));
             }
         }
         "smove" => {
             if changed {
-                db.notify(SET, "srem", &key(0));
+                db.notify(SET, "srem", key(0));
                 if !member_was_there {
-                    db.notify(SET, "sadd", &key(1));
+                    db.notify(SET, "sadd", key(1));
                 }
             }
         }
@@ -283,9 +283,9 @@ pub fn run_notifying(
                 SET
             };
             if after[0] {
-                db.notify(class, spec.name, &key(0));
+                db.notify(class, spec.name, key(0));
             } else if before[0] {
-                db.notify(GENERIC, "del", &key(0));
+                db.notify(GENERIC, "del", key(0));
             }
             own_del = true;
         }
@@ -296,13 +296,13 @@ pub fn run_notifying(
                 } else {
                     "zadd"
                 };
-                db.notify(ZSET, event, &key(0));
+                db.notify(ZSET, event, key(0));
             }
         }
-        "zincrby" => db.notify(ZSET, "zincr", &key(0)),
+        "zincrby" => db.notify(ZSET, "zincr", key(0)),
         "zrem" | "zpopmin" | "zpopmax" => {
             if changed {
-                db.notify(ZSET, spec.name, &key(0));
+                db.notify(ZSET, spec.name, key(0));
             }
         }
         "zremrangebyscore" | "zremrangebyrank" | "zremrangebylex" => {
@@ -312,25 +312,25 @@ pub fn run_notifying(
                     "zremrangebyrank" => "zrembyrank",
                     _ => "zrembylex",
                 };
-                db.notify(ZSET, event, &key(0));
+                db.notify(ZSET, event, key(0));
             }
         }
         "setbit" | "bitfield" => {
             if after[0] {
-                db.notify(STRING, "setbit", &key(0));
+                db.notify(STRING, "setbit", key(0));
             }
         }
         "bitop" => {
             if after[0] {
-                db.notify(STRING, "set", &key(0));
+                db.notify(STRING, "set", key(0));
             } else if before[0] {
-                db.notify(GENERIC, "del", &key(0));
+                db.notify(GENERIC, "del", key(0));
             }
             own_del = true;
         }
         "pfadd" | "pfmerge" => {
             if changed || spec.name == "pfmerge" {
-                db.notify(STRING, "pfadd", &key(0));
+                db.notify(STRING, "pfadd", key(0));
             }
         }
         _ => {}
@@ -347,7 +347,7 @@ pub fn run_notifying(
 
 /// Events of a command that ran across cores through its coordinator,
 /// from its reply alone (recorded on the connection's core).
-pub fn coordinated_events(db: &mut Db, spec: &CommandSpec, argv: &[Bytes], reply: &Reply) {
+pub fn coordinated_events(db: &mut Db, spec: &CommandSpec, argv: &[Arg<'_>], reply: &Reply) {
     if db.config.notify_flags == 0 || !is_change(reply) {
         return;
     }

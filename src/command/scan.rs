@@ -18,6 +18,7 @@
 use super::errors::{NOT_INTEGER, SYNTAX};
 use super::parse_int;
 use crate::keyspace::SeededState;
+use crate::protocol::Arg;
 use crate::protocol::Reply;
 use bytes::Bytes;
 use std::hash::BuildHasher;
@@ -34,16 +35,16 @@ pub struct Options {
 }
 
 /// The options of HSCAN, SSCAN and ZSCAN.
-pub fn parse_options(args: &[Bytes]) -> Result<Options, Reply> {
+pub fn parse_options(args: &[Arg<'_>]) -> Result<Options, Reply> {
     parse(args, false)
 }
 
 /// The options of SCAN, which also takes TYPE.
-pub fn parse_scan_options(args: &[Bytes]) -> Result<Options, Reply> {
+pub fn parse_scan_options(args: &[Arg<'_>]) -> Result<Options, Reply> {
     parse(args, true)
 }
 
-fn parse(args: &[Bytes], with_type: bool) -> Result<Options, Reply> {
+fn parse(args: &[Arg<'_>], with_type: bool) -> Result<Options, Reply> {
     let mut options = Options {
         pattern: None,
         count: 10,
@@ -60,9 +61,11 @@ fn parse(args: &[Bytes], with_type: bool) -> Result<Options, Reply> {
             },
             b"MATCH" if has_value => {
                 let text = &args[index + 1];
-                options.pattern = (text.as_ref() != b"*").then(|| text.clone());
+                options.pattern = (text.as_ref() != b"*").then(|| text.to_bytes());
             }
-            b"TYPE" if has_value && with_type => options.type_name = Some(args[index + 1].clone()),
+            b"TYPE" if has_value && with_type => {
+                options.type_name = Some(args[index + 1].to_bytes())
+            }
             _ => return Err(Reply::error(SYNTAX)),
         }
         index += 2;

@@ -6,22 +6,23 @@ use super::introspect::{self, Target};
 use super::table::COMMANDS;
 use super::{now_us, parse_int, Db};
 use crate::keyspace::{Entry, Value};
+use crate::protocol::Arg;
 use crate::protocol::Reply;
 use bytes::Bytes;
 
-pub fn ping(_db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn ping(_db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     match argv.len() {
         1 => Reply::Simple("PONG".into()),
-        2 => Reply::Bulk(argv[1].clone()),
+        2 => Reply::Bulk(argv[1].to_bytes()),
         _ => errors::wrong_arity("ping"),
     }
 }
 
-pub fn echo(_db: &mut Db, argv: &[Bytes]) -> Reply {
-    Reply::Bulk(argv[1].clone())
+pub fn echo(_db: &mut Db, argv: &[Arg<'_>]) -> Reply {
+    Reply::Bulk(argv[1].to_bytes())
 }
 
-pub fn time(_db: &mut Db, _argv: &[Bytes]) -> Reply {
+pub fn time(_db: &mut Db, _argv: &[Arg<'_>]) -> Reply {
     let now = now_us();
     Reply::Array(vec![
         Reply::bulk_str(&(now / 1_000_000).to_string()),
@@ -53,7 +54,7 @@ const COMMAND_HELP: &[&str] = &[
     "    Prints this help.",
 ];
 
-pub fn command(_db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn command(_db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     if argv.len() == 1 {
         return Reply::Array(COMMANDS.iter().map(introspect::command_info).collect());
     }
@@ -98,7 +99,7 @@ pub fn command(_db: &mut Db, argv: &[Bytes]) -> Reply {
 }
 
 /// COMMAND LIST [FILTERBY MODULE|ACLCAT|PATTERN value].
-fn command_list(args: &[Bytes]) -> Reply {
+fn command_list(args: &[Arg<'_>]) -> Reply {
     let filter = match args {
         [] => None,
         [filterby, kind, value] if filterby.eq_ignore_ascii_case(b"FILTERBY") => {
@@ -126,13 +127,13 @@ fn command_list(args: &[Bytes]) -> Reply {
     })
 }
 
-fn command_getkeys(command_argv: &[Bytes], with_flags: bool) -> Reply {
+fn command_getkeys(command_argv: &[Arg<'_>], with_flags: bool) -> Reply {
     match introspect::get_keys(command_argv) {
         Err(error) => Reply::error(error.text()),
         Ok(keys) => Reply::Array(
             keys.into_iter()
                 .map(|key| {
-                    let name = Reply::Bulk(command_argv[key.index].clone());
+                    let name = Reply::Bulk(command_argv[key.index].to_bytes());
                     if with_flags {
                         let flags = key.flags.iter().map(|f| Reply::Simple((*f).into()));
                         Reply::Array(vec![name, Reply::Set(flags.collect())])
@@ -146,7 +147,7 @@ fn command_getkeys(command_argv: &[Bytes], with_flags: bool) -> Reply {
 }
 
 /// This core's keyspace figures for INFO: [keys, expires, hits, misses, expired].
-pub fn info_local(db: &mut Db, _argv: &[Bytes]) -> Reply {
+pub fn info_local(db: &mut Db, _argv: &[Arg<'_>]) -> Reply {
     let stats = db.keyspace.stats;
     Reply::Array(vec![
         Reply::Int(db.keyspace.len() as i64),
@@ -158,7 +159,7 @@ pub fn info_local(db: &mut Db, _argv: &[Bytes]) -> Reply {
 }
 
 /// Applies `CONFIG SET name value...` (already validated) on this core.
-pub fn config_set_local(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn config_set_local(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     let name = String::from_utf8_lossy(&argv[1]).to_string();
     let values: Vec<String> = argv[2..]
         .iter()
@@ -170,14 +171,14 @@ pub fn config_set_local(db: &mut Db, argv: &[Bytes]) -> Reply {
     }
 }
 
-pub fn config_resetstat_local(db: &mut Db, _argv: &[Bytes]) -> Reply {
+pub fn config_resetstat_local(db: &mut Db, _argv: &[Arg<'_>]) -> Reply {
     db.keyspace.stats = Default::default();
     Reply::ok()
 }
 
 /// DEBUG POPULATE on this core: argv = [_, count, prefix, size or ""].
 /// Creates `prefix:N` for every N below count whose slot is this core's.
-pub fn populate_local(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn populate_local(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     let count = parse_int(&argv[1]).unwrap_or(0).max(0);
     let prefix = &argv[2];
     let size = parse_int(&argv[3]).filter(|&s| s > 0).map(|s| s as usize);
@@ -212,7 +213,7 @@ pub fn populate_local(db: &mut Db, argv: &[Bytes]) -> Reply {
 /// Redis's DEBUG DIGEST-VALUE for one key (xorObjectDigest): the type,
 /// the value and whether it has an expiry, SHA1-mixed; 40 hex digits, all
 /// zeros for a missing key. Redis nodes compare these during resharding.
-pub fn digest_value_local(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn digest_value_local(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     let now = db.now_ms;
     let mut digest = [0u8; 20];
     if let Some(entry) = db.keyspace.peek(db.slot(&argv[1]), &argv[1], now) {
@@ -230,7 +231,7 @@ pub fn digest_value_local(db: &mut Db, argv: &[Bytes]) -> Reply {
 /// DEBUG DIGEST's part on one core: the XOR of SHA1 of every live key's digest
 /// (mixDigest of the key, then xorObjectDigest), as 40 hex digits, and the
 /// number of keys. XOR makes the order of keys and cores irrelevant.
-pub fn dataset_digest_local(db: &mut Db, _argv: &[Bytes]) -> Reply {
+pub fn dataset_digest_local(db: &mut Db, _argv: &[Arg<'_>]) -> Reply {
     let now = db.now_ms;
     let mut total = [0u8; 20];
     let mut count = 0;
@@ -340,7 +341,7 @@ fn mix_digest(digest: &mut [u8; 20], data: &[u8]) {
 }
 
 /// DEBUG OBJECT key, as Redis prints it.
-pub fn debug_object_local(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn debug_object_local(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     let now = db.now_ms;
     let Some(entry) = db.keyspace.peek(db.slot(&argv[1]), &argv[1], now) else {
         return Reply::error(super::errors::NO_SUCH_KEY);
@@ -382,7 +383,7 @@ fn quicklist_fields(items: &std::collections::VecDeque<Bytes>, fill: i64) -> Str
     )
 }
 
-pub fn set_active_expire_local(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn set_active_expire_local(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     db.keyspace.active_expire_enabled = argv[1].as_ref() != b"0";
     Reply::ok()
 }

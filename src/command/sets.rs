@@ -10,6 +10,7 @@ use super::scan;
 use super::{drop_if_empty, typed_value};
 use super::{parse_int, Db};
 use crate::keyspace::{EncodingLimits, Entry, Set, Value};
+use crate::protocol::Arg;
 use crate::protocol::Reply;
 use bytes::Bytes;
 
@@ -34,7 +35,7 @@ fn bulks(members: Vec<Bytes>) -> Vec<Reply> {
     members.into_iter().map(Reply::Bulk).collect()
 }
 
-pub fn sadd(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn sadd(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     let limits = encoding_limits(db);
     let (slot, now) = (db.slot(&argv[1]), db.now_ms);
     match write_set(db, &argv[1]) {
@@ -52,7 +53,7 @@ pub fn sadd(db: &mut Db, argv: &[Bytes]) -> Reply {
     Reply::Int(added as i64)
 }
 
-pub fn srem(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn srem(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     let removed = match write_set(db, &argv[1]) {
         Ok(Some(set)) => argv[2..].iter().filter(|m| set.remove(m)).count(),
         Ok(None) => 0,
@@ -62,21 +63,21 @@ pub fn srem(db: &mut Db, argv: &[Bytes]) -> Reply {
     Reply::Int(removed as i64)
 }
 
-pub fn smembers(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn smembers(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     match read_set(db, &argv[1]) {
         Ok(set) => Reply::Set(set.map_or_else(Vec::new, |s| bulks(s.members()))),
         Err(reply) => reply,
     }
 }
 
-pub fn sismember(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn sismember(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     match read_set(db, &argv[1]) {
         Ok(set) => Reply::Int(i64::from(set.is_some_and(|s| s.contains(&argv[2])))),
         Err(reply) => reply,
     }
 }
 
-pub fn smismember(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn smismember(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     match read_set(db, &argv[1]) {
         Ok(set) => Reply::Array(
             argv[2..]
@@ -88,7 +89,7 @@ pub fn smismember(db: &mut Db, argv: &[Bytes]) -> Reply {
     }
 }
 
-pub fn scard(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn scard(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     match read_set(db, &argv[1]) {
         Ok(set) => Reply::Int(set.map_or(0, |s| s.len() as i64)),
         Err(reply) => reply,
@@ -113,7 +114,7 @@ fn pick_distinct(members: Vec<Bytes>, wanted: usize, mut seed: u64) -> Vec<Bytes
     members
 }
 
-pub fn spop(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn spop(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     if argv.len() > 3 {
         return Reply::error(SYNTAX);
     }
@@ -141,7 +142,7 @@ pub fn spop(db: &mut Db, argv: &[Bytes]) -> Reply {
     }
 }
 
-pub fn srandmember(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn srandmember(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     if argv.len() > 3 {
         return Reply::error(SYNTAX);
     }
@@ -176,7 +177,7 @@ pub fn srandmember(db: &mut Db, argv: &[Bytes]) -> Reply {
     }
 }
 
-pub fn smove(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn smove(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     let (source, destination, member) = (&argv[1], &argv[2], &argv[3]);
     let limits = encoding_limits(db);
     let source_is_set = match write_set(db, source) {
@@ -222,7 +223,7 @@ pub enum SetOp {
 }
 
 /// The sets named by `keys` (None for a missing key), or WRONGTYPE.
-fn gather(db: &mut Db, keys: &[Bytes]) -> Result<Vec<Option<Set>>, Reply> {
+fn gather(db: &mut Db, keys: &[Arg<'_>]) -> Result<Vec<Option<Set>>, Reply> {
     keys.iter()
         .map(|key| read_set(db, key).map(|set| set.map(|s| s.clone())))
         .collect()
@@ -272,7 +273,7 @@ pub fn compute(op: SetOp, sets: Vec<Option<Set>>, limits: &EncodingLimits) -> Ve
     }
 }
 
-fn set_op(db: &mut Db, keys: &[Bytes], op: SetOp) -> Reply {
+fn set_op(db: &mut Db, keys: &[Arg<'_>], op: SetOp) -> Reply {
     let limits = encoding_limits(db);
     match gather(db, keys) {
         Ok(sets) => Reply::Set(bulks(compute(op, sets, &limits))),
@@ -280,7 +281,7 @@ fn set_op(db: &mut Db, keys: &[Bytes], op: SetOp) -> Reply {
     }
 }
 
-fn set_op_store(db: &mut Db, argv: &[Bytes], op: SetOp) -> Reply {
+fn set_op_store(db: &mut Db, argv: &[Arg<'_>], op: SetOp) -> Reply {
     let limits = encoding_limits(db);
     let members = match gather(db, &argv[2..]) {
         Ok(sets) => compute(op, sets, &limits),
@@ -305,20 +306,20 @@ fn set_op_store(db: &mut Db, argv: &[Bytes], op: SetOp) -> Reply {
     Reply::Int(count)
 }
 
-pub fn sinter(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn sinter(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     set_op(db, &argv[1..], SetOp::Inter)
 }
 
-pub fn sunion(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn sunion(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     set_op(db, &argv[1..], SetOp::Union)
 }
 
-pub fn sdiff(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn sdiff(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     set_op(db, &argv[1..], SetOp::Diff)
 }
 
 /// SINTERCARD numkeys key [key ...] [LIMIT limit].
-pub fn sintercard(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn sintercard(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     let (count, limit) = match parse_sintercard(argv) {
         Ok(parsed) => parsed,
         Err(reply) => return reply,
@@ -331,7 +332,7 @@ pub fn sintercard(db: &mut Db, argv: &[Bytes]) -> Reply {
 }
 
 /// SINTERCARD's arguments: (number of keys, limit or usize::MAX).
-pub fn parse_sintercard(argv: &[Bytes]) -> Result<(usize, usize), Reply> {
+pub fn parse_sintercard(argv: &[Arg<'_>]) -> Result<(usize, usize), Reply> {
     let count = match parse_int(&argv[1]) {
         Some(count) if count > 0 => count as usize,
         _ => return Err(Reply::error("ERR numkeys should be greater than 0")),
@@ -357,21 +358,21 @@ pub fn parse_sintercard(argv: &[Bytes]) -> Result<(usize, usize), Reply> {
     Ok((count, limit))
 }
 
-pub fn sinterstore(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn sinterstore(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     set_op_store(db, argv, SetOp::Inter)
 }
 
-pub fn sunionstore(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn sunionstore(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     set_op_store(db, argv, SetOp::Union)
 }
 
-pub fn sdiffstore(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn sdiffstore(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     set_op_store(db, argv, SetOp::Diff)
 }
 
 /// SSCAN key cursor [MATCH pattern] [COUNT count]. An intset comes back
 /// whole with cursor 0, as Redis's; a table pages (see `scan`).
-pub fn sscan(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn sscan(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     let Some(cursor) = parse_cursor(&argv[2]) else {
         return Reply::error("ERR invalid cursor");
     };

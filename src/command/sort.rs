@@ -7,6 +7,7 @@
 use super::errors::{NOT_INTEGER, SYNTAX, WRONGTYPE};
 use super::{parse_int, Db};
 use crate::keyspace::{Entry, Value};
+use crate::protocol::Arg;
 use crate::protocol::Reply;
 use bytes::Bytes;
 use std::cmp::Ordering;
@@ -50,7 +51,7 @@ fn has_star(pattern: &[u8]) -> bool {
 /// Parses `argv[2..]` as Redis's sortCommandGeneric does, left to right,
 /// stopping at the first error. `readonly` is SORT_RO (no STORE);
 /// `cluster` refuses BY and GET patterns as Redis 7.0 does.
-pub fn parse(argv: &[Bytes], readonly: bool, cluster: bool) -> Result<SortOptions, Reply> {
+pub fn parse(argv: &[Arg<'_>], readonly: bool, cluster: bool) -> Result<SortOptions, Reply> {
     let mut options = SortOptions {
         by: None,
         dontsort: false,
@@ -79,7 +80,7 @@ pub fn parse(argv: &[Bytes], readonly: bool, cluster: bool) -> Result<SortOption
             (options.limit_start, options.limit_count) = (start, count);
             j += 2;
         } else if !readonly && word("store") && left >= 1 {
-            options.store = Some(argv[j + 1].clone());
+            options.store = Some(argv[j + 1].to_bytes());
             j += 1;
         } else if word("by") && left >= 1 {
             let pattern = &argv[j + 1];
@@ -88,13 +89,13 @@ pub fn parse(argv: &[Bytes], readonly: bool, cluster: bool) -> Result<SortOption
             } else if cluster {
                 return Err(Reply::error(BY_DENIED));
             }
-            options.by = Some(pattern.clone());
+            options.by = Some(pattern.to_bytes());
             j += 1;
         } else if word("get") && left >= 1 {
             if cluster {
                 return Err(Reply::error(GET_DENIED));
             }
-            options.gets.push(argv[j + 1].clone());
+            options.gets.push(argv[j + 1].to_bytes());
             j += 1;
         } else {
             return Err(Reply::error(SYNTAX));
@@ -107,7 +108,7 @@ pub fn parse(argv: &[Bytes], readonly: bool, cluster: bool) -> Result<SortOption
 /// The keys of a SORT (Redis's sortGetKeys): the sorted key, and the last
 /// STORE destination. LIMIT, GET and BY skip their arguments; an unknown
 /// word is taken as an option without one. SORT_RO has only its key.
-pub fn key_positions(argv: &[Bytes], readonly: bool) -> (usize, Option<usize>) {
+pub fn key_positions(argv: &[Arg<'_>], readonly: bool) -> (usize, Option<usize>) {
     let mut store = None;
     if readonly {
         return (1, store);
@@ -526,7 +527,7 @@ fn pqsort_part<T>(
 
 /// `[_, key]`: nil when missing, else `[kind, elements...]` (see
 /// `elements_of`); WRONGTYPE for strings and hashes.
-pub fn source_local(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn source_local(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     let key = &argv[1];
     let (slot, now) = (db.slot(key), db.now_ms);
     let Some(entry) = db.keyspace.lookup_read(slot, key, now) else {
@@ -572,7 +573,7 @@ pub fn parse_source_reply(reply: Reply) -> Result<(SourceKind, Vec<Bytes>), Repl
 /// has no such field (a real field is never empty: see `substitute`).
 /// Every lookup counts as a keyspace hit or miss, also for STORE, as in
 /// Redis 7.0.
-pub fn lookup_local(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn lookup_local(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     let now = db.now_ms;
     let mut values = Vec::with_capacity(argv.len() / 2);
     for pair in argv[1..].chunks_exact(2) {
@@ -593,7 +594,7 @@ pub fn lookup_local(db: &mut Db, argv: &[Bytes]) -> Reply {
 
 /// `[_, key]`: 1 if the key exists, else 0, without counting a keyspace
 /// hit or miss.
-pub fn exists_local(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn exists_local(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     let key = &argv[1];
     let (slot, now) = (db.slot(key), db.now_ms);
     Reply::Int(i64::from(db.keyspace.contains(slot, key, now)))
@@ -601,7 +602,7 @@ pub fn exists_local(db: &mut Db, argv: &[Bytes]) -> Reply {
 
 /// `[_, destination, items...]`: replaces the destination with a list of
 /// the items (at least one) and answers their count.
-pub fn store_local(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn store_local(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     let destination = &argv[1];
     // Copies: items may be slices of a larger buffer a stored value must
     // not keep alive.
@@ -623,8 +624,8 @@ pub fn store_local(db: &mut Db, argv: &[Bytes]) -> Reply {
 mod tests {
     use super::*;
 
-    fn argv(words: &[&str]) -> Vec<Bytes> {
-        words.iter().map(|w| Bytes::from(w.to_string())).collect()
+    fn argv(words: &[&str]) -> Vec<Arg<'static>> {
+        crate::protocol::arg::test_args(words)
     }
 
     fn key(key: &str, field: Option<&str>) -> Lookup {

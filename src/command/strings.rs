@@ -3,6 +3,7 @@
 use super::errors::{self, NOT_FLOAT, NOT_INTEGER, OVERFLOW, STRING_TOO_LONG, SYNTAX, WRONGTYPE};
 use super::{parse_int, Db};
 use crate::keyspace::{Entry, StrBytes, Value};
+use crate::protocol::Arg;
 use crate::protocol::Reply;
 use bytes::Bytes;
 
@@ -45,7 +46,7 @@ pub fn store_string(db: &mut Db, key: &[u8], value: Value, expire_at_ms: u64, ke
     db.keyspace.insert(slot, key, entry);
 }
 
-pub fn get(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn get(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     // A short value goes into the reply itself: no `Bytes` made only to be
     // copied into the output and freed.
     let reply = with_string(db, &argv[1], |bytes| {
@@ -69,7 +70,7 @@ struct SetOptions {
 }
 
 /// Redis's parseExtendedStringArgumentsOrReply for SET (`is_set`) and GETEX.
-fn parse_set_options(args: &[Bytes], is_set: bool) -> Result<SetOptions, Reply> {
+fn parse_set_options(args: &[Arg<'_>], is_set: bool) -> Result<SetOptions, Reply> {
     let mut options = SetOptions::default();
     let mut index = 0;
     while index < args.len() {
@@ -94,7 +95,7 @@ fn parse_set_options(args: &[Bytes], is_set: bool) -> Result<SetOptions, Reply> 
                 {
                     return Err(Reply::error(SYNTAX));
                 }
-                options.expire = next.map(|value| (kind.0, kind.1, value.clone()));
+                options.expire = next.map(|value| (kind.0, kind.1, value.to_bytes()));
                 index += 1;
             }
             _ => return Err(Reply::error(SYNTAX)),
@@ -125,7 +126,7 @@ fn expire_at_ms(
     Ok(when as u64)
 }
 
-pub fn set(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn set(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     if argv.len() == 3 {
         store_string(db, &argv[1], Value::string_copied(&argv[2]), 0, false);
         return Reply::ok();
@@ -173,7 +174,7 @@ pub fn set(db: &mut Db, argv: &[Bytes]) -> Reply {
     }
 }
 
-pub fn setnx(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn setnx(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     let now = db.now_ms;
     if db.keyspace.contains(db.slot(&argv[1]), &argv[1], now) {
         return Reply::Int(0);
@@ -182,7 +183,7 @@ pub fn setnx(db: &mut Db, argv: &[Bytes]) -> Reply {
     Reply::Int(1)
 }
 
-fn setex_generic(db: &mut Db, argv: &[Bytes], command: &str, seconds: bool) -> Reply {
+fn setex_generic(db: &mut Db, argv: &[Arg<'_>], command: &str, seconds: bool) -> Reply {
     match expire_at_ms(db, command, seconds, false, &argv[2]) {
         Ok(when) => {
             store_string(db, &argv[1], Value::string_copied(&argv[3]), when, false);
@@ -192,15 +193,15 @@ fn setex_generic(db: &mut Db, argv: &[Bytes], command: &str, seconds: bool) -> R
     }
 }
 
-pub fn setex(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn setex(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     setex_generic(db, argv, "setex", true)
 }
 
-pub fn psetex(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn psetex(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     setex_generic(db, argv, "psetex", false)
 }
 
-pub fn getset(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn getset(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     match read_string(db, &argv[1]) {
         Ok(old) => {
             store_string(db, &argv[1], Value::string_copied(&argv[2]), 0, false);
@@ -210,7 +211,7 @@ pub fn getset(db: &mut Db, argv: &[Bytes]) -> Reply {
     }
 }
 
-pub fn getdel(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn getdel(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     match read_string(db, &argv[1]) {
         Ok(Some(value)) => {
             db.keyspace.remove(db.slot(&argv[1]), &argv[1]);
@@ -221,7 +222,7 @@ pub fn getdel(db: &mut Db, argv: &[Bytes]) -> Reply {
     }
 }
 
-pub fn getex(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn getex(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     let options = match parse_set_options(&argv[2..], false) {
         Ok(options) => options,
         Err(reply) => return reply,
@@ -254,7 +255,7 @@ pub fn getex(db: &mut Db, argv: &[Bytes]) -> Reply {
     Reply::Bulk(value)
 }
 
-pub fn mget_local(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn mget_local(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     Reply::Array(
         argv[1..]
             .iter()
@@ -266,7 +267,7 @@ pub fn mget_local(db: &mut Db, argv: &[Bytes]) -> Reply {
     )
 }
 
-pub fn mset_local(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn mset_local(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     for pair in argv[1..].chunks_exact(2) {
         store_string(db, &pair[0], Value::string_copied(&pair[1]), 0, false);
     }
@@ -274,7 +275,7 @@ pub fn mset_local(db: &mut Db, argv: &[Bytes]) -> Reply {
 }
 
 /// MSETNX's first phase on one core: 1 if any of the keys exists.
-pub fn any_exists(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn any_exists(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     let now = db.now_ms;
     let found = argv[1..]
         .iter()
@@ -282,9 +283,9 @@ pub fn any_exists(db: &mut Db, argv: &[Bytes]) -> Reply {
     Reply::Int(found as i64)
 }
 
-pub fn msetnx_local(db: &mut Db, argv: &[Bytes]) -> Reply {
-    let keys: Vec<Bytes> = std::iter::once(argv[0].clone())
-        .chain(argv[1..].iter().step_by(2).cloned())
+pub fn msetnx_local(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
+    let keys: Vec<Arg<'_>> = std::iter::once(argv[0])
+        .chain(argv[1..].iter().step_by(2).copied())
         .collect();
     if any_exists(db, &keys) == Reply::Int(1) {
         return Reply::Int(0);
@@ -293,7 +294,7 @@ pub fn msetnx_local(db: &mut Db, argv: &[Bytes]) -> Reply {
     Reply::Int(1)
 }
 
-pub fn append(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn append(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     let old = match read_string(db, &argv[1]) {
         Ok(old) => old,
         Err(reply) => return reply,
@@ -315,7 +316,7 @@ pub fn append(db: &mut Db, argv: &[Bytes]) -> Reply {
     Reply::Int(total as i64)
 }
 
-pub fn strlen(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn strlen(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     match read_string(db, &argv[1]) {
         Ok(value) => Reply::Int(value.map_or(0, |v| v.len() as i64)),
         Err(reply) => reply,
@@ -339,22 +340,22 @@ fn incr_by(db: &mut Db, key: &[u8], increment: i64) -> Reply {
     Reply::Int(result)
 }
 
-pub fn incr(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn incr(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     incr_by(db, &argv[1], 1)
 }
 
-pub fn decr(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn decr(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     incr_by(db, &argv[1], -1)
 }
 
-pub fn incrby(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn incrby(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     match parse_int(&argv[2]) {
         Some(increment) => incr_by(db, &argv[1], increment),
         None => Reply::error(NOT_INTEGER),
     }
 }
 
-pub fn decrby(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn decrby(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     match parse_int(&argv[2]) {
         Some(i64::MIN) => Reply::error("ERR decrement would overflow"),
         Some(decrement) => incr_by(db, &argv[1], -decrement),
@@ -415,7 +416,7 @@ pub fn long_double_add(current: Option<&[u8]>, increment: &[u8]) -> Result<Strin
     }
 }
 
-pub fn incrbyfloat(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn incrbyfloat(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     let current = match read_string(db, &argv[1]) {
         Ok(current) => current,
         Err(reply) => return reply,
@@ -430,7 +431,7 @@ pub fn incrbyfloat(db: &mut Db, argv: &[Bytes]) -> Reply {
     }
 }
 
-pub fn getrange(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn getrange(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     let (Some(mut start), Some(mut end)) = (parse_int(&argv[2]), parse_int(&argv[3])) else {
         return Reply::error(NOT_INTEGER);
     };
@@ -460,7 +461,7 @@ pub fn getrange(db: &mut Db, argv: &[Bytes]) -> Reply {
     Reply::Bulk(value.slice(start as usize..end as usize + 1))
 }
 
-pub fn setrange(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn setrange(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     let Some(offset) = parse_int(&argv[2]) else {
         return Reply::error(NOT_INTEGER);
     };
@@ -490,7 +491,7 @@ pub fn setrange(db: &mut Db, argv: &[Bytes]) -> Reply {
     Reply::Int(length)
 }
 
-pub fn lcs(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn lcs(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     let mut values = Vec::with_capacity(2);
     for key in &argv[1..3] {
         let now = db.now_ms;
@@ -509,7 +510,7 @@ pub fn lcs(db: &mut Db, argv: &[Bytes]) -> Reply {
 /// The LCS reply for two strings, with LCS's options.
 /// LCS over two values; `table_bytes_max` bounds the table (Redis:
 /// proto-max-bulk-len), so two long strings cannot exhaust memory.
-pub fn lcs_reply(a: &[u8], b: &[u8], options: &[Bytes], table_bytes_max: u64) -> Reply {
+pub fn lcs_reply(a: &[u8], b: &[u8], options: &[Arg<'_>], table_bytes_max: u64) -> Reply {
     let (mut want_len, mut want_idx, mut with_match_len, mut min_match_len) =
         (false, false, false, 0i64);
     let mut index = 0;
@@ -631,7 +632,7 @@ mod tests {
             lcs_reply(
                 b"ohmytext",
                 b"mynewtext",
-                &[Bytes::from_static(b"LEN")],
+                &crate::protocol::arg::test_args(&["LEN"]),
                 u64::MAX
             ),
             Reply::Int(6)
@@ -639,7 +640,7 @@ mod tests {
         let idx = lcs_reply(
             b"ohmytext",
             b"mynewtext",
-            &[Bytes::from_static(b"IDX")],
+            &crate::protocol::arg::test_args(&["IDX"]),
             u64::MAX,
         );
         let Reply::Map(pairs) = idx else {

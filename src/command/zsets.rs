@@ -12,6 +12,7 @@ use super::{drop_if_empty, typed_value};
 use super::{parse_int, Db};
 use crate::keyspace::zset::{listpack_entries, score_text};
 use crate::keyspace::{EncodingLimits, Entry, Value, ZSet};
+use crate::protocol::Arg;
 use crate::protocol::Reply;
 use bytes::Bytes;
 use hashbrown::HashMap;
@@ -126,12 +127,12 @@ pub enum LexBound {
     Exclusive(Bytes),
 }
 
-fn parse_lex_bound(arg: &Bytes) -> Option<LexBound> {
+fn parse_lex_bound(arg: &[u8]) -> Option<LexBound> {
     match arg.first() {
         Some(b'+') if arg.len() == 1 => Some(LexBound::Max),
         Some(b'-') if arg.len() == 1 => Some(LexBound::Min),
-        Some(b'(') => Some(LexBound::Exclusive(arg.slice(1..))),
-        Some(b'[') => Some(LexBound::Inclusive(arg.slice(1..))),
+        Some(b'(') => Some(LexBound::Exclusive(Bytes::copy_from_slice(&arg[1..]))),
+        Some(b'[') => Some(LexBound::Inclusive(Bytes::copy_from_slice(&arg[1..]))),
         _ => None,
     }
 }
@@ -293,7 +294,7 @@ pub enum Fixed {
 /// zrangeGenericCommand's parsing: `key_index` is the source key's index;
 /// min and max follow it, options after them.
 pub fn parse_range(
-    argv: &[Bytes],
+    argv: &[Arg<'_>],
     key_index: usize,
     store: bool,
     fixed: Option<Fixed>,
@@ -516,7 +517,7 @@ fn add_one(
     }
 }
 
-fn parse_add_flags(argv: &[Bytes], incr: bool) -> (AddFlags, usize) {
+fn parse_add_flags(argv: &[Arg<'_>], incr: bool) -> (AddFlags, usize) {
     let mut flags = AddFlags {
         incr,
         ..AddFlags::default()
@@ -538,10 +539,10 @@ fn parse_add_flags(argv: &[Bytes], incr: bool) -> (AddFlags, usize) {
 }
 
 /// A parsed ZADD: its options and its (score, member) pairs.
-type AddRequest<'a> = (AddFlags, Vec<(f64, &'a Bytes)>);
+type AddRequest<'a> = (AddFlags, Vec<(f64, &'a [u8])>);
 
 /// ZADD's options and score/member pairs, checked in Redis's order.
-fn parse_add(argv: &[Bytes], incr: bool) -> Result<AddRequest<'_>, Reply> {
+fn parse_add<'a>(argv: &'a [Arg<'_>], incr: bool) -> Result<AddRequest<'a>, Reply> {
     let (flags, first) = parse_add_flags(argv, incr);
     let elements = argv.len() - first;
     if elements == 0 || elements % 2 == 1 {
@@ -564,13 +565,13 @@ fn parse_add(argv: &[Bytes], incr: bool) -> Result<AddRequest<'_>, Reply> {
     }
     let pairs = argv[first..]
         .chunks_exact(2)
-        .map(|pair| parse_score(&pair[0]).map(|score| (score, &pair[1])))
+        .map(|pair| parse_score(&pair[0]).map(|score| (score, &pair[1][..])))
         .collect::<Option<Vec<_>>>()
         .ok_or(Reply::error(NOT_FLOAT))?;
     Ok((flags, pairs))
 }
 
-fn add_generic(db: &mut Db, argv: &[Bytes], incr: bool) -> Reply {
+fn add_generic(db: &mut Db, argv: &[Arg<'_>], incr: bool) -> Reply {
     let (flags, pairs) = match parse_add(argv, incr) {
         Ok(parsed) => parsed,
         Err(reply) => return reply,
@@ -635,15 +636,15 @@ fn add_generic(db: &mut Db, argv: &[Bytes], incr: bool) -> Reply {
     }
 }
 
-pub fn zadd(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn zadd(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     add_generic(db, argv, false)
 }
 
-pub fn zincrby(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn zincrby(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     add_generic(db, argv, true)
 }
 
-pub fn zrem(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn zrem(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     let removed = match write_zset(db, &argv[1]) {
         Ok(Some(zset)) => argv[2..]
             .iter()
@@ -656,7 +657,7 @@ pub fn zrem(db: &mut Db, argv: &[Bytes]) -> Reply {
     Reply::Int(removed as i64)
 }
 
-pub fn zscore(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn zscore(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     match read_zset(db, &argv[1]) {
         Ok(zset) => zset
             .and_then(|z| z.score(&argv[2]))
@@ -665,7 +666,7 @@ pub fn zscore(db: &mut Db, argv: &[Bytes]) -> Reply {
     }
 }
 
-pub fn zmscore(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn zmscore(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     match read_zset(db, &argv[1]) {
         Ok(zset) => Reply::Array(
             argv[2..]
@@ -681,14 +682,14 @@ pub fn zmscore(db: &mut Db, argv: &[Bytes]) -> Reply {
     }
 }
 
-pub fn zcard(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn zcard(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     match read_zset(db, &argv[1]) {
         Ok(zset) => Reply::Int(zset.map_or(0, |z| z.len() as i64)),
         Err(reply) => reply,
     }
 }
 
-fn rank_generic(db: &mut Db, argv: &[Bytes], reverse: bool) -> Reply {
+fn rank_generic(db: &mut Db, argv: &[Arg<'_>], reverse: bool) -> Reply {
     match read_zset(db, &argv[1]) {
         Ok(Some(zset)) => match zset.rank(&argv[2]) {
             Some((rank, _)) if reverse => Reply::Int((zset.len() - 1 - rank) as i64),
@@ -700,15 +701,15 @@ fn rank_generic(db: &mut Db, argv: &[Bytes], reverse: bool) -> Reply {
     }
 }
 
-pub fn zrank(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn zrank(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     rank_generic(db, argv, false)
 }
 
-pub fn zrevrank(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn zrevrank(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     rank_generic(db, argv, true)
 }
 
-fn count_generic(db: &mut Db, argv: &[Bytes], kind: Result<RangeKind, Reply>) -> Reply {
+fn count_generic(db: &mut Db, argv: &[Arg<'_>], kind: Result<RangeKind, Reply>) -> Reply {
     let kind = match kind {
         Ok(kind) => kind,
         Err(reply) => return reply,
@@ -730,19 +731,19 @@ fn score_range(min: &[u8], max: &[u8]) -> Result<RangeKind, Reply> {
     }
 }
 
-fn lex_range(min: &Bytes, max: &Bytes) -> Result<RangeKind, Reply> {
+fn lex_range(min: &[u8], max: &[u8]) -> Result<RangeKind, Reply> {
     match (parse_lex_bound(min), parse_lex_bound(max)) {
         (Some(min), Some(max)) => Ok(RangeKind::Lex(min, max)),
         _ => Err(Reply::error(NOT_LEX_RANGE)),
     }
 }
 
-pub fn zcount(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn zcount(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     let kind = score_range(&argv[2], &argv[3]);
     count_generic(db, argv, kind)
 }
 
-pub fn zlexcount(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn zlexcount(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     let kind = lex_range(&argv[2], &argv[3]);
     count_generic(db, argv, kind)
 }
@@ -753,7 +754,7 @@ pub fn zlexcount(db: &mut Db, argv: &[Bytes]) -> Reply {
 
 fn range_generic(
     db: &mut Db,
-    argv: &[Bytes],
+    argv: &[Arg<'_>],
     fixed: Option<Fixed>,
     fixed_reverse: Option<bool>,
 ) -> Reply {
@@ -768,32 +769,32 @@ fn range_generic(
     }
 }
 
-pub fn zrange(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn zrange(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     range_generic(db, argv, None, None)
 }
 
-pub fn zrevrange(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn zrevrange(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     range_generic(db, argv, Some(Fixed::Rank), Some(true))
 }
 
-pub fn zrangebyscore(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn zrangebyscore(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     range_generic(db, argv, Some(Fixed::Score), Some(false))
 }
 
-pub fn zrevrangebyscore(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn zrevrangebyscore(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     range_generic(db, argv, Some(Fixed::Score), Some(true))
 }
 
-pub fn zrangebylex(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn zrangebylex(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     range_generic(db, argv, Some(Fixed::Lex), Some(false))
 }
 
-pub fn zrevrangebylex(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn zrevrangebylex(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     range_generic(db, argv, Some(Fixed::Lex), Some(true))
 }
 
 /// ZRANGESTORE dst src min max [BYSCORE|BYLEX] [REV] [LIMIT offset count].
-pub fn zrangestore(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn zrangestore(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     let query = match parse_range(argv, 2, true, None, None) {
         Ok(query) => query,
         Err(reply) => return reply,
@@ -806,7 +807,7 @@ pub fn zrangestore(db: &mut Db, argv: &[Bytes]) -> Reply {
     Reply::Int(store(db, &argv[1], entries, Build::InOrder))
 }
 
-fn remove_range_generic(db: &mut Db, argv: &[Bytes], kind: Result<RangeKind, Reply>) -> Reply {
+fn remove_range_generic(db: &mut Db, argv: &[Arg<'_>], kind: Result<RangeKind, Reply>) -> Reply {
     let kind = match kind {
         Ok(kind) => kind,
         Err(reply) => return reply,
@@ -823,7 +824,7 @@ fn remove_range_generic(db: &mut Db, argv: &[Bytes], kind: Result<RangeKind, Rep
     Reply::Int(removed as i64)
 }
 
-pub fn zremrangebyrank(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn zremrangebyrank(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     let kind = match (parse_int(&argv[2]), parse_int(&argv[3])) {
         (Some(start), Some(end)) => Ok(RangeKind::Rank(start, end)),
         _ => Err(Reply::error(NOT_INTEGER)),
@@ -831,12 +832,12 @@ pub fn zremrangebyrank(db: &mut Db, argv: &[Bytes]) -> Reply {
     remove_range_generic(db, argv, kind)
 }
 
-pub fn zremrangebyscore(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn zremrangebyscore(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     let kind = score_range(&argv[2], &argv[3]);
     remove_range_generic(db, argv, kind)
 }
 
-pub fn zremrangebylex(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn zremrangebylex(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     let kind = lex_range(&argv[2], &argv[3]);
     remove_range_generic(db, argv, kind)
 }
@@ -876,7 +877,7 @@ pub fn pop(
     Ok(Some(popped))
 }
 
-fn pop_generic(db: &mut Db, argv: &[Bytes], max: bool) -> Reply {
+fn pop_generic(db: &mut Db, argv: &[Arg<'_>], max: bool) -> Reply {
     if argv.len() > 3 {
         return Reply::error(SYNTAX);
     }
@@ -905,16 +906,16 @@ fn pop_generic(db: &mut Db, argv: &[Bytes], max: bool) -> Reply {
     }
 }
 
-pub fn zpopmin(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn zpopmin(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     pop_generic(db, argv, false)
 }
 
-pub fn zpopmax(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn zpopmax(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     pop_generic(db, argv, true)
 }
 
 /// ZMPOP's arguments: (number of keys, whether MAX, count).
-pub fn parse_zmpop(argv: &[Bytes]) -> Result<(usize, bool, usize), Reply> {
+pub fn parse_zmpop(argv: &[Arg<'_>]) -> Result<(usize, bool, usize), Reply> {
     let numkeys = match parse_int(&argv[1]) {
         Some(count) if count > 0 => count as usize,
         _ => return Err(Reply::error("ERR numkeys should be greater than 0")),
@@ -943,9 +944,9 @@ pub fn parse_zmpop(argv: &[Bytes]) -> Result<(usize, bool, usize), Reply> {
 
 /// The reply of ZMPOP (and BZMPOP): the key and its popped pairs, nested
 /// in both protocols.
-pub fn mpop_reply(key: &Bytes, entries: Vec<(Bytes, f64)>) -> Reply {
+pub fn mpop_reply(key: &[u8], entries: Vec<(Bytes, f64)>) -> Reply {
     Reply::Array(vec![
-        Reply::Bulk(key.clone()),
+        Reply::Bulk(Bytes::copy_from_slice(key)),
         Reply::Array(
             entries
                 .into_iter()
@@ -956,7 +957,7 @@ pub fn mpop_reply(key: &Bytes, entries: Vec<(Bytes, f64)>) -> Reply {
 }
 
 /// ZMPOP numkeys key [key ...] MIN|MAX [COUNT count].
-pub fn zmpop(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn zmpop(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     let (numkeys, max, count) = match parse_zmpop(argv) {
         Ok(parsed) => parsed,
         Err(reply) => return reply,
@@ -975,7 +976,7 @@ pub fn zmpop(db: &mut Db, argv: &[Bytes]) -> Reply {
 // ZRANDMEMBER, ZSCAN
 // ---------------------------------------------------------------------------
 
-pub fn zrandmember(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn zrandmember(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     let count = match argv.get(2).map(|arg| parse_int(arg)) {
         None => None,
         Some(Some(i64::MIN)) => {
@@ -1034,7 +1035,7 @@ pub fn zrandmember(db: &mut Db, argv: &[Bytes]) -> Reply {
 
 /// ZSCAN key cursor [MATCH pattern] [COUNT count]. A listpack comes back
 /// whole with cursor 0, as Redis's; a skiplist pages (see `scan`).
-pub fn zscan(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn zscan(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     let Some(cursor) = parse_cursor(&argv[2]) else {
         return Reply::error("ERR invalid cursor");
     };
@@ -1107,7 +1108,7 @@ pub struct OpOptions {
 pub type Source = Option<Vec<(Bytes, f64)>>;
 
 /// The numkeys argument at `index`, checked against the arguments left.
-pub fn parse_numkeys(argv: &[Bytes], index: usize, name: &str) -> Result<usize, Reply> {
+pub fn parse_numkeys(argv: &[Arg<'_>], index: usize, name: &str) -> Result<usize, Reply> {
     let Some(count) = parse_int(&argv[index]) else {
         return Err(Reply::error(NOT_INTEGER));
     };
@@ -1124,7 +1125,7 @@ pub fn parse_numkeys(argv: &[Bytes], index: usize, name: &str) -> Result<usize, 
 
 /// The options after the keys (zunionInterDiffGenericCommand).
 pub fn parse_op_options(
-    args: &[Bytes],
+    args: &[Arg<'_>],
     numkeys: usize,
     op: ZOp,
     store: bool,
@@ -1305,7 +1306,7 @@ pub fn read_source(db: &mut Db, key: &[u8], zset_only: bool) -> Result<Source, R
 
 /// A source as a reply, for the coordinator: Nil when missing, else a
 /// flat array of members and scores. argv: ["", key, "zset"|"any"].
-pub fn source_local(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn source_local(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     let zset_only = argv.get(2).is_some_and(|a| a.as_ref() == b"zset");
     match read_source(db, &argv[1], zset_only) {
         Ok(None) => Reply::Nil,
@@ -1345,7 +1346,7 @@ pub fn op_reply(result: Vec<(Bytes, f64)>, options: &OpOptions, card: bool) -> R
     scored_reply(result, options.withscores)
 }
 
-fn op_generic(db: &mut Db, argv: &[Bytes], op: ZOp, store_result: bool, card: bool) -> Reply {
+fn op_generic(db: &mut Db, argv: &[Arg<'_>], op: ZOp, store_result: bool, card: bool) -> Reply {
     let numkeys_index = if store_result { 2 } else { 1 };
     let name = String::from_utf8_lossy(&argv[0]).to_ascii_lowercase();
     let numkeys = match parse_numkeys(argv, numkeys_index, &name) {
@@ -1377,31 +1378,31 @@ fn op_generic(db: &mut Db, argv: &[Bytes], op: ZOp, store_result: bool, card: bo
     op_reply(result, &options, card)
 }
 
-pub fn zunion(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn zunion(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     op_generic(db, argv, ZOp::Union, false, false)
 }
 
-pub fn zinter(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn zinter(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     op_generic(db, argv, ZOp::Inter, false, false)
 }
 
-pub fn zdiff(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn zdiff(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     op_generic(db, argv, ZOp::Diff, false, false)
 }
 
-pub fn zunionstore(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn zunionstore(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     op_generic(db, argv, ZOp::Union, true, false)
 }
 
-pub fn zinterstore(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn zinterstore(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     op_generic(db, argv, ZOp::Inter, true, false)
 }
 
-pub fn zdiffstore(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn zdiffstore(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     op_generic(db, argv, ZOp::Diff, true, false)
 }
 
-pub fn zintercard(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub fn zintercard(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     op_generic(db, argv, ZOp::Inter, false, true)
 }
 

@@ -213,7 +213,7 @@ impl Set {
     }
 
     /// Adds a member; true when it is new.
-    pub fn add(&mut self, member: &Bytes, limits: &EncodingLimits) -> bool {
+    pub fn add(&mut self, member: &[u8], limits: &EncodingLimits) -> bool {
         if let Set::Intset { values, width } = self {
             if let Some(value) = crate::protocol::decode::parse_i64_strict(member) {
                 let Err(at) = values.binary_search(&value) else {

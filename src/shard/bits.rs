@@ -11,6 +11,7 @@ use crate::command::errors::WRONGTYPE;
 use crate::command::hyperloglog;
 use crate::keyspace::hll::{self, REGISTERS};
 use crate::protocol::Reply;
+use crate::protocol::{to_owned_args, Arg};
 use bytes::Bytes;
 
 /// A key's value as read from its core: None when missing, else its bytes
@@ -36,8 +37,10 @@ impl Conn {
         values
     }
 
-    pub async fn bitop_cross(&self, argv: &[Bytes]) -> Reply {
-        let op = match bitmaps::parse_bitop(argv) {
+    pub async fn bitop_cross(&self, argv: &[Arg<'_>]) -> Reply {
+        let args = argv;
+        let argv: &[Bytes] = &to_owned_args(args);
+        let op = match bitmaps::parse_bitop(args) {
             Ok(op) => op,
             Err(reply) => return reply,
         };
@@ -81,7 +84,9 @@ impl Conn {
     }
 
     /// PFCOUNT of several keys: the count of their union, nothing written.
-    pub async fn pfcount_cross(&self, argv: &[Bytes]) -> Reply {
+    pub async fn pfcount_cross(&self, argv: &[Arg<'_>]) -> Reply {
+        let args = argv;
+        let argv: &[Bytes] = &to_owned_args(args);
         let keys = &argv[1..];
         let locks: Vec<(&Bytes, Mode)> = keys.iter().map(|key| (key, Mode::Shared)).collect();
         let (transaction, cores) = self.lock_keys(&locks).await;
@@ -95,7 +100,9 @@ impl Conn {
     }
 
     /// PFMERGE: the destination is also a source, as in Redis.
-    pub async fn pfmerge_cross(&self, argv: &[Bytes]) -> Reply {
+    pub async fn pfmerge_cross(&self, argv: &[Arg<'_>]) -> Reply {
+        let args = argv;
+        let argv: &[Bytes] = &to_owned_args(args);
         let destination = &argv[1];
         let mut locks: Vec<(&Bytes, Mode)> =
             argv[2..].iter().map(|key| (key, Mode::Shared)).collect();

@@ -19,6 +19,7 @@ use super::Core;
 use crate::cluster::{core_of_slot, key_hash_slot};
 use crate::command::{lists, zsets, Coord};
 use crate::protocol::Reply;
+use crate::protocol::{args_of, to_owned_args, Arg};
 use bytes::Bytes;
 use hashbrown::HashMap;
 use std::collections::VecDeque;
@@ -140,11 +141,11 @@ impl Core {
         let length = match kind {
             BlockKind::Zpop { .. } => zsets::zcard(
                 &mut db,
-                &[Bytes::from_static(b"zcard"), Bytes::copy_from_slice(key)],
+                &args_of(&[Bytes::from_static(b"zcard"), Bytes::copy_from_slice(key)]),
             ),
             _ => lists::llen(
                 &mut db,
-                &[Bytes::from_static(b"llen"), Bytes::copy_from_slice(key)],
+                &args_of(&[Bytes::from_static(b"llen"), Bytes::copy_from_slice(key)]),
             ),
         };
         matches!(length, Reply::Int(n) if n > 0)
@@ -170,9 +171,9 @@ impl Core {
             BlockKind::Pop { left } => {
                 let argv = [Bytes::from_static(b"lpop"), key_arg.clone()];
                 let reply = if *left {
-                    lists::lpop(&mut db, &argv)
+                    lists::lpop(&mut db, &args_of(&argv))
                 } else {
-                    lists::rpop(&mut db, &argv)
+                    lists::rpop(&mut db, &args_of(&argv))
                 };
                 Served {
                     reply: Reply::Array(vec![Reply::Bulk(key_arg), reply]),
@@ -189,7 +190,7 @@ impl Core {
                     Bytes::from(count.to_string()),
                 ];
                 Served {
-                    reply: lists::lmpop(&mut db, &argv),
+                    reply: lists::lmpop(&mut db, &args_of(&argv)),
                     retry: false,
                 }
             }
@@ -227,7 +228,7 @@ impl Core {
                     side(*to_left),
                 ];
                 Served {
-                    reply: lists::lmove(&mut db, &argv),
+                    reply: lists::lmove(&mut db, &args_of(&argv)),
                     retry: false,
                 }
             }
@@ -379,7 +380,8 @@ fn peer_closed(fd: i32) -> bool {
 }
 
 impl Conn {
-    pub async fn blocking_command(&mut self, coord: Coord, argv: &[Bytes]) -> Reply {
+    pub async fn blocking_command(&mut self, coord: Coord, argv: &[Arg<'_>]) -> Reply {
+        let argv: &[Bytes] = &to_owned_args(argv);
         // Parse: the keys, the timeout, what to do, and the reply on timeout.
         let (keys, timeout_arg, kind, now_argv, timeout_reply) = match coord {
             Coord::Blpop | Coord::Brpop => {
@@ -437,7 +439,7 @@ impl Conn {
                 // BZMPOP timeout numkeys key... MIN|MAX [COUNT n]
                 let mut zmpop = vec![Bytes::from_static(b"zmpop")];
                 zmpop.extend_from_slice(&argv[2..]);
-                let (numkeys, max, count) = match zsets::parse_zmpop(&zmpop) {
+                let (numkeys, max, count) = match zsets::parse_zmpop(&args_of(&zmpop)) {
                     Ok(parsed) => parsed,
                     Err(reply) => return reply,
                 };
@@ -456,7 +458,7 @@ impl Conn {
                 // BLMPOP timeout numkeys key... LEFT|RIGHT [COUNT n]
                 let mut lmpop = vec![Bytes::from_static(b"lmpop")];
                 lmpop.extend_from_slice(&argv[2..]);
-                let (side_index, left, count) = match lists::parse_lmpop(&lmpop) {
+                let (side_index, left, count) = match lists::parse_lmpop(&args_of(&lmpop)) {
                     Ok(parsed) => parsed,
                     Err(reply) => return reply,
                 };
@@ -478,12 +480,12 @@ impl Conn {
         };
         // First, what the non-blocking form would do.
         let now_reply = match (&kind, now_argv) {
-            (_, Some(now)) => self.run_now(&now).await,
+            (_, Some(now)) => self.run_now(&args_of(&now)).await,
             (BlockKind::Pop { left }, None) => {
                 let mut reply = Reply::NilArray;
                 for key in &keys {
                     let name = Bytes::from_static(if *left { b"lpop" } else { b"rpop" });
-                    match self.run_now(&[name, key.clone()]).await {
+                    match self.run_now(&args_of(&[name, key.clone()])).await {
                         Reply::Nil => continue,
                         Reply::Bulk(element) => {
                             reply =
@@ -502,7 +504,7 @@ impl Conn {
                 let mut reply = Reply::NilArray;
                 for key in &keys {
                     let name = Bytes::from_static(if *max { b"zpopmax" } else { b"zpopmin" });
-                    match self.run_now(&[name, key.clone()]).await {
+                    match self.run_now(&args_of(&[name, key.clone()])).await {
                         Reply::Array(items) if items.is_empty() => continue,
                         Reply::Array(mut items) => {
                             items.insert(0, Reply::Bulk(key.clone()));
@@ -532,7 +534,7 @@ impl Conn {
 
     /// Runs a command now (the non-blocking form), under EXEC's locks when
     /// inside one.
-    async fn run_now(&mut self, argv: &[Bytes]) -> Reply {
+    async fn run_now(&mut self, argv: &[Arg<'_>]) -> Reply {
         if let Some(transaction) = self.tx.exec_transaction {
             return Box::pin(self.exec_one(transaction, argv)).await;
         }
@@ -543,7 +545,7 @@ impl Conn {
             crate::command::Exec::Shard(run) | crate::command::Exec::ShardOrCross(run, _) => {
                 match self.route(spec, argv) {
                     super::conn::Route::One { core, slot, key } => {
-                        let op = Op::Command(spec, run, argv.to_vec(), Some((key, slot)));
+                        let op = Op::Command(spec, run, to_owned_args(argv), Some((key, slot)));
                         self.on_core(core, op).await
                     }
                     super::conn::Route::Keyless => Reply::Nil,
@@ -606,7 +608,7 @@ impl Conn {
                     side(*from_left),
                     side(*to_left),
                 ];
-                self.lmove_cross(&argv, false).await
+                self.lmove_cross(&args_of(&argv), false).await
             };
             if !matches!(reply, Reply::Bulk(_)) {
                 // Not moved: the clients blocked behind this one get the
@@ -700,19 +702,19 @@ impl Conn {
 
 /// Serves the clients blocked on argv[0] of this core (after a woken
 /// cross-core BLMOVE left its element).
-fn serve_core(core: &Core, argv: &[Bytes]) -> Reply {
+fn serve_core(core: &Core, argv: &[Arg<'_>]) -> Reply {
     if let Some(key) = argv.first() {
         core.serve_blocked(key);
     }
     Reply::ok()
 }
 
-pub fn defer_core(core: &Core, _: &[Bytes]) -> Reply {
+pub fn defer_core(core: &Core, _: &[Arg<'_>]) -> Reply {
     core.defer_serving();
     Reply::ok()
 }
 
-pub fn resume_core(core: &Core, _: &[Bytes]) -> Reply {
+pub fn resume_core(core: &Core, _: &[Arg<'_>]) -> Reply {
     core.resume_serving();
     Reply::ok()
 }

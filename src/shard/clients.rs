@@ -202,7 +202,7 @@ impl ClientFilter {
         ]
     }
 
-    pub fn decode(argv: &[bytes::Bytes]) -> ClientFilter {
+    pub fn decode<A: AsRef<[u8]>>(argv: &[A]) -> ClientFilter {
         let text = |i: usize| {
             let value = String::from_utf8_lossy(argv.get(i).map(|b| b.as_ref()).unwrap_or(b""))
                 .into_owned();

@@ -12,6 +12,7 @@ use crate::cluster_bus::state::BusSettings;
 use crate::command::errors::NOT_INTEGER;
 use crate::command::{keys, parse_int, Db};
 use crate::protocol::Reply;
+use crate::protocol::{to_owned_args, Arg};
 use bytes::Bytes;
 
 pub const CLUSTER_DISABLED: &str = "ERR This instance has cluster support disabled";
@@ -57,7 +58,7 @@ fn slot_number(arg: &[u8]) -> Result<i64, Reply> {
 }
 
 /// COUNTKEYSINSLOT on the core owning the slot: argv = [slot].
-fn count_keys_in_slot(db: &mut Db, argv: &[Bytes]) -> Reply {
+fn count_keys_in_slot(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     match parse_int(&argv[0]) {
         Some(slot) => Reply::Int(db.keyspace.slot_len(slot as u16) as i64),
         None => Reply::Int(0),
@@ -65,7 +66,7 @@ fn count_keys_in_slot(db: &mut Db, argv: &[Bytes]) -> Reply {
 }
 
 /// GETKEYSINSLOT on the core owning the slot: argv = [slot, count].
-fn get_keys_in_slot(db: &mut Db, argv: &[Bytes]) -> Reply {
+fn get_keys_in_slot(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     let (Some(slot), Some(count)) = (parse_int(&argv[0]), parse_int(&argv[1])) else {
         return Reply::Array(Vec::new());
     };
@@ -74,7 +75,7 @@ fn get_keys_in_slot(db: &mut Db, argv: &[Bytes]) -> Reply {
 }
 
 impl Conn {
-    pub async fn cluster(&mut self, argv: &[Bytes]) -> Reply {
+    pub async fn cluster(&mut self, argv: &[Arg<'_>]) -> Reply {
         let Some(bus) = self.core.shared.bus.clone() else {
             return Reply::error(CLUSTER_DISABLED);
         };
@@ -106,7 +107,7 @@ impl Conn {
                     return Reply::error("ERR Invalid slot or number of keys");
                 }
                 let core = core_of_slot(slot as u16, self.core.cores());
-                let args = vec![argv[2].clone(), argv[3].clone()];
+                let args = vec![argv[2].to_bytes(), argv[3].to_bytes()];
                 self.on_core(core, Op::Db(get_keys_in_slot, args)).await
             }
             "help" | "keyslot" | "countkeysinslot" | "getkeysinslot" => wrong_arity(&sub),
@@ -122,7 +123,7 @@ impl Conn {
 
     /// Hands a subcommand to the bus core and installs the view it answers
     /// with, so this client's next command routes by the change.
-    async fn ask_bus(&self, bus: flume::Sender<BusRequest>, sub: &str, argv: &[Bytes]) -> Reply {
+    async fn ask_bus(&self, bus: flume::Sender<BusRequest>, sub: &str, argv: &[Arg<'_>]) -> Reply {
         let mut context = Context::default();
         if matches!(sub, "flushslots" | "reset" | "replicate") {
             let counts = self.on_all(|| Op::Db(keys::dbsize_local, vec![])).await;
@@ -140,7 +141,8 @@ impl Conn {
                 }
             }
         }
-        self.bus_round_trip(bus, argv.to_vec(), context, None).await
+        self.bus_round_trip(bus, to_owned_args(argv), context, None)
+            .await
     }
 
     /// After a CONFIG SET of the announce settings: the bus core takes

@@ -15,6 +15,7 @@ use crate::command::{dump, keys, lists};
 use crate::keyspace::ZSet;
 use crate::keyspace::{rdb, Set, Value};
 use crate::protocol::Reply;
+use crate::protocol::{args_of, to_owned_args, Arg};
 use bytes::Bytes;
 
 fn key_argv(key: &Bytes) -> Vec<Bytes> {
@@ -57,11 +58,12 @@ impl Conn {
     /// (`card`: the limit) over keys on several cores.
     pub async fn set_algebra(
         &self,
-        argv: &[Bytes],
+        argv: &[Arg<'_>],
         op: SetOp,
         store: bool,
         card: Option<usize>,
     ) -> Reply {
+        let argv: &[Bytes] = &to_owned_args(argv);
         let (destination, sources) = if store {
             (Some(&argv[1]), &argv[2..])
         } else {
@@ -122,13 +124,15 @@ impl Conn {
         Reply::Int(count)
     }
 
-    pub async fn sintercard_cross(&self, argv: &[Bytes]) -> Reply {
-        match sets::parse_sintercard(argv) {
+    pub async fn sintercard_cross(&self, argv: &[Arg<'_>]) -> Reply {
+        let args = argv;
+        let argv: &[Bytes] = &to_owned_args(args);
+        match sets::parse_sintercard(args) {
             Ok((count, limit)) => {
                 let keys: Vec<Bytes> = std::iter::once(Bytes::new())
                     .chain(argv[2..2 + count].iter().cloned())
                     .collect();
-                self.set_algebra(&keys, SetOp::Inter, false, Some(limit))
+                self.set_algebra(&args_of(&keys), SetOp::Inter, false, Some(limit))
                     .await
             }
             Err(reply) => reply,
@@ -137,7 +141,9 @@ impl Conn {
 
     /// SMOVE between cores: SREM on the source's core, SADD on the
     /// destination's, both under the two keys' locks.
-    pub async fn smove_cross(&self, argv: &[Bytes]) -> Reply {
+    pub async fn smove_cross(&self, argv: &[Arg<'_>]) -> Reply {
+        let args = argv;
+        let argv: &[Bytes] = &to_owned_args(args);
         let (source, destination, member) = (&argv[1], &argv[2], &argv[3]);
         let (transaction, cores) = self
             .lock_keys(&[(source, Mode::Exclusive), (destination, Mode::Exclusive)])
@@ -169,7 +175,9 @@ impl Conn {
     }
 
     /// LMOVE (and RPOPLPUSH: `sides` None means RIGHT LEFT) between cores.
-    pub async fn lmove_cross(&self, argv: &[Bytes], rpoplpush: bool) -> Reply {
+    pub async fn lmove_cross(&self, argv: &[Arg<'_>], rpoplpush: bool) -> Reply {
+        let args = argv;
+        let argv: &[Bytes] = &to_owned_args(args);
         let (from_left, to_left) = if rpoplpush {
             (false, true)
         } else {
@@ -192,17 +200,17 @@ impl Conn {
             // Each half raises its own events on its core: the pop (and del
             // when the source empties), then the push. Redis raises the push
             // first; on two cores the two arrive in either order anyway.
-            let (pop, pop_name): (fn(&mut crate::command::Db, &[Bytes]) -> Reply, _) = if from_left
-            {
-                (lists::lpop, "lpop")
-            } else {
-                (lists::rpop, "rpop")
-            };
+            let (pop, pop_name): (fn(&mut crate::command::Db, &[Arg<'_>]) -> Reply, _) =
+                if from_left {
+                    (lists::lpop, "lpop")
+                } else {
+                    (lists::rpop, "rpop")
+                };
             let item = self
                 .locked_as(transaction, Some(pop_name), pop, key_argv(source), source)
                 .await;
             if let Reply::Bulk(value) = &item {
-                let (push, push_name): (fn(&mut crate::command::Db, &[Bytes]) -> Reply, _) =
+                let (push, push_name): (fn(&mut crate::command::Db, &[Arg<'_>]) -> Reply, _) =
                     if to_left {
                         (lists::lpush, "lpush")
                     } else {
@@ -234,8 +242,10 @@ impl Conn {
 
     /// LMPOP over keys on several cores: the first non-empty list in key
     /// order, all keys locked so none changes meanwhile.
-    pub async fn lmpop_cross(&self, argv: &[Bytes]) -> Reply {
-        let (side_index, left, wanted) = match lists::parse_lmpop(argv) {
+    pub async fn lmpop_cross(&self, argv: &[Arg<'_>]) -> Reply {
+        let args = argv;
+        let argv: &[Bytes] = &to_owned_args(args);
+        let (side_index, left, wanted) = match lists::parse_lmpop(args) {
             Ok(parsed) => parsed,
             Err(reply) => return reply,
         };
@@ -324,10 +334,12 @@ impl Conn {
     /// ZUNION, ZINTER, ZDIFF, their STORE forms (`store`) and ZINTERCARD
     /// (`card`) over keys on several cores, checked in Redis's order:
     /// the key count, then the sources' types, then the options.
-    pub async fn zset_algebra(&self, argv: &[Bytes], op: ZOp, store: bool, card: bool) -> Reply {
+    pub async fn zset_algebra(&self, argv: &[Arg<'_>], op: ZOp, store: bool, card: bool) -> Reply {
+        let args = argv;
+        let argv: &[Bytes] = &to_owned_args(args);
         let numkeys_index = if store { 2 } else { 1 };
         let name = String::from_utf8_lossy(&argv[0]).to_ascii_lowercase();
-        let numkeys = match zsets::parse_numkeys(argv, numkeys_index, &name) {
+        let numkeys = match zsets::parse_numkeys(args, numkeys_index, &name) {
             Ok(count) => count,
             Err(reply) => return reply,
         };
@@ -352,7 +364,7 @@ impl Conn {
         let reply = match reply {
             Some(error) => error,
             None => match zsets::parse_op_options(
-                &argv[first_key + numkeys..],
+                &args[first_key + numkeys..],
                 numkeys,
                 op,
                 store,
@@ -377,8 +389,10 @@ impl Conn {
     }
 
     /// ZRANGESTORE with its source and destination on different cores.
-    pub async fn zrangestore_cross(&self, argv: &[Bytes]) -> Reply {
-        let query = match zsets::parse_range(argv, 2, true, None, None) {
+    pub async fn zrangestore_cross(&self, argv: &[Arg<'_>]) -> Reply {
+        let args = argv;
+        let argv: &[Bytes] = &to_owned_args(args);
+        let query = match zsets::parse_range(args, 2, true, None, None) {
             Ok(query) => query,
             Err(reply) => return reply,
         };
@@ -404,8 +418,10 @@ impl Conn {
 
     /// ZMPOP over keys on several cores: the first non-empty sorted set in
     /// key order, all keys locked so none changes meanwhile.
-    pub async fn zmpop_cross(&self, argv: &[Bytes]) -> Reply {
-        let (numkeys, max, count) = match zsets::parse_zmpop(argv) {
+    pub async fn zmpop_cross(&self, argv: &[Arg<'_>]) -> Reply {
+        let args = argv;
+        let argv: &[Bytes] = &to_owned_args(args);
+        let (numkeys, max, count) = match zsets::parse_zmpop(args) {
             Ok(parsed) => parsed,
             Err(reply) => return reply,
         };

@@ -23,6 +23,7 @@ use crate::command::ShardFn;
 use crate::command::{errors, key_positions, lookup, CommandSpec, Coord, Exec};
 use crate::protocol::decode::{decode, Limits, Progress, Request};
 use crate::protocol::Reply;
+use crate::protocol::{to_owned_args, Arg};
 use crate::warning;
 use bytes::{Bytes, BytesMut};
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
@@ -138,7 +139,7 @@ pub(super) enum Route {
 }
 
 impl Conn {
-    pub(super) fn route(&self, spec: &CommandSpec, argv: &[Bytes]) -> Route {
+    pub(super) fn route(&self, spec: &CommandSpec, argv: &[Arg<'_>]) -> Route {
         let cores = self.core.cores();
         let mut positions = key_positions(spec, argv);
         let Some(first) = positions.next() else {
@@ -289,7 +290,7 @@ impl Conn {
     }
 
     /// Runs one command.
-    pub async fn dispatch(&mut self, argv: &[Bytes]) {
+    pub async fn dispatch(&mut self, argv: &[Arg<'_>]) {
         let spec = match self.last_spec {
             Some(last) if last.name.as_bytes().eq_ignore_ascii_case(&argv[0]) => last,
             _ => {
@@ -346,7 +347,7 @@ impl Conn {
                     self.flush_plan().await;
                     let op = Op::Checked {
                         spec,
-                        argv: argv.to_vec(),
+                        argv: to_owned_args(argv),
                         check,
                         redirect,
                     };
@@ -388,7 +389,7 @@ impl Conn {
                     // PING in RESP2 subscribed mode answers as a message.
                     let reply = Reply::Array(vec![
                         Reply::bulk_static("pong"),
-                        Reply::Bulk(argv.get(1).cloned().unwrap_or_default()),
+                        Reply::Bulk(argv.get(1).map(Arg::to_bytes).unwrap_or_default()),
                     ]);
                     self.emit(command, reply);
                     return;
@@ -435,7 +436,7 @@ impl Conn {
             Route::One { core, slot, key } => self.run_remote(
                 command,
                 core,
-                Op::Command(spec, run, argv.to_vec(), Some((key, slot))),
+                Op::Command(spec, run, to_owned_args(argv), Some((key, slot))),
             ),
             Route::Many => match cross {
                 None => self.emit(
@@ -458,7 +459,7 @@ impl Conn {
         spec: &'static CommandSpec,
         coord: Coord,
         run: ShardFn,
-        argv: &[Bytes],
+        argv: &[Arg<'_>],
     ) -> Reply {
         match fan_out_merge(coord) {
             Some(merge) => {
@@ -483,14 +484,14 @@ impl Conn {
 
     /// Cluster routing for a command with keys, through the one gate
     /// (`cluster::route`), with this core's view.
-    fn cluster_gate(&self, spec: &'static CommandSpec, argv: &[Bytes], asking: bool) -> Gate {
+    fn cluster_gate(&self, spec: &'static CommandSpec, argv: &[Arg<'_>], asking: bool) -> Gate {
         self.gate_keys(spec, argv, asking, key_positions(spec, argv))
     }
 
     fn gate_keys(
         &self,
         spec: &'static CommandSpec,
-        argv: &[Bytes],
+        argv: &[Arg<'_>],
         asking: bool,
         positions: impl Iterator<Item = usize>,
     ) -> Gate {
@@ -519,7 +520,7 @@ impl Conn {
         }
     }
 
-    pub(super) async fn run_coord_guarded(&mut self, coord: Coord, argv: &[Bytes]) -> Reply {
+    pub(super) async fn run_coord_guarded(&mut self, coord: Coord, argv: &[Arg<'_>]) -> Reply {
         use futures_lite::FutureExt;
         let watch = Stopwatch::start();
         let reply = std::panic::AssertUnwindSafe(self.run_coord(coord, argv))
@@ -571,7 +572,7 @@ impl Conn {
         &mut self,
         command: u16,
         run: ShardFn,
-        argv: &[Bytes],
+        argv: &[Arg<'_>],
         routed: Option<(usize, u16)>,
     ) {
         let watch = Stopwatch::start();
@@ -623,7 +624,7 @@ impl Conn {
         spec: &'static CommandSpec,
         merge_kind: Merge,
         run: ShardFn,
-        argv: &[Bytes],
+        argv: &[Arg<'_>],
     ) -> Reply {
         let cores = self.core.cores();
         let step = spec.step.max(1) as usize;
@@ -633,11 +634,11 @@ impl Conn {
         for chunk in argv[1..].chunks(step) {
             let core = core_of_slot(key_hash_slot(&chunk[0]), cores);
             if per_core[core].is_empty() {
-                per_core[core].push(argv[0].clone());
+                per_core[core].push(argv[0].to_bytes());
             }
             order.push((core as u32, ((per_core[core].len() - 1) / step) as u32));
-            per_core[core].extend_from_slice(chunk);
-            keys[core].push(chunk[0].clone());
+            per_core[core].extend(chunk.iter().map(Arg::to_bytes));
+            keys[core].push(chunk[0].to_bytes());
         }
         let mode = if spec.is_write() {
             Mode::Exclusive
@@ -694,7 +695,7 @@ impl Conn {
     }
 
     /// Waits while a multi-core command holds locks on this command's keys.
-    async fn wait_for_keys(&self, spec: &CommandSpec, argv: &[Bytes]) {
+    async fn wait_for_keys(&self, spec: &CommandSpec, argv: &[Arg<'_>]) {
         std::future::poll_fn(|cx| {
             if self.core.command_blocked(spec, argv) {
                 self.core.locks.borrow().wait(cx.waker());
@@ -709,7 +710,7 @@ impl Conn {
 
 /// For a container command: an unknown subcommand, or a known one with the
 /// wrong number of arguments, as Redis refuses them before running.
-fn subcommand_error(spec: &CommandSpec, argv: &[Bytes]) -> Option<Reply> {
+fn subcommand_error(spec: &CommandSpec, argv: &[Arg<'_>]) -> Option<Reply> {
     let known = crate::command::table::subcommands(spec.name);
     if !spec.is_container() || argv.len() < 2 || known.is_empty() {
         return None;
@@ -778,6 +779,14 @@ fn merge(gather: Gather) -> Reply {
             )
         }
     }
+}
+
+/// An empty vector with `items`' allocation, for items of another type of
+/// the same size and alignment (here: the same type with a different
+/// lifetime). The standard library collects in place in that case.
+fn reuse_vec<T, U>(mut items: Vec<T>) -> Vec<U> {
+    items.clear();
+    items.into_iter().map(|_| unreachable!()).collect()
 }
 
 /// Frames decoded from one read: where each request's arguments are.
@@ -988,7 +997,9 @@ impl Conn {
         let mut request = Request::default();
         let mut frames: Vec<Frame> = Vec::new();
         let mut spans: Vec<Range<usize>> = Vec::new();
-        let mut argv: Vec<Bytes> = Vec::new();
+        // The arguments of the request being run; kept empty between reads
+        // so that its allocation serves every read.
+        let mut argv_store: Vec<Arg<'static>> = Vec::new();
         let mut slot_hints: Vec<KnownSlot> = Vec::new();
         // False when the last round stopped at PIPELINE_DEPTH_MAX with more
         // complete requests already in the buffer: serve those before
@@ -1106,21 +1117,25 @@ impl Conn {
                 .last_command_ms
                 .set(self.core.db.borrow().now_ms);
             self.prefetch_pass(&chunk, &frames, &spans, &mut slot_hints);
-            for (frame, hint) in frames.drain(..).zip(slot_hints.drain(..)) {
-                self.slot_hint = hint;
+            let mut argv: Vec<Arg<'_>> = reuse_vec(std::mem::take(&mut argv_store));
+            for (frame, hint) in frames.iter().zip(slot_hints.iter()) {
+                self.slot_hint = *hint;
                 argv.clear();
                 match frame {
-                    Frame::Spans(range) => {
-                        argv.extend(spans[range].iter().map(|r| chunk.slice(r.clone())))
-                    }
-                    Frame::Owned(owned) => argv.extend(owned),
+                    Frame::Spans(range) => argv.extend(
+                        spans[range.clone()]
+                            .iter()
+                            .map(|r| Arg::slice(&chunk, r.clone())),
+                    ),
+                    Frame::Owned(owned) => argv.extend(owned.iter().map(Arg::new)),
                 }
                 self.dispatch(&argv).await;
                 if self.close_after_reply {
                     break;
                 }
             }
-            argv.clear();
+            argv_store = reuse_vec(argv);
+            frames.clear();
             slot_hints.clear();
             self.slot_hint = KnownSlot::NONE;
             drop(chunk);

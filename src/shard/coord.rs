@@ -15,6 +15,7 @@ use crate::command::{dump, keys, parse_int, server, strings, Coord, Db, ShardFn}
 use crate::config::{parameter, DebugCommand, PARAMETERS};
 use crate::keyspace::{rdb, Entry, Value};
 use crate::protocol::Reply;
+use crate::protocol::{to_owned_args, Arg};
 use crate::{notice, warning};
 use bytes::Bytes;
 use std::borrow::Cow;
@@ -72,7 +73,7 @@ impl Conn {
         self.on_core(core, Op::Db(run, argv)).await
     }
 
-    pub async fn run_coord(&mut self, coord: Coord, argv: &[Bytes]) -> Reply {
+    pub async fn run_coord(&mut self, coord: Coord, argv: &[Arg<'_>]) -> Reply {
         match coord {
             Coord::Msetnx => self.msetnx(argv).await,
             Coord::Rename => self.rename(argv, false).await,
@@ -106,7 +107,7 @@ impl Conn {
             Coord::SortRo => self.sort(argv, true).await,
             Coord::Keys => {
                 let parts = self
-                    .on_all(|| Op::Db(keys::keys_local, argv.to_vec()))
+                    .on_all(|| Op::Db(keys::keys_local, to_owned_args(argv)))
                     .await;
                 Reply::Array(parts.into_iter().flat_map(array_items).collect())
             }
@@ -197,7 +198,7 @@ impl Conn {
 
     /// Locks keys (each with its mode) on their cores, in ascending core
     /// order; returns the transaction and the cores it holds. See `locks`.
-    pub(super) async fn lock_keys(&self, keys: &[(&Bytes, Mode)]) -> (u64, Vec<usize>) {
+    pub(super) async fn lock_keys<K: AsRef<[u8]>>(&self, keys: &[(K, Mode)]) -> (u64, Vec<usize>) {
         // Inside EXEC every key is already locked by the transaction.
         if let Some(transaction) = self.tx.exec_transaction {
             return (transaction, Vec::new());
@@ -206,9 +207,10 @@ impl Conn {
         let mut per_core: std::collections::BTreeMap<usize, (Vec<Bytes>, Mode)> =
             Default::default();
         for (key, mode) in keys {
+            let key = key.as_ref();
             let core = core_of_slot(key_hash_slot(key), cores);
             let entry = per_core.entry(core).or_insert((Vec::new(), Mode::Shared));
-            entry.0.push((*key).clone());
+            entry.0.push(Bytes::copy_from_slice(key));
             if *mode == Mode::Exclusive {
                 entry.1 = Mode::Exclusive;
             }
@@ -267,16 +269,16 @@ impl Conn {
         .await
     }
 
-    async fn msetnx(&self, argv: &[Bytes]) -> Reply {
-        let keys: Vec<(&Bytes, Mode)> = argv[1..]
+    async fn msetnx(&self, argv: &[Arg<'_>]) -> Reply {
+        let keys: Vec<(&[u8], Mode)> = argv[1..]
             .iter()
             .step_by(2)
-            .map(|key| (key, Mode::Exclusive))
+            .map(|key| (&key[..], Mode::Exclusive))
             .collect();
         let (transaction, cores) = self.lock_keys(&keys).await;
         let mut any_exists = false;
         for pair in argv[1..].chunks(2) {
-            let probe = vec![argv[0].clone(), pair[0].clone()];
+            let probe = vec![argv[0].to_bytes(), pair[0].to_bytes()];
             if self
                 .locked(transaction, strings::any_exists, probe, &pair[0])
                 .await
@@ -288,7 +290,7 @@ impl Conn {
         }
         if !any_exists {
             for pair in argv[1..].chunks(2) {
-                let set = vec![argv[0].clone(), pair[0].clone(), pair[1].clone()];
+                let set = vec![argv[0].to_bytes(), pair[0].to_bytes(), pair[1].to_bytes()];
                 self.locked(transaction, strings::mset_local, set, &pair[0])
                     .await;
             }
@@ -299,10 +301,13 @@ impl Conn {
 
     /// RENAME across cores: under both keys' locks, the entry leaves the
     /// source core and is written on the destination's.
-    async fn rename(&self, argv: &[Bytes], nx: bool) -> Reply {
-        let (source, destination) = (&argv[1], &argv[2]);
+    async fn rename(&self, argv: &[Arg<'_>], nx: bool) -> Reply {
+        let (source, destination) = (&argv[1].to_bytes(), &argv[2].to_bytes());
         let (transaction, cores) = self
-            .lock_keys(&[(source, Mode::Exclusive), (destination, Mode::Exclusive)])
+            .lock_keys(&[
+                (&source[..], Mode::Exclusive),
+                (&destination[..], Mode::Exclusive),
+            ])
             .await;
         let reply = self
             .rename_locked(transaction, source, destination, nx)
@@ -359,15 +364,18 @@ impl Conn {
         }
     }
 
-    async fn copy(&self, argv: &[Bytes]) -> Reply {
+    async fn copy(&self, argv: &[Arg<'_>]) -> Reply {
         let databases = self.core.db.borrow().config.databases;
         let replace = match keys::parse_copy_options(&argv[3..], databases) {
             Ok(replace) => replace,
             Err(reply) => return reply,
         };
-        let (source, destination) = (&argv[1], &argv[2]);
+        let (source, destination) = (&argv[1].to_bytes(), &argv[2].to_bytes());
         let (transaction, cores) = self
-            .lock_keys(&[(source, Mode::Shared), (destination, Mode::Exclusive)])
+            .lock_keys(&[
+                (&source[..], Mode::Shared),
+                (&destination[..], Mode::Exclusive),
+            ])
             .await;
         let key_argv = |key: &Bytes| vec![Bytes::new(), key.clone()];
         let value = self
@@ -398,9 +406,9 @@ impl Conn {
         Reply::Int(i64::from(copied))
     }
 
-    async fn lcs(&self, argv: &[Bytes]) -> Reply {
+    async fn lcs(&self, argv: &[Arg<'_>]) -> Reply {
         let (transaction, cores) = self
-            .lock_keys(&[(&argv[1], Mode::Shared), (&argv[2], Mode::Shared)])
+            .lock_keys(&[(&argv[1][..], Mode::Shared), (&argv[2][..], Mode::Shared)])
             .await;
         let mut values = Vec::new();
         let mut wrong_type = false;
@@ -409,7 +417,7 @@ impl Conn {
                 .locked(
                     transaction,
                     read_entry_local,
-                    vec![Bytes::new(), key.clone()],
+                    vec![Bytes::new(), key.to_bytes()],
                     key,
                 )
                 .await
@@ -433,7 +441,7 @@ impl Conn {
     /// SCAN's cursor is a position in the node's slot order: all of core
     /// 0's slots, then core 1's, and so on. Each call scans whole slots on
     /// one core, so the cursor stays valid however keys are added.
-    async fn scan(&self, argv: &[Bytes]) -> Reply {
+    async fn scan(&self, argv: &[Arg<'_>]) -> Reply {
         // Redis parses the cursor with strtoul: "-1" wraps around, "" is 0.
         let Some(cursor) = crate::command::hashes::parse_cursor(&argv[1]) else {
             return Reply::error("ERR invalid cursor");
@@ -507,7 +515,7 @@ impl Conn {
         Reply::Nil
     }
 
-    async fn flushall(&self, argv: &[Bytes]) -> Reply {
+    async fn flushall(&self, argv: &[Arg<'_>]) -> Reply {
         if argv.len() > 2
             || (argv.len() == 2
                 && !argv[1].eq_ignore_ascii_case(b"SYNC")
@@ -519,7 +527,7 @@ impl Conn {
         Reply::ok()
     }
 
-    fn hello(&mut self, argv: &[Bytes]) -> Reply {
+    fn hello(&mut self, argv: &[Arg<'_>]) -> Reply {
         let mut protocol = if self.resp3 { 3 } else { 2 };
         let mut index = 1;
         if argv.len() > 1 {
@@ -604,7 +612,7 @@ impl Conn {
         }
     }
 
-    fn auth(&mut self, argv: &[Bytes]) -> Reply {
+    fn auth(&mut self, argv: &[Arg<'_>]) -> Reply {
         if argv.len() > 3 {
             return Reply::error(SYNTAX);
         }
@@ -622,7 +630,7 @@ impl Conn {
         }
     }
 
-    fn shutdown(&mut self, argv: &[Bytes]) -> Reply {
+    fn shutdown(&mut self, argv: &[Arg<'_>]) -> Reply {
         for option in &argv[1..] {
             let known = [&b"NOSAVE"[..], b"SAVE", b"NOW", b"FORCE", b"ABORT"];
             if !known.iter().any(|k| option.eq_ignore_ascii_case(k)) {
@@ -655,7 +663,7 @@ pub fn array_items(reply: Reply) -> Vec<Reply> {
 }
 
 /// FLUSHALL on one core: watched keys are touched, then every key goes.
-fn flush_core(core: &super::Core, argv: &[Bytes]) -> Reply {
+fn flush_core(core: &super::Core, argv: &[Arg<'_>]) -> Reply {
     core.watches.borrow().touch_all();
     keys::flush_local(&mut core.db.borrow_mut(), argv)
 }
@@ -670,7 +678,7 @@ fn sum(replies: Vec<Reply>) -> Reply {
 }
 
 /// Reads a key's entry for moving it between cores: [value, expire_at_ms].
-pub(super) fn read_entry_local(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub(super) fn read_entry_local(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     let now = db.now_ms;
     let slot = key_hash_slot(&argv[1]);
     match db.keyspace.lookup_read(slot, &argv[1], now) {
@@ -702,7 +710,7 @@ pub(super) fn is_payload(parts: &[Reply]) -> bool {
     matches!(parts.get(2), Some(Reply::Int(_)))
 }
 
-fn take_entry_local(db: &mut Db, argv: &[Bytes]) -> Reply {
+fn take_entry_local(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     keys::take_entry(db, &argv[1]).map_or(Reply::Nil, |entry| entry_reply(&entry))
 }
 
@@ -730,7 +738,7 @@ fn put_argv(key: &Bytes, entry: Reply) -> Vec<Bytes> {
     argv
 }
 
-pub(super) fn put_entry_local(db: &mut Db, argv: &[Bytes]) -> Reply {
+pub(super) fn put_entry_local(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     let now = db.now_ms;
     let value = match argv.get(4).map(|tag| tag.as_ref()) {
         // Made by rdb::dump on another core of this process. A key moving
@@ -741,9 +749,9 @@ pub(super) fn put_entry_local(db: &mut Db, argv: &[Bytes]) -> Reply {
             Err(error) => return Reply::error(error.message()),
         },
         // A string keeps the encoding it had on its own core.
-        Some(b"raw") => Value::raw_string(argv[2].clone()),
-        Some(b"embstr") => Value::formatted_string(argv[2].clone()),
-        _ => Value::string(argv[2].clone()),
+        Some(b"raw") => Value::raw_string(argv[2].to_bytes()),
+        Some(b"embstr") => Value::formatted_string(argv[2].to_bytes()),
+        _ => Value::string(argv[2].to_bytes()),
     };
     let mut entry = Entry::new(value, now);
     entry.expire_at_ms = parse_int(&argv[3]).unwrap_or(0).max(0) as u64;
@@ -768,7 +776,7 @@ const CONFIG_HELP: &[&str] = &[
 ];
 
 impl Conn {
-    async fn config(&mut self, argv: &[Bytes]) -> Reply {
+    async fn config(&mut self, argv: &[Arg<'_>]) -> Reply {
         let sub = argv[1].to_ascii_uppercase();
         let arity_error = || {
             errors::wrong_arity(&format!(
@@ -795,7 +803,7 @@ impl Conn {
                             let name = if is_glob {
                                 Reply::bulk_str(spec.name)
                             } else {
-                                Reply::Bulk(pattern.clone())
+                                Reply::Bulk(pattern.to_bytes())
                             };
                             pairs.push((name, Reply::bulk_str(&(spec.get)(&config))));
                         }
@@ -817,7 +825,7 @@ impl Conn {
         }
     }
 
-    async fn config_set(&mut self, argv: &[Bytes]) -> Reply {
+    async fn config_set(&mut self, argv: &[Arg<'_>]) -> Reply {
         // Validate every pair on a copy first, so a bad one changes nothing.
         let mut trial = self.core.db.borrow().config.clone();
         let mut seen = std::collections::HashSet::new();
@@ -856,7 +864,7 @@ impl Conn {
             let name = String::from_utf8_lossy(&pair[0]).to_ascii_lowercase();
             announce |=
                 name.starts_with("cluster-announce-") || name == "cluster-preferred-endpoint-type";
-            let set_argv = vec![Bytes::new(), Bytes::from(name), pair[1].clone()];
+            let set_argv = vec![Bytes::new(), Bytes::from(name), pair[1].to_bytes()];
             self.on_all(|| Op::Db(server::config_set_local, set_argv.clone()))
                 .await;
         }
@@ -918,7 +926,7 @@ fn quote(value: String) -> String {
     }
 }
 
-fn resetstat_core(core: &Core, argv: &[Bytes]) -> Reply {
+fn resetstat_core(core: &Core, argv: &[Arg<'_>]) -> Reply {
     core.stats.borrow_mut().reset();
     server::config_resetstat_local(&mut core.db.borrow_mut(), argv)
 }
@@ -970,13 +978,13 @@ const CLIENT_HELP: &[&str] = &[
 ];
 
 /// CLIENT UNBLOCK on each core: only the client's own core finds it.
-fn unblock_core(core: &Core, argv: &[Bytes]) -> Reply {
+fn unblock_core(core: &Core, argv: &[Arg<'_>]) -> Reply {
     let id = argv.first().and_then(|a| parse_int(a)).unwrap_or(0);
     let error = argv.get(1).is_some_and(|a| a.as_ref() == b"1");
     super::blocking::unblock_client(core, id.max(0) as u64, error)
 }
 
-fn list_core(core: &Core, argv: &[Bytes]) -> Reply {
+fn list_core(core: &Core, argv: &[Arg<'_>]) -> Reply {
     let filter = ClientFilter::decode(argv);
     let now = crate::command::now_ms();
     let lines: Vec<Reply> = core
@@ -990,7 +998,7 @@ fn list_core(core: &Core, argv: &[Bytes]) -> Reply {
     Reply::Array(lines)
 }
 
-fn kill_core(core: &Core, argv: &[Bytes]) -> Reply {
+fn kill_core(core: &Core, argv: &[Arg<'_>]) -> Reply {
     let filter = ClientFilter::decode(argv);
     let mut killed = 0;
     for client in core.clients.borrow().by_id.values() {
@@ -1018,7 +1026,7 @@ impl Conn {
         text
     }
 
-    async fn client(&mut self, argv: &[Bytes]) -> Reply {
+    async fn client(&mut self, argv: &[Arg<'_>]) -> Reply {
         let sub = argv[1].to_ascii_uppercase();
         let arity = || {
             errors::wrong_arity(&format!(
@@ -1168,7 +1176,7 @@ impl Conn {
         }
     }
 
-    async fn client_kill(&mut self, argv: &[Bytes]) -> Reply {
+    async fn client_kill(&mut self, argv: &[Arg<'_>]) -> Reply {
         let mut filter = ClientFilter::default();
         if argv.len() == 3 {
             // Old form: CLIENT KILL addr:port.
@@ -1273,7 +1281,7 @@ impl Conn {
         }
     }
 
-    async fn debug(&mut self, argv: &[Bytes]) -> Reply {
+    async fn debug(&mut self, argv: &[Arg<'_>]) -> Reply {
         if !self.debug_allowed() {
             return Reply::error("ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.");
         }
@@ -1293,19 +1301,19 @@ impl Conn {
                 }
                 let prefix = argv
                     .get(3)
-                    .cloned()
+                    .map(Arg::to_bytes)
                     .unwrap_or_else(|| Bytes::from_static(b"key"));
-                let size = argv.get(4).cloned().unwrap_or_default();
+                let size = argv.get(4).map(Arg::to_bytes).unwrap_or_default();
                 if !size.is_empty() && parse_int(&size).is_none() {
                     return Reply::error(NOT_INTEGER);
                 }
-                let populate = vec![Bytes::new(), argv[2].clone(), prefix, size];
+                let populate = vec![Bytes::new(), argv[2].to_bytes(), prefix, size];
                 self.on_all(|| Op::Db(server::populate_local, populate.clone()))
                     .await;
                 Reply::ok()
             }
             b"SET-ACTIVE-EXPIRE" if argv.len() == 3 => {
-                let flag = vec![Bytes::new(), argv[2].clone()];
+                let flag = vec![Bytes::new(), argv[2].to_bytes()];
                 self.on_all(|| Op::Db(server::set_active_expire_local, flag.clone()))
                     .await;
                 Reply::ok()
@@ -1313,7 +1321,7 @@ impl Conn {
             b"OBJECT" if argv.len() == 3 => {
                 self.on_key(
                     server::debug_object_local,
-                    vec![Bytes::new(), argv[2].clone()],
+                    vec![Bytes::new(), argv[2].to_bytes()],
                     &argv[2],
                 )
                 .await
@@ -1324,7 +1332,7 @@ impl Conn {
                     digests.push(
                         self.on_key(
                             server::digest_value_local,
-                            vec![Bytes::new(), key.clone()],
+                            vec![Bytes::new(), key.to_bytes()],
                             key,
                         )
                         .await,

@@ -7,8 +7,8 @@ use super::mesh::Op;
 use super::stats::CoreStats;
 use super::Core;
 use crate::command::{server, CommandStats, COMMANDS};
+use crate::protocol::Arg;
 use crate::protocol::Reply;
-use bytes::Bytes;
 use std::fmt::Write;
 
 const DEFAULT_SECTIONS: &[&str] = &[
@@ -40,7 +40,7 @@ const ALL_SECTIONS: &[&str] = &[
     "keyspace",
 ];
 
-fn stats_core(core: &Core, _argv: &[Bytes]) -> Reply {
+fn stats_core(core: &Core, _argv: &[Arg<'_>]) -> Reply {
     let stats = core.stats.borrow().to_reply();
     let keyspace = server::info_local(&mut core.db.borrow_mut(), &[]);
     Reply::Array(vec![stats, keyspace])
@@ -86,7 +86,7 @@ fn human_bytes(bytes: u64) -> String {
 }
 
 impl Conn {
-    pub(super) async fn info(&mut self, argv: &[Bytes]) -> Reply {
+    pub(super) async fn info(&mut self, argv: &[Arg<'_>]) -> Reply {
         let mut sections: Vec<String> = Vec::new();
         for arg in &argv[1..] {
             let name = String::from_utf8_lossy(arg).to_ascii_lowercase();

@@ -9,6 +9,7 @@
 use super::locks::Mode;
 use super::Core;
 use crate::command::{CommandSpec, ShardFn};
+use crate::protocol::Arg;
 use crate::protocol::Reply;
 use bytes::Bytes;
 use glommio::channels::channel_mesh::{Receivers, Senders};
@@ -20,7 +21,7 @@ use std::task::{Poll, Waker};
 
 /// A function run on a core with access to more than its database
 /// (clients, statistics).
-pub type CoreFn = fn(&Core, &[Bytes]) -> Reply;
+pub type CoreFn = fn(&Core, &[Arg<'_>]) -> Reply;
 
 /// The position of the key a command was routed by and that key's slot,
 /// hashed once by the sending core and reused by the owning one.

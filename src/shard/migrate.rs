@@ -9,6 +9,7 @@ use crate::command::errors::{NOT_INTEGER, SYNTAX};
 use crate::command::{keys, parse_int, Db};
 use crate::keyspace::rdb;
 use crate::protocol::Reply;
+use crate::protocol::{to_owned_args, Arg};
 use bytes::Bytes;
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
 use glommio::net::TcpStream;
@@ -28,7 +29,7 @@ struct MigrateArgs {
     keys: Vec<Bytes>,
 }
 
-fn parse(argv: &[Bytes]) -> Result<MigrateArgs, Reply> {
+fn parse(argv: &[Arg<'_>]) -> Result<MigrateArgs, Reply> {
     let mut args = MigrateArgs {
         host: String::from_utf8_lossy(&argv[1]).into_owned(),
         port: 0,
@@ -49,11 +50,11 @@ fn parse(argv: &[Bytes]) -> Result<MigrateArgs, Reply> {
             "copy" => args.copy = true,
             "replace" => args.replace = true,
             "auth" if more >= 1 => {
-                args.auth = Some((None, argv[index + 1].clone()));
+                args.auth = Some((None, argv[index + 1].to_bytes()));
                 index += 1;
             }
             "auth2" if more >= 2 => {
-                args.auth = Some((Some(argv[index + 1].clone()), argv[index + 2].clone()));
+                args.auth = Some((Some(argv[index + 1].to_bytes()), argv[index + 2].to_bytes()));
                 index += 2;
             }
             "keys" => {
@@ -77,12 +78,12 @@ fn parse(argv: &[Bytes]) -> Result<MigrateArgs, Reply> {
     args.port = parse_int(&argv[2])
         .and_then(|p| u16::try_from(p).ok())
         .ok_or(Reply::error(NOT_INTEGER))?;
-    args.keys = argv[first_key..first_key + key_count].to_vec();
+    args.keys = to_owned_args(&argv[first_key..first_key + key_count]);
     Ok(args)
 }
 
 /// On the key's core: [payload, ttl ms (0: none)] or nil when missing.
-fn dump_for_migrate(db: &mut Db, argv: &[Bytes]) -> Reply {
+fn dump_for_migrate(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     let now = db.now_ms;
     let slot = db.slot(&argv[1]);
     match db.keyspace.peek(slot, &argv[1], now) {
@@ -137,7 +138,7 @@ fn target_error(line: &str) -> Reply {
 }
 
 impl Conn {
-    pub async fn migrate(&mut self, argv: &[Bytes]) -> Reply {
+    pub async fn migrate(&mut self, argv: &[Arg<'_>]) -> Reply {
         let args = match parse(argv) {
             Ok(args) => args,
             Err(reply) => return reply,

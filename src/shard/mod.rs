@@ -24,8 +24,8 @@ use crate::cluster_bus::runtime::{BusEvent, BusHandle, BusRequest, Publication};
 use crate::command::{CommandSpec, Db};
 use crate::config::Config;
 use crate::protocol::Reply;
+use crate::protocol::{args_of, with_args, Arg};
 use crate::{notice, warning};
-use bytes::Bytes;
 use clients::Clients;
 use glommio::channels::channel_mesh::MeshBuilder;
 use glommio::net::TcpListener;
@@ -153,7 +153,7 @@ impl Core {
     }
 
     /// True when a client command must wait for locks on its keys.
-    pub fn command_blocked(&self, spec: &CommandSpec, argv: &[Bytes]) -> bool {
+    pub fn command_blocked(&self, spec: &CommandSpec, argv: &[Arg<'_>]) -> bool {
         let locks = self.locks.borrow();
         if locks.is_empty() {
             return false;
@@ -171,33 +171,41 @@ impl Core {
         let internal_error =
             || Reply::error("ERR internal error while executing the command (logged)");
         Ok(match op {
-            Op::Db(run, argv) => crate::command::run_guarded(run, &mut self.db.borrow_mut(), &argv),
-            Op::Core(run, argv) => {
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(self, &argv)))
-                    .unwrap_or_else(|_| internal_error())
+            Op::Db(run, argv) => {
+                crate::command::run_guarded(run, &mut self.db.borrow_mut(), &args_of(&argv))
             }
+            Op::Core(run, argv) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                run(self, &args_of(&argv))
+            }))
+            .unwrap_or_else(|_| internal_error()),
             Op::Command(spec, run, argv, routed) => {
-                if self.command_blocked(spec, &argv) {
-                    return Err(Op::Command(spec, run, argv, routed));
-                }
-                let watch = crate::clock::Stopwatch::start();
-                let reply = {
-                    let mut db = self.db.borrow_mut();
-                    if let Some((key, slot)) = routed {
-                        db.set_routed(&argv[key], slot);
+                let ran = with_args(&argv, |args| {
+                    if self.command_blocked(spec, args) {
+                        return None;
                     }
-                    let reply = crate::command::notify::run_notifying(run, &mut db, spec, &argv);
-                    db.clear_routed();
-                    reply
-                };
-                self.publish_events();
-                self.after_write(spec, &argv, &reply);
-                let nanos = watch.elapsed_nanos();
-                let mut stats = self.stats.borrow_mut();
-                let index = crate::command::table::index_of(spec);
-                stats.commands[index].add_nanos(nanos);
-                stats.record_latency(index, nanos);
-                reply
+                    let watch = crate::clock::Stopwatch::start();
+                    let reply = {
+                        let mut db = self.db.borrow_mut();
+                        if let Some((key, slot)) = routed {
+                            db.set_routed(&args[key], slot);
+                        }
+                        let reply = crate::command::notify::run_notifying(run, &mut db, spec, args);
+                        db.clear_routed();
+                        reply
+                    };
+                    self.publish_events();
+                    self.after_write(spec, args, &reply);
+                    let nanos = watch.elapsed_nanos();
+                    let mut stats = self.stats.borrow_mut();
+                    let index = crate::command::table::index_of(spec);
+                    stats.commands[index].add_nanos(nanos);
+                    stats.record_latency(index, nanos);
+                    Some(reply)
+                });
+                match ran {
+                    Some(reply) => reply,
+                    None => return Err(Op::Command(spec, run, argv, routed)),
+                }
             }
             Op::Lock {
                 transaction,
@@ -229,9 +237,11 @@ impl Core {
                         run,
                         &mut self.db.borrow_mut(),
                         spec,
-                        &argv,
+                        &args_of(&argv),
                     ),
-                    None => crate::command::run_guarded(run, &mut self.db.borrow_mut(), &argv),
+                    None => {
+                        crate::command::run_guarded(run, &mut self.db.borrow_mut(), &args_of(&argv))
+                    }
                 };
                 self.publish_events();
                 if !reply.is_error() {
@@ -248,7 +258,7 @@ impl Core {
                 check,
                 redirect,
             } => {
-                if self.command_blocked(spec, &argv) {
+                if self.command_blocked(spec, &args_of(&argv)) {
                     return Err(Op::Checked {
                         spec,
                         argv,
@@ -256,9 +266,10 @@ impl Core {
                         redirect,
                     });
                 }
-                let reply = self.run_checked(spec, &argv, &check, redirect);
+                let args = args_of(&argv);
+                let reply = self.run_checked(spec, &args, &check, redirect);
                 self.publish_events();
-                self.after_write(spec, &argv, &reply);
+                self.after_write(spec, &args, &reply);
                 reply
             }
             Op::InstallView(view) => {
@@ -295,7 +306,7 @@ impl Core {
     fn run_checked(
         &self,
         spec: &'static CommandSpec,
-        argv: &[Bytes],
+        argv: &[Arg<'_>],
         check: &crate::cluster::route::KeyCheck,
         redirect: String,
     ) -> Reply {

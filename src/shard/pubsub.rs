@@ -12,6 +12,7 @@ use super::clients::ClientHandle;
 use crate::cluster::key_hash_slot;
 use crate::command::glob;
 use crate::protocol::Reply;
+use crate::protocol::{args_of, to_owned_args, Arg};
 use crate::warning;
 use bytes::Bytes;
 use hashbrown::{HashMap, HashSet};
@@ -524,7 +525,7 @@ fn kind_arg(kind: Kind) -> Bytes {
     })
 }
 
-fn kind_of(arg: Option<&Bytes>) -> Kind {
+fn kind_of(arg: Option<&Arg<'_>>) -> Kind {
     match arg.map(|a| a.as_ref()) {
         Some(b"p") => Kind::Pattern,
         Some(b"s") => Kind::Shard,
@@ -533,20 +534,20 @@ fn kind_of(arg: Option<&Bytes>) -> Kind {
 }
 
 /// On each core: deliver a publication (`c`|`s`, channel, message).
-fn publish_local(core: &Core, argv: &[Bytes]) -> Reply {
+fn publish_local(core: &Core, argv: &[Arg<'_>]) -> Reply {
     let (Some(channel), Some(message)) = (argv.get(1), argv.get(2)) else {
         return Reply::Int(0);
     };
     let registry = core.pubsub.borrow();
     let receivers = match kind_of(argv.first()) {
-        Kind::Shard => registry.publish_shard(channel, message),
-        _ => registry.publish(channel, message),
+        Kind::Shard => registry.publish_shard(&channel.to_bytes(), &message.to_bytes()),
+        _ => registry.publish(&channel.to_bytes(), &message.to_bytes()),
     };
     Reply::Int(receivers as i64)
 }
 
 /// On each core: the names with subscribers (kind, optional pattern).
-fn names_local(core: &Core, argv: &[Bytes]) -> Reply {
+fn names_local(core: &Core, argv: &[Arg<'_>]) -> Reply {
     let pattern = argv.get(1).map(|p| p.as_ref());
     Reply::Array(
         core.pubsub
@@ -559,7 +560,7 @@ fn names_local(core: &Core, argv: &[Bytes]) -> Reply {
 }
 
 /// On each core: the subscriber count of each name (kind, names...).
-fn counts_local(core: &Core, argv: &[Bytes]) -> Reply {
+fn counts_local(core: &Core, argv: &[Arg<'_>]) -> Reply {
     let registry = core.pubsub.borrow();
     let kind = kind_of(argv.first());
     Reply::Array(
@@ -571,14 +572,14 @@ fn counts_local(core: &Core, argv: &[Bytes]) -> Reply {
 }
 
 impl Conn {
-    pub async fn pubsub_command(&mut self, coord: Coord, argv: &[Bytes]) -> Reply {
+    pub async fn pubsub_command(&mut self, coord: Coord, argv: &[Arg<'_>]) -> Reply {
         match coord {
-            Coord::Subscribe => self.subscribe(Kind::Channel, &argv[1..]),
-            Coord::Psubscribe => self.subscribe(Kind::Pattern, &argv[1..]),
-            Coord::Ssubscribe => self.subscribe(Kind::Shard, &argv[1..]),
-            Coord::Unsubscribe => self.unsubscribe(Kind::Channel, &argv[1..]),
-            Coord::Punsubscribe => self.unsubscribe(Kind::Pattern, &argv[1..]),
-            Coord::Sunsubscribe => self.unsubscribe(Kind::Shard, &argv[1..]),
+            Coord::Subscribe => self.subscribe(Kind::Channel, &to_owned_args(&argv[1..])),
+            Coord::Psubscribe => self.subscribe(Kind::Pattern, &to_owned_args(&argv[1..])),
+            Coord::Ssubscribe => self.subscribe(Kind::Shard, &to_owned_args(&argv[1..])),
+            Coord::Unsubscribe => self.unsubscribe(Kind::Channel, &to_owned_args(&argv[1..])),
+            Coord::Punsubscribe => self.unsubscribe(Kind::Pattern, &to_owned_args(&argv[1..])),
+            Coord::Sunsubscribe => self.unsubscribe(Kind::Shard, &to_owned_args(&argv[1..])),
             Coord::Publish => self.publish(false, argv).await,
             Coord::Spublish => self.publish(true, argv).await,
             _ => self.pubsub_introspect(argv).await,
@@ -624,7 +625,7 @@ impl Conn {
     /// PUBLISH / SPUBLISH: every core of this node delivers to its own
     /// subscribers; the reply counts them. In cluster mode the bus carries
     /// the message on to the other nodes.
-    async fn publish(&mut self, shard: bool, argv: &[Bytes]) -> Reply {
+    async fn publish(&mut self, shard: bool, argv: &[Arg<'_>]) -> Reply {
         // Copies: the arguments are slices of the connection's read buffer,
         // and subscribers may hold the message for a while.
         let channel = Bytes::copy_from_slice(&argv[1]);
@@ -632,7 +633,7 @@ impl Conn {
         let kind = if shard { Kind::Shard } else { Kind::Channel };
         let args = vec![kind_arg(kind), channel.clone(), message.clone()];
         let receivers: i64 = if self.core.cores() == 1 {
-            match publish_local(&self.core, &args) {
+            match publish_local(&self.core, &args_of(&args)) {
                 Reply::Int(n) => n,
                 _ => 0,
             }
@@ -653,7 +654,7 @@ impl Conn {
         Reply::Int(receivers)
     }
 
-    async fn pubsub_introspect(&mut self, argv: &[Bytes]) -> Reply {
+    async fn pubsub_introspect(&mut self, argv: &[Arg<'_>]) -> Reply {
         let sub = argv[1].to_ascii_uppercase();
         let argc = argv.len();
         match sub.as_slice() {
@@ -665,7 +666,7 @@ impl Conn {
                     Kind::Shard
                 };
                 let mut args = vec![kind_arg(kind)];
-                args.extend(argv.get(2).cloned());
+                args.extend(argv.get(2).map(Arg::to_bytes));
                 Reply::Array(self.union_of_names(args).await)
             }
             b"NUMPAT" if argc == 2 => Reply::Int(
@@ -682,7 +683,7 @@ impl Conn {
                     Kind::Shard
                 };
                 let mut args = vec![kind_arg(kind)];
-                args.extend(argv[2..].iter().cloned());
+                args.extend(argv[2..].iter().map(Arg::to_bytes));
                 let parts = self.on_all(|| Op::Core(counts_local, args.clone())).await;
                 let mut totals = vec![0i64; argc - 2];
                 for part in parts {
@@ -698,7 +699,7 @@ impl Conn {
                     argv[2..]
                         .iter()
                         .zip(totals)
-                        .flat_map(|(name, total)| [Reply::Bulk(name.clone()), Reply::Int(total)])
+                        .flat_map(|(name, total)| [Reply::Bulk(name.to_bytes()), Reply::Int(total)])
                         .collect(),
                 )
             }

@@ -12,6 +12,7 @@ use crate::cluster::{core_of_slot, key_hash_slot};
 use crate::command::sort::{self, Lookup, Plan, SortOptions};
 use crate::command::{keys, ShardFn};
 use crate::protocol::Reply;
+use crate::protocol::{to_owned_args, Arg};
 use bytes::Bytes;
 
 /// At most this many pattern keys go to one core in one op, so a large
@@ -46,8 +47,10 @@ fn key_argv(key: &Bytes) -> Vec<Bytes> {
 }
 
 impl Conn {
-    pub async fn sort(&self, argv: &[Bytes], readonly: bool) -> Reply {
-        let options = match sort::parse(argv, readonly, self.core.cluster_enabled) {
+    pub async fn sort(&self, argv: &[Arg<'_>], readonly: bool) -> Reply {
+        let args = argv;
+        let argv: &[Bytes] = &to_owned_args(args);
+        let options = match sort::parse(args, readonly, self.core.cluster_enabled) {
             Ok(options) => options,
             Err(reply) => return reply,
         };

@@ -27,6 +27,7 @@ use crate::command::errors;
 use crate::command::table::index_of;
 use crate::command::{key_positions, lookup, CommandSpec, Exec};
 use crate::protocol::Reply;
+use crate::protocol::{args_of, to_owned_args, Arg};
 use bytes::Bytes;
 use hashbrown::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -103,7 +104,7 @@ impl Core {
     /// After a client command ran here: a successful write touches the
     /// watched keys among its keys and serves clients blocked on them.
     #[inline]
-    pub fn after_write(&self, spec: &CommandSpec, argv: &[Bytes], reply: &Reply) {
+    pub fn after_write(&self, spec: &CommandSpec, argv: &[Arg<'_>], reply: &Reply) {
         if !spec.is_write() || reply.is_error() || did_nothing(spec.name, reply) {
             return;
         }
@@ -205,7 +206,7 @@ pub fn runs_inside_multi(name: &str) -> bool {
 
 impl Conn {
     /// Queues a command inside MULTI (already checked and routed).
-    pub fn queue_command(&mut self, argv: &[Bytes]) -> Reply {
+    pub fn queue_command(&mut self, argv: &[Arg<'_>]) -> Reply {
         if let Some(queued) = self.tx.queued.as_mut() {
             // Copies: arguments are slices of the read buffer.
             queued.push(argv.iter().map(|a| Bytes::copy_from_slice(a)).collect());
@@ -239,7 +240,7 @@ impl Conn {
         self.handle.multi.set(-1);
     }
 
-    pub async fn watch(&mut self, argv: &[Bytes]) -> Reply {
+    pub async fn watch(&mut self, argv: &[Arg<'_>]) -> Reply {
         if self.tx.queued.is_some() {
             return Reply::error("ERR WATCH inside MULTI is not allowed");
         }
@@ -251,7 +252,7 @@ impl Conn {
         let cores = self.core.cores();
         let mut per_core: Vec<Vec<Bytes>> = vec![Vec::new(); cores];
         for key in &argv[1..] {
-            if !self.tx.watched.contains(key) {
+            if !self.tx.watched.iter().any(|watched| watched[..] == key[..]) {
                 let key = Bytes::copy_from_slice(key);
                 per_core[core_of_slot(key_hash_slot(&key), cores)].push(key.clone());
                 self.tx.watched.push(key);
@@ -334,7 +335,7 @@ impl Conn {
             let mut slots = queued.iter().flat_map(|argv| {
                 lookup(&argv[0])
                     .map(|spec| {
-                        key_positions(spec, argv)
+                        key_positions(spec, &args_of(argv))
                             .map(|i| key_hash_slot(&argv[i]))
                             .collect::<Vec<_>>()
                     })
@@ -363,7 +364,7 @@ impl Conn {
         queued.iter().all(|argv| {
             lookup(&argv[0]).is_some_and(|spec| {
                 !matches!(spec.exec, Exec::Coord(_))
-                    && key_positions(spec, argv)
+                    && key_positions(spec, &args_of(argv))
                         .all(|i| core_of_slot(key_hash_slot(&argv[i]), cores) == self.core.id)
             })
         })
@@ -378,7 +379,7 @@ impl Conn {
             let blocked = specs
                 .iter()
                 .zip(queued)
-                .any(|(spec, argv)| self.core.command_blocked(spec, argv));
+                .any(|(spec, argv)| self.core.command_blocked(spec, &args_of(argv)));
             if blocked {
                 self.core.locks.borrow().wait(cx.waker());
                 std::task::Poll::Pending
@@ -402,14 +403,15 @@ impl Conn {
                 replies.push(errors::wrong_arity(spec.name));
                 continue;
             }
+            let args = args_of(argv);
             let reply = crate::command::notify::run_notifying(
                 run,
                 &mut self.core.db.borrow_mut(),
                 spec,
-                argv,
+                &args,
             );
             self.core.publish_events();
-            self.core.after_write(spec, argv, &reply);
+            self.core.after_write(spec, &args, &reply);
             replies.push(reply);
         }
         self.core.resume_serving();
@@ -427,7 +429,7 @@ impl Conn {
                 } else {
                     Mode::Shared
                 };
-                keys.extend(key_positions(spec, argv).map(|i| (argv[i].clone(), mode)));
+                keys.extend(key_positions(spec, &args_of(argv)).map(|i| (argv[i].clone(), mode)));
             }
         }
         keys.extend(self.tx.watched.iter().map(|k| (k.clone(), Mode::Shared)));
@@ -446,7 +448,7 @@ impl Conn {
         }
         let mut replies = Vec::with_capacity(queued.len());
         for argv in queued {
-            replies.push(self.exec_one(transaction, argv).await);
+            replies.push(self.exec_one(transaction, &args_of(argv)).await);
         }
         self.tx.exec_transaction = None;
         for &core in &cores {
@@ -457,7 +459,7 @@ impl Conn {
         Reply::Array(replies)
     }
 
-    pub(super) async fn exec_one(&mut self, transaction: u64, argv: &[Bytes]) -> Reply {
+    pub(super) async fn exec_one(&mut self, transaction: u64, argv: &[Arg<'_>]) -> Reply {
         let Some(spec) = lookup(&argv[0]) else {
             return errors::unknown_command(argv);
         };
@@ -479,7 +481,7 @@ impl Conn {
                 let op = Op::Locked {
                     transaction,
                     run,
-                    argv: argv.to_vec(),
+                    argv: to_owned_args(argv),
                     release: false,
                     command: Some(spec),
                 };
@@ -498,7 +500,7 @@ impl Conn {
     }
 }
 
-fn expire_due_core(core: &Core, keys: &[Bytes]) -> Reply {
-    core.expire_due(keys);
+fn expire_due_core(core: &Core, keys: &[Arg<'_>]) -> Reply {
+    core.expire_due(&to_owned_args(keys));
     Reply::ok()
 }
