@@ -170,7 +170,7 @@ mod tests {
         assert_eq!(to_owned_args(&args), owned);
         for len in [0, 2, 8, 9, 20] {
             let many: Vec<Bytes> = (0..len).map(|i| Bytes::from(i.to_string())).collect();
-            let seen = with_args(&many, |args| to_owned_args(args));
+            let seen = with_args(&many, to_owned_args);
             assert_eq!(seen, many, "{len} arguments");
         }
     }
