@@ -1176,3 +1176,20 @@ impl Conn {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reuse_vec_keeps_the_allocation() {
+        let source = Bytes::from_static(b"GET key");
+        let mut args: Vec<Arg<'_>> = Vec::with_capacity(16);
+        args.push(Arg::slice(&source, 0..3));
+        let pointer = args.as_ptr() as usize;
+        let kept: Vec<Arg<'static>> = reuse_vec(args);
+        assert!(kept.is_empty());
+        assert_eq!(kept.capacity(), 16);
+        assert_eq!(kept.as_ptr() as usize, pointer);
+    }
+}
