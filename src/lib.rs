@@ -2,8 +2,9 @@
 //!
 //! Module map (layers only point down):
 //!
-//! - [`protocol`]: RESP2/RESP3 request decoding and reply encoding. Knows
-//!   nothing else of ours.
+//! - [`protocol`]: RESP2/RESP3 request decoding, the arguments commands
+//!   borrow from the read buffer, and reply encoding. Knows nothing else of
+//!   ours.
 //! - [`keyspace`]: one core's keys: values, expiry index, per-slot maps.
 //!   Synchronous.
 //! - [`cluster`]: hash slots, hash tags, the slot → core function, the
