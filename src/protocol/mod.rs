@@ -5,6 +5,6 @@ pub mod arg;
 pub mod decode;
 pub mod reply;
 
-pub use arg::{args_of, to_owned_args, with_args, Arg};
+pub use arg::{args_of, to_owned_args, Arg, SentArgs};
 pub use decode::{decode, Limits, Progress, ProtocolError, Request};
 pub use reply::Reply;

@@ -545,7 +545,12 @@ impl Conn {
             crate::command::Exec::Shard(run) | crate::command::Exec::ShardOrCross(run, _) => {
                 match self.route(spec, argv) {
                     super::conn::Route::One { core, slot, key } => {
-                        let op = Op::Command(spec, run, to_owned_args(argv), Some((key, slot)));
+                        let op = Op::Command(
+                            spec,
+                            run,
+                            crate::protocol::SentArgs::new(argv),
+                            Some((key, slot)),
+                        );
                         self.on_core(core, op).await
                     }
                     super::conn::Route::Keyless => Reply::Nil,

@@ -23,7 +23,7 @@ use crate::command::ShardFn;
 use crate::command::{errors, key_positions, lookup, CommandSpec, Coord, Exec};
 use crate::protocol::decode::{decode, Limits, Progress, Request};
 use crate::protocol::Reply;
-use crate::protocol::{to_owned_args, Arg};
+use crate::protocol::{to_owned_args, Arg, SentArgs};
 use crate::warning;
 use bytes::{Bytes, BytesMut};
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
@@ -436,7 +436,7 @@ impl Conn {
             Route::One { core, slot, key } => self.run_remote(
                 command,
                 core,
-                Op::Command(spec, run, to_owned_args(argv), Some((key, slot))),
+                Op::Command(spec, run, SentArgs::new(argv), Some((key, slot))),
             ),
             Route::Many => match cross {
                 None => self.emit(

@@ -9,8 +9,8 @@
 use super::locks::Mode;
 use super::Core;
 use crate::command::{CommandSpec, ShardFn};
-use crate::protocol::Arg;
 use crate::protocol::Reply;
+use crate::protocol::{Arg, SentArgs};
 use bytes::Bytes;
 use glommio::channels::channel_mesh::{Receivers, Senders};
 use std::cell::{Cell, RefCell};
@@ -34,7 +34,7 @@ pub enum Op {
     Core(CoreFn, Vec<Bytes>),
     /// A client command: waits while its keys are locked by a multi-core one.
     /// `Routed` is the position and slot of the key the sender routed it by.
-    Command(&'static CommandSpec, ShardFn, Vec<Bytes>, Routed),
+    Command(&'static CommandSpec, ShardFn, SentArgs, Routed),
     /// Takes locks on keys of this core for a multi-core command; waits
     /// until it can take them all.
     Lock {
