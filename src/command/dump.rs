@@ -112,10 +112,9 @@ pub fn restore(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
         return Reply::ok();
     }
     let mut entry = Entry::new(value, now);
-    entry.expire_at_ms = ttl as u64;
+    entry.set_expire_at_ms(ttl as u64);
     if let Some(idle) = options.idle_secs {
-        let idle = u32::try_from(idle).unwrap_or(u32::MAX);
-        entry.access_secs = entry.access_secs.saturating_sub(idle);
+        entry.set_idle_secs(u64::try_from(idle).unwrap_or(0), now);
     }
     db.keyspace.insert(slot, key, entry);
     Reply::ok()

@@ -118,10 +118,10 @@ fn expire_generic(
     let Some(entry) = db.keyspace.lookup_write(slot, key, now) else {
         return Reply::Int(0);
     };
-    let current = if entry.expire_at_ms == 0 {
+    let current = if entry.expire_at_ms() == 0 {
         -1
     } else {
-        entry.expire_at_ms as i64
+        entry.expire_at_ms() as i64
     };
     let refused = (flags.nx && current != -1)
         || (flags.xx && current == -1)
@@ -162,10 +162,10 @@ fn ttl_generic(db: &mut Db, argv: &[Arg<'_>], milliseconds: bool, absolute: bool
     let Some(entry) = db.keyspace.peek(db.slot(&argv[1]), &argv[1], now) else {
         return Reply::Int(-2);
     };
-    if entry.expire_at_ms == 0 {
+    if entry.expire_at_ms() == 0 {
         return Reply::Int(-1);
     }
-    let expire = entry.expire_at_ms as i64;
+    let expire = entry.expire_at_ms() as i64;
     if absolute {
         return Reply::Int(if milliseconds { expire } else { expire / 1000 });
     }
@@ -196,7 +196,7 @@ pub fn pexpiretime(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
 pub fn persist(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     let (slot, now) = (db.slot(&argv[1]), db.now_ms);
     match db.keyspace.lookup_write(slot, &argv[1], now) {
-        Some(entry) if entry.expire_at_ms != 0 => {
+        Some(entry) if entry.expire_at_ms() != 0 => {
             db.keyspace.set_expire(slot, &argv[1], 0);
             Reply::Int(1)
         }
@@ -304,7 +304,7 @@ pub fn keys_local(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
             break;
         };
         for (key, entry) in map {
-            let live = entry.expire_at_ms == 0 || entry.expire_at_ms > now;
+            let live = entry.expire_at_ms() == 0 || entry.expire_at_ms() > now;
             if live && (match_all || glob::matches(pattern, key)) {
                 found.push(Reply::Bulk(Bytes::copy_from_slice(key)));
             }
@@ -332,7 +332,7 @@ pub fn scan_local(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
         };
         visits_left -= 1;
         for (key, entry) in map {
-            let live = entry.expire_at_ms == 0 || entry.expire_at_ms > now;
+            let live = entry.expire_at_ms() == 0 || entry.expire_at_ms() > now;
             let pattern_ok = pattern.is_empty() || glob::matches(pattern, key);
             let type_ok = type_name.is_empty()
                 || type_name.eq_ignore_ascii_case(entry.value.type_name().as_bytes());
@@ -434,7 +434,7 @@ pub fn object(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
         b"ENCODING" => Reply::bulk_static(entry.value.encoding_name()),
         b"REFCOUNT" => Reply::Int(refcount(&entry.value)),
         b"IDLETIME" if lfu => Reply::error("ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."),
-        b"IDLETIME" => Reply::Int(((now / 1000) as u32).saturating_sub(entry.access_secs) as i64),
+        b"IDLETIME" => Reply::Int(entry.idle_secs(now) as i64),
         _ if !lfu => Reply::error("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."),
         _ => Reply::Int(0),
     }

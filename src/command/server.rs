@@ -240,7 +240,7 @@ pub fn dataset_digest_local(db: &mut Db, _argv: &[Arg<'_>]) -> Reply {
             break;
         };
         for (key, entry) in map {
-            if entry.expire_at_ms != 0 && entry.expire_at_ms <= now {
+            if entry.expire_at_ms() != 0 && entry.expire_at_ms() <= now {
                 continue;
             }
             let mut digest = [0u8; 20];
@@ -321,7 +321,7 @@ fn object_digest(digest: &mut [u8; 20], entry: &Entry) {
             }
         }
     }
-    if entry.expire_at_ms != 0 {
+    if entry.expire_at_ms() != 0 {
         xor_digest(digest, b"!!expire!!");
     }
 }
@@ -355,12 +355,12 @@ pub fn debug_object_local(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
             other.encoding_name(),
         ),
     };
-    let idle = ((now / 1000) as u32).saturating_sub(entry.access_secs);
+    let idle = entry.idle_secs(now);
     let mut text = format!(
         "Value at:{:p} refcount:1 encoding:{encoding} serializedlength:{} lru:{} lru_seconds_idle:{idle}",
         entry as *const Entry,
         length.max(1),
-        entry.access_secs & 0xFF_FFFF
+        entry.access_clock()
     );
     if let Value::List(items) = &entry.value {
         text.push_str(&quicklist_fields(items, db.config.list_max_listpack_size));

@@ -37,10 +37,10 @@ pub fn store_string(db: &mut Db, key: &[u8], value: Value, expire_at_ms: u64, ke
     let slot = db.slot(key);
     let now = db.now_ms;
     let mut entry = Entry::new(value, now);
-    entry.expire_at_ms = expire_at_ms;
+    entry.set_expire_at_ms(expire_at_ms);
     if keep_ttl {
         if let Some(old) = db.keyspace.peek(slot, key, now) {
-            entry.expire_at_ms = old.expire_at_ms;
+            entry.set_expire_at_ms(old.expire_at_ms());
         }
     }
     db.keyspace.insert(slot, key, entry);

@@ -53,22 +53,104 @@ impl BuildHasher for SeededState {
 /// are never shared.
 pub type SlotMap = HashMap<Key, Entry, SeededState>;
 
+/// A key's value, expiry time and last access, in 48 bytes.
+///
+/// The expiry and the access time share one word, so that a map bucket
+/// (key and entry) is 72 bytes, not 80. Expiry times from 2024 to 2058
+/// (`EXPIRE_BASE_MS` plus 40 bits of milliseconds) are stored beside the
+/// last access in seconds, modulo 2^23 (97 days: OBJECT IDLETIME wraps
+/// then, as Redis's 24-bit LRU clock wraps after 194 days). Any other
+/// expiry time (in the past, or after 2058) is stored whole and the access
+/// time is not kept: OBJECT IDLETIME of such a key answers 0.
 #[derive(Debug, Clone)]
 pub struct Entry {
     pub value: Value,
-    /// Absolute expiry time in Unix milliseconds; 0 when the key is persistent.
-    pub expire_at_ms: u64,
-    /// Last access, in seconds of the server's clock (for OBJECT IDLETIME).
-    pub access_secs: u32,
+    meta: u64,
 }
+
+const _: () = assert!(std::mem::size_of::<Entry>() == 48);
+
+/// The latest expiry time kept: Redis's (milliseconds in an i64).
+pub const EXPIRE_AT_MS_MAX: u64 = i64::MAX as u64;
+/// 2024-01-01T00:00:00Z in Unix milliseconds.
+const EXPIRE_BASE_MS: u64 = 1_704_067_200_000;
+const ACCESS_BITS: u32 = 23;
+const ACCESS_MASK: u64 = (1 << ACCESS_BITS) - 1;
+/// Set when the word holds a whole expiry time and no access time.
+const WHOLE_EXPIRY: u64 = 1 << 63;
+/// Expiry times stored beside the access time: 1 + (time - base), so that
+/// 0 means none.
+const RELATIVE_EXPIRY_MAX: u64 = (1 << (63 - ACCESS_BITS)) - 1;
 
 impl Entry {
     pub fn new(value: Value, now_ms: u64) -> Self {
         Entry {
             value,
-            expire_at_ms: 0,
-            access_secs: (now_ms / 1000) as u32,
+            meta: (now_ms / 1000) & ACCESS_MASK,
         }
+    }
+
+    /// Absolute expiry time in Unix milliseconds; 0 when the key is
+    /// persistent.
+    #[inline]
+    pub fn expire_at_ms(&self) -> u64 {
+        if self.meta & WHOLE_EXPIRY != 0 {
+            return self.meta & !WHOLE_EXPIRY;
+        }
+        match self.meta >> ACCESS_BITS {
+            0 => 0,
+            relative => EXPIRE_BASE_MS + relative - 1,
+        }
+    }
+
+    /// Sets the expiry time (0: none), keeping the access time where the
+    /// new time leaves room for it. Only the keyspace changes a stored
+    /// entry's expiry, to keep its index in step (`Keyspace::set_expire`).
+    pub fn set_expire_at_ms(&mut self, expire_at_ms: u64) {
+        let expire_at_ms = expire_at_ms.min(EXPIRE_AT_MS_MAX);
+        let access = if self.meta & WHOLE_EXPIRY != 0 {
+            0
+        } else {
+            self.meta & ACCESS_MASK
+        };
+        let relative = expire_at_ms.wrapping_sub(EXPIRE_BASE_MS).wrapping_add(1);
+        self.meta = if expire_at_ms == 0 {
+            access
+        } else if expire_at_ms >= EXPIRE_BASE_MS && relative <= RELATIVE_EXPIRY_MAX {
+            relative << ACCESS_BITS | access
+        } else {
+            // Redis keeps expiry times below 2^63 ms.
+            WHOLE_EXPIRY | expire_at_ms
+        };
+    }
+
+    /// Notes an access now (OBJECT IDLETIME).
+    #[inline]
+    pub fn touch(&mut self, now_ms: u64) {
+        if self.meta & WHOLE_EXPIRY == 0 {
+            self.meta = (self.meta & !ACCESS_MASK) | ((now_ms / 1000) & ACCESS_MASK);
+        }
+    }
+
+    /// Seconds since the last access, modulo 2^23 (97 days).
+    pub fn idle_secs(&self, now_ms: u64) -> u64 {
+        if self.meta & WHOLE_EXPIRY != 0 {
+            return 0;
+        }
+        ((now_ms / 1000).wrapping_sub(self.meta & ACCESS_MASK)) & ACCESS_MASK
+    }
+
+    /// Sets the last access `idle_secs` before now (RESTORE IDLETIME).
+    pub fn set_idle_secs(&mut self, idle_secs: u64, now_ms: u64) {
+        if self.meta & WHOLE_EXPIRY == 0 {
+            let access = (now_ms / 1000).wrapping_sub(idle_secs.min(ACCESS_MASK)) & ACCESS_MASK;
+            self.meta = (self.meta & !ACCESS_MASK) | access;
+        }
+    }
+
+    /// The access clock as DEBUG OBJECT shows it (Redis's `lru` field).
+    pub fn access_clock(&self) -> u64 {
+        self.meta & ACCESS_MASK
     }
 }
 
@@ -144,7 +226,7 @@ impl Keyspace {
 
     /// Removes `key` if it has expired; true if it did.
     fn expire_if_due(&mut self, slot: u16, key: &[u8], now_ms: u64) -> bool {
-        let due = matches!(self.map(slot).get(key), Some(entry) if entry.expire_at_ms != 0 && entry.expire_at_ms <= now_ms);
+        let due = matches!(self.map(slot).get(key), Some(entry) if entry.expire_at_ms() != 0 && entry.expire_at_ms() <= now_ms);
         if due {
             self.remove(slot, key);
             self.stats.expired_keys += 1;
@@ -179,7 +261,7 @@ impl Keyspace {
         let index = local_slot_index(slot, self.cores);
         let found = match self.slots[index].entry_ref(key) {
             EntryRef::Occupied(occupied) => {
-                let expire_at = occupied.get().expire_at_ms;
+                let expire_at = occupied.get().expire_at_ms();
                 if expire_at != 0 && expire_at <= now_ms {
                     let (stored_key, _) = occupied.remove_entry();
                     if let Some(log) = self.expired_log.as_mut() {
@@ -191,7 +273,7 @@ impl Keyspace {
                     None
                 } else {
                     let entry = occupied.into_mut();
-                    entry.access_secs = (now_ms / 1000) as u32;
+                    entry.touch(now_ms);
                     Some(entry)
                 }
             }
@@ -232,7 +314,7 @@ impl Keyspace {
     /// index in step. Returns the old entry. The key is copied only when it
     /// is new: overwriting reuses the stored key.
     pub fn insert(&mut self, slot: u16, key: &[u8], entry: Entry) -> Option<Entry> {
-        let new_expire = entry.expire_at_ms;
+        let new_expire = entry.expire_at_ms();
         let index = local_slot_index(slot, self.cores);
         debug_assert_eq!(
             slot as usize % self.cores,
@@ -242,7 +324,7 @@ impl Keyspace {
         // One lookup for both cases; the key is copied only when new.
         match self.slots[index].entry_ref(key) {
             EntryRef::Occupied(mut occupied) => {
-                let old_expire = occupied.get().expire_at_ms;
+                let old_expire = occupied.get().expire_at_ms();
                 if old_expire != new_expire {
                     let stored_key = occupied.key().clone();
                     if old_expire != 0 {
@@ -268,18 +350,19 @@ impl Keyspace {
     pub fn remove(&mut self, slot: u16, key: &[u8]) -> Option<Entry> {
         let (key, entry) = self.map_mut(slot).remove_entry(key)?;
         self.key_count -= 1;
-        if entry.expire_at_ms != 0 {
-            self.expiry.remove(&(entry.expire_at_ms, slot, key));
+        if entry.expire_at_ms() != 0 {
+            self.expiry.remove(&(entry.expire_at_ms(), slot, key));
         }
         Some(entry)
     }
 
     /// Sets or clears (0) a live key's expiry time; false if the key is missing.
     pub fn set_expire(&mut self, slot: u16, key: &[u8], expire_at_ms: u64) -> bool {
+        let expire_at_ms = expire_at_ms.min(EXPIRE_AT_MS_MAX);
         let Some((stored_key, entry)) = self.map_mut(slot).get_key_value(key) else {
             return false;
         };
-        let (stored_key, old) = (stored_key.clone(), entry.expire_at_ms);
+        let (stored_key, old) = (stored_key.clone(), entry.expire_at_ms());
         if old == expire_at_ms {
             return true;
         }
@@ -290,7 +373,7 @@ impl Keyspace {
             self.expiry.insert((expire_at_ms, slot, stored_key));
         }
         if let Some(entry) = self.map_mut(slot).get_mut(key) {
-            entry.expire_at_ms = expire_at_ms;
+            entry.set_expire_at_ms(expire_at_ms);
         }
         true
     }
@@ -401,13 +484,55 @@ mod tests {
     }
 
     #[test]
+    fn an_entry_keeps_any_expiry_time_exactly_and_the_access_time_when_it_can() {
+        let now = 1_795_000_000_000; // 2026
+        let mut entry = Entry::new(string("v"), now);
+        assert_eq!(entry.expire_at_ms(), 0);
+        assert_eq!(entry.idle_secs(now + 5_000), 5);
+        for expire in [
+            1,
+            100,
+            EXPIRE_BASE_MS - 1,
+            EXPIRE_BASE_MS,
+            now + 1,
+            EXPIRE_BASE_MS + RELATIVE_EXPIRY_MAX - 1,
+            EXPIRE_BASE_MS + RELATIVE_EXPIRY_MAX,
+            EXPIRE_BASE_MS + RELATIVE_EXPIRY_MAX + 1,
+            EXPIRE_AT_MS_MAX,
+        ] {
+            let mut entry = Entry::new(string("v"), now);
+            entry.set_expire_at_ms(expire);
+            assert_eq!(entry.expire_at_ms(), expire, "expiry {expire}");
+            let kept = (EXPIRE_BASE_MS..EXPIRE_BASE_MS + RELATIVE_EXPIRY_MAX).contains(&expire);
+            entry.touch(now + 7_000);
+            let idle = if kept { 3 } else { 0 };
+            assert_eq!(entry.idle_secs(now + 10_000), idle, "expiry {expire}");
+            entry.set_expire_at_ms(0);
+            assert_eq!(entry.expire_at_ms(), 0);
+        }
+        entry.set_expire_at_ms(u64::MAX);
+        assert_eq!(entry.expire_at_ms(), EXPIRE_AT_MS_MAX);
+        // The access clock wraps after 2^23 seconds, as Redis's after 2^24.
+        let mut entry = Entry::new(string("v"), now);
+        entry.set_idle_secs(1000, now);
+        assert_eq!(entry.idle_secs(now), 1000);
+        assert_eq!(entry.idle_secs(now + (ACCESS_MASK + 1) * 1000), 1000);
+        entry.set_expire_at_ms(now + 60_000);
+        assert_eq!(
+            entry.idle_secs(now),
+            1000,
+            "an expiry keeps the access time"
+        );
+    }
+
+    #[test]
     fn expiry_is_lazy_and_active_and_index_stays_in_step() {
         let mut keyspace = Keyspace::new(0, 1);
         for i in 0..10 {
             let key = Bytes::from(format!("k{i}"));
             let slot = key_hash_slot(&key);
             let mut entry = Entry::new(string("v"), 0);
-            entry.expire_at_ms = 100 + i;
+            entry.set_expire_at_ms(100 + i);
             keyspace.insert(slot, &key, entry);
         }
         assert_eq!(keyspace.volatile_len(), 10);
@@ -433,7 +558,7 @@ mod tests {
         let mut keyspace = Keyspace::new(0, 1);
         let slot = key_hash_slot(b"x");
         let mut entry = Entry::new(string("v"), 0);
-        entry.expire_at_ms = 50;
+        entry.set_expire_at_ms(50);
         keyspace.insert(slot, b"x", entry);
         keyspace.insert(slot, b"x", Entry::new(string("w"), 0));
         assert_eq!(keyspace.volatile_len(), 0);

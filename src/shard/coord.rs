@@ -694,12 +694,12 @@ fn entry_reply(entry: &Entry) -> Reply {
     match &entry.value {
         value @ Value::Str { bytes, .. } => Reply::Array(vec![
             Reply::Bulk(bytes.to_bytes()),
-            Reply::Int(entry.expire_at_ms as i64),
+            Reply::Int(entry.expire_at_ms() as i64),
             Reply::Bulk(Bytes::from_static(value.encoding_name().as_bytes())),
         ]),
         other => Reply::Array(vec![
             Reply::Bulk(Bytes::from(rdb::dump(other))),
-            Reply::Int(entry.expire_at_ms as i64),
+            Reply::Int(entry.expire_at_ms() as i64),
             Reply::Int(1),
         ]),
     }
@@ -754,7 +754,7 @@ pub(super) fn put_entry_local(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
         _ => Value::string(argv[2].to_bytes()),
     };
     let mut entry = Entry::new(value, now);
-    entry.expire_at_ms = parse_int(&argv[3]).unwrap_or(0).max(0) as u64;
+    entry.set_expire_at_ms(parse_int(&argv[3]).unwrap_or(0).max(0) as u64);
     db.keyspace.insert(key_hash_slot(&argv[1]), &argv[1], entry);
     Reply::ok()
 }

@@ -88,10 +88,10 @@ fn dump_for_migrate(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     let slot = db.slot(&argv[1]);
     match db.keyspace.peek(slot, &argv[1], now) {
         Some(entry) => {
-            let ttl = if entry.expire_at_ms == 0 {
+            let ttl = if entry.expire_at_ms() == 0 {
                 0
             } else {
-                entry.expire_at_ms.saturating_sub(now).max(1)
+                entry.expire_at_ms().saturating_sub(now).max(1)
             };
             Reply::Array(vec![
                 Reply::Bulk(Bytes::from(rdb::dump(&entry.value))),
