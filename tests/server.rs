@@ -390,3 +390,43 @@ fn timeout_closes_idle_clients_but_not_subscribers_or_busy_ones() {
         );
     });
 }
+
+/// A second server on a port another one listens on must not start. slotcore's shard cores
+/// bind with SO_REUSEPORT, which would let a second slotcore join the first's port and split
+/// its clients with it; like redis-server, it refuses with Redis's message and exit status 1.
+#[test]
+fn a_second_server_on_a_taken_port_refuses_to_start() {
+    let first = Server::start(&[]);
+    let port = first.port().to_string();
+    let dir = common::TempDir::new("second-server");
+    let dir_arg = dir.path().display().to_string();
+    let base = ["--port", &port, "--bind", "127.0.0.1", "--dir", &dir_arg];
+    let slotcore_args: Vec<&str> = base.iter().copied().chain(["--shards", "1"]).collect();
+    let redis_args: Vec<&str> = base
+        .iter()
+        .copied()
+        .chain(["--save", "", "--appendonly", "no"])
+        .collect();
+    for (binary, args) in [
+        (common::SLOTCORE, slotcore_args),
+        ("redis-server", redis_args),
+    ] {
+        let (status, stdout, stderr) = run_tool(binary, &args, Duration::from_secs(10));
+        let status = status.unwrap_or_else(|| panic!("{binary} on a taken port kept running"));
+        assert_eq!(status.code(), Some(1), "{binary}: {stdout}{stderr}");
+        let expected =
+            format!("Could not create server TCP listening socket 127.0.0.1:{port}: bind: Address already in use");
+        assert!(
+            stdout.contains(&expected) || stderr.contains(&expected),
+            "{binary}: {stdout}{stderr}"
+        );
+    }
+    // Every connection still reaches the first server.
+    for _ in 0..8 {
+        let info = stdout(&redis_cli(first.port(), &["INFO", "server"]));
+        assert!(
+            info.contains(&format!("process_id:{}\r", first.pid())),
+            "{info}"
+        );
+    }
+}

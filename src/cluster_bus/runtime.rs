@@ -238,6 +238,7 @@ pub fn start(config: &Config, cores: usize) -> Result<BusHandle, String> {
     let initial_view = state.build_view();
     let saved_epochs = state.epochs();
     let addresses = bus_addresses(config)?;
+    Config::check_addresses_free(&addresses)?;
     let (request_tx, request_rx) = flume::unbounded::<BusRequest>();
     let (publish_tx, publish_rx) = flume::unbounded::<Publication>();
     let (event_txs, event_rxs): (Vec<_>, Vec<_>) = (0..cores).map(|_| flume::unbounded()).unzip();

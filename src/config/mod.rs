@@ -157,6 +157,26 @@ impl Config {
         Ok(addresses)
     }
 
+    /// Fails, with Redis's message, when a socket already listens on one of
+    /// `addresses`. The shard cores bind their listeners with SO_REUSEPORT,
+    /// which would let them join a port another process of the same user
+    /// listens on the same way (a second slotcore) and silently split its
+    /// clients with it; a plain bind first refuses that, as Redis would.
+    pub fn check_addresses_free(addresses: &[std::net::SocketAddr]) -> Result<(), String> {
+        for address in addresses {
+            if let Err(error) = std::net::TcpListener::bind(address) {
+                let why = match error.kind() {
+                    std::io::ErrorKind::AddrInUse => "Address already in use".to_string(),
+                    _ => error.to_string(),
+                };
+                return Err(format!(
+                    "Could not create server TCP listening socket {address}: bind: {why}"
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// The cluster bus port: `cluster-port`, else the client port + 10000.
     pub fn cluster_bus_port(&self) -> u16 {
         if self.cluster_port != 0 {

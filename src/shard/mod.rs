@@ -426,6 +426,7 @@ pub fn run(config: Config) -> Result<(), String> {
     if addresses.is_empty() {
         return Err("No bind address to listen on".into());
     }
+    Config::check_addresses_free(&addresses)?;
     raise_memlock_limit(config.io_memory_bytes * cores as u64 * 2 + 64 * 1024 * 1024);
     let bus = if config.cluster_enabled {
         Some(crate::cluster_bus::runtime::start(&config, cores)?)
