@@ -430,3 +430,62 @@ fn a_second_server_on_a_taken_port_refuses_to_start() {
         );
     }
 }
+
+/// The same check must not keep a server from restarting on its port after it was killed with
+/// clients connected: their sockets linger on the port in TIME_WAIT for a minute.
+#[test]
+fn a_killed_server_restarts_on_its_port_at_once() {
+    let mut first = Server::start(&[]);
+    let port = first.port();
+    let mut client = first.conn();
+    assert_eq!(client.call(&["PING"]), "+PONG\r\n");
+    // SAFETY: sending a signal to the child process this test started.
+    assert_eq!(unsafe { libc::kill(first.pid() as i32, libc::SIGKILL) }, 0);
+    first
+        .wait_exit(Duration::from_secs(10))
+        .expect("slotcore exits after SIGKILL");
+
+    struct Killed(std::process::Child);
+    impl Drop for Killed {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let dir = common::TempDir::new("restarted-server");
+    let mut second = Killed(
+        std::process::Command::new(common::SLOTCORE)
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--shards",
+                "2",
+            ])
+            .arg("--dir")
+            .arg(dir.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn slotcore"),
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Ok(Some(status)) = second.0.try_wait() {
+            let mut log = String::new();
+            if let Some(stderr) = second.0.stderr.as_mut() {
+                let _ = std::io::Read::read_to_string(stderr, &mut log);
+            }
+            panic!("the restarted server exited: {status:?} {log}");
+        }
+        if stdout(&redis_cli(port, &["PING"])).trim() == "PONG" {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no PONG on port {port}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

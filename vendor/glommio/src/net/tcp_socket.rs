@@ -125,6 +125,11 @@ impl TcpListener {
         let sk = Socket::new(domain, Type::STREAM, Some(Protocol::TCP))?;
         let addr = socket2::SockAddr::from(addr);
         sk.set_reuse_port(true)?;
+        // slotcore: SO_REUSEADDR too, as Redis sets it, so that the
+        // connections this listener accepted and that linger in TIME_WAIT
+        // after the process is gone do not keep a restart (or slotcore's
+        // startup check of the port) from binding the port again.
+        sk.set_reuse_address(true)?;
         sk.bind(&addr)?;
         sk.listen(1024)?;
         let listener = sk.into();
