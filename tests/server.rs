@@ -445,47 +445,20 @@ fn a_killed_server_restarts_on_its_port_at_once() {
         .wait_exit(Duration::from_secs(10))
         .expect("slotcore exits after SIGKILL");
 
-    struct Killed(std::process::Child);
-    impl Drop for Killed {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
     let dir = common::TempDir::new("restarted-server");
-    let mut second = Killed(
-        std::process::Command::new(common::SLOTCORE)
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--shards",
-                "2",
-            ])
-            .arg("--dir")
-            .arg(dir.path())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("spawn slotcore"),
-    );
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Ok(Some(status)) = second.0.try_wait() {
-            let mut log = String::new();
-            if let Some(stderr) = second.0.stderr.as_mut() {
-                let _ = std::io::Read::read_to_string(stderr, &mut log);
-            }
-            panic!("the restarted server exited: {status:?} {log}");
-        }
-        if stdout(&redis_cli(port, &["PING"])).trim() == "PONG" {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no PONG on port {port}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let argv: Vec<String> = [
+        "--port",
+        &port.to_string(),
+        "--bind",
+        "127.0.0.1",
+        "--shards",
+        "2",
+    ]
+    .iter()
+    .map(|a| a.to_string())
+    .chain(["--dir".to_string(), dir.path().display().to_string()])
+    .collect();
+    let second = Server::launch(common::SLOTCORE, "slotcore", dir, port, &argv)
+        .unwrap_or_else(|why| panic!("no restart on port {port}: {why}"));
+    assert_eq!(stdout(&redis_cli(second.port(), &["PING"])).trim(), "PONG");
 }
