@@ -530,11 +530,10 @@ async fn core_main(
     };
     // A core's identity (and so its slots) is its place in the mesh.
     let id = request_senders.peer_id();
-    let readiness = match readiness::Readiness::new() {
+    let readiness = match readiness::Readiness::new().and_then(|r| r.install().map(|()| r)) {
         Ok(readiness) => readiness,
         Err(e) => return drop(ready.send(Err(format!("cannot create an epoll instance: {e}")))),
     };
-    glommio::spawn_local(readiness.clone().drive()).detach();
     let core = Rc::new(Core {
         id,
         db: RefCell::new(Db::new(id, shared.cores, config.clone())),

@@ -9,10 +9,13 @@
 //! sockets.
 //!
 //! Here each client socket is registered once, edge-triggered, in its core's
-//! epoll instance. The core's `drive` task waits on the epoll instance
-//! itself (one `POLL_ADD` at a time, on glommio's ring, so the executor
-//! still sleeps in one place), collects every ready socket with one
-//! `epoll_wait` and wakes their connections, which `recv` without blocking.
+//! epoll instance, and the core's executor sleeps in that instance (glommio
+//! adds its rings to it: `glommio::net::sleep_in_epoll`). One `epoll_wait`
+//! per turn of the executor, the sleep itself when there is nothing to do,
+//! collects every ready socket and wakes their connections, which `recv`
+//! without blocking. An earlier version waited on the epoll instance from
+//! glommio's ring (a `POLL_ADD` per turn) and then collected it: two system
+//! calls and a completion per turn, where Redis's event loop makes one.
 //!
 //! Edge-triggered means one event per arrival of data, not one while data
 //! is waiting; so a connection waits only once `recv` found its socket
@@ -21,17 +24,12 @@
 //! already read, or for a connection gone whose token was reused) only
 //! costs a `recv` that finds nothing.
 
-use crate::warning;
 use std::cell::{Cell, RefCell};
 use std::future::poll_fn;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::rc::Rc;
 use std::task::{Poll, Waker};
-use std::time::Duration;
-
-/// Events taken per `epoll_wait`; more wait for the next turn.
-const EVENTS_PER_WAIT: usize = 256;
 
 /// Whether an event came for a connection since it last looked, and what
 /// to wake when one does.
@@ -139,38 +137,14 @@ impl Readiness {
         }
     }
 
-    /// The core's task that turns epoll events into wake-ups; runs for the
-    /// life of the core.
-    pub async fn drive(self: Rc<Self>) {
-        let empty = libc::epoll_event { events: 0, u64: 0 };
-        let mut events = vec![empty; EVENTS_PER_WAIT];
-        let epoll = self.epoll.as_raw_fd();
-        loop {
-            // SAFETY: `events` has room for EVENTS_PER_WAIT entries.
-            let count =
-                unsafe { libc::epoll_wait(epoll, events.as_mut_ptr(), EVENTS_PER_WAIT as i32, 0) };
-            if count < 0 {
-                let error = io::Error::last_os_error();
-                if error.kind() != io::ErrorKind::Interrupted {
-                    warning!("epoll_wait failed: {error}");
-                    glommio::timer::sleep(Duration::from_millis(10)).await;
-                }
-                continue;
-            }
-            let count = count as usize;
-            for event in &events[..count] {
-                self.raise(event.u64 as usize);
-            }
-            if count == EVENTS_PER_WAIT {
-                // More may be ready: let these connections run first.
-                futures_lite::future::yield_now().await;
-                continue;
-            }
-            if let Err(error) = glommio::net::poll_readable(epoll).await {
-                warning!("Waiting on the epoll instance failed: {error}");
-                glommio::timer::sleep(Duration::from_millis(10)).await;
-            }
-        }
+    /// Makes this core's executor sleep in the epoll instance and hand
+    /// every event to the connection it is for; for the life of the core.
+    pub fn install(self: &Rc<Self>) -> io::Result<()> {
+        let readiness = self.clone();
+        glommio::net::sleep_in_epoll(
+            self.epoll.as_raw_fd(),
+            Box::new(move |token| readiness.raise(token as usize)),
+        )
     }
 }
 

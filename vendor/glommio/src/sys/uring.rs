@@ -1300,7 +1300,29 @@ pub(crate) struct Reactor {
     blocking_thread: BlockingThreadPool,
 
     rings_depth: usize,
+
+    // slotcore patch: the epoll instance the executor sleeps in, if one was given
+    // (`sleep_in_epoll`).
+    sleep_epoll: RefCell<Option<SleepEpoll>>,
 }
+
+/// slotcore patch: an epoll instance that holds the program's sockets and this executor's rings.
+/// The executor sleeps in `epoll_wait` on it instead of in `io_uring_enter`, and collects the
+/// sockets' events there: one system call per turn, as Redis's event loop, where waiting on the
+/// epoll instance from the ring (a `POLL_ADD` armed every turn) cost an `io_uring_enter` to sleep,
+/// the poll's completion and an `epoll_wait` to collect.
+struct SleepEpoll {
+    fd: RawFd,
+    events: Vec<libc::epoll_event>,
+    on_event: Box<dyn FnMut(u64)>,
+    /// The last `epoll_wait` was a sleep that collected every event there was: the turn that
+    /// follows need not look again before its tasks run.
+    collected_all: bool,
+}
+
+/// The `epoll_event` data of the rings' descriptors; the program's own must differ.
+pub(crate) const SLEEP_EPOLL_RING_TOKEN: u64 = u64::MAX;
+const SLEEP_EPOLL_EVENTS: usize = 256;
 
 pub(crate) fn common_flags() -> PollFlags {
     PollFlags::POLLERR | PollFlags::POLLHUP | PollFlags::POLLNVAL
@@ -1425,7 +1447,96 @@ impl Reactor {
             eventfd_src,
             source_map,
             rings_depth: ring_depth,
+            sleep_epoll: RefCell::new(None),
         })
+    }
+
+    /// slotcore patch: from now on the executor sleeps in `epoll_wait` on `fd`, and hands the
+    /// data of every event there to `on_event` (see `SleepEpoll`). The rings' descriptors are
+    /// added to `fd` (level-triggered), so a completion wakes the sleep; a completion that still
+    /// needs this thread's task work interrupts it (`EINTR`), as it interrupts any sleep.
+    pub(crate) fn sleep_in_epoll(&self, fd: RawFd, on_event: Box<dyn FnMut(u64)>) -> io::Result<()> {
+        let rings = [
+            self.main_ring.borrow().ring_fd(),
+            self.latency_ring.borrow().ring_fd(),
+        ];
+        for ring in rings {
+            let mut event = libc::epoll_event {
+                events: libc::EPOLLIN as u32,
+                u64: SLEEP_EPOLL_RING_TOKEN,
+            };
+            if unsafe { libc::epoll_ctl(fd, libc::EPOLL_CTL_ADD, ring, &mut event) } < 0 {
+                return Err(io::Error::last_os_error());
+            }
+        }
+        *self.sleep_epoll.borrow_mut() = Some(SleepEpoll {
+            fd,
+            events: vec![libc::epoll_event { events: 0, u64: 0 }; SLEEP_EPOLL_EVENTS],
+            on_event,
+            collected_all: false,
+        });
+        Ok(())
+    }
+
+    /// slotcore patch: one `epoll_wait` on the sleep epoll instance, `timeout_ms` as there;
+    /// returns how many of the program's events it handed over, and whether it collected all
+    /// there were (None: there is no such instance).
+    fn wait_sleep_epoll(&self, timeout_ms: i32) -> Option<(usize, bool)> {
+        let mut guard = self.sleep_epoll.borrow_mut();
+        let epoll = guard.as_mut()?;
+        let capacity = epoll.events.len();
+        let count = unsafe {
+            libc::epoll_wait(epoll.fd, epoll.events.as_mut_ptr(), capacity as i32, timeout_ms)
+        };
+        if count < 0 {
+            // EINTR: task work (a completion) or a signal; the rings are looked at next.
+            return Some((0, false));
+        }
+        let count = count as usize;
+        let mut woke = 0;
+        for index in 0..count {
+            let token = epoll.events[index].u64;
+            if token != SLEEP_EPOLL_RING_TOKEN {
+                (epoll.on_event)(token);
+                woke += 1;
+            }
+        }
+        Some((woke, count < capacity))
+    }
+
+    /// slotcore patch: the sockets' events on a turn that will not sleep, unless the sleep
+    /// just before collected them all.
+    fn poll_sleep_epoll(&self) -> usize {
+        let skip = match self.sleep_epoll.borrow_mut().as_mut() {
+            None => return 0,
+            Some(epoll) => std::mem::replace(&mut epoll.collected_all, false),
+        };
+        if skip {
+            return 0;
+        }
+        self.wait_sleep_epoll(0).map_or(0, |(woke, _)| woke)
+    }
+
+    /// slotcore patch: sleeps in the sleep epoll instance, if there is one, for at most
+    /// `timeout`; false if there is none.
+    fn sleep_in_sleep_epoll(&self, timeout: Option<Duration>) -> bool {
+        let timeout_ms = match timeout {
+            None => -1,
+            Some(timeout) => {
+                // Rounded up: a timer never fires early.
+                let ms = (timeout.as_nanos() + 999_999) / 1_000_000;
+                ms.min(i32::MAX as u128) as i32
+            }
+        };
+        match self.wait_sleep_epoll(timeout_ms) {
+            None => false,
+            Some((_, collected_all)) => {
+                if let Some(epoll) = self.sleep_epoll.borrow_mut().as_mut() {
+                    epoll.collected_all = collected_all;
+                }
+                true
+            }
+        }
     }
 
     pub(crate) fn id(&self) -> usize {
@@ -1885,6 +1996,13 @@ impl Reactor {
         // consume all events from the rings
         consume_rings!(into &mut woke; lat_ring, poll_ring, main_ring);
 
+        // slotcore patch: a turn that will not sleep collects the sockets' events here; one that
+        // may sleep collects them in its sleep (or, if it does not sleep after all, on the next
+        // turn).
+        if preempt_timer().is_some() {
+            woke += self.poll_sleep_epoll();
+        }
+
         // Cancel the old timer regardless of whether we can sleep:
         // if we won't sleep, we will register the new timer with its new
         // value.
@@ -1955,8 +2073,10 @@ impl Reactor {
             let events = process_remote_channels() + self.flush_syscall_thread();
             if events == 0 {
                 if self.eventfd_src.is_installed().unwrap() {
-                    self.link_rings_and_sleep(&mut main_ring, sleep_timeout)
-                        .expect("some error");
+                    if !self.sleep_in_sleep_epoll(sleep_timeout) {
+                        self.link_rings_and_sleep(&mut main_ring, sleep_timeout)
+                            .expect("some error");
+                    }
                     // May have new cancellations related to the link ring fd.
                     flush_cancellations!(into &mut 0; lat_ring, poll_ring, main_ring);
                     flush_rings!(lat_ring, poll_ring, main_ring)?;
