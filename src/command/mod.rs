@@ -37,7 +37,7 @@ use crate::keyspace::Keyspace;
 use crate::protocol::Arg;
 use crate::protocol::Reply;
 
-pub use table::{lookup, CommandSpec, Coord, Exec, COMMANDS};
+pub use table::{lookup, CommandSpec, Coord, Exec, KeyShape, COMMANDS};
 
 /// A shard-side handler: runs on the core that owns every key it names.
 pub type ShardFn = fn(&mut Db, &[Arg<'_>]) -> Reply;
@@ -213,39 +213,33 @@ type KeyRanges = (
 
 fn key_ranges(spec: &CommandSpec, argv: &[Arg<'_>]) -> KeyRanges {
     let argc = argv.len();
-    if spec.name == "migrate" {
-        return (None, migrate_keys(argv).step_by(1), None);
-    }
-    if spec.name == "sort" || spec.name == "sort_ro" {
-        let (source, store) = sort::key_positions(argv, spec.name == "sort_ro");
-        return (None, (source..source + 1).step_by(1), store);
-    }
-    if spec.flags.contains(&"movablekeys") && spec.first_key == 1 {
-        // ZUNIONSTORE and kin: the destination, then a key count at
-        // argv[2]. Like Redis's key specs, no keys at all when the count
-        // is not one the arguments hold.
-        let count = argv
-            .get(2)
-            .and_then(|arg| parse_int(arg))
-            .filter(|count| *count > 0 && *count <= argc as i64 - 3)
-            .map_or(0, |count| count as usize);
-        let destination = (count > 0).then_some(1);
-        return (destination, (3..3 + count).step_by(1), None);
-    }
-    if spec.flags.contains(&"movablekeys") {
-        // BLMPOP's and BZMPOP's timeout comes before their numkeys.
-        let at = if matches!(spec.name, "blmpop" | "bzmpop") {
-            2
-        } else {
-            1
-        };
-        let count = argv
-            .get(at)
-            .and_then(|arg| parse_int(arg))
-            .filter(|count| *count > 0)
-            .map_or(0, |count| count.min(argc as i64) as usize);
-        let end = (at + 1 + count).min(argc).max(at + 1);
-        return (None, (at + 1..end).step_by(1), None);
+    match spec.keys {
+        KeyShape::Fixed => {}
+        KeyShape::Migrate => return (None, migrate_keys(argv).step_by(1), None),
+        KeyShape::Sort { read_only } => {
+            let (source, store) = sort::key_positions(argv, read_only);
+            return (None, (source..source + 1).step_by(1), store);
+        }
+        KeyShape::CountAfterDestination => {
+            // Like Redis's key specs, no keys at all when the count is not
+            // one the arguments hold.
+            let count = argv
+                .get(2)
+                .and_then(|arg| parse_int(arg))
+                .filter(|count| *count > 0 && *count <= argc as i64 - 3)
+                .map_or(0, |count| count as usize);
+            let destination = (count > 0).then_some(1);
+            return (destination, (3..3 + count).step_by(1), None);
+        }
+        KeyShape::Count { at } => {
+            let count = argv
+                .get(at)
+                .and_then(|arg| parse_int(arg))
+                .filter(|count| *count > 0)
+                .map_or(0, |count| count.min(argc as i64) as usize);
+            let end = (at + 1 + count).min(argc).max(at + 1);
+            return (None, (at + 1..end).step_by(1), None);
+        }
     }
     let first = spec.first_key as usize;
     let last = if spec.first_key == 0 {

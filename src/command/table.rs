@@ -115,6 +115,73 @@ pub struct CommandSpec {
     pub since: &'static str,
     pub summary: &'static str,
     pub exec: Exec,
+    /// How `key_positions` finds the keys, worked out from the name and the
+    /// flags when the table is built, so no command compares strings for it.
+    pub keys: KeyShape,
+    /// Has the `write` flag.
+    pub write: bool,
+}
+
+/// Where a command's keys are (see `command::key_positions`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyShape {
+    /// From `first_key`, `last_key` and `step`.
+    Fixed,
+    /// MIGRATE: argv[3], or every argument after KEYS.
+    Migrate,
+    /// SORT and SORT_RO: the key, and STORE's destination (SORT only).
+    Sort { read_only: bool },
+    /// A destination, then a key count at argv[2] (ZUNIONSTORE and kin).
+    CountAfterDestination,
+    /// A key count at argv[at], the keys after it (SINTERCARD, LMPOP).
+    Count { at: usize },
+}
+
+impl KeyShape {
+    const fn of(name: &str, flags: &[&str], first_key: i32) -> KeyShape {
+        if str_eq(name, "migrate") {
+            KeyShape::Migrate
+        } else if str_eq(name, "sort") || str_eq(name, "sort_ro") {
+            KeyShape::Sort {
+                read_only: str_eq(name, "sort_ro"),
+            }
+        } else if !has_flag(flags, "movablekeys") {
+            KeyShape::Fixed
+        } else if first_key == 1 {
+            KeyShape::CountAfterDestination
+        } else if str_eq(name, "blmpop") || str_eq(name, "bzmpop") {
+            // Their timeout comes before the key count.
+            KeyShape::Count { at: 2 }
+        } else {
+            KeyShape::Count { at: 1 }
+        }
+    }
+}
+
+const fn str_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+const fn has_flag(flags: &[&str], flag: &str) -> bool {
+    let mut i = 0;
+    while i < flags.len() {
+        if str_eq(flags[i], flag) {
+            return true;
+        }
+        i += 1;
+    }
+    false
 }
 
 impl CommandSpec {
@@ -145,7 +212,7 @@ impl CommandSpec {
     }
 
     pub fn is_write(&self) -> bool {
-        self.flags.contains(&"write")
+        self.write
     }
 }
 
@@ -164,6 +231,8 @@ macro_rules! command {
             since: $since,
             summary: $summary,
             exec: $exec,
+            keys: KeyShape::of($name, &[$($flag),*], $first),
+            write: has_flag(&[$($flag),*], "write"),
         }
     };
 }
