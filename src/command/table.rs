@@ -120,6 +120,10 @@ pub struct CommandSpec {
     pub keys: KeyShape,
     /// Has the `write` flag.
     pub write: bool,
+    /// Its first argument is a subcommand (`CLIENT LIST`).
+    pub container: bool,
+    /// Takes key/value pairs (MSET, MSETNX).
+    pub pairs: bool,
 }
 
 /// Where a command's keys are (see `command::key_positions`).
@@ -174,15 +178,24 @@ const fn str_eq(a: &str, b: &str) -> bool {
 }
 
 const fn has_flag(flags: &[&str], flag: &str) -> bool {
+    is_one_of(flag, flags)
+}
+
+const fn is_one_of(name: &str, names: &[&str]) -> bool {
     let mut i = 0;
-    while i < flags.len() {
-        if str_eq(flags[i], flag) {
+    while i < names.len() {
+        if str_eq(names[i], name) {
             return true;
         }
         i += 1;
     }
     false
 }
+
+/// The commands whose first argument is a subcommand.
+const CONTAINERS: &[&str] = &[
+    "client", "config", "command", "object", "memory", "debug", "cluster", "pubsub",
+];
 
 impl CommandSpec {
     pub fn arity_ok(&self, argc: usize) -> bool {
@@ -197,18 +210,12 @@ impl CommandSpec {
     /// False when the arguments cannot be valid whatever their values,
     /// beyond what the arity says (MSET's key/value pairs).
     pub fn shape_ok(&self, argc: usize) -> bool {
-        match self.name {
-            "mset" | "msetnx" => argc % 2 == 1,
-            _ => true,
-        }
+        !self.pairs || argc % 2 == 1
     }
 
     /// Commands whose first argument is a subcommand (`CLIENT LIST`).
     pub fn is_container(&self) -> bool {
-        matches!(
-            self.name,
-            "client" | "config" | "command" | "object" | "memory" | "debug" | "cluster" | "pubsub"
-        )
+        self.container
     }
 
     pub fn is_write(&self) -> bool {
@@ -233,6 +240,8 @@ macro_rules! command {
             exec: $exec,
             keys: KeyShape::of($name, &[$($flag),*], $first),
             write: has_flag(&[$($flag),*], "write"),
+            container: is_one_of($name, CONTAINERS),
+            pairs: is_one_of($name, &["mset", "msetnx"]),
         }
     };
 }

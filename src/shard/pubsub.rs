@@ -759,6 +759,18 @@ impl Core {
     /// Publishes the keyspace events the last commands raised: to this
     /// core's subscribers now, to the other cores' through the notifier.
     pub fn publish_events(&self) {
+        // After every command: nothing to do unless notifications are on,
+        // an expiry was logged or a key is watched.
+        {
+            let db = self.db.borrow();
+            if db.config.notify_flags == 0
+                && db.events.is_empty()
+                && db.keyspace.expired_log.is_none()
+                && self.watches.borrow().is_empty()
+            {
+                return;
+            }
+        }
         let (events, flags) = {
             let mut db = self.db.borrow_mut();
             let watches = self.watches.borrow();
