@@ -149,7 +149,7 @@ impl KeyShape {
             KeyShape::Sort {
                 read_only: str_eq(name, "sort_ro"),
             }
-        } else if !has_flag(flags, "movablekeys") {
+        } else if !is_one_of("movablekeys", flags) {
             KeyShape::Fixed
         } else if first_key == 1 {
             KeyShape::CountAfterDestination
@@ -175,10 +175,6 @@ const fn str_eq(a: &str, b: &str) -> bool {
         i += 1;
     }
     true
-}
-
-const fn has_flag(flags: &[&str], flag: &str) -> bool {
-    is_one_of(flag, flags)
 }
 
 const fn is_one_of(name: &str, names: &[&str]) -> bool {
@@ -239,7 +235,7 @@ macro_rules! command {
             summary: $summary,
             exec: $exec,
             keys: KeyShape::of($name, &[$($flag),*], $first),
-            write: has_flag(&[$($flag),*], "write"),
+            write: is_one_of("write", &[$($flag),*]),
             container: is_one_of($name, CONTAINERS),
             pairs: is_one_of($name, &["mset", "msetnx"]),
         }

@@ -1479,20 +1479,19 @@ impl Reactor {
     }
 
     /// slotcore patch: one `epoll_wait` on the sleep epoll instance, `timeout_ms` as there;
-    /// returns how many of the program's events it handed over, and whether it collected all
-    /// there were (None: there is no such instance).
-    fn wait_sleep_epoll(&self, timeout_ms: i32) -> Option<(usize, bool)> {
+    /// returns how many of the program's events it handed over (None: there is no such
+    /// instance). A sleep (`timeout_ms` not 0) that collected every event there was spares the
+    /// next turn its look (`collected_all`).
+    fn wait_sleep_epoll(&self, timeout_ms: i32) -> Option<usize> {
         let mut guard = self.sleep_epoll.borrow_mut();
         let epoll = guard.as_mut()?;
         let capacity = epoll.events.len();
         let count = unsafe {
             libc::epoll_wait(epoll.fd, epoll.events.as_mut_ptr(), capacity as i32, timeout_ms)
         };
-        if count < 0 {
-            // EINTR: task work (a completion) or a signal; the rings are looked at next.
-            return Some((0, false));
-        }
-        let count = count as usize;
+        // Negative: EINTR, task work (a completion) or a signal; the rings are looked at next.
+        let count = count.max(0) as usize;
+        epoll.collected_all = timeout_ms != 0 && count < capacity && count > 0;
         let mut woke = 0;
         for index in 0..count {
             let token = epoll.events[index].u64;
@@ -1501,7 +1500,7 @@ impl Reactor {
                 woke += 1;
             }
         }
-        Some((woke, count < capacity))
+        Some(woke)
     }
 
     /// slotcore patch: the sockets' events on a turn that will not sleep, unless the sleep
@@ -1514,7 +1513,7 @@ impl Reactor {
         if skip {
             return 0;
         }
-        self.wait_sleep_epoll(0).map_or(0, |(woke, _)| woke)
+        self.wait_sleep_epoll(0).unwrap_or(0)
     }
 
     /// slotcore patch: sleeps in the sleep epoll instance, if there is one, for at most
@@ -1528,15 +1527,7 @@ impl Reactor {
                 ms.min(i32::MAX as u128) as i32
             }
         };
-        match self.wait_sleep_epoll(timeout_ms) {
-            None => false,
-            Some((_, collected_all)) => {
-                if let Some(epoll) = self.sleep_epoll.borrow_mut().as_mut() {
-                    epoll.collected_all = collected_all;
-                }
-                true
-            }
-        }
+        self.wait_sleep_epoll(timeout_ms).is_some()
     }
 
     pub(crate) fn id(&self) -> usize {
