@@ -2,7 +2,7 @@
 //! type `H` (a boxed slice, a `Bytes`). The base of `Key` and `StrBytes`.
 //!
 //! Short keys and values are most of them. Inline, they cost no allocation
-//! of their own, and reading one touches only the bucket or entry the hash
+//! of their own, and reading one touches only the node or entry the hash
 //! lookup already brought into the cache, not another cache line elsewhere.
 //! Hash, equality and order are the bytes', whichever the representation.
 

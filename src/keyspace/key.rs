@@ -1,9 +1,9 @@
-//! A key as the keyspace stores it: up to 22 bytes inside the map's bucket,
-//! longer ones in their own allocation.
+//! A key as the keyspace stores it: up to 22 bytes inside its node (see
+//! `slotmap`), longer ones in their own allocation.
 //!
 //! A lookup compares the key it is given with the stored one. Stored in a
 //! box, that comparison is a cache miss of its own on every hit; inline, the
-//! bytes share the bucket's cache line, and a short key costs no allocation.
+//! bytes share the entry's cache line, and a short key costs no allocation.
 //! Typical keys (`user:1000`, `key:000000123456`, `{tag}:field`) fit.
 
 use super::inline::InlineOr;

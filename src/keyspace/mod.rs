@@ -1,7 +1,7 @@
 //! One shard's keys: values, expiry and a per-slot key index. Synchronous,
 //! owned by exactly one core, and ignorant of the runtime and the protocol.
 //!
-//! Keys live in one hash map per slot, so a slot's keys can be counted,
+//! Keys live in one hash table per slot (`slotmap`), so a slot's keys can be counted,
 //! listed, scanned or moved without touching the others (SCAN cursors,
 //! CLUSTER COUNTKEYSINSLOT/GETKEYSINSLOT, migration). Volatile keys are also
 //! kept in an ordered expiry index, so active expiry removes exactly the keys
@@ -14,19 +14,20 @@ mod listpack;
 mod lzf;
 pub mod packed;
 pub mod rdb;
+mod slotmap;
 mod strbytes;
 mod value;
 pub mod zset;
 
 pub use key::Key;
+pub use slotmap::{Node, SlotMap};
 pub use strbytes::StrBytes;
 pub use value::{EncodingLimits, Hash, Set, StrEncoding, Value};
 pub use zset::ZSet;
 
 use crate::cluster::slot::{local_slot_count, local_slot_index, slot_of_local_index};
 use bytes::Bytes;
-use hashbrown::hash_map::EntryRef;
-use hashbrown::HashMap;
+use slotmap::Found;
 use std::collections::BTreeSet;
 use std::hash::BuildHasher;
 use std::sync::OnceLock;
@@ -48,15 +49,10 @@ impl BuildHasher for SeededState {
     }
 }
 
-/// Keys are stored as `Key` (short ones inline in the bucket, see `key`)
-/// rather than `Bytes` (32 bytes, plus a shared header once cloned): they
-/// are never shared.
-pub type SlotMap = HashMap<Key, Entry, SeededState>;
-
 /// A key's value, expiry time and last access, in 48 bytes.
 ///
-/// The expiry and the access time share one word, so that a map bucket
-/// (key and entry) is 72 bytes, not 80. Expiry times from 2024 to 2058
+/// The expiry and the access time share one word, so that a node (key and
+/// entry, see `slotmap`) is 72 bytes, not 80. Expiry times from 2024 to 2058
 /// (`EXPIRE_BASE_MS` plus 40 bits of milliseconds) are stored beside the
 /// last access in seconds, modulo 2^23 (97 days: OBJECT IDLETIME wraps
 /// then, as Redis's 24-bit LRU clock wraps after 194 days). Any other
@@ -237,15 +233,16 @@ impl Keyspace {
         due
     }
 
-    /// Looks `key` up only to bring its map's control bytes and bucket into
-    /// the cache. A pipeline's commands are looked up this way one after
-    /// the other before any runs: the lookups do not depend on each other,
-    /// so the processor overlaps their cache misses, where the commands
-    /// themselves would take them one at a time.
+    /// Probes for `key` only to bring its table's control bytes and bucket,
+    /// and its node, into the cache (`SlotMap::prefetch`). A pipeline's
+    /// commands are probed this way one after the other before any runs:
+    /// the probes do not depend on each other, so the processor overlaps
+    /// their cache misses, where the commands themselves would take them
+    /// one at a time.
     #[inline]
     pub fn warm_key(&self, slot: u16, key: &[u8]) {
         if let Some(map) = self.slots.get(local_slot_index(slot, self.cores)) {
-            std::hint::black_box(map.get(key).is_some());
+            map.prefetch(key);
         }
     }
 
@@ -259,25 +256,21 @@ impl Keyspace {
             "slot {slot} is not this core's"
         );
         let index = local_slot_index(slot, self.cores);
-        let found = match self.slots[index].entry_ref(key) {
-            EntryRef::Occupied(occupied) => {
-                let expire_at = occupied.get().expire_at_ms();
-                if expire_at != 0 && expire_at <= now_ms {
-                    let (stored_key, _) = occupied.remove_entry();
-                    if let Some(log) = self.expired_log.as_mut() {
-                        log.push(Bytes::copy_from_slice(&stored_key));
-                    }
-                    self.expiry.remove(&(expire_at, slot, stored_key));
-                    self.key_count -= 1;
-                    self.stats.expired_keys += 1;
-                    None
-                } else {
-                    let entry = occupied.into_mut();
-                    entry.touch(now_ms);
-                    Some(entry)
-                }
+        let found = match self.slots[index].find_live(key, now_ms) {
+            Found::Live(entry) => {
+                entry.touch(now_ms);
+                Some(entry)
             }
-            EntryRef::Vacant(_) => None,
+            Found::Expired(node, expire_at) => {
+                if let Some(log) = self.expired_log.as_mut() {
+                    log.push(Bytes::copy_from_slice(&node.key));
+                }
+                self.expiry.remove(&(expire_at, slot, node.key));
+                self.key_count -= 1;
+                self.stats.expired_keys += 1;
+                None
+            }
+            Found::Missing => None,
         };
         if count {
             match found {
@@ -322,33 +315,27 @@ impl Keyspace {
             "slot {slot} is not this core's"
         );
         // One lookup for both cases; the key is copied only when new.
-        match self.slots[index].entry_ref(key) {
-            EntryRef::Occupied(mut occupied) => {
-                let old_expire = occupied.get().expire_at_ms();
-                if old_expire != new_expire {
-                    let stored_key = occupied.key().clone();
-                    if old_expire != 0 {
-                        self.expiry.remove(&(old_expire, slot, stored_key.clone()));
-                    }
-                    if new_expire != 0 {
-                        self.expiry.insert((new_expire, slot, stored_key));
-                    }
-                }
-                return Some(occupied.insert(entry));
+        let Some((stored_key, old)) = self.slots[index].insert(key, entry) else {
+            if new_expire != 0 {
+                self.expiry.insert((new_expire, slot, key.into()));
             }
-            EntryRef::Vacant(vacant) => {
-                vacant.insert(entry);
+            self.key_count += 1;
+            return None;
+        };
+        let old_expire = old.expire_at_ms();
+        if old_expire != new_expire {
+            if old_expire != 0 {
+                self.expiry.remove(&(old_expire, slot, stored_key.clone()));
+            }
+            if new_expire != 0 {
+                self.expiry.insert((new_expire, slot, stored_key.clone()));
             }
         }
-        if new_expire != 0 {
-            self.expiry.insert((new_expire, slot, key.into()));
-        }
-        self.key_count += 1;
-        None
+        Some(old)
     }
 
     pub fn remove(&mut self, slot: u16, key: &[u8]) -> Option<Entry> {
-        let (key, entry) = self.map_mut(slot).remove_entry(key)?;
+        let Node { key, entry } = *self.map_mut(slot).remove(key)?;
         self.key_count -= 1;
         if entry.expire_at_ms() != 0 {
             self.expiry.remove(&(entry.expire_at_ms(), slot, key));
@@ -359,10 +346,10 @@ impl Keyspace {
     /// Sets or clears (0) a live key's expiry time; false if the key is missing.
     pub fn set_expire(&mut self, slot: u16, key: &[u8], expire_at_ms: u64) -> bool {
         let expire_at_ms = expire_at_ms.min(EXPIRE_AT_MS_MAX);
-        let Some((stored_key, entry)) = self.map_mut(slot).get_key_value(key) else {
+        let Some(node) = self.map(slot).node(key) else {
             return false;
         };
-        let (stored_key, old) = (stored_key.clone(), entry.expire_at_ms());
+        let (stored_key, old) = (node.key.clone(), node.entry.expire_at_ms());
         if old == expire_at_ms {
             return true;
         }
