@@ -80,9 +80,15 @@ pub fn peak_bytes() -> u64 {
     PEAK.load(Ordering::Relaxed).max(0) as u64
 }
 
-/// Hands the memory this thread's allocator holds free back to the system,
-/// as Redis purges jemalloc after FLUSHALL: without it the pages of a
-/// flushed keyspace stay in the process (VmRSS) until they are reused.
+/// Hands the memory this thread's allocator holds free back to the system.
+/// mimalloc purges freed memory only when the thread allocates or frees
+/// again after `purge_delay` (10 ms), so a core that goes quiet after a
+/// load would keep in VmRSS the tables its maps outgrew (a
+/// 1,000,000-member sorted set: 144 bytes per member where 106 are in
+/// use), or a flushed keyspace's pages. Redis's jemalloc has a background
+/// thread for the first and purges after FLUSHALL; every core calls this
+/// on its cron tick (10 to 25 µs with 6,000,000 keys on the core) and
+/// after FLUSHALL.
 pub fn release_free_memory() {
     // SAFETY: mi_collect has no preconditions; it only walks this thread's
     // heap and returns pages that hold no live allocation.

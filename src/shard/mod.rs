@@ -616,7 +616,8 @@ async fn accept_loop(core: Rc<Core>, listener: TcpListener) {
 }
 
 /// Active expiry: every 1/hz seconds remove keys whose time has come, a
-/// bounded number at a time, yielding between rounds so clients are served.
+/// bounded number at a time, yielding between rounds so clients are served;
+/// then let the allocator return what it holds free (`memory`).
 async fn active_expire_loop(core: Rc<Core>) {
     const KEYS_PER_ROUND_MAX: usize = 500;
     loop {
@@ -639,5 +640,6 @@ async fn active_expire_loop(core: Rc<Core>) {
             }
             glommio::yield_if_needed().await;
         }
+        crate::memory::release_free_memory();
     }
 }
