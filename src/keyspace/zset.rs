@@ -1,20 +1,35 @@
 //! Sorted sets. Small ones are one packed buffer of members and scores
-//! (each score an 8-byte entry after its member) kept in (score, member)
+//! (each score an entry after its member, see `encode_score`) kept in (score, member)
 //! order, as Redis's listpack keeps them; past the limits they become a
 //! `Sorted`: the same order split into bounded chunks, plus a member →
 //! score table. Ranks are found by summing chunk lengths (a few
 //! thousand additions for a million members) and a binary search inside
 //! one chunk, so ZRANK and ZRANGE by rank never walk the members.
+//!
+//! A member is stored twice, in its chunk and in the table, each time as a
+//! `Key`: up to 22 bytes inline in its 24 (typical members, `user:1000`,
+//! fit), longer ones boxed. A `Bytes` shared by the two would cost 32 bytes
+//! in each place, plus the bytes' allocation and the shared header a first
+//! clone allocates.
 
 use super::packed::Packed;
 use super::value::EncodingLimits;
-use super::SeededState;
+use super::{Key, SeededState};
 use bytes::Bytes;
 use hashbrown::HashMap;
 use std::cmp::Ordering;
 
-/// A chunk is split in two when it grows past this many members.
+/// A chunk full with this many members is split in two to take one more,
+/// or, when the new member goes before the first one or after the last
+/// one (members added in order), left full beside a new chunk. A chunk
+/// never holds room for more.
 const CHUNK_MEMBERS_MAX: usize = 512;
+
+/// A large set built at once (loaded, converted) fills its chunks this
+/// far, leaving room for members added later without a split.
+const CHUNK_MEMBERS_BUILT: usize = CHUNK_MEMBERS_MAX * 3 / 4;
+
+type Member = Key;
 
 /// Redis's order: by score, then by member bytes. Scores are never NaN.
 pub fn order(a_score: f64, a_member: &[u8], b_score: f64, b_member: &[u8]) -> Ordering {
@@ -24,23 +39,31 @@ pub fn order(a_score: f64, a_member: &[u8], b_score: f64, b_member: &[u8]) -> Or
         .then_with(|| a_member.cmp(b_member))
 }
 
-fn entry_order(entry: &(Bytes, f64), score: f64, member: &[u8]) -> Ordering {
+fn entry_order(entry: &(Member, f64), score: f64, member: &[u8]) -> Ordering {
     order(entry.1, &entry.0, score, member)
 }
 
 /// The ordered chunks of a large sorted set.
 #[derive(Debug, Clone, Default)]
 pub struct Sorted {
-    chunks: Vec<Vec<(Bytes, f64)>>,
-    scores: HashMap<Bytes, f64, SeededState>,
+    chunks: Vec<Vec<(Member, f64)>>,
+    scores: HashMap<Member, f64, SeededState>,
 }
 
 impl Sorted {
     fn from_sorted(entries: Vec<(Bytes, f64)>) -> Self {
-        let scores = entries.iter().cloned().collect();
+        let scores = entries
+            .iter()
+            .map(|(member, score)| (Member::from(&member[..]), *score))
+            .collect();
         let chunks = entries
-            .chunks(CHUNK_MEMBERS_MAX / 2)
-            .map(<[(Bytes, f64)]>::to_vec)
+            .chunks(CHUNK_MEMBERS_BUILT)
+            .map(|chunk| {
+                chunk
+                    .iter()
+                    .map(|(member, score)| (Member::from(&member[..]), *score))
+                    .collect()
+            })
             .collect();
         Sorted { chunks, scores }
     }
@@ -55,18 +78,36 @@ impl Sorted {
         index.min(self.chunks.len().saturating_sub(1))
     }
 
-    fn insert_new(&mut self, member: Bytes, score: f64) {
+    fn insert_new(&mut self, member: &[u8], score: f64) {
+        let member = Member::from(member);
         self.scores.insert(member.clone(), score);
         if self.chunks.is_empty() {
             self.chunks.push(vec![(member, score)]);
             return;
         }
         let at = self.chunk_for(score, &member);
+        let last = at + 1 == self.chunks.len();
         let chunk = &mut self.chunks[at];
         let inside = chunk.partition_point(|e| entry_order(e, score, &member) == Ordering::Less);
-        chunk.insert(inside, (member, score));
-        if chunk.len() > CHUNK_MEMBERS_MAX {
-            let upper = chunk.split_off(chunk.len() / 2);
+        if chunk.len() < CHUNK_MEMBERS_MAX {
+            if chunk.len() == chunk.capacity() {
+                // Doubling, but never past the most a chunk holds.
+                chunk.reserve_exact(chunk.len().clamp(4, CHUNK_MEMBERS_MAX - chunk.len()));
+            }
+            chunk.insert(inside, (member, score));
+        } else if last && inside == chunk.len() {
+            self.chunks.push(vec![(member, score)]);
+        } else if at == 0 && inside == 0 {
+            self.chunks.insert(0, vec![(member, score)]);
+        } else {
+            let half = CHUNK_MEMBERS_MAX / 2;
+            let mut upper = chunk.split_off(half);
+            if inside <= half {
+                chunk.insert(inside, (member, score));
+            } else {
+                upper.reserve_exact(1);
+                upper.insert(inside - half, (member, score));
+            }
             self.chunks.insert(at + 1, upper);
         }
     }
@@ -127,7 +168,7 @@ impl Sorted {
             let low = start.saturating_sub(first_rank).min(length);
             let high = (end - first_rank).min(length);
             for (member, _) in self.chunks[at].drain(low..high) {
-                self.scores.remove(&member);
+                self.scores.remove(&*member);
             }
             first_rank += length;
             if self.chunks[at].is_empty() {
@@ -169,24 +210,83 @@ impl Sorted {
 /// A sorted set, in the encoding Redis would report for it.
 #[derive(Debug, Clone)]
 pub enum ZSet {
-    /// Member, score, member, score... with each score as the 8 bytes of
-    /// its f64 (little-endian), in (score, member) order.
+    /// Member, score, member, score... (scores as `encode_score` writes
+    /// them), in (score, member) order.
     Listpack(Packed),
     Skiplist(Box<Sorted>),
 }
 
+/// A listpack's score entry: an integral score below 2^55 in magnitude as
+/// the fewest little-endian bytes of its two's complement that hold it (0
+/// to 7; none for 0), as Redis's listpack stores such a score as an
+/// integer; any other as the 8 bytes of its f64. Scores N+1..N+5 for N up
+/// to a million take 3 bytes, not 8.
+fn encode_score(score: f64) -> ScoreBytes {
+    const LIMIT: f64 = (1u64 << 55) as f64;
+    let whole = ScoreBytes {
+        bytes: score.to_le_bytes(),
+        len: 8,
+    };
+    let negative_zero = score == 0.0 && score.is_sign_negative();
+    if score != score.trunc() || score.abs() >= LIMIT || negative_zero {
+        return whole;
+    }
+    let value = score as i64;
+    // The fewest bytes whose sign extension gives the value back.
+    let fits = |len: usize| {
+        let shift = 64 - 8 * len as u32;
+        (value << shift) >> shift == value
+    };
+    let len = if value == 0 {
+        0
+    } else {
+        match (1..8).find(|&len| fits(len)) {
+            Some(len) => len,
+            None => return whole,
+        }
+    };
+    ScoreBytes {
+        bytes: value.to_le_bytes(),
+        len,
+    }
+}
+
+/// An encoded score: the first `len` of `bytes`.
+struct ScoreBytes {
+    bytes: [u8; 8],
+    len: usize,
+}
+
+impl ScoreBytes {
+    fn as_slice(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+fn decode_score(entry: &[u8]) -> f64 {
+    match entry.len() {
+        8 => f64::from_le_bytes(entry.try_into().unwrap_or_default()),
+        0 => 0.0,
+        len => {
+            let mut bytes = [0u8; 8];
+            bytes[..len].copy_from_slice(entry);
+            let shift = 64 - 8 * len as u32;
+            ((i64::from_le_bytes(bytes) << shift) >> shift) as f64
+        }
+    }
+}
+
 /// A listpack's (member, score) entries, in order.
 pub fn listpack_entries(packed: &Packed) -> impl Iterator<Item = (&[u8], f64)> + '_ {
-    packed.pairs().map(|(member, score)| {
-        let score: [u8; 8] = score.try_into().expect("a listpack score is 8 bytes");
-        (member, f64::from_le_bytes(score))
-    })
+    packed
+        .pairs()
+        .map(|(member, score)| (member, decode_score(score)))
 }
 
 /// A listpack of entries already in order.
 fn pack<'a>(entries: impl Iterator<Item = (&'a [u8], f64)>) -> Packed {
-    let scores: Vec<(&[u8], [u8; 8])> = entries
-        .map(|(member, score)| (member, score.to_le_bytes()))
+    let scores: Vec<(&[u8], ScoreBytes)> = entries
+        .map(|(member, score)| (member, encode_score(score)))
         .collect();
     scores
         .iter()
@@ -283,10 +383,10 @@ impl ZSet {
                 let at = listpack_entries(packed)
                     .take_while(|(m, s)| order(*s, m, score, member).is_lt())
                     .count();
-                packed.insert(at * 2, &[member, &score.to_le_bytes()]);
+                packed.insert(at * 2, &[member, encode_score(score).as_slice()]);
             }
             // A copy: the member may be a slice of a whole read buffer.
-            ZSet::Skiplist(sorted) => sorted.insert_new(Bytes::copy_from_slice(member), score),
+            ZSet::Skiplist(sorted) => sorted.insert_new(member, score),
         }
         old.is_none()
     }
@@ -345,7 +445,11 @@ impl ZSet {
                         break;
                     };
                     let take = (chunk.len() - inside).min(end - start - out.len());
-                    out.extend_from_slice(&chunk[inside..inside + take]);
+                    out.extend(
+                        chunk[inside..inside + take]
+                            .iter()
+                            .map(|(member, score)| (Bytes::copy_from_slice(member), *score)),
+                    );
                     (at, inside) = (at + 1, 0);
                 }
                 out
@@ -392,8 +496,15 @@ impl ZSet {
         match self {
             ZSet::Listpack(packed) => std::mem::size_of::<Self>() + packed.allocated_bytes(),
             ZSet::Skiplist(sorted) => {
-                let payload: usize = sorted.scores.keys().map(|m| m.len()).sum();
-                64 + payload + sorted.scores.capacity() * 56 + sorted.scores.len() * 40
+                let boxed: usize = sorted
+                    .scores
+                    .keys()
+                    .filter(|member| !member.is_inline())
+                    .map(|member| 2 * member.len())
+                    .sum();
+                let entry = std::mem::size_of::<(Member, f64)>();
+                let chunks: usize = sorted.chunks.iter().map(Vec::capacity).sum();
+                64 + boxed + sorted.scores.capacity() * (entry + 1) + chunks * entry
             }
         }
     }
@@ -523,6 +634,62 @@ mod tests {
         assert_eq!(zset.len(), 395);
     }
 
+    /// (members, capacity) of each chunk.
+    fn chunk_shapes(zset: &ZSet) -> Vec<(usize, usize)> {
+        let ZSet::Skiplist(sorted) = zset else {
+            panic!("not a skiplist");
+        };
+        sorted
+            .chunks
+            .iter()
+            .map(|chunk| (chunk.len(), chunk.capacity()))
+            .collect()
+    }
+
+    #[test]
+    fn members_added_in_order_fill_their_chunks_and_no_chunk_holds_room_past_the_most() {
+        let limits = limits(0, 64);
+        let (max, count) = (CHUNK_MEMBERS_MAX, 3 * CHUNK_MEMBERS_MAX + 10);
+        for ascending in [true, false] {
+            let mut zset = ZSet::new();
+            for i in 0..count {
+                let i = if ascending { i } else { count - 1 - i };
+                zset.insert(format!("m{i:05}").as_bytes(), i as f64, &limits);
+            }
+            let mut lengths: Vec<usize> = chunk_shapes(&zset).iter().map(|s| s.0).collect();
+            lengths.sort_unstable();
+            assert_eq!(lengths, [10, max, max, max], "ascending {ascending}");
+            assert!(chunk_shapes(&zset)
+                .iter()
+                .all(|&(_, capacity)| capacity <= max));
+            assert_eq!(zset.rank(b"m01000"), Some((1000, 1000.0)));
+        }
+        // Out of order: full chunks split in two, and still no chunk grows past the most.
+        let mut zset = ZSet::new();
+        for i in 0..count {
+            let key = (i * 7919) % count;
+            zset.insert(format!("m{key:05}").as_bytes(), key as f64, &limits);
+        }
+        let shapes = chunk_shapes(&zset);
+        assert!(shapes
+            .iter()
+            .all(|&(len, capacity)| len <= capacity && capacity <= max));
+        assert_eq!(shapes.iter().map(|s| s.0).sum::<usize>(), count);
+        assert!(
+            shapes.iter().any(|&(len, _)| len < max),
+            "split: {shapes:?}"
+        );
+        let ranks_ok =
+            (0..count).all(|i| zset.rank(format!("m{i:05}").as_bytes()) == Some((i, i as f64)));
+        assert!(ranks_ok);
+        // A long member is stored whole in both places.
+        let long = [b'z'; 100];
+        zset.insert(&long, -1.0, &limits);
+        assert_eq!(zset.rank(&long), Some((0, -1.0)));
+        assert_eq!(zset.range(0, 1)[0].0, &long[..]);
+        assert_eq!(zset.remove(&long), Some(-1.0));
+    }
+
     #[test]
     fn listpack_members_and_scores_are_packed_in_order() {
         let limits = EncodingLimits::default();
@@ -535,7 +702,8 @@ mod tests {
             panic!("not a listpack");
         };
         assert_eq!(packed.len(), 6);
-        assert_eq!(packed.allocated_bytes(), (1 + 9) + (9 + 9) + (2 + 9));
+        // Integral scores take the fewest bytes that hold them.
+        assert_eq!(packed.allocated_bytes(), (1 + 2) + (9 + 2) + (2 + 2));
         let pairs: Vec<(&[u8], f64)> = listpack_entries(packed).collect();
         assert_eq!(pairs, [(&b""[..], 1.0), (&[0u8; 8][..], 1.0), (b"m", 2.0)]);
         assert_eq!(zset.score(&1.0f64.to_le_bytes()), None);
@@ -556,6 +724,41 @@ mod tests {
             [(Bytes::from("b"), 0.0), (Bytes::from("a"), 3.5)]
         );
         assert!(built.score(b"b").is_some_and(|s| s.is_sign_positive()));
+    }
+
+    #[test]
+    fn listpack_scores_round_trip_in_the_fewest_bytes() {
+        for (score, len) in [
+            (0.0, 0),
+            (1.0, 1),
+            (-1.0, 1),
+            (127.0, 1),
+            (128.0, 2),
+            (-128.0, 1),
+            (-129.0, 2),
+            (1_000_005.0, 3),
+            (4_503_599_627_370_496.0, 7),
+            (-36_028_797_018_963_968.0, 8),
+            (36_028_797_018_963_967.0, 8),
+            (-0.0, 8),
+            (0.5, 8),
+            (-2.25, 8),
+            (1e20, 8),
+            (f64::INFINITY, 8),
+            (f64::NEG_INFINITY, 8),
+            (f64::MIN_POSITIVE, 8),
+        ] {
+            let encoded = encode_score(score);
+            assert_eq!(encoded.len, len, "{score}");
+            let back = decode_score(encoded.as_slice());
+            assert_eq!(back.to_bits(), score.to_bits(), "{score}");
+        }
+        for value in (-70_000i64..70_000).step_by(7) {
+            assert_eq!(
+                decode_score(encode_score(value as f64).as_slice()),
+                value as f64
+            );
+        }
     }
 
     #[test]
