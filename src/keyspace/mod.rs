@@ -233,12 +233,29 @@ impl Keyspace {
         due
     }
 
-    /// Probes for `key` only to bring its table's control bytes and bucket,
-    /// and its node, into the cache (`SlotMap::prefetch`). A pipeline's
-    /// commands are probed this way one after the other before any runs:
-    /// the probes do not depend on each other, so the processor overlaps
-    /// their cache misses, where the commands themselves would take them
-    /// one at a time.
+    /// The lookahead of a batch, in three passes over its keys so that no
+    /// cache miss waits for another: `warm_slot` for every key (asks for the
+    /// line of its slot's table header), then `warm_bucket` (reads the
+    /// header, asks for the line of the key's first bucket), then
+    /// `warm_key` (probes, with the buckets now in the cache, and asks for
+    /// the node's lines). The commands then find everything in the cache,
+    /// where run one after the other they would take each miss in turn.
+    #[inline]
+    pub fn warm_slot(&self, slot: u16) {
+        if let Some(map) = self.slots.get(local_slot_index(slot, self.cores)) {
+            slotmap::prefetch_line((map as *const SlotMap).cast());
+        }
+    }
+
+    /// See `warm_slot`.
+    #[inline]
+    pub fn warm_bucket(&self, slot: u16, key: &[u8]) {
+        if let Some(map) = self.slots.get(local_slot_index(slot, self.cores)) {
+            map.prefetch_bucket(key);
+        }
+    }
+
+    /// See `warm_slot`.
     #[inline]
     pub fn warm_key(&self, slot: u16, key: &[u8]) {
         if let Some(map) = self.slots.get(local_slot_index(slot, self.cores)) {
@@ -335,7 +352,7 @@ impl Keyspace {
     }
 
     pub fn remove(&mut self, slot: u16, key: &[u8]) -> Option<Entry> {
-        let Node { key, entry } = *self.map_mut(slot).remove(key)?;
+        let Node { key, entry, .. } = *self.map_mut(slot).remove(key)?;
         self.key_count -= 1;
         if entry.expire_at_ms() != 0 {
             self.expiry.remove(&(entry.expire_at_ms(), slot, key));

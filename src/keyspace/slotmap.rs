@@ -1,53 +1,71 @@
-//! One slot's keys: a hash table of pointers to nodes, each node a key and
-//! its entry in one allocation of its own, as Redis's dict points at its
-//! dictEntry.
+//! One slot's keys: an open-addressing table of tagged pointers to nodes,
+//! each node a key and its entry in one allocation of its own, as Redis's
+//! dict points at its dictEntry.
 //!
 //! Keys are kept per slot, and most slots hold few of them: a node holding
 //! 1,000,000 keys holds about 61 per slot. A table's bucket count is a power
-//! of two, filled to at most 7/8, so a slot's table is between 44% and 87%
-//! full, and 61 keys land just past a doubling: 128 buckets for 61 keys.
-//! With the 72-byte key and entry inline in each bucket, those empty
-//! buckets cost 72 bytes each (153 bytes per key at 61 keys); with a
-//! pointer in each bucket they cost 8, and each key its own 72 bytes
-//! (91 bytes per key at 61, 81 to 90 at any other count).
+//! of two, so a slot's table is between half and fully as full as it may
+//! be, and with the 72-byte key and entry inline in each bucket the empty
+//! buckets cost 72 bytes each (153 bytes per key at 61 keys in 128
+//! buckets). Here an empty bucket costs 8 bytes, and each key its 80-byte
+//! node.
 //!
-//! A lookup then reads one more cache line (the node, after the bucket),
-//! where the inline key shared the bucket's. The batch's lookahead
-//! (`Keyspace::warm_key`) hides it: it probes each key's table and
-//! prefetches the candidate nodes without reading them, so no key's misses
-//! wait for another's.
+//! The table is ours, not hashbrown's, for the lookahead
+//! (`Keyspace::warm_key`): a key's first bucket is a function of its hash
+//! alone, so a batch can ask for every key's bucket line first
+//! (`prefetch_bucket`), then probe each and ask for its node (`prefetch`),
+//! and no load waits on another. A bucket holds the node's address with
+//! four bits of the hash in its low bits (nodes are 16-byte aligned), so a
+//! probe reads a node only when those bits match: one in sixteen of the
+//! other keys it passes. Linear probing, at most 3/4 full, with
+//! backward-shift deletion (no tombstones).
 
 use super::{Entry, Key};
-use hashbrown::hash_table::Entry as TableEntry;
-use hashbrown::HashTable;
 use std::hash::BuildHasher;
+use std::ptr::NonNull;
 
-/// A key and its entry.
+/// A key and its entry, and the key's hash (in what would be padding: the
+/// node is 80 bytes either way, mimalloc's size class for 72).
+#[repr(align(16))]
 pub struct Node {
     pub key: Key,
     pub entry: Entry,
+    hash: u64,
 }
 
-#[derive(Default)]
-pub struct SlotMap {
-    table: HashTable<Box<Node>>,
-}
+const TAG_BITS: u32 = 4;
+const TAG_MASK: usize = (1 << TAG_BITS) - 1;
+const _: () = assert!(std::mem::align_of::<Node>() > TAG_MASK);
+
+/// The smallest table allocated, in buckets.
+const BUCKETS_MIN: usize = 4;
 
 #[inline]
 fn hash(key: &[u8]) -> u64 {
     super::process_seed().hash_one(key)
 }
 
-#[inline(always)]
-fn prefetch_line(address: *const u8) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch is a hint; it reads nothing and cannot fault,
-    // whatever the address.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(address.cast())
-    };
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = address;
+#[inline]
+fn tag_of(hash: u64) -> usize {
+    (hash >> (64 - TAG_BITS)) as usize
+}
+
+/// A bucket: null when empty, else a node's address with its hash's tag in
+/// the low bits.
+type Bucket = *mut Node;
+
+#[inline]
+fn node_of(bucket: Bucket) -> NonNull<Node> {
+    // SAFETY (of the callers' dereferences): a non-null bucket is a pointer
+    // from Box::into_raw with only its alignment bits changed; clearing
+    // them gives back the live node, owned by the table.
+    NonNull::new(bucket.map_addr(|address| address & !TAG_MASK)).expect("a non-empty bucket")
+}
+
+#[derive(Default)]
+pub struct SlotMap {
+    buckets: Box<[Bucket]>,
+    len: usize,
 }
 
 /// How an entry was found by `SlotMap::find_live`.
@@ -60,11 +78,53 @@ pub enum Found<'a> {
 
 impl SlotMap {
     pub fn len(&self) -> usize {
-        self.table.len()
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.table.is_empty()
+        self.len == 0
+    }
+
+    #[inline]
+    fn mask(&self) -> usize {
+        self.buckets.len().wrapping_sub(1)
+    }
+
+    /// The bucket holding `key` (whose hash is `hash`), if any.
+    #[inline]
+    fn find(&self, hash: u64, key: &[u8]) -> Option<usize> {
+        if self.len == 0 {
+            return None;
+        }
+        let (mask, tag) = (self.mask(), tag_of(hash));
+        let mut at = hash as usize & mask;
+        loop {
+            let bucket = self.buckets[at];
+            if bucket.is_null() {
+                return None;
+            }
+            if bucket.addr() & TAG_MASK == tag {
+                // SAFETY: see node_of.
+                let node = unsafe { node_of(bucket).as_ref() };
+                if node.hash == hash && *node.key == *key {
+                    return Some(at);
+                }
+            }
+            at = (at + 1) & mask;
+        }
+    }
+
+    #[inline]
+    fn node_at(&self, at: usize) -> &Node {
+        // SAFETY: see node_of; the table is borrowed, so the node is too.
+        unsafe { node_of(self.buckets[at]).as_ref() }
+    }
+
+    #[inline]
+    fn node_at_mut(&mut self, at: usize) -> &mut Node {
+        // SAFETY: see node_of; the table is borrowed mutably, and a node is
+        // in one bucket only.
+        unsafe { node_of(self.buckets[at]).as_mut() }
     }
 
     #[inline]
@@ -74,48 +134,62 @@ impl SlotMap {
 
     #[inline]
     pub fn node(&self, key: &[u8]) -> Option<&Node> {
-        self.table
-            .find(hash(key), |node| *node.key == *key)
-            .map(|node| &**node)
-    }
-
-    /// Starts loading `key`'s node into the cache without waiting for it:
-    /// probes the table, and for each candidate bucket (its hash matches)
-    /// asks the processor to fetch the node's two cache lines, never
-    /// reading them. Lookahead for a batch (`Keyspace::warm_key`): the
-    /// table's misses of one key overlap those of the next, and the nodes'
-    /// arrive while the batch goes on.
-    #[inline]
-    pub fn prefetch(&self, key: &[u8]) {
-        self.table.find(hash(key), |node| {
-            let start = (&**node as *const Node).cast::<u8>();
-            prefetch_line(start);
-            prefetch_line(start.wrapping_add(std::mem::size_of::<Node>() - 1));
-            false
-        });
+        let at = self.find(hash(key), key)?;
+        Some(self.node_at(at))
     }
 
     #[inline]
     pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut Entry> {
-        self.table
-            .find_mut(hash(key), |node| *node.key == *key)
-            .map(|node| &mut node.entry)
+        let at = self.find(hash(key), key)?;
+        Some(&mut self.node_at_mut(at).entry)
+    }
+
+    /// Asks the processor for the cache line of `key`'s first bucket,
+    /// without waiting for it: the first step of a batch's lookahead.
+    #[inline]
+    pub fn prefetch_bucket(&self, key: &[u8]) {
+        if let Some(bucket) = self.buckets.get(hash(key) as usize & self.mask()) {
+            prefetch_line((bucket as *const Bucket).cast());
+        }
+    }
+
+    /// Probes for `key` and asks for the cache lines of every node whose
+    /// tag matches, never reading them: the second step of the lookahead,
+    /// once the buckets are in the cache.
+    #[inline]
+    pub fn prefetch(&self, key: &[u8]) {
+        if self.len == 0 {
+            return;
+        }
+        let hash = hash(key);
+        let (mask, tag) = (self.mask(), tag_of(hash));
+        let mut at = hash as usize & mask;
+        loop {
+            let bucket = self.buckets[at];
+            if bucket.is_null() {
+                return;
+            }
+            if bucket.addr() & TAG_MASK == tag {
+                let start = node_of(bucket).as_ptr().cast::<u8>();
+                prefetch_line(start);
+                prefetch_line(start.wrapping_add(std::mem::size_of::<Node>() - 1));
+            }
+            at = (at + 1) & mask;
+        }
     }
 
     /// Finds `key` with one probe: removes it when its expiry time is at or
     /// before `now_ms` (and not 0), else returns its entry.
     #[inline]
     pub fn find_live(&mut self, key: &[u8], now_ms: u64) -> Found<'_> {
-        match self.table.find_entry(hash(key), |node| *node.key == *key) {
-            Ok(occupied) => {
-                let expire_at = occupied.get().entry.expire_at_ms();
-                if expire_at != 0 && expire_at <= now_ms {
-                    Found::Expired(occupied.remove().0, expire_at)
-                } else {
-                    Found::Live(&mut occupied.into_mut().entry)
-                }
-            }
-            Err(_) => Found::Missing,
+        let Some(at) = self.find(hash(key), key) else {
+            return Found::Missing;
+        };
+        let expire_at = self.node_at(at).entry.expire_at_ms();
+        if expire_at != 0 && expire_at <= now_ms {
+            Found::Expired(self.remove_at(at), expire_at)
+        } else {
+            Found::Live(&mut self.node_at_mut(at).entry)
         }
     }
 
@@ -124,51 +198,146 @@ impl SlotMap {
     /// is copied into a new node.
     #[inline]
     pub fn insert(&mut self, key: &[u8], entry: Entry) -> Option<(&Key, Entry)> {
-        let found = self
-            .table
-            .entry(hash(key), |node| *node.key == *key, |node| hash(&node.key));
-        match found {
-            TableEntry::Occupied(occupied) => {
-                let node = occupied.into_mut();
-                let old = std::mem::replace(&mut node.entry, entry);
-                Some((&node.key, old))
-            }
-            TableEntry::Vacant(vacant) => {
-                vacant.insert(Box::new(Node {
-                    key: key.into(),
-                    entry,
-                }));
-                None
-            }
+        let hash = hash(key);
+        if let Some(at) = self.find(hash, key) {
+            let node = self.node_at_mut(at);
+            let old = std::mem::replace(&mut node.entry, entry);
+            return Some((&node.key, old));
         }
+        let node = Box::new(Node {
+            key: key.into(),
+            entry,
+            hash,
+        });
+        self.insert_new(node);
+        None
+    }
+
+    /// Puts a node whose key is not in the table into it.
+    fn insert_new(&mut self, node: Box<Node>) {
+        if (self.len + 1) * 4 > self.buckets.len() * 3 {
+            self.grow();
+        }
+        let tag = tag_of(node.hash);
+        let mask = self.mask();
+        let mut at = node.hash as usize & mask;
+        while !self.buckets[at].is_null() {
+            at = (at + 1) & mask;
+        }
+        self.buckets[at] = Box::into_raw(node).map_addr(|address| address | tag);
+        self.len += 1;
+    }
+
+    /// Doubles the buckets and puts every node back.
+    #[cold]
+    fn grow(&mut self) {
+        let count = (self.buckets.len() * 2).max(BUCKETS_MIN);
+        let old = std::mem::replace(
+            &mut self.buckets,
+            vec![std::ptr::null_mut(); count].into_boxed_slice(),
+        );
+        let mask = count - 1;
+        for bucket in old.iter().copied().filter(|bucket| !bucket.is_null()) {
+            // SAFETY: see node_of.
+            let hash = unsafe { node_of(bucket).as_ref() }.hash;
+            let mut at = hash as usize & mask;
+            while !self.buckets[at].is_null() {
+                at = (at + 1) & mask;
+            }
+            self.buckets[at] = bucket;
+        }
+    }
+
+    /// Takes the node out of bucket `at`, and moves later nodes of the
+    /// same run back so that no probe stops short of them.
+    fn remove_at(&mut self, at: usize) -> Box<Node> {
+        let mask = self.mask();
+        let taken = node_of(self.buckets[at]);
+        let mut hole = at;
+        let mut next = (at + 1) & mask;
+        loop {
+            let bucket = self.buckets[next];
+            if bucket.is_null() {
+                break;
+            }
+            // SAFETY: see node_of.
+            let home = unsafe { node_of(bucket).as_ref() }.hash as usize & mask;
+            // The node may fill the hole when its home is not strictly
+            // after the hole, going round from the hole to it.
+            if (next.wrapping_sub(home) & mask) >= (next.wrapping_sub(hole) & mask) {
+                self.buckets[hole] = bucket;
+                hole = next;
+            }
+            next = (next + 1) & mask;
+        }
+        self.buckets[hole] = std::ptr::null_mut();
+        self.len -= 1;
+        // SAFETY: the node came from Box::into_raw and no bucket holds it now.
+        unsafe { Box::from_raw(taken.as_ptr()) }
     }
 
     pub fn remove(&mut self, key: &[u8]) -> Option<Box<Node>> {
-        match self.table.find_entry(hash(key), |node| *node.key == *key) {
-            Ok(occupied) => Some(occupied.remove().0),
-            Err(_) => None,
-        }
+        let at = self.find(hash(key), key)?;
+        Some(self.remove_at(at))
     }
 
     pub fn keys(&self) -> impl Iterator<Item = &Key> {
-        self.table.iter().map(|node| &node.key)
+        self.iter().map(|(key, _)| key)
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = (&Key, &Entry)> {
-        self.table.iter().map(|node| (&node.key, &node.entry))
+    pub fn iter(&self) -> Iter<'_> {
+        Iter {
+            buckets: self.buckets.iter(),
+        }
+    }
+}
+
+impl Drop for SlotMap {
+    fn drop(&mut self) {
+        for bucket in self.buckets.iter().copied() {
+            if !bucket.is_null() {
+                // SAFETY: see node_of; each node is in one bucket and freed
+                // once, here.
+                drop(unsafe { Box::from_raw(node_of(bucket).as_ptr()) });
+            }
+        }
+    }
+}
+
+pub struct Iter<'a> {
+    buckets: std::slice::Iter<'a, Bucket>,
+}
+
+impl<'a> Iterator for Iter<'a> {
+    type Item = (&'a Key, &'a Entry);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let bucket = self.buckets.find(|bucket| !bucket.is_null())?;
+        // SAFETY: see node_of; the table is borrowed for 'a.
+        let node = unsafe { node_of(*bucket).as_ref() };
+        Some((&node.key, &node.entry))
     }
 }
 
 impl<'a> IntoIterator for &'a SlotMap {
     type Item = (&'a Key, &'a Entry);
-    type IntoIter = std::iter::Map<
-        hashbrown::hash_table::Iter<'a, Box<Node>>,
-        fn(&'a Box<Node>) -> (&'a Key, &'a Entry),
-    >;
+    type IntoIter = Iter<'a>;
 
-    fn into_iter(self) -> Self::IntoIter {
-        self.table.iter().map(|node| (&node.key, &node.entry))
+    fn into_iter(self) -> Iter<'a> {
+        self.iter()
     }
+}
+
+#[inline(always)]
+pub(super) fn prefetch_line(address: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is a hint; it reads nothing and cannot fault,
+    // whatever the address.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(address.cast())
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = address;
 }
 
 #[cfg(test)]
@@ -180,15 +349,26 @@ mod tests {
         Entry::new(Value::string_copied(text.as_bytes()), 0)
     }
 
+    fn value_of(map: &SlotMap, key: &[u8]) -> Option<Vec<u8>> {
+        map.get(key).map(|entry| match &entry.value {
+            Value::Str { bytes, .. } => bytes.to_vec(),
+            _ => panic!("not a string"),
+        })
+    }
+
     #[test]
-    fn a_node_is_a_key_and_an_entry_and_a_bucket_a_pointer() {
-        assert_eq!(std::mem::size_of::<Node>(), 72);
-        assert_eq!(std::mem::size_of::<Box<Node>>(), 8);
+    fn a_node_fills_its_size_class_and_a_bucket_is_a_pointer() {
+        assert_eq!(std::mem::size_of::<Node>(), 80);
+        assert_eq!(std::mem::size_of::<Bucket>(), 8);
     }
 
     #[test]
     fn insert_find_replace_remove_and_iterate() {
         let mut map = SlotMap::default();
+        assert!(map.get(b"a").is_none());
+        assert!(map.remove(b"a").is_none());
+        map.prefetch(b"a");
+        map.prefetch_bucket(b"a");
         let long = [b'x'; 40];
         for (key, value) in [(&b"a"[..], "1"), (b"user:1000", "2"), (&long[..], "3")] {
             assert!(map.insert(key, entry(value)).is_none());
@@ -197,27 +377,67 @@ mod tests {
         let (stored, old) = map.insert(b"a", entry("4")).expect("a is stored");
         assert_eq!(&**stored, b"a");
         assert!(matches!(&old.value, Value::Str { bytes, .. } if &bytes[..] == b"1"));
-        assert!(
-            matches!(&map.get(b"a").expect("a").value, Value::Str { bytes, .. } if &bytes[..] == b"4")
-        );
-        assert!(map.get(&long).is_some());
+        assert_eq!(value_of(&map, b"a").as_deref(), Some(&b"4"[..]));
+        assert_eq!(value_of(&map, &long).as_deref(), Some(&b"3"[..]));
         assert!(map.get(b"user:100").is_none());
         let mut keys: Vec<Vec<u8>> = map.keys().map(|key| key.to_vec()).collect();
         keys.sort();
         assert_eq!(keys, [b"a".to_vec(), b"user:1000".to_vec(), long.to_vec()]);
         assert_eq!((&map).into_iter().count(), 3);
-        assert_eq!(
-            &*map.remove(b"user:1000").expect("stored").key,
-            b"user:1000"
-        );
+        let removed = map.remove(b"user:1000").expect("stored");
+        assert_eq!(&*removed.key, b"user:1000");
         assert!(map.remove(b"user:1000").is_none());
         assert_eq!(map.len(), 2);
-        // Growing past many doublings rehashes every node from its key.
-        for i in 0..1000 {
-            map.insert(format!("k{i}").as_bytes(), entry("v"));
+    }
+
+    /// Many keys in and out in a shuffled order, checked against a
+    /// std HashMap after every step that could move a node.
+    #[test]
+    fn agrees_with_a_reference_map_through_growth_and_removals() {
+        let mut map = SlotMap::default();
+        let mut reference = std::collections::HashMap::new();
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for step in 0..40_000 {
+            let key = format!("k{}", next() % 3000).into_bytes();
+            let value = step.to_string();
+            if next() % 3 == 0 {
+                assert_eq!(
+                    map.remove(&key).is_some(),
+                    reference.remove(&key).is_some(),
+                    "step {step}"
+                );
+            } else {
+                let replaced = map.insert(&key, entry(&value)).is_some();
+                assert_eq!(
+                    replaced,
+                    reference.insert(key, value).is_some(),
+                    "step {step}"
+                );
+            }
+            if step % 997 == 0 {
+                assert_eq!(map.len(), reference.len());
+                for (key, value) in &reference {
+                    assert_eq!(value_of(&map, key).as_deref(), Some(value.as_bytes()));
+                }
+                assert_eq!(map.iter().count(), reference.len());
+                // No bucket is more than 3/4 full.
+                assert!(map.len() * 4 <= map.buckets.len() * 3);
+            }
         }
-        assert!((0..1000).all(|i| map.get(format!("k{i}").as_bytes()).is_some()));
-        assert_eq!(map.len(), 1002);
+        // Removing everything leaves an empty table that still works.
+        let keys: Vec<Vec<u8>> = reference.keys().cloned().collect();
+        for key in &keys {
+            assert!(map.remove(key).is_some());
+        }
+        assert!(map.is_empty() && map.iter().next().is_none());
+        assert!(map.insert(b"again", entry("v")).is_none());
+        assert_eq!(value_of(&map, b"again").as_deref(), Some(&b"v"[..]));
     }
 
     #[test]

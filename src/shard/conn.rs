@@ -960,8 +960,9 @@ impl Conn {
 
     /// Before a read's commands run: hashes each request's second argument
     /// (the first key of most commands) and, when this core owns its slot,
-    /// looks it up (`Keyspace::warm_key`), so that the cache misses of a
-    /// pipeline overlap. The slots are kept in `hints` for the router.
+    /// asks for its table, then in a second pass for its bucket and in a
+    /// third for its node (`Keyspace::warm_slot`), so that the cache misses
+    /// of a pipeline overlap. The slots are kept in `hints` for the router.
     fn prefetch_pass(
         &self,
         chunk: &Bytes,
@@ -974,21 +975,33 @@ impl Conn {
         const HINT_KEY_BYTES_MAX: usize = 256;
         let db = self.core.db.borrow();
         let cores = self.core.cores();
-        hints.clear();
-        hints.extend(frames.iter().map(|frame| match frame {
+        let key_of = |frame: &Frame| match frame {
             Frame::Spans(range) if range.len() >= 2 => {
                 let key = &chunk[spans[range.start + 1].clone()];
-                if key.len() > HINT_KEY_BYTES_MAX {
-                    return KnownSlot::NONE;
-                }
+                (key.len() <= HINT_KEY_BYTES_MAX).then_some(key)
+            }
+            _ => None,
+        };
+        hints.clear();
+        hints.extend(frames.iter().map(|frame| match key_of(frame) {
+            Some(key) => {
                 let slot = key_hash_slot(key);
                 if core_of_slot(slot, cores) == self.core.id {
-                    db.keyspace.warm_key(slot, key);
+                    db.keyspace.warm_slot(slot);
                 }
                 KnownSlot::new(key, slot)
             }
-            _ => KnownSlot::NONE,
+            None => KnownSlot::NONE,
         }));
+        let local_keys = || {
+            frames.iter().zip(hints.iter()).filter_map(|(frame, hint)| {
+                let key = key_of(frame)?;
+                let slot = hint.slot_of(key);
+                (core_of_slot(slot, cores) == self.core.id).then_some((slot, key))
+            })
+        };
+        local_keys().for_each(|(slot, key)| db.keyspace.warm_bucket(slot, key));
+        local_keys().for_each(|(slot, key)| db.keyspace.warm_key(slot, key));
     }
 
     async fn run(&mut self, io: &mut ClientIo<'_>) {

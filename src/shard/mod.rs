@@ -115,13 +115,15 @@ impl Core {
             // Look every command's key up first, so that the batch's cache
             // misses overlap (as the connection does for a read's own
             // commands; see Keyspace::warm_key).
-            for op in &ops {
-                if let Op::Command(_, _, argv, Some((key, slot))) = op {
-                    if let Some(key) = argv.get(*key) {
-                        db.keyspace.warm_key(*slot, key);
-                    }
-                }
-            }
+            let keys = || {
+                ops.iter().filter_map(|op| match op {
+                    Op::Command(_, _, argv, Some((key, slot))) => Some((*slot, argv.get(*key)?)),
+                    _ => None,
+                })
+            };
+            keys().for_each(|(slot, _)| db.keyspace.warm_slot(slot));
+            keys().for_each(|(slot, key)| db.keyspace.warm_bucket(slot, key));
+            keys().for_each(|(slot, key)| db.keyspace.warm_key(slot, key));
         }
         let mut replies = Vec::with_capacity(ops.len());
         let mut ops = ops.into_iter();
