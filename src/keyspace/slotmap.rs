@@ -15,8 +15,8 @@
 //! alone, so a batch can ask for every key's bucket line first
 //! (`prefetch_bucket`), then probe each and ask for its node (`prefetch`),
 //! and no load waits on another. A bucket holds the node's address with
-//! four bits of the hash in its low bits (nodes are 16-byte aligned), so a
-//! probe reads a node only when those bits match: one in sixteen of the
+//! three bits of the hash in its low bits (nodes are 8-byte aligned), so a
+//! probe reads a node only when those bits match: one in eight of the
 //! other keys it passes. Linear probing, at most 3/4 full, with
 //! backward-shift deletion (no tombstones).
 
@@ -24,16 +24,16 @@ use super::{Entry, Key};
 use std::hash::BuildHasher;
 use std::ptr::NonNull;
 
-/// A key and its entry, and the key's hash (in what would be padding: the
-/// node is 80 bytes either way, mimalloc's size class for 72).
-#[repr(align(16))]
+/// A key and its entry, and the key's hash: 80 bytes, mimalloc's size
+/// class for the 72 of the other two. Aligned to 8, so that its allocation
+/// is a plain `mi_malloc` (see `memory::PLAIN_ALIGN_MAX`).
 pub struct Node {
     pub key: Key,
     pub entry: Entry,
     hash: u64,
 }
 
-const TAG_BITS: u32 = 4;
+const TAG_BITS: u32 = 3;
 const TAG_MASK: usize = (1 << TAG_BITS) - 1;
 const _: () = assert!(std::mem::align_of::<Node>() > TAG_MASK);
 
