@@ -982,23 +982,38 @@ impl Conn {
             }
             _ => None,
         };
+        // A pipeline often repeats a key (a counter, a hot key, a
+        // benchmark's one key): a key the same as the one before takes that
+        // one's slot, and is not looked ahead for again.
+        let mut previous: Option<(&[u8], u16)> = None;
         hints.clear();
         hints.extend(frames.iter().map(|frame| match key_of(frame) {
-            Some(key) => {
-                let slot = key_hash_slot(key);
-                if core_of_slot(slot, cores) == self.core.id {
-                    db.keyspace.warm_slot(slot);
+            Some(key) => match previous {
+                Some((last, slot)) if last == key => KnownSlot::new(key, slot),
+                _ => {
+                    let slot = key_hash_slot(key);
+                    if core_of_slot(slot, cores) == self.core.id {
+                        db.keyspace.warm_slot(slot);
+                    }
+                    previous = Some((key, slot));
+                    KnownSlot::new(key, slot)
                 }
-                KnownSlot::new(key, slot)
-            }
+            },
             None => KnownSlot::NONE,
         }));
         let local_keys = || {
-            frames.iter().zip(hints.iter()).filter_map(|(frame, hint)| {
-                let key = key_of(frame)?;
-                let slot = hint.slot_of(key);
-                (core_of_slot(slot, cores) == self.core.id).then_some((slot, key))
-            })
+            let mut previous: Option<&[u8]> = None;
+            frames
+                .iter()
+                .zip(hints.iter())
+                .filter_map(move |(frame, hint)| {
+                    let key = key_of(frame)?;
+                    if previous.replace(key) == Some(key) {
+                        return None;
+                    }
+                    let slot = hint.slot_of(key);
+                    (core_of_slot(slot, cores) == self.core.id).then_some((slot, key))
+                })
         };
         local_keys().for_each(|(slot, key)| db.keyspace.warm_bucket(slot, key));
         local_keys().for_each(|(slot, key)| db.keyspace.warm_key(slot, key));
