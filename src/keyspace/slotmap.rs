@@ -11,7 +11,7 @@
 //! node.
 //!
 //! The table is ours, not hashbrown's, for the lookahead
-//! (`Keyspace::warm_key`): a key's first bucket is a function of its hash
+//! (`Keyspace::warm_slot`): a key's first bucket is a function of its hash
 //! alone, so a batch can ask for every key's bucket line first
 //! (`prefetch_bucket`), then probe each and ask for its node (`prefetch`),
 //! and no load waits on another. A bucket holds the node's address with
@@ -90,9 +90,11 @@ impl SlotMap {
         self.buckets.len().wrapping_sub(1)
     }
 
-    /// The bucket holding `key` (whose hash is `hash`), if any.
+    /// Walks the run of buckets from `hash`'s first one to the first empty
+    /// one, calling `matches` with each bucket whose tag is `hash`'s; the
+    /// position of the first for which it says true.
     #[inline]
-    fn find(&self, hash: u64, key: &[u8]) -> Option<usize> {
+    fn probe(&self, hash: u64, mut matches: impl FnMut(Bucket) -> bool) -> Option<usize> {
         if self.len == 0 {
             return None;
         }
@@ -103,15 +105,31 @@ impl SlotMap {
             if bucket.is_null() {
                 return None;
             }
-            if bucket.addr() & TAG_MASK == tag {
-                // SAFETY: see node_of.
-                let node = unsafe { node_of(bucket).as_ref() };
-                if node.hash == hash && *node.key == *key {
-                    return Some(at);
-                }
+            if bucket.addr() & TAG_MASK == tag && matches(bucket) {
+                return Some(at);
             }
             at = (at + 1) & mask;
         }
+    }
+
+    /// The bucket holding `key` (whose hash is `hash`), if any.
+    #[inline]
+    fn find(&self, hash: u64, key: &[u8]) -> Option<usize> {
+        self.probe(hash, |bucket| {
+            // SAFETY: see node_of.
+            let node = unsafe { node_of(bucket).as_ref() };
+            node.hash == hash && *node.key == *key
+        })
+    }
+
+    /// The first empty bucket from `hash`'s first one on; the table has one.
+    fn vacancy(buckets: &[Bucket], hash: u64) -> usize {
+        let mask = buckets.len() - 1;
+        let mut at = hash as usize & mask;
+        while !buckets[at].is_null() {
+            at = (at + 1) & mask;
+        }
+        at
     }
 
     #[inline]
@@ -158,24 +176,12 @@ impl SlotMap {
     /// once the buckets are in the cache.
     #[inline]
     pub fn prefetch(&self, key: &[u8]) {
-        if self.len == 0 {
-            return;
-        }
-        let hash = hash(key);
-        let (mask, tag) = (self.mask(), tag_of(hash));
-        let mut at = hash as usize & mask;
-        loop {
-            let bucket = self.buckets[at];
-            if bucket.is_null() {
-                return;
-            }
-            if bucket.addr() & TAG_MASK == tag {
-                let start = node_of(bucket).as_ptr().cast::<u8>();
-                prefetch_line(start);
-                prefetch_line(start.wrapping_add(std::mem::size_of::<Node>() - 1));
-            }
-            at = (at + 1) & mask;
-        }
+        self.probe(hash(key), |bucket| {
+            let start = node_of(bucket).as_ptr().cast::<u8>();
+            prefetch_line(start);
+            prefetch_line(start.wrapping_add(std::mem::size_of::<Node>() - 1));
+            false
+        });
     }
 
     /// Finds `key` with one probe: removes it when its expiry time is at or
@@ -219,11 +225,7 @@ impl SlotMap {
             self.grow();
         }
         let tag = tag_of(node.hash);
-        let mask = self.mask();
-        let mut at = node.hash as usize & mask;
-        while !self.buckets[at].is_null() {
-            at = (at + 1) & mask;
-        }
+        let at = Self::vacancy(&self.buckets, node.hash);
         self.buckets[at] = Box::into_raw(node).map_addr(|address| address | tag);
         self.len += 1;
     }
@@ -236,14 +238,10 @@ impl SlotMap {
             &mut self.buckets,
             vec![std::ptr::null_mut(); count].into_boxed_slice(),
         );
-        let mask = count - 1;
         for bucket in old.iter().copied().filter(|bucket| !bucket.is_null()) {
             // SAFETY: see node_of.
             let hash = unsafe { node_of(bucket).as_ref() }.hash;
-            let mut at = hash as usize & mask;
-            while !self.buckets[at].is_null() {
-                at = (at + 1) & mask;
-            }
+            let at = Self::vacancy(&self.buckets, hash);
             self.buckets[at] = bucket;
         }
     }

@@ -52,18 +52,14 @@ pub struct Sorted {
 
 impl Sorted {
     fn from_sorted(entries: Vec<(Bytes, f64)>) -> Self {
-        let scores = entries
+        let entries: Vec<(Member, f64)> = entries
             .iter()
             .map(|(member, score)| (Member::from(&member[..]), *score))
             .collect();
+        let scores = entries.iter().cloned().collect();
         let chunks = entries
             .chunks(CHUNK_MEMBERS_BUILT)
-            .map(|chunk| {
-                chunk
-                    .iter()
-                    .map(|(member, score)| (Member::from(&member[..]), *score))
-                    .collect()
-            })
+            .map(<[(Member, f64)]>::to_vec)
             .collect();
         Sorted { chunks, scores }
     }
