@@ -217,6 +217,13 @@ impl CommandSpec {
     pub fn is_write(&self) -> bool {
         self.write
     }
+
+    /// True when argv[1] is the command's only key (GET, SET, INCR, HSET...),
+    /// so that `key_positions` would give just 1 for any valid arity.
+    #[inline]
+    pub fn has_one_key_first(&self) -> bool {
+        matches!(self.keys, KeyShape::Fixed) && self.first_key == 1 && self.last_key == 1
+    }
 }
 
 macro_rules! command {
@@ -577,6 +584,39 @@ mod tests {
             assert_eq!(index_of(spec), i);
         }
         assert!(lookup(b"nosuchcommand").is_none());
+    }
+
+    /// The router's shortcut for one-key commands finds what the key spec
+    /// finds, for every argument count the command's arity allows.
+    #[test]
+    fn one_key_first_commands_have_exactly_argv_1_as_key() {
+        let key = bytes::Bytes::from_static(b"k");
+        let arguments: Vec<crate::protocol::Arg<'_>> =
+            (0..8).map(|_| crate::protocol::Arg::new(&key)).collect();
+        let mut shortcut = 0;
+        for spec in COMMANDS.iter().filter(|spec| spec.has_one_key_first()) {
+            shortcut += 1;
+            for argc in 2..arguments.len() {
+                if spec.arity_ok(argc) {
+                    let keys: Vec<usize> =
+                        crate::command::key_positions(spec, &arguments[..argc]).collect();
+                    assert_eq!(keys, [1], "{} with {argc} arguments", spec.name);
+                }
+            }
+        }
+        assert!(shortcut > 50, "{shortcut}");
+        for name in ["get", "set", "incr", "hset", "lpush", "zadd"] {
+            assert!(
+                lookup(name.as_bytes()).unwrap().has_one_key_first(),
+                "{name}"
+            );
+        }
+        for name in ["mget", "del", "sort", "lmpop", "migrate", "rename"] {
+            assert!(
+                !lookup(name.as_bytes()).unwrap().has_one_key_first(),
+                "{name}"
+            );
+        }
     }
 
     #[test]

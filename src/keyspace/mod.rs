@@ -19,7 +19,7 @@ mod strbytes;
 mod value;
 pub mod zset;
 
-pub use key::Key;
+pub use key::{key_eq, Key};
 pub use slotmap::{Node, SlotMap};
 pub use strbytes::StrBytes;
 pub use value::{EncodingLimits, Hash, Set, StrEncoding, Value};
@@ -321,9 +321,9 @@ impl Keyspace {
     }
 
     /// Stores `entry` under `key`, replacing any old value; keeps the expiry
-    /// index in step. Returns the old entry. The key is copied only when it
+    /// index in step. The key is copied only when it
     /// is new: overwriting reuses the stored key.
-    pub fn insert(&mut self, slot: u16, key: &[u8], entry: Entry) -> Option<Entry> {
+    pub fn insert(&mut self, slot: u16, key: &[u8], entry: Entry) {
         let new_expire = entry.expire_at_ms();
         let index = local_slot_index(slot, self.cores);
         debug_assert_eq!(
@@ -332,14 +332,13 @@ impl Keyspace {
             "slot {slot} is not this core's"
         );
         // One lookup for both cases; the key is copied only when new.
-        let Some((stored_key, old)) = self.slots[index].insert(key, entry) else {
+        let Some((stored_key, old_expire)) = self.slots[index].insert(key, entry) else {
             if new_expire != 0 {
                 self.expiry.insert((new_expire, slot, key.into()));
             }
             self.key_count += 1;
-            return None;
+            return;
         };
-        let old_expire = old.expire_at_ms();
         if old_expire != new_expire {
             if old_expire != 0 {
                 self.expiry.remove(&(old_expire, slot, stored_key.clone()));
@@ -348,7 +347,6 @@ impl Keyspace {
                 self.expiry.insert((new_expire, slot, stored_key.clone()));
             }
         }
-        Some(old)
     }
 
     pub fn remove(&mut self, slot: u16, key: &[u8]) -> Option<Entry> {
@@ -473,13 +471,13 @@ mod tests {
     fn insert_lookup_remove_and_counts() {
         let mut keyspace = Keyspace::new(0, 1);
         let slot = key_hash_slot(b"a");
-        assert!(keyspace
-            .insert(slot, b"a", Entry::new(string("1"), 0))
-            .is_none());
-        assert!(keyspace
-            .insert(slot, b"a", Entry::new(string("2"), 0))
-            .is_some());
+        keyspace.insert(slot, b"a", Entry::new(string("1"), 0));
+        keyspace.insert(slot, b"a", Entry::new(string("2"), 0));
         assert_eq!(keyspace.len(), 1);
+        assert!(matches!(
+            keyspace.peek(slot, b"a", 0).map(|entry| &entry.value),
+            Some(Value::Str { bytes, .. }) if &bytes[..] == b"2"
+        ));
         assert!(keyspace.lookup_read(slot, b"a", 0).is_some());
         assert!(keyspace.lookup_read(slot, b"b", 0).is_none());
         assert_eq!((keyspace.stats.hits, keyspace.stats.misses), (1, 1));

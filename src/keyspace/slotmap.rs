@@ -118,7 +118,7 @@ impl SlotMap {
         self.probe(hash, |bucket| {
             // SAFETY: see node_of.
             let node = unsafe { node_of(bucket).as_ref() };
-            node.hash == hash && *node.key == *key
+            node.hash == hash && super::key_eq(&node.key, key)
         })
     }
 
@@ -200,15 +200,19 @@ impl SlotMap {
     }
 
     /// Stores `entry` under `key`. An existing key keeps its node and gets
-    /// the new entry; the old one comes back with the stored key. A new key
-    /// is copied into a new node.
+    /// the new entry, in place (the old one is dropped); the stored key and
+    /// the old entry's expiry time come back. A new key is copied into a
+    /// new node.
     #[inline]
-    pub fn insert(&mut self, key: &[u8], entry: Entry) -> Option<(&Key, Entry)> {
+    pub fn insert(&mut self, key: &[u8], entry: Entry) -> Option<(&Key, u64)> {
         let hash = hash(key);
         if let Some(at) = self.find(hash, key) {
             let node = self.node_at_mut(at);
-            let old = std::mem::replace(&mut node.entry, entry);
-            return Some((&node.key, old));
+            let old_expire = node.entry.expire_at_ms();
+            // Assigned, not swapped out: moving the old entry to the stack
+            // and back cost a store-forwarding stall per SET.
+            node.entry = entry;
+            return Some((&node.key, old_expire));
         }
         let node = Box::new(Node {
             key: key.into(),
@@ -372,9 +376,12 @@ mod tests {
             assert!(map.insert(key, entry(value)).is_none());
         }
         assert_eq!(map.len(), 3);
-        let (stored, old) = map.insert(b"a", entry("4")).expect("a is stored");
-        assert_eq!(&**stored, b"a");
-        assert!(matches!(&old.value, Value::Str { bytes, .. } if &bytes[..] == b"1"));
+        let mut volatile = entry("4");
+        volatile.set_expire_at_ms(77);
+        let (stored, old_expire) = map.insert(b"a", volatile).expect("a is stored");
+        assert_eq!((&**stored, old_expire), (&b"a"[..], 0));
+        let (_, old_expire) = map.insert(b"a", entry("4")).expect("a is stored");
+        assert_eq!(old_expire, 77);
         assert_eq!(value_of(&map, b"a").as_deref(), Some(&b"4"[..]));
         assert_eq!(value_of(&map, &long).as_deref(), Some(&b"3"[..]));
         assert!(map.get(b"user:100").is_none());

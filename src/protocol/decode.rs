@@ -128,11 +128,38 @@ pub fn parse_i64_strict(bytes: &[u8]) -> Option<i64> {
     }
 }
 
+/// The common header line, `<sigil><digits>\r` with the byte after the
+/// `\r` present, read in one pass: its number and where its `\r` is. Any
+/// other line (a sign, a leading zero, a long number, a partial line, a
+/// stray byte) gives None, and the caller's general path reads it, with the
+/// same result or Redis's error.
+#[inline]
+fn short_header(buf: &[u8], pos: usize, sigil: u8) -> Option<(i64, usize)> {
+    // 18 digits cannot overflow an i64.
+    const DIGITS_MAX: usize = 18;
+    let line = buf.get(pos..)?;
+    if line.first() != Some(&sigil) || line.get(1) == Some(&b'0') {
+        return None;
+    }
+    let mut value: i64 = 0;
+    for (index, &byte) in line.iter().enumerate().skip(1).take(DIGITS_MAX + 1) {
+        match byte {
+            b'0'..=b'9' => value = value * 10 + i64::from(byte - b'0'),
+            b'\r' if index > 1 && index + 1 < line.len() => return Some((value, pos + index)),
+            _ => return None,
+        }
+    }
+    None
+}
+
 fn decode_multibulk(
     buf: &[u8],
     limits: &Limits,
     request: &mut Request,
 ) -> Result<Progress, ProtocolError> {
+    if let Some((count, line_end)) = short_header(buf, 0, b'*') {
+        return decode_bulks(buf, limits, request, count, line_end);
+    }
     let Some(line_end) = find_crlf(buf, 1) else {
         if buf.len() > INLINE_BYTES_MAX {
             return Err(ProtocolError::new("too big mbulk count string"));
@@ -143,9 +170,23 @@ fn decode_multibulk(
         return Ok(Progress::Incomplete { frame_bytes_min: 0 });
     }
     let count = match parse_i64_strict(&buf[1..line_end]) {
-        Some(count) if count <= MULTIBULK_LEN_MAX => count,
-        _ => return Err(ProtocolError::new("invalid multibulk length")),
+        Some(count) => count,
+        None => return Err(ProtocolError::new("invalid multibulk length")),
     };
+    decode_bulks(buf, limits, request, count, line_end)
+}
+
+/// The bulks of a multibulk whose count line ends at `line_end`.
+fn decode_bulks(
+    buf: &[u8],
+    limits: &Limits,
+    request: &mut Request,
+    count: i64,
+    line_end: usize,
+) -> Result<Progress, ProtocolError> {
+    if count > MULTIBULK_LEN_MAX {
+        return Err(ProtocolError::new("invalid multibulk length"));
+    }
     if limits.unauthenticated && count > UNAUTHENTICATED_MULTIBULK_LEN_MAX {
         return Err(ProtocolError::new("unauthenticated multibulk length"));
     }
@@ -154,28 +195,16 @@ fn decode_multibulk(
         return Ok(Progress::Complete { consumed: pos });
     }
     for _ in 0..count {
-        let Some(&first) = buf.get(pos) else {
-            return Ok(Progress::Incomplete { frame_bytes_min: 0 });
+        let (bulk_bytes, line_end) = match short_header(buf, pos, b'$') {
+            Some(header) => header,
+            None => match bulk_header(buf, pos)? {
+                Some(header) => header,
+                None => return Ok(Progress::Incomplete { frame_bytes_min: 0 }),
+            },
         };
-        let Some(line_end) = find_crlf(buf, pos) else {
-            if buf.len() - pos > INLINE_BYTES_MAX {
-                return Err(ProtocolError::new("too big bulk count string"));
-            }
-            return Ok(Progress::Incomplete { frame_bytes_min: 0 });
-        };
-        if line_end + 1 >= buf.len() {
-            return Ok(Progress::Incomplete { frame_bytes_min: 0 });
+        if bulk_bytes > limits.bulk_bytes_max {
+            return Err(ProtocolError::new("invalid bulk length"));
         }
-        if first != b'$' {
-            return Err(ProtocolError(format!(
-                "Protocol error: expected '$', got '{}'",
-                first as char
-            )));
-        }
-        let bulk_bytes = match parse_i64_strict(&buf[pos + 1..line_end]) {
-            Some(n) if n >= 0 && n <= limits.bulk_bytes_max => n,
-            _ => return Err(ProtocolError::new("invalid bulk length")),
-        };
         if limits.unauthenticated && bulk_bytes > UNAUTHENTICATED_BULK_BYTES_MAX {
             return Err(ProtocolError::new("unauthenticated bulk length"));
         }
@@ -191,6 +220,34 @@ fn decode_multibulk(
         pos = end + 2;
     }
     Ok(Progress::Complete { consumed: pos })
+}
+
+/// A bulk's header line at `pos`, the general way: its length (not yet
+/// checked against the limits) and where its `\r` is; None while the line
+/// is incomplete.
+fn bulk_header(buf: &[u8], pos: usize) -> Result<Option<(i64, usize)>, ProtocolError> {
+    let Some(&first) = buf.get(pos) else {
+        return Ok(None);
+    };
+    let Some(line_end) = find_crlf(buf, pos) else {
+        if buf.len() - pos > INLINE_BYTES_MAX {
+            return Err(ProtocolError::new("too big bulk count string"));
+        }
+        return Ok(None);
+    };
+    if line_end + 1 >= buf.len() {
+        return Ok(None);
+    }
+    if first != b'$' {
+        return Err(ProtocolError(format!(
+            "Protocol error: expected '$', got '{}'",
+            first as char
+        )));
+    }
+    match parse_i64_strict(&buf[pos + 1..line_end]) {
+        Some(n) if n >= 0 => Ok(Some((n, line_end))),
+        _ => Err(ProtocolError::new("invalid bulk length")),
+    }
 }
 
 fn decode_inline(buf: &[u8], request: &mut Request) -> Result<Progress, ProtocolError> {
@@ -522,5 +579,45 @@ mod tests {
         assert_eq!(parse_i64_strict(b"007"), None);
         assert_eq!(parse_i64_strict(b" 7"), None);
         assert_eq!(parse_i64_strict(b""), None);
+    }
+
+    /// The one-pass header reader agrees with the general path on every
+    /// line it accepts, and declines every line it could get wrong.
+    #[test]
+    fn short_headers_agree_with_the_general_path() {
+        let numbers: [&[u8]; 14] = [
+            b"1",
+            b"7",
+            b"10",
+            b"0",
+            b"00",
+            b"01",
+            b"-1",
+            b"+1",
+            b" 1",
+            b"",
+            b"12a",
+            b"999999999999999999",
+            b"1000000000000000000",
+            b"9223372036854775808",
+        ];
+        for number in numbers {
+            let line = [b"$", number, b"\r\n"].concat();
+            let general = bulk_header(&line, 0).ok().flatten();
+            match short_header(&line, 0, b'$') {
+                Some(header) => assert_eq!(Some(header), general, "{line:?}"),
+                None => assert!(
+                    number.len() > 18
+                        || !number.iter().all(u8::is_ascii_digit)
+                        || number.starts_with(b"0")
+                        || number.is_empty(),
+                    "declined {line:?}"
+                ),
+            }
+            // Without the byte after the \r the line is not whole yet.
+            assert_eq!(short_header(&line[..line.len() - 1], 0, b'$'), None);
+        }
+        assert_eq!(short_header(b"*3\r\n", 0, b'$'), None);
+        assert_eq!(short_header(b"*3\r\n", 0, b'*'), Some((3, 2)));
     }
 }

@@ -21,6 +21,7 @@ use crate::cluster::{core_of_slot, key_hash_slot, KnownSlot};
 use crate::command::table::index_of;
 use crate::command::ShardFn;
 use crate::command::{errors, key_positions, lookup, CommandSpec, Coord, Exec};
+use crate::keyspace::key_eq;
 use crate::protocol::decode::{decode, Limits, Progress, Request};
 use crate::protocol::Reply;
 use crate::protocol::{to_owned_args, Arg, SentArgs};
@@ -114,9 +115,24 @@ pub struct Conn {
     /// read's prefetch pass: the router reuses it when that argument is the
     /// command's first key.
     slot_hint: KnownSlot,
-    /// The last command this connection ran: a pipeline of one command
-    /// finds it again by comparing names, without a table lookup.
-    last_spec: Option<&'static CommandSpec>,
+    /// The last command this connection ran, with its name as the client
+    /// spelled it (`name_word`): a pipeline of one command finds it again by
+    /// one comparison, without a table lookup.
+    last_spec: Option<(u64, &'static CommandSpec)>,
+}
+
+/// A command name of at most 7 bytes as one word, its length in the top
+/// byte, so that equal words are equal names, byte for byte.
+fn name_word(name: &[u8]) -> Option<u64> {
+    if name.len() > 7 {
+        return None;
+    }
+    // Byte by byte: a copy of a length not known until now is a call.
+    let word = name
+        .iter()
+        .enumerate()
+        .fold(0u64, |word, (i, &byte)| word | u64::from(byte) << (8 * i));
+    Some(word | (name.len() as u64) << 56)
 }
 
 /// What the cluster gate says of a command.
@@ -141,6 +157,14 @@ pub(super) enum Route {
 impl Conn {
     pub(super) fn route(&self, spec: &CommandSpec, argv: &[Arg<'_>]) -> Route {
         let cores = self.core.cores();
+        if spec.has_one_key_first() && argv.len() > 1 {
+            let slot = self.slot_hint.slot_of(&argv[1]);
+            return Route::One {
+                core: core_of_slot(slot, cores),
+                slot,
+                key: 1,
+            };
+        }
         let mut positions = key_positions(spec, argv);
         let Some(first) = positions.next() else {
             return Route::Keyless;
@@ -291,14 +315,15 @@ impl Conn {
 
     /// Runs one command.
     pub async fn dispatch(&mut self, argv: &[Arg<'_>]) {
+        let word = name_word(&argv[0]);
         let spec = match self.last_spec {
-            Some(last) if last.name.as_bytes().eq_ignore_ascii_case(&argv[0]) => last,
+            Some((last, spec)) if word == Some(last) => spec,
             _ => {
                 let Some(spec) = lookup(&argv[0]) else {
                     self.reject(None, errors::unknown_command(argv));
                     return;
                 };
-                self.last_spec = Some(spec);
+                self.last_spec = word.map(|word| (word, spec));
                 spec
             }
         };
@@ -789,10 +814,13 @@ fn reuse_vec<T, U>(mut items: Vec<T>) -> Vec<U> {
     items.into_iter().map(|_| unreachable!()).collect()
 }
 
-/// Frames decoded from one read: where each request's arguments are.
-enum Frame {
-    Spans(Range<usize>),
-    Owned(Vec<Bytes>),
+/// A request decoded from one read: its arguments are `spans[args]`,
+/// ranges of the read's bytes, or for an inline command (whose quoting
+/// makes them differ from the bytes read) `inline[args]`.
+#[derive(Clone)]
+struct Frame {
+    args: Range<usize>,
+    inline: bool,
 }
 
 fn set_keepalive(fd: i32, idle_secs: u64) {
@@ -975,12 +1003,12 @@ impl Conn {
         const HINT_KEY_BYTES_MAX: usize = 256;
         let db = self.core.db.borrow();
         let cores = self.core.cores();
-        let key_of = |frame: &Frame| match frame {
-            Frame::Spans(range) if range.len() >= 2 => {
-                let key = &chunk[spans[range.start + 1].clone()];
-                (key.len() <= HINT_KEY_BYTES_MAX).then_some(key)
+        let key_of = |frame: &Frame| {
+            if frame.inline || frame.args.len() < 2 {
+                return None;
             }
-            _ => None,
+            let key = &chunk[spans[frame.args.start + 1].clone()];
+            (key.len() <= HINT_KEY_BYTES_MAX).then_some(key)
         };
         // A pipeline often repeats a key (a counter, a hot key, a
         // benchmark's one key): a key the same as the one before takes that
@@ -989,7 +1017,7 @@ impl Conn {
         hints.clear();
         hints.extend(frames.iter().map(|frame| match key_of(frame) {
             Some(key) => match previous {
-                Some((last, slot)) if last == key => KnownSlot::new(key, slot),
+                Some((last, slot)) if key_eq(last, key) => KnownSlot::new(key, slot),
                 _ => {
                     let slot = key_hash_slot(key);
                     if core_of_slot(slot, cores) == self.core.id {
@@ -1008,7 +1036,7 @@ impl Conn {
                 .zip(hints.iter())
                 .filter_map(move |(frame, hint)| {
                     let key = key_of(frame)?;
-                    if previous.replace(key) == Some(key) {
+                    if previous.replace(key).is_some_and(|last| key_eq(last, key)) {
                         return None;
                     }
                     let slot = hint.slot_of(key);
@@ -1024,6 +1052,7 @@ impl Conn {
         let mut read_bytes = READ_BYTES_MIN;
         let mut request = Request::default();
         let mut frames: Vec<Frame> = Vec::new();
+        let mut inline_args: Vec<Bytes> = Vec::new();
         let mut spans: Vec<Range<usize>> = Vec::new();
         // The arguments of the request being run; kept empty between reads
         // so that its allocation serves every read.
@@ -1095,21 +1124,24 @@ impl Conn {
             // Decode every complete request in the buffer.
             frames.clear();
             spans.clear();
+            inline_args.clear();
             let mut consumed = 0;
             let mut protocol_error = None;
             while frames.len() < PIPELINE_DEPTH_MAX {
                 match decode(&buf[consumed..], &limits, &mut request) {
                     Ok(Progress::Complete { consumed: used }) => {
-                        if request.is_inline {
-                            let owned = request
-                                .spans
-                                .iter()
-                                .map(|r| Bytes::copy_from_slice(&request.inline_storage[r.clone()]))
-                                .collect::<Vec<_>>();
-                            if !owned.is_empty() {
-                                frames.push(Frame::Owned(owned));
-                            }
-                        } else if !request.spans.is_empty() {
+                        if request.spans.is_empty() {
+                            // An empty line or `*0`: nothing to run.
+                        } else if request.is_inline {
+                            let first = inline_args.len();
+                            inline_args.extend(request.spans.iter().map(|r| {
+                                Bytes::copy_from_slice(&request.inline_storage[r.clone()])
+                            }));
+                            frames.push(Frame {
+                                args: first..inline_args.len(),
+                                inline: true,
+                            });
+                        } else {
                             let first = spans.len();
                             spans.extend(
                                 request
@@ -1117,7 +1149,10 @@ impl Conn {
                                     .iter()
                                     .map(|r| r.start + consumed..r.end + consumed),
                             );
-                            frames.push(Frame::Spans(first..spans.len()));
+                            frames.push(Frame {
+                                args: first..spans.len(),
+                                inline: false,
+                            });
                         }
                         consumed += used;
                     }
@@ -1149,13 +1184,14 @@ impl Conn {
             for (frame, hint) in frames.iter().zip(slot_hints.iter()) {
                 self.slot_hint = *hint;
                 argv.clear();
-                match frame {
-                    Frame::Spans(range) => argv.extend(
-                        spans[range.clone()]
+                if frame.inline {
+                    argv.extend(inline_args[frame.args.clone()].iter().map(Arg::new));
+                } else {
+                    argv.extend(
+                        spans[frame.args.clone()]
                             .iter()
                             .map(|r| Arg::slice(&chunk, r.clone())),
-                    ),
-                    Frame::Owned(owned) => argv.extend(owned.iter().map(Arg::new)),
+                    );
                 }
                 self.dispatch(&argv).await;
                 if self.close_after_reply {
@@ -1208,6 +1244,17 @@ impl Conn {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn name_words_tell_every_spelling_apart() {
+        assert_eq!(name_word(b"SET"), name_word(b"SET"));
+        assert_ne!(name_word(b"SET"), name_word(b"set"));
+        assert_ne!(name_word(b"SET"), name_word(b"SET\0"));
+        assert_ne!(name_word(b""), name_word(b"\0"));
+        assert!(name_word(b"HGETALL").is_some());
+        assert_eq!(name_word(b"SMEMBERS"), None);
+        assert_eq!(name_word(b"ZRANGEBYSCORE"), None);
+    }
 
     #[test]
     fn reuse_vec_keeps_the_allocation() {
