@@ -944,7 +944,8 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
 }
 
 /// A client socket's two directions: reads through the core's epoll
-/// instance (or glommio's poll), writes through glommio.
+/// instance (or glommio's poll); writes straight to the socket, and through
+/// glommio for what the socket did not take at once.
 struct ClientIo<'a> {
     stream: &'a mut TcpStream,
     registration: Option<&'a mut readiness::Registration>,
@@ -953,32 +954,52 @@ struct ClientIo<'a> {
 }
 
 impl ClientIo<'_> {
-    async fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+    /// Reads up to `bytes_max` bytes onto the end of `buf`: how many, 0 at
+    /// end of stream. The bytes go into the buffer's spare capacity, which
+    /// is not zeroed first.
+    async fn read(&mut self, buf: &mut BytesMut, bytes_max: usize) -> std::io::Result<usize> {
+        let filled = buf.len();
+        buf.reserve(bytes_max);
         let Some(registration) = self.registration.as_mut() else {
             // glommio applies the timeout itself.
-            return self.stream.read(buf).await;
+            buf.resize(filled + bytes_max, 0);
+            let result = self.stream.read(&mut buf[filled..]).await;
+            buf.truncate(filled + result.as_ref().map_or(0, |count| *count));
+            return result;
         };
-        match self.timeout {
-            None => registration.read(buf).await,
+        let spare = &mut buf.spare_capacity_mut()[..bytes_max];
+        let result = match self.timeout {
+            None => registration.read(spare).await,
             Some(timeout) => {
                 let expired = async {
                     glommio::timer::sleep(timeout).await;
                     Err(std::io::ErrorKind::TimedOut.into())
                 };
-                futures_lite::future::or(registration.read(buf), expired).await
+                futures_lite::future::or(registration.read(spare), expired).await
             }
+        };
+        if let Ok(count) = result {
+            // SAFETY: the read initialized the first `count` bytes of the
+            // spare capacity (`count` is at most its length).
+            unsafe { buf.set_len(filled + count) };
         }
+        result
     }
 }
 
 impl Conn {
-    /// Sends what the output holds.
+    /// Sends what the output holds: at once when the socket takes it all,
+    /// as it nearly always does, else the rest through glommio, which
+    /// waits for room.
     async fn write_out(&mut self, io: &mut ClientIo<'_>) -> std::io::Result<()> {
         if self.out.is_empty() {
             return Ok(());
         }
         self.core.stats.borrow_mut().net_output_bytes += self.out.len() as u64;
-        io.stream.write_all(&self.out).await?;
+        let sent = readiness::send_now(io.stream.as_raw_fd(), &self.out)?;
+        if sent < self.out.len() {
+            io.stream.write_all(&self.out[sent..]).await?;
+        }
         self.out.clear();
         if self.out.capacity() > READ_BYTES_MAX * 4 {
             self.out.shrink_to(READ_BYTES_MIN);
@@ -1064,19 +1085,20 @@ impl Conn {
         let mut need_read = true;
         loop {
             if need_read {
+                // A read cut short (a subscriber's message came first) may
+                // leave glommio's zeroed room behind: back to this.
                 let filled = buf.len();
-                buf.resize(filled + read_bytes, 0);
                 let read = match self.subscriber.clone() {
                     // A subscriber also wakes up for messages to deliver.
                     Some(subscriber) => {
-                        let reading = async { Some(io.read(&mut buf[filled..]).await) };
+                        let reading = async { Some(io.read(&mut buf, read_bytes).await) };
                         let pushed = async {
                             subscriber.ready().await;
                             None
                         };
                         futures_lite::future::or(reading, pushed).await
                     }
-                    None => Some(io.read(&mut buf[filled..]).await),
+                    None => Some(io.read(&mut buf, read_bytes).await),
                 };
                 let count = match read {
                     None => {
@@ -1101,7 +1123,6 @@ impl Conn {
                     Some(Ok(0) | Err(_)) => break,
                     Some(Ok(count)) => count,
                 };
-                buf.truncate(filled + count);
                 read_bytes = if count == read_bytes {
                     (read_bytes * 2).min(READ_BYTES_MAX)
                 } else {

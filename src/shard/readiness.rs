@@ -27,6 +27,7 @@
 use std::cell::{Cell, RefCell};
 use std::future::poll_fn;
 use std::io;
+use std::mem::MaybeUninit;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::rc::Rc;
 use std::task::{Poll, Waker};
@@ -159,20 +160,26 @@ pub struct Registration {
 }
 
 impl Registration {
-    /// Reads what the socket has, waiting for it if it has nothing yet:
-    /// Ok(0) at end of stream.
-    pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+    /// Reads what the socket has into `buf`, waiting for it if it has
+    /// nothing yet: how many bytes it wrote there, 0 at end of stream.
+    pub async fn read(&mut self, buf: &mut [MaybeUninit<u8>]) -> io::Result<usize> {
         loop {
             if self.drained {
                 self.flag.lowered().await;
             }
-            // SAFETY: `buf` is valid for writes of its length.
+            // SAFETY: `buf` is valid for writes of its length; the kernel
+            // only writes to it. A raw system call, because libc's `recv`
+            // is a cancellation point and switches cancellation off and on
+            // around the call, every call.
             let count = unsafe {
-                libc::recv(
+                libc::syscall(
+                    libc::SYS_recvfrom,
                     self.fd,
-                    buf.as_mut_ptr().cast(),
+                    buf.as_mut_ptr(),
                     buf.len(),
                     libc::MSG_DONTWAIT,
+                    std::ptr::null_mut::<libc::sockaddr>(),
+                    std::ptr::null_mut::<libc::socklen_t>(),
                 )
             };
             if count >= 0 {
@@ -186,6 +193,36 @@ impl Registration {
                 io::ErrorKind::Interrupted => {}
                 _ => return Err(error),
             }
+        }
+    }
+}
+
+/// Sends as much of `bytes` as the socket takes now, without waiting: how
+/// many it took (0 when its buffer is full). A raw system call, as in
+/// `Registration::read`; `MSG_NOSIGNAL`, so a closed peer is an error
+/// (EPIPE), not a signal.
+pub fn send_now(fd: RawFd, bytes: &[u8]) -> io::Result<usize> {
+    loop {
+        // SAFETY: `bytes` is valid for reads of its length.
+        let count = unsafe {
+            libc::syscall(
+                libc::SYS_sendto,
+                fd,
+                bytes.as_ptr(),
+                bytes.len(),
+                libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+                std::ptr::null::<libc::sockaddr>(),
+                0 as libc::socklen_t,
+            )
+        };
+        if count >= 0 {
+            return Ok(count as usize);
+        }
+        let error = io::Error::last_os_error();
+        match error.kind() {
+            io::ErrorKind::WouldBlock => return Ok(0),
+            io::ErrorKind::Interrupted => {}
+            _ => return Err(error),
         }
     }
 }
