@@ -462,3 +462,19 @@ fn a_killed_server_restarts_on_its_port_at_once() {
         .unwrap_or_else(|why| panic!("no restart on port {port}: {why}"));
     assert_eq!(stdout(&redis_cli(second.port(), &["PING"])).trim(), "PONG");
 }
+
+/// The server turns transparent huge pages off for itself (mimalloc would ask for them on its
+/// arena, and each 2 MiB stretch touched would then cost a whole huge page of VmRSS).
+#[test]
+fn transparent_huge_pages_are_off_for_the_server() {
+    if std::env::var("SLOTCORE_TEST_TARGET").as_deref() == Ok("redis") {
+        return;
+    }
+    let server = Server::start(&[]);
+    let status = std::fs::read_to_string(format!("/proc/{}/status", server.pid()))
+        .expect("the server's /proc status");
+    // The line exists from Linux 6.0 on; an older kernel does not say.
+    if let Some(line) = status.lines().find(|line| line.starts_with("THP_enabled:")) {
+        assert_eq!(line.split_whitespace().nth(1), Some("0"), "{line}");
+    }
+}
