@@ -49,6 +49,7 @@ pub fn key_eq(a: &[u8], b: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::hash::BuildHasher;
 
     #[test]
     fn key_eq_is_slice_equality() {
@@ -66,7 +67,6 @@ mod tests {
             }
         }
     }
-    use std::hash::BuildHasher;
 
     #[test]
     fn short_keys_are_inline_and_long_ones_boxed() {

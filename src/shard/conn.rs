@@ -817,7 +817,6 @@ fn reuse_vec<T, U>(mut items: Vec<T>) -> Vec<U> {
 /// A request decoded from one read: its arguments are `spans[args]`,
 /// ranges of the read's bytes, or for an inline command (whose quoting
 /// makes them differ from the bytes read) `inline[args]`.
-#[derive(Clone)]
 struct Frame {
     args: Range<usize>,
     inline: bool,
