@@ -182,14 +182,16 @@ pub fn bitcount(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
             let (Some(start), Some(end)) = (parse_int(&argv[2]), parse_int(&argv[3])) else {
                 return Reply::error(NOT_INTEGER);
             };
+            // Redis 7.0 answers a range of two negative, crossed indexes
+            // before it looks at the unit.
+            if start < 0 && end < 0 && start > end {
+                return Reply::Int(0);
+            }
             let bit_units = match argv.get(4).map(|unit| parse_unit(unit)) {
                 Some(Ok(bit_units)) => bit_units,
                 Some(Err(reply)) => return reply,
                 None => false,
             };
-            if start < 0 && end < 0 && start > end {
-                return Reply::Int(0);
-            }
             resolve_range(bytes.len() as i64, start, end, bit_units)
         }
         _ => return Reply::error(SYNTAX),

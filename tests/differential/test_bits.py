@@ -60,6 +60,10 @@ BITCOUNT_BITPOS = [
     ["BITCOUNT", "s", "-9", "-3", "BIT"], ["BITCOUNT", "s", "7", "7", "BIT"], ["BITCOUNT", "s", "47", "100", "BIT"],
     ["BITCOUNT", "s", "0"], ["BITCOUNT", "s", "0", "1", "BYTES"], ["BITCOUNT", "s", "a", "1"],
     ["BITCOUNT", "s", "0", "b"], ["BITCOUNT", "s", "0", "1", "BIT", "x"],
+    # Two negative, crossed indexes answer 0 before the unit is read (a fuzzer find).
+    ["BITCOUNT", "s", "-1", "-2", "WITHSCORES"], ["BITCOUNT", "s", "-1", "x", "BLAH"],
+    ["BITCOUNT", "s", "0", "-2", "BLAH"], ["BITPOS", "s", "1", "-1", "-2", "BLAH"],
+    ["BITPOS", "s", "1", "0", "x", "BLAH"], ["BITPOS", "s", "1", "0", "x", "BIT"],
     ["BITCOUNT", "nokey"], ["BITCOUNT", "nokey", "0"], ["BITCOUNT", "nokey", "a", "b", "c", "d"],
     ["SET", "empty", ""], ["BITCOUNT", "empty"], ["BITCOUNT", "empty", "0", "-1", "BIT"],
     ["SET", "n", "1234567"], ["BITCOUNT", "n"], ["BITCOUNT", "n", "1", "2"],
