@@ -10,7 +10,7 @@ use super::hashes::parse_cursor;
 use super::scan;
 use super::{drop_if_empty, typed_value};
 use super::{parse_int, Db};
-use crate::keyspace::zset::{listpack_entries, score_text};
+use crate::keyspace::zset::{listpack_entries, score_text, Sorted};
 use crate::keyspace::{EncodingLimits, Entry, Value, ZSet};
 use crate::protocol::Arg;
 use crate::protocol::Reply;
@@ -194,10 +194,7 @@ fn bounds(zset: &ZSet, kind: &RangeKind, reverse: bool) -> (usize, usize) {
                 let members: Vec<&[u8]> = listpack_entries(packed).map(|(m, _)| m).collect();
                 listpack_lex(&members, min, max, reverse)
             }
-            ZSet::Skiplist(_) => (
-                zset.partition_point(|m, _| !above_min_lex(m, min)),
-                zset.partition_point(|m, _| below_max_lex(m, max)),
-            ),
+            ZSet::Skiplist(sorted) => skiplist_lex(zset, sorted, min, max, reverse),
         },
     }
 }
@@ -235,6 +232,53 @@ fn listpack_lex(
         let inside = members[bottom..]
             .iter()
             .take_while(|m| below_max_lex(m, max))
+            .count();
+        (bottom, bottom + inside)
+    }
+}
+
+/// A lex range over a skiplist. With equal scores the members are in lex
+/// order and two searches find the range. With mixed scores Redis's answer
+/// depends on its nodes' random levels; what it always does is answer
+/// nothing when the first member is above the range or the last below it
+/// (zslIsInLexRange), and, from the member its search lands on, go on
+/// while members stay inside. This does the same from a binary search.
+fn skiplist_lex(
+    zset: &ZSet,
+    sorted: &Sorted,
+    min: &LexBound,
+    max: &LexBound,
+    reverse: bool,
+) -> (usize, usize) {
+    let (Some((first, first_score)), Some((last, last_score))) =
+        (sorted.iter().next(), sorted.iter().next_back())
+    else {
+        return (0, 0);
+    };
+    if lex_range_is_empty(min, max) || !above_min_lex(last, min) || !below_max_lex(first, max) {
+        return (0, 0);
+    }
+    if first_score == last_score {
+        return (
+            zset.partition_point(|m, _| !above_min_lex(m, min)),
+            zset.partition_point(|m, _| below_max_lex(m, max)),
+        );
+    }
+    if reverse {
+        let top = zset.partition_point(|m, _| below_max_lex(m, max));
+        let inside = sorted
+            .iter()
+            .rev()
+            .skip(zset.len() - top)
+            .take_while(|(m, _)| above_min_lex(m, min))
+            .count();
+        (top - inside, top)
+    } else {
+        let bottom = zset.partition_point(|m, _| !above_min_lex(m, min));
+        let inside = sorted
+            .iter()
+            .skip(bottom)
+            .take_while(|(m, _)| below_max_lex(m, max))
             .count();
         (bottom, bottom + inside)
     }

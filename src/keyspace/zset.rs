@@ -190,6 +190,14 @@ impl Sorted {
         }
     }
 
+    /// Every entry, in (score, member) order.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&[u8], f64)> + '_ {
+        self.chunks
+            .iter()
+            .flatten()
+            .map(|(member, score)| (&**member, *score))
+    }
+
     fn partition_point(&self, below: impl Fn(&[u8], f64) -> bool) -> usize {
         let at = self
             .chunks

@@ -301,6 +301,12 @@ ENCODINGS = [
     ["ZRANDMEMBER", "n", "200"], ["ZRANDMEMBER", "n", "129", "WITHSCORES"],
     Gap(["ZSCAN", "n", "0"], "ZSCAN pages a skiplist in hash order, not redis's bucket order (docs/COMPATIBILITY.md)"),
     Gap(["ZRANGE", "n", "[m1", "[m2", "BYLEX"], "lex range over a skiplist with mixed scores (docs/COMPATIBILITY.md)"),
+    # Over mixed scores Redis still answers nothing when the first member is above the range or
+    # the last below it, whatever its skiplist's levels (a fuzzer find).
+    ["ZADD", "sk", "0", "m182", "0", "x" * 65, "1", "aa"], ["OBJECT", "ENCODING", "sk"],
+    ["ZRANGEBYLEX", "sk", "-", "(c"], ["ZREVRANGEBYLEX", "sk", "(c", "-"], ["ZLEXCOUNT", "sk", "-", "(c"],
+    ["ZRANGE", "sk", "(zz", "+", "BYLEX"], ["ZLEXCOUNT", "sk", "(zz", "+"], ["ZRANGEBYLEX", "sk", "[m182", "[m182"],
+    ["ZREMRANGEBYLEX", "sk", "-", "(c"], ["ZCARD", "sk"],
     ["CONFIG", "SET", "zset-max-listpack-entries", "2"], ["CONFIG", "GET", "zset-max-listpack-entries"],
     ["CONFIG", "GET", "zset-max-ziplist-entries"], ["ZADD", "t", "1", "a", "2", "b"], ["OBJECT", "ENCODING", "t"],
     ["ZADD", "t", "3", "c"], ["OBJECT", "ENCODING", "t"], ["ZUNIONSTORE", "{t}u", "1", "t"], ["OBJECT", "ENCODING", "{t}u"],
