@@ -666,6 +666,7 @@ impl Conn {
             .collect();
         self.handle.blocked.set(true);
         *self.handle.waiter.borrow_mut() = Some(waiter.clone());
+        let _counted = BlockedGauge::new(&self.core, timeout.is_some());
         self.on_each(ops).await;
         let fd = self.handle.fd;
         let handle = self.handle.clone();
@@ -702,6 +703,30 @@ impl Conn {
             .collect();
         self.on_each(ops).await;
         served
+    }
+}
+
+/// Counts a client in INFO's blocked_clients (and clients_in_timeout_table
+/// when it has a timeout) while it lives, however the wait ends.
+struct BlockedGauge<'a> {
+    core: &'a Core,
+    with_timeout: bool,
+}
+
+impl<'a> BlockedGauge<'a> {
+    fn new(core: &'a Core, with_timeout: bool) -> Self {
+        let mut stats = core.stats.borrow_mut();
+        stats.blocked_clients += 1;
+        stats.clients_in_timeout_table += u64::from(with_timeout);
+        BlockedGauge { core, with_timeout }
+    }
+}
+
+impl Drop for BlockedGauge<'_> {
+    fn drop(&mut self) {
+        let mut stats = self.core.stats.borrow_mut();
+        stats.blocked_clients -= 1;
+        stats.clients_in_timeout_table -= u64::from(self.with_timeout);
     }
 }
 

@@ -196,9 +196,12 @@ impl Conn {
                 line(format!("maxclients:{}", config.maxclients));
                 line("client_recent_max_input_buffer:0".into());
                 line("client_recent_max_output_buffer:0".into());
-                line("blocked_clients:0".into());
+                line(format!("blocked_clients:{}", stats.blocked_clients));
                 line("tracking_clients:0".into());
-                line("clients_in_timeout_table:0".into());
+                line(format!(
+                    "clients_in_timeout_table:{}",
+                    stats.clients_in_timeout_table
+                ));
             }
             "memory" => {
                 let used = crate::memory::allocated_bytes();

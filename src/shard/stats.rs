@@ -32,6 +32,10 @@ pub struct CoreStats {
     pub net_output_bytes: u64,
     pub total_error_replies: u64,
     pub connected_clients: u64,
+    /// Clients waiting in a blocking command (BLPOP, BZPOPMIN, ...).
+    pub blocked_clients: u64,
+    /// Those of them with a timeout (Redis's clients_timeout_table).
+    pub clients_in_timeout_table: u64,
 }
 
 impl CoreStats {
@@ -130,12 +134,23 @@ impl CoreStats {
         self.net_output_bytes += other.net_output_bytes;
         self.total_error_replies += other.total_error_replies;
         self.connected_clients += other.connected_clients;
+        self.blocked_clients += other.blocked_clients;
+        self.clients_in_timeout_table += other.clients_in_timeout_table;
     }
 
     pub fn reset(&mut self) {
-        let connected = self.connected_clients;
+        // Gauges, not counters: CONFIG RESETSTAT leaves them.
+        let gauges = (
+            self.connected_clients,
+            self.blocked_clients,
+            self.clients_in_timeout_table,
+        );
         *self = CoreStats::new();
-        self.connected_clients = connected;
+        (
+            self.connected_clients,
+            self.blocked_clients,
+            self.clients_in_timeout_table,
+        ) = gauges;
     }
 }
 
@@ -152,6 +167,8 @@ impl CoreStats {
             self.net_output_bytes,
             self.total_error_replies,
             self.connected_clients,
+            self.blocked_clients,
+            self.clients_in_timeout_table,
         ];
         let commands = self
             .commands
@@ -208,7 +225,7 @@ impl CoreStats {
         };
         if let Some(Reply::Array(totals)) = parts.first() {
             let values: Vec<u64> = totals.iter().map(int).collect();
-            if let [a, b, c, d, e, f, g] = values[..] {
+            if let [a, b, c, d, e, f, g, h, i] = values[..] {
                 stats.total_commands = a;
                 stats.total_connections = b;
                 stats.rejected_connections = c;
@@ -216,6 +233,8 @@ impl CoreStats {
                 stats.net_output_bytes = e;
                 stats.total_error_replies = f;
                 stats.connected_clients = g;
+                stats.blocked_clients = h;
+                stats.clients_in_timeout_table = i;
             }
         }
         if let Some(Reply::Array(commands)) = parts.get(1) {

@@ -9,8 +9,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from resp import encode  # noqa: E402
-from test_differential import Inline, Sleep, h  # noqa: E402,F401  (h is the pytest fixture)
+from resp import encode, to_text  # noqa: E402
+from test_differential import C as Checked, Inline, Sleep, h  # noqa: E402,F401  (h is the pytest fixture)
 
 
 def block(args):
@@ -119,6 +119,36 @@ def test_client_unblock(h):
         h.compare(["CLIENT", "UNBLOCK", "<id again>"], replies[0], replies[1])
     h.run([["CLIENT", "UNBLOCK", "abc"], ["CLIENT", "UNBLOCK", "1", "maybe"],
            ["CLIENT", "UNBLOCK", "999999"], ["CLIENT", "UNBLOCK"]], admin)
+    h.done()
+
+
+def blocked_counts(ra, rb, args, h):
+    """INFO clients: only the fields about blocked clients are compared."""
+    def fields(reply):
+        if reply[0] not in ("$", "="):
+            return reply
+        lines = to_text(reply).split("\r\n")
+        wanted = ("blocked_clients:", "clients_in_timeout_table:")
+        return sorted(line for line in lines if line.startswith(wanted))
+    return fields(ra), fields(rb)
+
+
+def test_info_counts_blocked_clients(h):
+    """INFO clients' blocked_clients and clients_in_timeout_table (the redis test suite's
+    wait_for_blocked_client polls them), with clients blocked on keys of two cores."""
+    forever, bounded, zset_waiter, pusher = h.pair(), h.pair(), h.pair(), h.pair()
+    info = Checked(["INFO", "clients"], rule=blocked_counts)
+    h.run([info], pusher)
+    h.run([block(["BLPOP", A, B, "0"])], forever)
+    h.run([block(["BRPOP", C, "5"])], bounded)
+    h.run([block(["BZPOPMIN", "{b}zset", "5"]), Sleep(0.1)], zset_waiter)
+    h.run([info, ["RPUSH", C, "c"]], pusher)
+    h.run([receive()], bounded)
+    h.run([Sleep(0.05), info, ["ZADD", "{b}zset", "1", "m"]], pusher)
+    h.run([receive()], zset_waiter)
+    h.run([Sleep(0.05), info, ["RPUSH", B, "b"]], pusher)
+    h.run([receive()], forever)
+    h.run([Sleep(0.05), info, ["CONFIG", "RESETSTAT"], info], pusher)
     h.done()
 
 
