@@ -316,6 +316,12 @@ impl Keyspace {
         self.map(slot).get(key)
     }
 
+    /// Whether the key is stored, live or with its time come and not yet
+    /// expired (Redis's dictFind on the main dict).
+    pub fn holds(&self, slot: u16, key: &[u8]) -> bool {
+        self.map(slot).get(key).is_some()
+    }
+
     pub fn contains(&mut self, slot: u16, key: &[u8], now_ms: u64) -> bool {
         self.peek(slot, key, now_ms).is_some()
     }

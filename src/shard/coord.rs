@@ -662,10 +662,12 @@ pub fn array_items(reply: Reply) -> Vec<Reply> {
     }
 }
 
-/// FLUSHALL on one core: watched keys are touched, then every key goes.
+/// FLUSHALL on one core: the watched keys it deletes are touched, then
+/// every key goes.
 fn flush_core(core: &super::Core, argv: &[Arg<'_>]) -> Reply {
-    core.watches.borrow().touch_all();
-    keys::flush_local(&mut core.db.borrow_mut(), argv)
+    let mut db = core.db.borrow_mut();
+    core.watches.borrow().touch_stored(&db.keyspace);
+    keys::flush_local(&mut db, argv)
 }
 
 fn sum(replies: Vec<Reply>) -> Reply {

@@ -75,11 +75,17 @@ impl Watches {
         }
     }
 
-    /// FLUSHALL: every watched key here is touched.
-    pub fn touch_all(&self) {
-        for list in self.keys.values() {
-            for (_, flag) in list {
-                flag.store(true, Ordering::Release);
+    /// FLUSHALL / FLUSHDB: every watched key that the flush deletes is
+    /// touched. A watched key that is not stored is left alone, as in Redis
+    /// (touchAllWatchedKeysInDb): nothing about it changes. Keys already
+    /// expired when WATCHed were deleted then (`Op::Watch`), so a stored
+    /// key was live at WATCH time, and deleting it is a change.
+    pub fn touch_stored(&self, keyspace: &crate::keyspace::Keyspace) {
+        for (key, list) in &self.keys {
+            if keyspace.holds(key_hash_slot(key), key) {
+                for (_, flag) in list {
+                    flag.store(true, Ordering::Release);
+                }
             }
         }
     }

@@ -102,6 +102,26 @@ def test_watched_key_expiry(h):
     h.done()
 
 
+def test_flush_touches_only_the_watched_keys_it_deletes(h):
+    """FLUSHALL / FLUSHDB abort EXEC only for watched keys they delete (Redis's
+    touchAllWatchedKeysInDb): a watched key that does not exist, or that was already expired
+    when WATCHed, is no change; a live one, or one that expired after WATCH, is. Keys on both
+    cores (the cases of Redis's own multi.tcl)."""
+    import time
+    p = h.pair()
+    for key in (K1, K2):
+        for flush in (["FLUSHALL"], ["FLUSHDB"]):
+            h.run([["DEL", key], ["WATCH", key], flush, ["MULTI"], ["PING"], ["EXEC"]], p)
+            h.run([["SET", key, "30"], ["WATCH", key], flush, ["MULTI"], ["PING"], ["EXEC"]], p)
+            h.run([["DEBUG", "SET-ACTIVE-EXPIRE", "0"], ["SET", key, "foo", "PX", "1"]], p)
+            time.sleep(0.01)
+            h.run([["WATCH", key], flush, ["MULTI"], ["PING"], ["EXEC"]], p)
+            h.run([["SET", key, "foo", "PX", "50"], ["WATCH", key]], p)
+            time.sleep(0.1)
+            h.run([flush, ["MULTI"], ["PING"], ["EXEC"], ["DEBUG", "SET-ACTIVE-EXPIRE", "1"]], p)
+    h.done()
+
+
 def test_multi_exec_resp3(h):
     p = h.pair()
     h.run([
