@@ -208,10 +208,19 @@ impl Conn {
                 entry.failed_calls += 1;
             }
         }
+        // Pub/Sub confirmations go out whatever CLIENT REPLY says, as in
+        // Redis (CLIENT_PUSHING); a SKIP is still used up by the command.
         match self.reply_mode {
             ReplyMode::On => reply.encode(self.resp3, &mut self.out),
-            ReplyMode::Off => {}
+            ReplyMode::Off => {
+                if matches!(reply, Reply::Push(_)) {
+                    reply.encode(self.resp3, &mut self.out);
+                }
+            }
             ReplyMode::Skip(left) => {
+                if matches!(reply, Reply::Push(_)) {
+                    reply.encode(self.resp3, &mut self.out);
+                }
                 self.reply_mode = if left > 1 {
                     ReplyMode::Skip(left - 1)
                 } else {
@@ -223,18 +232,22 @@ impl Conn {
 
     /// Writes one more reply of a command that answers several times
     /// (SUBSCRIBE with many channels).
+    /// These are Pub/Sub confirmations: they go out whatever CLIENT REPLY
+    /// says and use up no SKIP (the command's last reply does).
     pub fn write_extra(&mut self, reply: &Reply) {
-        self.write_reply(u16::MAX, reply);
+        if let Some(subscriber) = &self.subscriber {
+            if subscriber.has_queued() {
+                self.write_pushes();
+            }
+        }
+        reply.encode(self.resp3, &mut self.out);
     }
 
-    /// Moves the messages queued for this subscriber into the output.
+    /// Moves the messages queued for this subscriber into the output; they
+    /// go out under CLIENT REPLY OFF too, as in Redis.
     fn write_pushes(&mut self) {
         if let Some(subscriber) = &self.subscriber {
-            if self.reply_mode == ReplyMode::On {
-                subscriber.drain_into(self.resp3, &mut self.out);
-            } else {
-                subscriber.drain_into(self.resp3, &mut Vec::new());
-            }
+            subscriber.drain_into(self.resp3, &mut self.out);
         }
     }
 

@@ -86,6 +86,26 @@ def test_subscribe_publish_resp3(h):
     h.done()
 
 
+def test_pubsub_replies_ignore_client_reply_off(h):
+    """Subscribe confirmations and messages go out under CLIENT REPLY OFF / SKIP, in RESP2 and
+    RESP3 (Redis's CLIENT_PUSHING); a SKIP is used up by the SUBSCRIBE. Redis's own
+    tests/unit/pubsub.tcl waits for these ("PubSub messages with CLIENT REPLY OFF")."""
+    for resp3 in (False, True):
+        sub, pub = h.pair(), h.pair()
+        if resp3:
+            h.run([C(["HELLO", "3"], lambda ra, rb, args, h: (ra[0], rb[0]))], sub)
+        h.run([send(["CLIENT", "REPLY", "OFF"], 0), send(["SUBSCRIBE", "channel"]),
+               send(["PSUBSCRIBE", "ch*"]), send(["CLIENT", "REPLY", "OFF"], 0)
+               if resp3 else send(["PING"], 0)], sub)
+        h.run([["PUBLISH", "channel", "hello"]], pub)
+        h.run([receive(2), send(["UNSUBSCRIBE", "channel"]), send(["PUNSUBSCRIBE", "ch*"]),
+               send(["UNSUBSCRIBE"]), send(["GET", "k"], 0), send(["CLIENT", "REPLY", "ON"]),
+               ["PING"], send(["CLIENT", "REPLY", "SKIP"], 0), send(["SUBSCRIBE", "a", "b"], 2)], sub)
+        h.run([["PUBLISH", "b", "after skip"]], pub)
+        h.run([receive(), send(["UNSUBSCRIBE", "a", "b"], 2), ["PING"]], sub)
+    h.done()
+
+
 def test_many_subscribers_and_closed_subscribers(h):
     subs = [h.pair() for _ in range(4)]
     pub = h.pair()
