@@ -266,6 +266,13 @@ impl Core {
         waiter.answer(served);
         // The pop wrote the key: clients watching it see EXEC fail.
         self.watches.borrow().touch(key);
+        // A move on this core wrote its destination too: its watchers see
+        // EXEC fail, and clients blocked on it are served (as Redis's
+        // signalKeyAsReady when the push creates the list).
+        if let BlockKind::Move { destination, .. } = &waiter.kind {
+            self.watches.borrow().touch(destination);
+            self.serve_blocked(destination);
+        }
         true
     }
 

@@ -122,6 +122,22 @@ def test_client_unblock(h):
     h.done()
 
 
+def test_blmove_serves_clients_blocked_on_its_destination(h):
+    """A blocked BLMOVE, once served, pushes onto its destination, which serves a client
+    blocked there (Redis's tests/unit/type/list.tcl, "BLMOVE (left, right) with a client
+    BLPOPing the target list"), with both lists on one core and on two."""
+    mover, popper, pusher = h.pair(), h.pair(), h.pair()
+    for source, target in (("{t}src", "{t}dst"), (A, B)):
+        for sides in (["LEFT", "RIGHT"], ["RIGHT", "LEFT"]):
+            h.run([block(["BLPOP", target, "5"]), Sleep(0.05)], popper)
+            h.run([block(["BLMOVE", source, target] + sides + ["5"]), Sleep(0.05)], mover)
+            h.run([["RPUSH", source, "foo"]], pusher)
+            h.run([receive()], mover)
+            h.run([receive()], popper)
+            h.run([Sleep(0.05), ["LRANGE", source, "0", "-1"], ["LRANGE", target, "0", "-1"]], pusher)
+    h.done()
+
+
 def blocked_counts(ra, rb, args, h):
     """INFO clients: only the fields about blocked clients are compared."""
     def fields(reply):
