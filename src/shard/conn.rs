@@ -1206,8 +1206,10 @@ impl Conn {
                 }
             }
             need_read = frames.len() < PIPELINE_DEPTH_MAX || protocol_error.is_some();
-            let chunk = buf.split_to(consumed).freeze();
+            // CLIENT LIST's qbuf: while its commands run, the whole read,
+            // as Redis trims its query buffer only after them.
             self.handle.query_buffer_bytes.set(buf.len());
+            let chunk = buf.split_to(consumed).freeze();
             self.core.db.borrow_mut().refresh_clock();
             self.handle
                 .last_command_ms
@@ -1237,6 +1239,7 @@ impl Conn {
             self.slot_hint = KnownSlot::NONE;
             drop(chunk);
             self.flush_plan().await;
+            self.handle.query_buffer_bytes.set(buf.len());
             if let Some(error) = &protocol_error {
                 warning!(
                     "Protocol error ({}) from client: id={} addr={}",

@@ -199,7 +199,7 @@ def scan_page_rule(ra, rb, args, h):
     return f(ra), f(rb)
 
 
-CLIENT_DETERMINISTIC_FIELDS = ("name", "db", "resp", "cmd", "flags", "multi", "sub", "psub")
+CLIENT_DETERMINISTIC_FIELDS = ("name", "db", "resp", "cmd", "flags", "multi", "sub", "psub", "qbuf")
 
 
 def _client_fields(line):
