@@ -69,6 +69,9 @@ pub struct Config {
     /// Quicklist node size: negative is a size class (-2: 8 KiB), positive
     /// a count of entries.
     pub list_max_listpack_size: i64,
+    /// Accepted and reported; lists are deques of values here, not
+    /// quicklists of listpack nodes, so there is nothing to compress.
+    pub list_compress_depth: i64,
     /// A sorted set keeps the listpack encoding up to this many members…
     pub zset_max_listpack_entries: u64,
     /// …and while every member is at most this many bytes.
@@ -125,6 +128,7 @@ impl Default for Config {
             set_max_intset_entries: 512,
             hll_sparse_max_bytes: 3000,
             list_max_listpack_size: -2,
+            list_compress_depth: 0,
             zset_max_listpack_entries: 128,
             zset_max_listpack_value: 64,
             shards: 0,

@@ -339,6 +339,12 @@ pub static PARAMETERS: &[ParamSpec] = &[
         |c, a| c.list_max_listpack_size = integer(a, i32::MIN as i64, i32::MAX as i64)?
     ),
     param!(
+        "list-compress-depth",
+        true,
+        |c| c.list_compress_depth.to_string(),
+        |c, a| c.list_compress_depth = integer(a, 0, i32::MAX as i64)?
+    ),
+    param!(
         "zset-max-listpack-entries",
         true,
         |c| c.zset_max_listpack_entries.to_string(),
