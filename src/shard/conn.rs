@@ -196,11 +196,7 @@ impl Conn {
 
     fn write_reply(&mut self, command: u16, reply: &Reply) {
         // Messages published before this reply was made go out first.
-        if let Some(subscriber) = &self.subscriber {
-            if subscriber.has_queued() {
-                self.write_pushes();
-            }
-        }
+        self.write_pushes();
         if let Reply::Error(text) = reply {
             let mut stats = self.core.stats.borrow_mut();
             stats.count_error(text);
@@ -208,46 +204,40 @@ impl Conn {
                 entry.failed_calls += 1;
             }
         }
-        // Pub/Sub confirmations go out whatever CLIENT REPLY says, as in
-        // Redis (CLIENT_PUSHING); a SKIP is still used up by the command.
         match self.reply_mode {
             ReplyMode::On => reply.encode(self.resp3, &mut self.out),
-            ReplyMode::Off => {
+            mode => {
+                // Pub/Sub confirmations go out whatever CLIENT REPLY says,
+                // as in Redis (CLIENT_PUSHING); a SKIP is still used up.
                 if matches!(reply, Reply::Push(_)) {
                     reply.encode(self.resp3, &mut self.out);
                 }
-            }
-            ReplyMode::Skip(left) => {
-                if matches!(reply, Reply::Push(_)) {
-                    reply.encode(self.resp3, &mut self.out);
+                if let ReplyMode::Skip(left) = mode {
+                    self.reply_mode = if left > 1 {
+                        ReplyMode::Skip(left - 1)
+                    } else {
+                        ReplyMode::On
+                    };
                 }
-                self.reply_mode = if left > 1 {
-                    ReplyMode::Skip(left - 1)
-                } else {
-                    ReplyMode::On
-                };
             }
         }
     }
 
-    /// Writes one more reply of a command that answers several times
-    /// (SUBSCRIBE with many channels).
-    /// These are Pub/Sub confirmations: they go out whatever CLIENT REPLY
-    /// says and use up no SKIP (the command's last reply does).
+    /// Writes one more Pub/Sub confirmation of a command that answers
+    /// several times (SUBSCRIBE with many channels): it goes out whatever
+    /// CLIENT REPLY says and uses up no SKIP (the command's last reply does).
     pub fn write_extra(&mut self, reply: &Reply) {
-        if let Some(subscriber) = &self.subscriber {
-            if subscriber.has_queued() {
-                self.write_pushes();
-            }
-        }
+        self.write_pushes();
         reply.encode(self.resp3, &mut self.out);
     }
 
-    /// Moves the messages queued for this subscriber into the output; they
-    /// go out under CLIENT REPLY OFF too, as in Redis.
+    /// Moves the messages queued for this subscriber, if any, into the
+    /// output; they go out under CLIENT REPLY OFF too, as in Redis.
     fn write_pushes(&mut self) {
         if let Some(subscriber) = &self.subscriber {
-            subscriber.drain_into(self.resp3, &mut self.out);
+            if subscriber.has_queued() {
+                subscriber.drain_into(self.resp3, &mut self.out);
+            }
         }
     }
 
