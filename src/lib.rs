@@ -24,6 +24,7 @@
 //! - [`memory`]: allocation accounting for INFO memory.
 //! - [`clock`]: a cheap monotonic clock (TSC) for timing every command.
 //! - [`log`]: Redis-style log lines.
+//! - [`process`]: `daemonize` and the PID file.
 
 pub mod clock;
 pub mod cluster;
@@ -33,6 +34,7 @@ pub mod config;
 pub mod keyspace;
 pub mod log;
 pub mod memory;
+pub mod process;
 pub mod protocol;
 pub mod shard;
 

@@ -1,7 +1,7 @@
 //! `slotcore [CONFIG-FILE] [--directive value ...]`: starts the server.
 
 use clap::{Arg, ArgAction, Command};
-use slotcore::config::{Config, PARAMETERS};
+use slotcore::config::{parameters, Config};
 use slotcore::notice;
 
 #[global_allocator]
@@ -18,7 +18,7 @@ fn cli() -> Command {
                 .help("A Redis-style configuration file")
                 .index(1),
         );
-    for spec in PARAMETERS {
+    for spec in parameters() {
         command = command.arg(
             Arg::new(spec.name)
                 .long(spec.name)
@@ -39,7 +39,7 @@ fn load_config() -> Result<Config, String> {
         config.apply_file_text(path, &text).map_err(|e| e.0)?;
         config.config_file = Some(std::fs::canonicalize(path).unwrap_or_else(|_| path.into()));
     }
-    for spec in PARAMETERS {
+    for spec in parameters() {
         // A flag given twice: the last one wins, as in redis-server.
         if let Some(values) = matches
             .get_occurrences::<String>(spec.name)
@@ -84,6 +84,7 @@ fn handle_termination_signals() {
             };
             slotcore::warning!("Received {name} scheduling shutdown...");
             notice!("User requested shutdown...");
+            slotcore::process::remove_pidfile();
             notice!("slotcore is now ready to exit, bye bye...");
             std::process::exit(0);
         })
@@ -92,7 +93,7 @@ fn handle_termination_signals() {
 }
 
 fn main() {
-    let config = match load_config() {
+    let mut config = match load_config() {
         Ok(config) => config,
         Err(message) => {
             eprintln!("{message}");
@@ -106,6 +107,19 @@ fn main() {
     if let Err(error) = std::env::set_current_dir(&config.dir) {
         eprintln!("Can't chdir to '{}': {error}", config.dir.display());
         std::process::exit(1);
+    }
+    // Before any thread starts (the signal thread, the cores).
+    if config.daemonize {
+        if let Err(error) = slotcore::process::daemonize() {
+            eprintln!("Can't daemonize: {error}");
+            std::process::exit(1);
+        }
+        if config.pidfile.is_empty() {
+            config.pidfile = slotcore::process::DEFAULT_PIDFILE.into();
+        }
+    }
+    if !config.pidfile.is_empty() {
+        slotcore::process::write_pidfile(&config.pidfile);
     }
     slotcore::clock::init();
     handle_termination_signals();
@@ -127,6 +141,13 @@ fn main() {
         config.port,
         config.shard_count()
     );
+    if !config.inert.is_empty() {
+        let names: Vec<&str> = config.inert.keys().copied().collect();
+        slotcore::warning!(
+            "These directives are accepted for compatibility with Redis and have no effect here: {}",
+            names.join(", ")
+        );
+    }
     if let Err(error) = slotcore::shard::run(config) {
         slotcore::warning!("{error}");
         std::process::exit(1);

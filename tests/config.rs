@@ -296,3 +296,161 @@ fn config_rewrite_without_a_file_is_refused_like_redis() {
         "-ERR The server is running without a config file\r\n"
     );
 }
+
+/// The config file Debian ships with redis-server (scripts/test installs it): every Redis
+/// 7.0 directive it sets loads, the inert ones are kept, and CONFIG REWRITE writes a file
+/// that loads again with what was set.
+#[test]
+fn redis_own_config_file_loads_and_rewrites() {
+    let shipped = std::fs::read_to_string("/etc/redis/redis.conf")
+        .expect("/etc/redis/redis.conf (installed with redis-server by scripts/test)");
+    let dir = TempDir::new("slotcore-redis-conf");
+    let port = free_port();
+    // Later lines win, as in Redis: keep the server in the test's port and directory.
+    let text = format!(
+        "{shipped}\nport {port}\nbind 127.0.0.1\nshards 2\ndaemonize no\nlogfile \"\"\npidfile \"\"\ndir \"{}\"\n",
+        dir.path().display()
+    );
+    let file = dir.write("redis.conf", &text);
+    let server = Server::launch(
+        SLOTCORE,
+        "slotcore",
+        dir,
+        port,
+        &[file.display().to_string()],
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let mut conn = server.conn();
+    assert_eq!(
+        conn.call(&["CONFIG", "GET", "repl-diskless-sync"]),
+        "*2\r\n$18\r\nrepl-diskless-sync\r\n$3\r\nyes\r\n"
+    );
+    assert_eq!(
+        conn.call(&[
+            "CONFIG",
+            "SET",
+            "slave-priority",
+            "7",
+            "client-output-buffer-limit",
+            "pubsub 1mb 2mb 3",
+            "latency-tracking-info-percentiles",
+            "50 99.99",
+        ]),
+        "+OK\r\n"
+    );
+    assert_eq!(conn.call(&["CONFIG", "REWRITE"]), "+OK\r\n");
+    drop(conn);
+    let rewritten = std::fs::read_to_string(&file).unwrap();
+    // The alias and its parameter are one line.
+    assert_eq!(rewritten.matches("priority 7").count(), 1, "{rewritten}");
+    drop(server);
+
+    let dir = TempDir::new("slotcore-redis-conf-again");
+    let port = free_port();
+    // The first server's port and directory are gone with it.
+    let again = dir.write(
+        "redis.conf",
+        &format!(
+            "{rewritten}\nport {port}\ndir \"{}\"\n",
+            dir.path().display()
+        ),
+    );
+    let server = Server::launch(
+        SLOTCORE,
+        "slotcore",
+        dir,
+        port,
+        &[again.display().to_string()],
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let mut conn = server.conn();
+    assert_eq!(
+        conn.call(&["CONFIG", "GET", "replica-priority"]),
+        "*2\r\n$16\r\nreplica-priority\r\n$1\r\n7\r\n"
+    );
+    assert!(conn
+        .call(&["CONFIG", "GET", "client-output-buffer-limit"])
+        .contains("pubsub 1048576 2097152 3"),);
+    assert_eq!(
+        conn.call(&["CONFIG", "GET", "latency-tracking-info-percentiles"]),
+        "*2\r\n$33\r\nlatency-tracking-info-percentiles\r\n$8\r\n50 99.99\r\n"
+    );
+    assert!(server
+        .log()
+        .contains("have no effect here: client-output-buffer-limit, replica-priority"));
+}
+
+/// Directives that would promise what slotcore does not do stop startup with the reason.
+#[test]
+fn replication_and_tls_directives_are_refused() {
+    let output = assert_refuses_to_start(&strings(&["--replicaof", "127.0.0.1", "6379"]));
+    assert!(output.contains("replication is not supported"), "{output}");
+    let output = assert_refuses_to_start(&strings(&["--tls-port", "6380"]));
+    assert!(output.contains("TLS is not supported"), "{output}");
+}
+
+/// Kills the daemon a test started, by the PID its PID file names, even when the test fails.
+struct Daemon(Option<i32>);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0 {
+            // SAFETY: a signal to the process this test started.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+    }
+}
+
+/// `daemonize yes`: the command returns at once, the server runs on in the background, its
+/// PID in `pidfile`; SHUTDOWN removes the file.
+#[test]
+fn daemonize_writes_the_pidfile_and_shutdown_removes_it() {
+    let dir = TempDir::new("slotcore-daemon");
+    let port = free_port();
+    let pidfile = dir.path().join("slotcore.pid");
+    let log = dir.path().join("slotcore.log");
+    let status = std::process::Command::new(SLOTCORE)
+        .args(strings(&[
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--shards",
+            "2",
+            "--daemonize",
+            "yes",
+            "--pidfile",
+            &pidfile.display().to_string(),
+            "--logfile",
+            &log.display().to_string(),
+        ]))
+        .status()
+        .expect("run slotcore");
+    assert!(status.success(), "{status}");
+    let mut daemon = Daemon(None);
+    assert!(
+        eventually(Duration::from_secs(10), || {
+            daemon.0 = std::fs::read_to_string(&pidfile)
+                .ok()
+                .and_then(|text| text.trim().parse().ok());
+            daemon.0.is_some() && TcpStream::connect(("127.0.0.1", port)).is_ok()
+        }),
+        "no PID file or listener; log:\n{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    let pid = daemon.0.unwrap();
+    assert_ne!(pid as u32, std::process::id());
+    let mut conn = common::RawConn::new(TcpStream::connect(("127.0.0.1", port)).unwrap());
+    assert_eq!(conn.call(&["PING"]), "+PONG\r\n");
+    conn.send_cmd(&[b"SHUTDOWN"]);
+    assert!(
+        eventually(Duration::from_secs(10), || !pidfile.exists()
+            // SAFETY: signal 0 only checks that the process exists.
+            && unsafe { libc::kill(pid, 0) } != 0),
+        "the daemon did not exit or left its PID file"
+    );
+    daemon.0 = None;
+    assert!(std::fs::read_to_string(&log)
+        .unwrap()
+        .contains("Ready to accept connections"));
+}

@@ -2,10 +2,11 @@
 //! and CONFIG GET/SET all go through one table of parameters, so a name
 //! means the same thing everywhere and nothing is parsed twice.
 
+mod inert;
 pub mod notify;
 mod params;
 
-pub use params::{parameter, ParamSpec, PARAMETERS};
+pub use params::{format_percentile, parameter, parameters, ParamSpec};
 
 use std::path::PathBuf;
 
@@ -51,6 +52,9 @@ pub struct Config {
     pub maxmemory_policy: String,
     pub databases: u64,
     pub daemonize: bool,
+    /// Where the PID is written at startup (a daemon without one uses
+    /// `process::DEFAULT_PIDFILE`).
+    pub pidfile: String,
     pub protected_mode: bool,
     pub tcp_backlog: u64,
     pub notify_keyspace_events: String,
@@ -80,6 +84,12 @@ pub struct Config {
     pub shards: usize,
     /// CPUs to pin shard cores to, in order; empty means the first ones.
     pub cpus: Vec<usize>,
+    /// INFO latencystats reports these percentiles of each command's
+    /// latency.
+    pub latency_tracking_info_percentiles: Vec<f64>,
+    /// Redis parameters slotcore keeps and does not act on, by canonical
+    /// name, while they differ from their default (`inert`).
+    pub inert: std::collections::BTreeMap<&'static str, String>,
     /// The config file this server was started with, for CONFIG REWRITE.
     pub config_file: Option<PathBuf>,
 }
@@ -117,6 +127,7 @@ impl Default for Config {
             maxmemory_policy: "noeviction".into(),
             databases: 16,
             daemonize: false,
+            pidfile: String::new(),
             protected_mode: true,
             tcp_backlog: 511,
             notify_keyspace_events: String::new(),
@@ -133,6 +144,8 @@ impl Default for Config {
             zset_max_listpack_value: 64,
             shards: 0,
             cpus: Vec::new(),
+            latency_tracking_info_percentiles: vec![50.0, 99.0, 99.9],
+            inert: Default::default(),
             config_file: None,
         }
     }
@@ -207,7 +220,7 @@ impl Config {
     pub fn apply(&mut self, name: &str, args: &[String]) -> Result<(), String> {
         let spec = parameter(name)
             .ok_or_else(|| "Bad directive or wrong number of arguments".to_string())?;
-        (spec.set)(self, args)
+        spec.set(self, args)
     }
 
     /// Parses a Redis-style config file's text. `path` only names the file

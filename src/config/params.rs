@@ -1,24 +1,85 @@
 //! The parameter table: one row per directive, shared by the config file,
 //! the command line and CONFIG GET/SET/REWRITE.
 
+use super::inert::{self, Kind, INERT};
 use super::{parse_memory, Config, DebugCommand};
 
 pub struct ParamSpec {
     pub name: &'static str,
     /// CONFIG SET may change it at run time.
     pub mutable: bool,
-    pub get: fn(&Config) -> String,
-    pub set: fn(&mut Config, &[String]) -> Result<(), String>,
+    /// Left out of CONFIG GET's patterns, answered only by its exact name
+    /// (Redis's HIDDEN_CONFIG).
+    pub hidden: bool,
+    pub(super) access: Access,
 }
 
-fn one(args: &[String]) -> Result<&str, String> {
+pub(super) enum Access {
+    /// A parameter slotcore acts on: a field of `Config`.
+    Typed {
+        get: fn(&Config) -> String,
+        set: fn(&mut Config, &[String]) -> Result<(), String>,
+    },
+    /// A Redis parameter slotcore keeps and does not act on (`inert`).
+    Inert {
+        key: &'static str,
+        kind: Kind,
+        default: &'static str,
+    },
+}
+
+impl ParamSpec {
+    /// The value as CONFIG GET writes it.
+    pub fn get(&self, config: &Config) -> String {
+        match &self.access {
+            Access::Typed { get, .. } => get(config),
+            Access::Inert { key, default, .. } => inert::get(config, key, default),
+        }
+    }
+
+    /// Checks `args` (the words after the name) and sets the value; the
+    /// error is Redis's reason, without context.
+    pub fn set(&self, config: &mut Config, args: &[String]) -> Result<(), String> {
+        match &self.access {
+            Access::Typed { set, .. } => set(config, args),
+            Access::Inert { key, kind, default } => inert::set(config, key, *kind, default, args),
+        }
+    }
+
+    /// The parameter an alias stands for (`slave-priority`:
+    /// `replica-priority`); a parameter's own name otherwise.
+    pub fn canonical(&self) -> &'static str {
+        match &self.access {
+            Access::Inert { key, .. } => key,
+            Access::Typed { .. } => self.name,
+        }
+    }
+
+    /// Accepted for compatibility and not acted on.
+    pub fn is_inert(&self) -> bool {
+        matches!(self.access, Access::Inert { .. })
+    }
+
+    /// CONFIG SET splits its one value into words (Redis's MULTI_ARG_CONFIG).
+    pub fn multi_arg(&self) -> bool {
+        match &self.access {
+            Access::Inert { kind, .. } => kind.multi_arg(),
+            Access::Typed { .. } => matches!(
+                self.name,
+                "save" | "bind" | "latency-tracking-info-percentiles"
+            ),
+        }
+    }
+}
+
+pub(super) fn one(args: &[String]) -> Result<&str, String> {
     match args {
         [value] => Ok(value),
         _ => Err("wrong number of arguments".into()),
     }
 }
 
-fn integer(args: &[String], min: i64, max: i64) -> Result<i64, String> {
+pub(super) fn integer(args: &[String], min: i64, max: i64) -> Result<i64, String> {
     let text = one(args)?;
     let value: i64 = text
         .parse()
@@ -43,7 +104,7 @@ fn bounded_memory(args: &[String], max: u64) -> Result<u64, String> {
     Ok(value)
 }
 
-fn boolean(args: &[String]) -> Result<bool, String> {
+pub(super) fn boolean(args: &[String]) -> Result<bool, String> {
     match one(args)?.to_ascii_lowercase().as_str() {
         "yes" => Ok(true),
         "no" => Ok(false),
@@ -51,7 +112,7 @@ fn boolean(args: &[String]) -> Result<bool, String> {
     }
 }
 
-fn choice(args: &[String], choices: &[&'static str]) -> Result<&'static str, String> {
+pub(super) fn choice(args: &[String], choices: &[&'static str]) -> Result<&'static str, String> {
     let value = one(args)?.to_ascii_lowercase();
     choices
         .iter()
@@ -86,10 +147,13 @@ macro_rules! param {
         ParamSpec {
             name: $name,
             mutable: $mutable,
-            get: |$c: &Config| -> String { $get },
-            set: |$cs: &mut Config, $args: &[String]| -> Result<(), String> {
-                $set;
-                Ok(())
+            hidden: false,
+            access: Access::Typed {
+                get: |$c: &Config| -> String { $get },
+                set: |$cs: &mut Config, $args: &[String]| -> Result<(), String> {
+                    $set;
+                    Ok(())
+                },
             },
         }
     };
@@ -261,12 +325,11 @@ pub static PARAMETERS: &[ParamSpec] = &[
     param!("databases", false, |c| c.databases.to_string(), |c, a| c
         .databases =
         integer(a, 1, i32::MAX as i64)? as u64),
-    param!("daemonize", false, |c| yes_no(c.daemonize), |c, a| {
-        if boolean(a)? {
-            return Err("daemonize yes is not supported: run slotcore under a supervisor".into());
-        }
-        c.daemonize = false
-    }),
+    param!("daemonize", false, |c| yes_no(c.daemonize), |c, a| c
+        .daemonize =
+        boolean(a)?),
+    param!("pidfile", false, |c| c.pidfile.clone(), |c, a| c.pidfile =
+        one(a)?.to_string()),
     param!(
         "protected-mode",
         true,
@@ -374,6 +437,17 @@ pub static PARAMETERS: &[ParamSpec] = &[
         |c| yes_no(c.lazyfree_lazy_user_flush),
         |c, a| { c.lazyfree_lazy_user_flush = boolean(a)? }
     ),
+    param!(
+        "latency-tracking-info-percentiles",
+        true,
+        |c| c
+            .latency_tracking_info_percentiles
+            .iter()
+            .map(|p| format_percentile(*p))
+            .collect::<Vec<_>>()
+            .join(" "),
+        |c, a| c.latency_tracking_info_percentiles = percentiles(a)?
+    ),
     param!("shards", false, |c| c.shards.to_string(), |c, a| c.shards =
         integer(a, 0, 1024)? as usize),
     param!(
@@ -394,6 +468,38 @@ pub static PARAMETERS: &[ParamSpec] = &[
         |c, a| c.io_memory_bytes = memory(a)?
     ),
 ];
+
+/// A percentile as Redis writes it: `%f` without its trailing zeros
+/// (`99.9`, `50`).
+pub fn format_percentile(value: f64) -> String {
+    let text = format!("{value:.6}");
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// `latency-tracking-info-percentiles`: numbers in [0, 100]; one empty word
+/// is none.
+fn percentiles(args: &[String]) -> Result<Vec<f64>, String> {
+    let words: Vec<&str> = match args {
+        [one] => one.split_whitespace().collect(),
+        _ => args.iter().map(String::as_str).collect(),
+    };
+    let mut values = Vec::new();
+    for word in words {
+        let value: f64 = word
+            .parse()
+            .ok()
+            .filter(|v: &f64| !v.is_nan())
+            .ok_or_else(|| "Invalid latency-tracking-info-percentiles parameters".to_string())?;
+        if !(0.0..=100.0).contains(&value) {
+            return Err(
+                "latency-tracking-info-percentiles parameters should sit between [0.0,100.0]"
+                    .into(),
+            );
+        }
+        values.push(value);
+    }
+    Ok(values)
+}
 
 /// Parses `0,2,4-7` into a list of CPUs.
 pub fn parse_cpu_list(text: &str) -> Result<Vec<usize>, String> {
@@ -422,9 +528,12 @@ pub fn parse_cpu_list(text: &str) -> Result<Vec<usize>, String> {
 }
 
 pub fn parameter(name: &str) -> Option<&'static ParamSpec> {
-    PARAMETERS
-        .iter()
-        .find(|spec| spec.name.eq_ignore_ascii_case(name))
+    parameters().find(|spec| spec.name.eq_ignore_ascii_case(name))
+}
+
+/// Every parameter: those slotcore acts on, then the inert ones.
+pub fn parameters() -> impl Iterator<Item = &'static ParamSpec> {
+    PARAMETERS.iter().chain(INERT.iter())
 }
 
 #[cfg(test)]
@@ -434,26 +543,26 @@ mod tests {
     #[test]
     fn names_are_unique_and_values_round_trip() {
         let config = Config::default();
-        for (index, spec) in PARAMETERS.iter().enumerate() {
+        let all: Vec<_> = parameters().collect();
+        for (index, spec) in all.iter().enumerate() {
             assert!(
-                PARAMETERS[index + 1..]
-                    .iter()
-                    .all(|other| other.name != spec.name),
+                all[index + 1..].iter().all(|other| other.name != spec.name),
                 "{}",
                 spec.name
             );
-            let value = (spec.get)(&config);
+            let value = spec.get(&config);
             let mut copy = config.clone();
             let args: Vec<String> = if spec.name == "bind" {
                 value.split(' ').map(String::from).collect()
             } else {
                 vec![value.clone()]
             };
-            if spec.name == "daemonize" || spec.name == "cpus" && value.is_empty() {
+            if spec.name == "cpus" && value.is_empty() {
                 continue;
             }
-            (spec.set)(&mut copy, &args).unwrap_or_else(|e| panic!("{}: {e}", spec.name));
-            assert_eq!((spec.get)(&copy), value, "{}", spec.name);
+            spec.set(&mut copy, &args)
+                .unwrap_or_else(|e| panic!("{}: {e}", spec.name));
+            assert_eq!(spec.get(&copy), value, "{}", spec.name);
         }
     }
 

@@ -12,7 +12,7 @@ use crate::command::errors::{self, NOT_INTEGER, SYNTAX};
 use crate::command::sets::SetOp;
 use crate::command::zsets::ZOp;
 use crate::command::{dump, keys, parse_int, server, strings, Coord, Db, ShardFn};
-use crate::config::{parameter, DebugCommand, PARAMETERS};
+use crate::config::{parameter, parameters, DebugCommand};
 use crate::keyspace::{rdb, Entry, Value};
 use crate::protocol::Reply;
 use crate::protocol::{to_owned_args, Arg};
@@ -641,6 +641,7 @@ impl Conn {
             }
         }
         notice!("User requested shutdown...");
+        crate::process::remove_pidfile();
         notice!("slotcore is now ready to exit, bye bye...");
         std::process::exit(0);
     }
@@ -794,9 +795,10 @@ impl Conn {
                 for pattern in &argv[2..] {
                     let lower = pattern.to_ascii_lowercase();
                     let is_glob = lower.iter().any(|b| matches!(b, b'*' | b'?' | b'['));
-                    for spec in PARAMETERS {
+                    for spec in parameters() {
                         let hit = if is_glob {
-                            crate::command::glob::matches(&lower, spec.name.as_bytes())
+                            !spec.hidden
+                                && crate::command::glob::matches(&lower, spec.name.as_bytes())
                         } else {
                             lower == spec.name.as_bytes()
                         };
@@ -807,7 +809,7 @@ impl Conn {
                             } else {
                                 Reply::Bulk(pattern.to_bytes())
                             };
-                            pairs.push((name, Reply::bulk_str(&(spec.get)(&config))));
+                            pairs.push((name, Reply::bulk_str(&spec.get(&config))));
                         }
                     }
                 }
@@ -845,7 +847,7 @@ impl Conn {
                 return Reply::error_owned(format!("ERR CONFIG SET failed (possibly related to argument '{name}') - can't set immutable config"));
             }
             let value = String::from_utf8_lossy(&pair[1]).into_owned();
-            let values = if name == "save" || name == "bind" {
+            let values = if spec.multi_arg() {
                 value.split_whitespace().map(String::from).collect()
             } else {
                 vec![value]
@@ -855,7 +857,7 @@ impl Conn {
             } else {
                 values
             };
-            if let Err(reason) = (spec.set)(&mut trial, &values) {
+            if let Err(reason) = spec.set(&mut trial, &values) {
                 return Reply::error_owned(format!(
                     "ERR CONFIG SET failed (possibly related to argument '{name}') - {reason}"
                 ));
@@ -894,20 +896,21 @@ impl Conn {
                 .to_ascii_lowercase();
             match parameter(&name) {
                 Some(spec) if !line.trim_start().starts_with('#') => {
-                    if written.insert(spec.name) {
-                        lines.push(format!("{} {}", spec.name, quote((spec.get)(&config))));
+                    if written.insert(spec.canonical()) {
+                        lines.push(format!("{} {}", spec.name, quote(spec.get(&config))));
                     }
                 }
                 _ => lines.push(line.to_string()),
             }
         }
         let defaults = crate::config::Config::default();
-        for spec in PARAMETERS {
-            if !written.contains(spec.name)
-                && (spec.get)(&config) != (spec.get)(&defaults)
+        for spec in parameters() {
+            if spec.name == spec.canonical()
+                && !written.contains(spec.name)
+                && spec.get(&config) != spec.get(&defaults)
                 && spec.name != "dir"
             {
-                lines.push(format!("{} {}", spec.name, quote((spec.get)(&config))));
+                lines.push(format!("{} {}", spec.name, quote(spec.get(&config))));
             }
         }
         let temp = path.with_extension("tmp-rewrite");

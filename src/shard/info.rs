@@ -464,13 +464,18 @@ impl Conn {
                 line("# Latencystats".into());
                 let mut rows = stats.latencies();
                 rows.sort_by(|a, b| a.0.cmp(&b.0));
+                let percentiles = &config.latency_tracking_info_percentiles;
                 for (name, histogram) in rows {
-                    let at = |q: f64| histogram.value_at_quantile(q) as f64 / 1000.0;
+                    let fields: Vec<String> = percentiles
+                        .iter()
+                        .map(|p| {
+                            let usec = histogram.value_at_quantile(p / 100.0) as f64 / 1000.0;
+                            format!("p{}={usec:.3}", crate::config::format_percentile(*p))
+                        })
+                        .collect();
                     line(format!(
-                        "latency_percentiles_usec_{name}:p50={:.3},p99={:.3},p99.9={:.3}",
-                        at(0.5),
-                        at(0.99),
-                        at(0.999)
+                        "latency_percentiles_usec_{name}:{}",
+                        fields.join(",")
                     ));
                 }
             }

@@ -1439,6 +1439,76 @@ def test_server(h):
     h.done()
 
 
+# Redis 7.0 parameters slotcore keeps and does not act on (src/config/inert.rs): each checked,
+# normalised and refused as Redis does it.
+REDIS_PARAMETERS = [
+    ["CONFIG", "GET", "repl-backlog-size", "slave-priority", "replica-priority", "key-load-delay"],
+    ["CONFIG", "SET", "repl-backlog-size", "2mb", "slave-priority", "7"],
+    ["CONFIG", "GET", "repl-backlog-size", "replica-priority", "slave-priority"],
+    ["CONFIG", "SET", "repl-backlog-size", "0"], ["CONFIG", "SET", "repl-backlog-size", "x"],
+    ["CONFIG", "SET", "repl-backlog-size", "1mb", "replica-priority", "100"],
+    ["CONFIG", "SET", "maxmemory-clients", "10%"], ["CONFIG", "GET", "maxmemory-clients"],
+    ["CONFIG", "SET", "maxmemory-clients", "200%"], ["CONFIG", "SET", "maxmemory-clients", "x%"],
+    ["CONFIG", "SET", "maxmemory-clients", "1kb"], ["CONFIG", "GET", "maxmemory-clients"],
+    ["CONFIG", "SET", "maxmemory-clients", "0"],
+    ["CONFIG", "SET", "client-output-buffer-limit", "pubsub 1mb 2mb 3 replica 0 0 0"],
+    ["CONFIG", "GET", "client-output-buffer-limit"],
+    ["CONFIG", "SET", "client-output-buffer-limit", "pubsub 1mb 2mb"],
+    ["CONFIG", "SET", "client-output-buffer-limit", "master 1 2 3"],
+    ["CONFIG", "SET", "client-output-buffer-limit", "normal x 2 3"],
+    ["CONFIG", "SET", "client-output-buffer-limit",
+     "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"],
+    ["CONFIG", "SET", "shutdown-on-sigterm", "nosave now"], ["CONFIG", "GET", "shutdown-on-sigterm"],
+    ["CONFIG", "SET", "shutdown-on-sigterm", "save nosave"],
+    ["CONFIG", "SET", "shutdown-on-sigterm", "sometimes"],
+    ["CONFIG", "SET", "shutdown-on-sigterm", "default"], ["CONFIG", "GET", "shutdown-on-sig*"],
+    ["CONFIG", "SET", "oom-score-adj", "relative"], ["CONFIG", "GET", "oom-score-adj"],
+    ["CONFIG", "SET", "oom-score-adj", "no"],
+    ["CONFIG", "SET", "oom-score-adj-values", "0 200"],
+    ["CONFIG", "SET", "oom-score-adj-values", "0 200 3000"], ["CONFIG", "GET", "oom-score-adj-values"],
+    ["CONFIG", "SET", "appendfsync", "sometimes"], ["CONFIG", "SET", "activedefrag", "maybe"],
+    ["CONFIG", "SET", "slowlog-log-slower-than", "-2"], ["CONFIG", "SET", "hz", "abc"],
+    ["CONFIG", "SET", "daemonize", "yes"], ["CONFIG", "SET", "replicaof", "127.0.0.1 1"],
+    ["CONFIG", "SET", "rdbchecksum", "yes"], ["CONFIG", "SET", "io-threads", "2"],
+    ["CONFIG", "SET", "latency-tracking-info-percentiles", "50 99.9 100"],
+    ["CONFIG", "GET", "latency-tracking-info-percentiles"],
+    ["CONFIG", "SET", "latency-tracking-info-percentiles", "50 101"],
+    ["CONFIG", "SET", "latency-tracking-info-percentiles", "50 x"],
+    ["CONFIG", "SET", "latency-tracking-info-percentiles", ""],
+    ["CONFIG", "GET", "latency-tracking-info-percentiles"],
+    ["CONFIG", "SET", "latency-tracking-info-percentiles", "50 99 99.9"],
+    ["CONFIG", "GET", "*repl*"], ["CONFIG", "GET", "*lazyfree*"], ["CONFIG", "GET", "tls-*"],
+    ["CONFIG", "GET", "*"],
+]
+
+
+def test_config_redis_parameters(h):
+    h.run(REDIS_PARAMETERS)
+    h.done()
+
+
+def test_config_get_names_every_redis_parameter(h):
+    """CONFIG GET * names the same parameters (and, but for per-instance ones, the same
+    defaults) on both; slotcore adds only its own (shards, cpus, io-memory). Hidden ones
+    answer their exact name only."""
+    p = h.pair()
+    (ra,), (rb,) = h.exchange(p, encode(["CONFIG", "GET", "*"]))
+    def names(r):
+        return {_s(k[1]) for k, _ in pairs_of(r)}
+
+    def values(r):
+        return {_s(k[1]): v for k, v in pairs_of(r)}
+    assert names(rb) - names(ra) == {"shards", "cpus", "io-memory"}
+    assert names(ra) - names(rb) == set()
+    va, vb = values(ra), values(rb)
+    differ = {k for k in va if va[k] != vb[k] and k not in CONFIG_VOLATILE}
+    assert differ - set(CONFIG_CLUSTER_MODE) == set(), differ
+    (ra,), (rb,) = h.exchange(p, encode(["CONFIG", "GET", "key-load-delay", "watchdog-period"]))
+    assert values(ra) == values(rb) and len(pairs_of(rb)) == 2
+    (ra,), (rb,) = h.exchange(p, encode(["CONFIG", "GET", "*"]))
+    assert "key-load-delay" not in names(ra) | names(rb)
+
+
 def test_command_list_subset(h):
     # every command slotcore lists must be a redis command; and slotcore must know the ones used here
     p = h.pair()
