@@ -34,12 +34,23 @@ fn assert_refuses_to_start(argv: &[String]) -> String {
 /// bind, shards and dir, then `extra` directives; returns the server and
 /// the file's path.
 fn start_with_config_file(extra: &str) -> (Server, std::path::PathBuf) {
-    let dir = TempDir::new("slotcore-config");
+    launch_with_config("slotcore-config", |port, dir| {
+        format!(
+            "# A config file in Redis's syntax.\n\nport {port}\nbind 127.0.0.1\nshards 2\ndir \"{}\"\n{extra}",
+            dir.display()
+        )
+    })
+}
+
+/// Starts slotcore with its config file's text made by `text(port, dir)`, on a free port
+/// in a fresh directory; returns the server and the file's path.
+fn launch_with_config(
+    prefix: &str,
+    text: impl FnOnce(u16, &std::path::Path) -> String,
+) -> (Server, std::path::PathBuf) {
+    let dir = TempDir::new(prefix);
     let port = free_port();
-    let text = format!(
-        "# A config file in Redis's syntax.\n\nport {port}\nbind 127.0.0.1\nshards 2\ndir \"{}\"\n{extra}",
-        dir.path().display()
-    );
+    let text = text(port, dir.path());
     let file = dir.write("slotcore.conf", &text);
     let server = Server::launch(
         SLOTCORE,
@@ -304,22 +315,13 @@ fn config_rewrite_without_a_file_is_refused_like_redis() {
 fn redis_own_config_file_loads_and_rewrites() {
     let shipped = std::fs::read_to_string("/etc/redis/redis.conf")
         .expect("/etc/redis/redis.conf (installed with redis-server by scripts/test)");
-    let dir = TempDir::new("slotcore-redis-conf");
-    let port = free_port();
     // Later lines win, as in Redis: keep the server in the test's port and directory.
-    let text = format!(
-        "{shipped}\nport {port}\nbind 127.0.0.1\nshards 2\ndaemonize no\nlogfile \"\"\npidfile \"\"\ndir \"{}\"\n",
-        dir.path().display()
-    );
-    let file = dir.write("redis.conf", &text);
-    let server = Server::launch(
-        SLOTCORE,
-        "slotcore",
-        dir,
-        port,
-        &[file.display().to_string()],
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    let (server, file) = launch_with_config("slotcore-redis-conf", |port, dir| {
+        format!(
+            "{shipped}\nport {port}\nbind 127.0.0.1\nshards 2\ndaemonize no\nlogfile \"\"\npidfile \"\"\ndir \"{}\"\n",
+            dir.display()
+        )
+    });
     let mut conn = server.conn();
     assert_eq!(
         conn.call(&["CONFIG", "GET", "repl-diskless-sync"]),
@@ -345,24 +347,10 @@ fn redis_own_config_file_loads_and_rewrites() {
     assert_eq!(rewritten.matches("priority 7").count(), 1, "{rewritten}");
     drop(server);
 
-    let dir = TempDir::new("slotcore-redis-conf-again");
-    let port = free_port();
     // The first server's port and directory are gone with it.
-    let again = dir.write(
-        "redis.conf",
-        &format!(
-            "{rewritten}\nport {port}\ndir \"{}\"\n",
-            dir.path().display()
-        ),
-    );
-    let server = Server::launch(
-        SLOTCORE,
-        "slotcore",
-        dir,
-        port,
-        &[again.display().to_string()],
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    let (server, _) = launch_with_config("slotcore-redis-conf-again", |port, dir| {
+        format!("{rewritten}\nport {port}\ndir \"{}\"\n", dir.display())
+    });
     let mut conn = server.conn();
     assert_eq!(
         conn.call(&["CONFIG", "GET", "replica-priority"]),
