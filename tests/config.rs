@@ -4,8 +4,8 @@
 mod common;
 
 use common::{
-    eventually, free_port, on_both, run_slotcore_expecting_exit, run_tool, show, Server, TempDir,
-    SLOTCORE,
+    eventually, free_port, on_both, ping_answers, run_slotcore_expecting_exit, run_tool, show,
+    Server, TempDir, SLOTCORE,
 };
 use std::net::TcpStream;
 use std::time::Duration;
@@ -441,4 +441,150 @@ fn daemonize_writes_the_pidfile_and_shutdown_removes_it() {
     assert!(std::fs::read_to_string(&log)
         .unwrap()
         .contains("Ready to accept connections"));
+}
+
+/// How many sockets listen on loopback `port` (from /proc/net/tcp, state 0A).
+fn listeners_on(port: u16) -> usize {
+    let table = std::fs::read_to_string("/proc/net/tcp").expect("read /proc/net/tcp");
+    let wanted = format!(":{port:04X}");
+    table
+        .lines()
+        .skip(1)
+        .filter(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            fields.len() > 3 && fields[1].ends_with(&wanted) && fields[3] == "0A"
+        })
+        .count()
+}
+
+#[test]
+fn config_set_port_and_bind_move_the_listeners_like_redis() {
+    on_both(&[], &[], |server| {
+        let name = server.name();
+        // slotcore's two shard cores each listen (SO_REUSEPORT); redis-server once.
+        let per_port = if name == "slotcore" { 2 } else { 1 };
+        let old = server.port();
+        let mut conn = server.conn();
+        assert_eq!(listeners_on(old), per_port, "{name}");
+
+        let new = free_port();
+        assert_eq!(
+            conn.call(&["CONFIG", "SET", "port", &new.to_string()]),
+            "+OK\r\n",
+            "{name}"
+        );
+        assert_eq!(listeners_on(new), per_port, "{name}");
+        assert_eq!(listeners_on(old), 0, "{name}");
+        assert!(ping_answers(new), "{name}: no answer on the new port");
+        assert!(!ping_answers(old), "{name}: still answers on the old port");
+        let info = conn.call(&["INFO", "server"]);
+        assert!(
+            info.contains(&format!("tcp_port:{new}\r\n")),
+            "{name}: {info}"
+        );
+        // The same port again changes nothing.
+        assert_eq!(
+            conn.call(&["CONFIG", "SET", "port", &new.to_string()]),
+            "+OK\r\n",
+            "{name}"
+        );
+        assert_eq!(listeners_on(new), per_port, "{name}");
+
+        // A port another socket listens on: refused, and every value of the
+        // same CONFIG SET is left as it was.
+        let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let busy_port = busy.local_addr().unwrap().port().to_string();
+        assert_eq!(
+            conn.call(&["CONFIG", "SET", "port", &busy_port, "maxclients", "77"]),
+            "-ERR CONFIG SET failed (possibly related to argument 'port') - Unable to listen on this port. Check server logs.\r\n",
+            "{name}"
+        );
+        assert_eq!(
+            conn.call(&["CONFIG", "GET", "port"]),
+            format!(
+                "*2\r\n$4\r\nport\r\n${}\r\n{new}\r\n",
+                new.to_string().len()
+            ),
+            "{name}"
+        );
+        assert_eq!(
+            conn.call(&["CONFIG", "GET", "maxclients"]),
+            "*2\r\n$10\r\nmaxclients\r\n$5\r\n10000\r\n",
+            "{name}"
+        );
+        assert_eq!(listeners_on(new), per_port, "{name}");
+        assert!(ping_answers(new), "{name}: no answer after the failed port");
+        drop(busy);
+
+        // An address that cannot be bound: refused, still listening.
+        assert_eq!(
+            conn.call(&["CONFIG", "SET", "bind", "999.999.999.999"]),
+            "-ERR CONFIG SET failed (possibly related to argument 'bind') - Failed to bind to specified addresses.\r\n",
+            "{name}"
+        );
+        assert_eq!(
+            conn.call(&["CONFIG", "GET", "bind"]),
+            "*2\r\n$4\r\nbind\r\n$9\r\n127.0.0.1\r\n",
+            "{name}"
+        );
+        assert!(ping_answers(new), "{name}: no answer after the failed bind");
+
+        // No address at all: nobody new gets in; connected clients go on.
+        assert_eq!(
+            conn.call(&["CONFIG", "SET", "bind", ""]),
+            "+OK\r\n",
+            "{name}"
+        );
+        assert_eq!(
+            conn.call(&["CONFIG", "GET", "bind"]),
+            "*2\r\n$4\r\nbind\r\n$0\r\n\r\n",
+            "{name}"
+        );
+        assert_eq!(listeners_on(new), 0, "{name}");
+        assert!(!ping_answers(new), "{name}: answers with no bind address");
+        assert_eq!(
+            conn.call(&["CONFIG", "SET", "bind", "127.0.0.1"]),
+            "+OK\r\n",
+            "{name}"
+        );
+        assert_eq!(listeners_on(new), per_port, "{name}");
+        assert!(ping_answers(new), "{name}: no answer after bind came back");
+
+        // Port 0: no TCP listener; then a port again.
+        assert_eq!(
+            conn.call(&["CONFIG", "SET", "port", "0"]),
+            "+OK\r\n",
+            "{name}"
+        );
+        assert_eq!(listeners_on(new), 0, "{name}");
+        assert!(!ping_answers(new), "{name}: answers at port 0");
+        let last = free_port();
+        assert_eq!(
+            conn.call(&["CONFIG", "SET", "port", &last.to_string()]),
+            "+OK\r\n",
+            "{name}"
+        );
+        assert_eq!(listeners_on(last), per_port, "{name}");
+        assert!(ping_answers(last), "{name}: no answer on the last port");
+        assert_eq!(conn.call(&["PING"]), "+PONG\r\n", "{name}");
+    });
+}
+
+#[test]
+fn config_set_port_is_announced_to_the_cluster() {
+    let server = Server::start(&["--cluster-enabled", "yes"]);
+    let bus_port = server.port() + 10000;
+    let mut conn = server.conn();
+    let new = free_port();
+    assert_eq!(
+        conn.call(&["CONFIG", "SET", "port", &new.to_string()]),
+        "+OK\r\n"
+    );
+    let nodes = conn.call(&["CLUSTER", "NODES"]);
+    let myself = nodes
+        .lines()
+        .find(|line| line.contains("myself"))
+        .unwrap_or_else(|| panic!("no myself line: {nodes}"));
+    // The new client port; the bus stays on the port it listens on.
+    assert!(myself.contains(&format!(":{new}@{bus_port} ")), "{myself}");
 }

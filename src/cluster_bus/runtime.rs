@@ -8,7 +8,7 @@ use super::commands::{Context, LinkReport};
 use super::state::{BusSettings, ClusterState, Dest, LinkId, LinkInfo, NodeId};
 use super::wire;
 use crate::cluster::ClusterView;
-use crate::config::Config;
+use crate::config::{BindAddress, Config};
 use crate::protocol::Reply;
 use crate::{notice, verbose, warning};
 use bytes::Bytes;
@@ -258,12 +258,14 @@ pub fn start(config: &Config, cores: usize) -> Result<BusHandle, String> {
                 rng: Cell::new(now | 1),
             });
             let mut listeners = Vec::new();
-            for address in addresses {
-                match TcpListener::bind(address) {
+            for bind in addresses {
+                match TcpListener::bind(bind.address).map_err(std::io::Error::from) {
                     Ok(listener) => listeners.push(listener),
+                    Err(error) if bind.skips(&error) => {}
                     Err(error) => {
                         let _ = ready_tx.send(Err(format!(
-                            "Failed listening on the cluster bus port {address}: {error}"
+                            "Failed listening on the cluster bus port {}: {error}",
+                            bind.address
                         )));
                         return;
                     }
@@ -314,7 +316,7 @@ pub fn start(config: &Config, cores: usize) -> Result<BusHandle, String> {
     })
 }
 
-fn bus_addresses(config: &Config) -> Result<Vec<SocketAddr>, String> {
+fn bus_addresses(config: &Config) -> Result<Vec<BindAddress>, String> {
     let addresses = config.bind_addresses(config.cluster_bus_port())?;
     if addresses.is_empty() {
         return Err("No bind address for the cluster bus".into());

@@ -278,6 +278,9 @@ impl ClusterState {
     /// them. A cleared IP is learned again from the next PING or MEET.
     pub fn set_announce(&mut self, settings: &BusSettings) {
         let was_announced = !self.settings.announce_ip.is_empty();
+        // The client port follows CONFIG SET port; the bus port stays
+        // where the bus listens.
+        self.settings.port = settings.port;
         self.settings.announce_ip = settings.announce_ip.clone();
         self.settings.announce_port = settings.announce_port;
         self.settings.announce_bus_port = settings.announce_bus_port;

@@ -151,10 +151,38 @@ impl Default for Config {
     }
 }
 
+/// One address `bind` names, with the port to listen on there.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BindAddress {
+    pub address: std::net::SocketAddr,
+    /// Marked "-" in `bind`: left out when the machine lacks it.
+    pub optional: bool,
+}
+
+impl BindAddress {
+    /// Whether failing to listen here is passed over rather than fatal, as
+    /// Redis's listenToPort does: an optional address the machine does not
+    /// have, or an address family it does not support.
+    pub fn skips(&self, error: &std::io::Error) -> bool {
+        match error.raw_os_error() {
+            Some(libc::EADDRNOTAVAIL) => self.optional,
+            Some(
+                libc::ENOPROTOOPT
+                | libc::EPROTONOSUPPORT
+                | libc::ESOCKTNOSUPPORT
+                | libc::EPFNOSUPPORT
+                | libc::EAFNOSUPPORT,
+            ) => true,
+            _ => false,
+        }
+    }
+}
+
 impl Config {
     /// The addresses `bind` names, on `port` (the client or the bus port).
-    /// Redis's "-" prefix marks an address that may be missing.
-    pub fn bind_addresses(&self, port: u16) -> Result<Vec<std::net::SocketAddr>, String> {
+    /// Redis's "-" prefix marks an address that may be missing; `*` is
+    /// every IPv4 address and `::*` every IPv6 one.
+    pub fn bind_addresses(&self, port: u16) -> Result<Vec<BindAddress>, String> {
         use std::net::ToSocketAddrs;
         let mut addresses = Vec::new();
         for host in &self.bind {
@@ -162,9 +190,17 @@ impl Config {
                 Some(rest) => (true, rest),
                 None => (false, host.as_str()),
             };
-            let host = if host == "*" { "0.0.0.0" } else { host };
+            let host = match host {
+                "*" => "0.0.0.0",
+                "::*" => "::",
+                host => host,
+            };
             match (host, port).to_socket_addrs() {
-                Ok(found) => addresses.extend(found.take(1)),
+                Ok(found) => addresses.extend(
+                    found
+                        .take(1)
+                        .map(|address| BindAddress { address, optional }),
+                ),
                 Err(error) if !optional => {
                     return Err(format!("Invalid bind address '{host}': {error}"))
                 }
@@ -179,16 +215,21 @@ impl Config {
     /// which would let them join a port another process of the same user
     /// listens on the same way (a second slotcore) and silently split its
     /// clients with it; a plain bind first refuses that, as Redis would.
-    pub fn check_addresses_free(addresses: &[std::net::SocketAddr]) -> Result<(), String> {
-        for address in addresses {
-            if let Err(error) = std::net::TcpListener::bind(address) {
-                let why = match error.kind() {
-                    std::io::ErrorKind::AddrInUse => "Address already in use".to_string(),
-                    _ => error.to_string(),
-                };
-                return Err(format!(
-                    "Could not create server TCP listening socket {address}: bind: {why}"
-                ));
+    pub fn check_addresses_free(addresses: &[BindAddress]) -> Result<(), String> {
+        for bind in addresses {
+            match std::net::TcpListener::bind(bind.address) {
+                Ok(_) => {}
+                Err(error) if bind.skips(&error) => {}
+                Err(error) => {
+                    let why = match error.kind() {
+                        std::io::ErrorKind::AddrInUse => "Address already in use".to_string(),
+                        _ => error.to_string(),
+                    };
+                    return Err(format!(
+                        "Could not create server TCP listening socket {}: bind: {why}",
+                        bind.address
+                    ));
+                }
             }
         }
         Ok(())

@@ -130,6 +130,9 @@ fn yes_no(value: bool) -> String {
     if value { "yes" } else { "no" }.into()
 }
 
+/// Redis's CONFIG_BINDADDR_MAX.
+const BIND_ADDRESSES_MAX: usize = 16;
+
 const LOGLEVELS: &[&str] = &["debug", "verbose", "notice", "warning", "nothing"];
 const MAXMEMORY_POLICIES: &[&str] = &[
     "volatile-lru",
@@ -160,13 +163,17 @@ macro_rules! param {
 }
 
 pub static PARAMETERS: &[ParamSpec] = &[
-    param!("port", false, |c| c.port.to_string(), |c, a| c.port =
+    param!("port", true, |c| c.port.to_string(), |c, a| c.port =
         integer(a, 0, 65535)? as u16),
-    param!("bind", false, |c| c.bind.join(" "), |c, a| {
-        if a.is_empty() {
-            return Err("wrong number of arguments".into());
+    param!("bind", true, |c| c.bind.join(" "), |c, a| {
+        if a.len() > BIND_ADDRESSES_MAX {
+            return Err("Too many bind addresses specified.".into());
         }
-        c.bind = a.to_vec()
+        // A single empty argument is no address at all, as in Redis.
+        c.bind = match a {
+            [only] if only.is_empty() => Vec::new(),
+            _ => a.to_vec(),
+        }
     }),
     param!("dir", false, |c| c.dir.display().to_string(), |c, a| c
         .dir =

@@ -12,7 +12,7 @@ use crate::command::errors::{self, NOT_INTEGER, SYNTAX};
 use crate::command::sets::SetOp;
 use crate::command::zsets::ZOp;
 use crate::command::{dump, keys, parse_int, server, strings, Coord, Db, ShardFn};
-use crate::config::{parameter, parameters, DebugCommand};
+use crate::config::{parameter, parameters, BindAddress, Config, DebugCommand};
 use crate::keyspace::{rdb, Entry, Value};
 use crate::protocol::Reply;
 use crate::protocol::{to_owned_args, Arg};
@@ -831,7 +831,8 @@ impl Conn {
 
     async fn config_set(&mut self, argv: &[Arg<'_>]) -> Reply {
         // Validate every pair on a copy first, so a bad one changes nothing.
-        let mut trial = self.core.db.borrow().config.clone();
+        let current = self.core.db.borrow().config.clone();
+        let mut trial = current.clone();
         let mut seen = std::collections::HashSet::new();
         for pair in argv[2..].chunks(2) {
             let name = String::from_utf8_lossy(&pair[0]).to_ascii_lowercase();
@@ -863,11 +864,17 @@ impl Conn {
                 ));
             }
         }
+        if let Err(reply) = self.relisten(&current, &trial, &argv[2..]).await {
+            return reply;
+        }
         let mut announce = false;
         for pair in argv[2..].chunks(2) {
             let name = String::from_utf8_lossy(&pair[0]).to_ascii_lowercase();
-            announce |=
-                name.starts_with("cluster-announce-") || name == "cluster-preferred-endpoint-type";
+            // A new client port is announced too (Redis 7.0 goes on
+            // announcing the old one until a cluster-announce-* is set).
+            announce |= name.starts_with("cluster-announce-")
+                || name == "cluster-preferred-endpoint-type"
+                || name == "port";
             let set_argv = vec![Bytes::new(), Bytes::from(name), pair[1].to_bytes()];
             self.on_all(|| Op::Db(server::config_set_local, set_argv.clone()))
                 .await;
@@ -876,6 +883,65 @@ impl Conn {
             self.announce_to_bus().await;
         }
         Reply::ok()
+    }
+
+    /// Applies a new `port` or `bind` (CONFIG SET `pairs`) before any value
+    /// is set: every core stops listening, then listens on the new
+    /// addresses. When that fails anywhere, every core listens where it
+    /// did before and the reply is Redis's error, naming the first of the
+    /// two parameters given (Redis applies them in that order).
+    async fn relisten(
+        &self,
+        current: &Config,
+        trial: &Config,
+        pairs: &[Arg<'_>],
+    ) -> Result<(), Reply> {
+        let port_changed = trial.port != current.port;
+        let bind_changed = trial.bind != current.bind;
+        let Some(blamed) =
+            pairs
+                .chunks(2)
+                .find_map(|pair| match pair[0].to_ascii_lowercase().as_slice() {
+                    b"port" if port_changed => Some("port"),
+                    b"bind" if bind_changed => Some("bind"),
+                    _ => None,
+                })
+        else {
+            return Ok(());
+        };
+        let failed = |why: &str| {
+            warning!(
+                "Failed applying new configuration ({blamed}): {why}. Restoring previous settings."
+            );
+            let reason = match blamed {
+                "port" => "Unable to listen on this port. Check server logs.",
+                _ => "Failed to bind to specified addresses.",
+            };
+            Reply::error_owned(format!(
+                "ERR CONFIG SET failed (possibly related to argument '{blamed}') - {reason}"
+            ))
+        };
+        let before = listen_addresses(current).unwrap_or_default();
+        let after = listen_addresses(trial).map_err(|why| failed(&why))?;
+        self.on_all(|| Op::Core(listen_core, Vec::new())).await;
+        let mut result = Config::check_addresses_free(&after);
+        if result.is_ok() {
+            let encoded = encode_addresses(&after);
+            let replies = self.on_all(|| Op::Core(listen_core, encoded.clone())).await;
+            if let Some(Reply::Error(why)) = replies.into_iter().find(Reply::is_error) {
+                result = Err(why.to_string());
+            }
+        }
+        let Err(why) = result else {
+            return Ok(());
+        };
+        let encoded = encode_addresses(&before);
+        for reply in self.on_all(|| Op::Core(listen_core, encoded.clone())).await {
+            if let Reply::Error(again) = reply {
+                warning!("Listening again where the server listened before: {again}");
+            }
+        }
+        Err(failed(&why))
     }
 
     /// Rewrites the config file: lines of directives we know are replaced
@@ -928,6 +994,47 @@ fn quote(value: String) -> String {
         format!("\"{value}\"")
     } else {
         value
+    }
+}
+
+/// Where a configuration has the shard cores listen: nowhere at port 0.
+fn listen_addresses(config: &Config) -> Result<Vec<BindAddress>, String> {
+    if config.port == 0 {
+        return Ok(Vec::new());
+    }
+    config.bind_addresses(config.port)
+}
+
+/// `addresses` as `listen_core`'s arguments: each address, "-" first when
+/// it is optional.
+fn encode_addresses(addresses: &[BindAddress]) -> Vec<Bytes> {
+    addresses
+        .iter()
+        .map(|bind| {
+            let mark = if bind.optional { "-" } else { "" };
+            Bytes::from(format!("{mark}{}", bind.address))
+        })
+        .collect()
+}
+
+/// Has this core listen on the addresses in `argv` (`encode_addresses`)
+/// instead of where it listened; none: stop listening.
+fn listen_core(core: &Core, argv: &[Arg<'_>]) -> Reply {
+    let mut addresses = Vec::with_capacity(argv.len());
+    for arg in argv {
+        let text = String::from_utf8_lossy(arg);
+        let (optional, text) = match text.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, text.as_ref()),
+        };
+        match text.parse() {
+            Ok(address) => addresses.push(BindAddress { address, optional }),
+            Err(_) => return Reply::error_owned(format!("Invalid address {text}")),
+        }
+    }
+    match core.listen(&addresses) {
+        Ok(()) => Reply::ok(),
+        Err(why) => Reply::error_owned(why),
     }
 }
 

@@ -171,7 +171,7 @@ impl Conn {
                 line("process_supervised:no".into());
                 line(format!("run_id:{}", shared.run_id));
                 line(format!("shard_cores:{}", shared.cores));
-                line(format!("tcp_port:{}", shared.tcp_port));
+                line(format!("tcp_port:{}", config.port));
                 line(format!("server_time_usec:{}", crate::command::now_us()));
                 line(format!("uptime_in_seconds:{uptime}"));
                 line(format!("uptime_in_days:{}", uptime / 86400));

@@ -22,7 +22,7 @@ mod transaction;
 use crate::cluster::ClusterView;
 use crate::cluster_bus::runtime::{BusEvent, BusHandle, BusRequest, Publication};
 use crate::command::{CommandSpec, Db};
-use crate::config::Config;
+use crate::config::{BindAddress, Config};
 use crate::protocol::Reply;
 use crate::protocol::{args_of, Arg};
 use crate::{notice, warning};
@@ -34,7 +34,6 @@ use locks::{KeyLocks, Mode};
 use mesh::{Mesh, Op, Request, Response, CHANNEL_MESSAGES_MAX};
 use stats::CoreStats;
 use std::cell::{OnceCell, RefCell};
-use std::net::SocketAddr;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, AtomicUsize};
 use std::sync::Arc;
@@ -47,7 +46,6 @@ pub struct Shared {
     pub connected_clients: AtomicUsize,
     pub start_ms: u64,
     pub cores: usize,
-    pub tcp_port: u16,
     pub executable: String,
     pub config_file: Option<std::path::PathBuf>,
     /// A random 40-hex-digit id for this run of the server (INFO run_id).
@@ -83,9 +81,59 @@ pub struct Core {
     pub cluster_enabled: bool,
     /// Read readiness of this core's client sockets (see `readiness`).
     pub readiness: Rc<readiness::Readiness>,
+    /// The sockets this core listens on for clients (see `listen`).
+    listeners: RefCell<Vec<Listening>>,
+    /// This core's own `Rc`, for the tasks it starts from a `&Core`.
+    me: std::rc::Weak<Core>,
+}
+
+/// A socket a core listens on and the task accepting its connections.
+struct Listening {
+    fd: std::os::unix::io::RawFd,
+    _accepting: glommio::Task<()>,
+}
+
+impl Drop for Listening {
+    /// Stops listening at once. The cancelled task drops the listener, and
+    /// with it the descriptor, only when the executor next runs it, and an
+    /// io_uring accept in flight keeps the socket listening until the
+    /// kernel has processed its cancellation; shutting the socket down
+    /// closes the port to new connections now, so that the port can be
+    /// bound again straight away.
+    fn drop(&mut self) {
+        // SAFETY: the listener owning `fd` lives until `_accepting` (a
+        // field, dropped after this) is cancelled and its future dropped.
+        unsafe { libc::shutdown(self.fd, libc::SHUT_RDWR) };
+    }
 }
 
 impl Core {
+    /// Listens for clients on `addresses` instead of wherever this core
+    /// listened before. Every core binds the same addresses with
+    /// SO_REUSEPORT and the kernel spreads new connections over them. An
+    /// address Redis would pass over (`BindAddress::skips`) is left out;
+    /// any other failure leaves this core listening on nothing, and says
+    /// which address failed. No addresses: stop listening.
+    pub fn listen(&self, addresses: &[BindAddress]) -> Result<(), String> {
+        self.listeners.borrow_mut().clear();
+        let Some(me) = self.me.upgrade() else {
+            return Err("the core is stopping".into());
+        };
+        let mut listening = Vec::with_capacity(addresses.len());
+        for bind in addresses {
+            match TcpListener::bind(bind.address).map_err(std::io::Error::from) {
+                Ok(listener) => listening.push(Listening {
+                    fd: std::os::unix::io::AsRawFd::as_raw_fd(&listener),
+                    _accepting: glommio::spawn_local(accept_loop(me.clone(), listener)),
+                }),
+                Err(error) if bind.skips(&error) => {}
+                Err(error) => return Err(format!("Failed listening on {}: {error}", bind.address)),
+            }
+        }
+        *self.listeners.borrow_mut() = listening;
+        Ok(())
+    }
+
     pub fn mesh(&self) -> &Mesh {
         self.mesh
             .get()
@@ -455,7 +503,6 @@ pub fn run(config: Config) -> Result<(), String> {
         connected_clients: AtomicUsize::new(0),
         start_ms: crate::command::now_ms(),
         cores,
-        tcp_port: config.port,
         executable: std::env::current_exe()
             .map(|p| p.display().to_string())
             .unwrap_or_default(),
@@ -518,7 +565,7 @@ async fn core_main(
     shared: Arc<Shared>,
     requests: MeshBuilder<Request, glommio::channels::channel_mesh::Full>,
     responses: MeshBuilder<Response, glommio::channels::channel_mesh::Full>,
-    addresses: Vec<SocketAddr>,
+    addresses: Vec<BindAddress>,
     ready: std::sync::mpsc::Sender<Result<(), String>>,
     views: CoreViews,
 ) {
@@ -536,7 +583,7 @@ async fn core_main(
         Ok(readiness) => readiness,
         Err(e) => return drop(ready.send(Err(format!("cannot create an epoll instance: {e}")))),
     };
-    let core = Rc::new(Core {
+    let core = Rc::new_cyclic(|me| Core {
         id,
         db: RefCell::new(Db::new(id, shared.cores, config.clone())),
         stats: RefCell::new(CoreStats::new()),
@@ -552,6 +599,8 @@ async fn core_main(
         mesh: OnceCell::new(),
         view: RefCell::new(views.initial),
         readiness,
+        listeners: RefCell::default(),
+        me: me.clone(),
     });
     if let Some(updates) = views.updates {
         let core = core.clone();
@@ -575,15 +624,9 @@ async fn core_main(
     let _ = core.mesh.set(Mesh::new(request_senders, response_senders));
     mesh::spawn_handlers(core.clone(), request_receivers, response_receivers);
     glommio::spawn_local(pubsub::notifier_loop(core.clone())).detach();
-    let mut listeners = Vec::new();
-    for address in &addresses {
-        match TcpListener::bind(address) {
-            Ok(listener) => listeners.push(listener),
-            Err(error) => {
-                let _ = ready.send(Err(format!("Failed listening on {address}: {error}")));
-                return;
-            }
-        }
+    if let Err(error) = core.listen(&addresses) {
+        let _ = ready.send(Err(error));
+        return;
     }
     if id == 0 {
         notice!(
@@ -594,13 +637,8 @@ async fn core_main(
     }
     let _ = ready.send(Ok(()));
     glommio::spawn_local(active_expire_loop(core.clone())).detach();
-    let accepts: Vec<_> = listeners
-        .into_iter()
-        .map(|listener| glommio::spawn_local(accept_loop(core.clone(), listener)))
-        .collect();
-    for accept in accepts {
-        accept.await;
-    }
+    // The core's tasks run until the process exits (SHUTDOWN, a signal).
+    futures_lite::future::pending::<()>().await;
 }
 
 async fn accept_loop(core: Rc<Core>, listener: TcpListener) {
@@ -610,6 +648,11 @@ async fn accept_loop(core: Rc<Core>, listener: TcpListener) {
                 glommio::spawn_local(conn::serve(core.clone(), stream)).detach();
             }
             Err(error) => {
+                let error = std::io::Error::from(error);
+                // The listener was shut down (`Listening`): done.
+                if error.raw_os_error() == Some(libc::EINVAL) {
+                    return;
+                }
                 warning!("Accepting client connection: {error}");
                 glommio::timer::sleep(Duration::from_millis(10)).await;
             }

@@ -359,7 +359,7 @@ pub fn on_both(redis_args: &[&str], slotcore_args: &[&str], check: impl Fn(&mut 
 
 /// Whether a new connection to `port` gets a reply to `PING` (`+PONG`, or `-NOAUTH` when the
 /// server wants a password first).
-fn ping_answers(port: u16) -> bool {
+pub fn ping_answers(port: u16) -> bool {
     let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
         return false;
     };

@@ -77,6 +77,15 @@ pub struct TcpListener {
     listener: net::TcpListener,
 }
 
+// slotcore: the listening socket's descriptor, so that its owner can
+// shut it down (stop listening at once) while an io_uring accept on it is
+// still in flight.
+impl AsRawFd for TcpListener {
+    fn as_raw_fd(&self) -> RawFd {
+        self.listener.as_raw_fd()
+    }
+}
+
 impl FromRawFd for TcpListener {
     /// Convert an already bound and listening RawFd into a TcpListener
     unsafe fn from_raw_fd(fd: RawFd) -> Self {
