@@ -21,7 +21,7 @@
 //!   connections (read through one epoll instance per core), the channel
 //!   mesh, and the coordinator for commands that span cores. The only
 //!   module that touches glommio.
-//! - [`memory`]: allocation accounting for INFO memory.
+//! - [`memory`]: allocation accounting for INFO memory and maxmemory.
 //! - [`clock`]: a cheap monotonic clock (TSC) for timing every command.
 //! - [`log`]: Redis-style log lines.
 //! - [`process`]: `daemonize` and the PID file.

@@ -113,6 +113,42 @@ pub fn allocated_bytes() -> u64 {
     total as u64
 }
 
+thread_local! {
+    /// This thread's view of the process total for `allocated_bytes_recent`:
+    /// when it was taken (ms), the total then, and this thread's own counter
+    /// then.
+    static RECENT: Cell<(u64, i64, i64)> = const { Cell::new((u64::MAX, 0, 0)) };
+}
+
+/// Bytes allocated by the whole process, cheap enough to ask before every
+/// command (maxmemory): the other threads' allocations as of the first
+/// call at this `now_ms` (a millisecond old at most while commands run),
+/// this thread's own as of now. `allocated_bytes` reads every counter,
+/// most of them other cores' cache lines.
+pub fn allocated_bytes_recent(now_ms: u64) -> u64 {
+    let own = counter().load(Ordering::Relaxed);
+    let (at, total, own_then) = RECENT.try_with(Cell::get).unwrap_or((u64::MAX, 0, 0));
+    if at == now_ms {
+        return (total + own - own_then).max(0) as u64;
+    }
+    refresh_recent(now_ms)
+}
+
+/// `allocated_bytes`, which `allocated_bytes_recent` then goes on from:
+/// for a decision worth reading every counter (whether to evict).
+pub fn refresh_recent(now_ms: u64) -> u64 {
+    let own = counter().load(Ordering::Relaxed);
+    let total = allocated_bytes() as i64;
+    let _ = RECENT.try_with(|recent| recent.set((now_ms, total, own)));
+    total as u64
+}
+
+/// This thread's own counter: what it allocated less what it freed (with
+/// the other threads it shares the counter with, if more than 64).
+pub fn thread_bytes() -> i64 {
+    counter().load(Ordering::Relaxed)
+}
+
 pub fn peak_bytes() -> u64 {
     PEAK.load(Ordering::Relaxed).max(0) as u64
 }

@@ -146,7 +146,8 @@ fn command_getkeys(command_argv: &[Arg<'_>], with_flags: bool) -> Reply {
     }
 }
 
-/// This core's keyspace figures for INFO: [keys, expires, hits, misses, expired].
+/// This core's keyspace figures for INFO: [keys, expires, hits, misses,
+/// expired, evicted].
 pub fn info_local(db: &mut Db, _argv: &[Arg<'_>]) -> Reply {
     let stats = db.keyspace.stats;
     Reply::Array(vec![
@@ -155,6 +156,7 @@ pub fn info_local(db: &mut Db, _argv: &[Arg<'_>]) -> Reply {
         Reply::Int(stats.hits as i64),
         Reply::Int(stats.misses as i64),
         Reply::Int(stats.expired_keys as i64),
+        Reply::Int(stats.evicted_keys as i64),
     ])
 }
 

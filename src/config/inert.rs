@@ -407,7 +407,6 @@ pub static INERT: &[ParamSpec] = &[
     inert("replica-priority", "replica-priority", true, false, Kind::Int { min: 0, max: i32::MAX as i64, }, "100"),
     inert("slave-priority", "replica-priority", true, false, Kind::Int { min: 0, max: i32::MAX as i64, }, "100"),
     inert("repl-diskless-sync-delay", "repl-diskless-sync-delay", true, false, Kind::Int { min: 0, max: i32::MAX as i64, }, "5"),
-    inert("maxmemory-samples", "maxmemory-samples", true, false, Kind::Int { min: 1, max: i32::MAX as i64, }, "5"),
     inert("maxmemory-eviction-tenacity", "maxmemory-eviction-tenacity", true, false, Kind::Int { min: 0, max: 100 }, "10"),
     inert("replica-announce-port", "replica-announce-port", true, false, Kind::Int { min: 0, max: 65535 }, "0"),
     inert("slave-announce-port", "replica-announce-port", true, false, Kind::Int { min: 0, max: 65535 }, "0"),

@@ -50,6 +50,8 @@ pub struct Config {
     pub hz: u64,
     pub maxmemory: u64,
     pub maxmemory_policy: String,
+    /// Keys sampled per eviction (LRU and LFU policies).
+    pub maxmemory_samples: u32,
     pub databases: u64,
     pub daemonize: bool,
     /// Where the PID is written at startup (a daemon without one uses
@@ -125,6 +127,7 @@ impl Default for Config {
             hz: 10,
             maxmemory: 0,
             maxmemory_policy: "noeviction".into(),
+            maxmemory_samples: 5,
             databases: 16,
             daemonize: false,
             pidfile: String::new(),

@@ -329,6 +329,12 @@ pub static PARAMETERS: &[ParamSpec] = &[
         |c| c.maxmemory_policy.clone(),
         |c, a| { c.maxmemory_policy = choice(a, MAXMEMORY_POLICIES)?.into() }
     ),
+    param!(
+        "maxmemory-samples",
+        true,
+        |c| c.maxmemory_samples.to_string(),
+        |c, a| c.maxmemory_samples = integer(a, 1, i32::MAX as i64)? as u32
+    ),
     param!("databases", false, |c| c.databases.to_string(), |c, a| c
         .databases =
         integer(a, 1, i32::MAX as i64)? as u64),

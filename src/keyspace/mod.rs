@@ -155,6 +155,7 @@ pub struct KeyspaceStats {
     pub hits: u64,
     pub misses: u64,
     pub expired_keys: u64,
+    pub evicted_keys: u64,
 }
 
 pub struct Keyspace {
@@ -441,24 +442,99 @@ impl Keyspace {
         self.slots.len()
     }
 
-    /// A pseudo-random live key, or None when empty. `seed` picks the slot.
-    pub fn random_key(&mut self, seed: u64, now_ms: u64) -> Option<Bytes> {
-        for _attempt in 0..100 {
-            if self.key_count == 0 {
-                return None;
+    /// A pseudo-random key that has an expiry time and its entry, or None
+    /// when no key has one: the first one due at or after a time `seed`
+    /// picks between the soonest expiry and the latest (O(log n) in the
+    /// expiry index).
+    pub fn random_volatile_entry(&self, seed: u64) -> Option<(&[u8], &Entry)> {
+        let (first, _, _) = self.expiry.first()?;
+        let (last, _, _) = self.expiry.last()?;
+        let at = first + seed % (last - first).saturating_add(1);
+        let (_, slot, key) = self.expiry.range((at, 0, Key::from(&b""[..]))..).next()?;
+        Some((key, self.map(*slot).get(key)?))
+    }
+
+    /// `key`'s entry (of `slot`) as it is, expired or not: no access is
+    /// noted and nothing is removed.
+    pub fn entry(&self, slot: u16, key: &[u8]) -> Option<&Entry> {
+        self.map(slot).get(key)
+    }
+
+    /// The key due soonest (volatile-ttl eviction).
+    pub fn soonest_volatile_key(&self) -> Option<&[u8]> {
+        let (_, _, key) = self.expiry.first()?;
+        Some(key)
+    }
+
+    /// A pseudo-random key and its entry, expired or not; None when empty.
+    /// `seed` drives the picks: random slots until one has keys (the first
+    /// with keys from a random one on, after `SLOT_TRIES`), then a random
+    /// key in it. Trying again rather than taking the next slot with keys
+    /// keeps the keys after a long run of empty slots from coming up far
+    /// more often than the others, which eviction sampling would feel.
+    pub fn random_entry(&self, seed: u64) -> Option<(&[u8], &Entry)> {
+        const SLOT_TRIES: u32 = 64;
+        if self.key_count == 0 {
+            return None;
+        }
+        let count = self.slots.len();
+        let mut state = seed | 1;
+        let mut next = || {
+            // xorshift64: each try a fresh position.
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let tried = (0..SLOT_TRIES)
+            .map(|_| &self.slots[next() as usize % count])
+            .find(|map| !map.is_empty());
+        let map = match tried {
+            Some(map) => map,
+            None => {
+                let start = next() as usize % count;
+                (0..count)
+                    .map(|offset| &self.slots[(start + offset) % count])
+                    .find(|map| !map.is_empty())?
             }
-            let count = self.slots.len();
-            let start = (seed as usize).wrapping_add(_attempt * 7919) % count;
-            let found = (0..count)
-                .map(|offset| (start + offset) % count)
-                .find(|&index| !self.slots[index].is_empty())?;
-            let map = &self.slots[found];
-            let pick = (seed as usize / count.max(1)) % map.len();
-            let key = Bytes::copy_from_slice(map.keys().nth(pick)?);
-            let slot = slot_of_local_index(found, self.core, self.cores);
-            if !self.expire_if_due(slot, &key, now_ms) {
+        };
+        let node = map.random_node(next())?;
+        Some((&node.key, &node.entry))
+    }
+
+    /// Up to `count` keys for eviction sampling, expired or not, into
+    /// `out` (emptied first): neighbours from a random slot with keys on
+    /// (`SlotMap::some_nodes`), from the next slots while that one has too
+    /// few. Nothing when the keyspace is empty.
+    pub fn sample_nodes<'a>(&'a self, seed: u64, count: usize, out: &mut Vec<&'a Node>) {
+        const SLOTS_MAX: usize = 16;
+        out.clear();
+        let Some((first, _)) = self.random_entry(seed) else {
+            return;
+        };
+        let count_slots = self.slots.len();
+        let start = local_slot_index(crate::cluster::key_hash_slot(first), self.cores);
+        for offset in 0..SLOTS_MAX.min(count_slots) {
+            if out.len() >= count {
+                break;
+            }
+            let map = &self.slots[(start + offset) % count_slots];
+            map.some_nodes(seed.rotate_right(17), count - out.len(), out);
+        }
+    }
+
+    /// A pseudo-random live key, or None when empty (RANDOMKEY): a random
+    /// entry, and another while the one found has expired (removed then).
+    pub fn random_key(&mut self, seed: u64, now_ms: u64) -> Option<Bytes> {
+        for attempt in 0..100u64 {
+            let seed = seed.wrapping_add(attempt.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            let (key, entry) = self.random_entry(seed)?;
+            let due = entry.expire_at_ms() != 0 && entry.expire_at_ms() <= now_ms;
+            let key = Bytes::copy_from_slice(key);
+            if !due {
                 return Some(key);
             }
+            self.expire_if_due(crate::cluster::key_hash_slot(&key), &key, now_ms);
         }
         None
     }
@@ -572,6 +648,32 @@ mod tests {
         assert_eq!(keyspace.volatile_len(), 0);
         assert_eq!(keyspace.expire_due(100, 10), 0);
         assert_eq!(keyspace.len(), 1);
+    }
+
+    #[test]
+    fn volatile_key_picks_are_keys_with_a_ttl() {
+        let mut keyspace = Keyspace::new(0, 1);
+        assert!(keyspace.random_volatile_entry(1).is_none());
+        assert!(keyspace.soonest_volatile_key().is_none());
+        for i in 0..10u64 {
+            let key = format!("k{i}");
+            let mut entry = Entry::new(string("v"), 0);
+            if i % 2 == 1 {
+                entry.set_expire_at_ms(1000 + i * 10);
+            }
+            keyspace.insert(key_hash_slot(key.as_bytes()), key.as_bytes(), entry);
+        }
+        assert_eq!(keyspace.soonest_volatile_key(), Some(&b"k1"[..]));
+        let mut seen = std::collections::BTreeSet::new();
+        for seed in 0..200 {
+            let (key, _) = keyspace.random_volatile_entry(seed).unwrap();
+            seen.insert(String::from_utf8(key.to_vec()).unwrap());
+        }
+        let volatile: std::collections::BTreeSet<String> = ["k1", "k3", "k5", "k7", "k9"]
+            .iter()
+            .map(|k| k.to_string())
+            .collect();
+        assert_eq!(seen, volatile);
     }
 
     #[test]

@@ -283,6 +283,59 @@ impl SlotMap {
         Some(self.remove_at(at))
     }
 
+    /// A node picked at random, reading one node rather than every node
+    /// before it: random buckets until one is full, else (a table emptied
+    /// by deletions, which do not shrink it) the first full one after the
+    /// last tried.
+    pub fn random_node(&self, seed: u64) -> Option<&Node> {
+        const BUCKET_TRIES: u32 = 8;
+        if self.len == 0 {
+            return None;
+        }
+        let mask = self.mask();
+        let mut state = seed | 1;
+        let mut at = 0;
+        for _ in 0..BUCKET_TRIES {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            at = state as usize & mask;
+            if !self.buckets[at].is_null() {
+                return Some(self.node_at(at));
+            }
+        }
+        while self.buckets[at].is_null() {
+            at = (at + 1) & mask;
+        }
+        Some(self.node_at(at))
+    }
+
+    /// Up to `count` nodes from the full buckets at and after a random
+    /// position (wrapping once around), added to `out`: neighbours in the
+    /// table, as Redis's dictGetSomeKeys takes them, so that eviction
+    /// samples cost a few cache lines of buckets, and each node's line is
+    /// asked for before any is read.
+    pub fn some_nodes<'a>(&'a self, seed: u64, count: usize, out: &mut Vec<&'a Node>) {
+        if self.len == 0 {
+            return;
+        }
+        let mask = self.mask();
+        let start = seed as usize & mask;
+        let first = out.len();
+        for offset in 0..self.buckets.len() {
+            if out.len() - first == count {
+                break;
+            }
+            let bucket = self.buckets[(start + offset) & mask];
+            if !bucket.is_null() {
+                let node = node_of(bucket);
+                prefetch_line(node.as_ptr().cast());
+                // SAFETY: see node_of; the table is borrowed for 'a.
+                out.push(unsafe { node.as_ref() });
+            }
+        }
+    }
+
     pub fn keys(&self) -> impl Iterator<Item = &Key> {
         self.iter().map(|(key, _)| key)
     }

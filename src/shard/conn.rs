@@ -316,6 +316,25 @@ impl Conn {
         }
     }
 
+    /// Whether `spec` is refused while the process is over maxmemory with
+    /// nothing to evict, as Redis's processCommand decides: a command that
+    /// may add memory (`denyoom`), EXEC of a transaction holding one, and
+    /// anything queued in MULTI but DISCARD, QUIT and RESET.
+    fn refused_when_out_of_memory(&self, spec: &CommandSpec) -> bool {
+        let denyoom = |spec: &CommandSpec| spec.flags.contains(&"denyoom");
+        match &self.tx.queued {
+            _ if denyoom(spec) => true,
+            None => false,
+            Some(queued) => match spec.name {
+                "exec" => queued
+                    .iter()
+                    .any(|argv| lookup(&argv[0]).is_some_and(denyoom)),
+                "discard" | "quit" | "reset" => false,
+                _ => true,
+            },
+        }
+    }
+
     /// Runs one command.
     pub async fn dispatch(&mut self, argv: &[Arg<'_>]) {
         let word = name_word(&argv[0]);
@@ -384,6 +403,13 @@ impl Conn {
                     return;
                 }
             }
+        }
+        if self.core.memory_excess().is_some()
+            && !self.make_room().await
+            && self.refused_when_out_of_memory(spec)
+        {
+            self.reject(Some(command), Reply::error(super::evict::OOM));
+            return;
         }
         if self.tx.queued.is_some() && !runs_inside_multi(spec.name) {
             // Redis checks a container's subcommand and its arity before

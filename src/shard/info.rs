@@ -99,9 +99,12 @@ impl Conn {
         if sections.is_empty() {
             sections.extend(DEFAULT_SECTIONS.iter().map(|s| s.to_string()));
         }
+        // Memory as the command starts, before gathering the figures
+        // allocates (every core's statistics, with their histograms).
+        let used_memory = crate::memory::allocated_bytes();
         let parts = self.on_all(|| Op::Core(stats_core, vec![])).await;
         let mut stats = CoreStats::new();
-        let mut keyspace = [0i64; 5];
+        let mut keyspace = [0i64; 6];
         for part in parts {
             let items = array_items(part);
             if let [core_stats, core_keyspace] = &items[..] {
@@ -124,7 +127,7 @@ impl Conn {
                 if !text.is_empty() {
                     text.push_str("\r\n");
                 }
-                self.info_section(section, &stats, &keyspace, &mut text);
+                self.info_section(section, &stats, &keyspace, used_memory, &mut text);
             }
         }
         Reply::Verbatim(text)
@@ -134,7 +137,8 @@ impl Conn {
         &self,
         section: &str,
         stats: &CoreStats,
-        keyspace: &[i64; 5],
+        keyspace: &[i64; 6],
+        used_memory: u64,
         out: &mut String,
     ) {
         let shared = &self.core.shared;
@@ -204,7 +208,7 @@ impl Conn {
                 ));
             }
             "memory" => {
-                let used = crate::memory::allocated_bytes();
+                let used = used_memory;
                 let rss = rss_bytes();
                 line("# Memory".into());
                 line(format!("used_memory:{used}"));
@@ -359,7 +363,7 @@ impl Conn {
                 line("expired_stale_perc:0.00".into());
                 line("expired_time_cap_reached_count:0".into());
                 line("expire_cycle_cpu_milliseconds:0".into());
-                line("evicted_keys:0".into());
+                line(format!("evicted_keys:{}", keyspace[5]));
                 line("evicted_clients:0".into());
                 line("total_eviction_exceeded_time:0".into());
                 line("current_eviction_exceeded_time:0".into());

@@ -9,6 +9,7 @@ mod cluster;
 mod collections;
 mod conn;
 mod coord;
+mod evict;
 mod info;
 pub mod locks;
 pub mod mesh;
@@ -81,6 +82,8 @@ pub struct Core {
     pub cluster_enabled: bool,
     /// Read readiness of this core's client sockets (see `readiness`).
     pub readiness: Rc<readiness::Readiness>,
+    /// maxmemory's candidates for eviction (see `evict`).
+    evict_pool: RefCell<evict::Pool>,
     /// The sockets this core listens on for clients (see `listen`).
     listeners: RefCell<Vec<Listening>>,
     /// This core's own `Rc`, for the tasks it starts from a `&Core`.
@@ -599,6 +602,7 @@ async fn core_main(
         mesh: OnceCell::new(),
         view: RefCell::new(views.initial),
         readiness,
+        evict_pool: RefCell::default(),
         listeners: RefCell::default(),
         me: me.clone(),
     });
@@ -685,6 +689,9 @@ async fn active_expire_loop(core: Rc<Core>) {
             }
             glommio::yield_if_needed().await;
         }
+        // A core whose clients are idle still gives up its share of keys
+        // while the process is over maxmemory.
+        core.evict_share();
         crate::memory::release_free_memory();
     }
 }
