@@ -32,12 +32,17 @@ fn set_config(con: &mut Connection, name: &str, value: &str) {
 }
 
 /// FLUSHALL, then a limit 100 KB above what the server uses now, with `policy`. Both
-/// servers allocate tens of KB on the first commands after a start (buffers, tables), as
-/// much as the limit leaves room for, so a few hundred writes and INFOs come first.
+/// servers allocate tens of KB the first time a command runs (buffers, tables, its latency
+/// histogram; on every shard core, in slotcore), as much as the limit leaves room for, so
+/// every command the tests use runs a few hundred times first.
 fn start_limit(con: &mut Connection, policy: &str) -> u64 {
     set_config(con, "maxmemory", "0");
     for n in 0..200 {
-        setex(con, &format!("warm:{n}")).unwrap();
+        let key = format!("warm:{n}");
+        setex(con, &key).unwrap();
+        set(con, &key).unwrap();
+        let _: Value = redis::cmd("GET").arg(&key).query(con).unwrap();
+        let _: Value = redis::cmd("EXISTS").arg(&key).query(con).unwrap();
         used_memory(con);
     }
     let () = redis::cmd("FLUSHALL").query(con).unwrap();
@@ -297,5 +302,102 @@ fn allkeys_lru_evicts_idle_keys_before_recently_used_ones() {
             "{name}: kept {hot_share:.2} of the recently used keys, {idle_share:.2} of the idle ones"
         );
         set_config(&mut con, "maxmemory", "0");
+    });
+}
+
+#[test]
+fn lfu_policies_count_accesses_and_evict_the_least_used_keys() {
+    on_both(&[], &[], |server: &mut Server| {
+        let name = server.name();
+        let mut con = server.client();
+        let mut conn = server.conn();
+        let limit = start_limit(&mut con, "allkeys-lfu") + 900 * 1024;
+        set_config(&mut con, "maxmemory", &limit.to_string());
+        // A new key starts at 5 (LFU_INIT_VAL); accesses raise it, ever more slowly.
+        assert_eq!(conn.call(&["SET", "counted", "v"]), "+OK\r\n", "{name}");
+        assert_eq!(
+            conn.call(&["OBJECT", "FREQ", "counted"]),
+            ":5\r\n",
+            "{name}"
+        );
+        for _ in 0..100 {
+            let _: Value = redis::cmd("GET").arg("counted").query(&mut con).unwrap();
+        }
+        let freq: i64 = redis::cmd("OBJECT")
+            .arg("FREQ")
+            .arg("counted")
+            .query(&mut con)
+            .unwrap();
+        assert!(
+            (7..=20).contains(&freq),
+            "{name}: OBJECT FREQ {freq} after 100 GETs"
+        );
+        // RESTORE FREQ sets it (IDLETIME would be dropped under LFU).
+        let dump: Vec<u8> = redis::cmd("DUMP").arg("counted").query(&mut con).unwrap();
+        let () = redis::cmd("RESTORE")
+            .arg("restored")
+            .arg(0)
+            .arg(dump)
+            .arg("FREQ")
+            .arg(100)
+            .query(&mut con)
+            .unwrap();
+        assert_eq!(
+            conn.call(&["OBJECT", "FREQ", "restored"]),
+            ":100\r\n",
+            "{name}"
+        );
+        assert!(
+            conn.call(&["OBJECT", "IDLETIME", "restored"])
+                .starts_with("-ERR An LFU maxmemory policy is selected"),
+            "{name}"
+        );
+
+        let value = "v".repeat(1000);
+        let set_big = |con: &mut Connection, key: &str| -> RedisResult<()> {
+            redis::cmd("SET").arg(key).arg(&value).query(con)
+        };
+        let added = fill(&mut con, limit, |con, n| {
+            set_big(con, &format!("old:{n}")).unwrap()
+        });
+        // Every tenth key used often: its counter climbs above the others' 5.
+        for _ in 0..20 {
+            for n in (0..added).step_by(10) {
+                let _: Value = redis::cmd("GET")
+                    .arg(format!("old:{n}"))
+                    .query(&mut con)
+                    .unwrap();
+            }
+        }
+        for n in 0..added / 2 {
+            set_big(&mut con, &format!("new:{n}")).unwrap();
+        }
+        let (mut kept_used, mut kept_unused) = (0usize, 0usize);
+        for n in 0..added {
+            let exists: i64 = redis::cmd("EXISTS")
+                .arg(format!("old:{n}"))
+                .query(&mut con)
+                .unwrap();
+            if n % 10 == 0 {
+                kept_used += exists as usize;
+            } else {
+                kept_unused += exists as usize;
+            }
+        }
+        let used_count = added.div_ceil(10) as usize;
+        let (used_share, unused_share) = (
+            kept_used as f64 / used_count as f64,
+            kept_unused as f64 / (added as usize - used_count) as f64,
+        );
+        eprintln!(
+            "{name}: kept {used_share:.2} of the often used keys, {unused_share:.2} of the others"
+        );
+        assert!(unused_share < 0.9, "{name}: hardly anything was evicted");
+        assert!(
+            used_share > unused_share + 0.25,
+            "{name}: kept {used_share:.2} of the often used keys, {unused_share:.2} of the others"
+        );
+        set_config(&mut con, "maxmemory", "0");
+        set_config(&mut con, "maxmemory-policy", "noeviction");
     });
 }

@@ -38,6 +38,7 @@ struct RestoreOptions {
     replace: bool,
     absolute_ttl: bool,
     idle_secs: Option<i64>,
+    frequency: Option<i64>,
 }
 
 fn parse_restore_options(args: &[Arg<'_>]) -> Result<RestoreOptions, Reply> {
@@ -45,15 +46,15 @@ fn parse_restore_options(args: &[Arg<'_>]) -> Result<RestoreOptions, Reply> {
         replace: false,
         absolute_ttl: false,
         idle_secs: None,
+        frequency: None,
     };
-    let mut frequency: Option<i64> = None;
     let mut index = 0;
     while index < args.len() {
         let has_value = index + 1 < args.len();
         match args[index].to_ascii_uppercase().as_slice() {
             b"REPLACE" => options.replace = true,
             b"ABSTTL" => options.absolute_ttl = true,
-            b"IDLETIME" if has_value && frequency.is_none() => {
+            b"IDLETIME" if has_value && options.frequency.is_none() => {
                 let idle = parse_int(&args[index + 1]).ok_or(Reply::error(NOT_INTEGER))?;
                 if idle < 0 {
                     return Err(Reply::error("ERR Invalid IDLETIME value, must be >= 0"));
@@ -68,8 +69,7 @@ fn parse_restore_options(args: &[Arg<'_>]) -> Result<RestoreOptions, Reply> {
                         "ERR Invalid FREQ value, must be >= 0 and <= 255",
                     ));
                 }
-                // Access frequency is not tracked (no LFU): accepted and dropped.
-                frequency = Some(value);
+                options.frequency = Some(value);
                 index += 1;
             }
             _ => return Err(Reply::error(SYNTAX)),
@@ -113,9 +113,17 @@ pub fn restore(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     }
     let mut entry = Entry::new(value, now);
     entry.set_expire_at_ms(ttl as u64);
-    if let Some(idle) = options.idle_secs {
+    // As Redis's objectSetLRUOrLFU: IDLETIME counts under an LRU policy,
+    // FREQ under an LFU one, the other is dropped.
+    let lfu = db.keyspace.lfu.is_some();
+    if let Some(idle) = options.idle_secs.filter(|_| !lfu) {
         entry.set_idle_secs(u64::try_from(idle).unwrap_or(0), now);
     }
     db.keyspace.insert(slot, key, entry);
+    if let Some(frequency) = options.frequency.filter(|_| lfu) {
+        if let Some(entry) = db.keyspace.entry_mut(slot, key) {
+            entry.set_lfu(frequency as u64, now);
+        }
+    }
     Reply::ok()
 }

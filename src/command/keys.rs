@@ -436,7 +436,7 @@ pub fn object(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
         b"IDLETIME" if lfu => Reply::error("ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."),
         b"IDLETIME" => Reply::Int(entry.idle_secs(now) as i64),
         _ if !lfu => Reply::error("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."),
-        _ => Reply::Int(0),
+        _ => Reply::Int(entry.lfu_counter(now, db.config.lfu_decay_time) as i64),
     }
 }
 

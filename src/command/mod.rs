@@ -83,7 +83,7 @@ pub struct Db {
 
 impl Db {
     pub fn new(core: usize, cores: usize, config: Config) -> Self {
-        Db {
+        let mut db = Db {
             keyspace: Keyspace::new(core, cores),
             config,
             core,
@@ -92,11 +92,28 @@ impl Db {
             rng_state: 0x9E37_79B9_7F4A_7C15 ^ (core as u64 + 1).wrapping_mul(now_ms()),
             routed: KnownSlot::NONE,
             events: Vec::new(),
-        }
+        };
+        db.keyspace.clock_ms = db.now_ms;
+        db.sync_keyspace_config();
+        db
     }
 
     pub fn refresh_clock(&mut self) {
         self.now_ms = now_ms();
+        self.keyspace.clock_ms = self.now_ms;
+    }
+
+    /// Passes the configuration the keyspace acts on to it: whether
+    /// accesses count frequency (an LFU maxmemory policy) and how.
+    pub fn sync_keyspace_config(&mut self) {
+        self.keyspace.lfu =
+            self.config
+                .maxmemory_policy
+                .contains("lfu")
+                .then_some(crate::keyspace::Lfu {
+                    log_factor: self.config.lfu_log_factor,
+                    decay_minutes: self.config.lfu_decay_time,
+                });
     }
 
     /// The slot of `key`, reusing the router's hash when it is the same key.

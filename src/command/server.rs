@@ -167,7 +167,9 @@ pub fn config_set_local(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
         .iter()
         .map(|v| String::from_utf8_lossy(v).to_string())
         .collect();
-    match db.config.apply(&name, &values) {
+    let result = db.config.apply(&name, &values);
+    db.sync_keyspace_config();
+    match result {
         Ok(()) => Reply::ok(),
         Err(reason) => Reply::error_owned(reason),
     }

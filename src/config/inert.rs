@@ -402,8 +402,6 @@ pub static INERT: &[ParamSpec] = &[
     inert("active-defrag-cycle-max", "active-defrag-cycle-max", true, false, Kind::Int { min: 1, max: 99 }, "25"),
     inert("active-defrag-threshold-lower", "active-defrag-threshold-lower", true, false, Kind::Int { min: 0, max: 1000 }, "10"),
     inert("active-defrag-threshold-upper", "active-defrag-threshold-upper", true, false, Kind::Int { min: 0, max: 1000 }, "100"),
-    inert("lfu-log-factor", "lfu-log-factor", true, false, Kind::Int { min: 0, max: i32::MAX as i64, }, "10"),
-    inert("lfu-decay-time", "lfu-decay-time", true, false, Kind::Int { min: 0, max: i32::MAX as i64, }, "1"),
     inert("replica-priority", "replica-priority", true, false, Kind::Int { min: 0, max: i32::MAX as i64, }, "100"),
     inert("slave-priority", "replica-priority", true, false, Kind::Int { min: 0, max: i32::MAX as i64, }, "100"),
     inert("repl-diskless-sync-delay", "repl-diskless-sync-delay", true, false, Kind::Int { min: 0, max: i32::MAX as i64, }, "5"),

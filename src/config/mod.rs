@@ -52,6 +52,9 @@ pub struct Config {
     pub maxmemory_policy: String,
     /// Keys sampled per eviction (LRU and LFU policies).
     pub maxmemory_samples: u32,
+    /// LFU counters: how slowly they grow, and the minutes per decrement.
+    pub lfu_log_factor: u64,
+    pub lfu_decay_time: u64,
     pub databases: u64,
     pub daemonize: bool,
     /// Where the PID is written at startup (a daemon without one uses
@@ -128,6 +131,8 @@ impl Default for Config {
             maxmemory: 0,
             maxmemory_policy: "noeviction".into(),
             maxmemory_samples: 5,
+            lfu_log_factor: 10,
+            lfu_decay_time: 1,
             databases: 16,
             daemonize: false,
             pidfile: String::new(),

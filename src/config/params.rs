@@ -330,6 +330,18 @@ pub static PARAMETERS: &[ParamSpec] = &[
         |c, a| { c.maxmemory_policy = choice(a, MAXMEMORY_POLICIES)?.into() }
     ),
     param!(
+        "lfu-log-factor",
+        true,
+        |c| c.lfu_log_factor.to_string(),
+        |c, a| c.lfu_log_factor = integer(a, 0, i32::MAX as i64)? as u64
+    ),
+    param!(
+        "lfu-decay-time",
+        true,
+        |c| c.lfu_decay_time.to_string(),
+        |c, a| c.lfu_decay_time = integer(a, 0, i32::MAX as i64)? as u64
+    ),
+    param!(
         "maxmemory-samples",
         true,
         |c| c.maxmemory_samples.to_string(),

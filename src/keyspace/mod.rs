@@ -148,6 +148,69 @@ impl Entry {
     pub fn access_clock(&self) -> u64 {
         self.meta & ACCESS_MASK
     }
+
+    /// Sets the access word: the access time, or under an LFU policy the
+    /// frequency word (`Lfu`). An entry whose expiry takes the whole word
+    /// keeps none.
+    fn set_access_word(&mut self, word: u64) {
+        if self.meta & WHOLE_EXPIRY == 0 {
+            self.meta = (self.meta & !ACCESS_MASK) | (word & ACCESS_MASK);
+        }
+    }
+
+    /// The access frequency as OBJECT FREQ reads it: the counter, less one
+    /// for each `decay_minutes` since it was last decremented (Redis's
+    /// LFUDecrAndReturn).
+    pub fn lfu_counter(&self, now_ms: u64, decay_minutes: u64) -> u64 {
+        let word = self.access_clock();
+        let (counter, then) = (word & 0xFF, word >> 8);
+        let now = lfu_minutes(now_ms);
+        let elapsed = if now >= then {
+            now - then
+        } else {
+            LFU_MINUTES_MASK - then + now
+        };
+        let periods = elapsed.checked_div(decay_minutes).unwrap_or(0);
+        counter.saturating_sub(periods)
+    }
+
+    /// Sets the access frequency to `counter` as of now (RESTORE FREQ).
+    pub fn set_lfu(&mut self, counter: u64, now_ms: u64) {
+        self.set_access_word(lfu_minutes(now_ms) << 8 | counter.min(255));
+    }
+
+    /// Notes an access under an LFU policy (Redis's updateLFU): the decayed
+    /// counter, raised by one with a probability that falls as it grows
+    /// (LFULogIncr); `random` is any 64 random bits.
+    fn lfu_touch(&mut self, now_ms: u64, lfu: Lfu, random: u64) {
+        let mut counter = self.lfu_counter(now_ms, lfu.decay_minutes);
+        if counter < 255 {
+            let base = counter.saturating_sub(LFU_INIT_VAL) as f64;
+            let chance = 1.0 / (base * lfu.log_factor as f64 + 1.0);
+            let draw = (random >> 11) as f64 / (1u64 << 53) as f64;
+            if draw < chance {
+                counter += 1;
+            }
+        }
+        self.set_lfu(counter, now_ms);
+    }
+}
+
+/// Under an LFU maxmemory policy the access word holds, as Redis's 24-bit
+/// `lru` field does, the minute the counter was last decremented (15 bits
+/// here, 16 in Redis) and an 8-bit logarithmic access counter.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Lfu {
+    pub log_factor: u64,
+    pub decay_minutes: u64,
+}
+
+/// The counter a new key starts with (Redis's LFU_INIT_VAL).
+pub const LFU_INIT_VAL: u64 = 5;
+const LFU_MINUTES_MASK: u64 = (1 << (ACCESS_BITS - 8)) - 1;
+
+fn lfu_minutes(now_ms: u64) -> u64 {
+    (now_ms / 60_000) & LFU_MINUTES_MASK
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -170,6 +233,13 @@ pub struct Keyspace {
     /// When set, every key that expires is noted here (for `expired`
     /// keyspace events).
     pub expired_log: Option<Vec<Bytes>>,
+    /// Set under an LFU maxmemory policy: accesses count frequency, not
+    /// time (see `Lfu`).
+    pub lfu: Option<Lfu>,
+    /// The time as the database last read it (`Db::refresh_clock`), for
+    /// new keys' frequency words.
+    pub clock_ms: u64,
+    rng: u64,
 }
 
 impl Keyspace {
@@ -186,6 +256,9 @@ impl Keyspace {
             stats: KeyspaceStats::default(),
             active_expire_enabled: true,
             expired_log: None,
+            lfu: None,
+            clock_ms: 0,
+            rng: 0x2545_F491_4F6C_DD1D ^ core as u64,
         }
     }
 
@@ -276,7 +349,16 @@ impl Keyspace {
         let index = local_slot_index(slot, self.cores);
         let found = match self.slots[index].find_live(key, now_ms) {
             Found::Live(entry) => {
-                entry.touch(now_ms);
+                match self.lfu {
+                    None => entry.touch(now_ms),
+                    Some(lfu) => {
+                        // xorshift64: LFULogIncr's draw.
+                        self.rng ^= self.rng << 13;
+                        self.rng ^= self.rng >> 7;
+                        self.rng ^= self.rng << 17;
+                        entry.lfu_touch(now_ms, lfu, self.rng);
+                    }
+                }
                 Some(entry)
             }
             Found::Expired(node, expire_at) => {
@@ -330,9 +412,17 @@ impl Keyspace {
     /// Stores `entry` under `key`, replacing any old value; keeps the expiry
     /// index in step. The key is copied only when it
     /// is new: overwriting reuses the stored key.
-    pub fn insert(&mut self, slot: u16, key: &[u8], entry: Entry) {
+    pub fn insert(&mut self, slot: u16, key: &[u8], mut entry: Entry) {
         let new_expire = entry.expire_at_ms();
         let index = local_slot_index(slot, self.cores);
+        if self.lfu.is_some() {
+            // A new key starts at LFU_INIT_VAL; one written over keeps its
+            // frequency, as Redis's dbOverwrite does.
+            match self.slots[index].get(key) {
+                Some(old) => entry.set_access_word(old.access_clock()),
+                None => entry.set_lfu(LFU_INIT_VAL, self.clock_ms),
+            }
+        }
         debug_assert_eq!(
             slot as usize % self.cores,
             self.core,
@@ -458,6 +548,11 @@ impl Keyspace {
     /// noted and nothing is removed.
     pub fn entry(&self, slot: u16, key: &[u8]) -> Option<&Entry> {
         self.map(slot).get(key)
+    }
+
+    /// `entry`, to change: no access is noted.
+    pub fn entry_mut(&mut self, slot: u16, key: &[u8]) -> Option<&mut Entry> {
+        self.map_mut(slot).get_mut(key)
     }
 
     /// The key due soonest (volatile-ttl eviction).

@@ -274,6 +274,12 @@ impl SlotMap {
         }
         self.buckets[hole] = std::ptr::null_mut();
         self.len -= 1;
+        if self.len == 0 {
+            // An empty slot keeps no table: otherwise every slot a key ever
+            // passed through would hold one, memory that maxmemory cannot
+            // evict.
+            self.buckets = Box::default();
+        }
         // SAFETY: the node came from Box::into_raw and no bucket holds it now.
         unsafe { Box::from_raw(taken.as_ptr()) }
     }

@@ -9,8 +9,9 @@
 //!
 //! The LRU policies sample `maxmemory-samples` keys into a pool of the
 //! idlest candidates kept across evictions and evict the idlest one still
-//! there as sampled, as Redis does; the LFU ones do the same, as no access
-//! frequency is kept. `volatile-ttl` takes the key due soonest, exactly.
+//! there as sampled, as Redis does; the LFU ones do the same with the
+//! least used (the access counter, `keyspace::Lfu`). `volatile-ttl` takes
+//! the key due soonest, exactly.
 
 use super::conn::Conn;
 use super::locks::{KeyLocks, Mode};
@@ -243,9 +244,18 @@ fn pick(db: &mut Db, locks: &KeyLocks, pool: &mut Pool, policy: Policy) -> Optio
     None
 }
 
+/// How good a candidate `entry` is, higher better: seconds idle, or under
+/// an LFU policy 255 less its access frequency (Redis's pool scores).
+fn score(entry: &crate::keyspace::Entry, now_ms: u64, lfu: Option<crate::keyspace::Lfu>) -> u64 {
+    match lfu {
+        None => entry.idle_secs(now_ms),
+        Some(lfu) => 255 - entry.lfu_counter(now_ms, lfu.decay_minutes),
+    }
+}
+
 /// Offers `tries` sampled keys (with a TTL when `volatile`) to the pool.
 fn sample_into_pool(db: &mut Db, locks: &KeyLocks, pool: &mut Pool, volatile: bool, tries: usize) {
-    let now = db.now_ms;
+    let (now, lfu) = (db.now_ms, db.keyspace.lfu);
     let unlocked = |key: &[u8]| !locks.blocks(key, Mode::Exclusive, 0);
     if !volatile {
         // Neighbouring keys: a few cache lines, not a miss per sample.
@@ -254,7 +264,7 @@ fn sample_into_pool(db: &mut Db, locks: &KeyLocks, pool: &mut Pool, volatile: bo
         db.keyspace.sample_nodes(seed, tries, &mut sampled);
         for node in &sampled {
             if unlocked(&node.key) {
-                pool.offer(node.entry.idle_secs(now), &node.key);
+                pool.offer(score(&node.entry, now, lfu), &node.key);
             }
         }
         return;
@@ -265,7 +275,7 @@ fn sample_into_pool(db: &mut Db, locks: &KeyLocks, pool: &mut Pool, volatile: bo
             return;
         };
         if unlocked(key) {
-            pool.offer(entry.idle_secs(now), key);
+            pool.offer(score(entry, now, lfu), key);
         }
     }
 }
@@ -273,14 +283,14 @@ fn sample_into_pool(db: &mut Db, locks: &KeyLocks, pool: &mut Pool, volatile: bo
 /// The idlest candidate of the pool that is still there as it was sampled:
 /// not used since, not deleted, and with a TTL for a volatile policy.
 fn take_idlest(db: &Db, locks: &KeyLocks, pool: &mut Pool, volatile: bool) -> Option<Bytes> {
-    let now = db.now_ms;
+    let (now, lfu) = (db.now_ms, db.keyspace.lfu);
     let unlocked = |key: &[u8]| !locks.blocks(key, Mode::Exclusive, 0);
     while let Some((idle, key)) = pool.candidates.pop() {
         let still = db
             .keyspace
             .entry(key_hash_slot(&key), &key)
             .is_some_and(|entry| {
-                entry.idle_secs(now) >= idle && (!volatile || entry.expire_at_ms() != 0)
+                score(entry, now, lfu) >= idle && (!volatile || entry.expire_at_ms() != 0)
             });
         if still && unlocked(&key) {
             return Some(key);
