@@ -247,6 +247,45 @@ fn noeviction_refuses_writes_and_transactions_with_redis_errors() {
     });
 }
 
+/// Fills memory up to `limit` with 1 KB values under old:N, has `use_keys` use every tenth
+/// of them (old:0, old:10...), then writes half as many new keys again, so that about half
+/// of the old keys must go. Returns the shares of the used keys and of the others that
+/// were kept.
+fn evict_around_used_keys(
+    con: &mut Connection,
+    limit: u64,
+    use_keys: impl FnOnce(&mut Connection, &[String]),
+) -> (f64, f64) {
+    let value = "v".repeat(1000);
+    let set_big = |con: &mut Connection, key: &str| -> RedisResult<()> {
+        redis::cmd("SET").arg(key).arg(&value).query(con)
+    };
+    let added = fill(con, limit, |con, n| {
+        set_big(con, &format!("old:{n}")).unwrap()
+    });
+    let used: Vec<String> = (0..added).step_by(10).map(|n| format!("old:{n}")).collect();
+    use_keys(con, &used);
+    for n in 0..added / 2 {
+        set_big(con, &format!("new:{n}")).unwrap();
+    }
+    let (mut kept_used, mut kept_other) = (0usize, 0usize);
+    for n in 0..added {
+        let exists: i64 = redis::cmd("EXISTS")
+            .arg(format!("old:{n}"))
+            .query(con)
+            .unwrap();
+        if n % 10 == 0 {
+            kept_used += exists as usize;
+        } else {
+            kept_other += exists as usize;
+        }
+    }
+    (
+        kept_used as f64 / used.len() as f64,
+        kept_other as f64 / (added as usize - used.len()) as f64,
+    )
+}
+
 #[test]
 fn allkeys_lru_evicts_idle_keys_before_recently_used_ones() {
     on_both(&[], &[], |server: &mut Server| {
@@ -256,40 +295,13 @@ fn allkeys_lru_evicts_idle_keys_before_recently_used_ones() {
         // do not eat up.
         let limit = start_limit(&mut con, "allkeys-lru") + 900 * 1024;
         set_config(&mut con, "maxmemory", &limit.to_string());
-        let value = "v".repeat(1000);
-        let set_big = |con: &mut Connection, key: &str| -> RedisResult<()> {
-            redis::cmd("SET").arg(key).arg(&value).query(con)
-        };
-        let added = fill(&mut con, limit, |con, n| {
-            set_big(con, &format!("old:{n}")).unwrap()
-        });
-        // Access times count in seconds (both servers' LRU clock): let the first keys age.
-        std::thread::sleep(std::time::Duration::from_millis(2500));
-        let hot: Vec<String> = (0..added).step_by(10).map(|n| format!("old:{n}")).collect();
-        for key in &hot {
-            let _: Value = redis::cmd("GET").arg(key).query(&mut con).unwrap();
-        }
-        // Half as many new keys again: about half the idle keys must go.
-        for n in 0..added / 2 {
-            set_big(&mut con, &format!("new:{n}")).unwrap();
-        }
-        let mut kept_hot = 0;
-        let mut kept_idle = 0;
-        for n in 0..added {
-            let exists: i64 = redis::cmd("EXISTS")
-                .arg(format!("old:{n}"))
-                .query(&mut con)
-                .unwrap();
-            if n % 10 == 0 {
-                kept_hot += exists as usize;
-            } else {
-                kept_idle += exists as usize;
+        let (hot_share, idle_share) = evict_around_used_keys(&mut con, limit, |con, used| {
+            // Access times count in seconds (both servers' LRU clock): let the keys age.
+            std::thread::sleep(std::time::Duration::from_millis(2500));
+            for key in used {
+                let _: Value = redis::cmd("GET").arg(key).query(con).unwrap();
             }
-        }
-        let (hot_share, idle_share) = (
-            kept_hot as f64 / hot.len() as f64,
-            kept_idle as f64 / (added as usize - hot.len()) as f64,
-        );
+        });
         eprintln!("{name}: kept {hot_share:.2} of the recently used keys, {idle_share:.2} of the idle ones");
         assert!(
             idle_share < 0.9,
@@ -353,42 +365,14 @@ fn lfu_policies_count_accesses_and_evict_the_least_used_keys() {
             "{name}"
         );
 
-        let value = "v".repeat(1000);
-        let set_big = |con: &mut Connection, key: &str| -> RedisResult<()> {
-            redis::cmd("SET").arg(key).arg(&value).query(con)
-        };
-        let added = fill(&mut con, limit, |con, n| {
-            set_big(con, &format!("old:{n}")).unwrap()
+        let (used_share, unused_share) = evict_around_used_keys(&mut con, limit, |con, used| {
+            // Read often: their counters climb above the others' 5.
+            for _ in 0..20 {
+                for key in used {
+                    let _: Value = redis::cmd("GET").arg(key).query(con).unwrap();
+                }
+            }
         });
-        // Every tenth key used often: its counter climbs above the others' 5.
-        for _ in 0..20 {
-            for n in (0..added).step_by(10) {
-                let _: Value = redis::cmd("GET")
-                    .arg(format!("old:{n}"))
-                    .query(&mut con)
-                    .unwrap();
-            }
-        }
-        for n in 0..added / 2 {
-            set_big(&mut con, &format!("new:{n}")).unwrap();
-        }
-        let (mut kept_used, mut kept_unused) = (0usize, 0usize);
-        for n in 0..added {
-            let exists: i64 = redis::cmd("EXISTS")
-                .arg(format!("old:{n}"))
-                .query(&mut con)
-                .unwrap();
-            if n % 10 == 0 {
-                kept_used += exists as usize;
-            } else {
-                kept_unused += exists as usize;
-            }
-        }
-        let used_count = added.div_ceil(10) as usize;
-        let (used_share, unused_share) = (
-            kept_used as f64 / used_count as f64,
-            kept_unused as f64 / (added as usize - used_count) as f64,
-        );
         eprintln!(
             "{name}: kept {used_share:.2} of the often used keys, {unused_share:.2} of the others"
         );
