@@ -205,6 +205,16 @@ pub struct Lfu {
     pub decay_minutes: u64,
 }
 
+/// xorshift64: the next of a sequence of pseudo-random numbers (random
+/// picks and LFU draws; `state` must not be 0).
+#[inline(always)]
+pub(crate) fn xorshift(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
+}
+
 /// The counter a new key starts with (Redis's LFU_INIT_VAL).
 pub const LFU_INIT_VAL: u64 = 5;
 const LFU_MINUTES_MASK: u64 = (1 << (ACCESS_BITS - 8)) - 1;
@@ -351,13 +361,7 @@ impl Keyspace {
             Found::Live(entry) => {
                 match self.lfu {
                     None => entry.touch(now_ms),
-                    Some(lfu) => {
-                        // xorshift64: LFULogIncr's draw.
-                        self.rng ^= self.rng << 13;
-                        self.rng ^= self.rng >> 7;
-                        self.rng ^= self.rng << 17;
-                        entry.lfu_touch(now_ms, lfu, self.rng);
-                    }
+                    Some(lfu) => entry.lfu_touch(now_ms, lfu, xorshift(&mut self.rng)),
                 }
                 Some(entry)
             }
@@ -568,33 +572,29 @@ impl Keyspace {
     /// keeps the keys after a long run of empty slots from coming up far
     /// more often than the others, which eviction sampling would feel.
     pub fn random_entry(&self, seed: u64) -> Option<(&[u8], &Entry)> {
+        let mut state = seed | 1;
+        let index = self.random_slot(&mut state)?;
+        let node = self.slots[index].random_node(xorshift(&mut state))?;
+        Some((&node.key, &node.entry))
+    }
+
+    /// The local index of a slot with keys, picked as `random_entry` says;
+    /// None when the keyspace is empty.
+    fn random_slot(&self, state: &mut u64) -> Option<usize> {
         const SLOT_TRIES: u32 = 64;
         if self.key_count == 0 {
             return None;
         }
         let count = self.slots.len();
-        let mut state = seed | 1;
-        let mut next = || {
-            // xorshift64: each try a fresh position.
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
         let tried = (0..SLOT_TRIES)
-            .map(|_| &self.slots[next() as usize % count])
-            .find(|map| !map.is_empty());
-        let map = match tried {
-            Some(map) => map,
-            None => {
-                let start = next() as usize % count;
-                (0..count)
-                    .map(|offset| &self.slots[(start + offset) % count])
-                    .find(|map| !map.is_empty())?
-            }
-        };
-        let node = map.random_node(next())?;
-        Some((&node.key, &node.entry))
+            .map(|_| xorshift(state) as usize % count)
+            .find(|&index| !self.slots[index].is_empty());
+        tried.or_else(|| {
+            let start = xorshift(state) as usize % count;
+            (0..count)
+                .map(|offset| (start + offset) % count)
+                .find(|&index| !self.slots[index].is_empty())
+        })
     }
 
     /// Up to `count` keys for eviction sampling, expired or not, into
@@ -604,17 +604,18 @@ impl Keyspace {
     pub fn sample_nodes<'a>(&'a self, seed: u64, count: usize, out: &mut Vec<&'a Node>) {
         const SLOTS_MAX: usize = 16;
         out.clear();
-        let Some((first, _)) = self.random_entry(seed) else {
+        let mut state = seed | 1;
+        let Some(start) = self.random_slot(&mut state) else {
             return;
         };
         let count_slots = self.slots.len();
-        let start = local_slot_index(crate::cluster::key_hash_slot(first), self.cores);
+        let position = xorshift(&mut state);
         for offset in 0..SLOTS_MAX.min(count_slots) {
             if out.len() >= count {
                 break;
             }
             let map = &self.slots[(start + offset) % count_slots];
-            map.some_nodes(seed.rotate_right(17), count - out.len(), out);
+            map.some_nodes(position, count - out.len(), out);
         }
     }
 

@@ -302,10 +302,7 @@ impl SlotMap {
         let mut state = seed | 1;
         let mut at = 0;
         for _ in 0..BUCKET_TRIES {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            at = state as usize & mask;
+            at = super::xorshift(&mut state) as usize & mask;
             if !self.buckets[at].is_null() {
                 return Some(self.node_at(at));
             }

@@ -404,12 +404,11 @@ impl Conn {
                 }
             }
         }
-        if self.core.memory_excess().is_some()
-            && !self.make_room().await
-            && self.refused_when_out_of_memory(spec)
-        {
-            self.reject(Some(command), Reply::error(super::evict::OOM));
-            return;
+        if let Some(excess) = self.core.memory_excess() {
+            if !self.make_room(excess).await && self.refused_when_out_of_memory(spec) {
+                self.reject(Some(command), Reply::error(super::evict::OOM));
+                return;
+            }
         }
         if self.tx.queued.is_some() && !runs_inside_multi(spec.name) {
             // Redis checks a container's subcommand and its arity before

@@ -172,13 +172,11 @@ fn evict_core(core: &Core, argv: &[Arg<'_>]) -> Reply {
 }
 
 impl Conn {
-    /// Redis's performEvictions, before a command: when the process is
-    /// over maxmemory, every core evicts its share. False when the process
-    /// is still over the limit after that (Redis's EVICT_FAIL).
-    pub async fn make_room(&mut self) -> bool {
-        let Some(excess) = self.core.memory_excess() else {
-            return true;
-        };
+    /// Redis's performEvictions, before a command, once `memory_excess`
+    /// said the process is `excess` bytes over maxmemory: every core
+    /// evicts its share. False when the process is still over the limit
+    /// after that (Redis's EVICT_FAIL).
+    pub async fn make_room(&mut self, excess: u64) -> bool {
         let limit = self.core.db.borrow().config.maxmemory;
         let argv = vec![Bytes::from(
             share(excess, self.core.cores(), limit).to_string(),
