@@ -19,8 +19,8 @@
 //!   CONFIG GET/SET/REWRITE.
 //! - [`shard`]: the runtime: one glommio executor per core, listeners,
 //!   connections (read through one epoll instance per core), the channel
-//!   mesh, and the coordinator for commands that span cores. The only
-//!   module that touches glommio.
+//!   mesh, the coordinator for commands that span cores, and each core's
+//!   slowlog and latency events. The only module that touches glommio.
 //! - [`memory`]: allocation accounting for INFO memory and maxmemory.
 //! - [`clock`]: a cheap monotonic clock (TSC) for timing every command.
 //! - [`log`]: Redis-style log lines.

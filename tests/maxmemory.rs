@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{on_both, Server};
+use common::{config_set, on_both, Server};
 use redis::{Connection, RedisResult, Value};
 
 const OOM: &str = "OOM command not allowed when used memory > 'maxmemory'.";
@@ -22,21 +22,12 @@ fn info_number(info: &str, name: &str) -> u64 {
         .unwrap_or_else(|| panic!("no {name} in INFO:\n{info}"))
 }
 
-fn set_config(con: &mut Connection, name: &str, value: &str) {
-    let () = redis::cmd("CONFIG")
-        .arg("SET")
-        .arg(name)
-        .arg(value)
-        .query(con)
-        .unwrap();
-}
-
 /// FLUSHALL, then a limit 100 KB above what the server uses now, with `policy`. Both
 /// servers allocate tens of KB the first time a command runs (buffers, tables, its latency
 /// histogram; on every shard core, in slotcore), as much as the limit leaves room for, so
 /// every command the tests use runs a few hundred times first.
 fn start_limit(con: &mut Connection, policy: &str) -> u64 {
-    set_config(con, "maxmemory", "0");
+    config_set(con, "maxmemory", "0");
     for n in 0..200 {
         let key = format!("warm:{n}");
         setex(con, &key).unwrap();
@@ -47,8 +38,8 @@ fn start_limit(con: &mut Connection, policy: &str) -> u64 {
     }
     let () = redis::cmd("FLUSHALL").query(con).unwrap();
     let limit = used_memory(con) + 100 * 1024;
-    set_config(con, "maxmemory", &limit.to_string());
-    set_config(con, "maxmemory-policy", policy);
+    config_set(con, "maxmemory", &limit.to_string());
+    config_set(con, "maxmemory-policy", policy);
     limit
 }
 
@@ -113,7 +104,7 @@ fn the_memory_limit_is_honoured_by_every_policy() {
             let stats: String = redis::cmd("INFO").arg("stats").query(&mut con).unwrap();
             assert!(info_number(&stats, "evicted_keys") > 0, "{name} {policy}");
         }
-        set_config(&mut con, "maxmemory", "0");
+        config_set(&mut con, "maxmemory", "0");
     });
 }
 
@@ -151,7 +142,7 @@ fn only_allkeys_policies_evict_keys_without_a_ttl() {
                 );
             }
         }
-        set_config(&mut con, "maxmemory", "0");
+        config_set(&mut con, "maxmemory", "0");
     });
 }
 
@@ -192,7 +183,7 @@ fn volatile_policies_evict_only_keys_with_a_ttl() {
                 assert_eq!(exists, 1, "{name} {policy}: key:{n} (no TTL) was evicted");
             }
         }
-        set_config(&mut con, "maxmemory", "0");
+        config_set(&mut con, "maxmemory", "0");
     });
 }
 
@@ -208,8 +199,8 @@ fn noeviction_refuses_writes_and_transactions_with_redis_errors() {
             .arg("v")
             .query(&mut con)
             .unwrap();
-        set_config(&mut con, "maxmemory-policy", "noeviction");
-        set_config(&mut con, "maxmemory", "1");
+        config_set(&mut con, "maxmemory-policy", "noeviction");
+        config_set(&mut con, "maxmemory", "1");
         assert_eq!(
             conn.call(&["SET", "a", "b"]),
             format!("-{OOM}\r\n"),
@@ -228,10 +219,10 @@ fn noeviction_refuses_writes_and_transactions_with_redis_errors() {
             "{name}"
         );
         // EXEC itself is refused when it holds a command that may add memory.
-        set_config(&mut con, "maxmemory", "0");
+        config_set(&mut con, "maxmemory", "0");
         assert_eq!(conn.call(&["MULTI"]), "+OK\r\n", "{name}");
         assert_eq!(conn.call(&["SET", "a", "b"]), "+QUEUED\r\n", "{name}");
-        set_config(&mut con, "maxmemory", "1");
+        config_set(&mut con, "maxmemory", "1");
         assert_eq!(
             conn.call(&["EXEC"]),
             format!("-EXECABORT Transaction discarded because of: {OOM}\r\n"),
@@ -241,7 +232,7 @@ fn noeviction_refuses_writes_and_transactions_with_redis_errors() {
         assert_eq!(conn.call(&["DEL", "kept"]), ":1\r\n", "{name}");
         let stats: String = redis::cmd("INFO").arg("stats").query(&mut con).unwrap();
         assert_eq!(info_number(&stats, "evicted_keys"), 0, "{name}");
-        set_config(&mut con, "maxmemory", "0");
+        config_set(&mut con, "maxmemory", "0");
         assert_eq!(conn.call(&["SET", "a", "b"]), "+OK\r\n", "{name}");
         let _: Value = redis::cmd("FLUSHALL").query(&mut con).unwrap();
     });
@@ -294,7 +285,7 @@ fn allkeys_lru_evicts_idle_keys_before_recently_used_ones() {
         // A megabyte of 1 KB values: a margin that other allocations during the pause below
         // do not eat up.
         let limit = start_limit(&mut con, "allkeys-lru") + 900 * 1024;
-        set_config(&mut con, "maxmemory", &limit.to_string());
+        config_set(&mut con, "maxmemory", &limit.to_string());
         let (hot_share, idle_share) = evict_around_used_keys(&mut con, limit, |con, used| {
             // Access times count in seconds (both servers' LRU clock): let the keys age.
             std::thread::sleep(std::time::Duration::from_millis(2500));
@@ -313,7 +304,7 @@ fn allkeys_lru_evicts_idle_keys_before_recently_used_ones() {
             hot_share > idle_share + 0.25,
             "{name}: kept {hot_share:.2} of the recently used keys, {idle_share:.2} of the idle ones"
         );
-        set_config(&mut con, "maxmemory", "0");
+        config_set(&mut con, "maxmemory", "0");
     });
 }
 
@@ -324,7 +315,7 @@ fn lfu_policies_count_accesses_and_evict_the_least_used_keys() {
         let mut con = server.client();
         let mut conn = server.conn();
         let limit = start_limit(&mut con, "allkeys-lfu") + 900 * 1024;
-        set_config(&mut con, "maxmemory", &limit.to_string());
+        config_set(&mut con, "maxmemory", &limit.to_string());
         // A new key starts at 5 (LFU_INIT_VAL); accesses raise it, ever more slowly.
         assert_eq!(conn.call(&["SET", "counted", "v"]), "+OK\r\n", "{name}");
         assert_eq!(
@@ -381,7 +372,7 @@ fn lfu_policies_count_accesses_and_evict_the_least_used_keys() {
             used_share > unused_share + 0.25,
             "{name}: kept {used_share:.2} of the often used keys, {unused_share:.2} of the others"
         );
-        set_config(&mut con, "maxmemory", "0");
-        set_config(&mut con, "maxmemory-policy", "noeviction");
+        config_set(&mut con, "maxmemory", "0");
+        config_set(&mut con, "maxmemory-policy", "noeviction");
     });
 }

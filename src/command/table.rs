@@ -12,6 +12,9 @@ use std::sync::OnceLock;
 /// out over cores or touch the connection's own state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Coord {
+    Monitor,
+    Slowlog,
+    Latency,
     Mget,
     Mset,
     Msetnx,
@@ -190,7 +193,8 @@ const fn is_one_of(name: &str, names: &[&str]) -> bool {
 
 /// The commands whose first argument is a subcommand.
 const CONTAINERS: &[&str] = &[
-    "client", "config", "command", "object", "memory", "debug", "cluster", "pubsub",
+    "client", "config", "command", "object", "memory", "debug", "cluster", "pubsub", "slowlog",
+    "latency",
 ];
 
 impl CommandSpec {
@@ -422,6 +426,9 @@ pub static COMMANDS: &[CommandSpec] = &[
     command!("config", -2, [], ["@slow"], 0, 0, 0, "server", "2.0.0", "A container for server configuration commands", C(Coord::Config)),
     command!("time", 1, ["loading", "stale", "fast"], ["@fast"], 0, 0, 0, "server", "2.6.0", "Return the current server time", S(server::time)),
     command!("debug", -2, ["admin", "noscript", "loading", "stale"], ["@admin", "@slow", "@dangerous"], 0, 0, 0, "server", "1.0.0", "A container for debugging commands", C(Coord::Debug)),
+    command!("monitor", 1, ["admin", "noscript", "loading", "stale"], ["@admin", "@slow", "@dangerous"], 0, 0, 0, "server", "1.0.0", "Listen for all requests received by the server in real time", C(Coord::Monitor)),
+    command!("slowlog", -2, [], ["@slow"], 0, 0, 0, "server", "2.2.12", "A container for slow log commands", C(Coord::Slowlog)),
+    command!("latency", -2, [], ["@slow"], 0, 0, 0, "server", "2.8.13", "A container for latency diagnostics commands", C(Coord::Latency)),
     command!("shutdown", -1, ["admin", "noscript", "loading", "stale", "no_multi", "sentinel", "allow_busy"], ["@admin", "@slow", "@dangerous"], 0, 0, 0, "server", "1.0.0", "Synchronously save the dataset to disk and then shut down the server", C(Coord::Shutdown)),
     command!("cluster", -2, [], ["@slow"], 0, 0, 0, "cluster", "3.0.0", "A container for cluster commands", C(Coord::Cluster)),
     command!("asking", 1, ["fast"], ["@fast", "@connection"], 0, 0, 0, "cluster", "3.0.0", "Sent by cluster clients after an -ASK redirect", C(Coord::Asking)),
@@ -509,6 +516,19 @@ static SUBCOMMANDS: &[(&str, &[&str])] = &[
     ),
     ("config", &["get", "help", "resetstat", "rewrite", "set"]),
     ("memory", &["usage"]),
+    ("slowlog", &["get", "help", "len", "reset"]),
+    (
+        "latency",
+        &[
+            "doctor",
+            "graph",
+            "help",
+            "histogram",
+            "history",
+            "latest",
+            "reset",
+        ],
+    ),
     (
         "pubsub",
         &[

@@ -55,6 +55,16 @@ pub struct Config {
     /// LFU counters: how slowly they grow, and the minutes per decrement.
     pub lfu_log_factor: u64,
     pub lfu_decay_time: u64,
+    /// SLOWLOG: commands that ran this many microseconds or longer are
+    /// logged (negative: none); the log keeps this many entries.
+    pub slowlog_log_slower_than: i64,
+    pub slowlog_max_len: u64,
+    /// LATENCY: events of this many milliseconds or longer are sampled
+    /// (0: none).
+    pub latency_monitor_threshold: u64,
+    /// Per-command latency histograms (INFO latencystats, LATENCY
+    /// HISTOGRAM).
+    pub latency_tracking: bool,
     pub databases: u64,
     pub daemonize: bool,
     /// Where the PID is written at startup (a daemon without one uses
@@ -133,6 +143,10 @@ impl Default for Config {
             maxmemory_samples: 5,
             lfu_log_factor: 10,
             lfu_decay_time: 1,
+            slowlog_log_slower_than: 10_000,
+            slowlog_max_len: 128,
+            latency_monitor_threshold: 0,
+            latency_tracking: true,
             databases: 16,
             daemonize: false,
             pidfile: String::new(),

@@ -347,6 +347,30 @@ pub static PARAMETERS: &[ParamSpec] = &[
         |c| c.maxmemory_samples.to_string(),
         |c, a| c.maxmemory_samples = integer(a, 1, i32::MAX as i64)? as u32
     ),
+    param!(
+        "slowlog-log-slower-than",
+        true,
+        |c| c.slowlog_log_slower_than.to_string(),
+        |c, a| c.slowlog_log_slower_than = integer(a, -1, i64::MAX)?
+    ),
+    param!(
+        "slowlog-max-len",
+        true,
+        |c| c.slowlog_max_len.to_string(),
+        |c, a| c.slowlog_max_len = integer(a, 0, i64::MAX)? as u64
+    ),
+    param!(
+        "latency-monitor-threshold",
+        true,
+        |c| c.latency_monitor_threshold.to_string(),
+        |c, a| c.latency_monitor_threshold = integer(a, 0, i64::MAX)? as u64
+    ),
+    param!(
+        "latency-tracking",
+        true,
+        |c| yes_no(c.latency_tracking),
+        |c, a| c.latency_tracking = boolean(a)?
+    ),
     param!("databases", false, |c| c.databases.to_string(), |c, a| c
         .databases =
         integer(a, 1, i32::MAX as i64)? as u64),

@@ -540,8 +540,16 @@ impl Conn {
     }
 
     /// Runs a command now (the non-blocking form), under EXEC's locks when
-    /// inside one.
+    /// inside one. It is part of the blocking command, not a command of
+    /// the client's own (`nested`).
     async fn run_now(&mut self, argv: &[Arg<'_>]) -> Reply {
+        self.nested += 1;
+        let reply = self.run_now_nested(argv).await;
+        self.nested -= 1;
+        reply
+    }
+
+    async fn run_now_nested(&mut self, argv: &[Arg<'_>]) -> Reply {
         if let Some(transaction) = self.tx.exec_transaction {
             return Box::pin(self.exec_one(transaction, argv)).await;
         }
@@ -575,7 +583,24 @@ impl Conn {
         }
     }
 
+    /// Blocks until a key is served or the timeout passes; the time is the
+    /// command's `waited_nanos`, not its duration.
     async fn block_on(
+        &mut self,
+        keys: Vec<Bytes>,
+        kind: BlockKind,
+        timeout: Option<Duration>,
+        timeout_reply: Reply,
+    ) -> Reply {
+        let watch = crate::clock::Stopwatch::start();
+        let reply = self
+            .wait_until_served(keys, kind, timeout, timeout_reply)
+            .await;
+        self.waited_nanos += watch.elapsed_nanos();
+        reply
+    }
+
+    async fn wait_until_served(
         &mut self,
         keys: Vec<Bytes>,
         kind: BlockKind,

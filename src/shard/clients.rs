@@ -27,6 +27,8 @@ pub struct ClientHandle {
     pub killed: Cell<bool>,
     /// CLIENT NO-EVICT ON (shown as flag `e`; RESET keeps it, as Redis does).
     pub no_evict: Cell<bool>,
+    /// In MONITOR mode (flag `O`).
+    pub monitor: Cell<bool>,
     /// Channels, patterns and shard channels subscribed to.
     pub subscriptions: Cell<(usize, usize, usize)>,
     /// Commands queued in MULTI, or -1 outside a transaction.
@@ -61,6 +63,7 @@ impl ClientHandle {
             query_buffer_bytes: Cell::new(0),
             killed: Cell::new(false),
             no_evict: Cell::new(false),
+            monitor: Cell::new(false),
             subscriptions: Cell::new((0, 0, 0)),
             multi: Cell::new(-1),
             blocked: Cell::new(false),
@@ -76,6 +79,9 @@ impl ClientHandle {
     /// CLIENT LIST's flags, in Redis's order; `N` when none.
     pub fn flags(&self) -> String {
         let mut flags = String::new();
+        if self.monitor.get() {
+            flags.push('O');
+        }
         if self.is_pubsub() {
             flags.push('P');
         }

@@ -13,6 +13,7 @@ use super::locks::Mode;
 use super::mesh::Op;
 use super::pubsub::Subscriber;
 use super::readiness;
+use super::serverlog::SlowRecord;
 use super::transaction::{runs_inside_multi, TxState};
 use super::Core;
 use crate::clock::Stopwatch;
@@ -86,6 +87,9 @@ struct Plan {
     slots: Vec<Slot>,
     batches: Vec<Vec<Op>>,
     targets: Vec<Vec<Target>>,
+    /// Slowlog records by slot, logged in the pipeline's order when the
+    /// plan is written (see `serverlog`).
+    slow: Vec<(u32, SlowRecord)>,
 }
 
 impl Plan {
@@ -119,6 +123,12 @@ pub struct Conn {
     /// spelled it (`name_word`): a pipeline of one command finds it again by
     /// one comparison, without a table lookup.
     last_spec: Option<(u64, &'static CommandSpec)>,
+    /// Time the running coordinated command spent blocked (BLPOP waiting
+    /// for a push), which its duration leaves out, as Redis's does.
+    pub(super) waited_nanos: u64,
+    /// Above zero while a command runs commands of its own (a blocking
+    /// command's non-blocking form): those are not logged as the client's.
+    pub(super) nested: u32,
 }
 
 /// A command name of at most 7 bytes as one word, its length in the top
@@ -183,6 +193,17 @@ impl Conn {
 
     /// Hands a reply to the client: directly when nothing is pending,
     /// else into the plan so that replies keep request order.
+    pub(super) fn plan_is_active(&self) -> bool {
+        self.plan.is_active()
+    }
+
+    /// Keeps the slowlog record of the command about to take the plan's
+    /// next slot until the plan is written.
+    pub(super) fn queue_slow(&mut self, record: SlowRecord) {
+        let slot = self.plan.slots.len() as u32;
+        self.plan.slow.push((slot, record));
+    }
+
     fn emit(&mut self, command: u16, reply: Reply) {
         if self.plan.is_active() {
             self.plan.slots.push(Slot {
@@ -300,11 +321,21 @@ impl Conn {
             }
         }
         for (core, id, count) in started {
-            let replies = self.core.mesh().finish(id, count).await;
+            let (replies, slow) = self.core.mesh().finish_logged(id, count).await;
             let targets = std::mem::take(&mut self.plan.targets[core]);
+            for record in slow {
+                if let Some(target) = targets.get(record.op as usize) {
+                    self.plan.slow.push((target.slot, record));
+                }
+            }
             for (target, reply) in targets.into_iter().zip(replies) {
                 self.plan.slots[target.slot as usize].state = SlotState::Ready(reply);
             }
+        }
+        let mut slow = std::mem::take(&mut self.plan.slow);
+        slow.sort_by_key(|(slot, _)| *slot);
+        for (_, record) in slow {
+            self.log_slow(record);
         }
         let slots = std::mem::take(&mut self.plan.slots);
         for slot in slots {
@@ -368,6 +399,14 @@ impl Conn {
             }
             self.authenticated = true;
         }
+        if self.handle.monitor.get() && (spec.is_write() || spec.flags.contains(&"readonly")) {
+            // A monitor is a replica to Redis, and replicas keep off keys.
+            self.reject(
+                Some(command),
+                Reply::error("ERR Replica can't interact with the keyspace"),
+            );
+            return;
+        }
         self.handle.last_command.set(spec.name);
         if spec.is_container() {
             let mut sub = self.handle.last_subcommand.borrow_mut();
@@ -398,8 +437,11 @@ impl Conn {
                         check,
                         redirect,
                     };
+                    let watch = Stopwatch::start();
                     let reply = self.on_core(core, op).await;
+                    self.command_ran(spec, argv, watch.elapsed_nanos());
                     self.emit(command, reply);
+                    self.monitor_command(spec, argv);
                     return;
                 }
             }
@@ -475,6 +517,7 @@ impl Conn {
                     self.core.publish_events();
                 }
                 self.emit(command, reply);
+                self.monitor_command(spec, argv);
                 return;
             }
         };
@@ -486,11 +529,14 @@ impl Conn {
                 }
                 self.run_inline(command, run, argv, Some((key, slot)))
             }
-            Route::One { core, slot, key } => self.run_remote(
-                command,
-                core,
-                Op::Command(spec, run, SentArgs::new(argv), Some((key, slot))),
-            ),
+            Route::One { core, slot, key } => {
+                self.monitor_command(spec, argv);
+                self.run_remote(
+                    command,
+                    core,
+                    Op::Command(spec, run, SentArgs::new(argv), Some((key, slot))),
+                )
+            }
             Route::Many => match cross {
                 None => self.emit(
                     command,
@@ -500,6 +546,7 @@ impl Conn {
                     self.flush_plan().await;
                     let reply = self.run_cross(spec, coord, run, argv).await;
                     self.emit(command, reply);
+                    self.monitor_command(spec, argv);
                 }
             },
         }
@@ -518,7 +565,9 @@ impl Conn {
             Some(merge) => {
                 let watch = Stopwatch::start();
                 let reply = self.fan_out(spec, merge, run, argv).await;
-                self.record_duration(index_of(spec) as u16, watch.elapsed_nanos());
+                let nanos = watch.elapsed_nanos();
+                self.record_duration(index_of(spec) as u16, nanos);
+                self.command_ran(spec, argv, nanos);
                 reply
             }
             None => {
@@ -576,26 +625,33 @@ impl Conn {
     pub(super) async fn run_coord_guarded(&mut self, coord: Coord, argv: &[Arg<'_>]) -> Reply {
         use futures_lite::FutureExt;
         let watch = Stopwatch::start();
+        self.waited_nanos = 0;
         let reply = std::panic::AssertUnwindSafe(self.run_coord(coord, argv))
             .catch_unwind()
             .await
             .unwrap_or_else(|_| {
                 Reply::error("ERR internal error while executing the command (logged)")
             });
-        let nanos = watch.elapsed_nanos();
-        if let Some(spec) = lookup(&argv[0]) {
+        // A blocking command's time blocked is not its own, as in Redis.
+        let nanos = watch.elapsed_nanos().saturating_sub(self.waited_nanos);
+        let spec = lookup(&argv[0]);
+        if let Some(spec) = spec {
             if matches!(spec.exec, Exec::Coord(_)) {
                 self.count_call(index_of(spec) as u16, spec, nanos / 1000);
             }
         }
-        let mut stats = self.core.stats.borrow_mut();
-        match lookup(&argv[0]) {
-            Some(spec) if self.handle.last_subcommand.borrow().is_empty() => {
-                stats.record_latency(index_of(spec), nanos)
+        if self.core.db.borrow().config.latency_tracking {
+            let mut stats = self.core.stats.borrow_mut();
+            match spec {
+                Some(spec) if self.handle.last_subcommand.borrow().is_empty() => {
+                    stats.record_latency(index_of(spec), nanos)
+                }
+                _ => stats.record_sub_latency(&self.handle.full_command_name(), nanos),
             }
-            _ => stats.record_sub_latency(&self.handle.full_command_name(), nanos),
         }
-        drop(stats);
+        if let Some(spec) = spec {
+            self.command_ran(spec, argv, nanos);
+        }
         reply
     }
 
@@ -642,18 +698,26 @@ impl Conn {
             reply
         };
         self.core.publish_events();
+        let nanos = watch.elapsed_nanos();
         if let Some(spec) = crate::command::COMMANDS.get(command as usize) {
             self.core.after_write(spec, argv, &reply);
+            self.command_ran(spec, argv, nanos);
         }
-        self.record_duration(command, watch.elapsed_nanos());
+        self.record_duration(command, nanos);
         self.emit(command, reply);
+        // After the reply, as Redis feeds its monitors.
+        if let Some(spec) = crate::command::COMMANDS.get(command as usize) {
+            self.monitor_command(spec, argv);
+        }
     }
 
     /// Adds a call's duration to INFO commandstats and latencystats.
     fn record_duration(&mut self, command: u16, nanos: u64) {
+        let tracking = self.core.db.borrow().config.latency_tracking;
         let mut stats = self.core.stats.borrow_mut();
         stats.commands[command as usize].add_nanos(nanos);
-        if self.handle.last_subcommand.borrow().is_empty() {
+        if !tracking {
+        } else if self.handle.last_subcommand.borrow().is_empty() {
             stats.record_latency(command as usize, nanos);
         } else {
             stats.record_sub_latency(&self.handle.full_command_name(), nanos);
@@ -763,7 +827,7 @@ impl Conn {
 
 /// For a container command: an unknown subcommand, or a known one with the
 /// wrong number of arguments, as Redis refuses them before running.
-fn subcommand_error(spec: &CommandSpec, argv: &[Arg<'_>]) -> Option<Reply> {
+pub(super) fn subcommand_error(spec: &CommandSpec, argv: &[Arg<'_>]) -> Option<Reply> {
     let known = crate::command::table::subcommands(spec.name);
     if !spec.is_container() || argv.len() < 2 || known.is_empty() {
         return None;
@@ -952,6 +1016,8 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
         plan: Plan::default(),
         slot_hint: KnownSlot::NONE,
         last_spec: None,
+        waited_nanos: 0,
+        nested: 0,
     };
     let mut io = ClientIo {
         stream: &mut stream,
@@ -1139,10 +1205,12 @@ impl Conn {
                         }
                         continue;
                     }
-                    // Subscribers are not subject to the idle timeout.
+                    // Subscribers and monitors are not subject to the idle
+                    // timeout.
                     Some(Err(error))
                         if error.kind() == std::io::ErrorKind::TimedOut
-                            && self.subscriber.as_ref().is_some_and(|s| s.active()) =>
+                            && (self.subscriber.as_ref().is_some_and(|s| s.active())
+                                || self.handle.monitor.get()) =>
                     {
                         buf.truncate(filled);
                         continue;

@@ -172,6 +172,9 @@ impl Conn {
                 Reply::ok()
             }
             Coord::Debug => self.debug(argv).await,
+            Coord::Slowlog => self.slowlog(argv).await,
+            Coord::Monitor => self.monitor(),
+            Coord::Latency => self.latency(argv).await,
             Coord::Shutdown => self.shutdown(argv),
             Coord::Cluster => self.cluster(argv).await,
             Coord::Migrate => self.migrate(argv).await,

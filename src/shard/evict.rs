@@ -17,6 +17,7 @@ use super::conn::Conn;
 use super::locks::{KeyLocks, Mode};
 use super::mesh::Op;
 use super::Core;
+use crate::clock::Stopwatch;
 use crate::cluster::key_hash_slot;
 use crate::command::Db;
 use crate::protocol::{Arg, Reply};
@@ -106,6 +107,10 @@ impl Core {
     /// false when it ran out of keys to evict first.
     pub fn evict_here(&self, bytes: u64) -> bool {
         let start = crate::memory::thread_bytes();
+        let cycle = Stopwatch::start();
+        // The latency monitor's eviction-del: the slowest deletion.
+        let timed = self.latency_monitor_on();
+        let mut slowest_delete = 0;
         let mut evicted = Vec::new();
         let freed_all = {
             let mut db = self.db.borrow_mut();
@@ -119,11 +124,19 @@ impl Core {
                 let Some(key) = pick(&mut db, &locks, &mut pool, policy) else {
                     break false;
                 };
+                let delete = timed.then(Stopwatch::start);
                 db.keyspace.remove(key_hash_slot(&key), &key);
+                if let Some(delete) = delete {
+                    slowest_delete = slowest_delete.max(delete.elapsed_nanos());
+                }
                 db.keyspace.stats.evicted_keys += 1;
                 evicted.push(key);
             }
         };
+        if timed {
+            self.latency_sample("eviction-del", slowest_delete / 1_000_000);
+            self.latency_sample("eviction-cycle", cycle.elapsed_nanos() / 1_000_000);
+        }
         if !evicted.is_empty() {
             // An evicted key is a change to its watchers, and an `evicted`
             // event (Redis's signalModifiedKey and NOTIFY_EVICTED).

@@ -86,6 +86,25 @@ fn human_bytes(bytes: u64) -> String {
 }
 
 impl Conn {
+    /// Every core's statistics, summed, and its keyspace counters summed.
+    pub(super) async fn gather_stats(&self) -> (CoreStats, [i64; 6]) {
+        let parts = self.on_all(|| Op::Core(stats_core, vec![])).await;
+        let mut stats = CoreStats::new();
+        let mut keyspace = [0i64; 6];
+        for part in parts {
+            let items = array_items(part);
+            if let [core_stats, core_keyspace] = &items[..] {
+                stats.merge(&CoreStats::from_reply(core_stats));
+                for (total, value) in keyspace.iter_mut().zip(array_items(core_keyspace.clone())) {
+                    if let Reply::Int(n) = value {
+                        *total += n;
+                    }
+                }
+            }
+        }
+        (stats, keyspace)
+    }
+
     pub(super) async fn info(&mut self, argv: &[Arg<'_>]) -> Reply {
         let mut sections: Vec<String> = Vec::new();
         for arg in &argv[1..] {
@@ -102,20 +121,7 @@ impl Conn {
         // Memory as the command starts, before gathering the figures
         // allocates (every core's statistics, with their histograms).
         let used_memory = crate::memory::allocated_bytes();
-        let parts = self.on_all(|| Op::Core(stats_core, vec![])).await;
-        let mut stats = CoreStats::new();
-        let mut keyspace = [0i64; 6];
-        for part in parts {
-            let items = array_items(part);
-            if let [core_stats, core_keyspace] = &items[..] {
-                stats.merge(&CoreStats::from_reply(core_stats));
-                for (total, value) in keyspace.iter_mut().zip(array_items(core_keyspace.clone())) {
-                    if let Reply::Int(n) = value {
-                        *total += n;
-                    }
-                }
-            }
-        }
+        let (mut stats, keyspace) = self.gather_stats().await;
         if sections.iter().any(|s| s == "stats") {
             stats.pubsub_counts = self.pubsub_counts().await;
         }

@@ -7,6 +7,7 @@
 //! senders.
 
 use super::locks::Mode;
+use super::serverlog::SlowRecord;
 use super::Core;
 use crate::command::{CommandSpec, ShardFn};
 use crate::protocol::Reply;
@@ -97,6 +98,9 @@ pub struct Request {
 pub struct Response {
     pub id: u64,
     pub replies: Vec<Reply>,
+    /// Slowlog records of the batch's client commands that ran slowly:
+    /// the client's own core logs them (see `serverlog`).
+    pub slow: Vec<SlowRecord>,
 }
 
 /// Bounded capacity of each core-to-core channel, in messages (a message
@@ -105,7 +109,7 @@ pub const CHANNEL_MESSAGES_MAX: usize = 1024;
 
 enum Waiting {
     Empty(Option<Waker>),
-    Done(Vec<Reply>),
+    Done(Vec<Reply>, Vec<SlowRecord>),
 }
 
 /// This core's ends of both meshes plus the replies it waits for.
@@ -158,16 +162,21 @@ impl Mesh {
             // The peer is gone (shutdown): its replies will never come.
             self.waiting
                 .borrow_mut()
-                .insert(id, Waiting::Done(Vec::new()));
+                .insert(id, Waiting::Done(Vec::new(), Vec::new()));
         }
         id
     }
 
     pub async fn finish(&self, id: u64, count: usize) -> Vec<Reply> {
-        let mut replies = poll_fn(|cx| {
+        self.finish_logged(id, count).await.0
+    }
+
+    /// `finish`, with the slowlog records of the batch's slow commands.
+    pub async fn finish_logged(&self, id: u64, count: usize) -> (Vec<Reply>, Vec<SlowRecord>) {
+        let (mut replies, slow) = poll_fn(|cx| {
             let mut waiting = self.waiting.borrow_mut();
             match waiting.remove(&id) {
-                Some(Waiting::Done(replies)) => Poll::Ready(replies),
+                Some(Waiting::Done(replies, slow)) => Poll::Ready((replies, slow)),
                 Some(Waiting::Empty(_)) | None => {
                     waiting.insert(id, Waiting::Empty(Some(cx.waker().clone())));
                     Poll::Pending
@@ -176,13 +185,13 @@ impl Mesh {
         })
         .await;
         replies.resize_with(count, || Reply::error("ERR shard unavailable"));
-        replies
+        (replies, slow)
     }
 
     fn complete(&self, response: Response) {
         let mut waiting = self.waiting.borrow_mut();
         if let Some(Waiting::Empty(waker)) =
-            waiting.insert(response.id, Waiting::Done(response.replies))
+            waiting.insert(response.id, Waiting::Done(response.replies, response.slow))
         {
             if let Some(waker) = waker {
                 waker.wake();
@@ -204,11 +213,13 @@ pub fn spawn_handlers(
         let core = core.clone();
         glommio::spawn_local(async move {
             while let Some(request) = receiver.recv().await {
-                let (replies, parked) = core.run_until_blocked(request.ops);
+                let mut slow = Vec::new();
+                let (replies, parked) = core.run_until_blocked(request.ops, &mut slow);
                 if parked.is_empty() {
                     let response = Response {
                         id: request.id,
                         replies,
+                        slow,
                     };
                     if core.mesh().responses.send_to(peer, response).await.is_err() {
                         break;
@@ -221,12 +232,19 @@ pub fn spawn_handlers(
                     let core = core.clone();
                     glommio::spawn_local(async move {
                         let mut replies = replies;
+                        let mut slow = slow;
                         for op in parked {
-                            replies.push(core.run_op(op).await);
+                            let logged = slow.len();
+                            let reply = core.run_op_logged(op, &mut slow).await;
+                            for record in &mut slow[logged..] {
+                                record.op = replies.len() as u32;
+                            }
+                            replies.push(reply);
                         }
                         let response = Response {
                             id: request.id,
                             replies,
+                            slow,
                         };
                         let _ = core.mesh().responses.send_to(peer, response).await;
                     })

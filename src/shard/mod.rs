@@ -14,8 +14,10 @@ mod info;
 pub mod locks;
 pub mod mesh;
 mod migrate;
+mod monitor;
 mod pubsub;
 mod readiness;
+mod serverlog;
 mod sort;
 mod stats;
 mod transaction;
@@ -45,6 +47,8 @@ use std::time::Duration;
 pub struct Shared {
     pub next_client_id: AtomicU64,
     pub connected_clients: AtomicUsize,
+    /// Clients in MONITOR mode, on any core.
+    pub monitors: AtomicUsize,
     pub start_ms: u64,
     pub cores: usize,
     pub executable: String,
@@ -84,6 +88,12 @@ pub struct Core {
     pub readiness: Rc<readiness::Readiness>,
     /// maxmemory's candidates for eviction (see `evict`).
     evict_pool: RefCell<evict::Pool>,
+    /// SLOWLOG and the LATENCY monitor's events of this core (see
+    /// `serverlog`).
+    slowlog: RefCell<serverlog::SlowLog>,
+    /// This core's clients in MONITOR mode.
+    monitors: RefCell<Vec<Rc<pubsub::Subscriber>>>,
+    latency_events: RefCell<serverlog::LatencyEvents>,
     /// The sockets this core listens on for clients (see `listen`).
     listeners: RefCell<Vec<Listening>>,
     /// This core's own `Rc`, for the tasks it starts from a `&Core`.
@@ -149,7 +159,7 @@ impl Core {
 
     /// Runs ops that never wait (internal work) synchronously, in order.
     pub fn run_ops(&self, ops: Vec<Op>) -> Vec<Reply> {
-        let (replies, parked) = self.run_until_blocked(ops);
+        let (replies, parked) = self.run_until_blocked(ops, &mut Vec::new());
         debug_assert!(
             parked.is_empty(),
             "run_ops is only given ops that never wait"
@@ -159,7 +169,11 @@ impl Core {
 
     /// Runs ops in order until one must wait for a key lock; returns the
     /// replies so far and the ops left, the waiting one first.
-    pub fn run_until_blocked(&self, ops: Vec<Op>) -> (Vec<Reply>, Vec<Op>) {
+    pub fn run_until_blocked(
+        &self,
+        ops: Vec<Op>,
+        slow: &mut Vec<serverlog::SlowRecord>,
+    ) -> (Vec<Reply>, Vec<Op>) {
         {
             let mut db = self.db.borrow_mut();
             db.refresh_clock();
@@ -179,7 +193,12 @@ impl Core {
         let mut replies = Vec::with_capacity(ops.len());
         let mut ops = ops.into_iter();
         while let Some(op) = ops.next() {
-            match self.try_op(op) {
+            let logged = slow.len();
+            let result = self.try_op(op, slow);
+            for record in &mut slow[logged..] {
+                record.op = replies.len() as u32;
+            }
+            match result {
                 Ok(reply) => replies.push(reply),
                 Err(blocked) => return (replies, std::iter::once(blocked).chain(ops).collect()),
             }
@@ -189,11 +208,17 @@ impl Core {
 
     /// Runs one op, waiting for key locks if it must.
     pub async fn run_op(&self, op: Op) -> Reply {
+        self.run_op_logged(op, &mut Vec::new()).await
+    }
+
+    /// `run_op`, keeping the slowlog record of a client command that ran
+    /// slowly.
+    pub async fn run_op_logged(&self, op: Op, slow: &mut Vec<serverlog::SlowRecord>) -> Reply {
         let mut pending = Some(op);
         std::future::poll_fn(|cx| {
             let op = pending.take().expect("polled after completion");
             self.db.borrow_mut().refresh_clock();
-            match self.try_op(op) {
+            match self.try_op(op, slow) {
                 Ok(reply) => std::task::Poll::Ready(reply),
                 Err(blocked) => {
                     self.locks.borrow().wait(cx.waker());
@@ -223,7 +248,7 @@ impl Core {
     // An op is as large as a command's inline argument spans (`SentArgs`);
     // it is moved, not boxed, so that sending one allocates nothing.
     #[allow(clippy::result_large_err)]
-    fn try_op(&self, op: Op) -> Result<Reply, Op> {
+    fn try_op(&self, op: Op, slow: &mut Vec<serverlog::SlowRecord>) -> Result<Reply, Op> {
         let internal_error =
             || Reply::error("ERR internal error while executing the command (logged)");
         Ok(match op {
@@ -252,10 +277,14 @@ impl Core {
                     self.publish_events();
                     self.after_write(spec, args, &reply);
                     let nanos = watch.elapsed_nanos();
+                    slow.extend(self.command_ran(spec, args, nanos));
+                    let tracking = self.db.borrow().config.latency_tracking;
                     let mut stats = self.stats.borrow_mut();
                     let index = crate::command::table::index_of(spec);
                     stats.commands[index].add_nanos(nanos);
-                    stats.record_latency(index, nanos);
+                    if tracking {
+                        stats.record_latency(index, nanos);
+                    }
                     Some(reply)
                 });
                 match ran {
@@ -504,6 +533,7 @@ pub fn run(config: Config) -> Result<(), String> {
     let shared = Arc::new(Shared {
         next_client_id: AtomicU64::new(1),
         connected_clients: AtomicUsize::new(0),
+        monitors: AtomicUsize::new(0),
         start_ms: crate::command::now_ms(),
         cores,
         executable: std::env::current_exe()
@@ -603,6 +633,9 @@ async fn core_main(
         view: RefCell::new(views.initial),
         readiness,
         evict_pool: RefCell::default(),
+        slowlog: RefCell::default(),
+        monitors: RefCell::default(),
+        latency_events: RefCell::default(),
         listeners: RefCell::default(),
         me: me.clone(),
     });
@@ -673,6 +706,7 @@ async fn active_expire_loop(core: Rc<Core>) {
         let hz = core.db.borrow().config.hz.clamp(1, 500);
         glommio::timer::sleep(Duration::from_millis(1000 / hz)).await;
         loop {
+            let round = crate::clock::Stopwatch::start();
             let more = {
                 let mut db = core.db.borrow_mut();
                 if !db.keyspace.active_expire_enabled {
@@ -684,6 +718,7 @@ async fn active_expire_loop(core: Rc<Core>) {
                 db.keyspace.has_due_keys(now)
             };
             core.publish_events();
+            core.latency_sample("expire-cycle", round.elapsed_nanos() / 1_000_000);
             if !more {
                 break;
             }

@@ -617,6 +617,7 @@ impl Conn {
 
     /// Drops every subscription (connection closed, RESET).
     pub fn forget_subscriptions(&mut self) {
+        self.stop_monitoring();
         if let Some(who) = self.subscriber.take() {
             self.core.pubsub.borrow_mut().forget(&who);
         }
@@ -748,11 +749,19 @@ impl Conn {
 // Keyspace notifications: published where the command ran, and carried to
 // the other cores' subscribers in order by one task per core.
 
-/// Messages for the other cores' subscribers, queued in publication order.
+/// Messages for the other cores' subscribers and monitors, queued in
+/// publication order.
 #[derive(Default)]
 pub struct NotifyOutbox {
-    messages: VecDeque<(Bytes, Bytes)>,
+    messages: VecDeque<Outgoing>,
     waker: Option<Waker>,
+}
+
+pub enum Outgoing {
+    /// A keyspace event: channel and message.
+    Event(Bytes, Bytes),
+    /// A MONITOR line (see `monitor`).
+    Monitor(Bytes),
 }
 
 impl Core {
@@ -808,19 +817,27 @@ impl Core {
             }
         }
         if self.cores() > 1 {
-            let mut outbox = self.notify_outbox.borrow_mut();
-            outbox.messages.extend(messages);
-            if let Some(waker) = outbox.waker.take() {
-                waker.wake();
+            for (channel, message) in messages {
+                self.send_to_other_cores(Outgoing::Event(channel, message));
             }
+        }
+    }
+
+    /// Queues a message for the notifier to carry to the other cores.
+    pub fn send_to_other_cores(&self, message: Outgoing) {
+        let mut outbox = self.notify_outbox.borrow_mut();
+        outbox.messages.push_back(message);
+        if let Some(waker) = outbox.waker.take() {
+            waker.wake();
         }
     }
 }
 
-/// Carries this core's keyspace events to the other cores, in order.
+/// Carries this core's keyspace events and monitor lines to the other
+/// cores, in order.
 pub async fn notifier_loop(core: Rc<Core>) {
     loop {
-        let batch: Vec<(Bytes, Bytes)> = std::future::poll_fn(|cx| {
+        let batch: Vec<Outgoing> = std::future::poll_fn(|cx| {
             let mut outbox = core.notify_outbox.borrow_mut();
             if outbox.messages.is_empty() {
                 outbox.waker = Some(cx.waker().clone());
@@ -833,11 +850,14 @@ pub async fn notifier_loop(core: Rc<Core>) {
         for other in (0..core.cores()).filter(|&c| c != core.id) {
             let ops = batch
                 .iter()
-                .map(|(channel, message)| {
-                    Op::Core(
+                .map(|message| match message {
+                    Outgoing::Event(channel, message) => Op::Core(
                         publish_local,
                         vec![kind_arg(Kind::Channel), channel.clone(), message.clone()],
-                    )
+                    ),
+                    Outgoing::Monitor(line) => {
+                        Op::Core(super::monitor::monitor_local, vec![line.clone()])
+                    }
                 })
                 .collect();
             core.mesh().call(other, ops).await;

@@ -410,6 +410,7 @@ impl Conn {
                 continue;
             }
             let args = args_of(argv);
+            let watch = crate::clock::Stopwatch::start();
             let reply = crate::command::notify::run_notifying(
                 run,
                 &mut self.core.db.borrow_mut(),
@@ -418,6 +419,8 @@ impl Conn {
             );
             self.core.publish_events();
             self.core.after_write(spec, &args, &reply);
+            self.command_ran(spec, &args, watch.elapsed_nanos());
+            self.monitor_command(spec, &args);
             replies.push(reply);
         }
         self.core.resume_serving();
@@ -474,14 +477,22 @@ impl Conn {
         }
         let (run, cross) = match spec.exec {
             // Boxed: EXEC itself is a coordinated command.
-            Exec::Coord(coord) => return Box::pin(self.run_coord_guarded(coord, argv)).await,
+            Exec::Coord(coord) => {
+                let reply = Box::pin(self.run_coord_guarded(coord, argv)).await;
+                self.monitor_command(spec, argv);
+                return reply;
+            }
             Exec::Shard(run) => (run, None),
             Exec::ShardOrCross(run, coord) => (run, Some(coord)),
         };
         self.count_queued_call(spec);
+        self.monitor_command(spec, argv);
+        let watch = crate::clock::Stopwatch::start();
         match self.route(spec, argv) {
             Route::Keyless => {
-                crate::command::run_guarded(run, &mut self.core.db.borrow_mut(), argv)
+                let reply = crate::command::run_guarded(run, &mut self.core.db.borrow_mut(), argv);
+                self.command_ran(spec, argv, watch.elapsed_nanos());
+                reply
             }
             Route::One { core, .. } => {
                 let op = Op::Locked {
@@ -491,7 +502,9 @@ impl Conn {
                     release: false,
                     command: Some(spec),
                 };
-                self.on_core(core, op).await
+                let reply = self.on_core(core, op).await;
+                self.command_ran(spec, argv, watch.elapsed_nanos());
+                reply
             }
             Route::Many => match cross {
                 Some(coord) => Box::pin(self.run_cross(spec, coord, run, argv)).await,

@@ -357,6 +357,16 @@ pub fn on_both(redis_args: &[&str], slotcore_args: &[&str], check: impl Fn(&mut 
     check(&mut slotcore);
 }
 
+/// CONFIG SET `name` `value`, which must succeed.
+pub fn config_set(con: &mut redis::Connection, name: &str, value: &str) {
+    let () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg(name)
+        .arg(value)
+        .query(con)
+        .unwrap();
+}
+
 /// Whether a new connection to `port` gets a reply to `PING` (`+PONG`, or `-NOAUTH` when the
 /// server wants a password first).
 pub fn ping_answers(port: u16) -> bool {

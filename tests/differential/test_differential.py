@@ -1482,6 +1482,34 @@ REDIS_PARAMETERS = [
 ]
 
 
+# SLOWLOG and LATENCY: their errors, help, settings, and the replies that do not depend on
+# timing (tests/serverlog.rs checks the logged entries and samples against redis-server).
+SERVER_LOGS = [
+    ["CONFIG", "SET", "slowlog-log-slower-than", "-1"], ["SLOWLOG", "RESET"],
+    ["SLOWLOG", "LEN"], ["SLOWLOG", "GET"], ["SLOWLOG", "GET", "-1"], ["SLOWLOG", "get", "0"],
+    ["SLOWLOG", "HELP"], ["SLOWLOG", "help", "x"], ["SLOWLOG"], ["SLOWLOG", "foo"],
+    ["SLOWLOG", "GET", "a"], ["SLOWLOG", "GET", "-2"], ["SLOWLOG", "GET", "1", "2"],
+    ["SLOWLOG", "LEN", "x"], ["SLOWLOG", "RESET", "x"],
+    ["CONFIG", "SET", "slowlog-max-len", "-1"], ["CONFIG", "SET", "slowlog-log-slower-than", "x"],
+    ["CONFIG", "SET", "slowlog-max-len", "64"], ["CONFIG", "GET", "slowlog*"],
+    ["CONFIG", "SET", "slowlog-max-len", "128"],
+    ["CONFIG", "SET", "slowlog-log-slower-than", "10000"],
+    ["LATENCY", "LATEST"], ["LATENCY", "HISTORY", "command"], ["LATENCY", "GRAPH", "command"],
+    ["LATENCY", "DOCTOR"], ["LATENCY", "RESET", "command"], ["LATENCY", "HISTOGRAM", "nosuch"],
+    ["LATENCY", "HELP"], ["LATENCY", "help", "x"], ["LATENCY"], ["LATENCY", "foo"],
+    ["LATENCY", "HISTORY"], ["LATENCY", "GRAPH"], ["LATENCY", "LATEST", "x"],
+    ["LATENCY", "DOCTOR", "x"],
+    ["CONFIG", "SET", "latency-monitor-threshold", "-1"],
+    ["CONFIG", "SET", "latency-tracking", "maybe"], ["CONFIG", "GET", "latency-*"],
+    ["COMMAND", "INFO", "slowlog", "latency"], ["COMMAND", "DOCS", "slowlog", "latency"],
+]
+
+
+def test_slowlog_and_latency(h):
+    h.run(SERVER_LOGS)
+    h.done()
+
+
 def test_config_redis_parameters(h):
     h.run(REDIS_PARAMETERS)
     h.done()
