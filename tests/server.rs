@@ -478,3 +478,57 @@ fn transparent_huge_pages_are_off_for_the_server() {
         assert_eq!(line.split_whitespace().nth(1), Some("0"), "{line}");
     }
 }
+
+/// Redis's lazyfree test, "UNLINK can reclaim memory in background", made stricter: a
+/// request of 100 000 arguments leaves nothing behind once its set is gone, round after
+/// round, on the same connection and on new ones. (Its arguments' room, held by the
+/// connection, and a slowlog entry holding a slice of the read buffer each kept megabytes.)
+#[test]
+fn a_huge_request_leaves_no_memory_behind() {
+    on_both(&[], &[], |server| {
+        let name = server.name();
+        let used = |con: &mut redis::Connection| -> i64 {
+            let info: String = redis::cmd("INFO").arg("memory").query(con).unwrap();
+            info.lines()
+                .find_map(|line| line.strip_prefix("used_memory:"))
+                .and_then(|value| value.trim().parse().ok())
+                .expect("used_memory")
+        };
+        let members: Vec<i64> = (0..100_000).collect();
+        let mut before = None;
+        for _ in 0..3 {
+            let mut con = server.client();
+            let start = used(&mut con);
+            before.get_or_insert(start);
+            let added: i64 = redis::cmd("SADD")
+                .arg("myset")
+                .arg(&members)
+                .query(&mut con)
+                .unwrap();
+            assert_eq!(added, 100_000, "{name}");
+            let peak = used(&mut con);
+            assert!(peak > start + 1_000_000, "{name}: {start} -> {peak}");
+            let unlinked: i64 = redis::cmd("UNLINK").arg("myset").query(&mut con).unwrap();
+            assert_eq!(unlinked, 1, "{name}");
+            let deadline = std::time::Instant::now() + Duration::from_secs(5);
+            loop {
+                let now = used(&mut con);
+                if now < start + 500_000 {
+                    break;
+                }
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "{name}: used_memory {start} before, {peak} with the set, {now} after"
+                );
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+        let mut con = server.client();
+        let end = used(&mut con);
+        let first = before.unwrap();
+        assert!(
+            end < first + 500_000,
+            "{name}: {first} at first, {end} at the end"
+        );
+    });
+}

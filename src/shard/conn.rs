@@ -901,6 +901,21 @@ fn merge(gather: Gather) -> Reply {
 /// An empty vector with `items`' allocation, for items of another type of
 /// the same size and alignment (here: the same type with a different
 /// lifetime). The standard library collects in place in that case.
+/// Arguments' room a connection keeps between reads; a read that needed
+/// more gives the rest back.
+const SCRATCH_ARGS_KEPT_MAX: usize = 4096;
+/// Query buffer a connection keeps once it is empty.
+const QUERY_BUFFER_KEPT_MAX: usize = 4 * READ_BYTES_MAX;
+
+/// Empties `items` and frees its room when it is above
+/// `SCRATCH_ARGS_KEPT_MAX` entries.
+fn shrink_scratch<T>(items: &mut Vec<T>) {
+    items.clear();
+    if items.capacity() > SCRATCH_ARGS_KEPT_MAX {
+        items.shrink_to(SCRATCH_ARGS_KEPT_MAX / 4);
+    }
+}
+
 fn reuse_vec<T, U>(mut items: Vec<T>) -> Vec<U> {
     items.clear();
     items.into_iter().map(|_| unreachable!()).collect()
@@ -1322,6 +1337,15 @@ impl Conn {
             self.slot_hint = KnownSlot::NONE;
             drop(chunk);
             self.flush_plan().await;
+            // A huge request (SADD of 100 000 members) leaves room for its
+            // arguments behind: give it back, as Redis frees a request's
+            // argv and trims a big idle query buffer.
+            shrink_scratch(&mut argv_store);
+            shrink_scratch(&mut spans);
+            shrink_scratch(&mut request.spans);
+            if buf.is_empty() && buf.capacity() > QUERY_BUFFER_KEPT_MAX {
+                buf = BytesMut::with_capacity(READ_BYTES_MIN);
+            }
             self.handle.query_buffer_bytes.set(buf.len());
             if let Some(error) = &protocol_error {
                 warning!(

@@ -75,7 +75,8 @@ impl SlowRecord {
                     cut.extend_from_slice(format!("... ({more} more bytes)").as_bytes());
                     Bytes::from(cut)
                 } else {
-                    argv[i].to_bytes()
+                    // A copy: a slice would keep the whole read buffer alive.
+                    Bytes::copy_from_slice(&argv[i])
                 }
             })
             .collect();
