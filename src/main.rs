@@ -141,8 +141,15 @@ fn main() {
         config.port,
         config.shard_count()
     );
-    if !config.inert.is_empty() {
-        let names: Vec<&str> = config.inert.keys().copied().collect();
+    // client-output-buffer-limit is kept with the inert parameters for its
+    // format, and its pubsub class is acted on (`Config::output_limit`).
+    let names: Vec<&str> = config
+        .inert
+        .keys()
+        .copied()
+        .filter(|name| *name != "client-output-buffer-limit")
+        .collect();
+    if !names.is_empty() {
         slotcore::warning!(
             "These directives are accepted for compatibility with Redis and have no effect here: {}",
             names.join(", ")

@@ -532,3 +532,72 @@ fn a_huge_request_leaves_no_memory_behind() {
         );
     });
 }
+
+/// `client-output-buffer-limit pubsub`: a subscriber that stops reading is disconnected once
+/// its messages pass the hard limit, or stay past the soft one for longer than its seconds;
+/// the publisher and everyone else go on. Checked on both servers.
+#[test]
+fn a_subscriber_that_stops_reading_is_cut_off_at_the_output_limit() {
+    // Far more than the kernel's socket buffers on loopback take, at 64 KB a message.
+    const MESSAGES: usize = 400;
+    let message = "x".repeat(64 * 1024);
+    let subscribers = |con: &mut redis::Connection| -> i64 {
+        let counts: Vec<redis::Value> = redis::cmd("PUBSUB")
+            .arg("NUMSUB")
+            .arg("news")
+            .query(con)
+            .unwrap();
+        match counts.get(1) {
+            Some(redis::Value::Int(n)) => *n,
+            other => panic!("PUBSUB NUMSUB: {other:?}"),
+        }
+    };
+    let burst = |con: &mut redis::Connection| {
+        for _ in 0..MESSAGES {
+            let _: i64 = redis::cmd("PUBLISH")
+                .arg("news")
+                .arg(&message)
+                .query(con)
+                .unwrap();
+        }
+    };
+    let wait_until_gone = |con: &mut redis::Connection, name: &str| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while subscribers(con) != 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{name}: the subscriber is still there"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    on_both(&[], &[], |server| {
+        let name = server.name();
+        let mut con = server.client();
+        common::config_set(&mut con, "client-output-buffer-limit", "pubsub 1mb 0 0");
+        let mut stalled = server.conn();
+        assert!(stalled.call(&["SUBSCRIBE", "news"]).starts_with("*3\r\n"));
+        assert_eq!(subscribers(&mut con), 1, "{name}");
+        burst(&mut con);
+        wait_until_gone(&mut con, name);
+
+        // The soft limit: over it for more than a second, then one more message.
+        common::config_set(&mut con, "client-output-buffer-limit", "pubsub 0 1mb 1");
+        let mut stalled = server.conn();
+        assert!(stalled.call(&["SUBSCRIBE", "news"]).starts_with("*3\r\n"));
+        burst(&mut con);
+        assert_eq!(
+            subscribers(&mut con),
+            1,
+            "{name}: cut off before its seconds"
+        );
+        std::thread::sleep(Duration::from_millis(2500));
+        let _: i64 = redis::cmd("PUBLISH")
+            .arg("news")
+            .arg("one more")
+            .query(&mut con)
+            .unwrap();
+        wait_until_gone(&mut con, name);
+        let () = redis::cmd("PING").query(&mut con).unwrap();
+    });
+}

@@ -79,6 +79,8 @@ pub struct Db {
     /// Keyspace events raised by the commands run since the runtime last
     /// published them (see `notify`).
     pub events: notify::Events,
+    /// `client-output-buffer-limit`'s pubsub class, read once per change.
+    pub pubsub_limit: crate::config::OutputLimit,
 }
 
 impl Db {
@@ -92,6 +94,7 @@ impl Db {
             rng_state: 0x9E37_79B9_7F4A_7C15 ^ (core as u64 + 1).wrapping_mul(now_ms()),
             routed: KnownSlot::NONE,
             events: Vec::new(),
+            pubsub_limit: Default::default(),
         };
         db.keyspace.clock_ms = db.now_ms;
         db.sync_keyspace_config();
@@ -106,6 +109,7 @@ impl Db {
     /// Passes the configuration the keyspace acts on to it: whether
     /// accesses count frequency (an LFU maxmemory policy) and how.
     pub fn sync_keyspace_config(&mut self) {
+        self.pubsub_limit = self.config.output_limit("pubsub");
         self.keyspace.lfu =
             self.config
                 .maxmemory_policy

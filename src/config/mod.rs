@@ -200,7 +200,38 @@ impl BindAddress {
     }
 }
 
+/// One class of `client-output-buffer-limit`: bytes queued before the
+/// client is closed at once (`hard`), or after more than `soft` for
+/// `soft_seconds` in a row; 0 is no limit.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OutputLimit {
+    pub hard: u64,
+    pub soft: u64,
+    pub soft_seconds: u64,
+}
+
 impl Config {
+    /// The limits of `class` (normal, slave or pubsub) in
+    /// `client-output-buffer-limit`.
+    pub fn output_limit(&self, class: &str) -> OutputLimit {
+        let value = parameter("client-output-buffer-limit")
+            .map(|spec| spec.get(self))
+            .unwrap_or_default();
+        let words: Vec<&str> = value.split_whitespace().collect();
+        words
+            .chunks_exact(4)
+            .find(|chunk| chunk[0] == class)
+            .map(|chunk| {
+                let number = |i: usize| chunk[i].parse().unwrap_or(0);
+                OutputLimit {
+                    hard: number(1),
+                    soft: number(2),
+                    soft_seconds: number(3),
+                }
+            })
+            .unwrap_or_default()
+    }
+
     /// The addresses `bind` names, on `port` (the client or the bus port).
     /// Redis's "-" prefix marks an address that may be missing; `*` is
     /// every IPv4 address and `::*` every IPv6 one.

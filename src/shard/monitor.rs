@@ -25,10 +25,13 @@ impl Core {
         }
     }
 
+    /// Monitors are held to the pubsub class of client-output-buffer-limit
+    /// (Redis's normal class has no limit by default).
     fn feed_local_monitors(&self, line: &Bytes) {
         let text = String::from_utf8_lossy(line).into_owned();
+        let limit = self.db.borrow().pubsub_limit;
         for monitor in self.monitors.borrow().iter() {
-            monitor.push(Reply::Simple(text.clone().into()), text.len() + 3);
+            monitor.push(Reply::Simple(text.clone().into()), text.len() + 3, limit);
         }
     }
 }

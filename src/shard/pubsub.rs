@@ -11,6 +11,7 @@
 use super::clients::ClientHandle;
 use crate::cluster::key_hash_slot;
 use crate::command::glob;
+use crate::config::OutputLimit;
 use crate::protocol::Reply;
 use crate::protocol::{args_of, to_owned_args, Arg};
 use crate::warning;
@@ -20,11 +21,6 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::Rc;
 use std::task::{Poll, Waker};
-
-/// Messages queued for one subscriber, in bytes, before it is disconnected
-/// as a client too slow to read them (Redis's `client-output-buffer-limit
-/// pubsub 32mb`).
-pub const QUEUED_BYTES_MAX: usize = 32 * 1024 * 1024;
 
 /// The three kinds of subscription.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -92,6 +88,8 @@ pub struct Subscriber {
     shard_channels: RefCell<Names>,
     queue: RefCell<VecDeque<Reply>>,
     queued_bytes: Cell<usize>,
+    /// Since when (ms) more than the soft output limit has been queued.
+    over_soft_since: Cell<Option<u64>>,
     waker: Cell<Option<Waker>>,
 }
 
@@ -104,6 +102,7 @@ impl Subscriber {
             shard_channels: RefCell::default(),
             queue: RefCell::default(),
             queued_bytes: Cell::new(0),
+            over_soft_since: Cell::new(None),
             waker: Cell::new(None),
         })
     }
@@ -150,13 +149,14 @@ impl Subscriber {
     }
 
     /// Queues a message and wakes the connection. A subscriber that lets
-    /// too much pile up is disconnected, as Redis does.
-    pub fn push(&self, message: Reply, bytes: usize) {
+    /// too much pile up is disconnected, as Redis does: past the hard
+    /// limit, or past the soft one for longer than its seconds.
+    pub fn push(&self, message: Reply, bytes: usize, limit: OutputLimit) {
         if self.handle.killed.get() {
             return;
         }
         let queued = self.queued_bytes.get() + bytes;
-        if queued > QUEUED_BYTES_MAX {
+        if self.over_limit(queued as u64, limit) {
             warning!(
                 "Client id={} addr={} scheduled to be closed for overcoming of output buffer limits.",
                 self.handle.id,
@@ -174,6 +174,25 @@ impl Subscriber {
         }
     }
 
+    /// Redis's checkClientOutputBufferLimits for `queued` bytes.
+    fn over_limit(&self, queued: u64, limit: OutputLimit) -> bool {
+        if limit.hard > 0 && queued >= limit.hard {
+            return true;
+        }
+        if limit.soft == 0 || queued < limit.soft {
+            self.over_soft_since.set(None);
+            return false;
+        }
+        let now = crate::command::now_ms();
+        match self.over_soft_since.get() {
+            None => {
+                self.over_soft_since.set(Some(now));
+                false
+            }
+            Some(since) => now.saturating_sub(since) / 1000 > limit.soft_seconds,
+        }
+    }
+
     pub fn has_queued(&self) -> bool {
         !self.queue.borrow().is_empty()
     }
@@ -185,6 +204,7 @@ impl Subscriber {
             message.encode(resp3, out);
         }
         self.queued_bytes.set(0);
+        self.over_soft_since.set(None);
     }
 
     /// Resolves when a message is queued.
@@ -208,6 +228,8 @@ pub struct Registry {
     channels: HashMap<Bytes, Vec<Rc<Subscriber>>>,
     patterns: HashMap<Bytes, Vec<Rc<Subscriber>>>,
     shard_channels: HashMap<Bytes, Vec<Rc<Subscriber>>>,
+    /// `client-output-buffer-limit pubsub`, as the core last read it.
+    pub limit: Cell<OutputLimit>,
 }
 
 fn push_reply(word: &'static str, name: Option<Bytes>, count: usize) -> Reply {
@@ -315,6 +337,7 @@ impl Registry {
                         Reply::Bulk(message.clone()),
                     ]),
                     bytes,
+                    self.limit.get(),
                 );
             }
             receivers += list.len();
@@ -332,6 +355,7 @@ impl Registry {
                         Reply::Bulk(message.clone()),
                     ]),
                     bytes + pattern.len(),
+                    self.limit.get(),
                 );
             }
             receivers += list.len();
@@ -352,6 +376,7 @@ impl Registry {
                     Reply::Bulk(message.clone()),
                 ]),
                 channel.len() + message.len() + 32,
+                self.limit.get(),
             );
         }
         list.len()
@@ -393,6 +418,7 @@ impl Registry {
                         subscriber.shard_count(),
                     ),
                     channel.len() + 32,
+                    self.limit.get(),
                 );
             }
         }
@@ -471,6 +497,11 @@ mod tests {
     fn a_slow_subscriber_is_disconnected_not_buffered_forever() {
         let registry = {
             let mut registry = Registry::default();
+            registry.limit.set(OutputLimit {
+                hard: 32 << 20,
+                soft: 8 << 20,
+                soft_seconds: 60,
+            });
             let carol = subscriber(3);
             registry.subscribe(&carol, Kind::Channel, &[b("c")]);
             registry
@@ -485,7 +516,7 @@ mod tests {
             .cloned()
             .unwrap_or_default();
         assert!(list[0].handle.killed.get());
-        assert!(list[0].queued_bytes.get() <= QUEUED_BYTES_MAX);
+        assert!(list[0].queued_bytes.get() <= 32 << 20);
     }
 }
 
@@ -539,6 +570,7 @@ fn publish_local(core: &Core, argv: &[Arg<'_>]) -> Reply {
         return Reply::Int(0);
     };
     let registry = core.pubsub.borrow();
+    registry.limit.set(core.db.borrow().pubsub_limit);
     let receivers = match kind_of(argv.first()) {
         Kind::Shard => registry.publish_shard(&channel.to_bytes(), &message.to_bytes()),
         _ => registry.publish(&channel.to_bytes(), &message.to_bytes()),
@@ -812,6 +844,7 @@ impl Core {
         }
         {
             let registry = self.pubsub.borrow();
+            registry.limit.set(self.db.borrow().pubsub_limit);
             for (channel, message) in &messages {
                 registry.publish(channel, message);
             }
