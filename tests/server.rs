@@ -601,3 +601,58 @@ fn a_subscriber_that_stops_reading_is_cut_off_at_the_output_limit() {
         let () = redis::cmd("PING").query(&mut con).unwrap();
     });
 }
+
+/// WAIT with no replica to acknowledge: it blocks for its timeout (0: until CLIENT UNBLOCK,
+/// which answers 0, or with ERROR the UNBLOCKED error), counts as a blocked client, and
+/// LASTSAVE is the start time when nothing was ever saved. Checked on both servers.
+#[test]
+fn wait_blocks_until_its_timeout_or_client_unblock() {
+    on_both(&[], &[], |server| {
+        let name = server.name();
+        let mut con = server.client();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let lastsave: i64 = redis::cmd("LASTSAVE").query(&mut con).unwrap();
+        assert!(
+            (now - 30..=now).contains(&lastsave),
+            "{name}: {lastsave} vs {now}"
+        );
+
+        let started = std::time::Instant::now();
+        let acks: i64 = redis::cmd("WAIT").arg(1).arg(200).query(&mut con).unwrap();
+        assert_eq!(acks, 0, "{name}");
+        assert!(started.elapsed() >= Duration::from_millis(190), "{name}");
+
+        for (how, want) in [
+            ("TIMEOUT", ":0\r\n"),
+            (
+                "ERROR",
+                "-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n",
+            ),
+        ] {
+            let mut waiting = server.conn();
+            let id = waiting.call(&["CLIENT", "ID"]);
+            let id = id.trim().trim_start_matches(':').to_string();
+            waiting.send_cmd(&[b"WAIT", b"1", b"0"]);
+            let deadline = std::time::Instant::now() + Duration::from_secs(5);
+            loop {
+                let info: String = redis::cmd("INFO").arg("clients").query(&mut con).unwrap();
+                if info.contains("blocked_clients:1\r\n") {
+                    break;
+                }
+                assert!(std::time::Instant::now() < deadline, "{name}: {info}");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let unblocked: i64 = redis::cmd("CLIENT")
+                .arg("UNBLOCK")
+                .arg(&id)
+                .arg(how)
+                .query(&mut con)
+                .unwrap();
+            assert_eq!(unblocked, 1, "{name}: {how}");
+            assert_eq!(show(&waiting.read_frame().unwrap()), want, "{name}: {how}");
+        }
+    });
+}

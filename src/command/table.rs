@@ -12,6 +12,9 @@ use std::sync::OnceLock;
 /// out over cores or touch the connection's own state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Coord {
+    Wait,
+    Role,
+    Lastsave,
     Monitor,
     Slowlog,
     Latency,
@@ -424,6 +427,9 @@ pub static COMMANDS: &[CommandSpec] = &[
     command!("info", -1, ["loading", "stale", "sentinel"], ["@slow", "@dangerous"], 0, 0, 0, "server", "1.0.0", "Get information and statistics about the server", C(Coord::Info)),
     command!("command", -1, ["loading", "stale"], ["@slow", "@connection"], 0, 0, 0, "server", "2.8.13", "Get array of Redis command details", S(server::command)),
     command!("config", -2, [], ["@slow"], 0, 0, 0, "server", "2.0.0", "A container for server configuration commands", C(Coord::Config)),
+    command!("role", 1, ["noscript", "loading", "stale", "fast"], ["@admin", "@fast", "@dangerous"], 0, 0, 0, "server", "2.8.12", "Return the role of the instance in the context of replication", C(Coord::Role)),
+    command!("lastsave", 1, ["loading", "stale", "fast"], ["@admin", "@fast", "@dangerous"], 0, 0, 0, "server", "1.0.0", "Get the UNIX time stamp of the last successful save to disk", C(Coord::Lastsave)),
+    command!("wait", 3, ["noscript"], ["@slow", "@connection"], 0, 0, 0, "generic", "3.0.0", "Wait for the synchronous replication of all the write commands sent in the context of the current connection", C(Coord::Wait)),
     command!("time", 1, ["loading", "stale", "fast"], ["@fast"], 0, 0, 0, "server", "2.6.0", "Return the current server time", S(server::time)),
     command!("debug", -2, ["admin", "noscript", "loading", "stale"], ["@admin", "@slow", "@dangerous"], 0, 0, 0, "server", "1.0.0", "A container for debugging commands", C(Coord::Debug)),
     command!("monitor", 1, ["admin", "noscript", "loading", "stale"], ["@admin", "@slow", "@dangerous"], 0, 0, 0, "server", "1.0.0", "Listen for all requests received by the server in real time", C(Coord::Monitor)),

@@ -347,6 +347,40 @@ impl Core {
 }
 
 /// A timeout in seconds as Redis reads it (`None`: block forever).
+impl Conn {
+    /// WAIT numreplicas timeout: no replica ever acknowledges here, so 0,
+    /// at once when none is asked for or inside a transaction, else after
+    /// the timeout (in milliseconds; 0 waits until CLIENT UNBLOCK or the
+    /// client leaves), as Redis answers without replicas.
+    pub(super) async fn wait_replicas(&mut self, argv: &[Arg<'_>]) -> Reply {
+        let timeout_error = || Reply::error("ERR timeout is not an integer or out of range");
+        let Some(replicas) = crate::command::parse_int(&argv[1]) else {
+            return Reply::error(crate::command::errors::NOT_INTEGER);
+        };
+        let Some(millis) = crate::command::parse_int(&argv[2]) else {
+            return timeout_error();
+        };
+        if millis < 0 {
+            return Reply::error("ERR timeout is negative");
+        }
+        if replicas <= 0 || self.tx.exec_transaction.is_some() {
+            return Reply::Int(0);
+        }
+        let timeout = (millis > 0).then(|| Duration::from_millis(millis as u64));
+        let watch = crate::clock::Stopwatch::start();
+        // A waiter on no keys: only the timeout, CLIENT UNBLOCK or the
+        // client's leaving ends it.
+        let served = self
+            .wait_once(&[], BlockKind::Pop { left: true }, timeout)
+            .await;
+        self.waited_nanos += watch.elapsed_nanos();
+        match served {
+            Some(served) if served.reply.is_error() => served.reply,
+            _ => Reply::Int(0),
+        }
+    }
+}
+
 pub fn parse_timeout(arg: &[u8]) -> Result<Option<Duration>, Reply> {
     let not_float = || Reply::error("ERR timeout is not a float or out of range");
     let text = std::str::from_utf8(arg).map_err(|_| not_float())?;

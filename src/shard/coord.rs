@@ -174,6 +174,16 @@ impl Conn {
             Coord::Debug => self.debug(argv).await,
             Coord::Slowlog => self.slowlog(argv).await,
             Coord::Monitor => self.monitor(),
+            Coord::Wait => self.wait_replicas(argv).await,
+            // A master without replicas, at offset 0: no replication here.
+            Coord::Role => Reply::Array(vec![
+                Reply::bulk_static("master"),
+                Reply::Int(0),
+                Reply::Array(Vec::new()),
+            ]),
+            // Nothing is saved: the last "save" is the start, as Redis
+            // reports it before its first save.
+            Coord::Lastsave => Reply::Int((self.core.shared.start_ms / 1000) as i64),
             Coord::Latency => self.latency(argv).await,
             Coord::Shutdown => self.shutdown(argv),
             Coord::Cluster => self.cluster(argv).await,

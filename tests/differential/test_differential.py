@@ -1510,6 +1510,22 @@ def test_slowlog_and_latency(h):
     h.done()
 
 
+# What a node without replication answers (ROLE, WAIT), and WAIT's argument errors.
+NO_REPLICAS = [
+    ["ROLE"], ["ROLE", "x"], ["LASTSAVE", "x"],
+    ["WAIT", "0", "0"], ["WAIT", "0", "10"], ["WAIT", "1", "20"], ["WAIT", "-1", "0"],
+    ["WAIT", "1", "x"], ["WAIT", "1", "-1"], ["WAIT", "x", "1"], ["WAIT", "1", "1.5"], ["WAIT"],
+    ["MULTI"], ["WAIT", "1", "0"], ["WAIT", "1", "x"], ["EXEC"],
+    ["COMMAND", "INFO", "wait", "role", "lastsave"],
+    ["COMMAND", "DOCS", "wait", "role", "lastsave"],
+]
+
+
+def test_no_replicas(h):
+    h.run(NO_REPLICAS)
+    h.done()
+
+
 def test_config_redis_parameters(h):
     h.run(REDIS_PARAMETERS)
     h.done()
