@@ -188,6 +188,24 @@ static TURN_OFF_HUGE_PAGES: extern "C" fn() = turn_off_huge_pages;
 /// thread for the first and purges after FLUSHALL; every core calls this
 /// on its cron tick (10 to 25 µs with 6,000,000 keys on the core) and
 /// after FLUSHALL.
+/// mimalloc's statistics report (MEMORY MALLOC-STATS).
+pub fn allocator_report() -> String {
+    unsafe extern "C" fn append(message: *const std::ffi::c_char, out: *mut std::ffi::c_void) {
+        // SAFETY: mimalloc passes a NUL-terminated message, and `out` is the
+        // String handed to mi_stats_print_out below, alive for the call.
+        unsafe {
+            let text = std::ffi::CStr::from_ptr(message).to_string_lossy();
+            (*out.cast::<String>()).push_str(&text);
+        }
+    }
+    let mut report = String::new();
+    // SAFETY: `append` only writes into `report`, which outlives the call.
+    unsafe {
+        libmimalloc_sys::mi_stats_print_out(Some(append), (&mut report as *mut String).cast())
+    };
+    report
+}
+
 pub fn release_free_memory() {
     // SAFETY: mi_collect has no preconditions; it only walks this thread's
     // heap and returns pages that hold no live allocation.

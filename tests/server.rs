@@ -656,3 +656,55 @@ fn wait_blocks_until_its_timeout_or_client_unblock() {
         }
     });
 }
+
+/// MEMORY STATS names Redis 7.0's fields (but the per-database `db.N` breakdown) with
+/// figures that agree with each other and with DBSIZE; DOCTOR and MALLOC-STATS report.
+#[test]
+fn memory_stats_and_doctor_answer_like_redis() {
+    let fields = |server: &mut Server| -> Vec<(String, redis::Value)> {
+        let mut con = server.client();
+        for n in 0..500 {
+            let () = redis::cmd("SET")
+                .arg(format!("k{n}"))
+                .arg("v")
+                .query(&mut con)
+                .unwrap();
+        }
+        let stats: Vec<redis::Value> = redis::cmd("MEMORY").arg("STATS").query(&mut con).unwrap();
+        let doctor: String = redis::cmd("MEMORY").arg("DOCTOR").query(&mut con).unwrap();
+        assert!(doctor.contains("Sam"), "{doctor}");
+        let malloc: String = redis::cmd("MEMORY")
+            .arg("MALLOC-STATS")
+            .query(&mut con)
+            .unwrap();
+        assert!(!malloc.is_empty());
+        stats
+            .chunks(2)
+            .map(|pair| match &pair[0] {
+                redis::Value::BulkString(name) => {
+                    (String::from_utf8_lossy(name).into_owned(), pair[1].clone())
+                }
+                other => panic!("field name {other:?}"),
+            })
+            .filter(|(name, _)| !name.starts_with("db."))
+            .collect()
+    };
+    let mut redis = common::RedisServer::start();
+    let expected: Vec<String> = fields(&mut redis).into_iter().map(|(n, _)| n).collect();
+    drop(redis);
+    let mut slotcore = Server::start(&[]);
+    let got = fields(&mut slotcore);
+    let names: Vec<String> = got.iter().map(|(n, _)| n.clone()).collect();
+    assert_eq!(names, expected);
+    let int = |name: &str| match got.iter().find(|(n, _)| n == name).map(|(_, v)| v) {
+        Some(redis::Value::Int(n)) => *n,
+        other => panic!("{name}: {other:?}"),
+    };
+    assert_eq!(int("keys.count"), 500);
+    assert!(int("total.allocated") <= int("peak.allocated"));
+    assert!(int("startup.allocated") < int("total.allocated"));
+    assert_eq!(
+        int("dataset.bytes") + int("overhead.total"),
+        int("total.allocated")
+    );
+}

@@ -12,6 +12,7 @@ use std::sync::OnceLock;
 /// out over cores or touch the connection's own state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Coord {
+    Memory,
     Wait,
     Role,
     Lastsave,
@@ -422,7 +423,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     command!("flushall", -1, ["write"], ["@keyspace", "@write", "@slow", "@dangerous"], 0, 0, 0, "server", "1.0.0", "Remove all keys from all databases", C(Coord::Flushall)),
     command!("flushdb", -1, ["write"], ["@keyspace", "@write", "@slow", "@dangerous"], 0, 0, 0, "server", "1.0.0", "Remove all keys from the current database", C(Coord::Flushall)),
     command!("object", -2, ["readonly"], ["@keyspace", "@read", "@slow"], 2, 2, 1, "generic", "2.2.3", "A container for object introspection commands", S(keys::object)),
-    command!("memory", -2, ["readonly"], ["@read", "@slow"], 2, 2, 1, "server", "4.0.0", "A container for memory diagnostics commands", S(keys::memory_usage)),
+    command!("memory", -2, ["readonly"], ["@read", "@slow"], 2, 2, 1, "server", "4.0.0", "A container for memory diagnostics commands", C(Coord::Memory)),
     // server
     command!("info", -1, ["loading", "stale", "sentinel"], ["@slow", "@dangerous"], 0, 0, 0, "server", "1.0.0", "Get information and statistics about the server", C(Coord::Info)),
     command!("command", -1, ["loading", "stale"], ["@slow", "@connection"], 0, 0, 0, "server", "2.8.13", "Get array of Redis command details", S(server::command)),
@@ -521,7 +522,10 @@ static SUBCOMMANDS: &[(&str, &[&str])] = &[
         ],
     ),
     ("config", &["get", "help", "resetstat", "rewrite", "set"]),
-    ("memory", &["usage"]),
+    (
+        "memory",
+        &["doctor", "help", "malloc-stats", "purge", "stats", "usage"],
+    ),
     ("slowlog", &["get", "help", "len", "reset"]),
     (
         "latency",

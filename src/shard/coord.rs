@@ -68,7 +68,7 @@ impl Conn {
         replies
     }
 
-    async fn on_key(&self, run: ShardFn, argv: Vec<Bytes>, key: &[u8]) -> Reply {
+    pub(super) async fn on_key(&self, run: ShardFn, argv: Vec<Bytes>, key: &[u8]) -> Reply {
         let core = core_of_slot(key_hash_slot(key), self.core.cores());
         self.on_core(core, Op::Db(run, argv)).await
     }
@@ -174,6 +174,7 @@ impl Conn {
             Coord::Debug => self.debug(argv).await,
             Coord::Slowlog => self.slowlog(argv).await,
             Coord::Monitor => self.monitor(),
+            Coord::Memory => self.memory(argv).await,
             Coord::Wait => self.wait_replicas(argv).await,
             // A master without replicas, at offset 0: no replication here.
             Coord::Role => Reply::Array(vec![

@@ -231,7 +231,10 @@ impl Conn {
                     "used_memory_peak_perc:{:.2}%",
                     used as f64 * 100.0 / peak as f64
                 ));
-                let startup = shared.startup_memory_bytes.min(used);
+                let startup = shared
+                    .startup_memory_bytes
+                    .load(std::sync::atomic::Ordering::Relaxed)
+                    .min(used);
                 line(format!("used_memory_overhead:{startup}"));
                 line(format!("used_memory_startup:{startup}"));
                 line(format!("used_memory_dataset:{}", used - startup));
@@ -511,4 +514,173 @@ impl Conn {
             _ => {}
         }
     }
+}
+
+/// MEMORY HELP's lines.
+const MEMORY_HELP: &[&str] = &[
+    "MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "DOCTOR",
+    "    Return memory problems reports.",
+    "MALLOC-STATS",
+    "    Return internal statistics report from the memory allocator.",
+    "PURGE",
+    "    Attempt to purge dirty pages for reclamation by the allocator.",
+    "STATS",
+    "    Return information about the memory usage of the server.",
+    "USAGE <key> [SAMPLES <count>]",
+    "    Return memory in bytes used by <key> and its value. Nested values are",
+    "    sampled up to <count> times (default: 5, 0 means sample all).",
+    "HELP",
+    "    Prints this help.",
+];
+
+/// The figures MEMORY STATS and DOCTOR report, the same INFO memory
+/// reports: slotcore's allocator counts what is allocated, not what for,
+/// so beyond the memory in use at startup it is all dataset.
+struct MemoryFigures {
+    used: u64,
+    peak: u64,
+    startup: u64,
+    rss: u64,
+    keys: u64,
+}
+
+impl MemoryFigures {
+    fn dataset(&self) -> u64 {
+        self.used.saturating_sub(self.startup)
+    }
+
+    fn fragmentation(&self) -> f64 {
+        self.rss as f64 / self.used.max(1) as f64
+    }
+}
+
+impl Conn {
+    /// MEMORY USAGE | STATS | DOCTOR | MALLOC-STATS | PURGE | HELP.
+    pub(super) async fn memory(&mut self, argv: &[Arg<'_>]) -> Reply {
+        if let Some(spec) = crate::command::lookup(&argv[0]) {
+            if let Some(error) = super::conn::subcommand_error(spec, argv) {
+                return error;
+            }
+        }
+        let sub = String::from_utf8_lossy(&argv[1]).to_ascii_lowercase();
+        match sub.as_str() {
+            "usage" => {
+                let owned = crate::protocol::to_owned_args(argv);
+                self.on_key(crate::command::keys::memory_usage, owned, &argv[2])
+                    .await
+            }
+            "help" => crate::command::keys::help_reply(MEMORY_HELP),
+            "stats" => self.memory_stats().await,
+            "doctor" => Reply::Verbatim(memory_doctor(&self.memory_figures().await)),
+            "malloc-stats" => Reply::Verbatim(crate::memory::allocator_report()),
+            "purge" => {
+                self.on_all(|| Op::Core(purge_core, vec![])).await;
+                Reply::ok()
+            }
+            _ => Reply::error_owned(format!(
+                "ERR unknown subcommand or wrong number of arguments for '{sub}'. Try MEMORY HELP."
+            )),
+        }
+    }
+
+    async fn memory_figures(&self) -> MemoryFigures {
+        let used = crate::memory::allocated_bytes();
+        let (_, keyspace) = self.gather_stats().await;
+        MemoryFigures {
+            used,
+            peak: crate::memory::peak_bytes().max(used),
+            startup: self
+                .core
+                .shared
+                .startup_memory_bytes
+                .load(std::sync::atomic::Ordering::Relaxed)
+                .min(used),
+            rss: rss_bytes(),
+            keys: keyspace[0].max(0) as u64,
+        }
+    }
+
+    /// MEMORY STATS: Redis's fields, from the figures INFO memory shows.
+    async fn memory_stats(&self) -> Reply {
+        let m = self.memory_figures().await;
+        let int = |n: u64| Reply::Int(n.min(i64::MAX as u64) as i64);
+        let net = m.used.saturating_sub(m.startup);
+        let fragmentation = m.fragmentation();
+        let rss_over = m.rss as i64 - m.used as i64;
+        let fields: Vec<(&str, Reply)> = vec![
+            ("peak.allocated", int(m.peak)),
+            ("total.allocated", int(m.used)),
+            ("startup.allocated", int(m.startup)),
+            ("replication.backlog", int(0)),
+            ("clients.slaves", int(0)),
+            ("clients.normal", int(0)),
+            ("cluster.links", int(0)),
+            ("aof.buffer", int(0)),
+            ("lua.caches", int(0)),
+            ("functions.caches", int(0)),
+            ("overhead.total", int(m.startup)),
+            ("keys.count", int(m.keys)),
+            (
+                "keys.bytes-per-key",
+                int(net.checked_div(m.keys).unwrap_or(0)),
+            ),
+            ("dataset.bytes", int(m.dataset())),
+            (
+                "dataset.percentage",
+                Reply::Double(m.dataset() as f64 * 100.0 / net.max(1) as f64),
+            ),
+            (
+                "peak.percentage",
+                Reply::Double(m.used as f64 * 100.0 / m.peak.max(1) as f64),
+            ),
+            ("allocator.allocated", int(m.used)),
+            ("allocator.active", int(m.used)),
+            ("allocator.resident", int(m.rss)),
+            ("allocator-fragmentation.ratio", Reply::Double(1.0)),
+            ("allocator-fragmentation.bytes", int(0)),
+            ("allocator-rss.ratio", Reply::Double(fragmentation)),
+            ("allocator-rss.bytes", Reply::Int(rss_over)),
+            ("rss-overhead.ratio", Reply::Double(1.0)),
+            ("rss-overhead.bytes", int(0)),
+            ("fragmentation", Reply::Double(fragmentation)),
+            ("fragmentation.bytes", Reply::Int(rss_over)),
+        ];
+        Reply::Map(
+            fields
+                .into_iter()
+                .map(|(name, value)| (Reply::bulk_static(name), value))
+                .collect(),
+        )
+    }
+}
+
+/// Gives the core's free memory back to the system (MEMORY PURGE).
+fn purge_core(_core: &Core, _argv: &[Arg<'_>]) -> Reply {
+    crate::memory::release_free_memory();
+    Reply::ok()
+}
+
+/// MEMORY DOCTOR: Redis's report, for the conditions slotcore can see
+/// (the allocator's own fragmentation and the buffers of clients and
+/// replicas are not told apart from the rest here).
+fn memory_doctor(m: &MemoryFigures) -> String {
+    if m.used < 5 << 20 {
+        return "Hi Sam, this instance is empty or is using very little memory, my issues detector can't be used in these conditions. Please, leave for your mission on Earth and fill it with some data. The new Sam and I will be back to our programming as soon as I finished rebooting.\n".into();
+    }
+    let big_peak = m.peak as f64 / m.used.max(1) as f64 > 1.5;
+    let high_frag = m.fragmentation() > 1.4 && m.rss.saturating_sub(m.used) > 10 << 20;
+    if !big_peak && !high_frag {
+        return "Hi Sam, I can't find any memory issue in your instance. I can only account for what occurs on this base.\n".into();
+    }
+    let mut report =
+        String::from("Sam, I detected a few issues in this Redis instance memory implants:\n\n");
+    if big_peak {
+        report.push_str(" * Peak memory: In the past this instance used more than 150% the memory that is currently using. The allocator is normally not able to release memory after a peak, so you can expect to see a big fragmentation ratio, however this is actually harmless and is only due to the memory peak, and if the Redis instance Resident Set Size (RSS) is currently bigger than expected, the memory will be used as soon as you fill the Redis instance with more data. If the memory peak was only occasional and you want to try to reclaim memory, please try the MEMORY PURGE command, otherwise the only other option is to shutdown and restart the instance.\n\n");
+    }
+    if high_frag {
+        report.push_str(" * High total RSS: This instance has a memory fragmentation and RSS overhead greater than 1.4 (this means that the Resident Set Size of the Redis process is much larger than the sum of the logical allocations Redis performed). This problem is usually due either to a large peak memory (check if there is a peak memory entry above in the report) or may result from a workload that causes the allocator to fragment memory a lot. If the problem is a large peak memory, then there is no issue. Otherwise, make sure you are using the Jemalloc allocator and not the default libc malloc. Note: The currently used allocator is \"mimalloc\".\n\n");
+    }
+    report.push_str("I'm here to keep you safe, Sam. I want to help you.\n");
+    report
 }

@@ -38,7 +38,7 @@ use mesh::{Mesh, Op, Request, Response, CHANNEL_MESSAGES_MAX};
 use stats::CoreStats;
 use std::cell::{OnceCell, RefCell};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicU64, AtomicUsize};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -55,8 +55,9 @@ pub struct Shared {
     pub config_file: Option<std::path::PathBuf>,
     /// A random 40-hex-digit id for this run of the server (INFO run_id).
     pub run_id: String,
-    /// Memory in use once the server is up, before any data.
-    pub startup_memory_bytes: u64,
+    /// Memory in use once the server is up, before any data: measured
+    /// when every core is ready (INFO used_memory_startup).
+    pub startup_memory_bytes: AtomicU64,
     /// Where CLUSTER commands go, in cluster mode: the bus core.
     pub bus: Option<flume::Sender<BusRequest>>,
     /// Where our clients' PUBLISHes go to reach the other nodes.
@@ -541,7 +542,7 @@ pub fn run(config: Config) -> Result<(), String> {
             .unwrap_or_default(),
         config_file: config.config_file.clone(),
         run_id: random_run_id(),
-        startup_memory_bytes: crate::memory::allocated_bytes(),
+        startup_memory_bytes: AtomicU64::new(0),
         bus: bus_requests,
         bus_publish,
     });
@@ -577,6 +578,9 @@ pub fn run(config: Config) -> Result<(), String> {
             Err(_) => return Err("a shard core stopped during startup".into()),
         }
     }
+    shared
+        .startup_memory_bytes
+        .store(crate::memory::allocated_bytes(), Ordering::Relaxed);
     notice!("Ready to accept connections tcp");
     for handle in handles {
         let _ = handle.join();

@@ -1149,7 +1149,9 @@ OBJECTS = [
     ["MEMORY", "USAGE", "missing"], ["MEMORY", "USAGE", "oe", "SAMPLES", "5"],
     ["MEMORY", "USAGE", "oe", "SAMPLES", "0"], ["MEMORY", "USAGE", "oe", "SAMPLES", "x"],
     ["MEMORY", "USAGE", "oe", "FOO"], ["MEMORY", "USAGE", "oe", "SAMPLES"], ["MEMORY", "USAGE"],
-    ["MEMORY", "FOO"], ["MEMORY"],
+    ["MEMORY", "FOO"], ["MEMORY"], ["MEMORY", "HELP"], ["MEMORY", "help", "x"],
+    ["MEMORY", "PURGE"], ["MEMORY", "PURGE", "x"], ["MEMORY", "STATS", "x"],
+    ["MEMORY", "DOCTOR", "x"], ["MEMORY", "MALLOC-STATS", "x"],
 ]
 
 INFO_SECTIONS = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu",
