@@ -191,8 +191,7 @@ impl Conn {
         }
     }
 
-    /// Hands a reply to the client: directly when nothing is pending,
-    /// else into the plan so that replies keep request order.
+    /// True while replies wait for commands on other cores.
     pub(super) fn plan_is_active(&self) -> bool {
         self.plan.is_active()
     }
@@ -204,6 +203,8 @@ impl Conn {
         self.plan.slow.push((slot, record));
     }
 
+    /// Hands a reply to the client: directly when nothing is pending,
+    /// else into the plan so that replies keep request order.
     fn emit(&mut self, command: u16, reply: Reply) {
         if self.plan.is_active() {
             self.plan.slots.push(Slot {

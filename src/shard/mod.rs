@@ -92,9 +92,9 @@ pub struct Core {
     /// SLOWLOG and the LATENCY monitor's events of this core (see
     /// `serverlog`).
     slowlog: RefCell<serverlog::SlowLog>,
+    latency_events: RefCell<serverlog::LatencyEvents>,
     /// This core's clients in MONITOR mode.
     monitors: RefCell<Vec<Rc<pubsub::Subscriber>>>,
-    latency_events: RefCell<serverlog::LatencyEvents>,
     /// The sockets this core listens on for clients (see `listen`).
     listeners: RefCell<Vec<Listening>>,
     /// This core's own `Rc`, for the tasks it starts from a `&Core`.
