@@ -558,10 +558,8 @@ impl MemoryFigures {
 impl Conn {
     /// MEMORY USAGE | STATS | DOCTOR | MALLOC-STATS | PURGE | HELP.
     pub(super) async fn memory(&mut self, argv: &[Arg<'_>]) -> Reply {
-        if let Some(spec) = crate::command::lookup(&argv[0]) {
-            if let Some(error) = super::conn::subcommand_error(spec, argv) {
-                return error;
-            }
+        if let Some(error) = self.subcommand_check(argv) {
+            return error;
         }
         let sub = String::from_utf8_lossy(&argv[1]).to_ascii_lowercase();
         match sub.as_str() {
@@ -578,9 +576,7 @@ impl Conn {
                 self.on_all(|| Op::Core(purge_core, vec![])).await;
                 Reply::ok()
             }
-            _ => Reply::error_owned(format!(
-                "ERR unknown subcommand or wrong number of arguments for '{sub}'. Try MEMORY HELP."
-            )),
+            _ => super::serverlog::syntax_error("MEMORY", &argv[1]),
         }
     }
 

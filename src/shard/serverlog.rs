@@ -330,7 +330,7 @@ impl Conn {
     }
 
     /// An unknown subcommand, or one with the wrong number of arguments.
-    fn subcommand_check(&self, argv: &[Arg<'_>]) -> Option<Reply> {
+    pub(super) fn subcommand_check(&self, argv: &[Arg<'_>]) -> Option<Reply> {
         let spec = crate::command::lookup(&argv[0])?;
         super::conn::subcommand_error(spec, argv)
     }
@@ -579,7 +579,7 @@ impl Conn {
 }
 
 /// Redis's addReplySubcommandSyntaxError.
-fn syntax_error(command: &str, sub: &[u8]) -> Reply {
+pub(super) fn syntax_error(command: &str, sub: &[u8]) -> Reply {
     let sub: String = String::from_utf8_lossy(sub).chars().take(128).collect();
     Reply::error_owned(format!(
         "ERR unknown subcommand or wrong number of arguments for '{sub}'. Try {command} HELP."
