@@ -16,6 +16,7 @@ pub mod docs;
 pub mod bitmaps;
 pub mod dump;
 pub mod errors;
+pub mod geo;
 pub mod glob;
 pub mod hashes;
 pub mod hyperloglog;
@@ -251,6 +252,10 @@ fn key_ranges(spec: &CommandSpec, argv: &[Arg<'_>]) -> KeyRanges {
                 .map_or(0, |count| count as usize);
             let destination = (count > 0).then_some(1);
             return (destination, (3..3 + count).step_by(1), None);
+        }
+        KeyShape::GeoStore { options } => {
+            let store = geo::store_key_position(argv, options);
+            return (Some(1), (0..0).step_by(1), store);
         }
         KeyShape::Count { at } => {
             let count = argv

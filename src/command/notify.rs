@@ -95,10 +95,16 @@ pub fn run_notifying(
     let member_was_there = spec.name == "smove"
         && argv.len() == 4
         && super::sets::sismember(db, &[argv[0], argv[2], argv[3]]) == Reply::Int(1);
+    let scores_before = matches!(spec.name, "zadd" | "geoadd")
+        .then(|| super::zsets::named_scores(db, argv, spec.name == "geoadd"));
     let reply = super::run_guarded(run, db, argv);
     if reply.is_error() {
         return reply;
     }
+    // ZADD and GEOADD raise their event only when a score changed.
+    let scores_changed = scores_before.is_some_and(|before| {
+        before != super::zsets::named_scores(db, argv, spec.name == "geoadd")
+    });
     let after: Vec<bool> = keys.iter().map(|&i| db.key_exists(&argv[i])).collect();
     for (n, &i) in keys.iter().enumerate() {
         if !before[n] && after[n] {
@@ -290,13 +296,35 @@ pub fn run_notifying(
             own_del = true;
         }
         "zadd" => {
-            if after[0] {
+            if scores_changed {
                 let event = if has_flag(argv, &[b"INCR"]) {
                     "zincr"
                 } else {
                     "zadd"
                 };
                 db.notify(ZSET, event, key(0));
+            }
+        }
+        "geoadd" => {
+            if scores_changed {
+                db.notify(ZSET, "zadd", key(0));
+            }
+        }
+        "georadius" | "georadiusbymember" | "geosearchstore" => {
+            // The destination: GEOSEARCHSTORE's first key, the others'
+            // STORE key (their second, when there is one).
+            let (at, event) = if spec.name == "geosearchstore" {
+                (0, "geosearchstore")
+            } else {
+                (1, "georadiusstore")
+            };
+            if at < keys.len() {
+                if after[at] {
+                    db.notify(ZSET, event, key(at));
+                } else if before[at] {
+                    db.notify(GENERIC, "del", key(at));
+                }
+                own_del = true;
             }
         }
         "zincrby" => db.notify(ZSET, "zincr", key(0)),
@@ -360,6 +388,13 @@ pub fn coordinated_events(db: &mut Db, spec: &CommandSpec, argv: &[Arg<'_>], rep
         "sinterstore" | "sunionstore" | "sdiffstore" => db.notify(SET, spec.name, &argv[1]),
         "zunionstore" | "zinterstore" | "zdiffstore" | "zrangestore" => {
             db.notify(ZSET, spec.name, &argv[1])
+        }
+        "geosearchstore" => db.notify(ZSET, "geosearchstore", &argv[1]),
+        "georadius" | "georadiusbymember" => {
+            let options = if spec.name == "georadius" { 6 } else { 5 };
+            if let Some(at) = super::geo::store_key_position(argv, options) {
+                db.notify(ZSET, "georadiusstore", &argv[at]);
+            }
         }
         "bitop" => db.notify(STRING, "set", &argv[2]),
         "pfmerge" => db.notify(STRING, "pfadd", &argv[1]),

@@ -385,6 +385,18 @@ extern "C" {
         out: *mut u8,
         out_len: usize,
     ) -> std::os::raw::c_long;
+    fn slotcore_human_double(value: f64, out: *mut u8, out_len: usize) -> std::os::raw::c_long;
+}
+
+/// A double as Redis's addReplyHumanLongDouble writes it (GEOPOS's
+/// coordinates): "%.17Lf" of it as a long double, without trailing zeros.
+pub fn human_long_double(value: f64) -> String {
+    // A double's "%.17Lf" is at most 309 integer digits, the point and 17.
+    let mut out = vec![0u8; 400];
+    // SAFETY: the helper writes at most out.len() bytes into out.
+    let written = unsafe { slotcore_human_double(value, out.as_mut_ptr(), out.len()) };
+    out.truncate(written.max(0) as usize);
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// INCRBYFLOAT's arithmetic as Redis does it, in C's long double (80-bit on

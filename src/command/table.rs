@@ -3,7 +3,7 @@
 //! them from `docs` (see `introspect`).
 
 use super::{
-    bitmaps, dump, hashes, hyperloglog, keys, lists, server, sets, strings, zsets, ShardFn,
+    bitmaps, dump, geo, hashes, hyperloglog, keys, lists, server, sets, strings, zsets, ShardFn,
 };
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -52,6 +52,7 @@ pub enum Coord {
     Zintercard,
     Zmpop,
     Zrangestore,
+    GeoStore,
     Sort,
     SortRo,
     Keys,
@@ -146,6 +147,9 @@ pub enum KeyShape {
     CountAfterDestination,
     /// A key count at argv[at], the keys after it (SINTERCARD, LMPOP).
     Count { at: usize },
+    /// GEORADIUS and GEORADIUSBYMEMBER: the source, and the destination
+    /// of their STORE or STOREDIST option (options begin at `options`).
+    GeoStore { options: usize },
 }
 
 impl KeyShape {
@@ -156,6 +160,10 @@ impl KeyShape {
             KeyShape::Sort {
                 read_only: str_eq(name, "sort_ro"),
             }
+        } else if str_eq(name, "georadius") {
+            KeyShape::GeoStore { options: 6 }
+        } else if str_eq(name, "georadiusbymember") {
+            KeyShape::GeoStore { options: 5 }
         } else if !is_one_of("movablekeys", flags) {
             KeyShape::Fixed
         } else if first_key == 1 {
@@ -392,6 +400,17 @@ pub static COMMANDS: &[CommandSpec] = &[
     command!("zscore", 3, ["readonly", "fast"], ["@read", "@sortedset", "@fast"], 1, 1, 1, "sorted-set", "1.2.0", "Get the score associated with the given member in a sorted set", S(zsets::zscore)),
     command!("zunion", -3, ["readonly", "movablekeys"], ["@read", "@sortedset", "@slow"], 0, 0, 0, "sorted-set", "6.2.0", "Add multiple sorted sets", X(zsets::zunion, Coord::Zunion)),
     command!("zunionstore", -4, ["write", "denyoom", "movablekeys"], ["@write", "@sortedset", "@slow"], 1, 1, 1, "sorted-set", "2.0.0", "Add multiple sorted sets and store the resulting sorted set in a new key", X(zsets::zunionstore, Coord::Zunionstore)),
+    // geo
+    command!("geoadd", -5, ["write", "denyoom"], ["@write", "@geo", "@slow"], 1, 1, 1, "geo", "3.2.0", "Add one or more geospatial items in the geospatial index represented using a sorted set", S(geo::geoadd)),
+    command!("geodist", -4, ["readonly"], ["@read", "@geo", "@slow"], 1, 1, 1, "geo", "3.2.0", "Returns the distance between two members of a geospatial index", S(geo::geodist)),
+    command!("geohash", -2, ["readonly"], ["@read", "@geo", "@slow"], 1, 1, 1, "geo", "3.2.0", "Returns members of a geospatial index as standard geohash strings", S(geo::geohash)),
+    command!("geopos", -2, ["readonly"], ["@read", "@geo", "@slow"], 1, 1, 1, "geo", "3.2.0", "Returns longitude and latitude of members of a geospatial index", S(geo::geopos)),
+    command!("georadius", -6, ["write", "denyoom", "movablekeys"], ["@write", "@geo", "@slow"], 1, 1, 1, "geo", "3.2.0", "Query a sorted set representing a geospatial index to fetch members matching a given maximum distance from a point", X(geo::georadius, Coord::GeoStore)),
+    command!("georadiusbymember", -5, ["write", "denyoom", "movablekeys"], ["@write", "@geo", "@slow"], 1, 1, 1, "geo", "3.2.0", "Query a sorted set representing a geospatial index to fetch members matching a given maximum distance from a member", X(geo::georadiusbymember, Coord::GeoStore)),
+    command!("georadius_ro", -6, ["readonly"], ["@read", "@geo", "@slow"], 1, 1, 1, "geo", "3.2.10", "A read-only variant for GEORADIUS", S(geo::georadius_ro)),
+    command!("georadiusbymember_ro", -5, ["readonly"], ["@read", "@geo", "@slow"], 1, 1, 1, "geo", "3.2.10", "A read-only variant for GEORADIUSBYMEMBER", S(geo::georadiusbymember_ro)),
+    command!("geosearch", -7, ["readonly"], ["@read", "@geo", "@slow"], 1, 1, 1, "geo", "6.2.0", "Query a sorted set representing a geospatial index to fetch members inside an area of a box or a circle.", S(geo::geosearch)),
+    command!("geosearchstore", -8, ["write", "denyoom"], ["@write", "@geo", "@slow"], 1, 2, 1, "geo", "6.2.0", "Query a sorted set representing a geospatial index to fetch members inside an area of a box or a circle, and store the result in another key.", X(geo::geosearchstore, Coord::GeoStore)),
     // keys
     command!("del", -2, ["write"], ["@keyspace", "@write", "@slow"], 1, -1, 1, "generic", "1.0.0", "Delete a key", X(keys::del_local, Coord::Del)),
     command!("unlink", -2, ["write", "fast"], ["@keyspace", "@write", "@fast"], 1, -1, 1, "generic", "4.0.0", "Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking.", X(keys::del_local, Coord::Del)),

@@ -582,6 +582,45 @@ fn parse_add_flags(argv: &[Arg<'_>], incr: bool) -> (AddFlags, usize) {
     (flags, index)
 }
 
+/// The current scores of the members a ZADD (or, `geo`, a GEOADD) names,
+/// read without touching the key's access time or the hit counters: what
+/// tells, for its keyspace event, whether the command changed anything
+/// (Redis notifies when a member was added or its score updated).
+pub fn named_scores(db: &mut Db, argv: &[Arg<'_>], geo: bool) -> Vec<Option<f64>> {
+    let members: Vec<&[u8]> = if geo {
+        let first = 2 + argv[2..]
+            .iter()
+            .take_while(|a| {
+                a.eq_ignore_ascii_case(b"nx")
+                    || a.eq_ignore_ascii_case(b"xx")
+                    || a.eq_ignore_ascii_case(b"ch")
+            })
+            .count();
+        argv[first..]
+            .chunks_exact(3)
+            .map(|t| t[2].as_bytes())
+            .collect()
+    } else {
+        let (_, first) = parse_add_flags(argv, false);
+        argv[first..]
+            .chunks_exact(2)
+            .map(|p| p[1].as_bytes())
+            .collect()
+    };
+    let (slot, now) = (db.slot(&argv[1]), db.now_ms);
+    let zset = db
+        .keyspace
+        .peek(slot, &argv[1], now)
+        .and_then(|entry| match &entry.value {
+            Value::ZSet(zset) => Some(zset),
+            _ => None,
+        });
+    members
+        .iter()
+        .map(|member| zset.and_then(|z| z.score(member)))
+        .collect()
+}
+
 /// A parsed ZADD: its options and its (score, member) pairs.
 type AddRequest<'a> = (AddFlags, Vec<(f64, &'a [u8])>);
 
@@ -620,8 +659,33 @@ fn add_generic(db: &mut Db, argv: &[Arg<'_>], incr: bool) -> Reply {
         Ok(parsed) => parsed,
         Err(reply) => return reply,
     };
+    add_pairs(db, &argv[1], flags, pairs)
+}
+
+/// GEOADD's options, which it hands to ZADD as they are.
+pub struct AddOptions {
+    pub nx: bool,
+    pub xx: bool,
+    pub ch: bool,
+}
+
+/// ZADD of parsed pairs (GEOADD computes its scores and adds through
+/// this, as Redis's geoaddCommand calls zaddCommand).
+pub fn add_parsed(db: &mut Db, key: &[u8], options: AddOptions, pairs: Vec<(f64, &[u8])>) -> Reply {
+    if pairs.is_empty() {
+        return Reply::error(SYNTAX);
+    }
+    let flags = AddFlags {
+        nx: options.nx,
+        xx: options.xx,
+        ch: options.ch,
+        ..AddFlags::default()
+    };
+    add_pairs(db, key, flags, pairs)
+}
+
+fn add_pairs(db: &mut Db, key: &[u8], flags: AddFlags, pairs: Vec<(f64, &[u8])>) -> Reply {
     let limits = encoding_limits(db);
-    let key = &argv[1];
     let exists = match write_zset(db, key) {
         Ok(zset) => zset.is_some(),
         Err(reply) => return reply,

@@ -472,6 +472,36 @@ impl ZSet {
         }
     }
 
+    /// Calls `visit` on each entry with `min <= score < max`, in order,
+    /// until it returns false (GEO's box searches).
+    pub fn for_each_in(&self, min: f64, max: f64, mut visit: impl FnMut(&[u8], f64) -> bool) {
+        match self {
+            ZSet::Listpack(packed) => {
+                for (member, score) in listpack_entries(packed) {
+                    if score < min {
+                        continue;
+                    }
+                    if score >= max || !visit(member, score) {
+                        return;
+                    }
+                }
+            }
+            ZSet::Skiplist(sorted) => {
+                let start = sorted.partition_point(|_, score| score < min);
+                let Some((at, inside)) = sorted.position(start) else {
+                    return;
+                };
+                let first = sorted.chunks[at][inside..].iter();
+                let rest = sorted.chunks[at + 1..].iter().flatten();
+                for (member, score) in first.chain(rest) {
+                    if *score >= max || !visit(member, *score) {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
     /// Removes the entries with ranks `start..end`; returns how many.
     pub fn remove_range(&mut self, start: usize, end: usize) -> usize {
         let end = end.min(self.len());

@@ -50,3 +50,27 @@ long slotcore_incrbyfloat(const char *current, size_t current_len, const char *i
     if (len == 2 && out[0] == '-' && out[1] == '0') { out[0] = '0'; len = 1; }
     return len;
 }
+
+/* A double as Redis's addReplyHumanLongDouble writes it (GEOPOS, WITHCOORD):
+ * ld2string's LD_STR_HUMAN of the value as a long double. Returns the length
+ * written, or -1 when out is too small. */
+long slotcore_human_double(double value, char *out, size_t out_len) {
+    long double wide = value;
+    int len;
+    if (isinf(wide)) {
+        const char *text = wide > 0 ? "inf" : "-inf";
+        len = (int)strlen(text);
+        if ((size_t)len + 1 > out_len) return -1;
+        memcpy(out, text, (size_t)len + 1);
+        return len;
+    }
+    len = snprintf(out, out_len, "%.17Lf", wide);
+    if (len < 0 || (size_t)len + 1 > out_len) return -1;
+    if (strchr(out, '.') != NULL) {
+        char *p = out + len - 1;
+        while (*p == '0') { p--; len--; }
+        if (*p == '.') len--;
+    }
+    if (len == 2 && out[0] == '-' && out[1] == '0') { out[0] = '0'; len = 1; }
+    return len;
+}

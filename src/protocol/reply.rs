@@ -34,6 +34,10 @@ pub enum Reply {
     Pairs(Vec<(Reply, Reply)>),
     /// A RESP3 double; a bulk string in RESP2.
     Double(f64),
+    /// A double written as Redis's addReplyHumanLongDouble writes it
+    /// ("%.17Lf" without trailing zeros: GEOPOS's coordinates): a RESP3
+    /// double, a bulk string in RESP2.
+    HumanDouble(f64),
     /// A RESP3 verbatim string ("txt"); a bulk string in RESP2.
     Verbatim(String),
     /// RESP3 push data (pub/sub); an array in RESP2.
@@ -137,6 +141,16 @@ impl Reply {
             }
             Reply::Double(value) => {
                 let text = format_double(*value);
+                if resp3 {
+                    out.push(b',');
+                    out.extend_from_slice(text.as_bytes());
+                    out.extend_from_slice(b"\r\n");
+                } else {
+                    encode_bulk(text.as_bytes(), out);
+                }
+            }
+            Reply::HumanDouble(value) => {
+                let text = crate::command::strings::human_long_double(*value);
                 if resp3 {
                     out.push(b',');
                     out.extend_from_slice(text.as_bytes());

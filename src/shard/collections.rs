@@ -11,7 +11,7 @@ use super::locks::Mode;
 use crate::command::errors::{SYNTAX, WRONGTYPE};
 use crate::command::sets::{self, SetOp};
 use crate::command::zsets::{self, ZOp};
-use crate::command::{dump, keys, lists};
+use crate::command::{dump, geo, keys, lists};
 use crate::keyspace::ZSet;
 use crate::keyspace::{rdb, Set, Value};
 use crate::protocol::Reply;
@@ -411,6 +411,52 @@ impl Conn {
                         .await,
                 )
             }
+        };
+        self.unlock(transaction, &cores).await;
+        reply
+    }
+
+    /// GEORADIUS and GEORADIUSBYMEMBER with STORE or STOREDIST, and
+    /// GEOSEARCHSTORE, with the source and the destination on different
+    /// cores: the search runs on the source's core, its result is stored
+    /// on the destination's, both keys locked meanwhile.
+    pub async fn geo_store_cross(&self, argv: &[Arg<'_>]) -> Reply {
+        let (source, destination) = if argv[0].eq_ignore_ascii_case(b"geosearchstore") {
+            (2, Some(1))
+        } else {
+            let options = if argv[0].eq_ignore_ascii_case(b"georadius") {
+                6
+            } else {
+                5
+            };
+            (1, geo::store_key_position(argv, options))
+        };
+        let owned = to_owned_args(argv);
+        let mut keys = vec![(&owned[source], Mode::Shared)];
+        if let Some(destination) = destination {
+            keys.push((&owned[destination], Mode::Exclusive));
+        }
+        let (transaction, cores) = self.lock_keys(&keys).await;
+        let found = self
+            .locked(
+                transaction,
+                geo::search_for_store,
+                owned.clone(),
+                &owned[source],
+            )
+            .await;
+        let reply = match (geo::entries_from_reply(found), destination) {
+            (Ok(entries), Some(destination)) => Reply::Int(
+                self.store_zset(
+                    transaction,
+                    &owned[destination],
+                    entries,
+                    zsets::Build::AllAtOnce,
+                )
+                .await,
+            ),
+            (Ok(_), None) => Reply::error(SYNTAX),
+            (Err(reply), _) => reply,
         };
         self.unlock(transaction, &cores).await;
         reply

@@ -103,6 +103,7 @@ impl Conn {
             Coord::Zintercard => self.zset_algebra(argv, ZOp::Inter, false, true).await,
             Coord::Zmpop => self.zmpop_cross(argv).await,
             Coord::Zrangestore => self.zrangestore_cross(argv).await,
+            Coord::GeoStore => self.geo_store_cross(argv).await,
             Coord::Sort => self.sort(argv, false).await,
             Coord::SortRo => self.sort(argv, true).await,
             Coord::Keys => {

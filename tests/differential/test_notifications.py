@@ -44,6 +44,13 @@ STEPS = [
     ["SADD", "{x}1", "a"], ["SADD", "{x}2", "a"], ["SINTERSTORE", "{x}3", "{x}1", "{x}2"],
     ["SDIFFSTORE", "{x}3", "{x}1", "{x}2"], ["SMOVE", "{x}1", "{x}2", "a"],
     ["ZADD", "z", "1", "a", "2", "b"], ["ZMPOP", "1", "z", "MAX"], ["ZMPOP", "1", "z", "MIN", "COUNT", "5"],
+    ["GEOADD", "{g}", "13.361389", "38.115556", "Palermo"], ["GEOADD", "{g}", "13.361389", "38.115556", "Palermo"],
+    ["ZADD", "{g}", "3479099956230698", "Palermo"], ["GEOADD", "{g}", "XX", "1", "2", "nope"],
+    ["GEORADIUS", "{g}", "13", "38", "100", "km", "STORE", "{g}d"], ["GEORADIUS", "{g}", "13", "38", "100", "km"],
+    ["GEOSEARCHSTORE", "{g}e", "{g}", "FROMLONLAT", "13", "38", "BYRADIUS", "100", "km", "STOREDIST"],
+    ["GEORADIUSBYMEMBER", "{g}", "Palermo", "1", "m", "STOREDIST", "{g}d"],
+    ["GEOSEARCHSTORE", "{g}e", "{g}", "FROMLONLAT", "0", "0", "BYRADIUS", "1", "km"],
+    ["GEOSEARCHSTORE", "{g}e", "{g}", "FROMLONLAT", "0", "0", "BYRADIUS", "1", "km"],
     ["SET", "t", "v", "PX", "1"],
 ]
 
@@ -110,6 +117,9 @@ def test_events_of_moves_across_cores(h):
         (["PFADD", "{a}h", "x"], ["PFMERGE", "{b}h", "{a}h", "{c}h"]),
         (["RPUSH", "{b}l", "1"], ["LMPOP", "2", "{a}l", "{b}l", "LEFT", "COUNT", "5"]),
         (["ZADD", "{c}z", "2", "n"], ["ZMPOP", "2", "{a}z", "{c}z", "MAX"]),
+        (["GEOADD", "{a}g", "1", "2", "m"], ["GEOSEARCHSTORE", "{b}g", "{a}g", "FROMLONLAT", "1", "2", "BYRADIUS", "1", "km"]),
+        (["GEOADD", "{a}g", "1", "2", "n"], ["GEORADIUS", "{a}g", "1", "2", "1", "km", "STORE", "{b}g"]),
+        (["GEOADD", "{a}g", "3", "4", "o"], ["GEORADIUSBYMEMBER", "{a}g", "o", "1", "km", "STOREDIST", "{b}g"]),
     ):
         h.run([setup], writer)
         drain(subscriber.r), drain(subscriber.s, 0.05)
