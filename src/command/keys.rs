@@ -333,7 +333,9 @@ pub fn scan_local(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
         visits_left -= 1;
         for (key, entry) in map {
             let live = entry.expire_at_ms() == 0 || entry.expire_at_ms() > now;
-            let pattern_ok = pattern.is_empty() || glob::matches(pattern, key);
+            // SCAN takes "*" as no pattern at all (an empty key matches).
+            let pattern_ok =
+                pattern.is_empty() || pattern.as_bytes() == b"*" || glob::matches(pattern, key);
             let type_ok = type_name.is_empty()
                 || type_name.eq_ignore_ascii_case(entry.value.type_name().as_bytes());
             if live && pattern_ok && type_ok {

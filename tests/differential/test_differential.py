@@ -1103,6 +1103,13 @@ GLOB = [
     ["KEYS", "[k]ey:*"], ["KEYS", "[K]ey:*"], ["KEYS", "a[]]b"], ["KEYS", "a[\\]]b"], ["KEYS", "h[!e]llo"],
     ["KEYS", "*^"], ["KEYS", "??"], ["KEYS", "*\\"], ["KEYS", "a[b"], ["KEYS", "h[a-]llo"],
     ["KEYS", "***o"], ["KEYS", "h*l*o"], ["KEYS"], ["KEYS", "a", "b"],
+    # Classes without "]", escapes and stars at the ends, as Redis's stringmatchlen reads them.
+    ["KEYS", "h[ae"], ["KEYS", "a["], ["KEYS", "a[\\"], ["KEYS", "[^"], ["KEYS", "*["], ["KEYS", "a\\"],
+    ["KEYS", "hello*"], ["KEYS", "hello**"], ["KEYS", "*hello*"], ["KEYS", "h[a-]"], ["KEYS", "*a*b*"],
+    # Redis's "Regression for pattern matching long nested loops": answered at once.
+    ["SET", "a" * 60, "1"], ["KEYS", "a*" * 25 + "b"], ["KEYS", "a*" * 25 + "a"], ["DEL", "a" * 60],
+    ["SET", "", "empty"], ["KEYS", "*"], ["KEYS", "*?"], ["KEYS", "?"], ScanAll(["MATCH", "*"]),
+    ScanAll(["MATCH", "**"]), ["DEL", ""],
     ScanAll([]), ScanAll(["MATCH", "h*llo"]), ScanAll(["COUNT", "3"]),
     ScanAll(["MATCH", "key:*", "COUNT", "1"]), ScanAll(["TYPE", "string"]), ScanAll(["TYPE", "list"]),
     ScanAll(["TYPE", "STRING", "MATCH", "a*"]), ScanAll(["MATCH", "nomatch*"]),
