@@ -713,3 +713,122 @@ fn memory_stats_and_doctor_answer_like_redis() {
         int("total.allocated")
     );
 }
+
+/// CLIENT PAUSE WRITE holds writes, PUBLISH and a transaction's writes (each a blocked client
+/// with flag `b`) while reads and wrong-arity commands answer; CLIENT UNPAUSE lets them run in
+/// order. While paused, a key whose time has come reads as missing but is not expired (no
+/// `expired_keys`) until the pause ends. CLIENT PAUSE ALL holds even PING until its end.
+/// Checked on both servers.
+#[test]
+fn client_pause_holds_writes_until_unpause_or_its_end() {
+    on_both(&[], &["--shards", "2"], |server| {
+        let name = server.name();
+        let mut con = server.client();
+        let info_field = |con: &mut redis::Connection, section: &str, field: &str| -> i64 {
+            let info: String = redis::cmd("INFO").arg(section).query(con).unwrap();
+            info.lines()
+                .find_map(|line| line.strip_prefix(&format!("{field}:")))
+                .and_then(|value| value.trim().parse().ok())
+                .unwrap_or_else(|| panic!("{name}: no {field} in {info}"))
+        };
+        let wait_blocked = |con: &mut redis::Connection, count: i64| {
+            let deadline = std::time::Instant::now() + Duration::from_secs(5);
+            while info_field(con, "clients", "blocked_clients") != count {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "{name}: not {count} blocked"
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        };
+        let () = redis::cmd("CLIENT")
+            .arg("PAUSE")
+            .arg(60_000)
+            .arg("WRITE")
+            .query(&mut con)
+            .unwrap();
+        let mut reader = server.conn();
+        assert_eq!(reader.call(&["GET", "k"]), "$-1\r\n", "{name}");
+        assert_eq!(reader.call(&["PING"]), "+PONG\r\n", "{name}");
+        assert_eq!(
+            reader.call(&["SET", "k"]),
+            "-ERR wrong number of arguments for 'set' command\r\n",
+            "{name}"
+        );
+        let mut writer = server.conn();
+        writer.send_cmd(&[b"SET", b"k", b"v"]);
+        writer.send_cmd(&[b"GET", b"k"]);
+        wait_blocked(&mut con, 1);
+        let list: String = redis::cmd("CLIENT").arg("LIST").query(&mut con).unwrap();
+        assert!(
+            list.lines()
+                .any(|line| line.contains("flags=b ") && line.contains("cmd=set")),
+            "{name}: {list}"
+        );
+        let mut publisher = server.conn();
+        publisher.send_cmd(&[b"PUBLISH", b"ch", b"m"]);
+        let mut transaction = server.conn();
+        assert_eq!(transaction.call(&["MULTI"]), "+OK\r\n", "{name}");
+        transaction.send_cmd(&[b"INCR", b"n"]);
+        wait_blocked(&mut con, 3);
+        assert_eq!(
+            reader.call(&["GET", "k"]),
+            "$-1\r\n",
+            "{name}: written while paused"
+        );
+        let () = redis::cmd("CLIENT").arg("UNPAUSE").query(&mut con).unwrap();
+        assert_eq!(show(&writer.read_frame().unwrap()), "+OK\r\n", "{name}");
+        assert_eq!(show(&writer.read_frame().unwrap()), "$1\r\nv\r\n", "{name}");
+        assert_eq!(show(&publisher.read_frame().unwrap()), ":0\r\n", "{name}");
+        assert_eq!(
+            show(&transaction.read_frame().unwrap()),
+            "+QUEUED\r\n",
+            "{name}"
+        );
+        assert_eq!(transaction.call(&["EXEC"]), "*1\r\n:1\r\n", "{name}");
+        wait_blocked(&mut con, 0);
+
+        // Expiry waits for the end of the pause.
+        assert_eq!(
+            reader.call(&["SET", "e", "v", "PX", "30"]),
+            "+OK\r\n",
+            "{name}"
+        );
+        let expired = info_field(&mut con, "stats", "expired_keys");
+        let () = redis::cmd("CLIENT")
+            .arg("PAUSE")
+            .arg(60_000)
+            .arg("WRITE")
+            .query(&mut con)
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        assert_eq!(reader.call(&["GET", "e"]), "$-1\r\n", "{name}");
+        assert_eq!(reader.call(&["EXISTS", "e"]), ":0\r\n", "{name}");
+        assert_eq!(
+            info_field(&mut con, "stats", "expired_keys"),
+            expired,
+            "{name}: expired while paused"
+        );
+        let () = redis::cmd("CLIENT").arg("UNPAUSE").query(&mut con).unwrap();
+        assert_eq!(reader.call(&["GET", "e"]), "$-1\r\n", "{name}");
+        assert_eq!(
+            info_field(&mut con, "stats", "expired_keys"),
+            expired + 1,
+            "{name}"
+        );
+
+        // ALL holds every command, PING and CLIENT UNPAUSE included, until the pause's end.
+        let () = redis::cmd("CLIENT")
+            .arg("PAUSE")
+            .arg(2_000)
+            .query(&mut con)
+            .unwrap();
+        reader.send_cmd(&[b"PING"]);
+        let mut other = server.conn();
+        other.send_cmd(&[b"CLIENT", b"UNPAUSE"]);
+        let (early, closed) = reader.read_until_closed(Duration::from_millis(300));
+        assert!(early.is_empty() && !closed, "{name}: {}", show(&early));
+        assert_eq!(show(&reader.read_frame().unwrap()), "+PONG\r\n", "{name}");
+        assert_eq!(show(&other.read_frame().unwrap()), "+OK\r\n", "{name}");
+    });
+}

@@ -493,8 +493,8 @@ static SUBCOMMANDS: &[(&str, &[&str])] = &[
     (
         "client",
         &[
-            "getname", "help", "id", "info", "kill", "list", "no-evict", "reply", "setname",
-            "unblock",
+            "getname", "help", "id", "info", "kill", "list", "no-evict", "pause", "reply",
+            "setname", "unblock", "unpause",
         ],
     ),
     (

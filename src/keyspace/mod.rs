@@ -240,6 +240,10 @@ pub struct Keyspace {
     pub stats: KeyspaceStats,
     /// False after DEBUG SET-ACTIVE-EXPIRE 0.
     pub active_expire_enabled: bool,
+    /// While a CLIENT PAUSE is in force: keys whose time has come read as
+    /// missing but stay stored, and active expiry waits (Redis expires
+    /// nothing then, so a paused master's replicas see no deletions).
+    pub expiry_paused: bool,
     /// When set, every key that expires is noted here (for `expired`
     /// keyspace events).
     pub expired_log: Option<Vec<Bytes>>,
@@ -265,6 +269,7 @@ impl Keyspace {
             key_count: 0,
             stats: KeyspaceStats::default(),
             active_expire_enabled: true,
+            expiry_paused: false,
             expired_log: None,
             lfu: None,
             clock_ms: 0,
@@ -304,10 +309,11 @@ impl Keyspace {
         self.expiry.len()
     }
 
-    /// Removes `key` if it has expired; true if it did.
+    /// Removes `key` if its time has come (unless expiry is paused); true
+    /// when its time has come.
     fn expire_if_due(&mut self, slot: u16, key: &[u8], now_ms: u64) -> bool {
         let due = matches!(self.map(slot).get(key), Some(entry) if entry.expire_at_ms() != 0 && entry.expire_at_ms() <= now_ms);
-        if due {
+        if due && !self.expiry_paused {
             self.remove(slot, key);
             self.stats.expired_keys += 1;
             if let Some(log) = self.expired_log.as_mut() {
@@ -357,7 +363,7 @@ impl Keyspace {
             "slot {slot} is not this core's"
         );
         let index = local_slot_index(slot, self.cores);
-        let found = match self.slots[index].find_live(key, now_ms) {
+        let found = match self.slots[index].find_live(key, now_ms, self.expiry_paused) {
             Found::Live(entry) => {
                 match self.lfu {
                     None => entry.touch(now_ms),
@@ -399,7 +405,9 @@ impl Keyspace {
     /// Looks a key up without side effects other than lazy expiry (TYPE,
     /// OBJECT, EXISTS-like checks that Redis does not count as hits).
     pub fn peek(&mut self, slot: u16, key: &[u8], now_ms: u64) -> Option<&Entry> {
-        self.expire_if_due(slot, key, now_ms);
+        if self.expire_if_due(slot, key, now_ms) && self.expiry_paused {
+            return None;
+        }
         self.map(slot).get(key)
     }
 
@@ -483,6 +491,9 @@ impl Keyspace {
 
     /// Removes up to `keys_max` keys whose time has come; returns how many.
     pub fn expire_due(&mut self, now_ms: u64, keys_max: usize) -> usize {
+        if self.expiry_paused {
+            return 0;
+        }
         let mut removed = 0;
         while removed < keys_max && self.has_due_keys(now_ms) {
             let Some((_, slot, key)) = self.expiry.pop_first() else {

@@ -185,14 +185,18 @@ impl SlotMap {
     }
 
     /// Finds `key` with one probe: removes it when its expiry time is at or
-    /// before `now_ms` (and not 0), else returns its entry.
+    /// before `now_ms` (and not 0), else returns its entry. With
+    /// `keep_expired` (CLIENT PAUSE) such a key is missing but stays.
     #[inline]
-    pub fn find_live(&mut self, key: &[u8], now_ms: u64) -> Found<'_> {
+    pub fn find_live(&mut self, key: &[u8], now_ms: u64, keep_expired: bool) -> Found<'_> {
         let Some(at) = self.find(hash(key), key) else {
             return Found::Missing;
         };
         let expire_at = self.node_at(at).entry.expire_at_ms();
         if expire_at != 0 && expire_at <= now_ms {
+            if keep_expired {
+                return Found::Missing;
+            }
             Found::Expired(self.remove_at(at), expire_at)
         } else {
             Found::Live(&mut self.node_at_mut(at).entry)
@@ -507,11 +511,14 @@ mod tests {
         let mut volatile = entry("v");
         volatile.set_expire_at_ms(100);
         map.insert(b"k", volatile);
-        assert!(matches!(map.find_live(b"k", 99), Found::Live(_)));
+        assert!(matches!(map.find_live(b"k", 99, false), Found::Live(_)));
+        // Under CLIENT PAUSE it is missing but stays.
+        assert!(matches!(map.find_live(b"k", 100, true), Found::Missing));
+        assert_eq!(map.len(), 1);
         assert!(
-            matches!(map.find_live(b"k", 100), Found::Expired(node, 100) if &*node.key == b"k")
+            matches!(map.find_live(b"k", 100, false), Found::Expired(node, 100) if &*node.key == b"k")
         );
-        assert!(matches!(map.find_live(b"k", 100), Found::Missing));
+        assert!(matches!(map.find_live(b"k", 100, false), Found::Missing));
         assert!(map.is_empty());
     }
 }

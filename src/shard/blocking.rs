@@ -774,13 +774,13 @@ impl Conn {
 
 /// Counts a client in INFO's blocked_clients (and clients_in_timeout_table
 /// when it has a timeout) while it lives, however the wait ends.
-struct BlockedGauge<'a> {
+pub(super) struct BlockedGauge<'a> {
     core: &'a Core,
     with_timeout: bool,
 }
 
 impl<'a> BlockedGauge<'a> {
-    fn new(core: &'a Core, with_timeout: bool) -> Self {
+    pub(super) fn new(core: &'a Core, with_timeout: bool) -> Self {
         let mut stats = core.stats.borrow_mut();
         stats.blocked_clients += 1;
         stats.clients_in_timeout_table += u64::from(with_timeout);

@@ -453,6 +453,11 @@ impl Conn {
                 return;
             }
         }
+        if self.core.shared.pause.is_set() && self.held_by_pause(spec) {
+            // Boxed: the wait's state would otherwise grow every command's
+            // dispatch future (a measurable cost on the GET path).
+            Box::pin(self.wait_while_paused(spec)).await;
+        }
         if self.tx.queued.is_some() && !runs_inside_multi(spec.name) {
             // Redis checks a container's subcommand and its arity before
             // queueing.

@@ -1090,6 +1090,10 @@ const CLIENT_HELP: &[&str] = &[
     "      Return clients of specified type.",
     "NO-EVICT (ON|OFF)",
     "    Protect current client connection from eviction.",
+    "UNPAUSE",
+    "    Stop the current client pause, resuming traffic.",
+    "PAUSE <timeout> [WRITE|ALL]",
+    "    Suspend all, or just write, clients for <timeout> milliseconds.",
     "REPLY (ON|OFF|SKIP)",
     "    Control the replies sent to the current connection.",
     "SETNAME <name>",
@@ -1276,6 +1280,14 @@ impl Conn {
                 }
             }
             b"HELP" if argv.len() == 2 => keys::help_reply(CLIENT_HELP),
+            b"PAUSE" if argv.len() == 3 || argv.len() == 4 => self.client_pause(argv).await,
+            b"UNPAUSE" if argv.len() == 2 => self.client_unpause().await,
+            // Its arity (-3) lets more arguments through to clientCommand,
+            // which has no form for them.
+            b"PAUSE" if argv.len() > 4 => Reply::error_owned(format!(
+                "ERR unknown subcommand or wrong number of arguments for '{}'. Try CLIENT HELP.",
+                String::from_utf8_lossy(&argv[1])
+            )),
             b"UNBLOCK" if argv.len() == 3 || argv.len() == 4 => {
                 let Some(id) = parse_int(&argv[2]) else {
                     return Reply::error(NOT_INTEGER);
@@ -1298,7 +1310,7 @@ impl Conn {
                 "ERR unknown subcommand or wrong number of arguments for 'unblock'. Try CLIENT HELP.",
             ),
             b"ID" | b"GETNAME" | b"SETNAME" | b"SETINFO" | b"INFO" | b"KILL" | b"NO-EVICT"
-            | b"REPLY" | b"HELP" | b"UNBLOCK" => arity(),
+            | b"REPLY" | b"HELP" | b"UNBLOCK" | b"PAUSE" | b"UNPAUSE" => arity(),
             _ => errors::unknown_subcommand("client", &argv[1]),
         }
     }

@@ -161,6 +161,9 @@ impl Core {
     /// This core's share of the excess, when the process is over the
     /// limit (the active-expiry tick, for cores whose clients are idle).
     pub fn evict_share(&self) {
+        if self.paused() {
+            return;
+        }
         if let Some(excess) = self.memory_excess() {
             let limit = self.db.borrow().config.maxmemory;
             self.evict_here(share(excess, self.cores(), limit));
@@ -190,6 +193,11 @@ impl Conn {
     /// evicts its share. False when the process is still over the limit
     /// after that (Redis's EVICT_FAIL).
     pub async fn make_room(&mut self, excess: u64) -> bool {
+        // Nothing is evicted while clients are paused (Redis answers as if
+        // there were room).
+        if self.core.paused() {
+            return true;
+        }
         let limit = self.core.db.borrow().config.maxmemory;
         let argv = vec![Bytes::from(
             share(excess, self.core.cores(), limit).to_string(),

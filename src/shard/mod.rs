@@ -15,6 +15,7 @@ pub mod locks;
 pub mod mesh;
 mod migrate;
 mod monitor;
+mod pause;
 mod pubsub;
 mod readiness;
 mod serverlog;
@@ -49,6 +50,9 @@ pub struct Shared {
     pub connected_clients: AtomicUsize,
     /// Clients in MONITOR mode, on any core.
     pub monitors: AtomicUsize,
+    /// CLIENT PAUSE: what it holds back, until when. Beside `monitors`:
+    /// every command reads both, one cache line.
+    pub pause: pause::ClientPause,
     pub start_ms: u64,
     pub cores: usize,
     pub executable: String,
@@ -79,6 +83,8 @@ pub struct Core {
     pub watches: RefCell<transaction::Watches>,
     /// Clients blocked on keys of this core (BLPOP and friends).
     pub blocked: RefCell<blocking::Blocked>,
+    /// Connections of this core held by a CLIENT PAUSE.
+    pub pause_waiters: RefCell<Vec<std::task::Waker>>,
     transactions: std::cell::Cell<u64>,
     pub shared: Arc<Shared>,
     mesh: OnceCell<Mesh>,
@@ -545,6 +551,7 @@ pub fn run(config: Config) -> Result<(), String> {
         startup_memory_bytes: AtomicU64::new(0),
         bus: bus_requests,
         bus_publish,
+        pause: Default::default(),
     });
     let requests = MeshBuilder::<Request, _>::full(cores, CHANNEL_MESSAGES_MAX);
     let responses = MeshBuilder::<Response, _>::full(cores, CHANNEL_MESSAGES_MAX);
@@ -630,6 +637,7 @@ async fn core_main(
         notify_outbox: RefCell::new(pubsub::NotifyOutbox::default()),
         watches: RefCell::new(transaction::Watches::default()),
         blocked: RefCell::new(blocking::Blocked::default()),
+        pause_waiters: RefCell::new(Vec::new()),
         transactions: std::cell::Cell::new(0),
         cluster_enabled: config.cluster_enabled,
         shared,
@@ -709,11 +717,12 @@ async fn active_expire_loop(core: Rc<Core>) {
     loop {
         let hz = core.db.borrow().config.hz.clamp(1, 500);
         glommio::timer::sleep(Duration::from_millis(1000 / hz)).await;
+        core.end_expired_pause();
         loop {
             let round = crate::clock::Stopwatch::start();
             let more = {
                 let mut db = core.db.borrow_mut();
-                if !db.keyspace.active_expire_enabled {
+                if !db.keyspace.active_expire_enabled || db.keyspace.expiry_paused {
                     break;
                 }
                 db.refresh_clock();

@@ -198,3 +198,19 @@ def test_sorted_set_blocking_pops(h):
     h.run([receive()], waiter)
     h.run([["ZRANGE", Z1, "0", "-1", "WITHSCORES"], ["ZRANGE", Z2, "0", "-1", "WITHSCORES"]], pusher)
     h.done()
+
+
+def test_client_pause_arguments(h):
+    """CLIENT PAUSE and UNPAUSE: their errors in Redis's order (mode first, then the timeout),
+    and pauses that end at once (0 ms) or soon, after which writes go on."""
+    h.run([
+        ["CLIENT", "PAUSE", "x"], ["CLIENT", "PAUSE", "10", "foo"], ["CLIENT", "PAUSE", "x", "foo"],
+        ["CLIENT", "PAUSE", "-1"], ["CLIENT", "PAUSE", "-1", "ALL"], ["CLIENT", "PAUSE", "1.5"],
+        ["CLIENT", "PAUSE", "9223372036854775807"], ["CLIENT", "PAUSE", "9223372036854775808"],
+        ["CLIENT", "PAUSE"], ["CLIENT", "PAUSE", "1", "WRITE", "x"], ["CLIENT", "UNPAUSE", "x"],
+        ["CLIENT", "PAUSE", "0"], ["SET", "k", "v"], ["CLIENT", "PAUSE", "0", "write"],
+        ["CLIENT", "UNPAUSE"], ["CLIENT", "UNPAUSE"], ["GET", "k"],
+        ["CLIENT", "PAUSE", "50", "WRITE"], ["GET", "k"], ["SET", "k", "w"], ["GET", "k"],
+        ["CLIENT", "PAUSE", "50", "ALL"], ["CLIENT", "UNPAUSE"], ["SET", "k", "x"], ["GET", "k"],
+    ])
+    h.done()

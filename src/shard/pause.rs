@@ -1,0 +1,226 @@
+//! CLIENT PAUSE / CLIENT UNPAUSE (Redis's pauseClients, with the CLIENT
+//! command as its one purpose here).
+//!
+//! The pause is node-wide: its kind and end time live in `Shared`, and a
+//! connection about to run a command reads the kind (one relaxed load, on
+//! every core; nothing else is on the request path while no pause is set).
+//! Under a pause that holds the command (ALL: every command; WRITE: writes,
+//! PUBLISH, SPUBLISH, PFCOUNT, and an EXEC whose queue has one of those),
+//! the connection waits, counted in `blocked_clients` and flagged `b` in
+//! CLIENT LIST, until the pause ends or CLIENT UNPAUSE wakes every core's
+//! waiters. The check comes where Redis's processCommand has it: after the
+//! arity, authentication, cluster and memory checks, before a transaction
+//! queues the command, so a command with a wrong arity is answered at once
+//! and a CLIENT PAUSE inside MULTI takes effect after EXEC. While any pause
+//! is in force, keys whose time has come are neither expired (they read as
+//! missing, as in Redis) nor evicted.
+
+use super::blocking::BlockedGauge;
+use super::conn::Conn;
+use super::mesh::Op;
+use super::Core;
+use crate::command::{lookup, CommandSpec};
+use crate::protocol::Reply;
+use bytes::Bytes;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+const OFF: u8 = 0;
+const WRITE: u8 = 1;
+const ALL: u8 = 2;
+
+/// The pause in force: its kind and the time it ends (ms since the epoch).
+#[derive(Default)]
+pub struct ClientPause {
+    kind: AtomicU8,
+    end_ms: AtomicU64,
+}
+
+impl ClientPause {
+    /// True while a pause is set (perhaps already past its end): the one
+    /// load every command pays.
+    #[inline]
+    pub fn is_set(&self) -> bool {
+        self.kind.load(Ordering::Relaxed) != OFF
+    }
+
+    /// The end of the pause in force at `now_ms` that holds a command:
+    /// any command under ALL, `write_like` ones under WRITE.
+    pub fn holds(&self, now_ms: u64, write_like: bool) -> Option<u64> {
+        let kind = self.kind.load(Ordering::Acquire);
+        let end = self.end_ms.load(Ordering::Acquire);
+        let holds = kind == ALL || (kind == WRITE && write_like);
+        (holds && now_ms < end).then_some(end)
+    }
+
+    /// True while a pause of any kind is in force.
+    pub fn in_force(&self, now_ms: u64) -> bool {
+        self.kind.load(Ordering::Acquire) != OFF && now_ms < self.end_ms.load(Ordering::Acquire)
+    }
+
+    /// Pauses until `end_ms`; a pause already in force keeps the later end
+    /// and the stricter kind (ALL over WRITE), as Redis merges them.
+    fn pause(&self, all: bool, end_ms: u64, now_ms: u64) {
+        let (mut kind, mut end) = (if all { ALL } else { WRITE }, end_ms);
+        if self.in_force(now_ms) {
+            kind = kind.max(self.kind.load(Ordering::Acquire));
+            end = end.max(self.end_ms.load(Ordering::Acquire));
+        }
+        self.end_ms.store(end, Ordering::Release);
+        self.kind.store(kind, Ordering::Release);
+    }
+
+    fn unpause(&self) {
+        self.kind.store(OFF, Ordering::Release);
+        self.end_ms.store(0, Ordering::Release);
+    }
+}
+
+/// Commands Redis flags `may-replicate` (7.0): held by a WRITE pause as
+/// writes are.
+fn may_replicate(spec: &CommandSpec) -> bool {
+    matches!(spec.name, "publish" | "spublish" | "pfcount")
+}
+
+/// Wakes a core's paused connections so they look at the pause again
+/// (CLIENT UNPAUSE, or a pause that changed), and tells its keyspace
+/// whether expiry is paused. argv: ["1"] while a pause is in force.
+pub(super) fn pause_changed_core(core: &Core, argv: &[crate::protocol::Arg<'_>]) -> Reply {
+    core.db.borrow_mut().keyspace.expiry_paused =
+        argv.first().is_some_and(|a| a.as_bytes() == b"1");
+    for waker in core.pause_waiters.borrow_mut().drain(..) {
+        waker.wake();
+    }
+    Reply::ok()
+}
+
+impl Core {
+    /// The cron tick's check: a pause whose time ran out lets expiry go on.
+    pub(super) fn end_expired_pause(&self) {
+        let mut db = self.db.borrow_mut();
+        if db.keyspace.expiry_paused && !self.shared.pause.in_force(db.now_ms) {
+            db.keyspace.expiry_paused = false;
+        }
+    }
+
+    /// True while a CLIENT PAUSE is in force (eviction waits for its end).
+    pub(super) fn paused(&self) -> bool {
+        self.shared.pause.is_set() && self.shared.pause.in_force(crate::command::now_ms())
+    }
+}
+
+/// Resolves once the core's paused connections are woken.
+struct PauseChanged<'a> {
+    core: &'a Core,
+    registered: bool,
+}
+
+impl Future for PauseChanged<'_> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.registered {
+            return Poll::Ready(());
+        }
+        self.core
+            .pause_waiters
+            .borrow_mut()
+            .push(cx.waker().clone());
+        self.registered = true;
+        Poll::Pending
+    }
+}
+
+impl Conn {
+    /// True when a WRITE pause holds this command: a write, a
+    /// may-replicate command, or an EXEC with one of those queued.
+    fn write_like(&self, spec: &CommandSpec) -> bool {
+        let held = |spec: &CommandSpec| spec.is_write() || may_replicate(spec);
+        held(spec)
+            || (spec.name == "exec"
+                && self.tx.queued.as_ref().is_some_and(|queued| {
+                    queued
+                        .iter()
+                        .filter_map(|argv| argv.first().and_then(|name| lookup(name)))
+                        .any(held)
+                }))
+    }
+
+    /// True when a CLIENT PAUSE in force holds `spec` back now.
+    pub(super) fn held_by_pause(&self, spec: &CommandSpec) -> bool {
+        let write_like = self.write_like(spec);
+        self.core
+            .shared
+            .pause
+            .holds(crate::command::now_ms(), write_like)
+            .is_some()
+    }
+
+    /// Waits while a CLIENT PAUSE holds `spec` back (see the module).
+    pub(super) async fn wait_while_paused(&mut self, spec: &CommandSpec) {
+        let write_like = self.write_like(spec);
+        // The commands before this one in the pipeline run now.
+        self.flush_plan().await;
+        let core = self.core.clone();
+        let _gauge = BlockedGauge::new(&core, false);
+        self.handle.blocked.set(true);
+        while let Some(end) = core
+            .shared
+            .pause
+            .holds(crate::command::now_ms(), write_like)
+        {
+            let wait = Duration::from_millis(end.saturating_sub(crate::command::now_ms()).max(1));
+            let woken = PauseChanged {
+                core: &core,
+                registered: false,
+            };
+            futures_lite::future::or(woken, glommio::timer::sleep(wait)).await;
+        }
+        self.handle.blocked.set(false);
+    }
+
+    /// CLIENT PAUSE timeout [WRITE|ALL].
+    pub(super) async fn client_pause(&mut self, argv: &[crate::protocol::Arg<'_>]) -> Reply {
+        let all = match argv.get(3) {
+            None => true,
+            Some(mode) if mode.eq_ignore_ascii_case(b"write") => false,
+            Some(mode) if mode.eq_ignore_ascii_case(b"all") => true,
+            Some(_) => return Reply::error("ERR CLIENT PAUSE mode must be WRITE or ALL"),
+        };
+        let Some(millis) = crate::command::parse_int(&argv[2]) else {
+            return Reply::error("ERR timeout is not an integer or out of range");
+        };
+        if millis < 0 {
+            return Reply::error("ERR timeout is negative");
+        }
+        let now = crate::command::now_ms();
+        // A timeout of 0 ends at 0: a pause already over, as in Redis.
+        // Redis 7.0 adds the timeout to the time unchecked: one that
+        // overflows ends in the past too.
+        let end = if millis == 0 {
+            0
+        } else {
+            (now as i64).wrapping_add(millis).max(0) as u64
+        };
+        self.core.shared.pause.pause(all, end, now);
+        self.pause_changed().await;
+        Reply::ok()
+    }
+
+    /// CLIENT UNPAUSE.
+    pub(super) async fn client_unpause(&mut self) -> Reply {
+        self.core.shared.pause.unpause();
+        self.pause_changed().await;
+        Reply::ok()
+    }
+
+    async fn pause_changed(&mut self) {
+        let in_force = self.core.shared.pause.in_force(crate::command::now_ms());
+        let argv = vec![Bytes::from_static(if in_force { b"1" } else { b"0" })];
+        self.on_all(|| Op::Core(pause_changed_core, argv.clone()))
+            .await;
+    }
+}
