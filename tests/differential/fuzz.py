@@ -906,6 +906,73 @@ def fam_multi(g):
     return out
 
 
+def geo_place(g):
+    """A longitude and latitude: mostly around a few spots (so searches find members, and
+    some members share a position), sometimes anywhere, now and then out of range."""
+    if g.maybe(0.03):
+        return g.pick("181", "-180.5", "x", "inf"), g.pick("0", "85.06", "-86")
+    spot = g.pick((13.36, 38.11), (15.08, 37.5), (-0.12, 51.5), (179.9, -85.0), (0.0, 0.0))
+    if g.maybe(0.15):
+        return "%.6f" % spot[0], "%.6f" % spot[1]
+    spread = g.pick(0.01, 0.5, 3.0, 60.0)
+    lon = min(180.0, max(-180.0, spot[0] + g.rng.uniform(-spread, spread)))
+    lat = min(85.05, max(-85.05, spot[1] + g.rng.uniform(-spread, spread)))
+    return "%.6f" % lon, "%.6f" % lat
+
+
+def geo_shape(g):
+    unit = g.opt_case(g.pick("M", "KM", "MI", "FT"))
+    size = g.pick("0", "1", "50", "300", "2000", "20000", "-1", "abc")
+    if g.maybe(0.5):
+        return ["BYRADIUS", size, unit]
+    return ["BYBOX", size, g.pick("10", "400", "5000", "0"), unit]
+
+
+def geo_options(g, store=False):
+    opts = []
+    if not store:
+        opts += g.rng.sample(["WITHDIST", "WITHCOORD", "WITHHASH"], g.rng.randint(0, 2))
+    if g.maybe(0.5):
+        opts += ["COUNT", g.pick("1", "2", "5", "0", "-1")]
+        if g.maybe(0.3):
+            opts.append("ANY")
+    if g.maybe(0.5):
+        opts.append(g.pick("ASC", "DESC"))
+    return opts
+
+
+def fam_geo(g):
+    k = g.key()
+    c = g.rng.randint(0, 9)
+    if c in (0, 1, 2):
+        opts = [] if g.maybe(0.7) else [g.pick("NX", "XX", "CH")]
+        triples = []
+        for _ in range(g.rng.randint(1, 4)):
+            triples += [*geo_place(g), g.member()]
+        return [S("GEOADD", k, *opts, *triples)]
+    if c == 3:
+        return [S("GEOPOS", k, *g.members(1, 3))]
+    if c == 4:
+        return [S("GEOHASH", k, *g.members(1, 3))]
+    if c == 5:
+        unit = [] if g.maybe(0.5) else [g.pick("m", "km", "mi", "ft", "yd")]
+        return [S("GEODIST", k, g.member(), g.member(), *unit)]
+    origin = (["FROMMEMBER", g.member()] if g.maybe(0.4) else ["FROMLONLAT", *geo_place(g)])
+    if c in (6, 7):
+        return [S("GEOSEARCH", k, *origin, *geo_shape(g), *geo_options(g))]
+    if c == 8:
+        dst = g.key()
+        extra = ["STOREDIST"] if g.maybe(0.4) else []
+        return [S("GEOSEARCHSTORE", dst, k, *origin, *geo_shape(g), *geo_options(g, True), *extra),
+                S("ZRANGE", dst, "0", "-1", "WITHSCORES")]
+    lon, lat = geo_place(g)
+    radius = [g.pick("1", "100", "5000"), g.pick("km", "m")]
+    if g.maybe(0.5):
+        return [S(g.pick("GEORADIUS", "GEORADIUS_RO"), k, lon, lat, *radius, *geo_options(g))]
+    return [S(g.pick("GEORADIUSBYMEMBER", "GEORADIUSBYMEMBER_RO"), k, g.member(), *radius,
+              *geo_options(g))]
+
+
 FAMILIES = [  # (weight, generator, command that must exist)
     (3, fam_strings, "set"),
     (3, fam_keys, "del"),
@@ -913,6 +980,7 @@ FAMILIES = [  # (weight, generator, command that must exist)
     (3, fam_sets, "sadd"),
     (3, fam_lists, "lpush"),
     (4, fam_zsets, "zadd"),
+    (2, fam_geo, "geoadd"),
     (2, fam_bitmaps, "setbit"),
     (2, fam_hll, "pfadd"),
     (1.5, fam_multi, "multi"),
