@@ -741,12 +741,13 @@ fn client_pause_holds_writes_until_unpause_or_its_end() {
                 std::thread::sleep(Duration::from_millis(20));
             }
         };
-        let () = redis::cmd("CLIENT")
-            .arg("PAUSE")
-            .arg(60_000)
-            .arg("WRITE")
-            .query(&mut con)
-            .unwrap();
+        // CLIENT PAUSE with `args`, or CLIENT UNPAUSE without.
+        let pause = |con: &mut redis::Connection, args: &[&str]| {
+            let mut command = redis::cmd("CLIENT");
+            command.arg(if args.is_empty() { "UNPAUSE" } else { "PAUSE" });
+            let () = command.arg(args).query(con).unwrap();
+        };
+        pause(&mut con, &["60000", "WRITE"]);
         let mut reader = server.conn();
         assert_eq!(reader.call(&["GET", "k"]), "$-1\r\n", "{name}");
         assert_eq!(reader.call(&["PING"]), "+PONG\r\n", "{name}");
@@ -776,7 +777,7 @@ fn client_pause_holds_writes_until_unpause_or_its_end() {
             "$-1\r\n",
             "{name}: written while paused"
         );
-        let () = redis::cmd("CLIENT").arg("UNPAUSE").query(&mut con).unwrap();
+        pause(&mut con, &[]);
         assert_eq!(show(&writer.read_frame().unwrap()), "+OK\r\n", "{name}");
         assert_eq!(show(&writer.read_frame().unwrap()), "$1\r\nv\r\n", "{name}");
         assert_eq!(show(&publisher.read_frame().unwrap()), ":0\r\n", "{name}");
@@ -795,12 +796,7 @@ fn client_pause_holds_writes_until_unpause_or_its_end() {
             "{name}"
         );
         let expired = info_field(&mut con, "stats", "expired_keys");
-        let () = redis::cmd("CLIENT")
-            .arg("PAUSE")
-            .arg(60_000)
-            .arg("WRITE")
-            .query(&mut con)
-            .unwrap();
+        pause(&mut con, &["60000", "WRITE"]);
         std::thread::sleep(Duration::from_millis(300));
         assert_eq!(reader.call(&["GET", "e"]), "$-1\r\n", "{name}");
         assert_eq!(reader.call(&["EXISTS", "e"]), ":0\r\n", "{name}");
@@ -809,7 +805,7 @@ fn client_pause_holds_writes_until_unpause_or_its_end() {
             expired,
             "{name}: expired while paused"
         );
-        let () = redis::cmd("CLIENT").arg("UNPAUSE").query(&mut con).unwrap();
+        pause(&mut con, &[]);
         assert_eq!(reader.call(&["GET", "e"]), "$-1\r\n", "{name}");
         assert_eq!(
             info_field(&mut con, "stats", "expired_keys"),
@@ -818,11 +814,7 @@ fn client_pause_holds_writes_until_unpause_or_its_end() {
         );
 
         // ALL holds every command, PING and CLIENT UNPAUSE included, until the pause's end.
-        let () = redis::cmd("CLIENT")
-            .arg("PAUSE")
-            .arg(2_000)
-            .query(&mut con)
-            .unwrap();
+        pause(&mut con, &["2000"]);
         reader.send_cmd(&[b"PING"]);
         let mut other = server.conn();
         other.send_cmd(&[b"CLIENT", b"UNPAUSE"]);

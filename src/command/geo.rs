@@ -635,8 +635,14 @@ pub fn geoadd(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     zsets::add_parsed(db, &argv[1], zsets::AddOptions { nx, xx, ch }, pairs)
 }
 
-/// GEOPOS key [member ...].
-pub fn geopos(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
+/// GEOPOS and GEOHASH: for each member after the key, `found` of its
+/// position, or `missing` when the key or the member is not there.
+fn per_member(
+    db: &mut Db,
+    argv: &[Arg<'_>],
+    missing: Reply,
+    found: impl Fn([f64; 2]) -> Reply,
+) -> Reply {
     let zset = match read_zset(db, &argv[1]) {
         Ok(zset) => zset,
         Err(reply) => return reply,
@@ -647,34 +653,34 @@ pub fn geopos(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
             .map(|member| {
                 zset.as_ref()
                     .and_then(|z| position_of(z, member))
-                    .map_or(Reply::NilArray, coordinates_reply)
+                    .map_or_else(|| missing.clone(), &found)
             })
             .collect(),
     )
+}
+
+/// GEOPOS key [member ...].
+pub fn geopos(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
+    per_member(db, argv, Reply::NilArray, coordinates_reply)
 }
 
 /// GEOHASH key [member ...]: standard 11-character geohashes, re-encoded
 /// over latitude ±90 from the stored position.
 pub fn geohash(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     const ALPHABET: &[u8; 32] = b"0123456789bcdefghjkmnpqrstuvwxyz";
-    let zset = match read_zset(db, &argv[1]) {
-        Ok(zset) => zset,
-        Err(reply) => return reply,
+    const LONGITUDE: Range = Range {
+        min: -180.0,
+        max: 180.0,
     };
-    let standard = |xy: [f64; 2]| {
-        let ranges = (
-            Range {
-                min: -180.0,
-                max: 180.0,
-            },
-            Range {
-                min: -90.0,
-                max: 90.0,
-            },
-        );
-        let bits = encode(ranges.0, ranges.1, xy[0], xy[1], 26).map_or(0, |h| h.bits);
+    const LATITUDE: Range = Range {
+        min: -90.0,
+        max: 90.0,
+    };
+    per_member(db, argv, Reply::Nil, |xy| {
+        let bits = encode(LONGITUDE, LATITUDE, xy[0], xy[1], 26).map_or(0, |h| h.bits);
         let text: Vec<u8> = (0..11)
             .map(|i| {
+                // 52 bits make ten characters; the eleventh is "0".
                 let index = if i == 10 {
                     0
                 } else {
@@ -684,17 +690,7 @@ pub fn geohash(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
             })
             .collect();
         Reply::Bulk(Bytes::from(text))
-    };
-    Reply::Array(
-        argv[2..]
-            .iter()
-            .map(|member| {
-                zset.as_ref()
-                    .and_then(|z| position_of(z, member))
-                    .map_or(Reply::Nil, standard)
-            })
-            .collect(),
-    )
+    })
 }
 
 /// GEODIST key member1 member2 [M|KM|FT|MI].

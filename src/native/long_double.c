@@ -29,6 +29,21 @@ static int parse_long_double(const char *s, size_t len, long double *out) {
     return 1;
 }
 
+/* ld2string's LD_STR_HUMAN for a finite value: "%.17Lf" without trailing
+ * zeros (nor a trailing point), "-0" as "0". The length, or -1 when out is
+ * too small. */
+static int print_human(long double value, char *out, size_t out_len) {
+    int len = snprintf(out, out_len, "%.17Lf", value);
+    if (len < 0 || (size_t)len + 1 > out_len) return -1;
+    if (strchr(out, '.') != NULL) {
+        char *p = out + len - 1;
+        while (*p == '0') { p--; len--; }
+        if (*p == '.') len--;
+    }
+    if (len == 2 && out[0] == '-' && out[1] == '0') { out[0] = '0'; len = 1; }
+    return len;
+}
+
 /* Returns the length written to out, or -1 when the current value is not a
  * float, -2 when the increment is not, -3 for a NaN or infinite result,
  * -4 when out is too small. */
@@ -40,15 +55,8 @@ long slotcore_incrbyfloat(const char *current, size_t current_len, const char *i
     if (!parse_long_double(increment, increment_len, &incr)) return -2;
     value += incr;
     if (isnan(value) || isinf(value)) return -3;
-    len = snprintf(out, out_len, "%.17Lf", value);
-    if (len < 0 || (size_t)len + 1 > out_len) return -4;
-    if (strchr(out, '.') != NULL) {
-        char *p = out + len - 1;
-        while (*p == '0') { p--; len--; }
-        if (*p == '.') len--;
-    }
-    if (len == 2 && out[0] == '-' && out[1] == '0') { out[0] = '0'; len = 1; }
-    return len;
+    len = print_human(value, out, out_len);
+    return len < 0 ? -4 : len;
 }
 
 /* A double as Redis's addReplyHumanLongDouble writes it (GEOPOS, WITHCOORD):
@@ -64,13 +72,5 @@ long slotcore_human_double(double value, char *out, size_t out_len) {
         memcpy(out, text, (size_t)len + 1);
         return len;
     }
-    len = snprintf(out, out_len, "%.17Lf", wide);
-    if (len < 0 || (size_t)len + 1 > out_len) return -1;
-    if (strchr(out, '.') != NULL) {
-        char *p = out + len - 1;
-        while (*p == '0') { p--; len--; }
-        if (*p == '.') len--;
-    }
-    if (len == 2 && out[0] == '-' && out[1] == '0') { out[0] = '0'; len = 1; }
-    return len;
+    return print_human(wide, out, out_len);
 }

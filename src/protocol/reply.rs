@@ -139,26 +139,12 @@ impl Reply {
                     second.encode(resp3, out);
                 }
             }
-            Reply::Double(value) => {
-                let text = format_double(*value);
-                if resp3 {
-                    out.push(b',');
-                    out.extend_from_slice(text.as_bytes());
-                    out.extend_from_slice(b"\r\n");
-                } else {
-                    encode_bulk(text.as_bytes(), out);
-                }
-            }
-            Reply::HumanDouble(value) => {
-                let text = crate::command::strings::human_long_double(*value);
-                if resp3 {
-                    out.push(b',');
-                    out.extend_from_slice(text.as_bytes());
-                    out.extend_from_slice(b"\r\n");
-                } else {
-                    encode_bulk(text.as_bytes(), out);
-                }
-            }
+            Reply::Double(value) => encode_double(&format_double(*value), resp3, out),
+            Reply::HumanDouble(value) => encode_double(
+                &crate::command::strings::human_long_double(*value),
+                resp3,
+                out,
+            ),
             Reply::Verbatim(text) => {
                 if resp3 {
                     encode_header(b'=', text.len() as i64 + 4, out);
@@ -170,6 +156,17 @@ impl Reply {
                 }
             }
         }
+    }
+}
+
+/// A double already written out: `,text` in RESP3, a bulk string in RESP2.
+fn encode_double(text: &str, resp3: bool, out: &mut Vec<u8>) {
+    if resp3 {
+        out.push(b',');
+        out.extend_from_slice(text.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    } else {
+        encode_bulk(text.as_bytes(), out);
     }
 }
 
