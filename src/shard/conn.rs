@@ -431,6 +431,9 @@ impl Conn {
                 // keys: a slot in migration changes nothing for them.
                 Gate::Check(..) if spec.flags.contains(&"pubsub") => {}
                 Gate::Check(core, check, redirect) => {
+                    if self.core.shared.pause.is_set() && self.held_by_pause(spec) {
+                        Box::pin(self.wait_while_paused(spec)).await;
+                    }
                     self.flush_plan().await;
                     let op = Op::Checked {
                         spec,

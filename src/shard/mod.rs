@@ -50,8 +50,8 @@ pub struct Shared {
     pub connected_clients: AtomicUsize,
     /// Clients in MONITOR mode, on any core.
     pub monitors: AtomicUsize,
-    /// CLIENT PAUSE: what it holds back, until when. Beside `monitors`:
-    /// every command reads both, one cache line.
+    /// CLIENT PAUSE: what it holds back, until when. Beside `monitors`,
+    /// which every command reads too.
     pub pause: pause::ClientPause,
     pub start_ms: u64,
     pub cores: usize,
