@@ -318,6 +318,52 @@ fn distance(lon1: f64, lat1: f64, lon2: f64, lat2: f64) -> f64 {
     2.0 * EARTH_RADIUS_IN_METERS * a.sqrt().asin()
 }
 
+/// A search's centre in radians, with its latitude's cosine, made once per
+/// search: `distance_to` is `distance(centre, point)` operation for
+/// operation (the same values: only the centre's share is not redone).
+struct Centre {
+    lon_r: f64,
+    lat: f64,
+    lat_r: f64,
+    cos_lat: f64,
+}
+
+impl Centre {
+    fn of(xy: [f64; 2]) -> Centre {
+        let lat_r = deg_rad(xy[1]);
+        Centre {
+            lon_r: deg_rad(xy[0]),
+            lat: xy[1],
+            lat_r,
+            cos_lat: lat_r.cos(),
+        }
+    }
+
+    fn distance_to(&self, xy: [f64; 2]) -> f64 {
+        let v = ((deg_rad(xy[0]) - self.lon_r) / 2.0).sin();
+        if v == 0.0 {
+            return lat_distance(self.lat, xy[1]);
+        }
+        let lat2r = deg_rad(xy[1]);
+        let u = ((lat2r - self.lat_r) / 2.0).sin();
+        let a = u * u + self.cos_lat * lat2r.cos() * v * v;
+        2.0 * EARTH_RADIUS_IN_METERS * a.sqrt().asin()
+    }
+}
+
+/// `distance(lon1, lat, lon2, lat)`: both points on one parallel, so the
+/// latitude's cosine is taken once (cos(x) * cos(x), the same value).
+fn parallel_distance(lon1: f64, lat: f64, lon2: f64) -> f64 {
+    let v = ((deg_rad(lon2) - deg_rad(lon1)) / 2.0).sin();
+    if v == 0.0 {
+        return lat_distance(lat, lat);
+    }
+    // `distance`'s u is sin(0) = 0 here, and 0 + x is x.
+    let cos_lat = deg_rad(lat).cos();
+    let a = cos_lat * cos_lat * v * v;
+    2.0 * EARTH_RADIUS_IN_METERS * a.sqrt().asin()
+}
+
 #[derive(Debug, Clone, Copy)]
 enum Extent {
     /// BYRADIUS (and GEORADIUS): a radius in the unit.
@@ -367,11 +413,21 @@ impl Shape {
 
     /// The distance from the centre to a point when the point is inside
     /// the shape (geoWithinShape).
-    fn contains(&self, xy: [f64; 2]) -> Option<f64> {
+    /// `centre` is `Centre::of(self.xy)`, made once per search.
+    fn contains(&self, centre: &Centre, xy: [f64; 2]) -> Option<f64> {
         match self.extent {
             Extent::Radius(radius) => {
-                let d = distance(self.xy[0], self.xy[1], xy[0], xy[1]);
-                (d <= radius * self.conversion).then_some(d)
+                let radius_m = radius * self.conversion;
+                // The distance along the meridian is a lower bound of the
+                // great-circle distance: far enough past the radius (a
+                // margin well above both computations' rounding), the
+                // point is out whatever the exact figure, and its
+                // trigonometry is saved (most of a search's time).
+                if lat_distance(self.xy[1], xy[1]) > radius_m * (1.0 + 1e-9) {
+                    return None;
+                }
+                let d = centre.distance_to(xy);
+                (d <= radius_m).then_some(d)
             }
             Extent::Box { width, height } => {
                 let (width_m, height_m) = (width * self.conversion, height * self.conversion);
@@ -379,10 +435,10 @@ impl Shape {
                     return None;
                 }
                 // Longitude's distance along the point's own parallel.
-                if distance(xy[0], xy[1], self.xy[0], xy[1]) > width_m / 2.0 {
+                if parallel_distance(xy[0], xy[1], self.xy[0]) > width_m / 2.0 {
                     return None;
                 }
-                Some(distance(self.xy[0], self.xy[1], xy[0], xy[1]))
+                Some(centre.distance_to(xy))
             }
         }
     }
@@ -474,6 +530,7 @@ struct Point {
 /// that many are found.
 fn points_in(zset: &ZSet, shape: &Shape, limit: usize) -> Vec<Point> {
     let boxes = search_boxes(shape);
+    let centre = Centre::of(shape.xy);
     let mut found = Vec::new();
     let mut last_processed = 0;
     for (i, hash) in boxes.iter().enumerate() {
@@ -496,7 +553,7 @@ fn points_in(zset: &ZSet, shape: &Shape, limit: usize) -> Vec<Point> {
         .align52() as f64;
         zset.for_each_in(min, max, |member, score| {
             if let Some(xy) = decode_score(score) {
-                if let Some(dist) = shape.contains(xy) {
+                if let Some(dist) = shape.contains(&centre, xy) {
                     found.push(Point {
                         member: Bytes::copy_from_slice(member),
                         xy,
@@ -1285,6 +1342,30 @@ mod tests {
             crate::command::strings::human_long_double(xy[1]),
             "38.11555639549629859"
         );
+    }
+
+    /// The per-search shortcuts compute `distance`'s very values.
+    #[test]
+    fn centre_and_parallel_distances_equal_distance() {
+        let mut state = 99u64;
+        let mut next = |span: f64| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((state >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * span
+        };
+        for _ in 0..20_000 {
+            let a = [next(360.0), next(170.0)];
+            let b = [a[0] + next(2.0), (a[1] + next(2.0)).clamp(-85.0, 85.0)];
+            for (c, p) in [(a, b), (a, a), (a, [a[0], b[1]]), (a, [b[0], a[1]])] {
+                let exact = distance(c[0], c[1], p[0], p[1]);
+                assert_eq!(Centre::of(c).distance_to(p).to_bits(), exact.to_bits());
+                assert_eq!(
+                    parallel_distance(p[0], p[1], c[0]).to_bits(),
+                    distance(p[0], p[1], c[0], p[1]).to_bits()
+                );
+            }
+        }
     }
 
     #[test]
