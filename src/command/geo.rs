@@ -221,7 +221,9 @@ fn score_of(longitude: f64, latitude: f64) -> f64 {
 }
 
 fn move_x(hash: &mut Hash, d: i8) {
-    if d == 0 {
+    // A zero-step hash (none) has no cell to move to; its shift below
+    // would be the word's width.
+    if d == 0 || hash.step == 0 {
         return;
     }
     let mut x = hash.bits & 0xaaaaaaaaaaaaaaaa;
@@ -239,7 +241,7 @@ fn move_x(hash: &mut Hash, d: i8) {
 }
 
 fn move_y(hash: &mut Hash, d: i8) {
-    if d == 0 {
+    if d == 0 || hash.step == 0 {
         return;
     }
     let x = hash.bits & 0xaaaaaaaaaaaaaaaa;
