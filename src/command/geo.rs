@@ -1230,13 +1230,17 @@ fn pqsort<T>(
     }
 }
 
+/// A search command over its source key (WRONGTYPE when it is no sorted
+/// set).
+fn search(db: &mut Db, argv: &[Arg<'_>], variant: Variant) -> Outcome {
+    match read_zset(db, &argv[variant.source_index()]) {
+        Ok(zset) => run_search(variant, zset.map(|z| &*z), argv),
+        Err(reply) => Outcome::Reply(reply),
+    }
+}
+
 fn search_command(db: &mut Db, argv: &[Arg<'_>], variant: Variant) -> Reply {
-    let source = &argv[variant.source_index()];
-    let zset = match read_zset(db, source) {
-        Ok(zset) => zset.map(|z| &*z),
-        Err(reply) => return reply,
-    };
-    match run_search(variant, zset, argv) {
+    match search(db, argv, variant) {
         Outcome::Reply(reply) => reply,
         Outcome::Store { key, entries } => Reply::Int(zsets::store(
             db,
@@ -1279,11 +1283,7 @@ pub fn search_for_store(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     let Some(variant) = Variant::of(&argv[0]) else {
         return Reply::error(SYNTAX);
     };
-    let zset = match read_zset(db, &argv[variant.source_index()]) {
-        Ok(zset) => zset.map(|z| &*z),
-        Err(reply) => return reply,
-    };
-    match run_search(variant, zset, argv) {
+    match search(db, argv, variant) {
         Outcome::Reply(reply) => reply,
         Outcome::Store { entries, .. } => Reply::Pairs(
             entries
@@ -1305,7 +1305,6 @@ pub fn entries_from_reply(reply: Reply) -> Result<Vec<(Bytes, f64)>, Reply> {
                 _ => None,
             })
             .collect()),
-        Reply::Error(_) => Err(reply),
         other => Err(other),
     }
 }
