@@ -21,6 +21,10 @@
 //!   connections (read through one epoll instance per core), the channel
 //!   mesh, the coordinator for commands that span cores, and each core's
 //!   slowlog and latency events. The only module that touches glommio.
+//! - [`script`]: Lua scripting (EVAL): one sandboxed Lua 5.1 interpreter
+//!   per shard core, the `redis` API scripts call and the conversions
+//!   between Lua values and replies. Synchronous; calls commands through a
+//!   host trait the shard runtime implements.
 //! - [`memory`]: allocation accounting for INFO memory and maxmemory.
 //! - [`clock`]: a cheap monotonic clock (TSC) for timing every command.
 //! - [`log`]: Redis-style log lines.
@@ -36,6 +40,7 @@ pub mod log;
 pub mod memory;
 pub mod process;
 pub mod protocol;
+pub mod script;
 pub mod shard;
 
 /// The Redis version whose behaviour slotcore matches; reported as

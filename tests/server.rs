@@ -824,3 +824,116 @@ fn client_pause_holds_writes_until_unpause_or_its_end() {
         assert_eq!(show(&other.read_frame().unwrap()), "+OK\r\n", "{name}");
     });
 }
+
+#[test]
+fn redis_crate_scripts_run_on_the_core_of_their_keys() {
+    on_both(&[], &["--shards", "2"], |server| {
+        let name = server.name();
+        let mut first = server.client();
+        let mut second = server.client();
+        // redis::Script sends EVALSHA and falls back to EVAL on NOSCRIPT: the first call loads
+        // it (on whichever core owns the key), the others find it through any connection.
+        let incr = redis::Script::new("return redis.call('incrby', KEYS[1], ARGV[1])");
+        for round in 1..=3i64 {
+            for i in 0..40 {
+                let con = if i % 2 == 0 { &mut first } else { &mut second };
+                let key = format!("script:{i}");
+                let value: i64 = incr.key(&key).arg(i).invoke(con).unwrap();
+                assert_eq!(value, i * round, "{name}: {key}");
+            }
+        }
+        let exists: Vec<i64> = redis::cmd("SCRIPT")
+            .arg("EXISTS")
+            .arg(incr.get_hash())
+            .query(&mut second)
+            .unwrap();
+        assert_eq!(exists, [1], "{name}");
+        // A script that declares no keys may still use one (as Redis allows outside a
+        // cluster): slotcore runs it on that key's core.
+        let set = "redis.call('set', ARGV[1], ARGV[2]); return redis.call('get', ARGV[1])";
+        for i in 0..20 {
+            let key = format!("undeclared:{i}");
+            let value: String = redis::cmd("EVAL")
+                .arg(set)
+                .arg(0)
+                .arg(&key)
+                .arg(i)
+                .query(&mut first)
+                .unwrap();
+            assert_eq!(value, i.to_string(), "{name}: {key}");
+            let stored: String = redis::cmd("GET").arg(&key).query(&mut second).unwrap();
+            assert_eq!(stored, i.to_string(), "{name}: {key}");
+        }
+        let () = redis::cmd("SCRIPT").arg("FLUSH").query(&mut first).unwrap();
+        let exists: Vec<i64> = redis::cmd("SCRIPT")
+            .arg("EXISTS")
+            .arg(incr.get_hash())
+            .query(&mut second)
+            .unwrap();
+        assert_eq!(exists, [0], "{name}");
+        let value: i64 = incr.key("script:1").arg(1).invoke(&mut second).unwrap();
+        assert_eq!(value, 4, "{name}");
+    });
+}
+
+#[test]
+fn script_kill_ends_a_busy_script_and_the_server_goes_on() {
+    // Redis answers SCRIPT KILL only once a script has run for busy-reply-threshold ms.
+    on_both(
+        &["--busy-reply-threshold", "200"],
+        &["--shards", "2"],
+        |server| {
+            let name = server.name();
+            let mut busy = server.conn();
+            busy.send_cmd(&[b"EVAL", b"local i = 0 while true do i = i + 1 end", b"0"]);
+            std::thread::sleep(Duration::from_millis(300));
+            // A connection on the busy core waits with the script (slotcore): new ones until one
+            // answers, the others read after.
+            let mut waiting = Vec::new();
+            let mut replies = Vec::new();
+            for _ in 0..40 {
+                let mut killer = server.conn();
+                killer.send_cmd(&[b"SCRIPT", b"KILL"]);
+                killer
+                    .stream
+                    .set_read_timeout(Some(Duration::from_millis(500)))
+                    .unwrap();
+                match killer.read_frame() {
+                    Ok(reply) => {
+                        replies.push(show(&reply));
+                        break;
+                    }
+                    Err(_) => waiting.push(killer),
+                }
+            }
+            for killer in &mut waiting {
+                killer
+                    .stream
+                    .set_read_timeout(Some(Duration::from_secs(10)))
+                    .unwrap();
+                replies.push(show(&killer.read_frame().unwrap()));
+            }
+            assert!(
+                replies.iter().any(|r| r == "+OK\r\n"),
+                "{name}: {replies:?}"
+            );
+            assert!(
+                replies
+                    .iter()
+                    .all(|r| r == "+OK\r\n" || r.starts_with("-NOTBUSY")),
+                "{name}: {replies:?}"
+            );
+            let killed = show(&busy.read_frame().unwrap());
+            assert!(
+                killed.starts_with("-ERR Script killed by user with SCRIPT KILL... script: "),
+                "{name}: {killed}"
+            );
+            assert_eq!(busy.call(&["EVAL", "return 1", "0"]), ":1\r\n", "{name}");
+            assert_eq!(
+                server.conn().call(&["SCRIPT", "KILL"]),
+                "-NOTBUSY No scripts in execution right now.\r\n",
+                "{name}"
+            );
+        },
+    );
+}

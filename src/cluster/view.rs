@@ -63,6 +63,11 @@ impl ClusterView {
         self.nodes.get(index as usize)
     }
 
+    /// True when this node serves `slot`.
+    pub fn serves(&self, slot: u16) -> bool {
+        self.slots[slot as usize] == self.myself
+    }
+
     /// True when this node serves `slot` with nothing special going on: the
     /// fast path of routing.
     #[inline]

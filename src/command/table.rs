@@ -97,6 +97,11 @@ pub enum Coord {
     Discard,
     Watch,
     Unwatch,
+    Eval,
+    EvalRo,
+    Evalsha,
+    EvalshaRo,
+    Script,
 }
 
 #[derive(Clone, Copy)]
@@ -168,8 +173,15 @@ impl KeyShape {
             KeyShape::Fixed
         } else if first_key == 1 {
             KeyShape::CountAfterDestination
-        } else if str_eq(name, "blmpop") || str_eq(name, "bzmpop") {
-            // Their timeout comes before the key count.
+        } else if str_eq(name, "blmpop")
+            || str_eq(name, "bzmpop")
+            || str_eq(name, "eval")
+            || str_eq(name, "evalsha")
+            || str_eq(name, "eval_ro")
+            || str_eq(name, "evalsha_ro")
+        {
+            // The timeout (blocking pops) or the script comes before the
+            // key count.
             KeyShape::Count { at: 2 }
         } else {
             KeyShape::Count { at: 1 }
@@ -206,7 +218,7 @@ const fn is_one_of(name: &str, names: &[&str]) -> bool {
 /// The commands whose first argument is a subcommand.
 const CONTAINERS: &[&str] = &[
     "client", "config", "command", "object", "memory", "debug", "cluster", "pubsub", "slowlog",
-    "latency",
+    "latency", "script",
 ];
 
 impl CommandSpec {
@@ -485,11 +497,21 @@ pub static COMMANDS: &[CommandSpec] = &[
     command!("publish", 3, ["pubsub", "loading", "stale", "fast"], ["@pubsub", "@fast"], 0, 0, 0, "pubsub", "2.0.0", "Post a message to a channel", C(Coord::Publish)),
     command!("spublish", 3, ["pubsub", "loading", "stale", "fast"], ["@pubsub", "@fast"], 1, 1, 1, "pubsub", "7.0.0", "Post a message to a shard channel", C(Coord::Spublish)),
     command!("pubsub", -2, [], ["@slow"], 0, 0, 0, "pubsub", "2.8.0", "A container for Pub/Sub commands", C(Coord::Pubsub)),
+    // scripting
+    command!("eval", -3, ["noscript", "stale", "skip_monitor", "no_mandatory_keys", "movablekeys"], ["@slow", "@scripting"], 0, 0, 0, "scripting", "2.6.0", "Execute a Lua script server side", C(Coord::Eval)),
+    command!("eval_ro", -3, ["readonly", "noscript", "stale", "skip_monitor", "no_mandatory_keys", "movablekeys"], ["@slow", "@scripting"], 0, 0, 0, "scripting", "7.0.0", "Execute a read-only Lua script server side", C(Coord::EvalRo)),
+    command!("evalsha", -3, ["noscript", "stale", "skip_monitor", "no_mandatory_keys", "movablekeys"], ["@slow", "@scripting"], 0, 0, 0, "scripting", "2.6.0", "Execute a Lua script server side", C(Coord::Evalsha)),
+    command!("evalsha_ro", -3, ["readonly", "noscript", "stale", "skip_monitor", "no_mandatory_keys", "movablekeys"], ["@slow", "@scripting"], 0, 0, 0, "scripting", "7.0.0", "Execute a read-only Lua script server side", C(Coord::EvalshaRo)),
+    command!("script", -2, [], ["@slow"], 0, 0, 0, "scripting", "2.6.0", "A container for Lua scripts management commands", C(Coord::Script)),
 ];
 
 /// The subcommands slotcore implements, per container, as COMMAND lists
 /// them (`client|list`). A container missing here lists none.
 static SUBCOMMANDS: &[(&str, &[&str])] = &[
+    (
+        "script",
+        &["debug", "exists", "flush", "help", "kill", "load"],
+    ),
     (
         "client",
         &[

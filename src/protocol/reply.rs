@@ -42,6 +42,16 @@ pub enum Reply {
     Verbatim(String),
     /// RESP3 push data (pub/sub); an array in RESP2.
     Push(Vec<Reply>),
+    /// A RESP3 boolean; 1 or 0 in RESP2 (scripts after redis.setresp(3)).
+    Bool(bool),
+    /// A RESP3 big number; a bulk string in RESP2 (scripts).
+    BigNumber(Bytes),
+    /// A RESP3 verbatim string of any format; a bulk string in RESP2
+    /// (scripts).
+    VerbatimAs {
+        format: [u8; 3],
+        text: Bytes,
+    },
 }
 
 pub const OK: Reply = Reply::Simple(Cow::Borrowed("OK"));
@@ -145,17 +155,31 @@ impl Reply {
                 resp3,
                 out,
             ),
-            Reply::Verbatim(text) => {
-                if resp3 {
-                    encode_header(b'=', text.len() as i64 + 4, out);
-                    out.extend_from_slice(b"txt:");
-                    out.extend_from_slice(text.as_bytes());
-                    out.extend_from_slice(b"\r\n");
-                } else {
-                    encode_bulk(text.as_bytes(), out);
-                }
+            Reply::Verbatim(text) => encode_verbatim(b"txt", text.as_bytes(), resp3, out),
+            Reply::VerbatimAs { format, text } => encode_verbatim(format, text, resp3, out),
+            Reply::Bool(value) if resp3 => {
+                out.extend_from_slice(if *value { b"#t\r\n" } else { b"#f\r\n" })
             }
+            Reply::Bool(value) => encode_header(b':', i64::from(*value), out),
+            Reply::BigNumber(text) if resp3 => {
+                out.push(b'(');
+                out.extend_from_slice(text);
+                out.extend_from_slice(b"\r\n");
+            }
+            Reply::BigNumber(text) => encode_bulk(text, out),
         }
+    }
+}
+
+fn encode_verbatim(format: &[u8], text: &[u8], resp3: bool, out: &mut Vec<u8>) {
+    if resp3 {
+        encode_header(b'=', text.len() as i64 + 4, out);
+        out.extend_from_slice(format);
+        out.push(b':');
+        out.extend_from_slice(text);
+        out.extend_from_slice(b"\r\n");
+    } else {
+        encode_bulk(text, out);
     }
 }
 
@@ -251,6 +275,22 @@ pub fn format_double(value: f64) -> String {
 
 /// C's `%.17g`.
 pub fn format_g17(value: f64) -> String {
+    format_g(value, 17)
+}
+
+/// C's `%.<precision>g` (glibc's spelling of infinities and NaNs).
+pub fn format_g(value: f64, precision: usize) -> String {
+    if value.is_nan() {
+        return if value.is_sign_negative() {
+            "-nan"
+        } else {
+            "nan"
+        }
+        .into();
+    }
+    if value.is_infinite() {
+        return if value > 0.0 { "inf" } else { "-inf" }.into();
+    }
     if value == 0.0 {
         return if value.is_sign_negative() {
             "-0".into()
@@ -258,17 +298,17 @@ pub fn format_g17(value: f64) -> String {
             "0".into()
         };
     }
-    let exponent = value.abs().log10().floor() as i32;
-    let scientific = format!("{:.16e}", value);
+    let precision = precision.max(1);
+    let scientific = format!("{:.*e}", precision - 1, value);
     // Rust's rounding of the mantissa decides the true exponent.
     let (mantissa, exp_text) = scientific.split_once('e').unwrap_or((&scientific, "0"));
-    let exp: i32 = exp_text.parse().unwrap_or(exponent);
-    if !(-4..17).contains(&exp) {
+    let exp: i32 = exp_text.parse().unwrap_or(0);
+    if exp < -4 || exp >= precision as i32 {
         let mantissa = trim_fraction(mantissa);
         let sign = if exp < 0 { '-' } else { '+' };
         format!("{mantissa}e{sign}{:02}", exp.abs())
     } else {
-        let decimals = (16 - exp).max(0) as usize;
+        let decimals = (precision as i32 - 1 - exp).max(0) as usize;
         trim_fraction(&format!("{:.*}", decimals, value)).to_string()
     }
 }

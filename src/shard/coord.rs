@@ -145,6 +145,11 @@ impl Conn {
             | Coord::Bzpopmin
             | Coord::Bzpopmax
             | Coord::Bzmpop => self.blocking_command(coord, argv).await,
+            Coord::Eval => self.eval(argv, false, false).await,
+            Coord::EvalRo => self.eval(argv, false, true).await,
+            Coord::Evalsha => self.eval(argv, true, false).await,
+            Coord::EvalshaRo => self.eval(argv, true, true).await,
+            Coord::Script => self.script(argv).await,
             Coord::Multi => self.multi(),
             Coord::Exec => self.exec().await,
             Coord::Discard => self.discard().await,

@@ -248,25 +248,28 @@ impl Conn {
                 let total = total_system_memory();
                 line(format!("total_system_memory:{total}"));
                 line(format!("total_system_memory_human:{}", human_bytes(total)));
-                // No scripting or functions: these are truly zero.
-                for zero in ["used_memory_lua", "used_memory_vm_eval"] {
-                    line(format!("{zero}:0"));
-                }
-                line("used_memory_lua_human:0B".into());
+                // Every core's Lua interpreter; no functions (FUNCTION is
+                // not built): those are truly zero.
+                let scripts = &self.core.shared.scripts;
+                let lua = scripts.lua_bytes();
+                let bodies = scripts.bytes() as u64;
+                line(format!("used_memory_lua:{lua}"));
+                line(format!("used_memory_vm_eval:{lua}"));
+                line(format!("used_memory_lua_human:{}", human_bytes(lua)));
+                line(format!("used_memory_scripts_eval:{bodies}"));
+                line(format!("number_of_cached_scripts:{}", scripts.len()));
                 for zero in [
-                    "used_memory_scripts_eval",
-                    "number_of_cached_scripts",
                     "number_of_functions",
                     "number_of_libraries",
                     "used_memory_vm_functions",
-                    "used_memory_vm_total",
                 ] {
                     line(format!("{zero}:0"));
                 }
-                line("used_memory_vm_total_human:0B".into());
+                line(format!("used_memory_vm_total:{lua}"));
+                line(format!("used_memory_vm_total_human:{}", human_bytes(lua)));
                 line("used_memory_functions:0".into());
-                line("used_memory_scripts:0".into());
-                line("used_memory_scripts_human:0B".into());
+                line(format!("used_memory_scripts:{bodies}"));
+                line(format!("used_memory_scripts_human:{}", human_bytes(bodies)));
                 line(format!("maxmemory:{}", config.maxmemory));
                 line(format!("maxmemory_human:{}", human_bytes(config.maxmemory)));
                 line(format!("maxmemory_policy:{}", config.maxmemory_policy));

@@ -82,6 +82,8 @@ pub enum Op {
     /// A cluster view from a CLUSTER command this node just ran: every core
     /// installs it before the client hears OK.
     InstallView(std::sync::Arc<crate::cluster::ClusterView>),
+    /// An EVAL-family command, run on the core of its keys.
+    Script(Box<super::script::ScriptCall>),
     Checked {
         spec: &'static CommandSpec,
         argv: Vec<Bytes>,

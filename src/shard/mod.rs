@@ -18,6 +18,7 @@ mod monitor;
 mod pause;
 mod pubsub;
 mod readiness;
+mod script;
 mod serverlog;
 mod sort;
 mod stats;
@@ -66,6 +67,8 @@ pub struct Shared {
     pub bus: Option<flume::Sender<BusRequest>>,
     /// Where our clients' PUBLISHes go to reach the other nodes.
     pub bus_publish: Option<flume::Sender<Publication>>,
+    /// The scripts loaded on any core, and each core's running script.
+    pub scripts: script::ScriptBodies,
 }
 
 /// One core's state. Lives in an `Rc` on its executor; nothing in it is
@@ -105,6 +108,8 @@ pub struct Core {
     listeners: RefCell<Vec<Listening>>,
     /// This core's own `Rc`, for the tasks it starts from a `&Core`.
     me: std::rc::Weak<Core>,
+    /// This core's Lua interpreter, made by its first script.
+    scripts: RefCell<Option<crate::script::Engine>>,
 }
 
 /// A socket a core listens on and the task accepting its connections.
@@ -364,6 +369,12 @@ impl Core {
                 self.after_write(spec, &args, &reply);
                 reply
             }
+            Op::Script(call) => {
+                if self.script_blocked(&call) {
+                    return Err(Op::Script(call));
+                }
+                self.run_script(&call)
+            }
             Op::InstallView(view) => {
                 self.install_view(view);
                 Reply::ok()
@@ -552,6 +563,7 @@ pub fn run(config: Config) -> Result<(), String> {
         bus: bus_requests,
         bus_publish,
         pause: Default::default(),
+        scripts: script::ScriptBodies::new(cores),
     });
     let requests = MeshBuilder::<Request, _>::full(cores, CHANNEL_MESSAGES_MAX);
     let responses = MeshBuilder::<Response, _>::full(cores, CHANNEL_MESSAGES_MAX);
@@ -650,6 +662,7 @@ async fn core_main(
         latency_events: RefCell::default(),
         listeners: RefCell::default(),
         me: me.clone(),
+        scripts: RefCell::new(None),
     });
     if let Some(updates) = views.updates {
         let core = core.clone();

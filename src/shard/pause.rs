@@ -81,8 +81,11 @@ impl ClientPause {
 
 /// Commands Redis flags `may-replicate` (7.0): held by a WRITE pause as
 /// writes are.
-fn may_replicate(spec: &CommandSpec) -> bool {
-    matches!(spec.name, "publish" | "spublish" | "pfcount")
+pub(super) fn may_replicate(spec: &CommandSpec) -> bool {
+    matches!(
+        spec.name,
+        "publish" | "spublish" | "pfcount" | "eval" | "evalsha"
+    )
 }
 
 /// Wakes a core's paused connections so they look at the pause again

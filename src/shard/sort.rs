@@ -211,3 +211,134 @@ impl Conn {
             .await
     }
 }
+
+impl super::Core {
+    /// SORT and SORT_RO inside a script: the whole command on this core,
+    /// synchronously (a script cannot wait for other cores). Every key a
+    /// BY or GET pattern names must be on this core as well.
+    pub(super) fn sort_here(
+        &self,
+        spec: &'static crate::command::CommandSpec,
+        argv: &[Arg<'_>],
+        readonly: bool,
+    ) -> Reply {
+        let options = match sort::parse(argv, readonly, self.cluster_enabled) {
+            Ok(options) => options,
+            Err(reply) => return reply,
+        };
+        let reply = {
+            let mut db = self.db.borrow_mut();
+            self.sort_in(&mut db, argv, &options)
+        };
+        self.publish_events();
+        self.after_write(spec, argv, &reply);
+        crate::command::notify::coordinated_events(&mut self.db.borrow_mut(), spec, argv, &reply);
+        self.publish_events();
+        reply
+    }
+
+    fn sort_in(
+        &self,
+        db: &mut crate::command::Db,
+        argv: &[Arg<'_>],
+        options: &SortOptions,
+    ) -> Reply {
+        let source = argv[1].to_bytes();
+        let read = sort::source_local(db, &crate::protocol::args_of(&key_argv(&source)));
+        let (kind, elements) = match sort::parse_source_reply(read) {
+            Ok(loaded) => loaded,
+            Err(reply) => return reply,
+        };
+        let mut plan = Plan::new(options, kind);
+        // A set has no order of its own: inside a script Redis sorts it
+        // (ALPHA, no BY), as it does for STORE, so that every run of the
+        // script sees the same order.
+        if plan.dontsort && kind == sort::SourceKind::Set {
+            plan.dontsort = false;
+            plan.alpha = true;
+            plan.by = None;
+        }
+        let weights = match &plan.by {
+            Some(pattern) => {
+                let lookups = elements.iter().map(|e| sort::substitute(pattern, e));
+                match self.look_up_here(db, lookups, &elements) {
+                    Ok(weights) => Some(weights),
+                    Err(reply) => return reply,
+                }
+            }
+            None => None,
+        };
+        let limit = (options.limit_start, options.limit_count);
+        let selected = match sort::order(elements, weights, &plan, limit) {
+            Ok(selected) => selected,
+            Err(reply) => return reply,
+        };
+        let rows = if options.gets.is_empty() {
+            selected.into_iter().map(Some).collect()
+        } else {
+            let mut subjects = Vec::with_capacity(selected.len() * options.gets.len());
+            let mut lookups = Vec::with_capacity(selected.len() * options.gets.len());
+            for element in &selected {
+                for pattern in &options.gets {
+                    subjects.push(element.clone());
+                    lookups.push(sort::substitute(pattern, element));
+                }
+            }
+            match self.look_up_here(db, lookups.into_iter(), &subjects) {
+                Ok(rows) => rows,
+                Err(reply) => return reply,
+            }
+        };
+        let Some(destination) = &options.store else {
+            return Reply::Array(
+                rows.into_iter()
+                    .map(|r| r.map_or(Reply::Nil, Reply::Bulk))
+                    .collect(),
+            );
+        };
+        let destination_argv = key_argv(destination);
+        let destination_args = crate::protocol::args_of(&destination_argv);
+        if rows.is_empty() {
+            if sort::exists_local(db, &destination_args) == Reply::Int(1) {
+                keys::del_local(db, &destination_args);
+            }
+            return Reply::Int(0);
+        }
+        let mut store = destination_argv;
+        store.extend(rows.into_iter().map(Option::unwrap_or_default));
+        sort::store_local(db, &crate::protocol::args_of(&store))
+    }
+
+    /// `look_up` on this core alone.
+    fn look_up_here(
+        &self,
+        db: &mut crate::command::Db,
+        lookups: impl Iterator<Item = Lookup>,
+        elements: &[Bytes],
+    ) -> Result<Vec<Option<Bytes>>, Reply> {
+        let cores = self.cores();
+        let mut values = Vec::with_capacity(elements.len());
+        for (index, lookup) in lookups.enumerate() {
+            values.push(match lookup {
+                Lookup::Itself => elements.get(index).cloned(),
+                Lookup::Nothing => None,
+                Lookup::Key { key, field } => {
+                    if core_of_slot(key_hash_slot(&key), cores) != self.id {
+                        return Err(Reply::error(
+                            "ERR a SORT pattern inside a script names a key on another core",
+                        ));
+                    }
+                    let argv = [Bytes::new(), key, field.unwrap_or_default()];
+                    match sort::lookup_local(db, &crate::protocol::args_of(&argv)) {
+                        Reply::Array(mut found) => match found.pop() {
+                            Some(Reply::Bulk(bytes)) => Some(bytes),
+                            _ => None,
+                        },
+                        _ => None,
+                    }
+                }
+            });
+        }
+        Ok(values)
+    }
+}

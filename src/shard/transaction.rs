@@ -433,7 +433,9 @@ impl Conn {
         let mut keys: Vec<(Bytes, Mode)> = Vec::new();
         for argv in queued {
             if let Some(spec) = lookup(&argv[0]) {
-                let mode = if spec.is_write() {
+                // EVAL may write (Redis's may_replicate) though it is no
+                // write command.
+                let mode = if spec.is_write() || super::pause::may_replicate(spec) {
                     Mode::Exclusive
                 } else {
                     Mode::Shared
