@@ -378,6 +378,21 @@ fn redis_py_cluster_writes_and_reads_10k_keys() {
     assert_eq!(value.as_deref(), Some("value:9999"));
 }
 
+#[test]
+fn redis_py_cluster_runs_scripts_and_locks() {
+    let cluster = Cluster::create_new(3, 0);
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/cluster_py/rediscluster_scripts.py"
+    );
+    let port = cluster.node(0).port.to_string();
+    let (status, stdout, stderr) = run_tool("python3", &[script, &port], TOOL_TIMEOUT);
+    assert!(
+        status.is_some_and(|s| s.success()) && stdout.starts_with("OK scripts"),
+        "redis-py RedisCluster scripts failed ({status:?}):\n{stdout}\n{stderr}"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // 4. Routing errors, byte for byte, on raw sockets. The same checks run against a cluster of
 // real redis-server 7.0 nodes, which proves the expectations are Redis's own.

@@ -396,3 +396,39 @@ pub fn set_active_expire_local(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
 pub fn int_arg(arg: &[u8]) -> Result<i64, Reply> {
     parse_int(arg).ok_or(Reply::error(NOT_INTEGER))
 }
+
+/// DEBUG PROTOCOL <type>: a test value of each reply type. Attributes and
+/// push messages have no place in our replies: `attrib` answers the reply
+/// that follows Redis's attribute, and `push` (RESP3) the reply that
+/// follows its push message.
+pub fn debug_protocol(name: &[u8], resp3: bool) -> Reply {
+    let numbers = || (0..3).map(Reply::Int).collect::<Vec<_>>();
+    match name.to_ascii_lowercase().as_slice() {
+        b"string" => Reply::bulk_static("Hello World"),
+        b"integer" => Reply::Int(12345),
+        // Redis's test value, not pi.
+        #[allow(clippy::approx_constant)]
+        b"double" => Reply::Double(3.141),
+        b"bignum" => Reply::BigNumber(bytes::Bytes::from_static(
+            b"1234567999999999999999999999999999999",
+        )),
+        b"null" => Reply::Nil,
+        b"array" => Reply::Array(numbers()),
+        b"set" => Reply::Set(numbers()),
+        b"map" => Reply::Map(
+            (0..3)
+                .map(|j| (Reply::Int(j), Reply::Bool(j == 1)))
+                .collect(),
+        ),
+        b"attrib" => Reply::bulk_static("Some real reply following the attribute"),
+        b"push" if !resp3 => Reply::error("ERR RESP2 is not supported by this command"),
+        b"push" => Reply::bulk_static("Some real reply following the push reply"),
+        b"true" => Reply::Bool(true),
+        b"false" => Reply::Bool(false),
+        b"verbatim" => Reply::Verbatim("This is a verbatim\nstring".into()),
+        _ => Reply::error(
+            "ERR Wrong protocol type name. Please use one of the following: \
+             string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false",
+        ),
+    }
+}

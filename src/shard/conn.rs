@@ -431,8 +431,8 @@ impl Conn {
                 // keys: a slot in migration changes nothing for them.
                 Gate::Check(..) if spec.flags.contains(&"pubsub") => {}
                 Gate::Check(core, check, redirect) => {
-                    if self.core.shared.pause.is_set() && self.held_by_pause(spec) {
-                        Box::pin(self.wait_while_paused(spec)).await;
+                    if self.core.shared.pause.is_set() && self.held_by_pause(spec, argv) {
+                        Box::pin(self.wait_while_paused(spec, argv)).await;
                     }
                     self.flush_plan().await;
                     let op = Op::Checked {
@@ -456,10 +456,10 @@ impl Conn {
                 return;
             }
         }
-        if self.core.shared.pause.is_set() && self.held_by_pause(spec) {
+        if self.core.shared.pause.is_set() && self.held_by_pause(spec, argv) {
             // Boxed: the wait's state would otherwise grow every command's
             // dispatch future (a measurable cost on the GET path).
-            Box::pin(self.wait_while_paused(spec)).await;
+            Box::pin(self.wait_while_paused(spec, argv)).await;
         }
         if self.tx.queued.is_some() && !runs_inside_multi(spec.name) {
             // Redis checks a container's subcommand and its arity before

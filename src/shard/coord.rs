@@ -1406,6 +1406,10 @@ const DEBUG_HELP: &[&str] = &[
     "    it is used instead of the 'key' prefix. These are not propagated to",
     "    replicas. Cluster slots are not respected so keys not belonging to the",
     "    current node can be created in cluster mode.",
+    "PROTOCOL <type>",
+    "    Reply with a test value of the specified type. <type> can be: string,",
+    "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
+    "    true, false.",
     "SET-ACTIVE-EXPIRE <0|1>",
     "    Setting it to 0 disables expiring keys in background when they are not",
     "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
@@ -1460,6 +1464,17 @@ impl Conn {
                 let flag = vec![Bytes::new(), argv[2].to_bytes()];
                 self.on_all(|| Op::Db(server::set_active_expire_local, flag.clone()))
                     .await;
+                Reply::ok()
+            }
+            b"PROTOCOL" if argv.len() == 3 => server::debug_protocol(&argv[2], self.resp3),
+            // Not in Redis's DEBUG HELP either: lets scripts call noscript
+            // commands (Redis's test suite uses it).
+            b"SET-DISABLE-DENY-SCRIPTS" if argv.len() == 3 => {
+                let disabled = std::str::from_utf8(&argv[2])
+                    .ok()
+                    .and_then(|text| text.trim().parse::<i64>().ok())
+                    .unwrap_or(0);
+                self.core.shared.scripts.set_deny_disabled(disabled != 0);
                 Reply::ok()
             }
             b"OBJECT" if argv.len() == 3 => {

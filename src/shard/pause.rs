@@ -20,7 +20,7 @@ use super::conn::Conn;
 use super::mesh::Op;
 use super::Core;
 use crate::command::{lookup, CommandSpec};
-use crate::protocol::Reply;
+use crate::protocol::{args_of, Arg, Reply};
 use bytes::Bytes;
 use std::future::Future;
 use std::pin::Pin;
@@ -140,21 +140,41 @@ impl Future for PauseChanged<'_> {
 impl Conn {
     /// True when a WRITE pause holds this command: a write, a
     /// may-replicate command, or an EXEC with one of those queued.
-    fn write_like(&self, spec: &CommandSpec) -> bool {
-        let held = |spec: &CommandSpec| spec.is_write() || may_replicate(spec);
-        held(spec)
+    fn write_like(&self, spec: &CommandSpec, argv: &[Arg<'_>]) -> bool {
+        let held = |spec: &CommandSpec, argv: &[Arg<'_>]| {
+            spec.is_write() || (may_replicate(spec) && self.script_may_write(spec, argv))
+        };
+        held(spec, argv)
             || (spec.name == "exec"
                 && self.tx.queued.as_ref().is_some_and(|queued| {
-                    queued
-                        .iter()
-                        .filter_map(|argv| argv.first().and_then(|name| lookup(name)))
-                        .any(held)
+                    queued.iter().any(|argv| {
+                        argv.first()
+                            .and_then(|name| lookup(name))
+                            .is_some_and(|spec| held(spec, &args_of(argv)))
+                    })
                 }))
     }
 
+    /// EVAL and EVALSHA write unless their script says no-writes in a
+    /// `#!lua` line (Redis computes their flags from the script's); a SHA1
+    /// not loaded counts as a write, as in Redis.
+    fn script_may_write(&self, spec: &CommandSpec, argv: &[Arg<'_>]) -> bool {
+        let body = match spec.name {
+            "eval" => argv.get(1).map(Arg::to_bytes),
+            "evalsha" => argv
+                .get(1)
+                .and_then(|sha| self.core.shared.scripts.body(&String::from_utf8_lossy(sha))),
+            _ => return true,
+        };
+        match body.map(|body| crate::script::parse_shebang(&body)) {
+            Some(Ok((flags, _))) => flags.compat || !flags.no_writes,
+            _ => true,
+        }
+    }
+
     /// True when a CLIENT PAUSE in force holds `spec` back now.
-    pub(super) fn held_by_pause(&self, spec: &CommandSpec) -> bool {
-        let write_like = self.write_like(spec);
+    pub(super) fn held_by_pause(&self, spec: &CommandSpec, argv: &[Arg<'_>]) -> bool {
+        let write_like = self.write_like(spec, argv);
         self.core
             .shared
             .pause
@@ -163,8 +183,8 @@ impl Conn {
     }
 
     /// Waits while a CLIENT PAUSE holds `spec` back (see the module).
-    pub(super) async fn wait_while_paused(&mut self, spec: &CommandSpec) {
-        let write_like = self.write_like(spec);
+    pub(super) async fn wait_while_paused(&mut self, spec: &CommandSpec, argv: &[Arg<'_>]) {
+        let write_like = self.write_like(spec, argv);
         // The commands before this one in the pipeline run now.
         self.flush_plan().await;
         let core = self.core.clone();

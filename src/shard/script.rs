@@ -42,6 +42,8 @@ const KEY_ON_OTHER_CORE: &str = "Script attempted to access keys that do not has
 pub struct ScriptBodies {
     bodies: Mutex<HashMap<String, Bytes>>,
     running: Vec<RunningScript>,
+    /// DEBUG SET-DISABLE-DENY-SCRIPTS: scripts may call noscript commands.
+    deny_disabled: AtomicBool,
 }
 
 #[derive(Default)]
@@ -61,7 +63,12 @@ impl ScriptBodies {
         ScriptBodies {
             bodies: Mutex::new(HashMap::new()),
             running: (0..cores).map(|_| RunningScript::default()).collect(),
+            deny_disabled: AtomicBool::new(false),
         }
+    }
+
+    pub fn set_deny_disabled(&self, disabled: bool) {
+        self.deny_disabled.store(disabled, Ordering::Relaxed);
     }
 
     fn bodies(&self) -> std::sync::MutexGuard<'_, HashMap<String, Bytes>> {
@@ -72,6 +79,11 @@ impl ScriptBodies {
 
     fn get(&self, sha: &str) -> Option<Bytes> {
         self.bodies().get(sha).cloned()
+    }
+
+    /// The body of a loaded script, by its SHA1 in any case.
+    pub fn body(&self, sha: &str) -> Option<Bytes> {
+        self.get(&sha.to_ascii_lowercase())
     }
 
     fn insert(&self, sha: String, body: Bytes) {
@@ -428,7 +440,8 @@ impl Core {
         if (arity > 0 && arity != argc) || argc < -arity {
             return Err("Wrong number of args calling Redis command from script".into());
         }
-        if flags.contains(&"noscript") {
+        if flags.contains(&"noscript") && !self.shared.scripts.deny_disabled.load(Ordering::Relaxed)
+        {
             return Err("This Redis command is not allowed from script".into());
         }
         let write = flags.contains(&"write");
@@ -456,7 +469,7 @@ impl Core {
             Exec::Shard(shard) | Exec::ShardOrCross(shard, _) => {
                 self.run_script_command(spec, shard, argv)
             }
-            Exec::Coord(coord) => self.script_coordinated(coord, argv),
+            Exec::Coord(coord) => self.script_coordinated(coord, argv, run.resp3),
         })
     }
 
@@ -527,8 +540,11 @@ impl Core {
 
     /// The coordinated commands a script may call that can run on one
     /// core; the others span every core, which a script cannot wait for.
-    fn script_coordinated(&self, coord: Coord, argv: &[Arg<'_>]) -> Reply {
+    fn script_coordinated(&self, coord: Coord, argv: &[Arg<'_>], resp3: bool) -> Reply {
         match coord {
+            Coord::Debug if argv[1].eq_ignore_ascii_case(b"protocol") && argv.len() == 3 => {
+                crate::command::server::debug_protocol(&argv[2], resp3)
+            }
             Coord::Select => match parse_int(&argv[1]) {
                 Some(0) => Reply::ok(),
                 Some(n) if i32::try_from(n).is_ok() => {

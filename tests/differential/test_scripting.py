@@ -902,3 +902,25 @@ TABLE_ORDER = [
 def test_script_table_order(h):
     h.run(TABLE_ORDER)
     h.done()
+
+
+# DEBUG PROTOCOL: a test value of each reply type, to the client itself and through a script in
+# either protocol (Redis's own scripting tests read them this way). `attrib` and `push` carry an
+# attribute or a push message in RESP3, which slotcore's replies have no place for: only their
+# RESP2 forms are compared.
+PROTOCOL_TYPES = ["string", "integer", "double", "bignum", "null", "array", "set", "map", "true",
+                  "false", "verbatim"]
+DEBUG_PROTOCOL = (
+    [["DEBUG", "PROTOCOL", name] for name in PROTOCOL_TYPES + ["attrib", "push", "nope"]]
+    + [["DEBUG", "SET-DISABLE-DENY-SCRIPTS", "1"]]
+    + [EV("redis.setresp(%d) return redis.call('debug', 'protocol', '%s')" % (resp, name))
+       for resp in (2, 3) for name in PROTOCOL_TYPES + ["attrib"]]
+    + [["DEBUG", "SET-DISABLE-DENY-SCRIPTS", "0"], EV("return redis.pcall('debug', 'protocol', 'string')")]
+)
+
+
+def test_debug_protocol(h):
+    h.run(DEBUG_PROTOCOL)
+    p3 = h.pair()
+    h.run([["HELLO", "3"]] + [s for s in DEBUG_PROTOCOL if "attrib" not in s and "push" not in s], p3)
+    h.done()
