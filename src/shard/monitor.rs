@@ -56,27 +56,8 @@ impl Conn {
         self.core.feed_monitors(self.monitor_line(spec, argv));
     }
 
-    /// `<seconds>.<micros> [0 <address>] "arg" "arg"...`, each argument
-    /// quoted and escaped as Redis's sdscatrepr does, passwords redacted.
     fn monitor_line(&self, spec: &CommandSpec, argv: &[Arg<'_>]) -> Bytes {
-        let now = crate::command::now_us();
-        let mut line = format!(
-            "{}.{:06} [0 {}]",
-            now / 1_000_000,
-            now % 1_000_000,
-            self.handle.addr
-        )
-        .into_bytes();
-        let redacted = super::serverlog::redacted_positions(spec, argv);
-        for (i, arg) in argv.iter().enumerate() {
-            line.push(b' ');
-            if redacted.contains(&i) {
-                line.extend_from_slice(b"\"(redacted)\"");
-            } else {
-                repr(&mut line, arg);
-            }
-        }
-        Bytes::from(line)
+        monitor_line(&self.handle.addr, spec, argv)
     }
 
     /// MONITOR: from now on this client receives every command's line.
@@ -110,6 +91,29 @@ impl Conn {
         }
         self.core.shared.monitors.fetch_sub(1, Ordering::Relaxed);
     }
+}
+
+/// `<seconds>.<micros> [0 <address>] "arg" "arg"...`, each argument quoted
+/// and escaped as Redis's sdscatrepr does, passwords redacted. A script's
+/// commands show `lua` for the address, as in Redis.
+pub(super) fn monitor_line(
+    address: &dyn std::fmt::Display,
+    spec: &CommandSpec,
+    argv: &[Arg<'_>],
+) -> Bytes {
+    let now = crate::command::now_us();
+    let mut line =
+        format!("{}.{:06} [0 {}]", now / 1_000_000, now % 1_000_000, address).into_bytes();
+    let redacted = super::serverlog::redacted_positions(spec, argv);
+    for (i, arg) in argv.iter().enumerate() {
+        line.push(b' ');
+        if redacted.contains(&i) {
+            line.extend_from_slice(b"\"(redacted)\"");
+        } else {
+            repr(&mut line, arg);
+        }
+    }
+    Bytes::from(line)
 }
 
 /// False for administrative commands and subcommands (CONFIG GET, DEBUG,

@@ -121,6 +121,10 @@ pub struct ScriptCall {
     pub transaction: u64,
     /// It declares no keys and has not moved yet (see `MOVED`).
     pub may_move: bool,
+    /// The client's address, when a client is in MONITOR mode: the core
+    /// that runs the script shows the EVAL itself, before the script's own
+    /// commands, so every monitor sees them in that order.
+    pub monitor_as: Option<String>,
 }
 
 /// What a script that declares no keys answers when the first key it
@@ -168,12 +172,14 @@ impl Conn {
         if key_cores.any(|other| other != core) {
             return Reply::error(KEYS_ON_CORES);
         }
+        let monitored = self.core.shared.monitors.load(Ordering::Relaxed) > 0;
         let call = |may_move| ScriptCall {
             argv: to_owned_args(argv),
             evalsha,
             read_only,
             transaction: self.tx.exec_transaction.unwrap_or(0),
             may_move,
+            monitor_as: monitored.then(|| self.handle.addr.to_string()),
         };
         let reply = self
             .on_core(core, Op::Script(Box::new(call(count == 0))))
@@ -331,6 +337,10 @@ impl Core {
     /// Runs a script here: finds or compiles it, checks its flags as
     /// Redis's scriptPrepareForRun does, and runs it to its end.
     pub fn run_script(&self, call: &ScriptCall) -> Reply {
+        if let (Some(address), Some(spec)) = (&call.monitor_as, lookup(&call.argv[0])) {
+            let line = super::monitor::monitor_line(address, spec, &args_of(&call.argv));
+            self.feed_monitors(line);
+        }
         let prepared = self.with_engine(|engine| {
             let sha = if call.evalsha {
                 let sha = String::from_utf8_lossy(&call.argv[1]).to_ascii_lowercase();
@@ -521,6 +531,9 @@ impl Core {
         shard: crate::command::ShardFn,
         argv: &[Arg<'_>],
     ) -> Reply {
+        if self.shared.monitors.load(Ordering::Relaxed) > 0 {
+            self.feed_monitors(super::monitor::monitor_line(&"lua", spec, argv));
+        }
         let watch = crate::clock::Stopwatch::start();
         let reply =
             crate::command::notify::run_notifying(shard, &mut self.db.borrow_mut(), spec, argv);

@@ -973,6 +973,33 @@ def fam_geo(g):
               *geo_options(g))]
 
 
+# Commands a script runs differently on slotcore on purpose (docs/COMPATIBILITY.md, Scripting):
+# those that need every core, and SORT (its BY/GET patterns may name another core's keys).
+SCRIPT_EXCLUDED = {b"keys", b"scan", b"dbsize", b"randomkey", b"flushall", b"flushdb", b"info",
+                   b"memory", b"sort", b"sort_ro", b"pubsub", b"debug", b"select"}
+
+
+def fam_script(g):
+    """Another family's commands, each run by a script: redis.call or redis.pcall with the command
+    in ARGV and its keys declared. Every reply then goes through both conversions (reply to Lua,
+    Lua to reply), and errors through Redis's error tables and texts."""
+    if g.in_multi:
+        return []
+    fam = g.rng.choice([f for _, f in g.families if f not in (fam_multi, fam_script)])
+    g.cur_home = g.home.get(fam)
+    out = []
+    for st in fam(g):
+        keys = list(dict.fromkeys(a for a in st.args[1:] if a.startswith(b"{t}") or a in (b"k1", b"k2", b"k3")))
+        untagged = [k for k in keys if not k.startswith(b"{t}")]
+        if (st.scan is not None or st.payload_from or st.rule is not r_exact or st.conn
+                or st.args[0].lower() in SCRIPT_EXCLUDED or (untagged and len(keys) > 1)):
+            out.append(st)
+            continue
+        body = g.pick("return redis.call(unpack(ARGV))", "return redis.pcall(unpack(ARGV))")
+        out.append(Step([b"EVAL", body.encode(), str(len(keys)).encode(), *keys, *st.args]))
+    return out
+
+
 FAMILIES = [  # (weight, generator, command that must exist)
     (3, fam_strings, "set"),
     (3, fam_keys, "del"),
@@ -984,6 +1011,7 @@ FAMILIES = [  # (weight, generator, command that must exist)
     (2, fam_bitmaps, "setbit"),
     (2, fam_hll, "pfadd"),
     (1.5, fam_multi, "multi"),
+    (1.5, fam_script, "eval"),
 ]
 
 
