@@ -347,7 +347,8 @@ fn mix_digest(digest: &mut [u8; 20], data: &[u8]) {
 /// DEBUG OBJECT key, as Redis prints it.
 pub fn debug_object_local(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     let now = db.now_ms;
-    let Some(entry) = db.keyspace.peek(db.slot(&argv[1]), &argv[1], now) else {
+    // Redis finds the key in its dict, without expiring it.
+    let Some(entry) = db.keyspace.stored(db.slot(&argv[1]), &argv[1]) else {
         return Reply::error(super::errors::NO_SUCH_KEY);
     };
     let (length, encoding) = match &entry.value {

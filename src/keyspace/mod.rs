@@ -414,7 +414,13 @@ impl Keyspace {
     /// Whether the key is stored, live or with its time come and not yet
     /// expired (Redis's dictFind on the main dict).
     pub fn holds(&self, slot: u16, key: &[u8]) -> bool {
-        self.map(slot).get(key).is_some()
+        self.stored(slot, key).is_some()
+    }
+
+    /// The key's entry as stored, even when its time has come (nothing is
+    /// expired): Redis's dictFind on the main dict.
+    pub fn stored(&self, slot: u16, key: &[u8]) -> Option<&Entry> {
+        self.map(slot).get(key)
     }
 
     pub fn contains(&mut self, slot: u16, key: &[u8], now_ms: u64) -> bool {

@@ -558,6 +558,14 @@ impl Core {
             Coord::Debug if argv[1].eq_ignore_ascii_case(b"protocol") && argv.len() == 3 => {
                 crate::command::server::debug_protocol(&argv[2], resp3)
             }
+            Coord::Debug if argv[1].eq_ignore_ascii_case(b"sleep") && argv.len() == 3 => {
+                // As DEBUG SLEEP outside a script: the core sleeps.
+                let seconds = crate::command::strings::parse_float(&argv[2]).unwrap_or(0.0);
+                std::thread::sleep(std::time::Duration::from_secs_f64(
+                    seconds.clamp(0.0, 3600.0),
+                ));
+                Reply::ok()
+            }
             Coord::Select => match parse_int(&argv[1]) {
                 Some(0) => Reply::ok(),
                 Some(n) if i32::try_from(n).is_ok() => {
