@@ -481,12 +481,20 @@ fn log(lua: &Lua, args: Args) -> mlua::Result<MultiValue> {
     Ok(MultiValue::new())
 }
 
-fn setresp(lua: &Lua, args: Args) -> mlua::Result<MultiValue> {
-    if lua.app_data_ref::<Running>().is_none() {
-        return raise_error(
+/// Redis's error for a function of the `redis` table called when no
+/// script runs (from a coroutine or a library callback kept past the run).
+fn outside_script(lua: &Lua, name: &str) -> Option<mlua::Result<MultiValue>> {
+    lua.app_data_ref::<Running>().is_none().then(|| {
+        raise_error(
             lua,
-            "redis.setresp can only be called inside a script invocation",
-        );
+            &format!("{name} can only be called inside a script invocation"),
+        )
+    })
+}
+
+fn setresp(lua: &Lua, args: Args) -> mlua::Result<MultiValue> {
+    if let Some(outside) = outside_script(lua, "redis.setresp") {
+        return outside;
     }
     if args.len() != 1 {
         return raise_error(lua, "redis.setresp() requires one argument.");
@@ -502,11 +510,8 @@ fn setresp(lua: &Lua, args: Args) -> mlua::Result<MultiValue> {
 }
 
 fn set_repl(lua: &Lua, args: Args) -> mlua::Result<MultiValue> {
-    if lua.app_data_ref::<Running>().is_none() {
-        return raise_error(
-            lua,
-            "redis.set_repl can only be called inside a script invocation",
-        );
+    if let Some(outside) = outside_script(lua, "redis.set_repl") {
+        return outside;
     }
     if args.len() != 1 {
         return raise_error(lua, "redis.set_repl() requires two arguments.");
@@ -524,11 +529,8 @@ fn set_repl(lua: &Lua, args: Args) -> mlua::Result<MultiValue> {
 }
 
 fn acl_check_cmd(lua: &Lua, args: Args) -> mlua::Result<MultiValue> {
-    if lua.app_data_ref::<Running>().is_none() {
-        return raise_error(
-            lua,
-            "redis.acl_check_cmd can only be called inside a script invocation",
-        );
+    if let Some(outside) = outside_script(lua, "redis.acl_check_cmd") {
+        return outside;
     }
     let Some(name) = args.exists(0) else {
         return raise_error(
