@@ -115,6 +115,18 @@ pub unsafe extern "C-unwind" fn set_readonly(state: *mut ffi::lua_State) -> c_in
     0
 }
 
+/// `set_keys_argv(keys, argv)`: the globals KEYS and ARGV, set with the
+/// globals' read-only flag lifted for the two stores.
+pub unsafe extern "C-unwind" fn set_keys_argv(state: *mut ffi::lua_State) -> c_int {
+    lua_enablereadonlytable(state, ffi::LUA_GLOBALSINDEX, 0);
+    ffi::lua_pushvalue(state, 1);
+    ffi::lua_setfield(state, ffi::LUA_GLOBALSINDEX, c"KEYS".as_ptr());
+    ffi::lua_pushvalue(state, 2);
+    ffi::lua_setfield(state, ffi::LUA_GLOBALSINDEX, c"ARGV".as_ptr());
+    lua_enablereadonlytable(state, ffi::LUA_GLOBALSINDEX, 1);
+    0
+}
+
 /// The `redis` table with its constants; HELPERS adds the functions.
 pub fn redis_table(lua: &Lua) -> mlua::Result<Table> {
     let redis = lua.create_table()?;

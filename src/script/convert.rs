@@ -29,6 +29,18 @@ pub fn error_table(lua: &Lua, text: &str) -> mlua::Result<Table> {
 
 /// A command's reply as the script sees it.
 pub fn reply_to_lua(lua: &Lua, reply: &Reply, resp3: bool) -> mlua::Result<Value> {
+    // The common replies directly; they read back from their wire form as
+    // these (the others go through it).
+    match reply {
+        Reply::Int(n) => return Ok(Value::Number(*n as f64)),
+        Reply::Bulk(bytes) => return Ok(Value::String(lua.create_string(bytes)?)),
+        Reply::ShortBulk { len, bytes } => {
+            return Ok(Value::String(lua.create_string(&bytes[..*len as usize])?))
+        }
+        Reply::Nil | Reply::NilArray if resp3 => return Ok(Value::Nil),
+        Reply::Nil | Reply::NilArray => return Ok(Value::Boolean(false)),
+        _ => {}
+    }
     let mut wire = Vec::new();
     reply.encode(resp3, &mut wire);
     let mut parser = Parser {

@@ -22,8 +22,8 @@ mod rand;
 
 use crate::protocol::Reply;
 use bytes::Bytes;
+use foldhash::HashMap;
 use mlua::{Function, Lua, LuaOptions, MultiValue, StdLib, Table, Value};
-use std::collections::HashMap;
 use std::rc::Rc;
 
 /// The name Redis gives every script's chunk: errors say `user_script:1:`.
@@ -133,7 +133,14 @@ pub fn parse_shebang(body: &[u8]) -> Result<(ScriptFlags, usize), String> {
 
 /// A script's SHA1 in lower-case hex, its name in the script cache.
 pub fn sha1_hex(body: &[u8]) -> String {
-    sha1_smol::Sha1::from(body).digest().to_string()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let digest = sha1_smol::Sha1::from(body).digest().bytes();
+    let mut hex = String::with_capacity(40);
+    for byte in digest {
+        hex.push(DIGITS[usize::from(byte >> 4)] as char);
+        hex.push(DIGITS[usize::from(byte & 0xf)] as char);
+    }
+    hex
 }
 
 /// What a running script can ask of the server it runs in.
@@ -197,6 +204,8 @@ pub struct Engine {
     runner: Function,
     /// Sets or clears a table's read-only flag (not reachable by scripts).
     readonly: Function,
+    /// Sets KEYS and ARGV through the globals' read-only guard.
+    set_keys_argv: Function,
     runs: u32,
 }
 
@@ -241,11 +250,14 @@ impl Engine {
         // SAFETY: the function only reads its two arguments, checks that
         // the first is a table and flips that table's flag.
         let readonly = unsafe { lua.create_c_function(api::set_readonly)? };
+        // SAFETY: the function only sets two fields of the globals table.
+        let set_keys_argv = unsafe { lua.create_c_function(api::set_keys_argv)? };
         let engine = Engine {
             lua,
-            scripts: HashMap::new(),
+            scripts: HashMap::default(),
             runner,
             readonly,
+            set_keys_argv,
             runs: 0,
         };
         engine.protect_globals()?;
@@ -360,16 +372,21 @@ impl Engine {
                 run,
             );
         };
-        let sha = run.sha.clone();
-        let mut ended = run.clone();
+        let mut ended = None;
+        let mut run = Some(run);
         let outcome = self.set_arguments(keys, args).and_then(|()| {
-            self.lua.set_app_data(Running { host, run });
-            let outcome = self.runner.call::<MultiValue>(function);
-            if let Some(running) = self.lua.remove_app_data::<Running>() {
-                ended = running.run;
+            if let Some(run) = run.take() {
+                self.lua.set_app_data(Running { host, run });
             }
+            let outcome = self.runner.call::<MultiValue>(function);
+            ended = self
+                .lua
+                .remove_app_data::<Running>()
+                .map(|running| running.run);
             outcome
         });
+        let ended = ended.or(run).unwrap_or_default();
+        let sha = &ended.sha;
         self.runs += 1;
         if self.runs >= GC_CYCLE_RUNS {
             self.runs = 0;
@@ -382,7 +399,7 @@ impl Engine {
             };
         }
         let reply = match outcome {
-            Ok(values) => convert::outcome_reply(&values, &sha, ended.resp3),
+            Ok(values) => convert::outcome_reply(&values, sha, ended.resp3),
             Err(e) => Reply::error(format!(
                 "ERR Error running script {sha}, {}",
                 truncate(&e.to_string(), 100)
@@ -394,15 +411,9 @@ impl Engine {
     /// KEYS and ARGV are globals, set for each run through the read-only
     /// guard, as Redis sets them.
     fn set_arguments(&self, keys: &[Bytes], args: &[Bytes]) -> mlua::Result<()> {
-        let globals = self.lua.globals();
         let keys = self.array_of(keys)?;
         let args = self.array_of(args)?;
-        self.readonly.call::<()>((globals.clone(), false))?;
-        let set = globals
-            .raw_set("KEYS", keys)
-            .and_then(|()| globals.raw_set("ARGV", args));
-        self.readonly.call::<()>((globals, true))?;
-        set
+        self.set_keys_argv.call::<()>((keys, args))
     }
 
     fn array_of(&self, items: &[Bytes]) -> mlua::Result<Table> {
@@ -554,6 +565,15 @@ mod tests {
         // Precompiled chunks are refused, as in Redis.
         let dump = "return loadstring(string.dump(function() return 1 end)) == nil";
         assert_eq!(eval(&mut engine, &host, dump, &[]), Reply::Int(1));
+    }
+
+    #[test]
+    fn sha1_names_are_lower_case_hex() {
+        assert_eq!(sha1_hex(b""), "da39a3ee5e6b4b0d3255bfef95601890afd80709");
+        assert_eq!(
+            sha1_hex(b"return 1"),
+            "e0e1f9fabfc9d4800c877a703b823ac0578ff8db"
+        );
     }
 
     #[test]

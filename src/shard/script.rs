@@ -393,7 +393,9 @@ impl Core {
             flags,
             read_only: call.read_only || (!flags.compat && flags.no_writes),
             oom_at_start: oom,
-            started_ms: crate::command::now_ms(),
+            // The op's clock, refreshed before it ran (`run_op`, or the
+            // mesh batch it came in).
+            started_ms: self.db.borrow().now_ms,
             may_move: call.may_move,
             ..Run::default()
         };
@@ -405,7 +407,6 @@ impl Core {
         running
             .started_ms
             .store(run.started_ms.max(1), Ordering::Release);
-        self.db.borrow_mut().refresh_clock();
         self.defer_serving();
         let reply = match self.scripts.borrow_mut().as_mut() {
             Some(engine) => {
