@@ -119,7 +119,7 @@ pub struct ScriptCall {
     pub read_only: bool,
     /// The EXEC whose locks the script runs under, 0 outside one.
     pub transaction: u64,
-    /// It declares no keys and has not moved yet (see `MOVED`).
+    /// It declares no keys and has not moved yet (see `moved`).
     pub may_move: bool,
     /// The client's address, when a client is in MONITOR mode: the core
     /// that runs the script shows the EVAL itself, before the script's own
@@ -129,12 +129,24 @@ pub struct ScriptCall {
 
 /// What a script that declares no keys answers when the first key it
 /// touches is on another core (before any write): the coordinator runs it
-/// again there, once. Never seen by a client.
-const MOVED: &str = "SLOTCORE-SCRIPT-MOVED ";
+/// again there, once. Never seen by a client. A push reply, which no script
+/// can make (a script's value never converts to one), so that a script
+/// cannot pass for moved and be run twice.
+fn moved(core: usize) -> Reply {
+    Reply::Push(vec![
+        Reply::Simple("slotcore-script-moved".into()),
+        Reply::Int(core as i64),
+    ])
+}
 
 fn moved_to(reply: &Reply) -> Option<usize> {
     match reply {
-        Reply::Error(text) => text.strip_prefix(MOVED)?.parse().ok(),
+        Reply::Push(items) => match items.as_slice() {
+            [Reply::Simple(tag), Reply::Int(core)] if tag == "slotcore-script-moved" => {
+                usize::try_from(*core).ok()
+            }
+            _ => None,
+        },
         _ => None,
     }
 }
@@ -413,7 +425,7 @@ impl Core {
                 let (reply, ended) = engine.run(host, run, keys, args);
                 self.note_lua_memory(engine);
                 match ended.moved_to {
-                    Some(core) => Reply::error(format!("{MOVED}{core}")),
+                    Some(core) => moved(core),
                     None => reply,
                 }
             }
