@@ -299,6 +299,11 @@ pub fn format_g(value: f64, precision: usize) -> String {
         };
     }
     let precision = precision.max(1);
+    // Whole numbers with no more digits than the precision print as
+    // integers (the common case, without the exact decimal conversion).
+    if value.fract() == 0.0 && value.abs() < 10f64.powi(precision as i32) {
+        return format!("{}", value as i64);
+    }
     let scientific = format!("{:.*e}", precision - 1, value);
     // Rust's rounding of the mantissa decides the true exponent.
     let (mantissa, exp_text) = scientific.split_once('e').unwrap_or((&scientific, "0"));

@@ -9,6 +9,7 @@
 //! does.
 
 use super::convert::{error_table, reply_to_lua};
+use super::libs::{c_double_to_i32, c_double_to_i64, lua_to_number, lua_type_name};
 use super::rand::Lrand48;
 use super::Running;
 use crate::protocol::reply::format_g17;
@@ -344,29 +345,6 @@ pub fn lua_number_text(n: f64) -> String {
     crate::protocol::reply::format_g(n, 14)
 }
 
-/// `lua_tonumber`: numbers, and strings that read as one; else 0.
-fn number_of(value: &Value) -> Option<f64> {
-    match value {
-        Value::Integer(i) => Some(*i as f64),
-        Value::Number(n) => Some(*n),
-        Value::String(s) => parse_lua_number(&s.as_bytes()),
-        _ => None,
-    }
-}
-
-/// Lua 5.1's string → number conversion (strtod, or a hex integer).
-fn parse_lua_number(bytes: &[u8]) -> Option<f64> {
-    let text = std::str::from_utf8(bytes).ok()?.trim();
-    if let Some(hex) = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
-        return u64::from_str_radix(hex, 16).ok().map(|n| n as f64);
-    }
-    let lower = text.to_ascii_lowercase();
-    if lower.contains("inf") || lower.contains("nan") {
-        return lower.parse::<f64>().ok();
-    }
-    text.parse::<f64>().ok()
-}
-
 fn call(lua: &Lua, args: Args) -> mlua::Result<MultiValue> {
     command(lua, args, true)
 }
@@ -476,10 +454,10 @@ fn log(lua: &Lua, args: Args) -> mlua::Result<MultiValue> {
     if args.len() < 2 {
         return raise_error(lua, "redis.log() requires two arguments or more.");
     }
-    let Some(level) = number_of(&args.get(0)) else {
+    let Some(level) = lua_to_number(lua, &args.get(0)) else {
         return raise_error(lua, "First argument must be a number (log level).");
     };
-    let level = level as i32;
+    let level = c_double_to_i32(level);
     if !(0..=3).contains(&level) {
         return raise_error(lua, "Invalid debug level.");
     }
@@ -511,7 +489,7 @@ fn setresp(lua: &Lua, args: Args) -> mlua::Result<MultiValue> {
     if args.len() != 1 {
         return raise_error(lua, "redis.setresp() requires one argument.");
     }
-    let resp = number_of(&args.get(0)).unwrap_or(0.0) as i32;
+    let resp = c_double_to_i32(lua_to_number(lua, &args.get(0)).unwrap_or(0.0));
     if resp != 2 && resp != 3 {
         return raise_error(lua, "RESP version must be 2 or 3.");
     }
@@ -528,7 +506,7 @@ fn set_repl(lua: &Lua, args: Args) -> mlua::Result<MultiValue> {
     if args.len() != 1 {
         return raise_error(lua, "redis.set_repl() requires two arguments.");
     }
-    let flags = number_of(&args.get(0)).unwrap_or(0.0) as i32;
+    let flags = c_double_to_i32(lua_to_number(lua, &args.get(0)).unwrap_or(0.0));
     if flags & !3 != 0 {
         return raise_error(
             lua,
@@ -564,10 +542,11 @@ fn acl_check_cmd(lua: &Lua, args: Args) -> mlua::Result<MultiValue> {
 }
 
 /// luaL_checkint's argument, or luaL_argerror's message for it.
-fn check_int(args: &Args, index: usize) -> Result<i32, String> {
+fn check_int(lua: &Lua, args: &Args, index: usize) -> Result<i32, String> {
     let got = args.exists(index);
-    match got.as_ref().and_then(number_of) {
-        Some(n) => Ok((n as i64) as i32),
+    match got.as_ref().and_then(|value| lua_to_number(lua, value)) {
+        // (int)lua_tointeger: the 64-bit cast, then its low 32 bits.
+        Some(n) => Ok(c_double_to_i64(n) as i32),
         None => {
             let kind = match &got {
                 None => "no value",
@@ -578,20 +557,6 @@ fn check_int(args: &Args, index: usize) -> Result<i32, String> {
                 index + 1
             ))
         }
-    }
-}
-
-fn lua_type_name(value: &Value) -> &'static str {
-    match value {
-        Value::Nil => "nil",
-        Value::Boolean(_) => "boolean",
-        Value::Integer(_) | Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Table(_) => "table",
-        Value::Function(_) => "function",
-        Value::Thread(_) => "thread",
-        Value::LightUserData(_) | Value::UserData(_) => "userdata",
-        _ => "userdata",
     }
 }
 
@@ -615,15 +580,15 @@ fn random(lua: &Lua, args: Args) -> mlua::Result<MultiValue> {
     };
     let result = match args.len() {
         0 => Ok(r),
-        1 => check_int(&args, 0).and_then(|u| {
+        1 => check_int(lua, &args, 0).and_then(|u| {
             if 1 <= u {
                 Ok((r * u as f64).floor() + 1.0)
             } else {
                 Err("bad argument #1 to 'random' (interval is empty)".into())
             }
         }),
-        2 => check_int(&args, 0).and_then(|l| {
-            let u = check_int(&args, 1)?;
+        2 => check_int(lua, &args, 0).and_then(|l| {
+            let u = check_int(lua, &args, 1)?;
             if l <= u {
                 Ok((r * (u as f64 - l as f64 + 1.0)).floor() + l as f64)
             } else {
@@ -645,7 +610,7 @@ fn randomseed(lua: &Lua, args: Args) -> mlua::Result<MultiValue> {
             lua,
         );
     }
-    let seed = match check_int(&args, 0) {
+    let seed = match check_int(lua, &args, 0) {
         Ok(seed) => seed,
         Err(text) => return raise(text.replace("'random'", "'randomseed'"), lua),
     };

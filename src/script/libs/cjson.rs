@@ -548,52 +548,9 @@ fn append_string(output: &mut Vec<u8>, bytes: &[u8]) {
     output.push(b'"');
 }
 
-/// C's `%.<precision>g` (precision 1 to 17): the shorter of fixed and exponent notation for
-/// that many significant digits, trailing zeros removed.
+/// C's `%.<precision>g` (precision 1 to 17).
 fn format_general(number: f64, precision: usize) -> String {
-    if number.is_nan() {
-        return if number.is_sign_negative() {
-            "-nan"
-        } else {
-            "nan"
-        }
-        .to_string();
-    }
-    if number.is_infinite() {
-        return if number < 0.0 { "-inf" } else { "inf" }.to_string();
-    }
-    if number == 0.0 {
-        return if number.is_sign_negative() { "-0" } else { "0" }.to_string();
-    }
-    // Whole numbers with no more digits than the precision print as integers, and are
-    // common enough to skip the exact decimal conversion for.
-    let integer_max = 10f64.powi(precision as i32);
-    if number.fract() == 0.0 && number.abs() < integer_max {
-        return format!("{}", number as i64);
-    }
-    let scientific = format!("{:.*e}", precision - 1, number);
-    let (mantissa, exponent) = scientific.split_once('e').unwrap_or((&scientific, "0"));
-    let exponent: i64 = exponent.parse().unwrap_or(0);
-    if exponent < -4 || exponent >= precision as i64 {
-        let sign = if exponent < 0 { '-' } else { '+' };
-        format!(
-            "{}e{sign}{:02}",
-            trim_fraction(mantissa),
-            exponent.unsigned_abs()
-        )
-    } else {
-        let decimals = (precision as i64 - 1 - exponent) as usize;
-        trim_fraction(&format!("{number:.decimals$}")).to_string()
-    }
-}
-
-/// Removes trailing zeros after a decimal point, and the point if nothing follows it.
-fn trim_fraction(text: &str) -> &str {
-    if text.contains('.') {
-        text.trim_end_matches('0').trim_end_matches('.')
-    } else {
-        text
-    }
+    crate::protocol::reply::format_g(number, precision)
 }
 
 // ---------------------------------------------------------------------------------------

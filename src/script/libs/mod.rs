@@ -76,7 +76,7 @@ fn runtime_error(message: impl Into<String>) -> mlua::Error {
 }
 
 /// Lua's own name for a value's type (`lua_typename`): light userdata is "userdata" too.
-fn lua_type_name(value: &Value) -> &'static str {
+pub(crate) fn lua_type_name(value: &Value) -> &'static str {
     match value {
         Value::Nil => "nil",
         Value::Boolean(_) => "boolean",
@@ -91,7 +91,7 @@ fn lua_type_name(value: &Value) -> &'static str {
 }
 
 /// The number a value stands for under `lua_tonumber`: numbers, and strings Lua converts.
-fn lua_to_number(lua: &Lua, value: &Value) -> Option<f64> {
+pub(crate) fn lua_to_number(lua: &Lua, value: &Value) -> Option<f64> {
     match value {
         Value::Number(number) => Some(*number),
         Value::Integer(integer) => Some(*integer as f64),
@@ -102,7 +102,7 @@ fn lua_to_number(lua: &Lua, value: &Value) -> Option<f64> {
 
 /// `(int64_t)number` as x86-64 computes it (`cvttsd2si`): truncation toward zero, and
 /// `i64::MIN` for NaN and for anything out of range. `lua_tointeger` is this cast.
-fn c_double_to_i64(number: f64) -> i64 {
+pub(crate) fn c_double_to_i64(number: f64) -> i64 {
     const TWO_POW_63: f64 = 9_223_372_036_854_775_808.0;
     if number.is_nan() || !(-TWO_POW_63..TWO_POW_63).contains(&number) {
         i64::MIN
@@ -123,7 +123,7 @@ fn c_double_to_u64(number: f64) -> u64 {
 }
 
 /// `(int)number` as x86-64 computes it: truncation, and `i32::MIN` when out of range.
-fn c_double_to_i32(number: f64) -> i32 {
+pub(crate) fn c_double_to_i32(number: f64) -> i32 {
     if number.is_nan() || number <= -2_147_483_649.0 || number >= 2_147_483_648.0 {
         i32::MIN
     } else {
