@@ -28,6 +28,8 @@ pub mod scan;
 pub mod server;
 pub mod sets;
 pub mod sort;
+pub mod stream_groups;
+pub mod streams;
 pub mod strings;
 pub mod table;
 pub mod zsets;
@@ -200,7 +202,7 @@ pub fn drop_if_empty(db: &mut Db, key: &[u8]) {
             Value::Set(set) => set.is_empty(),
             Value::List(list) => list.is_empty(),
             Value::ZSet(zset) => zset.is_empty(),
-            Value::Str { .. } => false,
+            Value::Str { .. } | Value::Stream(_) => false,
         });
     if empty {
         db.keyspace.remove(slot, key);
@@ -252,6 +254,9 @@ fn key_ranges(spec: &CommandSpec, argv: &[Arg<'_>]) -> KeyRanges {
                 .map_or(0, |count| count as usize);
             let destination = (count > 0).then_some(1);
             return (destination, (3..3 + count).step_by(1), None);
+        }
+        KeyShape::Streams => {
+            return (None, streams::read_key_positions(argv).step_by(1), None);
         }
         KeyShape::GeoStore { options } => {
             let store = geo::store_key_position(argv, options);

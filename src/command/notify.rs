@@ -97,6 +97,9 @@ pub fn run_notifying(
         && super::sets::sismember(db, &[argv[0], argv[2], argv[3]]) == Reply::Int(1);
     let scores_before = matches!(spec.name, "zadd" | "geoadd")
         .then(|| super::zsets::named_scores(db, argv, spec.name == "geoadd"));
+    // Handlers that raise their own events (streams) raise them after the
+    // key's `new`, which Redis raises when the key is added.
+    let mark = db.events.len();
     let reply = super::run_guarded(run, db, argv);
     if reply.is_error() {
         return reply;
@@ -106,9 +109,12 @@ pub fn run_notifying(
         before != super::zsets::named_scores(db, argv, spec.name == "geoadd")
     });
     let after: Vec<bool> = keys.iter().map(|&i| db.key_exists(&argv[i])).collect();
+    let mut at = mark;
     for (n, &i) in keys.iter().enumerate() {
-        if !before[n] && after[n] {
-            db.notify(NEW, "new", &argv[i]);
+        if !before[n] && after[n] && db.wants(NEW) {
+            db.events
+                .insert(at, ("new", Bytes::copy_from_slice(&argv[i])));
+            at += 1;
         }
     }
     let changed = is_change(&reply);

@@ -5,6 +5,7 @@ use super::errors::{self, NOT_INTEGER, SYNTAX};
 use super::introspect::{self, Target};
 use super::table::COMMANDS;
 use super::{now_us, parse_int, Db};
+use crate::keyspace::stream::StreamId;
 use crate::keyspace::{Entry, Value};
 use crate::protocol::Arg;
 use crate::protocol::Reply;
@@ -302,6 +303,16 @@ fn object_digest(digest: &mut [u8; 20], entry: &Entry) {
             mix_digest(digest, &OBJ_SET.to_be_bytes());
             for member in set.members() {
                 xor_digest(digest, &member);
+            }
+        }
+        Value::Stream(stream) => {
+            const OBJ_STREAM: u32 = 6;
+            mix_digest(digest, &OBJ_STREAM.to_be_bytes());
+            for entry in stream.range(StreamId::MIN, StreamId::MAX) {
+                mix_digest(digest, format!("{}.{}", entry.id.ms, entry.id.seq).as_bytes());
+                for item in entry.items() {
+                    mix_digest(digest, item);
+                }
             }
         }
         Value::ZSet(zset) => {

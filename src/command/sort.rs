@@ -217,7 +217,7 @@ pub fn elements_of(value: &Value) -> Result<(SourceKind, Vec<Bytes>), Reply> {
                 .map(|(member, _)| member)
                 .collect(),
         )),
-        Value::Str { .. } | Value::Hash(_) => Err(Reply::error(WRONGTYPE)),
+        Value::Str { .. } | Value::Hash(_) | Value::Stream(_) => Err(Reply::error(WRONGTYPE)),
     }
 }
 

@@ -3,7 +3,8 @@
 //! them from `docs` (see `introspect`).
 
 use super::{
-    bitmaps, dump, geo, hashes, hyperloglog, keys, lists, server, sets, strings, zsets, ShardFn,
+    bitmaps, dump, geo, hashes, hyperloglog, keys, lists, server, sets, stream_groups, streams,
+    strings, zsets, ShardFn,
 };
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -102,6 +103,8 @@ pub enum Coord {
     Evalsha,
     EvalshaRo,
     Script,
+    Xread,
+    Xreadgroup,
 }
 
 #[derive(Clone, Copy)]
@@ -155,6 +158,8 @@ pub enum KeyShape {
     /// GEORADIUS and GEORADIUSBYMEMBER: the source, and the destination
     /// of their STORE or STOREDIST option (options begin at `options`).
     GeoStore { options: usize },
+    /// XREAD and XREADGROUP: the first half of what follows STREAMS.
+    Streams,
 }
 
 impl KeyShape {
@@ -169,6 +174,8 @@ impl KeyShape {
             KeyShape::GeoStore { options: 6 }
         } else if str_eq(name, "georadiusbymember") {
             KeyShape::GeoStore { options: 5 }
+        } else if str_eq(name, "xread") || str_eq(name, "xreadgroup") {
+            KeyShape::Streams
         } else if !is_one_of("movablekeys", flags) {
             KeyShape::Fixed
         } else if first_key == 1 {
@@ -218,7 +225,7 @@ const fn is_one_of(name: &str, names: &[&str]) -> bool {
 /// The commands whose first argument is a subcommand.
 const CONTAINERS: &[&str] = &[
     "client", "config", "command", "object", "memory", "debug", "cluster", "pubsub", "slowlog",
-    "latency", "script",
+    "latency", "script", "xgroup", "xinfo",
 ];
 
 impl CommandSpec {
@@ -374,6 +381,22 @@ pub static COMMANDS: &[CommandSpec] = &[
     command!("bitfield", -2, ["write", "denyoom"], ["@write", "@bitmap", "@slow"], 1, 1, 1, "bitmap", "3.2.0", "Perform arbitrary bitfield integer operations on strings", S(bitmaps::bitfield)),
     command!("bitfield_ro", -2, ["readonly", "fast"], ["@read", "@bitmap", "@fast"], 1, 1, 1, "bitmap", "6.0.0", "Perform arbitrary bitfield integer operations on strings. Read-only variant of BITFIELD", S(bitmaps::bitfield_ro)),
     // hyperloglog
+    // streams
+    command!("xadd", -5, ["write", "denyoom", "fast"], ["@write", "@stream", "@fast"], 1, 1, 1, "stream", "5.0.0", "Appends a new entry to a stream", S(streams::xadd)),
+    command!("xlen", 2, ["readonly", "fast"], ["@read", "@stream", "@fast"], 1, 1, 1, "stream", "5.0.0", "Return the number of entries in a stream", S(streams::xlen)),
+    command!("xrange", -4, ["readonly"], ["@read", "@stream", "@slow"], 1, 1, 1, "stream", "5.0.0", "Return a range of elements in a stream, with IDs matching the specified IDs interval", S(streams::xrange)),
+    command!("xrevrange", -4, ["readonly"], ["@read", "@stream", "@slow"], 1, 1, 1, "stream", "5.0.0", "Return a range of elements in a stream, with IDs matching the specified IDs interval, in reverse order (from greater to smaller IDs) compared to XRANGE", S(streams::xrevrange)),
+    command!("xdel", -3, ["write", "fast"], ["@write", "@stream", "@fast"], 1, 1, 1, "stream", "5.0.0", "Removes the specified entries from the stream. Returns the number of items actually deleted, that may be different from the number of IDs passed in case certain IDs do not exist.", S(streams::xdel)),
+    command!("xtrim", -4, ["write"], ["@write", "@stream", "@slow"], 1, 1, 1, "stream", "5.0.0", "Trims the stream to (approximately if '~' is passed) a certain size", S(streams::xtrim)),
+    command!("xsetid", -3, ["write", "denyoom", "fast"], ["@write", "@stream", "@fast"], 1, 1, 1, "stream", "5.0.0", "An internal command for replicating stream values", S(streams::xsetid)),
+    command!("xread", -4, ["readonly", "blocking", "movablekeys"], ["@read", "@stream", "@slow", "@blocking"], 0, 0, 0, "stream", "5.0.0", "Return never seen elements in multiple streams, with IDs greater than the ones reported by the caller for each stream. Can block.", X(streams::xread, Coord::Xread)),
+    command!("xreadgroup", -7, ["write", "blocking", "movablekeys"], ["@write", "@stream", "@slow", "@blocking"], 0, 0, 0, "stream", "5.0.0", "Return new entries from a stream using a consumer group, or access the history of the pending entries for a given consumer. Can block.", X(streams::xreadgroup, Coord::Xreadgroup)),
+    command!("xgroup", -2, ["write"], ["@slow"], 2, 2, 1, "stream", "5.0.0", "A container for consumer groups commands", S(stream_groups::xgroup)),
+    command!("xack", -4, ["write", "fast"], ["@write", "@stream", "@fast"], 1, 1, 1, "stream", "5.0.0", "Marks a pending message as correctly processed, effectively removing it from the pending entries list of the consumer group. Return value of the command is the number of messages successfully acknowledged, that is, the IDs we were actually able to resolve in the PEL.", S(stream_groups::xack)),
+    command!("xpending", -3, ["readonly"], ["@read", "@stream", "@slow"], 1, 1, 1, "stream", "5.0.0", "Return information and entries from a stream consumer group pending entries list, that are messages fetched but never acknowledged.", S(stream_groups::xpending)),
+    command!("xclaim", -6, ["write", "fast"], ["@write", "@stream", "@fast"], 1, 1, 1, "stream", "5.0.0", "Changes (or acquires) ownership of a message in a consumer group, as if the message was delivered to the specified consumer.", S(stream_groups::xclaim)),
+    command!("xautoclaim", -6, ["write", "fast"], ["@write", "@stream", "@fast"], 1, 1, 1, "stream", "6.2.0", "Changes (or acquires) ownership of messages in a consumer group, as if the messages were delivered to the specified consumer.", S(stream_groups::xautoclaim)),
+    command!("xinfo", -2, ["readonly"], ["@slow"], 2, 2, 1, "stream", "5.0.0", "A container for stream introspection commands", S(stream_groups::xinfo)),
     command!("pfadd", -2, ["write", "denyoom", "fast"], ["@write", "@hyperloglog", "@fast"], 1, 1, 1, "hyperloglog", "2.8.9", "Adds the specified elements to the specified HyperLogLog.", S(hyperloglog::pfadd)),
     command!("pfcount", -2, ["readonly"], ["@read", "@hyperloglog", "@slow"], 1, -1, 1, "hyperloglog", "2.8.9", "Return the approximated cardinality of the set(s) observed by the HyperLogLog at key(s).", X(hyperloglog::pfcount, Coord::Pfcount)),
     command!("pfmerge", -2, ["write", "denyoom"], ["@write", "@hyperloglog", "@slow"], 1, -1, 1, "hyperloglog", "2.8.9", "Merge N different HyperLogLogs into a single one.", X(hyperloglog::pfmerge, Coord::Pfmerge)),
@@ -595,6 +618,18 @@ static SUBCOMMANDS: &[(&str, &[&str])] = &[
         "object",
         &["encoding", "freq", "help", "idletime", "refcount"],
     ),
+    (
+        "xgroup",
+        &[
+            "create",
+            "createconsumer",
+            "delconsumer",
+            "destroy",
+            "help",
+            "setid",
+        ],
+    ),
+    ("xinfo", &["consumers", "groups", "help", "stream"]),
 ];
 
 /// The implemented subcommands of the command `name` (lower case).

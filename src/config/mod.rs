@@ -79,6 +79,8 @@ pub struct Config {
     pub io_memory_bytes: u64,
     /// A hash keeps the compact (listpack) encoding up to this many fields…
     pub hash_max_listpack_entries: u64,
+    pub stream_node_max_bytes: u64,
+    pub stream_node_max_entries: u64,
     /// …and while every field and value is at most this many bytes.
     pub hash_max_listpack_value: u64,
     /// A set of integers keeps the intset encoding up to this many members.
@@ -157,6 +159,8 @@ impl Default for Config {
             lazyfree_lazy_user_flush: false,
             io_memory_bytes: 1024 * 1024,
             hash_max_listpack_entries: 512,
+            stream_node_max_bytes: 4096,
+            stream_node_max_entries: 100,
             hash_max_listpack_value: 64,
             set_max_intset_entries: 512,
             hll_sparse_max_bytes: 3000,

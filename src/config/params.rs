@@ -400,6 +400,18 @@ pub static PARAMETERS: &[ParamSpec] = &[
             c.notify_keyspace_events = crate::config::notify::flags_to_string(c.notify_flags);
         }
     ),
+    param!(
+        "stream-node-max-bytes",
+        true,
+        |c| c.stream_node_max_bytes.to_string(),
+        |c, a| c.stream_node_max_bytes = bounded_memory(a, i64::MAX as u64)?
+    ),
+    param!(
+        "stream-node-max-entries",
+        true,
+        |c| c.stream_node_max_entries.to_string(),
+        |c, a| c.stream_node_max_entries = integer(a, 0, i64::MAX)? as u64
+    ),
     // Each encoding threshold answers to its 7.0 name and to its older
     // ziplist alias, as in Redis.
     param!(

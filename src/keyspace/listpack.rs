@@ -34,9 +34,30 @@ pub fn encode<'a>(items: impl Iterator<Item = &'a [u8]>) -> Vec<u8> {
 
 /// The bytes one item takes in a listpack, with its back length.
 pub fn entry_bytes(item: &[u8]) -> usize {
-    let mut scratch = Vec::with_capacity(item.len() + 9);
-    encode_entry(item, &mut scratch);
-    scratch.len() + backlen_bytes(scratch.len())
+    let encoded = match parse_i64_strict(item) {
+        Some(value) => int_encoded_bytes(value),
+        None if item.len() < 64 => 1 + item.len(),
+        None if item.len() < 4096 => 2 + item.len(),
+        None => 5 + item.len(),
+    };
+    encoded + backlen_bytes(encoded)
+}
+
+/// The bytes an integer takes in a listpack, with its back length.
+pub fn int_entry_bytes(value: i64) -> usize {
+    int_encoded_bytes(value) + 1
+}
+
+/// The bytes of an integer's encoding byte and data (see `encode_entry`).
+fn int_encoded_bytes(value: i64) -> usize {
+    match value {
+        0..=127 => 1,
+        -4096..=4095 => 2,
+        -32768..=32767 => 3,
+        -8_388_608..=8_388_607 => 4,
+        _ if i32::try_from(value).is_ok() => 5,
+        _ => 9,
+    }
 }
 
 fn encode_entry(item: &[u8], out: &mut Vec<u8>) {

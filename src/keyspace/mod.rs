@@ -14,6 +14,7 @@ mod listpack;
 mod lzf;
 pub mod packed;
 pub mod rdb;
+pub mod stream;
 mod slotmap;
 mod strbytes;
 mod value;

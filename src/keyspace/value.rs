@@ -302,6 +302,7 @@ pub enum Value {
     /// into listpack nodes by `list-max-listpack-size`.
     List(Box<VecDeque<Bytes>>),
     ZSet(ZSet),
+    Stream(Box<super::stream::Stream>),
 }
 
 /// How SET stores a string: `int` when it reads as a canonical integer,
@@ -363,6 +364,7 @@ impl Value {
             Value::Set(_) => "set",
             Value::List(_) => "list",
             Value::ZSet(_) => "zset",
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -393,6 +395,7 @@ impl Value {
                 ZSet::Listpack(_) => "listpack",
                 ZSet::Skiplist(_) => "skiplist",
             },
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -410,6 +413,7 @@ impl Value {
             Value::Hash(hash) => hash.memory_bytes(),
             Value::Set(set) => set.memory_bytes(),
             Value::ZSet(zset) => zset.memory_bytes(),
+            Value::Stream(stream) => stream.memory_bytes(),
             Value::List(items) => {
                 32 + items.capacity() * 32 + items.iter().map(|i| i.len()).sum::<usize>()
             }

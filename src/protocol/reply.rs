@@ -32,6 +32,9 @@ pub enum Reply {
     /// Pairs (HRANDFIELD ... WITHVALUES): one flat array in RESP2, an
     /// array of two-element arrays in RESP3.
     Pairs(Vec<(Reply, Reply)>),
+    /// A map keyed by key names (XREAD): a RESP3 map, an array of
+    /// two-element arrays in RESP2.
+    KeyedMap(Vec<(Reply, Reply)>),
     /// A RESP3 double; a bulk string in RESP2.
     Double(f64),
     /// A double written as Redis's addReplyHumanLongDouble writes it
@@ -135,6 +138,20 @@ impl Reply {
                     encode_header(b'*', 2 * pairs.len() as i64, out);
                 }
                 for (key, value) in pairs {
+                    key.encode(resp3, out);
+                    value.encode(resp3, out);
+                }
+            }
+            Reply::KeyedMap(pairs) => {
+                if resp3 {
+                    encode_header(b'%', pairs.len() as i64, out);
+                } else {
+                    encode_header(b'*', pairs.len() as i64, out);
+                }
+                for (key, value) in pairs {
+                    if !resp3 {
+                        encode_header(b'*', 2, out);
+                    }
                     key.encode(resp3, out);
                     value.encode(resp3, out);
                 }

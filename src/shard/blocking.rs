@@ -46,6 +46,10 @@ pub enum BlockKind {
     /// BZPOPMIN / BZPOPMAX (`count` None: [key, member, score]) and BZMPOP
     /// ([key, [[member, score]...]]).
     Zpop { max: bool, count: Option<usize> },
+    /// XREAD / XREADGROUP: entries after an id, or new to a group. Unlike
+    /// pops, every reader the new entries concern is served, not only the
+    /// first in line.
+    Stream(Arc<crate::command::streams::StreamWait>),
 }
 
 /// The answer for a blocked client. `retry`: a BLMOVE whose destination
@@ -139,6 +143,9 @@ impl Core {
     fn ready_for(&self, key: &[u8], kind: &BlockKind) -> bool {
         let mut db = self.db.borrow_mut();
         let length = match kind {
+            BlockKind::Stream(wait) => {
+                return crate::command::streams::blocked_ready(&mut db, key, wait)
+            }
             BlockKind::Zpop { .. } => zsets::zcard(
                 &mut db,
                 &args_of(&[Bytes::from_static(b"zcard"), Bytes::copy_from_slice(key)]),
@@ -168,6 +175,18 @@ impl Core {
         let key_arg = key.clone();
         let side = |left: bool| Bytes::from_static(if left { b"LEFT" } else { b"RIGHT" });
         let served = match &waiter.kind {
+            BlockKind::Stream(wait) => {
+                let reply = crate::command::streams::serve_blocked(&mut db, key, wait);
+                drop(db);
+                self.publish_events();
+                waiter.answer(Served {
+                    reply,
+                    retry: false,
+                });
+                // Redis signals no modified key for a read, even a group's:
+                // watchers are not touched.
+                return true;
+            }
             BlockKind::Pop { left } => {
                 let argv = [Bytes::from_static(b"lpop"), key_arg.clone()];
                 let reply = if *left {
@@ -255,6 +274,7 @@ impl Core {
                 BlockKind::Zpop { max, .. } => {
                     db.notify(ZSET, if *max { "zpopmax" } else { "zpopmin" }, key)
                 }
+                BlockKind::Stream(_) => {}
             }
             let (slot, now) = (db.slot(key), db.now_ms);
             if !db.keyspace.contains(slot, key, now) {
@@ -307,10 +327,15 @@ impl Core {
                 return;
             }
         }
+        self.serve_stream_readers(key);
         loop {
             let Some(waiter) = self.blocked.borrow_mut().front(key) else {
                 return;
             };
+            if matches!(waiter.kind, BlockKind::Stream(_)) {
+                // Served above, or not ready.
+                return;
+            }
             if !self.ready_for(key, &waiter.kind) {
                 return;
             }
@@ -320,6 +345,31 @@ impl Core {
             if waiter.claim() && !self.serve(&Bytes::copy_from_slice(key), &waiter) {
                 return;
             }
+        }
+    }
+
+    /// Serves every stream reader blocked on `key` that now has something
+    /// to read, in the order they blocked.
+    fn serve_stream_readers(&self, key: &[u8]) {
+        let readers: Vec<Arc<Waiter>> = match self.blocked.borrow().keys.get(key) {
+            Some(list) => list
+                .iter()
+                .filter(|w| matches!(w.kind, BlockKind::Stream(_)) && !w.is_claimed())
+                .cloned()
+                .collect(),
+            None => return,
+        };
+        for reader in readers {
+            if self.ready_for(key, &reader.kind) && reader.claim() {
+                if let Some(list) = self.blocked.borrow_mut().keys.get_mut(key) {
+                    list.retain(|w| !Arc::ptr_eq(w, &reader));
+                }
+                self.serve(&Bytes::copy_from_slice(key), &reader);
+            }
+        }
+        let mut blocked = self.blocked.borrow_mut();
+        if blocked.keys.get(key).is_some_and(|list| list.is_empty()) {
+            blocked.keys.remove(key);
         }
     }
 
@@ -615,6 +665,17 @@ impl Conn {
                 Box::pin(self.run_coord_guarded(coord, argv)).await
             }
         }
+    }
+
+    /// XREAD / XREADGROUP's wait: until a core answers, the timeout
+    /// passes (a null array) or the client goes.
+    pub(super) async fn block_for_streams(
+        &mut self,
+        keys: Vec<Bytes>,
+        kind: BlockKind,
+        timeout: Option<Duration>,
+    ) -> Reply {
+        self.block_on(keys, kind, timeout, Reply::NilArray).await
     }
 
     /// Blocks until a key is served or the timeout passes; the time is the

@@ -175,6 +175,12 @@ impl Conn {
                 key: 1,
             };
         }
+        // XREAD / XREADGROUP ... BLOCK: the coordinator blocks.
+        if spec.keys == crate::command::KeyShape::Streams
+            && crate::command::streams::read_blocks(argv)
+        {
+            return Route::Many;
+        }
         let mut positions = key_positions(spec, argv);
         let Some(first) = positions.next() else {
             return Route::Keyless;

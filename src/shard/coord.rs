@@ -105,6 +105,8 @@ impl Conn {
             Coord::Zrangestore => self.zrangestore_cross(argv).await,
             Coord::GeoStore => self.geo_store_cross(argv).await,
             Coord::Sort => self.sort(argv, false).await,
+            Coord::Xread => self.stream_read(argv, false).await,
+            Coord::Xreadgroup => self.stream_read(argv, true).await,
             Coord::SortRo => self.sort(argv, true).await,
             Coord::Keys => {
                 let parts = self

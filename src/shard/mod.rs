@@ -22,6 +22,7 @@ mod script;
 mod serverlog;
 mod sort;
 mod stats;
+mod streams;
 mod transaction;
 
 use crate::cluster::ClusterView;
