@@ -309,7 +309,10 @@ fn object_digest(digest: &mut [u8; 20], entry: &Entry) {
             const OBJ_STREAM: u32 = 6;
             mix_digest(digest, &OBJ_STREAM.to_be_bytes());
             for entry in stream.range(StreamId::MIN, StreamId::MAX) {
-                mix_digest(digest, format!("{}.{}", entry.id.ms, entry.id.seq).as_bytes());
+                mix_digest(
+                    digest,
+                    format!("{}.{}", entry.id.ms, entry.id.seq).as_bytes(),
+                );
                 for item in entry.items() {
                     mix_digest(digest, item);
                 }

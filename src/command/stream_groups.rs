@@ -8,7 +8,7 @@ use super::streams::{
     entry_reply, parse_id, parse_strict_id, range_reply, write_or_create_stream, write_stream,
 };
 use super::{parse_int, typed_value, Db};
-use crate::config::notify::{NEW, STREAM};
+use crate::config::notify::STREAM;
 use crate::keyspace::stream::{Group, Nack, Stream, StreamId, ENTRIES_READ_UNKNOWN};
 use crate::keyspace::Value;
 use crate::protocol::Arg;
@@ -228,8 +228,8 @@ fn xgroup_inner(db: &mut Db, argv: &[Arg<'_>]) -> Result<Reply, Reply> {
         let key = &argv[2];
         if !exists {
             // MKSTREAM, now that the command can no longer fail.
+            // (`new` is raised around the command, before its own events.)
             write_or_create_stream(db, key)?;
-            db.notify(NEW, "new", key);
         }
         let stream = write_or_create_stream(db, key)?;
         if stream.groups.contains_key(&argv[3][..]) {
@@ -255,7 +255,13 @@ fn xgroup_inner(db: &mut Db, argv: &[Arg<'_>]) -> Result<Reply, Reply> {
         Ok(Reply::ok())
     } else if is(b"DESTROY") && argc == 4 {
         let removed = match write_stream(db, &argv[2])? {
-            Some(stream) => stream.groups.remove(&argv[3][..]).is_some(),
+            Some(stream) => {
+                let removed = stream.groups.remove(&argv[3][..]).is_some();
+                // Redis signals the key: its blocked group readers learn
+                // the group is gone.
+                stream.signals += u64::from(removed);
+                removed
+            }
             None => false,
         };
         if removed {
@@ -383,8 +389,7 @@ fn xpending_inner(db: &mut Db, argv: &[Arg<'_>]) -> Result<Reply, Reply> {
 /// XPENDING key group: the count, the smallest and greatest ids, and the
 /// consumers with pending entries with their counts (as bulk strings).
 fn pending_summary(group: &Group) -> Reply {
-    let (Some(first), Some(last)) = (group.pel.keys().next(), group.pel.keys().next_back())
-    else {
+    let (Some(first), Some(last)) = (group.pel.keys().next(), group.pel.keys().next_back()) else {
         return Reply::Array(vec![Reply::Int(0), Reply::Nil, Reply::Nil, Reply::NilArray]);
     };
     let consumers = group
@@ -423,7 +428,7 @@ fn pending_entries(group: &Group, range: &PendingRange, now: i64) -> Reply {
         let Some(nack) = group.pel.get(&id) else {
             continue;
         };
-        let idle = now - nack.delivery_time;
+        let idle = now.wrapping_sub(nack.delivery_time);
         if range.min_idle != 0 && idle < range.min_idle {
             continue;
         }
@@ -486,7 +491,7 @@ fn give(
     match count {
         DeliveryCount::Set(value) => nack.delivery_count = value,
         DeliveryCount::Keep => {}
-        DeliveryCount::Increment => nack.delivery_count += 1,
+        DeliveryCount::Increment => nack.delivery_count = nack.delivery_count.wrapping_add(1),
     }
     if moves {
         if let Some((name, new)) = group.consumers.get_key_value(consumer) {
@@ -541,8 +546,10 @@ fn parse_claim_options(argv: &[Arg<'_>], now: i64) -> Result<ClaimOptions, Reply
                 long_long_or(&argv[j], "ERR Invalid TIME option argument for XCLAIM")?;
         } else if opt.eq_ignore_ascii_case(b"RETRYCOUNT") && more > 0 {
             j += 1;
-            options.retry_count =
-                long_long_or(&argv[j], "ERR Invalid RETRYCOUNT option argument for XCLAIM")?;
+            options.retry_count = long_long_or(
+                &argv[j],
+                "ERR Invalid RETRYCOUNT option argument for XCLAIM",
+            )?;
         } else if opt.eq_ignore_ascii_case(b"LASTID") && more > 0 {
             j += 1;
             options.last_id = parse_strict_id(&argv[j], 0)?;
@@ -587,7 +594,9 @@ fn xclaim_inner(db: &mut Db, argv: &[Arg<'_>]) -> Result<(Reply, bool), Reply> {
         j += 1;
     }
     let options = parse_claim_options(&argv[j..], now)?;
-    Ok(claim(stream, &argv[2], &argv[3], &ids, min_idle, &options, now))
+    Ok(claim(
+        stream, &argv[2], &argv[3], &ids, min_idle, &options, now,
+    ))
 }
 
 /// The claiming part of XCLAIM, on a stream known to have the group.
@@ -637,7 +646,7 @@ fn claim(
             continue;
         };
         // A NACK FORCE made has no owner, and no idle time to check.
-        if !forced && min_idle != 0 && now - nack.delivery_time < min_idle {
+        if !forced && min_idle != 0 && now.wrapping_sub(nack.delivery_time) < min_idle {
             continue;
         }
         let count = if options.retry_count >= 0 {
@@ -692,8 +701,15 @@ pub fn xautoclaim(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
 }
 
 fn xautoclaim_inner(db: &mut Db, argv: &[Arg<'_>]) -> Result<(Reply, bool), Reply> {
-    let min_idle =
-        long_long_or(&argv[4], "ERR Invalid min-idle-time argument for XAUTOCLAIM")?.max(0);
+    let now = db.now_ms as i64;
+    // Redis looks the key up first (a keyspace hit or miss), and checks
+    // its type after the arguments.
+    let found = lookup_read(db, &argv[1]);
+    let min_idle = long_long_or(
+        &argv[4],
+        "ERR Invalid min-idle-time argument for XAUTOCLAIM",
+    )?
+    .max(0);
     let (mut start, start_exclusive) = parse_interval(&argv[5], 0)?;
     if start_exclusive {
         start = start
@@ -718,8 +734,7 @@ fn xautoclaim_inner(db: &mut Db, argv: &[Arg<'_>]) -> Result<(Reply, bool), Repl
         }
         j += 1;
     }
-    let now = db.now_ms as i64;
-    let stream = lookup_read(db, &argv[1])?
+    let stream = found?
         .filter(|s| s.groups.contains_key(&argv[2][..]))
         .ok_or_else(|| no_key_or_group(&argv[1], &argv[2]))?;
     if autoclaim_allocation_fails(count) {
@@ -778,7 +793,10 @@ fn autoclaim(
             count -= 1;
             continue;
         };
-        let idle = group.pel.get(&id).map_or(0, |n| now - n.delivery_time);
+        let idle = group
+            .pel
+            .get(&id)
+            .map_or(0, |n| now.wrapping_sub(n.delivery_time));
         if min_idle != 0 && idle < min_idle {
             continue;
         }
@@ -870,7 +888,10 @@ fn consumers_info(group: &Group, now: i64) -> Reply {
                 Reply::Map(vec![
                     (field("name"), Reply::Bulk(name.clone())),
                     (field("pending"), Reply::Int(consumer.pel.len() as i64)),
-                    (field("idle"), Reply::Int((now - consumer.seen_time).max(0))),
+                    (
+                        field("idle"),
+                        Reply::Int(now.wrapping_sub(consumer.seen_time).max(0)),
+                    ),
                 ])
             })
             .collect(),
@@ -1068,4 +1089,278 @@ fn group_full_info(stream: &Stream, name: &Bytes, group: &Group, limit: usize) -
         (field("pending"), Reply::Array(pending)),
         (field("consumers"), Reply::Array(consumers)),
     ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keyspace::stream::NodeLimits;
+
+    fn stream_with(ids: &[(u64, u64)], limits: NodeLimits) -> Stream {
+        let mut stream = Stream::new();
+        for &(ms, seq) in ids {
+            stream
+                .append(StreamId::new(ms, seq), &[b"f", b"v"], limits)
+                .expect("append");
+        }
+        stream
+    }
+
+    fn one_per_node() -> NodeLimits {
+        NodeLimits {
+            max_bytes: 4096,
+            max_entries: 1,
+        }
+    }
+
+    fn ids_of(ids: &[(u64, u64)]) -> Vec<StreamId> {
+        ids.iter()
+            .map(|&(ms, seq)| StreamId::new(ms, seq))
+            .collect()
+    }
+
+    /// A group where `owner` has every id pending, delivered at `time`.
+    fn group_with_pending(ids: &[StreamId], owner: &[u8], time: i64) -> Group {
+        let mut group = Group::new(StreamId::MIN, ENTRIES_READ_UNKNOWN);
+        group.consumer_or_create(owner, time);
+        for &id in ids {
+            group.pel.insert(
+                id,
+                Nack {
+                    delivery_time: time,
+                    delivery_count: 1,
+                    consumer: Bytes::copy_from_slice(owner),
+                },
+            );
+            group.consumers.get_mut(owner).unwrap().pel.insert(id);
+        }
+        group
+    }
+
+    fn bulk(text: &str) -> Reply {
+        Reply::Bulk(Bytes::copy_from_slice(text.as_bytes()))
+    }
+
+    #[test]
+    fn rax_nodes_count_as_redis_reports_them() {
+        // Values read from Redis 7.0.15's XINFO STREAM.
+        assert_eq!(rax_node_count(std::iter::empty()), 1);
+        assert_eq!(rax_node_count(ids_of(&[(5, 5)]).into_iter()), 2);
+        assert_eq!(
+            rax_node_count(ids_of(&[(1, 0), (2, 0), (2, 1)]).into_iter()),
+            8
+        );
+        // The count depends on the keys alone.
+        let stream = stream_with(&[(1, 0), (2, 0), (2, 1)], one_per_node());
+        assert_eq!(stream.node_count(), 3);
+        assert_eq!(rax_node_count(stream.node_ids()), 8);
+    }
+
+    #[test]
+    fn pending_summary_lists_consumers_with_entries() {
+        let ids = ids_of(&[(1, 0), (2, 0)]);
+        let mut group = group_with_pending(&ids, b"alice", 0);
+        group.consumer_or_create(b"bob", 0);
+        assert_eq!(
+            pending_summary(&group),
+            Reply::Array(vec![
+                Reply::Int(2),
+                bulk("1-0"),
+                bulk("2-0"),
+                Reply::Array(vec![Reply::Array(vec![bulk("alice"), bulk("2")])]),
+            ])
+        );
+        let empty = Group::new(StreamId::MIN, 0);
+        assert_eq!(
+            pending_summary(&empty),
+            Reply::Array(vec![Reply::Int(0), Reply::Nil, Reply::Nil, Reply::NilArray])
+        );
+    }
+
+    #[test]
+    fn pending_entries_filter_by_range_idle_and_count() {
+        let ids = ids_of(&[(1, 0), (2, 0), (3, 0)]);
+        let mut group = group_with_pending(&ids, b"alice", 1000);
+        group.pel.get_mut(&ids[1]).unwrap().delivery_time = 500;
+        let range = PendingRange {
+            min_idle: 600,
+            start: StreamId::MIN,
+            end: StreamId::MAX,
+            count: 10,
+            consumer: None,
+        };
+        let Reply::Array(rows) = pending_entries(&group, &range, 1200) else {
+            panic!("not an array");
+        };
+        assert_eq!(
+            rows,
+            vec![Reply::Array(vec![
+                bulk("2-0"),
+                bulk("alice"),
+                Reply::Int(700),
+                Reply::Int(1)
+            ])]
+        );
+        let range = PendingRange {
+            min_idle: 0,
+            start: StreamId::new(2, 0),
+            end: StreamId::MAX,
+            count: 1,
+            consumer: Some(Bytes::from_static(b"alice")),
+        };
+        let Reply::Array(rows) = pending_entries(&group, &range, 1200) else {
+            panic!("not an array");
+        };
+        assert_eq!(rows.len(), 1);
+        let nobody = PendingRange {
+            consumer: Some(Bytes::from_static(b"nobody")),
+            ..range
+        };
+        assert_eq!(
+            pending_entries(&group, &nobody, 0),
+            Reply::Array(Vec::new())
+        );
+    }
+
+    #[test]
+    fn xclaim_moves_entries_and_drops_deleted_ones() {
+        let mut stream = stream_with(&[(1, 0), (2, 0), (3, 0)], NodeLimits::default());
+        let ids = ids_of(&[(1, 0), (2, 0), (3, 0)]);
+        stream.groups.insert(
+            Bytes::from_static(b"g"),
+            group_with_pending(&ids, b"alice", 0),
+        );
+        stream.delete(ids[2]);
+        let options = ClaimOptions {
+            force: false,
+            justid: true,
+            delivery_time: 40,
+            retry_count: -1,
+            last_id: StreamId::new(9, 0),
+        };
+        let (reply, created) = claim(&mut stream, b"g", b"bob", &ids, 0, &options, 100);
+        assert!(created);
+        assert_eq!(reply, Reply::Array(vec![bulk("1-0"), bulk("2-0")]));
+        let group = &stream.groups[&b"g"[..]];
+        assert_eq!(group.last_id, StreamId::new(9, 0));
+        assert!(!group.pel.contains_key(&ids[2]));
+        assert!(group.consumers[&b"alice"[..]].pel.is_empty());
+        assert_eq!(group.consumers[&b"bob"[..]].pel.len(), 2);
+        let nack = &group.pel[&ids[0]];
+        // JUSTID leaves the delivery count alone.
+        assert_eq!((nack.delivery_time, nack.delivery_count), (40, 1));
+        assert_eq!(&nack.consumer[..], b"bob");
+    }
+
+    #[test]
+    fn xclaim_force_creates_the_nack_and_counts_a_delivery() {
+        let mut stream = stream_with(&[(1, 0)], NodeLimits::default());
+        stream
+            .groups
+            .insert(Bytes::from_static(b"g"), Group::new(StreamId::MIN, 0));
+        let options = ClaimOptions {
+            force: true,
+            justid: false,
+            delivery_time: -1,
+            retry_count: -1,
+            last_id: StreamId::MIN,
+        };
+        let ids = ids_of(&[(1, 0), (7, 0)]);
+        let (reply, created) = claim(&mut stream, b"g", b"", &ids, 1_000_000, &options, 100);
+        assert!(created);
+        let Reply::Array(entries) = reply else {
+            panic!("not an array");
+        };
+        assert_eq!(entries.len(), 1);
+        let group = &stream.groups[&b"g"[..]];
+        let nack = &group.pel[&ids[0]];
+        assert_eq!((nack.delivery_time, nack.delivery_count), (100, 2));
+        assert!(group.consumers[&b""[..]].pel.contains(&ids[0]));
+        assert!(!group.pel.contains_key(&ids[1]));
+    }
+
+    #[test]
+    fn xautoclaim_returns_the_next_cursor_and_deleted_ids() {
+        let all = [(1, 0), (2, 0), (3, 0), (4, 0)];
+        let mut stream = stream_with(&all, NodeLimits::default());
+        let ids = ids_of(&all);
+        stream.groups.insert(
+            Bytes::from_static(b"g"),
+            group_with_pending(&ids, b"alice", 0),
+        );
+        stream.delete(ids[1]);
+        let (reply, _) = autoclaim(&mut stream, b"g", b"bob", 0, StreamId::MIN, 2, true, 10);
+        assert_eq!(
+            reply,
+            Reply::Array(vec![
+                bulk("3-0"),
+                Reply::Array(vec![bulk("1-0")]),
+                Reply::Array(vec![bulk("2-0")]),
+            ])
+        );
+        let (reply, created) = autoclaim(
+            &mut stream,
+            b"g",
+            b"bob",
+            0,
+            StreamId::new(3, 0),
+            5,
+            true,
+            10,
+        );
+        assert!(!created);
+        assert_eq!(
+            reply,
+            Reply::Array(vec![
+                bulk("0-0"),
+                Reply::Array(vec![bulk("3-0"), bulk("4-0")]),
+                Reply::Array(Vec::new()),
+            ])
+        );
+        // Entries not idle long enough use up attempts (COUNT * 10).
+        let (reply, _) = autoclaim(
+            &mut stream,
+            b"g",
+            b"carol",
+            100,
+            StreamId::MIN,
+            1,
+            false,
+            10,
+        );
+        assert_eq!(
+            reply,
+            Reply::Array(vec![
+                bulk("0-0"),
+                Reply::Array(Vec::new()),
+                Reply::Array(Vec::new()),
+            ])
+        );
+        assert!(!stream.groups[&b"g"[..]]
+            .consumers
+            .contains_key(&b"carol"[..]));
+    }
+
+    #[test]
+    fn help_and_syntax_errors_read_as_redis_writes_them() {
+        let Reply::Array(lines) = help_reply(b"xinfo", XINFO_HELP) else {
+            panic!("not an array");
+        };
+        assert_eq!(lines.len(), XINFO_HELP.len() + 3);
+        assert_eq!(
+            lines[0],
+            Reply::Simple("XINFO <subcommand> [<arg> [value] [opt] ...]. Subcommands are:".into())
+        );
+        assert_eq!(
+            lines.last(),
+            Some(&Reply::Simple("    Prints this help.".into()))
+        );
+        let owned = [Bytes::from_static(b"xgroup"), Bytes::from_static(b"Create")];
+        assert_eq!(
+            subcommand_syntax_error(&crate::protocol::args_of(&owned)),
+            Reply::error(
+                "ERR unknown subcommand or wrong number of arguments for 'Create'. Try XGROUP HELP."
+            )
+        );
+    }
 }

@@ -315,7 +315,7 @@ pub fn xadd(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
         Err(reply) => return reply,
     };
     let fields_at = id_at + 1;
-    if argv.len() < fields_at + 2 || (argv.len() - fields_at) % 2 == 1 {
+    if argv.len() < fields_at + 2 || !(argv.len() - fields_at).is_multiple_of(2) {
         return errors::wrong_arity("xadd");
     }
     if let Some(given) = args.id {
@@ -363,6 +363,7 @@ pub fn xadd(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
             });
         }
     };
+    stream.signals += 1;
     let trimmed = match args.strategy {
         Some(strategy) => stream.trim(strategy, args.approx, args.limit),
         None => 0,
@@ -604,7 +605,7 @@ pub fn parse_read(argv: &[Arg<'_>], xreadgroup: bool) -> Result<ReadRequest, Rep
         } else if opt.eq_ignore_ascii_case(b"STREAMS") && more > 0 {
             request.streams_at = i + 1;
             let rest = argv.len() - request.streams_at;
-            if rest % 2 != 0 {
+            if !rest.is_multiple_of(2) {
                 return Err(Reply::error(
                     "ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.",
                 ));
@@ -658,6 +659,10 @@ pub struct Probe {
     pub wrong_type: bool,
     pub group_exists: bool,
     pub last_id: StreamId,
+    /// The stream's signal counter mixed with its serial (0 when missing):
+    /// a blocked reader wakes only once an XADD or XGROUP DESTROY signalled
+    /// the key, or the stream was made again.
+    pub entries_added: u64,
 }
 
 pub fn probe_key(db: &mut Db, key: &[u8], group: Option<&[u8]>) -> Probe {
@@ -667,18 +672,21 @@ pub fn probe_key(db: &mut Db, key: &[u8], group: Option<&[u8]>) -> Probe {
             wrong_type: true,
             group_exists: false,
             last_id: StreamId::MIN,
+            entries_added: 0,
         },
         Ok(None) => Probe {
             exists: false,
             wrong_type: false,
             group_exists: false,
             last_id: StreamId::MIN,
+            entries_added: 0,
         },
         Ok(Some(stream)) => Probe {
             exists: true,
             wrong_type: false,
             group_exists: group.is_some_and(|g| stream.groups.contains_key(g)),
             last_id: stream.last_id,
+            entries_added: stream.signals ^ stream.serial << 32,
         },
     }
 }
@@ -799,7 +807,11 @@ fn group_read(
         created
     };
     let reply = match history {
-        Some(start) => history_read(stream, &mut group, consumer_name, start, count, now),
+        // Redis starts after the given id (0-0 after the largest).
+        Some(after) => {
+            let start = after.incr().unwrap_or(StreamId::MIN);
+            history_read(stream, &mut group, consumer_name, start, count, now)
+        }
         None => {
             let start = group.last_id.incr().unwrap_or(StreamId::MAX);
             new_read(stream, &mut group, consumer_name, start, count, noack, now)
@@ -942,7 +954,11 @@ pub fn xreadgroup(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
 #[derive(Debug)]
 pub struct StreamWait {
     pub request: ReadRequest,
-    pub from: Vec<(Bytes, ReadFrom)>,
+    /// Per key: where the read starts, and the stream's entries-added
+    /// counter when the client blocked. Redis wakes stream readers only
+    /// when an XADD signals the key (not on XSETID, XDEL, XTRIM...);
+    /// a counter that moved is that signal here.
+    pub from: Vec<(Bytes, ReadFrom, u64)>,
 }
 
 /// XREAD_BLOCKED_DEFAULT_COUNT: a blocked read without COUNT gets at
@@ -950,8 +966,11 @@ pub struct StreamWait {
 const BLOCKED_DEFAULT_COUNT: u64 = 1000;
 
 impl StreamWait {
-    fn from(&self, key: &[u8]) -> Option<ReadFrom> {
-        self.from.iter().find(|(k, _)| k == key).map(|(_, f)| *f)
+    fn from(&self, key: &[u8]) -> Option<(ReadFrom, u64)> {
+        self.from
+            .iter()
+            .find(|(k, _, _)| k == key)
+            .map(|(_, f, added)| (*f, *added))
     }
 }
 
@@ -959,16 +978,17 @@ impl StreamWait {
 /// (serveClientsBlockedOnStreamKey's test, and its error cases for
 /// XREADGROUP: the key gone or no longer a stream, the group destroyed).
 pub fn blocked_ready(db: &mut Db, key: &[u8], wait: &StreamWait) -> bool {
-    let Some(from) = wait.from(key) else {
+    let Some((from, added)) = wait.from(key) else {
         return false;
     };
     let group = wait.request.group.as_ref().map(|(g, _)| g);
     match read_stream(db, key) {
         Ok(Some(stream)) => match group {
             Some(group) => match stream.groups.get(group) {
-                Some(g) => stream.last_id > g.last_id,
+                Some(g) => signalled(stream, added) && stream.last_id > g.last_id,
                 None => true,
             },
+            None if !signalled(stream, added) => false,
             None => match from {
                 ReadFrom::After(after) => stream.last_id > after,
                 ReadFrom::New => false,
@@ -978,6 +998,12 @@ pub fn blocked_ready(db: &mut Db, key: &[u8], wait: &StreamWait) -> bool {
     }
 }
 
+/// Whether an XADD or XGROUP DESTROY (or a stream made again) signalled the key since the
+/// client blocked: `mark` is `Probe::entries_added` from then.
+fn signalled(stream: &Stream, mark: u64) -> bool {
+    stream.signals ^ stream.serial << 32 != mark
+}
+
 /// Answers a client blocked on `key` (once `blocked_ready`): the entries
 /// after where it waits, or the error that unblocks it.
 pub fn serve_blocked(db: &mut Db, key: &[u8], wait: &StreamWait) -> Reply {
@@ -985,7 +1011,7 @@ pub fn serve_blocked(db: &mut Db, key: &[u8], wait: &StreamWait) -> Reply {
     if request.count == 0 {
         request.count = BLOCKED_DEFAULT_COUNT;
     }
-    let from = wait.from(key).unwrap_or(ReadFrom::New);
+    let from = wait.from(key).map_or(ReadFrom::New, |(from, _)| from);
     let group = request.group.as_ref().map(|(g, _)| g.clone());
     match read_stream(db, key) {
         Ok(Some(stream)) => {
@@ -1037,6 +1063,7 @@ pub fn probe_local(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
                 Reply::Array(vec![
                     Reply::Int(flags),
                     Reply::Bulk(probe.last_id.to_bytes()),
+                    Reply::Int(probe.entries_added as i64),
                 ])
             })
             .collect(),
@@ -1048,7 +1075,9 @@ pub fn probe_of(reply: &Reply) -> Option<Probe> {
     let Reply::Array(parts) = reply else {
         return None;
     };
-    let (Some(Reply::Int(flags)), Some(Reply::Bulk(id))) = (parts.first(), parts.get(1)) else {
+    let (Some(Reply::Int(flags)), Some(Reply::Bulk(id)), Some(Reply::Int(added))) =
+        (parts.first(), parts.get(1), parts.get(2))
+    else {
         return None;
     };
     Some(Probe {
@@ -1056,6 +1085,7 @@ pub fn probe_of(reply: &Reply) -> Option<Probe> {
         wrong_type: flags & 2 != 0,
         group_exists: flags & 4 != 0,
         last_id: StreamId::parse(id, 0)?,
+        entries_added: *added as u64,
     })
 }
 
@@ -1099,7 +1129,7 @@ pub fn read_key_positions(argv: &[Arg<'_>]) -> std::ops::Range<usize> {
         return 0..0;
     };
     let rest = argv.len() - at;
-    if rest % 2 != 0 {
+    if !rest.is_multiple_of(2) {
         return 0..0;
     }
     at..at + rest / 2

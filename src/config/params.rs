@@ -81,9 +81,9 @@ pub(super) fn one(args: &[String]) -> Result<&str, String> {
 
 pub(super) fn integer(args: &[String], min: i64, max: i64) -> Result<i64, String> {
     let text = one(args)?;
-    let value: i64 = text
-        .parse()
-        .map_err(|_| "argument couldn't be parsed into an integer".to_string())?;
+    // string2ll: no sign but '-', no leading zeros, no spaces.
+    let value = crate::protocol::decode::parse_i64_strict(text.as_bytes())
+        .ok_or_else(|| "argument couldn't be parsed into an integer".to_string())?;
     if value < min || value > max {
         return Err(format!(
             "argument must be between {min} and {max} inclusive"

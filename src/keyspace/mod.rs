@@ -14,9 +14,9 @@ mod listpack;
 mod lzf;
 pub mod packed;
 pub mod rdb;
-pub mod stream;
 mod slotmap;
 mod strbytes;
+pub mod stream;
 mod value;
 pub mod zset;
 

@@ -377,8 +377,14 @@ impl Group {
     }
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Stream {
+    /// Which stream this is: a new one per stream made, so that a key
+    /// deleted and made again reads as a change (blocked readers).
+    pub serial: u64,
+    /// How many times the key was signalled ready for blocked readers
+    /// (XADD, XGROUP DESTROY): a reader wakes only after one.
+    pub signals: u64,
     nodes: BTreeMap<StreamId, Node>,
     length: u64,
     pub last_id: StreamId,
@@ -397,6 +403,23 @@ pub enum AppendError {
     IdTooSmall,
     /// The fields and values are too large for a listpack (ERANGE).
     TooLarge,
+}
+
+impl Default for Stream {
+    fn default() -> Self {
+        static SERIAL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        Stream {
+            serial: SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            signals: 0,
+            nodes: BTreeMap::new(),
+            length: 0,
+            last_id: StreamId::MIN,
+            first_id: StreamId::MIN,
+            max_deleted_entry_id: StreamId::MIN,
+            entries_added: 0,
+            groups: BTreeMap::new(),
+        }
+    }
 }
 
 impl Stream {
@@ -429,8 +452,10 @@ impl Stream {
         let id = match given {
             Some((id, true)) => id,
             Some((id, false)) if id.ms == self.last_id.ms => {
+                // Redis returns here without setting errno, and XADD
+                // answers as for a payload too large.
                 if self.last_id.seq == u64::MAX {
-                    return Err(AppendError::IdTooSmall);
+                    return Err(AppendError::TooLarge);
                 }
                 StreamId::new(id.ms, self.last_id.seq + 1)
             }

@@ -840,6 +840,8 @@ impl Conn {
             b"SET" if argv.len() >= 4 && argv.len().is_multiple_of(2) => {
                 self.config_set(argv).await
             }
+            // An odd count of names and values: Redis's syntax error.
+            b"SET" if argv.len() >= 4 => Reply::error(SYNTAX),
             b"RESETSTAT" if argv.len() == 2 => {
                 self.on_all(|| Op::Core(resetstat_core, vec![])).await;
                 Reply::ok()

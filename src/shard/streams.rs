@@ -55,6 +55,7 @@ impl Conn {
             })
             .collect();
         let mut from = Vec::with_capacity(keys.len());
+        let mut added = Vec::with_capacity(keys.len());
         for (i, key) in keys.iter().enumerate() {
             let probe = probes[core_of(key)]
                 .next()
@@ -62,6 +63,7 @@ impl Conn {
             let Some(probe) = probe else {
                 return Reply::error("ERR internal: a core did not answer the stream probe");
             };
+            added.push(probe.entries_added);
             match streams::check_key(&request, &probe, key, request.id_arg(argv, i)) {
                 Ok(start) => from.push(start),
                 Err(reply) => return reply,
@@ -120,7 +122,13 @@ impl Conn {
         let timeout = (block_ms > 0).then(|| Duration::from_millis(block_ms));
         let wait = StreamWait {
             request,
-            from: keys.iter().cloned().zip(from).collect(),
+            from: keys
+                .iter()
+                .cloned()
+                .zip(from)
+                .zip(added)
+                .map(|((key, from), added)| (key, from, added))
+                .collect(),
         };
         self.block_for_streams(keys, BlockKind::Stream(Arc::new(wait)), timeout)
             .await

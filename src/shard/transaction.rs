@@ -114,7 +114,7 @@ impl Core {
         if !spec.is_write() || reply.is_error() || did_nothing(spec.name, reply) {
             return;
         }
-        if !self.watches.borrow().is_empty() {
+        if !self.watches.borrow().is_empty() && signals_modified_key(spec.name, argv) {
             let watches = self.watches.borrow();
             for position in key_positions(spec, argv) {
                 watches.touch(&argv[position]);
@@ -139,6 +139,20 @@ impl Core {
             self.watches.borrow().touch(&key);
             self.serve_blocked(&key);
         }
+    }
+}
+
+/// False for the stream writes that Redis does not signal as a modified
+/// key (group state, XSETID): they leave WATCHed keys untouched. XGROUP
+/// CREATE ... MKSTREAM signals the key it makes.
+fn signals_modified_key(name: &str, argv: &[Arg<'_>]) -> bool {
+    match name {
+        "xack" | "xclaim" | "xautoclaim" | "xreadgroup" | "xsetid" => false,
+        "xgroup" => argv
+            .iter()
+            .skip(5)
+            .any(|a| a.eq_ignore_ascii_case(b"MKSTREAM")),
+        _ => true,
     }
 }
 
@@ -174,6 +188,8 @@ fn did_nothing(name: &str, reply: &Reply) -> bool {
                         | "zremrangebyrank"
                         | "zremrangebylex"
                         | "pfadd"
+                        | "xdel"
+                        | "xtrim"
                         | "renamenx"
                         | "copy"
                 )

@@ -37,9 +37,17 @@ Known, intentional normalisations (everything else, and EVERY error reply, is co
   - Lex ranges (ZRANGEBYLEX, ZLEXCOUNT, ZREMRANGEBYLEX, ZRANGE BYLEX) go only to the key {t}lex,
     whose members all have score 0: on mixed scores Redis's answer depends on its skiplist's
     random levels (undefined behaviour), so two redis-servers disagree now and then.
+  - Streams (fam_stream): ids are explicit, from a per-sequence clock; `*` only on {t}xfut, whose
+    last id lies far after now (so `*` is the last id + 1 on both servers). XPENDING's idle
+    times, XINFO CONSUMERS' idle and XINFO STREAM FULL's seen/delivery times are compared
+    within 1 s, XINFO STREAM's radix-tree-nodes not at all (test_streams.clock_walk). XCLAIM /
+    XAUTOCLAIM / XPENDING IDLE use a min-idle-time of 0 or one hour, and IDLE / TIME far from
+    it, so that what they select does not depend on timing. A sequence may CONFIG SET
+    stream-node-max-entries (small nodes for `~` trimming); each sequence starts from 100.
 Each sequence ends with DEBUG DIGEST-VALUE of every key (when both servers allow DEBUG), so
 that a state that differs without showing in a reply is caught too.
-Not generated: INFO, other DEBUG subcommands, blocking commands, CONFIG, CLIENT, pub/sub, scripting.
+Not generated: INFO, other DEBUG subcommands, blocking commands, CONFIG (but for
+stream-node-max-entries), CLIENT, pub/sub, scripting.
 A quick check of the fuzzer itself: point both --redis-port and --slotcore-port at two
 redis-servers; it must find nothing (3000 sequences of every family pass that way).
 
@@ -271,6 +279,7 @@ class Gen:
         # now and then): most commands then find a value of their type, some find WRONGTYPE.
         self.home = {f: self.rng.sample(self.keys, 2) for _, f in self.families}
         self.cur_home = None
+        self.stream_ms = 0  # fam_stream's clock: the millisecond of the next explicit ids
 
     # -- small helpers --
     def key(self):
@@ -323,7 +332,8 @@ class Gen:
             steps.extend(self.one())
         if "debug" in self.commands:
             # the final state of every key, as content digests (order-free for sets and hashes)
-            steps.append(S("DEBUG", "DIGEST-VALUE", *(self.keys + [LEX])))
+            extra = [XFUT] if "xadd" in self.commands else []
+            steps.append(S("DEBUG", "DIGEST-VALUE", *(self.keys + [LEX] + extra)))
         return steps
 
     def one(self):
@@ -987,10 +997,224 @@ def fam_geo(g):
               *geo_options(g))]
 
 
+# Streams. Ids are explicit and mostly increasing (a per-sequence clock, Gen.stream_ms), so that
+# most XADDs succeed and every reply is deterministic; `*` goes only to the key XFUT, whose ids
+# lie far after now (each `*` there follows an XADD of a future id), so that it is the last id + 1
+# on both servers and DEBUG DIGEST-VALUE, which digests the entries and their ids, still agrees.
+XFUT = "{t}xfut"
+STREAM_GROUPS = ["g1", "g2"]
+STREAM_CONSUMERS = ["alice", "bob", "c"]
+
+
+def stream_rule(ra, rb, args):
+    """Stream replies: clock values (XPENDING's idle time, XINFO CONSUMERS' idle, XINFO STREAM
+    FULL's seen and delivery times) within a tolerance, and XINFO STREAM's radix-tree-nodes not
+    compared (the rules of test_streams.py)."""
+    from test_streams import clock_walk
+    return clock_walk(ra, rb)
+
+
+def stream_id(g, kind=None):
+    """An id: mostly the next one of the sequence's clock, sometimes an old, equal, partial,
+    `ms-*`, extreme or invalid one."""
+    ms = getattr(g, "stream_ms", 0)
+    kind = kind or g.rng.choices(["next", "same-ms", "old", "star-seq", "ms-only", "odd"],
+                                 [60, 10, 8, 8, 6, 4])[0]
+    if kind == "next":
+        ms += g.rng.randint(1, 3)
+        g.stream_ms = ms
+        return "%d-%d" % (ms, g.rng.choice([0, 0, 0, 1, 5]))
+    if kind == "same-ms":
+        return "%d-%d" % (ms, g.rng.randint(0, 9))
+    if kind == "old":
+        return "%d-%d" % (g.rng.randint(0, max(0, ms)), g.rng.randint(0, 3))
+    if kind == "star-seq":
+        g.stream_ms = ms + g.pick(0, 1)
+        return "%d-*" % g.stream_ms
+    if kind == "ms-only":
+        g.stream_ms = ms + 1
+        return str(g.stream_ms)
+    return g.pick("0-0", "0-1", "18446744073709551615-18446744073709551615", "abc", "1-", "-1",
+                  "18446744073709551616-0", "*-1", "", "+", "-", "$", ">")
+
+
+def stream_range_id(g, end=False):
+    ms = max(1, getattr(g, "stream_ms", 1))
+    x = g.rng.randint(0, ms + 2)
+    if g.maybe(0.06):
+        return g.pick("bad", "(-", "(+", "(18446744073709551615-18446744073709551615", "(0-0", "*")
+    return g.pick("+" if end else "-", "+" if end else "-", str(x), "%d-%d" % (x, g.rng.randint(0, 5)),
+                  "(%d-%d" % (x, g.rng.randint(0, 5)), "(%d" % x, "0", "18446744073709551615")
+
+
+def stream_ids(g, lo=1, hi=4):
+    ms = max(1, getattr(g, "stream_ms", 1))
+    out = []
+    for _ in range(g.rng.randint(lo, hi)):
+        if g.maybe(0.95):
+            out.append("%d-%d" % (g.rng.randint(1, ms), g.pick(0, 0, 0, 1, 5)))
+        else:
+            out.append(g.pick("bad", "0-0", "5"))
+    return out
+
+
+def stream_fields(g):
+    fv = []
+    for _ in range(g.rng.randint(1, 3)):
+        fv += [g.member(), g.string() if g.maybe(0.8) else g.pick("v" * 500, "w" * 2000)]
+    if g.maybe(0.03):
+        fv.pop()  # an odd number of fields and values
+    return fv
+
+
+def stream_trim(g):
+    """MAXLEN / MINID with = or ~ and LIMIT (sometimes where Redis refuses it)."""
+    strategy = g.pick("MAXLEN", "MAXLEN", "MINID")
+    opts = [g.opt_case(strategy)]
+    approx = g.pick(None, "=", "~", "~")
+    if approx:
+        opts.append(approx)
+    if strategy == "MAXLEN":
+        opts.append(g.pick("0", "1", "2", "3", "5", "10", "20", "-1"))
+    else:
+        opts.append("%d" % g.rng.randint(0, getattr(g, "stream_ms", 0) + 2) if g.maybe(0.9) else g.pick("bad", "5-*"))
+    if g.maybe(0.3 if approx == "~" else 0.05):
+        opts += ["LIMIT", g.pick("0", "1", "3", "10", "100", "-1")]
+    return opts
+
+
+def fam_stream(g):
+    k = g.key()
+    grp = g.pick(*STREAM_GROUPS) if g.maybe(0.95) else "nogroup"
+    who = g.pick(*STREAM_CONSUMERS)
+    out = stream_command(g, k, grp, who)
+    group_commands = ([b"XREADGROUP"], [b"XACK"], [b"XPENDING"], [b"XCLAIM"], [b"XAUTOCLAIM"])
+    if out and out[0].args[:1] in group_commands and g.maybe(0.6):
+        # the group, made on the spot (or BUSYGROUP): group commands then mostly find one
+        out.insert(0, S("XGROUP", "CREATE", k, grp, g.pick("0", "0", "$"), *(["MKSTREAM"] if g.maybe(0.5) else [])))
+    return out
+
+
+def stream_command(g, k, grp, who):
+    c = g.rng.randint(0, 36)
+    if c <= 7:
+        opts = []
+        if g.maybe(0.1):
+            opts.append("NOMKSTREAM")
+        if g.maybe(0.2):
+            opts += stream_trim(g)
+        if g.maybe(0.1):
+            g.rng.shuffle(opts)
+        return [S("XADD", k, *opts, stream_id(g), *stream_fields(g))]
+    if c == 8:
+        # a burst of entries, then an approximate trim: whole nodes go (sizes: 100 entries or
+        # 4096 bytes by default, and what stream-node-max-entries says)
+        out = []
+        for _ in range(g.rng.randint(3, 25)):
+            out.append(S("XADD", k, stream_id(g, "next"), "f", g.pick("1", "x" * 300, "y" * 1200)))
+        limit = ["LIMIT", g.pick("0", "5", "20")] if g.maybe(0.3) else []
+        out.append(S("XTRIM", k, "MAXLEN", "~", g.pick("0", "1", "3", "10"), *limit))
+        out.append(S("XLEN", k))
+        return out
+    if c == 9:
+        if g.ok("config") and g.maybe(0.5):
+            return [S("CONFIG", "SET", "stream-node-max-entries", g.pick("1", "2", "3", "5", "10", "100"))]
+        return [S("XTRIM", k, *stream_trim(g))]
+    if c == 10:
+        # `*` on the key of future ids: deterministic
+        return [S("XADD", XFUT, "99999999999999-0", "f", "v"),
+                S("XADD", XFUT, *(stream_trim(g) if g.maybe(0.2) else []), "*", *stream_fields(g))]
+    if c == 11:
+        return [S("XLEN", k)]
+    if c in (12, 13):
+        cmd = g.pick("XRANGE", "XREVRANGE")
+        a, b = stream_range_id(g), stream_range_id(g, True)
+        if cmd == "XREVRANGE":
+            a, b = b, a
+        opt = ["COUNT", g.pick("0", "1", "2", "5", "-1")] if g.maybe(0.4) else []
+        return [S(cmd, k, a, b, *opt)]
+    if c == 14:
+        return [S("XDEL", k, *stream_ids(g))]
+    if c == 15:
+        opts = []
+        if g.maybe(0.3):
+            opts += ["ENTRIESADDED", g.pick("0", "5", "100", "-1")]
+        if g.maybe(0.3):
+            opts += ["MAXDELETEDID", stream_id(g, g.pick("old", "same-ms"))]
+        return [S("XSETID", k, stream_id(g, g.pick("old", "same-ms", "next")), *opts)]
+    if c in (16, 17):
+        ks = [k] + ([g.key()] if g.maybe(0.3) else [])
+        ids = [g.pick("0", "$", stream_range_id(g)) for _ in ks]
+        opt = ["COUNT", g.pick("0", "1", "2", "10")] if g.maybe(0.5) else []
+        return [S("XREAD", *opt, "STREAMS", *ks, *ids)]
+    if c in (18, 19):
+        sub = g.pick("CREATE", "CREATE", "SETID", "DESTROY", "CREATECONSUMER", "DELCONSUMER")
+        if sub == "CREATE":
+            opts = ["MKSTREAM"] if g.maybe(0.4) else []
+            if g.maybe(0.2):
+                opts += ["ENTRIESREAD", g.pick("0", "3", "-1")]
+            return [S("XGROUP", "CREATE", k, grp, g.pick("0", "$", stream_range_id(g)), *opts)]
+        if sub == "SETID":
+            opts = ["ENTRIESREAD", g.pick("0", "3", "-1")] if g.maybe(0.3) else []
+            return [S("XGROUP", "SETID", k, grp, g.pick("0", "$", stream_range_id(g)), *opts)]
+        if sub == "DESTROY":
+            return [S("XGROUP", "DESTROY", k, grp)]
+        return [S("XGROUP", sub, k, grp, who)]
+    if c in (20, 21, 22):
+        ks = [k] + ([g.key()] if g.maybe(0.2) else [])
+        ids = [g.pick(">", ">", ">", "0", stream_range_id(g)) for _ in ks]
+        opts = []
+        if g.maybe(0.4):
+            opts += ["COUNT", g.pick("1", "2", "5", "0")]
+        if g.maybe(0.15):
+            opts.append("NOACK")
+        return [S("XREADGROUP", "GROUP", grp, who, *opts, "STREAMS", *ks, *ids)]
+    if c == 23:
+        return [S("XACK", k, grp, *stream_ids(g))]
+    if c in (24, 25):
+        if g.maybe(0.4):
+            return [S("XPENDING", k, grp, rule=stream_rule)]
+        idle = ["IDLE", g.pick("0", "3600000")] if g.maybe(0.3) else []
+        who_opt = [who] if g.maybe(0.3) else []
+        return [S("XPENDING", k, grp, *idle, stream_range_id(g), stream_range_id(g, True),
+                  g.pick("1", "3", "10", "0", "-1"), *who_opt, rule=stream_rule)]
+    if c in (26, 27):
+        opts = []
+        if g.maybe(0.3):
+            opts += g.pick(["IDLE", "0"], ["IDLE", "100000000"], ["TIME", "1000"])
+        if g.maybe(0.2):
+            opts += ["RETRYCOUNT", g.pick("0", "3")]
+        if g.maybe(0.2):
+            opts.append("FORCE")
+        if g.maybe(0.4):
+            opts.append("JUSTID")
+        if g.maybe(0.1):
+            opts += ["LASTID", stream_range_id(g)]
+        return [S("XCLAIM", k, grp, who, g.pick("0", "0", "3600000"), *stream_ids(g), *opts)]
+    if c in (28, 29):
+        opts = ["COUNT", g.pick("1", "2", "10", "0")] if g.maybe(0.5) else []
+        if g.maybe(0.4):
+            opts.append("JUSTID")
+        return [S("XAUTOCLAIM", k, grp, who, g.pick("0", "0", "3600000"), g.pick("0", "0-0", stream_range_id(g)),
+                  *opts)]
+    if c == 30:
+        opt = g.pick([], ["FULL"], ["FULL", "COUNT", g.pick("0", "1", "3")])
+        return [S("XINFO", "STREAM", k, *opt, rule=stream_rule)]
+    if c == 31:
+        return [S("XINFO", "GROUPS", k, rule=stream_rule)]
+    if c == 32:
+        return [S("XINFO", "CONSUMERS", k, grp, rule=stream_rule)]
+    if c == 33:
+        return [S("TYPE", k), S("OBJECT", "ENCODING", k)]
+    if c == 34:
+        return [S("XINFO", "STREAM", XFUT, rule=stream_rule), S("XRANGE", XFUT, "-", "+", "COUNT", "3")]
+    return [S("XRANGE", k, "-", "+")]
+
+
 # Commands a script runs differently on slotcore on purpose (docs/COMPATIBILITY.md, Scripting):
 # those that need every core, and SORT (its BY/GET patterns may name another core's keys).
 SCRIPT_EXCLUDED = {b"keys", b"scan", b"dbsize", b"randomkey", b"flushall", b"flushdb", b"info",
-                   b"memory", b"sort", b"sort_ro", b"pubsub", b"debug", b"select"}
+                   b"memory", b"sort", b"sort_ro", b"pubsub", b"debug", b"select", b"config"}
 
 
 def fam_script(g):
@@ -1028,6 +1252,7 @@ FAMILIES = [  # (weight, generator, command that must exist)
     (2, fam_hll, "pfadd"),
     (1.5, fam_multi, "multi"),
     (1.5, fam_script, "eval"),
+    (3, fam_stream, "xadd"),
 ]
 
 
@@ -1110,6 +1335,7 @@ class Runner:
         self.replays = 0
         self.stats = {} if stats is None else stats  # command -> [replies, error replies] (first runs only, not replays)
         self.recording = False
+        self.stream_config = False  # whether sequences may CONFIG SET stream-node-max-entries
 
     def commands(self):
         c = Conn(self.slotcore_port, timeout=CONN_TIMEOUT)
@@ -1126,6 +1352,7 @@ class Runner:
                     names.discard("debug")
             finally:
                 c.close()
+        self.stream_config = "xadd" in names and "config" in names
         return names
 
     def execute(self, steps, stop_at_first=True):
@@ -1140,6 +1367,10 @@ class Runner:
                 raise RuntimeError("FLUSHALL on redis :%d: %r" % (rs.port, ra))
             if rb != ("+", "OK"):  # e.g. slotcore is down
                 return [(0, ra, rb, ra, rb)]
+            if self.stream_config:
+                # fam_stream sets stream-node-max-entries: every sequence starts from the default
+                for side in (rs, ss):
+                    side.call(0, [b"CONFIG", b"SET", b"stream-node-max-entries", b"100"])
             queued = [None, None]  # per connection: the [(rule, args)] queued in MULTI, or None
             for i, st in enumerate(steps):
                 if st.scan is not None and queued[st.conn] is None:
@@ -1270,7 +1501,7 @@ def key_slice(steps, last):
     out = []
     for st in reversed(steps):
         ks = step_keys(st)
-        if st.name == "HELLO" or (ks & keys) or (st.payload_from and st.args[3] in keys):
+        if st.name in ("HELLO", "CONFIG") or (ks & keys) or (st.payload_from and st.args[3] in keys):
             out.append(st)
             keys |= ks
             if st.payload_from:
@@ -1394,6 +1625,7 @@ def main(argv=None):
                     servers.ensure_alive()
                     runner = Runner(servers.redis.port, servers.slotcore.port, servers.slotcore.alive,
                                     stats=runner.stats)
+                    runner.commands()
                 sig = signature(rep)
                 if sig not in found:
                     if not args.no_minimise:
@@ -1402,6 +1634,7 @@ def main(argv=None):
                             servers.ensure_alive()
                             runner = Runner(servers.redis.port, servers.slotcore.port,
                                             servers.slotcore.alive, stats=runner.stats)
+                            runner.commands()
                     found[sig] = (seed, rep)
                     print(format_report(rep, seed), flush=True)
                     print(flush=True)
