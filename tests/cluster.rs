@@ -1506,6 +1506,60 @@ fn mixed_cluster_reshards_keys_between_slotcore_and_redis_server() {
             .set(key, format!("value:{i}"))
             .unwrap_or_else(|e| panic!("SET {key}: {e}"));
     }
+    // Streams with a consumer group and pending entries in the slots that move: MIGRATE
+    // carries them as DUMP payloads, slotcore's to redis-server and back.
+    let streams: Vec<String> = common::one_key_per_slot("stream")[..20]
+        .iter()
+        .step_by(5)
+        .cloned()
+        .collect();
+    let stream_state = |con: &mut redis::cluster::ClusterConnection, key: &str| {
+        let entries: redis::Value = redis::cmd("XRANGE")
+            .arg(&[key, "-", "+"])
+            .query(con)
+            .unwrap_or_else(|e| panic!("XRANGE {key}: {e}"));
+        let digest = format!("{entries:?}");
+        let pending: (i64, String, String, redis::Value) = redis::cmd("XPENDING")
+            .arg(key)
+            .arg("g")
+            .query(con)
+            .unwrap_or_else(|e| panic!("XPENDING {key}: {e}"));
+        let info: redis::Value = redis::cmd("XINFO")
+            .arg("STREAM")
+            .arg(key)
+            .query(con)
+            .unwrap_or_else(|e| panic!("XINFO STREAM {key}: {e}"));
+        (digest, pending.0, pending.1, pending.2, format!("{info:?}"))
+    };
+    let mut stream_before = Vec::new();
+    for key in &streams {
+        for n in 1..=150 {
+            let _: String = redis::cmd("XADD")
+                .arg(key)
+                .arg(format!("{n}-1"))
+                .arg("n")
+                .arg(n)
+                .query(&mut con)
+                .unwrap_or_else(|e| panic!("XADD {key}: {e}"));
+        }
+        let () = redis::cmd("XGROUP")
+            .arg(&["CREATE", key, "g", "0"])
+            .query(&mut con)
+            .unwrap();
+        let _: redis::Value = redis::cmd("XREADGROUP")
+            .arg(&["GROUP", "g", "alice", "COUNT", "40", "STREAMS", key, ">"])
+            .query(&mut con)
+            .unwrap();
+        let _: i64 = redis::cmd("XACK")
+            .arg(&[key, "g", "3-1", "5-1"])
+            .query(&mut con)
+            .unwrap();
+        let _: i64 = redis::cmd("XDEL")
+            .arg(&[key, "7-1"])
+            .query(&mut con)
+            .unwrap();
+        stream_before.push(stream_state(&mut con, key));
+    }
     // Slots 0-19 go from slotcore (node 0) to redis-server (node 2); then redis-cli moves
     // redis-server's first 20 slots, the same 0-19, on to slotcore (node 1).
     reshard(&cluster, 0, 2, 20);
@@ -1540,9 +1594,22 @@ fn mixed_cluster_reshards_keys_between_slotcore_and_redis_server() {
         .count();
     assert_eq!(
         on_redis,
-        (moved + redis_own) as i64,
-        "keys on redis-server after the first move"
+        (moved + redis_own + streams.len()) as i64,
+        "keys on redis-server after the first move (the streams too)"
     );
+    let mut on_redis_node = cluster.node(2).client();
+    for (key, before) in streams.iter().zip(&stream_before) {
+        let length: i64 = redis::cmd("XLEN")
+            .arg(key)
+            .query(&mut on_redis_node)
+            .unwrap();
+        assert_eq!(length, 149, "{key} on redis-server");
+        assert_eq!(
+            &stream_state(&mut con, key),
+            before,
+            "{key} on redis-server"
+        );
+    }
     reshard(&cluster, 2, 1, 20);
     let settled = common::eventually(CONVERGE_WAIT, || {
         cluster.nodes.iter().all(|node| {
@@ -1562,6 +1629,10 @@ fn mixed_cluster_reshards_keys_between_slotcore_and_redis_server() {
         let value: Option<String> = con.get(key).unwrap_or_else(|e| panic!("GET {key}: {e}"));
         assert_eq!(value, Some(format!("value:{i}")), "{key}");
     }
+    for (key, before) in streams.iter().zip(&stream_before) {
+        assert_eq!(&stream_state(&mut con, key), before, "{key}");
+    }
+    let keys: Vec<String> = keys.into_iter().chain(streams).collect();
     assert_eq!(dbsize_total(&cluster), keys.len() as i64);
     // Each node holds exactly the keys of the slots it serves.
     let lines = cluster.node(0).cluster_nodes().expect("CLUSTER NODES");

@@ -937,3 +937,130 @@ fn script_kill_ends_a_busy_script_and_the_server_goes_on() {
         },
     );
 }
+
+/// The `redis` crate's stream API as a work queue: a producer adds entries to streams on both
+/// shard cores while three consumers of one group block in XREADGROUP on all of them and
+/// acknowledge what they get. Every entry must be delivered to exactly one consumer, and the
+/// group must end with nothing pending and no lag. Run against redis-server too.
+#[test]
+fn redis_crate_stream_consumer_group_over_keys_on_both_cores() {
+    use redis::streams::{StreamReadOptions, StreamReadReply};
+    use redis::Commands;
+    use std::collections::HashSet;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Mutex;
+    const STREAMS: usize = 6;
+    const ENTRIES: usize = 300;
+    on_both(&[], &["--shards", "2"], |server| {
+        let name = server.name();
+        let keys: Vec<String> = (0..STREAMS).map(|i| format!("jobs:{i}")).collect();
+        let mut admin = server.client();
+        for key in &keys {
+            let () = admin.xgroup_create_mkstream(key, "workers", "$").unwrap();
+        }
+        let url = server.url();
+        let delivered = Mutex::new(Vec::<(String, String)>::new());
+        let done = AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            for worker in 0..3 {
+                let (url, keys, delivered, done) = (&url, &keys, &delivered, &done);
+                scope.spawn(move || {
+                    let mut con = common::connect_url(url);
+                    let ids: Vec<&str> = keys.iter().map(|_| ">").collect();
+                    let options = StreamReadOptions::default()
+                        .group("workers", format!("w{worker}"))
+                        .block(200)
+                        .count(7);
+                    loop {
+                        let reply: Option<StreamReadReply> =
+                            con.xread_options(keys, &ids, &options).unwrap();
+                        let Some(reply) = reply else {
+                            if done.load(Ordering::Acquire) {
+                                return;
+                            }
+                            continue;
+                        };
+                        for stream in reply.keys {
+                            for entry in &stream.ids {
+                                let acked: i64 =
+                                    con.xack(&stream.key, "workers", &[&entry.id]).unwrap();
+                                assert_eq!(acked, 1, "{name}: {} {}", stream.key, entry.id);
+                                delivered
+                                    .lock()
+                                    .unwrap()
+                                    .push((stream.key.clone(), entry.id.clone()));
+                            }
+                        }
+                    }
+                });
+            }
+            let mut producer = common::connect_url(&url);
+            for n in 0..ENTRIES {
+                let key = &keys[n % STREAMS];
+                let _: String = producer
+                    .xadd(
+                        key,
+                        "*",
+                        &[("n", n.to_string()), ("payload", "x".repeat(n % 50))],
+                    )
+                    .unwrap();
+            }
+            // Give the consumers time to drain, then let them stop on their next timeout.
+            let deadline = std::time::Instant::now() + Duration::from_secs(20);
+            while delivered.lock().unwrap().len() < ENTRIES {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "{name}: only {} of {ENTRIES} delivered",
+                    delivered.lock().unwrap().len()
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            done.store(true, Ordering::Release);
+        });
+        let delivered = delivered.into_inner().unwrap();
+        let unique: HashSet<&(String, String)> = delivered.iter().collect();
+        assert_eq!(delivered.len(), ENTRIES, "{name}: delivered twice");
+        assert_eq!(unique.len(), ENTRIES, "{name}");
+        for key in &keys {
+            let length: usize = admin.xlen(key).unwrap();
+            assert_eq!(length, ENTRIES / STREAMS, "{name}: {key}");
+            let pending: redis::Value = redis::cmd("XPENDING")
+                .arg(key)
+                .arg("workers")
+                .query(&mut admin)
+                .unwrap();
+            let redis::Value::Array(summary) = pending else {
+                panic!("{name}: XPENDING {pending:?}");
+            };
+            assert_eq!(
+                summary.first(),
+                Some(&redis::Value::Int(0)),
+                "{name}: {key}"
+            );
+            let groups: redis::Value = redis::cmd("XINFO")
+                .arg("GROUPS")
+                .arg(key)
+                .query(&mut admin)
+                .unwrap();
+            // The one group's fields: nothing left to read, every entry read.
+            let redis::Value::Array(groups) = groups else {
+                panic!("{name}: XINFO GROUPS {groups:?}");
+            };
+            let Some(redis::Value::Array(fields)) = groups.first() else {
+                panic!("{name}: XINFO GROUPS {groups:?}");
+            };
+            let field = |wanted: &str| {
+                fields
+                    .chunks(2)
+                    .find(|pair| pair[0] == redis::Value::BulkString(wanted.as_bytes().to_vec()))
+                    .map(|pair| pair[1].clone())
+            };
+            assert_eq!(field("lag"), Some(redis::Value::Int(0)), "{name}: {key}");
+            assert_eq!(
+                field("entries-read"),
+                Some(redis::Value::Int((ENTRIES / STREAMS) as i64)),
+                "{name}: {key}"
+            );
+        }
+    });
+}

@@ -144,7 +144,9 @@ fn short_header(buf: &[u8], pos: usize, sigil: u8) -> Option<(i64, usize)> {
     let mut value: i64 = 0;
     for (index, &byte) in line.iter().enumerate().skip(1).take(DIGITS_MAX + 1) {
         match byte {
-            b'0'..=b'9' => value = value * 10 + i64::from(byte - b'0'),
+            // A 19th digit would overflow (a debug build panics): the
+            // general path reads such a header.
+            b'0'..=b'9' if index <= DIGITS_MAX => value = value * 10 + i64::from(byte - b'0'),
             b'\r' if index > 1 && index + 1 < line.len() => return Some((value, pos + index)),
             _ => return None,
         }

@@ -348,6 +348,22 @@ impl Core {
         }
     }
 
+    /// Serves the stream readers of every key (after FLUSHALL, which
+    /// deletes keys without naming them).
+    pub fn serve_stream_readers_everywhere(&self) {
+        let keys: Vec<Bytes> = self
+            .blocked
+            .borrow()
+            .keys
+            .iter()
+            .filter(|(_, list)| list.iter().any(|w| matches!(w.kind, BlockKind::Stream(_))))
+            .map(|(key, _)| key.clone())
+            .collect();
+        for key in keys {
+            self.serve_blocked(&key);
+        }
+    }
+
     /// Serves every stream reader blocked on `key` that now has something
     /// to read, in the order they blocked.
     fn serve_stream_readers(&self, key: &[u8]) {

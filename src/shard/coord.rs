@@ -688,9 +688,14 @@ pub fn array_items(reply: Reply) -> Vec<Reply> {
 /// FLUSHALL on one core: the watched keys it deletes are touched, then
 /// every key goes.
 fn flush_core(core: &super::Core, argv: &[Arg<'_>]) -> Reply {
-    let mut db = core.db.borrow_mut();
-    core.watches.borrow().touch_stored(&db.keyspace);
-    keys::flush_local(&mut db, argv)
+    let reply = {
+        let mut db = core.db.borrow_mut();
+        core.watches.borrow().touch_stored(&db.keyspace);
+        keys::flush_local(&mut db, argv)
+    };
+    // XREADGROUP readers learn that their keys are gone.
+    core.serve_stream_readers_everywhere();
+    reply
 }
 
 fn sum(replies: Vec<Reply>) -> Reply {
