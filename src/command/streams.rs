@@ -11,6 +11,7 @@ use crate::keyspace::stream::{
     AppendError, EntryView, Group, NodeLimits, Stream, StreamId, TrimStrategy, ENTRIES_READ_UNKNOWN,
 };
 use crate::keyspace::{Entry, Value};
+use crate::protocol::reply::{encode_bulk, encode_header};
 use crate::protocol::Arg;
 use crate::protocol::Reply;
 use bytes::Bytes;
@@ -169,6 +170,73 @@ pub fn write_or_create_stream<'a>(db: &'a mut Db, key: &[u8]) -> Result<&'a mut 
     }
 }
 
+/// Writes an id as a bulk string ("ms-seq").
+fn encode_id(id: StreamId, out: &mut Vec<u8>) {
+    let (mut ms, mut seq) = (itoa_u64(id.ms), itoa_u64(id.seq));
+    let (ms, seq) = (ms.as_bytes(), seq.as_bytes());
+    encode_header(b'$', (ms.len() + 1 + seq.len()) as i64, out);
+    out.extend_from_slice(ms);
+    out.push(b'-');
+    out.extend_from_slice(seq);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// A u64's decimal digits on the stack.
+struct U64Text {
+    buf: [u8; 20],
+    start: usize,
+}
+
+impl U64Text {
+    fn as_bytes(&mut self) -> &[u8] {
+        &self.buf[self.start..]
+    }
+}
+
+fn itoa_u64(mut value: u64) -> U64Text {
+    let mut text = U64Text {
+        buf: [0; 20],
+        start: 20,
+    };
+    loop {
+        text.start -= 1;
+        text.buf[text.start] = b'0' + (value % 10) as u8;
+        value /= 10;
+        if value == 0 {
+            return text;
+        }
+    }
+}
+
+/// Writes an entry as replies carry it: [id, [field, value, ...]].
+fn encode_entry(entry: EntryView<'_>, out: &mut Vec<u8>) {
+    out.extend_from_slice(b"*2\r\n");
+    encode_id(entry.id, out);
+    encode_header(b'*', (entry.len() * 2) as i64, out);
+    for item in entry.items() {
+        encode_bulk(item, out);
+    }
+}
+
+/// Entries as one array, encoded at once (the same in RESP2 and RESP3).
+pub fn encode_entries<'a>(entries: impl Iterator<Item = EntryView<'a>>) -> Reply {
+    let mut body = Vec::with_capacity(256);
+    let mut count = 0;
+    for entry in entries {
+        encode_entry(entry, &mut body);
+        count += 1;
+    }
+    entries_array(count, &body)
+}
+
+/// The array of `count` encoded entries in `body`.
+fn entries_array(count: i64, body: &[u8]) -> Reply {
+    let mut out = Vec::with_capacity(body.len() + 16);
+    encode_header(b'*', count, &mut out);
+    out.extend_from_slice(body);
+    Reply::Encoded(Bytes::from(out))
+}
+
 /// An entry as replies carry it: [id, [field, value, ...]].
 pub fn entry_reply(entry: EntryView<'_>) -> Reply {
     Reply::Array(vec![
@@ -191,20 +259,11 @@ pub fn range_reply(
     rev: bool,
 ) -> Reply {
     let limit = if count == 0 { usize::MAX } else { count };
-    let entries: Vec<Reply> = if rev {
-        stream
-            .range_rev(start, end)
-            .take(limit)
-            .map(entry_reply)
-            .collect()
+    if rev {
+        encode_entries(stream.range_rev(start, end).take(limit))
     } else {
-        stream
-            .range(start, end)
-            .take(limit)
-            .map(entry_reply)
-            .collect()
-    };
-    Reply::Array(entries)
+        encode_entries(stream.range(start, end).take(limit))
+    }
 }
 
 /// The trimming part of XADD and XTRIM (streamAddTrimArgs).
@@ -833,7 +892,7 @@ fn new_read(
     now: i64,
 ) -> Reply {
     let limit = if count == 0 { usize::MAX } else { count };
-    let mut entries = Vec::new();
+    let (mut body, mut count_out) = (Vec::with_capacity(256), 0i64);
     let consumer_key = Bytes::copy_from_slice(consumer_name);
     for entry in stream.range(start, StreamId::MAX).take(limit) {
         let id = entry.id;
@@ -849,7 +908,8 @@ fn new_read(
             }
             group.last_id = id;
         }
-        entries.push(entry_reply(entry));
+        encode_entry(entry, &mut body);
+        count_out += 1;
         if !noack {
             if let Some(old) = group.pel.get(&id).map(|n| n.consumer.clone()) {
                 if let Some(previous) = group.consumers.get_mut(&old) {
@@ -869,7 +929,7 @@ fn new_read(
             }
         }
     }
-    Reply::Array(entries)
+    entries_array(count_out, &body)
 }
 
 fn history_read(

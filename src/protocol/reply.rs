@@ -35,6 +35,10 @@ pub enum Reply {
     /// A map keyed by key names (XREAD): a RESP3 map, an array of
     /// two-element arrays in RESP2.
     KeyedMap(Vec<(Reply, Reply)>),
+    /// A reply already encoded, the same in RESP2 and RESP3 (arrays of
+    /// bulk strings: stream entries, which XRANGE and XREAD write straight
+    /// into one buffer).
+    Encoded(Bytes),
     /// A RESP3 double; a bulk string in RESP2.
     Double(f64),
     /// A double written as Redis's addReplyHumanLongDouble writes it
@@ -142,6 +146,7 @@ impl Reply {
                     value.encode(resp3, out);
                 }
             }
+            Reply::Encoded(bytes) => out.extend_from_slice(bytes),
             Reply::KeyedMap(pairs) => {
                 if resp3 {
                     encode_header(b'%', pairs.len() as i64, out);
