@@ -636,7 +636,14 @@ impl ReadRequest {
 
 /// Parses XREAD / XREADGROUP's options, before any key is looked at.
 pub fn parse_read(argv: &[Arg<'_>], xreadgroup: bool) -> Result<ReadRequest, Reply> {
-    let name = if xreadgroup { "XREADGROUP" } else { "XREAD" };
+    parse_read_options(argv, xreadgroup, false)
+}
+
+fn parse_read_options(
+    argv: &[Arg<'_>],
+    xreadgroup: bool,
+    in_script: bool,
+) -> Result<ReadRequest, Reply> {
     let mut request = ReadRequest {
         block_ms: None,
         count: 0,
@@ -650,6 +657,12 @@ pub fn parse_read(argv: &[Arg<'_>], xreadgroup: bool) -> Result<ReadRequest, Rep
         let more = argv.len() - i - 1;
         let opt = &argv[i][..];
         if opt.eq_ignore_ascii_case(b"BLOCK") && more > 0 {
+            if in_script {
+                return Err(Reply::error(format!(
+                    "ERR {} command is not allowed with BLOCK option from scripts",
+                    String::from_utf8_lossy(&argv[0])
+                )));
+            }
             i += 1;
             let millis = parse_int(&argv[i])
                 .ok_or_else(|| Reply::error("ERR timeout is not an integer or out of range"))?;
@@ -697,8 +710,13 @@ pub fn parse_read(argv: &[Arg<'_>], xreadgroup: bool) -> Result<ReadRequest, Rep
     if xreadgroup && request.group.is_none() {
         return Err(Reply::error("ERR Missing GROUP option for XREADGROUP"));
     }
-    let _ = name;
     Ok(request)
+}
+
+/// XREAD / XREADGROUP from a script: xreadCommand refuses BLOCK there as
+/// its option loop meets it, after the errors of the options before it.
+pub fn refuse_block_in_script(argv: &[Arg<'_>], xreadgroup: bool) -> Result<(), Reply> {
+    parse_read_options(argv, xreadgroup, true).map(|_| ())
 }
 
 /// Where a read starts on one stream: after an id, or (XREADGROUP's `>`)

@@ -488,6 +488,15 @@ impl Core {
         if !spec.shape_ok(argv.len()) {
             return Ok(errors::wrong_arity(spec.name));
         }
+        // xreadCommand refuses BLOCK from a script (checked as it parses).
+        if spec.keys == crate::command::KeyShape::Streams
+            && crate::command::streams::read_blocks(argv)
+        {
+            let group = spec.name == "xreadgroup";
+            if let Err(reply) = crate::command::streams::refuse_block_in_script(argv, group) {
+                return Ok(reply);
+            }
+        }
         Ok(match spec.exec {
             Exec::Shard(shard) | Exec::ShardOrCross(shard, _) => {
                 self.run_script_command(spec, shard, argv)

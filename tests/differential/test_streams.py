@@ -1265,3 +1265,18 @@ def test_info_counts_stream_blocked_clients(h):
     h.run([receive()], group_reader)
     run(h, [Sleep(0.05), info], writer)
     h.done()
+
+
+def test_stream_reads_in_scripts(h):
+    """XREAD / XREADGROUP inside EVAL: they read as outside, and BLOCK is refused (after the
+    errors of the options before it), as xreadCommand refuses it for scripts."""
+    run(h, [
+        ["XADD", A, "1-0", "f", "v"], ["XGROUP", "CREATE", A, "g", "0"],
+        ["EVAL", "return redis.call('XREAD', 'COUNT', '5', 'STREAMS', KEYS[1], '0')", "1", A],
+        ["EVAL", "return redis.call('xread', 'BLOCK', '0', 'STREAMS', KEYS[1], '$')", "1", A],
+        ["EVAL", "return redis.call('XREAD', 'COUNT', 'x', 'BLOCK', '0', 'STREAMS', KEYS[1], '$')", "1", A],
+        ["EVAL", "return redis.pcall('XREADGROUP', 'GROUP', 'g', 'c', 'BLOCK', '10', 'STREAMS', KEYS[1], '>')",
+         "1", A],
+        ["EVAL", "return redis.call('XREADGROUP', 'GROUP', 'g', 'c', 'STREAMS', KEYS[1], '>')", "1", A],
+        ["XPENDING", A, "g"],
+    ])
