@@ -995,27 +995,59 @@ pub fn read_here(db: &mut Db, argv: &[Arg<'_>], xreadgroup: bool) -> Reply {
         Ok(request) => request,
         Err(reply) => return reply,
     };
+    match read_keys_here(db, &request, argv) {
+        ReadOutcome::Answer(reply) => reply,
+        ReadOutcome::Nothing(_) => Reply::NilArray,
+    }
+}
+
+/// What a read of keys of this core came to.
+pub enum ReadOutcome {
+    /// The reply: entries, or an error of the checks.
+    Answer(Reply),
+    /// Nothing to serve: where the read starts on each key, and each
+    /// key's signal mark, for blocking.
+    Nothing(Vec<(Bytes, ReadFrom, u64)>),
+}
+
+/// xreadCommand on keys all of this core: the checks in Redis's order,
+/// then what can be served now.
+pub fn read_keys_here(db: &mut Db, request: &ReadRequest, argv: &[Arg<'_>]) -> ReadOutcome {
     let group = request.group.as_ref().map(|(g, _)| g.clone());
     let mut starts = Vec::with_capacity(request.streams);
     for i in 0..request.streams {
         let key = request.key(argv, i);
         let probe = probe_key(db, key, group.as_deref());
-        match check_key(&request, &probe, key, request.id_arg(argv, i)) {
-            Ok(from) => starts.push(from),
-            Err(reply) => return reply,
+        match check_key(request, &probe, key, request.id_arg(argv, i)) {
+            Ok(from) => starts.push((Bytes::copy_from_slice(key), from, probe.entries_added)),
+            Err(reply) => return ReadOutcome::Answer(reply),
         }
     }
     let mut served = Vec::new();
-    for (i, from) in starts.into_iter().enumerate() {
-        let key = request.key(argv, i);
-        if let Some(entries) = serve_key(db, &request, key, from) {
-            served.push((Reply::Bulk(Bytes::copy_from_slice(key)), entries));
+    for (key, from, _) in &starts {
+        if let Some(entries) = serve_key(db, request, key, *from) {
+            served.push((Reply::Bulk(key.clone()), entries));
         }
     }
     if served.is_empty() {
-        Reply::NilArray
+        ReadOutcome::Nothing(starts)
     } else {
-        Reply::KeyedMap(served)
+        ReadOutcome::Answer(Reply::KeyedMap(served))
+    }
+}
+
+/// A blocking read whose keys are all on one core starts there, in the op
+/// that registers its waiter, so no write can come between its checks and
+/// its wait: the reply when it is answered at once, else None (and the
+/// read's start is recorded in `wait`).
+pub fn start_blocked_read(db: &mut Db, wait: &StreamWait) -> Option<Reply> {
+    let argv = crate::protocol::args_of(&wait.argv);
+    match read_keys_here(db, &wait.request, &argv) {
+        ReadOutcome::Answer(reply) => Some(reply),
+        ReadOutcome::Nothing(starts) => {
+            let _ = wait.from.set(starts);
+            None
+        }
     }
 }
 
@@ -1032,11 +1064,14 @@ pub fn xreadgroup(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
 #[derive(Debug)]
 pub struct StreamWait {
     pub request: ReadRequest,
+    /// The command, when the read is still to start on the keys' core
+    /// (`start_blocked_read`); empty when the coordinator started it.
+    pub argv: Vec<Bytes>,
     /// Per key: where the read starts, and the stream's entries-added
     /// counter when the client blocked. Redis wakes stream readers only
     /// when an XADD signals the key (not on XSETID, XDEL, XTRIM...);
     /// a counter that moved is that signal here.
-    pub from: Vec<(Bytes, ReadFrom, u64)>,
+    pub from: std::sync::OnceLock<Vec<(Bytes, ReadFrom, u64)>>,
 }
 
 /// XREAD_BLOCKED_DEFAULT_COUNT: a blocked read without COUNT gets at
@@ -1044,8 +1079,14 @@ pub struct StreamWait {
 const BLOCKED_DEFAULT_COUNT: u64 = 1000;
 
 impl StreamWait {
+    /// True while the read has not started on its core.
+    pub fn unstarted(&self) -> bool {
+        self.from.get().is_none()
+    }
+
     fn from(&self, key: &[u8]) -> Option<(ReadFrom, u64)> {
         self.from
+            .get()?
             .iter()
             .find(|(k, _, _)| k == key)
             .map(|(_, f, added)| (*f, *added))

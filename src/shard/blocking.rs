@@ -392,6 +392,25 @@ impl Core {
     /// Registers a waiter on its keys of this core, or serves it at once if
     /// one of them has data: `Int(1)` when served.
     pub fn block(&self, keys: Vec<Bytes>, waiter: Arc<Waiter>) -> Reply {
+        if let BlockKind::Stream(wait) = &waiter.kind {
+            if wait.unstarted() {
+                let answer = {
+                    let mut db = self.db.borrow_mut();
+                    db.refresh_clock();
+                    crate::command::streams::start_blocked_read(&mut db, wait)
+                };
+                self.publish_events();
+                if let Some(reply) = answer {
+                    if waiter.claim() {
+                        waiter.answer(Served {
+                            reply,
+                            retry: false,
+                        });
+                    }
+                    return Reply::Int(1);
+                }
+            }
+        }
         for key in &keys {
             if self.ready_for(key, &waiter.kind) {
                 if waiter.claim() {

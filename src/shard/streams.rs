@@ -31,6 +31,26 @@ impl Conn {
             .map(|i| Bytes::copy_from_slice(request.key(argv, i)))
             .collect();
         let core_of = |key: &[u8]| core_of_slot(key_hash_slot(key), cores);
+        let in_transaction = self.tx.exec_transaction.is_some() || self.tx.queued.is_some();
+        // Keys on one core (always so in cluster mode): the read starts in
+        // the op that registers the waiter, on that core, so nothing comes
+        // between its checks and its wait.
+        if let (Some(block_ms), false, Some(first)) =
+            (request.block_ms, in_transaction, keys.first())
+        {
+            let core = core_of(first);
+            if keys.iter().all(|key| core_of(key) == core) {
+                let timeout = (block_ms > 0).then(|| Duration::from_millis(block_ms));
+                let wait = StreamWait {
+                    request,
+                    argv: crate::protocol::to_owned_args(argv),
+                    from: std::sync::OnceLock::new(),
+                };
+                return self
+                    .block_for_streams(keys, BlockKind::Stream(Arc::new(wait)), timeout)
+                    .await;
+            }
+        }
         let group = request
             .group
             .as_ref()
@@ -116,19 +136,21 @@ impl Conn {
             return Reply::NilArray;
         };
         // Inside MULTI/EXEC (and scripts) a read does not block.
-        if self.tx.exec_transaction.is_some() || self.tx.queued.is_some() {
+        if in_transaction {
             return Reply::NilArray;
         }
         let timeout = (block_ms > 0).then(|| Duration::from_millis(block_ms));
         let wait = StreamWait {
             request,
+            argv: Vec::new(),
             from: keys
                 .iter()
                 .cloned()
                 .zip(from)
                 .zip(added)
                 .map(|((key, from), added)| (key, from, added))
-                .collect(),
+                .collect::<Vec<_>>()
+                .into(),
         };
         self.block_for_streams(keys, BlockKind::Stream(Arc::new(wait)), timeout)
             .await
