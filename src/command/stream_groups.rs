@@ -567,14 +567,22 @@ fn parse_claim_options(argv: &[Arg<'_>], now: i64) -> Result<ClaimOptions, Reply
 /// XCLAIM key group consumer min-idle-time id [id ...] [IDLE ms]
 /// [TIME ms] [RETRYCOUNT count] [FORCE] [JUSTID] [LASTID id]
 pub fn xclaim(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
-    let (reply, created) = match xclaim_inner(db, argv) {
-        Ok(done) => done,
-        Err(reply) => return reply,
-    };
-    if created {
-        db.notify(STREAM, "xgroup-createconsumer", &argv[1]);
+    let outcome = xclaim_inner(db, argv);
+    claimed(db, &argv[1], outcome)
+}
+
+/// A claim's reply, raising `xgroup-createconsumer` when it made the
+/// consumer.
+fn claimed(db: &mut Db, key: &[u8], outcome: Result<(Reply, bool), Reply>) -> Reply {
+    match outcome {
+        Ok((reply, created)) => {
+            if created {
+                db.notify(STREAM, "xgroup-createconsumer", key);
+            }
+            reply
+        }
+        Err(reply) => reply,
     }
-    reply
 }
 
 fn xclaim_inner(db: &mut Db, argv: &[Arg<'_>]) -> Result<(Reply, bool), Reply> {
@@ -690,14 +698,8 @@ fn autoclaim_allocation_fails(count: i64) -> bool {
 
 /// XAUTOCLAIM key group consumer min-idle-time start [COUNT count] [JUSTID]
 pub fn xautoclaim(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
-    let (reply, created) = match xautoclaim_inner(db, argv) {
-        Ok(done) => done,
-        Err(reply) => return reply,
-    };
-    if created {
-        db.notify(STREAM, "xgroup-createconsumer", &argv[1]);
-    }
-    reply
+    let outcome = xautoclaim_inner(db, argv);
+    claimed(db, &argv[1], outcome)
 }
 
 fn xautoclaim_inner(db: &mut Db, argv: &[Arg<'_>]) -> Result<(Reply, bool), Reply> {

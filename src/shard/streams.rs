@@ -61,19 +61,7 @@ impl Conn {
         for key in &keys {
             probe_args[core_of(key)].push(key.clone());
         }
-        let ops = probe_args
-            .iter()
-            .map(|a| (a.len() > 1).then(|| Op::Core(probe_core, a.clone())))
-            .collect();
-        let mut probes: Vec<std::vec::IntoIter<Reply>> = self
-            .on_each(ops)
-            .await
-            .into_iter()
-            .map(|reply| match reply {
-                Some(Reply::Array(items)) => items.into_iter(),
-                _ => Vec::new().into_iter(),
-            })
-            .collect();
+        let mut probes = self.per_key_replies(probe_args, 1, probe_core).await;
         let mut from = Vec::with_capacity(keys.len());
         let mut added = Vec::with_capacity(keys.len());
         for (i, key) in keys.iter().enumerate() {
@@ -109,19 +97,7 @@ impl Conn {
             };
             serve_args[core_of(key)].extend([key.clone(), start]);
         }
-        let ops = serve_args
-            .iter()
-            .map(|a| (a.len() > 4).then(|| Op::Core(serve_core, a.clone())))
-            .collect();
-        let mut served: Vec<std::vec::IntoIter<Reply>> = self
-            .on_each(ops)
-            .await
-            .into_iter()
-            .map(|reply| match reply {
-                Some(Reply::Array(items)) => items.into_iter(),
-                _ => Vec::new().into_iter(),
-            })
-            .collect();
+        let mut served = self.per_key_replies(serve_args, 4, serve_core).await;
         let mut pairs = Vec::new();
         for key in &keys {
             match served[core_of(key)].next() {
@@ -154,6 +130,31 @@ impl Conn {
         };
         self.block_for_streams(keys, BlockKind::Stream(Arc::new(wait)), timeout)
             .await
+    }
+}
+
+impl Conn {
+    /// Runs `run` on each core whose arguments go past their `head` (the
+    /// arguments every core gets), all at once; per core, its per-key
+    /// replies in order.
+    async fn per_key_replies(
+        &self,
+        args: Vec<Vec<Bytes>>,
+        head: usize,
+        run: super::mesh::CoreFn,
+    ) -> Vec<std::vec::IntoIter<Reply>> {
+        let ops = args
+            .into_iter()
+            .map(|a| (a.len() > head).then(|| Op::Core(run, a)))
+            .collect();
+        self.on_each(ops)
+            .await
+            .into_iter()
+            .map(|reply| match reply {
+                Some(Reply::Array(items)) => items.into_iter(),
+                _ => Vec::new().into_iter(),
+            })
+            .collect()
     }
 }
 
