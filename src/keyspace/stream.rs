@@ -125,29 +125,47 @@ impl Default for NodeLimits {
 /// and the largest total of one entry's fields and values.
 pub const LISTPACK_MAX_SIZE: u64 = 1 << 30;
 
-/// One entry of a node. `values` holds the values alone when the entry
-/// has its node's field names (Redis's SAMEFIELDS flag), else field,
-/// value, field, value...
-#[derive(Clone, Debug)]
-struct NodeEntry {
+/// One entry of a node, decoded from the node's bytes. `values` holds the
+/// values alone when the entry has its node's field names (Redis's
+/// SAMEFIELDS flag), else field, value, field, value..., each as a varint
+/// length and its bytes.
+#[derive(Clone, Copy, Debug)]
+struct NodeEntry<'a> {
     id: StreamId,
     deleted: bool,
     same_fields: bool,
-    values: Packed,
+    /// Field/value pairs.
+    fields: usize,
+    values: &'a [u8],
+    /// Where the entry's flags byte is in the node's bytes.
+    at: usize,
 }
 
-impl NodeEntry {
+impl NodeEntry<'_> {
     /// Redis's flags integer for this entry.
     fn flags(&self) -> i64 {
         i64::from(self.deleted) | (i64::from(self.same_fields) << 1)
     }
 }
 
+const DELETED: u8 = 1;
+const SAME_FIELDS: u8 = 2;
+
+/// A node: its entries packed one after the other in `data`, as compact
+/// as a listpack (a flags byte, the id as two varints, the field count
+/// when the fields are not the master's, the byte length of the items,
+/// then each item as a varint length and its bytes), so a stream costs
+/// about what Redis's listpacks cost, and no allocation per entry.
 #[derive(Clone, Debug)]
 struct Node {
     master: StreamId,
     master_fields: Packed,
-    entries: Vec<NodeEntry>,
+    data: Vec<u8>,
+    /// Where each entry starts in `data`: entries are found by binary
+    /// search, and walked backwards, without decoding the whole node.
+    offsets: Vec<u32>,
+    /// The id of the node's last entry, live or deleted.
+    last: StreamId,
     live: u64,
     deleted: u64,
     /// The bytes of the node's listpack except its header, its end byte
@@ -155,35 +173,206 @@ struct Node {
     body_bytes: u64,
 }
 
+fn push_varint(out: &mut Vec<u8>, mut value: u64) {
+    while value >= 0x80 {
+        out.push((value as u8 & 0x7f) | 0x80);
+        value >>= 7;
+    }
+    out.push(value as u8);
+}
+
+/// The varint at the start of `data` and the bytes it took.
+fn read_varint(data: &[u8]) -> (u64, usize) {
+    let (mut value, mut shift) = (0u64, 0);
+    for (index, &byte) in data.iter().enumerate() {
+        value |= u64::from(byte & 0x7f) << shift;
+        if byte < 0x80 {
+            return (value, index + 1);
+        }
+        shift += 7;
+    }
+    (value, data.len())
+}
+
+/// Items packed as varint lengths and bytes.
+#[derive(Clone)]
+struct RawItems<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Iterator for RawItems<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        if self.rest.is_empty() {
+            return None;
+        }
+        let (length, header) = read_varint(self.rest);
+        let (item, rest) = self.rest[header..].split_at(length as usize);
+        self.rest = rest;
+        Some(item)
+    }
+}
+
+/// The entries of a node from byte `at` on, oldest first.
+struct NodeEntries<'a> {
+    node: &'a Node,
+    at: usize,
+}
+
+impl<'a> Iterator for NodeEntries<'a> {
+    type Item = NodeEntry<'a>;
+
+    fn next(&mut self) -> Option<NodeEntry<'a>> {
+        let data = &self.node.data;
+        let at = self.at;
+        let flags = *data.get(at)?;
+        let mut p = at + 1;
+        let (ms, n) = read_varint(&data[p..]);
+        p += n;
+        let (seq, n) = read_varint(&data[p..]);
+        p += n;
+        let same_fields = flags & SAME_FIELDS != 0;
+        let fields = if same_fields {
+            self.node.master_fields.len()
+        } else {
+            let (count, n) = read_varint(&data[p..]);
+            p += n;
+            count as usize
+        };
+        let (length, n) = read_varint(&data[p..]);
+        p += n;
+        let values = &data[p..p + length as usize];
+        self.at = p + length as usize;
+        Some(NodeEntry {
+            id: StreamId::new(self.node.master.ms.wrapping_add(ms), seq),
+            deleted: flags & DELETED != 0,
+            same_fields,
+            fields,
+            values,
+            at,
+        })
+    }
+}
+
 impl Node {
+    fn new(master: StreamId, master_fields: Packed) -> Node {
+        let body_bytes = body_int(master_fields.len() as i64)
+            + master_fields.iter().map(body_str).sum::<u64>()
+            + body_int(0);
+        Node {
+            master,
+            master_fields,
+            data: Vec::new(),
+            offsets: Vec::new(),
+            last: master,
+            live: 0,
+            deleted: 0,
+            body_bytes,
+        }
+    }
+
+    fn entries(&self) -> NodeEntries<'_> {
+        NodeEntries { node: self, at: 0 }
+    }
+
+    /// The entry at `index` (in entry order).
+    fn entry_at(&self, index: usize) -> Option<NodeEntry<'_>> {
+        let at = *self.offsets.get(index)? as usize;
+        NodeEntries { node: self, at }.next()
+    }
+
+    /// The index of the first entry whose id is not below `id`.
+    fn position(&self, id: StreamId) -> usize {
+        self.offsets.partition_point(|&at| {
+            NodeEntries {
+                node: self,
+                at: at as usize,
+            }
+            .next()
+            .is_some_and(|e| e.id < id)
+        })
+    }
+
+    /// The index of the first entry whose id is above `id`.
+    fn position_after(&self, id: StreamId) -> usize {
+        self.offsets.partition_point(|&at| {
+            NodeEntries {
+                node: self,
+                at: at as usize,
+            }
+            .next()
+            .is_some_and(|e| e.id <= id)
+        })
+    }
+
+    /// The entry with this id, live or deleted.
+    fn find(&self, id: StreamId) -> Option<NodeEntry<'_>> {
+        self.entry_at(self.position(id)).filter(|e| e.id == id)
+    }
+
+    fn shrink(&mut self) {
+        self.data.shrink_to_fit();
+        self.offsets.shrink_to_fit();
+    }
+
+    /// Appends an entry (`values`: the values alone when `same_fields`)
+    /// and accounts for its listpack bytes.
+    fn push(&mut self, id: StreamId, deleted: bool, same_fields: bool, values: &[&[u8]]) {
+        let at = self.data.len();
+        self.offsets.push(at as u32);
+        let flags = u8::from(deleted) * DELETED + u8::from(same_fields) * SAME_FIELDS;
+        self.data.push(flags);
+        push_varint(&mut self.data, id.ms.wrapping_sub(self.master.ms));
+        push_varint(&mut self.data, id.seq);
+        if !same_fields {
+            push_varint(&mut self.data, (values.len() / 2) as u64);
+        }
+        let length: usize = values
+            .iter()
+            .map(|v| v.len() + varint_len(v.len() as u64))
+            .sum();
+        push_varint(&mut self.data, length as u64);
+        for value in values {
+            push_varint(&mut self.data, value.len() as u64);
+            self.data.extend_from_slice(value);
+        }
+        self.last = id;
+        if deleted {
+            self.deleted += 1;
+        } else {
+            self.live += 1;
+        }
+        let entry = NodeEntries { node: self, at }.next();
+        if let Some(entry) = entry {
+            self.body_bytes += self.entry_bytes(&entry);
+        }
+    }
+
     /// lpBytes of this node's listpack.
     fn listpack_bytes(&self) -> u64 {
         7 + body_int(self.live as i64) + body_int(self.deleted as i64) + self.body_bytes
     }
 
     /// The listpack bytes an entry takes in this node.
-    fn entry_bytes(&self, entry: &NodeEntry) -> u64 {
-        let fields = if entry.same_fields {
-            self.master_fields.len()
-        } else {
-            entry.values.len() / 2
-        };
+    fn entry_bytes(&self, entry: &NodeEntry<'_>) -> u64 {
         let mut bytes = body_int(entry.flags())
             + body_int(entry.id.ms.wrapping_sub(self.master.ms) as i64)
             + body_int(entry.id.seq.wrapping_sub(self.master.seq) as i64);
         if !entry.same_fields {
-            bytes += body_int(fields as i64);
+            bytes += body_int(entry.fields as i64);
         }
-        bytes += entry.values.iter().map(body_str).sum::<u64>();
-        bytes + body_int(lp_count(entry.same_fields, fields))
+        bytes += RawItems { rest: entry.values }.map(body_str).sum::<u64>();
+        bytes + body_int(lp_count(entry.same_fields, entry.fields))
     }
 
     /// The entry's field/value pairs.
-    fn view<'a>(&'a self, entry: &'a NodeEntry) -> EntryView<'a> {
+    fn view<'a>(&'a self, entry: NodeEntry<'a>) -> EntryView<'a> {
         EntryView {
             id: entry.id,
             master_fields: entry.same_fields.then_some(&self.master_fields),
-            values: &entry.values,
+            values: entry.values,
+            fields: entry.fields,
         }
     }
 
@@ -198,18 +387,15 @@ impl Node {
         ];
         items.extend(self.master_fields.iter().map(Bytes::copy_from_slice));
         items.push(int(0));
-        for entry in &self.entries {
+        for entry in self.entries() {
             items.push(int(entry.flags()));
             items.push(int(entry.id.ms.wrapping_sub(self.master.ms) as i64));
             items.push(int(entry.id.seq.wrapping_sub(self.master.seq) as i64));
-            let fields = if entry.same_fields {
-                self.master_fields.len()
-            } else {
-                items.push(int((entry.values.len() / 2) as i64));
-                entry.values.len() / 2
-            };
-            items.extend(entry.values.iter().map(Bytes::copy_from_slice));
-            items.push(int(lp_count(entry.same_fields, fields)));
+            if !entry.same_fields {
+                items.push(int(entry.fields as i64));
+            }
+            items.extend(RawItems { rest: entry.values }.map(Bytes::copy_from_slice));
+            items.push(int(lp_count(entry.same_fields, entry.fields)));
         }
         items
     }
@@ -217,13 +403,18 @@ impl Node {
     fn memory_bytes(&self) -> usize {
         std::mem::size_of::<Node>()
             + self.master_fields.allocated_bytes()
-            + self.entries.capacity() * std::mem::size_of::<NodeEntry>()
-            + self
-                .entries
-                .iter()
-                .map(|e| e.values.allocated_bytes())
-                .sum::<usize>()
+            + self.data.capacity()
+            + self.offsets.capacity() * 4
     }
+}
+
+fn varint_len(mut value: u64) -> usize {
+    let mut length = 1;
+    while value >= 0x80 {
+        value >>= 7;
+        length += 1;
+    }
+    length
 }
 
 /// An entry's lp-count: the listpack items it takes after its flags.
@@ -249,16 +440,14 @@ fn body_str(item: &[u8]) -> u64 {
 pub struct EntryView<'a> {
     pub id: StreamId,
     master_fields: Option<&'a Packed>,
-    values: &'a Packed,
+    values: &'a [u8],
+    fields: usize,
 }
 
 impl<'a> EntryView<'a> {
     /// The number of field/value pairs.
     pub fn len(&self) -> usize {
-        match self.master_fields {
-            Some(fields) => fields.len(),
-            None => self.values.len() / 2,
-        }
+        self.fields
     }
 
     pub fn is_empty(&self) -> bool {
@@ -267,16 +456,16 @@ impl<'a> EntryView<'a> {
 
     /// Field, value, field, value... in the order they were added.
     pub fn items(&self) -> impl Iterator<Item = &'a [u8]> + 'a {
-        let (fields, values) = (self.master_fields, self.values);
-        let interleaved = fields.map(|fields| {
+        let values = RawItems { rest: self.values };
+        let interleaved = self.master_fields.map(|fields| {
             fields
                 .iter()
-                .zip(values.iter())
+                .zip(values.clone())
                 .flat_map(|(f, v)| [f, v].into_iter())
         });
         let plain = match interleaved {
             Some(_) => None,
-            None => Some(values.iter()),
+            None => Some(values),
         };
         interleaved
             .into_iter()
@@ -499,21 +688,12 @@ impl Stream {
             }
         };
         if tail_full {
+            // A full node keeps no room to grow (lpShrinkToFit).
+            if let Some(full) = self.nodes.values_mut().next_back() {
+                full.shrink();
+            }
             let master_fields = pack(items.iter().step_by(2).copied());
-            let body_bytes = body_int(fields as i64)
-                + master_fields.iter().map(body_str).sum::<u64>()
-                + body_int(0);
-            self.nodes.insert(
-                id,
-                Node {
-                    master: id,
-                    master_fields,
-                    entries: Vec::new(),
-                    live: 0,
-                    deleted: 0,
-                    body_bytes,
-                },
-            );
+            self.nodes.insert(id, Node::new(id, master_fields));
         }
         let Some(tail) = self.nodes.values_mut().next_back() else {
             return Err(AppendError::TooLarge);
@@ -524,20 +704,12 @@ impl Stream {
                 .iter()
                 .zip(items.iter().step_by(2))
                 .all(|(master, field)| master == *field);
-        let values = if same_fields {
-            pack(items.iter().skip(1).step_by(2).copied())
+        if same_fields {
+            let values: Vec<&[u8]> = items.iter().skip(1).step_by(2).copied().collect();
+            tail.push(id, false, true, &values);
         } else {
-            pack(items.iter().copied())
-        };
-        let entry = NodeEntry {
-            id,
-            deleted: false,
-            same_fields,
-            values,
-        };
-        tail.body_bytes += tail.entry_bytes(&entry);
-        tail.entries.push(entry);
-        tail.live += 1;
+            tail.push(id, false, false, items);
+        }
         self.length += 1;
         self.entries_added += 1;
         self.last_id = id;
@@ -555,8 +727,7 @@ impl Stream {
     /// The live entry with this id.
     pub fn get(&self, id: StreamId) -> Option<EntryView<'_>> {
         let (_, node) = self.node_of(id)?;
-        let index = node.entries.binary_search_by_key(&id, |e| e.id).ok()?;
-        let entry = &node.entries[index];
+        let entry = node.find(id)?;
         (!entry.deleted).then(|| node.view(entry))
     }
 
@@ -566,39 +737,43 @@ impl Stream {
 
     /// Live entries from `start` to `end` (both included), oldest first.
     pub fn range(&self, start: StreamId, end: StreamId) -> impl Iterator<Item = EntryView<'_>> {
-        let first_node = self.node_of(start).map_or(StreamId::MIN, |(key, _)| *key);
-        let nodes = if start <= end {
-            self.nodes.range(first_node..=end)
-        } else {
-            self.nodes.range(StreamId::MIN..StreamId::MIN)
-        };
-        nodes.flat_map(move |(_, node)| {
-            let from = node.entries.partition_point(|e| e.id < start);
-            node.entries[from..]
-                .iter()
-                .take_while(move |e| e.id <= end)
-                .filter(|e| !e.deleted)
-                .map(move |e| node.view(e))
+        self.nodes_over(start, end).flat_map(move |node| {
+            let from = node.offsets.get(node.position(start)).copied();
+            NodeEntries {
+                node,
+                at: from.map_or(node.data.len(), |at| at as usize),
+            }
+            .take_while(move |e| e.id <= end)
+            .filter(|e| !e.deleted)
+            .map(move |e| node.view(e))
         })
     }
 
     /// Live entries from `end` down to `start` (both included), newest first.
     pub fn range_rev(&self, start: StreamId, end: StreamId) -> impl Iterator<Item = EntryView<'_>> {
+        self.nodes_over(start, end).rev().flat_map(move |node| {
+            (0..node.position_after(end))
+                .rev()
+                .filter_map(move |index| node.entry_at(index))
+                .take_while(move |e| e.id >= start)
+                .filter(|e| !e.deleted)
+                .map(move |e| node.view(e))
+        })
+    }
+
+    /// The nodes that may hold entries from `start` to `end`.
+    fn nodes_over(
+        &self,
+        start: StreamId,
+        end: StreamId,
+    ) -> impl DoubleEndedIterator<Item = &Node> + '_ {
         let first_node = self.node_of(start).map_or(StreamId::MIN, |(key, _)| *key);
         let nodes = if start <= end {
             self.nodes.range(first_node..=end)
         } else {
             self.nodes.range(StreamId::MIN..StreamId::MIN)
         };
-        nodes.rev().flat_map(move |(_, node)| {
-            let to = node.entries.partition_point(|e| e.id <= end);
-            node.entries[..to]
-                .iter()
-                .rev()
-                .take_while(move |e| e.id >= start)
-                .filter(|e| !e.deleted)
-                .map(move |e| node.view(e))
-        })
+        nodes.map(|(_, node)| node)
     }
 
     /// The first or last live entry.
@@ -615,14 +790,9 @@ impl Stream {
     /// nodes.
     pub fn edge_id_with_tombstones(&self, first: bool) -> Option<StreamId> {
         if first {
-            self.nodes.values().next()?.entries.first().map(|e| e.id)
+            self.nodes.values().next()?.entries().next().map(|e| e.id)
         } else {
-            self.nodes
-                .values()
-                .next_back()?
-                .entries
-                .last()
-                .map(|e| e.id)
+            self.nodes.values().next_back().map(|node| node.last)
         }
     }
 
@@ -636,16 +806,13 @@ impl Stream {
         let Some(node) = self.nodes.get_mut(&key) else {
             return false;
         };
-        let Ok(index) = node.entries.binary_search_by_key(&id, |e| e.id) else {
+        let Some(at) = node.find(id).filter(|e| !e.deleted).map(|e| e.at) else {
             return false;
         };
-        if node.entries[index].deleted {
-            return false;
-        }
         if node.live == 1 {
             self.nodes.remove(&key);
         } else {
-            node.entries[index].deleted = true;
+            node.data[at] |= DELETED;
             node.live -= 1;
             node.deleted += 1;
         }
@@ -679,7 +846,7 @@ impl Stream {
             }
             let remove_node = match strategy {
                 TrimStrategy::MaxLen(max) => self.length - entries >= max,
-                TrimStrategy::MinId(min) => node.entries.last().is_some_and(|e| e.id < min),
+                TrimStrategy::MinId(min) => node.last < min,
             };
             if remove_node {
                 self.nodes.remove(&key);
@@ -690,21 +857,26 @@ impl Stream {
             if approx {
                 break;
             }
-            let mut from_node = 0;
-            for entry in node.entries.iter_mut() {
+            let mut flagged = Vec::new();
+            let mut length = self.length;
+            for entry in node.entries() {
                 let stop = match strategy {
-                    TrimStrategy::MaxLen(max) => self.length <= max,
+                    TrimStrategy::MaxLen(max) => length <= max,
                     TrimStrategy::MinId(min) => entry.id >= min,
                 };
                 if stop {
                     break;
                 }
                 if !entry.deleted {
-                    entry.deleted = true;
-                    from_node += 1;
-                    self.length -= 1;
+                    flagged.push(entry.at);
+                    length -= 1;
                 }
             }
+            for &at in &flagged {
+                node.data[at] |= DELETED;
+            }
+            let from_node = flagged.len() as u64;
+            self.length = length;
             node.live -= from_node;
             node.deleted += from_node;
             deleted += from_node;
@@ -781,13 +953,15 @@ impl Stream {
     pub fn push_loaded_node(&mut self, master: StreamId, items: &[Bytes]) -> bool {
         match parse_node(master, items) {
             Some(node) => {
+                let Some(first) = node.entries().next().map(|e| e.id) else {
+                    return false;
+                };
                 let after = self
                     .nodes
                     .values()
                     .next_back()
-                    .and_then(|tail| tail.entries.last())
-                    .is_none_or(|last| node.entries.first().is_some_and(|e| e.id > last.id));
-                if !after || node.entries.is_empty() {
+                    .is_none_or(|tail| first > tail.last);
+                if !after {
                     return false;
                 }
                 self.length += node.live;
@@ -849,14 +1023,8 @@ fn parse_node(master: StreamId, items: &[Bytes]) -> Option<Node> {
         return None;
     }
     let master_fields = pack(fields.iter().map(|f| &f[..]));
-    let mut node = Node {
-        master,
-        master_fields,
-        entries: Vec::new(),
-        live: 0,
-        deleted: 0,
-        body_bytes: 0,
-    };
+    let mut node = Node::new(master, master_fields);
+    let mut previous: Option<StreamId> = None;
     while at < items.len() {
         let flags = int(&items[at])?;
         at += 1;
@@ -882,30 +1050,17 @@ fn parse_node(master: StreamId, items: &[Bytes]) -> Option<Node> {
         }
         at += 1;
         let id = StreamId::new(ms, seq);
-        if node.entries.last().is_some_and(|e| e.id >= id) {
+        if previous.is_some_and(|p| p >= id) {
             return None;
         }
-        let entry = NodeEntry {
-            id,
-            deleted: flags & 1 != 0,
-            same_fields,
-            values: pack(values.iter().map(|v| &v[..])),
-        };
-        if entry.deleted {
-            node.deleted += 1;
-        } else {
-            node.live += 1;
-        }
-        node.entries.push(entry);
+        previous = Some(id);
+        let values: Vec<&[u8]> = values.iter().map(|v| &v[..]).collect();
+        node.push(id, flags & 1 != 0, same_fields, &values);
     }
     if node.live != live || node.deleted != deleted {
         return None;
     }
-    let bodies: u64 = node.entries.iter().map(|e| node.entry_bytes(e)).sum();
-    node.body_bytes = body_int(field_count as i64)
-        + node.master_fields.iter().map(body_str).sum::<u64>()
-        + body_int(0)
-        + bodies;
+    node.shrink();
     Some(node)
 }
 
