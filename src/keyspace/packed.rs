@@ -22,7 +22,7 @@ impl std::fmt::Debug for Packed {
 }
 
 /// The bytes a varint of `value` takes.
-fn varint_bytes(mut value: usize) -> usize {
+pub(crate) fn varint_bytes(mut value: usize) -> usize {
     let mut count = 1;
     while value >= 0x80 {
         value >>= 7;
@@ -44,7 +44,7 @@ fn write_varint(out: &mut [u8], mut value: usize) -> usize {
 }
 
 /// The varint at the start of `data`: (value, bytes it took).
-fn read_varint(data: &[u8]) -> (usize, usize) {
+pub(crate) fn read_varint(data: &[u8]) -> (usize, usize) {
     let (mut value, mut shift, mut at) = (0usize, 0, 0);
     loop {
         let byte = data[at];
@@ -55,6 +55,25 @@ fn read_varint(data: &[u8]) -> (usize, usize) {
         }
         shift += 7;
     }
+}
+
+/// Appends `value` as a varint (streams pack their entries with it).
+pub(crate) fn push_varint(out: &mut Vec<u8>, value: usize) {
+    let mut buf = [0u8; 10];
+    let size = write_varint(&mut buf, value);
+    out.extend_from_slice(&buf[..size]);
+}
+
+/// Appends an entry as a `Packed` holds it: its length, then its bytes.
+pub(crate) fn push_entry(out: &mut Vec<u8>, entry: &[u8]) {
+    push_varint(out, entry.len());
+    out.extend_from_slice(entry);
+}
+
+/// The entries of bytes in `Packed`'s layout that live elsewhere (a
+/// stream node's items).
+pub(crate) fn iter_raw(bytes: &[u8]) -> Iter<'_> {
+    Iter { rest: bytes }
 }
 
 /// The bytes `entries` take once encoded.

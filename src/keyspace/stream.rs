@@ -18,7 +18,7 @@
 //! kept in byte order, as Redis's radix trees list them.
 
 use super::listpack;
-use super::packed::Packed;
+use super::packed::{self, Packed};
 use bytes::Bytes;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -173,45 +173,16 @@ struct Node {
     body_bytes: u64,
 }
 
-fn push_varint(out: &mut Vec<u8>, mut value: u64) {
-    while value >= 0x80 {
-        out.push((value as u8 & 0x7f) | 0x80);
-        value >>= 7;
-    }
-    out.push(value as u8);
+/// Stream ids are u64 and go through `packed`'s usize varints.
+const _: () = assert!(std::mem::size_of::<usize>() == 8);
+
+fn push_varint(out: &mut Vec<u8>, value: u64) {
+    packed::push_varint(out, value as usize);
 }
 
-/// The varint at the start of `data` and the bytes it took.
 fn read_varint(data: &[u8]) -> (u64, usize) {
-    let (mut value, mut shift) = (0u64, 0);
-    for (index, &byte) in data.iter().enumerate() {
-        value |= u64::from(byte & 0x7f) << shift;
-        if byte < 0x80 {
-            return (value, index + 1);
-        }
-        shift += 7;
-    }
-    (value, data.len())
-}
-
-/// Items packed as varint lengths and bytes.
-#[derive(Clone)]
-struct RawItems<'a> {
-    rest: &'a [u8],
-}
-
-impl<'a> Iterator for RawItems<'a> {
-    type Item = &'a [u8];
-
-    fn next(&mut self) -> Option<&'a [u8]> {
-        if self.rest.is_empty() {
-            return None;
-        }
-        let (length, header) = read_varint(self.rest);
-        let (item, rest) = self.rest[header..].split_at(length as usize);
-        self.rest = rest;
-        Some(item)
-    }
+    let (value, size) = packed::read_varint(data);
+    (value as u64, size)
 }
 
 /// The entries of a node from byte `at` on, oldest first.
@@ -330,12 +301,11 @@ impl Node {
         }
         let length: usize = values
             .iter()
-            .map(|v| v.len() + varint_len(v.len() as u64))
+            .map(|v| v.len() + packed::varint_bytes(v.len()))
             .sum();
         push_varint(&mut self.data, length as u64);
         for value in values {
-            push_varint(&mut self.data, value.len() as u64);
-            self.data.extend_from_slice(value);
+            packed::push_entry(&mut self.data, value);
         }
         self.last = id;
         if deleted {
@@ -362,7 +332,7 @@ impl Node {
         if !entry.same_fields {
             bytes += body_int(entry.fields as i64);
         }
-        bytes += RawItems { rest: entry.values }.map(body_str).sum::<u64>();
+        bytes += packed::iter_raw(entry.values).map(body_str).sum::<u64>();
         bytes + body_int(lp_count(entry.same_fields, entry.fields))
     }
 
@@ -394,7 +364,7 @@ impl Node {
             if !entry.same_fields {
                 items.push(int(entry.fields as i64));
             }
-            items.extend(RawItems { rest: entry.values }.map(Bytes::copy_from_slice));
+            items.extend(packed::iter_raw(entry.values).map(Bytes::copy_from_slice));
             items.push(int(lp_count(entry.same_fields, entry.fields)));
         }
         items
@@ -406,15 +376,6 @@ impl Node {
             + self.data.capacity()
             + self.offsets.capacity() * 4
     }
-}
-
-fn varint_len(mut value: u64) -> usize {
-    let mut length = 1;
-    while value >= 0x80 {
-        value >>= 7;
-        length += 1;
-    }
-    length
 }
 
 /// An entry's lp-count: the listpack items it takes after its flags.
@@ -456,7 +417,7 @@ impl<'a> EntryView<'a> {
 
     /// Field, value, field, value... in the order they were added.
     pub fn items(&self) -> impl Iterator<Item = &'a [u8]> + 'a {
-        let values = RawItems { rest: self.values };
+        let values = packed::iter_raw(self.values);
         let interleaved = self.master_fields.map(|fields| {
             fields
                 .iter()
