@@ -739,7 +739,7 @@ pub struct Probe {
     /// The stream's signal counter mixed with its serial (0 when missing):
     /// a blocked reader wakes only once an XADD or XGROUP DESTROY signalled
     /// the key, or the stream was made again.
-    pub entries_added: u64,
+    pub signal_mark: u64,
 }
 
 pub fn probe_key(db: &mut Db, key: &[u8], group: Option<&[u8]>) -> Probe {
@@ -749,21 +749,21 @@ pub fn probe_key(db: &mut Db, key: &[u8], group: Option<&[u8]>) -> Probe {
             wrong_type: true,
             group_exists: false,
             last_id: StreamId::MIN,
-            entries_added: 0,
+            signal_mark: 0,
         },
         Ok(None) => Probe {
             exists: false,
             wrong_type: false,
             group_exists: false,
             last_id: StreamId::MIN,
-            entries_added: 0,
+            signal_mark: 0,
         },
         Ok(Some(stream)) => Probe {
             exists: true,
             wrong_type: false,
             group_exists: group.is_some_and(|g| stream.groups.contains_key(g)),
             last_id: stream.last_id,
-            entries_added: stream.signals ^ stream.serial << 32,
+            signal_mark: stream.signals ^ stream.serial << 32,
         },
     }
 }
@@ -1019,7 +1019,7 @@ pub fn read_keys_here(db: &mut Db, request: &ReadRequest, argv: &[Arg<'_>]) -> R
         let key = request.key(argv, i);
         let probe = probe_key(db, key, group.as_deref());
         match check_key(request, &probe, key, request.id_arg(argv, i)) {
-            Ok(from) => starts.push((Bytes::copy_from_slice(key), from, probe.entries_added)),
+            Ok(from) => starts.push((Bytes::copy_from_slice(key), from, probe.signal_mark)),
             Err(reply) => return ReadOutcome::Answer(reply),
         }
     }
@@ -1118,7 +1118,7 @@ pub fn blocked_ready(db: &mut Db, key: &[u8], wait: &StreamWait) -> bool {
 }
 
 /// Whether an XADD or XGROUP DESTROY (or a stream made again) signalled the key since the
-/// client blocked: `mark` is `Probe::entries_added` from then.
+/// client blocked: `mark` is `Probe::signal_mark` from then.
 fn signalled(stream: &Stream, mark: u64) -> bool {
     stream.signals ^ stream.serial << 32 != mark
 }
@@ -1182,7 +1182,7 @@ pub fn probe_local(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
                 Reply::Array(vec![
                     Reply::Int(flags),
                     Reply::Bulk(probe.last_id.to_bytes()),
-                    Reply::Int(probe.entries_added as i64),
+                    Reply::Int(probe.signal_mark as i64),
                 ])
             })
             .collect(),
@@ -1204,7 +1204,7 @@ pub fn probe_of(reply: &Reply) -> Option<Probe> {
         wrong_type: flags & 2 != 0,
         group_exists: flags & 4 != 0,
         last_id: StreamId::parse(id, 0)?,
-        entries_added: *added as u64,
+        signal_mark: *added as u64,
     })
 }
 

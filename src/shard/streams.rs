@@ -71,7 +71,7 @@ impl Conn {
             let Some(probe) = probe else {
                 return Reply::error("ERR internal: a core did not answer the stream probe");
             };
-            added.push(probe.entries_added);
+            added.push(probe.signal_mark);
             match streams::check_key(&request, &probe, key, request.id_arg(argv, i)) {
                 Ok(start) => from.push(start),
                 Err(reply) => return reply,
