@@ -57,7 +57,8 @@ fn load_config() -> Result<Config, String> {
     Ok(config)
 }
 
-/// Handles SIGTERM and SIGINT like Redis: log, then exit with status 0.
+/// Handles SIGTERM and SIGINT like Redis: log, save if save points are
+/// set (see `persist`), then exit with status 0.
 /// The signals are blocked in every thread (the shard threads inherit the
 /// mask) and one thread waits for them, so no handler runs inside a core.
 fn handle_termination_signals() {
@@ -82,6 +83,11 @@ fn handle_termination_signals() {
             } else {
                 "SIGTERM"
             };
+            // Once the cores run, core 0 shuts down as SHUTDOWN does
+            // (saving first when save points are set).
+            if slotcore::shard::persist::request_shutdown(name) {
+                continue;
+            }
             slotcore::warning!("Received {name} scheduling shutdown...");
             notice!("User requested shutdown...");
             slotcore::process::remove_pidfile();

@@ -349,7 +349,6 @@ pub static INERT: &[ParamSpec] = &[
     inert("slave-announce-ip", "replica-announce-ip", true, false, Kind::Str, ""),
     inert("masteruser", "masteruser", true, false, Kind::Str, ""),
     inert("syslog-ident", "syslog-ident", false, false, Kind::Str, "redis"),
-    inert("dbfilename", "dbfilename", true, false, Kind::Str, "dump.rdb"),
     inert("appendfilename", "appendfilename", false, false, Kind::Str, "appendonly.aof"),
     inert("appenddirname", "appenddirname", false, false, Kind::Str, "appendonlydir"),
     inert("server_cpulist", "server_cpulist", false, false, Kind::Str, ""),

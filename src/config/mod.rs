@@ -32,6 +32,8 @@ pub struct Config {
     pub client_query_buffer_limit: u64,
     pub enable_debug_command: DebugCommand,
     pub save: String,
+    /// The RDB file's name, in `dir`.
+    pub dbfilename: String,
     pub appendonly: bool,
     pub cluster_enabled: bool,
     pub cluster_config_file: String,
@@ -127,6 +129,7 @@ impl Default for Config {
             client_query_buffer_limit: 1024 * 1024 * 1024,
             enable_debug_command: DebugCommand::No,
             save: "3600 1 300 100 60 10000".into(),
+            dbfilename: "dump.rdb".into(),
             appendonly: false,
             cluster_enabled: false,
             cluster_config_file: "nodes.conf".into(),

@@ -246,8 +246,29 @@ pub static PARAMETERS: &[ParamSpec] = &[
             _ => DebugCommand::No,
         }
     ),
-    param!("save", true, |c| c.save.clone(), |c, a| c.save =
-        a.join(" ")),
+    param!("save", true, |c| c.save.clone(), |c, a| {
+        // Redis's setConfigSaveOption: pairs of seconds and changes.
+        // Seconds at least 1, changes at least 0.
+        let words: Vec<&str> = a.iter().flat_map(|w| w.split_whitespace()).collect();
+        let valid = |(i, w): (usize, &&str)| {
+            w.strip_prefix('+')
+                .unwrap_or(w)
+                .parse::<i64>()
+                .is_ok_and(|n| n >= if i % 2 == 0 { 1 } else { 0 })
+        };
+        if words.len() % 2 == 1 || !words.iter().enumerate().all(valid) {
+            return Err("Invalid save parameters".into());
+        }
+        c.save = words.join(" ")
+    }),
+    param!("dbfilename", true, |c| c.dbfilename.clone(), |c, a| {
+        let name = one(a)?;
+        // Redis's isValidDBfilename (pathIsBaseName).
+        if name.contains('/') {
+            return Err("dbfilename can't be a path, just a filename".into());
+        }
+        c.dbfilename = name.into()
+    }),
     param!("appendonly", true, |c| yes_no(c.appendonly), |c, a| c
         .appendonly =
         boolean(a)?),

@@ -14,6 +14,7 @@ mod listpack;
 mod lzf;
 pub mod packed;
 pub mod rdb;
+pub mod rdb_file;
 mod slotmap;
 mod strbytes;
 pub mod stream;

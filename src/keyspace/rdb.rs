@@ -58,21 +58,36 @@ impl PayloadError {
 /// Serializes `value` as DUMP does.
 pub fn dump(value: &Value) -> Vec<u8> {
     let mut out = Writer(Vec::with_capacity(16));
+    save_object(value, &mut out);
+    out.0.extend_from_slice(&RDB_VERSION.to_le_bytes());
+    let crc = crc64(0, &out.0);
+    out.0.extend_from_slice(&crc.to_le_bytes());
+    out.0
+}
+
+/// Appends `value` as an RDB object: its type byte, then its body.
+pub fn save_object(value: &Value, out: &mut Writer) {
     match value {
         Value::Str { bytes, .. } => {
             out.0.push(object_type::STRING);
             out.string(bytes);
         }
-        Value::Hash(hash) => save_hash(hash, &mut out),
-        Value::Set(set) => save_set(set, &mut out),
-        Value::List(items) => save_list(items, &mut out, limits_for_dump()),
-        Value::ZSet(zset) => save_zset(zset, &mut out),
-        Value::Stream(stream) => save_stream(stream, &mut out),
+        Value::Hash(hash) => save_hash(hash, out),
+        Value::Set(set) => save_set(set, out),
+        Value::List(items) => save_list(items, out, limits_for_dump()),
+        Value::ZSet(zset) => save_zset(zset, out),
+        Value::Stream(stream) => save_stream(stream, out),
     }
-    out.0.extend_from_slice(&RDB_VERSION.to_le_bytes());
-    let crc = crc64(0, &out.0);
-    out.0.extend_from_slice(&crc.to_le_bytes());
-    out.0
+}
+
+/// Appends a key and its value as an RDB file holds them: the value's
+/// type byte, the key's name, the value's body (rdbSaveKeyValuePair).
+pub fn save_key_value(key: &[u8], value: &Value, out: &mut Writer) {
+    let start = out.0.len();
+    save_object(value, out);
+    let mut name = Writer(Vec::with_capacity(key.len() + 5));
+    name.string(key);
+    out.0.splice(start + 1..start + 1, name.0);
 }
 
 /// Redis's verifyDumpPayload: a version we know and a matching CRC.
@@ -116,17 +131,27 @@ pub fn load(payload: &[u8], limits: &EncodingLimits) -> Result<Value, PayloadErr
         at: 0,
     };
     let kind = reader.byte()?;
+    load_object(&mut reader, kind, limits)
+}
+
+/// Decodes the body of an object of type `kind` (its type byte already
+/// read) from `reader`, leaving it at the object's end.
+pub fn load_object(
+    reader: &mut Reader,
+    kind: u8,
+    limits: &EncodingLimits,
+) -> Result<Value, PayloadError> {
     match kind {
         object_type::STRING => Ok(Value::string(Bytes::from(reader.string()?))),
-        object_type::HASH => load_hash(&mut reader, limits),
-        object_type::HASH_LISTPACK => load_hash_listpack(&mut reader, limits),
-        object_type::SET => load_set(&mut reader, limits),
-        object_type::SET_INTSET => load_intset(&mut reader, limits),
-        object_type::LIST_QUICKLIST_2 => load_list(&mut reader),
+        object_type::HASH => load_hash(reader, limits),
+        object_type::HASH_LISTPACK => load_hash_listpack(reader, limits),
+        object_type::SET => load_set(reader, limits),
+        object_type::SET_INTSET => load_intset(reader, limits),
+        object_type::LIST_QUICKLIST_2 => load_list(reader),
         object_type::STREAM_LISTPACKS | object_type::STREAM_LISTPACKS_2 => {
-            load_stream(&mut reader, kind)
+            load_stream(reader, kind)
         }
-        object_type::ZSET | object_type::ZSET_2 => load_zset(&mut reader, kind, limits),
+        object_type::ZSET | object_type::ZSET_2 => load_zset(reader, kind, limits),
         object_type::ZSET_LISTPACK => {
             let items = listpack::decode(&reader.string()?).ok_or(PayloadError::BadFormat)?;
             zset_from_items(items, limits)

@@ -6,6 +6,7 @@ use super::clients::ClientFilter;
 use super::conn::{Conn, ReplyMode};
 use super::locks::Mode;
 use super::mesh::{CoreFn, Op};
+use super::persist::SaveError;
 use super::Core;
 use crate::cluster::{core_of_slot, key_hash_slot, SLOT_COUNT};
 use crate::command::errors::{self, NOT_INTEGER, SYNTAX};
@@ -16,56 +17,25 @@ use crate::config::{parameter, parameters, BindAddress, Config, DebugCommand};
 use crate::keyspace::{rdb, Entry, Value};
 use crate::protocol::Reply;
 use crate::protocol::{to_owned_args, Arg};
-use crate::{notice, warning};
+use crate::warning;
 use bytes::Bytes;
 use std::borrow::Cow;
 
 impl Conn {
     /// Runs `op` on `core`: inline when it is this one, else over the mesh.
     pub async fn on_core(&self, core: usize, op: Op) -> Reply {
-        if core == self.core.id {
-            return self.core.run_op(op).await;
-        }
-        self.core
-            .mesh()
-            .call(core, vec![op])
-            .await
-            .pop()
-            .unwrap_or(Reply::Nil)
+        self.core.on_core(core, op).await
     }
 
     /// Runs one op on every core, in parallel, and returns the replies in
     /// core order.
     pub async fn on_all(&self, make: impl Fn() -> Op) -> Vec<Reply> {
-        let ops = (0..self.core.cores()).map(|_| Some(make())).collect();
-        self.on_each(ops)
-            .await
-            .into_iter()
-            .map(|reply| reply.unwrap_or(Reply::Nil))
-            .collect()
+        self.core.on_all(make).await
     }
 
-    /// Runs `ops[core]` on each core that has one: the other cores' first,
-    /// all sent before waiting, then this core's (which may wait for key
-    /// locks); replies in core order.
+    /// See `Core::on_each`.
     pub async fn on_each(&self, ops: Vec<Option<Op>>) -> Vec<Option<Reply>> {
-        let mut replies: Vec<Option<Reply>> = ops.iter().map(|_| None).collect();
-        let mut started = Vec::new();
-        let mut local = None;
-        for (core, op) in ops.into_iter().enumerate() {
-            match op {
-                Some(op) if core == self.core.id => local = Some(op),
-                Some(op) => started.push((core, self.core.mesh().start(core, vec![op]).await)),
-                None => {}
-            }
-        }
-        if let Some(op) = local {
-            replies[self.core.id] = Some(self.core.run_op(op).await);
-        }
-        for (core, id) in started {
-            replies[core] = self.core.mesh().finish(id, 1).await.pop();
-        }
-        replies
+        self.core.on_each(ops).await
     }
 
     pub(super) async fn on_key(&self, run: ShardFn, argv: Vec<Bytes>, key: &[u8]) -> Reply {
@@ -190,11 +160,17 @@ impl Conn {
                 Reply::Int(0),
                 Reply::Array(Vec::new()),
             ]),
-            // Nothing is saved: the last "save" is the start, as Redis
-            // reports it before its first save.
-            Coord::Lastsave => Reply::Int((self.core.shared.start_ms / 1000) as i64),
+            Coord::Lastsave => Reply::Int(self.core.shared.persistence.last_save_secs() as i64),
+            Coord::Save => match self.core.save(false, true).await {
+                Ok(()) => Reply::ok(),
+                Err(SaveError::InProgress) => {
+                    Reply::error("ERR Background save already in progress")
+                }
+                Err(SaveError::Failed) => Reply::error("ERR"),
+            },
+            Coord::Bgsave => self.bgsave(argv).await,
             Coord::Latency => self.latency(argv).await,
-            Coord::Shutdown => self.shutdown(argv),
+            Coord::Shutdown => self.shutdown(argv).await,
             Coord::Cluster => self.cluster(argv).await,
             Coord::Migrate => self.migrate(argv).await,
             Coord::Asking | Coord::Readonly | Coord::Readwrite if !self.core.cluster_enabled => {
@@ -652,20 +628,47 @@ impl Conn {
         }
     }
 
-    fn shutdown(&mut self, argv: &[Arg<'_>]) -> Reply {
-        for option in &argv[1..] {
-            let known = [&b"NOSAVE"[..], b"SAVE", b"NOW", b"FORCE", b"ABORT"];
-            if !known.iter().any(|k| option.eq_ignore_ascii_case(k)) {
-                return Reply::error(SYNTAX);
-            }
-            if option.eq_ignore_ascii_case(b"ABORT") {
-                return Reply::error("ERR No shutdown in progress.");
-            }
+    /// BGSAVE [SCHEDULE]: with no other child process here, SCHEDULE only
+    /// passes the syntax check.
+    async fn bgsave(&mut self, argv: &[Arg<'_>]) -> Reply {
+        if argv.len() > 2 || (argv.len() == 2 && !argv[1].eq_ignore_ascii_case(b"SCHEDULE")) {
+            return Reply::error(SYNTAX);
         }
-        notice!("User requested shutdown...");
-        crate::process::remove_pidfile();
-        notice!("slotcore is now ready to exit, bye bye...");
-        std::process::exit(0);
+        match self.core.save(true, true).await {
+            Ok(()) => Reply::Simple("Background saving started".into()),
+            Err(SaveError::InProgress) => Reply::error("ERR Background save already in progress"),
+            Err(SaveError::Failed) => Reply::error("ERR"),
+        }
+    }
+
+    /// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]: saves as Redis
+    /// decides (see `Core::shut_down`), then exits.
+    async fn shutdown(&mut self, argv: &[Arg<'_>]) -> Reply {
+        let (mut nosave, mut save, mut force, mut now, mut abort) =
+            (false, false, false, false, false);
+        for option in &argv[1..] {
+            let flag = match option.to_ascii_uppercase().as_slice() {
+                b"NOSAVE" => &mut nosave,
+                b"SAVE" => &mut save,
+                b"NOW" => &mut now,
+                b"FORCE" => &mut force,
+                b"ABORT" => &mut abort,
+                _ => return Reply::error(SYNTAX),
+            };
+            *flag = true;
+        }
+        if (abort && (nosave || save || now || force)) || (nosave && save) {
+            return Reply::error(SYNTAX);
+        }
+        if abort {
+            return Reply::error("ERR No shutdown in progress.");
+        }
+        let save = if nosave {
+            Some(false)
+        } else {
+            save.then_some(true)
+        };
+        self.core.shut_down(save, force).await
     }
 }
 
@@ -875,6 +878,9 @@ impl Conn {
             };
             if !spec.mutable {
                 return Reply::error_owned(format!("ERR CONFIG SET failed (possibly related to argument '{name}') - can't set immutable config"));
+            }
+            if name == "dbfilename" && !self.protected_config_allowed() {
+                return Reply::error_owned(format!("ERR CONFIG SET failed (possibly related to argument '{name}') - can't set protected config"));
             }
             let value = String::from_utf8_lossy(&pair[1]).into_owned();
             let values = if spec.multi_arg() {
@@ -1419,6 +1425,19 @@ const DEBUG_HELP: &[&str] = &[
     "    Reply with a test value of the specified type. <type> can be: string,",
     "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
     "    true, false.",
+    "RELOAD [option ...]",
+    "    Save the RDB on disk and reload it back to memory. Valid <option> values:",
+    "    * MERGE: conflicting keys will be loaded from RDB.",
+    "    * NOFLUSH: the existing database will not be removed before load, but",
+    "      conflicting keys will generate an exception and kill the server.",
+    "    * NOSAVE: the database will be loaded from an existing RDB file.",
+    "    Examples:",
+    "    * DEBUG RELOAD: verify that the server is able to persist, flush and reload",
+    "      the database.",
+    "    * DEBUG RELOAD NOSAVE: replace the current database with the contents of an",
+    "      existing RDB file.",
+    "    * DEBUG RELOAD NOSAVE NOFLUSH MERGE: add the contents of an existing RDB",
+    "      file to the database.",
     "SET-ACTIVE-EXPIRE <0|1>",
     "    Setting it to 0 disables expiring keys in background when they are not",
     "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
@@ -1430,6 +1449,22 @@ const DEBUG_HELP: &[&str] = &[
 ];
 
 impl Conn {
+    /// enable-protected-configs: whether this client may CONFIG SET
+    /// dbfilename (Redis's allowProtectedAction).
+    fn protected_config_allowed(&self) -> bool {
+        let db = self.core.db.borrow();
+        match db
+            .config
+            .inert
+            .get("enable-protected-configs")
+            .map(String::as_str)
+        {
+            Some("yes") => true,
+            Some("local") => self.handle.addr.ip().is_loopback(),
+            _ => false,
+        }
+    }
+
     fn debug_allowed(&self) -> bool {
         match self.core.db.borrow().config.enable_debug_command {
             DebugCommand::Yes => true,
@@ -1476,6 +1511,7 @@ impl Conn {
                 Reply::ok()
             }
             b"PROTOCOL" if argv.len() == 3 => server::debug_protocol(&argv[2], self.resp3),
+            b"RELOAD" => self.core.debug_reload(argv).await,
             // Not in Redis's DEBUG HELP either: lets scripts call noscript
             // commands (Redis's test suite uses it).
             b"SET-DISABLE-DENY-SCRIPTS" if argv.len() == 3 => {

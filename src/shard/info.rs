@@ -308,29 +308,21 @@ impl Conn {
             }
             "persistence" => {
                 line("# Persistence".into());
-                // Persistence is not built yet: nothing is ever saved or loaded.
                 line("loading:0".into());
                 line("async_loading:0".into());
                 for zero in [
                     "current_cow_peak",
                     "current_cow_size",
                     "current_cow_size_age",
-                    "current_fork_perc",
-                    "current_save_keys_processed",
-                    "current_save_keys_total",
-                    "rdb_changes_since_last_save",
-                    "rdb_bgsave_in_progress",
                 ] {
                     line(format!("{zero}:0"));
                 }
-                line(format!("rdb_last_save_time:{}", shared.start_ms / 1000));
-                line("rdb_last_bgsave_status:ok".into());
-                line("rdb_last_bgsave_time_sec:-1".into());
-                line("rdb_current_bgsave_time_sec:-1".into());
-                line("rdb_saves:0".into());
-                line("rdb_last_cow_size:0".into());
-                line("rdb_last_load_keys_expired:0".into());
-                line("rdb_last_load_keys_loaded:0".into());
+                line("current_fork_perc:0.00".into());
+                line("current_save_keys_processed:0".into());
+                line("current_save_keys_total:0".into());
+                for (name, value) in shared.persistence.info_fields() {
+                    line(format!("{name}:{value}"));
+                }
                 line(format!("aof_enabled:{}", i32::from(config.appendonly)));
                 line("aof_rewrite_in_progress:0".into());
                 line("aof_rewrite_scheduled:0".into());

@@ -7,6 +7,12 @@
 //! sees part of a multi-core write, and ordered acquisition means two such
 //! commands cannot deadlock. Shared locks (reads) do not block each other
 //! or single-key reads. Commands on unlocked keys pay one emptiness check.
+//!
+//! A snapshot (SAVE, BGSAVE) fences every core, again in ascending order:
+//! a fenced core lets only the transactions already holding locks there
+//! go on, and the fence is in place once they are done. With every core
+//! fenced no multi-core write is half applied anywhere, so the cores'
+//! keyspaces together are one consistent state (see `persist`).
 
 use bytes::Bytes;
 use std::cell::RefCell;
@@ -30,17 +36,25 @@ pub struct KeyLocks {
     held: HashMap<Bytes, Held, foldhash::fast::RandomState>,
     by_transaction: HashMap<u64, Vec<Bytes>, foldhash::fast::RandomState>,
     waiters: RefCell<Vec<Waker>>,
+    /// The snapshot fencing this core: every key is its, except for the
+    /// transactions that held locks here when it came.
+    fence: Option<u64>,
 }
 
 impl KeyLocks {
     #[inline]
     pub fn is_empty(&self) -> bool {
-        self.held.is_empty()
+        self.held.is_empty() && self.fence.is_none()
     }
 
     /// True if an access in `mode` to `key` by `transaction` (0 for a
     /// plain command) must wait.
     pub fn blocks(&self, key: &[u8], mode: Mode, transaction: u64) -> bool {
+        if self.fence.is_some_and(|owner| owner != transaction)
+            && !self.by_transaction.contains_key(&transaction)
+        {
+            return true;
+        }
         let Some(held) = self.held.get(key) else {
             return false;
         };
@@ -103,6 +117,21 @@ impl KeyLocks {
         }
     }
 
+    /// Puts up `snapshot`'s fence; true once no other transaction holds a
+    /// lock here, the fence being in place then.
+    pub fn fence(&mut self, snapshot: u64) -> bool {
+        self.fence = Some(snapshot);
+        self.held.is_empty()
+    }
+
+    /// Takes the fence down and wakes whoever waited at it.
+    pub fn remove_fence(&mut self) {
+        self.fence = None;
+        for waker in self.waiters.borrow_mut().drain(..) {
+            waker.wake();
+        }
+    }
+
     pub fn wait(&self, waker: &Waker) {
         self.waiters.borrow_mut().push(waker.clone());
     }
@@ -140,5 +169,26 @@ mod tests {
         locks.unlock_all(2);
         locks.unlock_all(3);
         assert!(locks.is_empty());
+    }
+
+    #[test]
+    fn a_fence_lets_only_the_transactions_already_in_pass() {
+        let mut locks = KeyLocks::default();
+        assert!(locks.try_lock_all(1, &keys(&["a"]), Mode::Exclusive));
+        assert!(!locks.fence(9), "transaction 1 still holds a lock");
+        assert!(!locks.is_empty());
+        assert!(locks.blocks(b"z", Mode::Shared, 0), "plain commands wait");
+        assert!(!locks.try_lock_all(2, &keys(&["z"]), Mode::Shared));
+        assert!(
+            !locks.blocks(b"b", Mode::Exclusive, 1),
+            "the holder goes on"
+        );
+        assert!(locks.try_lock_all(1, &keys(&["b"]), Mode::Exclusive));
+        locks.unlock_all(1);
+        assert!(locks.fence(9), "drained: the fence is in place");
+        assert!(!locks.blocks(b"a", Mode::Exclusive, 9), "its owner passes");
+        locks.remove_fence();
+        assert!(locks.is_empty());
+        assert!(!locks.blocks(b"z", Mode::Shared, 0));
     }
 }

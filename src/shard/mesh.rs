@@ -55,6 +55,9 @@ pub enum Op {
         command: Option<&'static CommandSpec>,
     },
     Unlock(u64),
+    /// A snapshot's fence (see `locks`): waits until the transactions
+    /// holding locks here are done; meanwhile nothing else starts.
+    Fence(u64),
     /// WATCH: `flag` is set when a write touches one of `keys` here.
     Watch {
         client: u64,

@@ -16,6 +16,7 @@ pub mod mesh;
 mod migrate;
 mod monitor;
 mod pause;
+pub mod persist;
 mod pubsub;
 mod readiness;
 mod script;
@@ -70,6 +71,8 @@ pub struct Shared {
     pub bus_publish: Option<flume::Sender<Publication>>,
     /// The scripts loaded on any core, and each core's running script.
     pub scripts: script::ScriptBodies,
+    /// Saving and loading RDB files; changes since the last save.
+    pub persistence: persist::Persistence,
 }
 
 /// One core's state. Lives in an `Rc` on its executor; nothing in it is
@@ -217,6 +220,52 @@ impl Core {
             }
         }
         (replies, Vec::new())
+    }
+
+    /// Runs one op on `core`: here, or over the mesh.
+    pub async fn on_core(&self, core: usize, op: Op) -> Reply {
+        if core == self.id {
+            return self.run_op(op).await;
+        }
+        self.mesh()
+            .call(core, vec![op])
+            .await
+            .pop()
+            .unwrap_or(Reply::Nil)
+    }
+
+    /// Runs one op on every core, in parallel, and returns the replies in
+    /// core order.
+    pub async fn on_all(&self, make: impl Fn() -> Op) -> Vec<Reply> {
+        let ops = (0..self.cores()).map(|_| Some(make())).collect();
+        self.on_each(ops)
+            .await
+            .into_iter()
+            .map(|reply| reply.unwrap_or(Reply::Nil))
+            .collect()
+    }
+
+    /// Runs `ops[core]` on each core that has one: the other cores' first,
+    /// all sent before waiting, then this core's (which may wait for key
+    /// locks); replies in core order.
+    pub async fn on_each(&self, ops: Vec<Option<Op>>) -> Vec<Option<Reply>> {
+        let mut replies: Vec<Option<Reply>> = ops.iter().map(|_| None).collect();
+        let mut started = Vec::new();
+        let mut local = None;
+        for (core, op) in ops.into_iter().enumerate() {
+            match op {
+                Some(op) if core == self.id => local = Some(op),
+                Some(op) => started.push((core, self.mesh().start(core, vec![op]).await)),
+                None => {}
+            }
+        }
+        if let Some(op) = local {
+            replies[self.id] = Some(self.run_op(op).await);
+        }
+        for (core, id) in started {
+            replies[core] = self.mesh().finish(id, 1).await.pop();
+        }
+        replies
     }
 
     /// Runs one op, waiting for key locks if it must.
@@ -384,6 +433,12 @@ impl Core {
                 self.locks.borrow_mut().unlock_all(transaction);
                 Reply::ok()
             }
+            Op::Fence(snapshot) => {
+                if !self.locks.borrow_mut().fence(snapshot) {
+                    return Err(Op::Fence(snapshot));
+                }
+                Reply::ok()
+            }
             Op::Watch { client, keys, flag } => {
                 // A key already expired when WATCHed is deleted first: its
                 // deletion is no change (Redis's watchedKey.expired).
@@ -528,6 +583,7 @@ pub fn run(config: Config) -> Result<(), String> {
         return Err("No bind address to listen on".into());
     }
     Config::check_addresses_free(&addresses)?;
+    let file = persist::read_file(&config, cores)?;
     raise_memlock_limit(config.io_memory_bytes * cores as u64 * 2 + 64 * 1024 * 1024);
     let bus = if config.cluster_enabled {
         Some(crate::cluster_bus::runtime::start(&config, cores)?)
@@ -549,11 +605,12 @@ pub fn run(config: Config) -> Result<(), String> {
         None => (None, None, Vec::new(), Arc::new(ClusterView::standalone())),
     };
     view_receivers.resize_with(cores, || None);
+    let start_ms = crate::command::now_ms();
     let shared = Arc::new(Shared {
         next_client_id: AtomicU64::new(1),
         connected_clients: AtomicUsize::new(0),
         monitors: AtomicUsize::new(0),
-        start_ms: crate::command::now_ms(),
+        start_ms,
         cores,
         executable: std::env::current_exe()
             .map(|p| p.display().to_string())
@@ -565,6 +622,7 @@ pub fn run(config: Config) -> Result<(), String> {
         bus_publish,
         pause: Default::default(),
         scripts: script::ScriptBodies::new(cores),
+        persistence: persist::Persistence::new(cores, start_ms, file),
     });
     let requests = MeshBuilder::<Request, _>::full(cores, CHANNEL_MESSAGES_MAX);
     let responses = MeshBuilder::<Response, _>::full(cores, CHANNEL_MESSAGES_MAX);
@@ -684,6 +742,7 @@ async fn core_main(
         })
         .detach();
     }
+    core.install_loaded();
     let _ = core.mesh.set(Mesh::new(request_senders, response_senders));
     mesh::spawn_handlers(core.clone(), request_receivers, response_receivers);
     glommio::spawn_local(pubsub::notifier_loop(core.clone())).detach();
@@ -700,6 +759,10 @@ async fn core_main(
     }
     let _ = ready.send(Ok(()));
     glommio::spawn_local(active_expire_loop(core.clone())).detach();
+    if id == 0 {
+        glommio::spawn_local(persist::save_points_loop(core.clone())).detach();
+        glommio::spawn_local(persist::listen_for_signals(core.clone())).detach();
+    }
     // The core's tasks run until the process exits (SHUTDOWN, a signal).
     futures_lite::future::pending::<()>().await;
 }

@@ -114,6 +114,7 @@ impl Core {
         if !spec.is_write() || reply.is_error() || did_nothing(spec.name, reply) {
             return;
         }
+        self.shared.persistence.add_dirty(self.id, 1);
         if !self.watches.borrow().is_empty() && signals_modified_key(spec.name, argv) {
             let watches = self.watches.borrow();
             for position in key_positions(spec, argv) {
@@ -132,6 +133,7 @@ impl Core {
     /// served.
     #[inline]
     pub fn after_locked_write(&self, transaction: u64) {
+        self.shared.persistence.add_dirty(self.id, 1);
         if self.watches.borrow().is_empty() && self.blocked.borrow().is_empty() {
             return;
         }

@@ -1,0 +1,598 @@
+//! Persistence: RDB snapshots (SAVE, BGSAVE, save points, a saving SHUTDOWN
+//! or SIGTERM), loading `dbfilename` at startup, and DEBUG RELOAD.
+//!
+//! Taking a snapshot: the core that takes it fences every core, in
+//! ascending order (`locks`), so that no multi-core write is half applied;
+//! then every core serializes its own keys into a chunk, all in parallel,
+//! and takes its fence down. Clients wait only for that one pass over the
+//! largest core's keys (Redis pauses for its fork instead). A thread of its
+//! own then writes the chunks into `temp-<pid>-<n>.rdb` in `dir`, fsyncs
+//! it, and renames it over `dbfilename`, as Redis's child does; SAVE waits
+//! for that thread without holding up its core, BGSAVE does not wait.
+//!
+//! Changes since the last save (Redis's `dirty`) are counted per core, in
+//! a counter of its own cache line that only its core writes.
+
+use super::mesh::Op;
+use super::Core;
+use crate::cluster::{core_of_slot, key_hash_slot};
+use crate::config::Config;
+use crate::keyspace::rdb_file::{self, Chunk, Loaded};
+use crate::keyspace::Entry;
+use crate::protocol::{Arg, Reply};
+use crate::{notice, warning};
+use bytes::Bytes;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+/// Redis's CONFIG_BGSAVE_RETRY_DELAY: after a failed save, save points
+/// wait this long before trying again.
+const RETRY_DELAY_SECS: u64 = 5;
+
+#[repr(align(64))]
+#[derive(Default)]
+struct Counter(AtomicU64);
+
+/// What every core shares about saving and loading (in `Shared`).
+pub struct Persistence {
+    /// Each core's changes since startup; only its core writes it.
+    dirty: Box<[Counter]>,
+    /// A snapshot is being taken or written: one at a time.
+    busy: AtomicBool,
+    state: Mutex<SaveState>,
+    /// Keys read from a file, per core, until each core takes its own.
+    loaded: Mutex<Vec<Vec<Loaded>>>,
+    next_temp: AtomicU64,
+}
+
+struct SaveState {
+    last_save_secs: u64,
+    last_ok: bool,
+    last_try_secs: u64,
+    last_bgsave_secs: i64,
+    /// When the background save under way started.
+    bgsave_started: Option<Instant>,
+    saves: u64,
+    /// The sum of the cores' counters in the last saved snapshot.
+    dirty_saved: u64,
+    loaded_keys: u64,
+    expired_on_load: u64,
+}
+
+/// Why a save did not happen.
+#[derive(Debug)]
+pub enum SaveError {
+    InProgress,
+    Failed,
+}
+
+/// A whole dataset, serialized: one chunk per core.
+struct Snapshot {
+    chunks: Vec<Chunk>,
+    dirty: u64,
+}
+
+/// What a file read at startup or by DEBUG RELOAD gave.
+pub struct FileRead {
+    per_core: Vec<Vec<Loaded>>,
+    keys: u64,
+    expired: u64,
+}
+
+impl Persistence {
+    pub fn new(cores: usize, start_ms: u64, file: Option<FileRead>) -> Self {
+        let (loaded, keys, expired) = match file {
+            Some(file) => (file.per_core, file.keys, file.expired),
+            None => ((0..cores).map(|_| Vec::new()).collect(), 0, 0),
+        };
+        Persistence {
+            dirty: (0..cores).map(|_| Counter::default()).collect(),
+            busy: AtomicBool::new(false),
+            state: Mutex::new(SaveState {
+                last_save_secs: start_ms / 1000,
+                last_ok: true,
+                last_try_secs: 0,
+                last_bgsave_secs: -1,
+                bgsave_started: None,
+                saves: 0,
+                dirty_saved: 0,
+                loaded_keys: keys,
+                expired_on_load: expired,
+            }),
+            loaded: Mutex::new(loaded),
+            next_temp: AtomicU64::new(1),
+        }
+    }
+
+    /// Counts `changes` writes on `core` (called only on that core).
+    #[inline]
+    pub fn add_dirty(&self, core: usize, changes: u64) {
+        if let Some(counter) = self.dirty.get(core) {
+            let counter = &counter.0;
+            counter.store(counter.load(Ordering::Relaxed) + changes, Ordering::Relaxed);
+        }
+    }
+
+    fn dirty_total(&self) -> u64 {
+        self.dirty.iter().map(|c| c.0.load(Ordering::Relaxed)).sum()
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, SaveState> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// LASTSAVE: when the last successful save ended (startup before one).
+    pub fn last_save_secs(&self) -> u64 {
+        self.state().last_save_secs
+    }
+
+    /// The rdb_ fields of INFO persistence, as Redis names them.
+    pub fn info_fields(&self) -> Vec<(&'static str, String)> {
+        let state = self.state();
+        let changes = self.dirty_total().saturating_sub(state.dirty_saved);
+        let current = state
+            .bgsave_started
+            .map_or(-1, |started| started.elapsed().as_secs() as i64);
+        vec![
+            ("rdb_changes_since_last_save", changes.to_string()),
+            (
+                "rdb_bgsave_in_progress",
+                u8::from(state.bgsave_started.is_some()).to_string(),
+            ),
+            ("rdb_last_save_time", state.last_save_secs.to_string()),
+            (
+                "rdb_last_bgsave_status",
+                if state.last_ok { "ok" } else { "err" }.to_string(),
+            ),
+            (
+                "rdb_last_bgsave_time_sec",
+                state.last_bgsave_secs.to_string(),
+            ),
+            ("rdb_current_bgsave_time_sec", current.to_string()),
+            ("rdb_saves", state.saves.to_string()),
+            ("rdb_last_cow_size", "0".to_string()),
+            (
+                "rdb_last_load_keys_expired",
+                state.expired_on_load.to_string(),
+            ),
+            ("rdb_last_load_keys_loaded", state.loaded_keys.to_string()),
+        ]
+    }
+}
+
+/// Reads `config.dbfilename` (in the working directory, which is `dir`),
+/// sorting its keys by the core that owns them; None when there is no file.
+pub fn read_file(config: &Config, cores: usize) -> Result<Option<FileRead>, String> {
+    let path = PathBuf::from(&config.dbfilename);
+    let data = match std::fs::read(&path) {
+        Ok(data) => data,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => {
+            return Err(format!(
+                "Fatal error loading the DB ({}): {error}. Exiting.",
+                path.display()
+            ))
+        }
+    };
+    let started = Instant::now();
+    let now = crate::command::now_ms();
+    let limits = crate::command::dump::config_limits(config);
+    let mut per_core: Vec<Vec<Loaded>> = (0..cores).map(|_| Vec::new()).collect();
+    let mut expired = 0;
+    let keys = rdb_file::load(&data, &limits, |loaded| {
+        // A master drops the keys whose time has come (rdbLoadRioWithLoadingCtx).
+        if loaded.expire_at_ms != 0 && loaded.expire_at_ms <= now {
+            expired += 1;
+            return;
+        }
+        let core = core_of_slot(key_hash_slot(&loaded.key), cores);
+        per_core[core].push(loaded);
+    })
+    .map_err(|error| format!("Loading RDB file {}: {error}", path.display()))?;
+    notice!(
+        "DB loaded from disk: {:.3} seconds",
+        started.elapsed().as_secs_f64()
+    );
+    notice!(
+        "Done loading RDB, keys loaded: {}, keys expired: {expired}.",
+        keys - expired
+    );
+    Ok(Some(FileRead {
+        per_core,
+        keys: keys - expired,
+        expired,
+    }))
+}
+
+/// Moves the keys read for this core into its keyspace (startup, DEBUG
+/// RELOAD).
+fn take_loaded(core: &Core, _argv: &[Arg<'_>]) -> Reply {
+    let mine = {
+        let mut loaded = core
+            .shared
+            .persistence
+            .loaded
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        loaded
+            .get_mut(core.id)
+            .map(std::mem::take)
+            .unwrap_or_default()
+    };
+    let mut db = core.db.borrow_mut();
+    let now = db.now_ms;
+    let lfu = db.keyspace.lfu.is_some();
+    for loaded in mine {
+        let slot = key_hash_slot(&loaded.key);
+        let mut entry = Entry::new(loaded.value, now);
+        if loaded.expire_at_ms != 0 {
+            entry.set_expire_at_ms(loaded.expire_at_ms);
+        }
+        if let Some(idle) = loaded.idle_secs.filter(|_| !lfu) {
+            entry.set_idle_secs(idle, now);
+        }
+        db.keyspace.remove(slot, &loaded.key);
+        db.keyspace.insert(slot, &loaded.key, entry);
+        if let Some(frequency) = loaded.frequency.filter(|_| lfu) {
+            if let Some(entry) = db.keyspace.entry_mut(slot, &loaded.key) {
+                entry.set_lfu(u64::from(frequency), now);
+            }
+        }
+    }
+    Reply::ok()
+}
+
+/// A snapshot's work on one core: its keys as a chunk, its change count;
+/// then its fence comes down.
+fn serialize_core(core: &Core, _argv: &[Arg<'_>]) -> Reply {
+    let mut chunk = Chunk::default();
+    {
+        let db = core.db.borrow();
+        for index in 0..db.keyspace.local_slot_count() {
+            let Some((_, map)) = db.keyspace.slot_at(index) else {
+                break;
+            };
+            for (key, entry) in map {
+                chunk.push(key, &entry.value, entry.expire_at_ms());
+            }
+        }
+    }
+    let dirty = core.shared.persistence.dirty[core.id]
+        .0
+        .load(Ordering::Relaxed);
+    core.locks.borrow_mut().remove_fence();
+    Reply::Array(vec![
+        Reply::Int(chunk.keys as i64),
+        Reply::Int(chunk.expires as i64),
+        Reply::Int(dirty as i64),
+        Reply::Bulk(Bytes::from(chunk.bytes)),
+    ])
+}
+
+impl Core {
+    /// Fences every core, then has each serialize its keys (see the module
+    /// comment).
+    async fn snapshot(&self) -> Snapshot {
+        let fence = self.next_transaction();
+        for core in 0..self.cores() {
+            self.on_core(core, Op::Fence(fence)).await;
+        }
+        let replies = self.on_all(|| Op::Core(serialize_core, Vec::new())).await;
+        let mut snapshot = Snapshot {
+            chunks: Vec::with_capacity(replies.len()),
+            dirty: 0,
+        };
+        for reply in replies {
+            let Reply::Array(parts) = reply else { continue };
+            let number = |i: usize| match parts.get(i) {
+                Some(Reply::Int(n)) => *n as u64,
+                _ => 0,
+            };
+            let bytes = match parts.get(3) {
+                Some(Reply::Bulk(bytes)) => bytes.to_vec(),
+                _ => Vec::new(),
+            };
+            snapshot.dirty += number(2);
+            snapshot.chunks.push(Chunk {
+                bytes,
+                keys: number(0),
+                expires: number(1),
+            });
+        }
+        snapshot
+    }
+
+    /// Saves the dataset to `dbfilename`. In the background, returns once
+    /// the snapshot is taken; else once the file is on disk.
+    pub async fn save(&self, background: bool, counted: bool) -> Result<(), SaveError> {
+        let persistence = &self.shared.persistence;
+        if persistence.busy.swap(true, Ordering::AcqRel) {
+            return Err(SaveError::InProgress);
+        }
+        let started = Instant::now();
+        {
+            let mut state = persistence.state();
+            // Redis counts SAVE and background saves, not a shutdown's or
+            // DEBUG RELOAD's save.
+            state.saves += u64::from(counted);
+            state.last_try_secs = crate::command::now_ms() / 1000;
+            if background {
+                state.bgsave_started = Some(started);
+            }
+        }
+        let snapshot = self.snapshot().await;
+        let path = PathBuf::from(self.db.borrow().config.dbfilename.clone());
+        let temp = PathBuf::from(format!(
+            "temp-{}-{}.rdb",
+            std::process::id(),
+            persistence.next_temp.fetch_add(1, Ordering::Relaxed)
+        ));
+        let shared = self.shared.clone();
+        let (done_tx, done_rx) = flume::bounded::<bool>(1);
+        let writer = std::thread::Builder::new()
+            .name("rdb-save".into())
+            .spawn(move || {
+                let ok = write_file(&temp, &path, &snapshot.chunks)
+                    .map_err(|error| warning!("Write error saving DB on disk: {error}"))
+                    .is_ok();
+                finish_save(&shared, ok, snapshot.dirty, background, started);
+                let _ = done_tx.send(ok);
+            });
+        if writer.is_err() {
+            warning!("Can't save in background: cannot start a thread");
+            finish_save(&self.shared, false, 0, background, started);
+            return Err(SaveError::Failed);
+        }
+        if background {
+            notice!("Background saving started");
+            return Ok(());
+        }
+        match done_rx.recv_async().await {
+            Ok(true) => Ok(()),
+            _ => Err(SaveError::Failed),
+        }
+    }
+
+    /// Waits until no save is under way (a shutdown's final save).
+    async fn wait_for_save(&self) {
+        while self.shared.persistence.busy.load(Ordering::Acquire) {
+            glommio::timer::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// SHUTDOWN and SIGTERM: saves when asked to (`save` Some(true)) or
+    /// when save points are configured (None), then exits. Returns only
+    /// if the save failed and `force` is not set.
+    pub async fn shut_down(&self, save: Option<bool>, force: bool) -> Reply {
+        notice!("User requested shutdown...");
+        let save = save.unwrap_or_else(|| !self.db.borrow().config.save.trim().is_empty());
+        if save {
+            notice!("Saving the final RDB snapshot before exiting.");
+            self.wait_for_save().await;
+            match self.save(false, false).await {
+                Ok(()) => {}
+                Err(_) if force => warning!("Error trying to save the DB, exiting anyway (FORCE)."),
+                Err(_) => {
+                    warning!("Error trying to save the DB, can't exit.");
+                    warning!("Errors trying to shut down the server. Check the logs for more information.");
+                    return Reply::error("ERR Errors trying to SHUTDOWN. Check logs.");
+                }
+            }
+        }
+        crate::process::remove_pidfile();
+        notice!("slotcore is now ready to exit, bye bye...");
+        std::process::exit(0);
+    }
+
+    /// DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: saves (unless NOSAVE),
+    /// empties the dataset (unless NOFLUSH) and loads the file again. A
+    /// key in the file replaces one of the same name (MERGE's behaviour).
+    pub async fn debug_reload(&self, argv: &[Arg<'_>]) -> Reply {
+        let mut save = true;
+        let mut flush = true;
+        for option in argv.iter().skip(2) {
+            if option.eq_ignore_ascii_case(b"NOSAVE") {
+                save = false;
+            } else if option.eq_ignore_ascii_case(b"NOFLUSH") {
+                flush = false;
+            } else if !option.eq_ignore_ascii_case(b"MERGE") {
+                return Reply::error(
+                    "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.",
+                );
+            }
+        }
+        if save {
+            self.wait_for_save().await;
+            if self.save(false, false).await.is_err() {
+                return Reply::error("ERR");
+            }
+        }
+        let config = self.db.borrow().config.clone();
+        let file = match read_file(&config, self.cores()) {
+            Ok(Some(file)) => file,
+            Ok(None) => {
+                warning!("Fatal error loading the DB: no file {}", config.dbfilename);
+                return Reply::error("ERR Error trying to load the RDB dump");
+            }
+            Err(error) => {
+                warning!("{error}");
+                return Reply::error("ERR Error trying to load the RDB dump");
+            }
+        };
+        if flush {
+            self.on_all(|| Op::Db(crate::command::keys::flush_local, Vec::new()))
+                .await;
+        }
+        let persistence = &self.shared.persistence;
+        {
+            let mut state = persistence.state();
+            state.loaded_keys = file.keys;
+            state.expired_on_load = file.expired;
+        }
+        *persistence
+            .loaded
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = file.per_core;
+        self.on_all(|| Op::Core(take_loaded, Vec::new())).await;
+        warning!("DB reloaded by DEBUG RELOAD");
+        Reply::ok()
+    }
+
+    /// At startup: the keys the file held for this core.
+    pub fn install_loaded(&self) {
+        take_loaded(self, &[]);
+    }
+}
+
+/// Records a save's end, as Redis's backgroundSaveDoneHandler and rdbSave.
+fn finish_save(shared: &super::Shared, ok: bool, dirty: u64, background: bool, started: Instant) {
+    let persistence = &shared.persistence;
+    {
+        let mut state = persistence.state();
+        state.last_ok = ok;
+        if ok {
+            state.dirty_saved = dirty;
+            state.last_save_secs = crate::command::now_ms() / 1000;
+        }
+        if background {
+            state.bgsave_started = None;
+            state.last_bgsave_secs = started.elapsed().as_secs() as i64;
+        }
+    }
+    if background {
+        if ok {
+            notice!("Background saving terminated with success");
+        } else {
+            warning!("Background saving error");
+        }
+    } else if ok {
+        notice!("DB saved on disk");
+    }
+    persistence.busy.store(false, Ordering::Release);
+}
+
+/// Writes the file under a temporary name, fsyncs it and renames it over
+/// `path`, so that `path` is always a whole file (Redis's rdbSave).
+fn write_file(temp: &PathBuf, path: &PathBuf, chunks: &[Chunk]) -> std::io::Result<()> {
+    use std::io::Write;
+    let result = (|| {
+        let file = std::fs::File::create(temp)?;
+        let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+        let mut crc = 0;
+        let mut put = |bytes: &[u8], out: &mut std::io::BufWriter<std::fs::File>| {
+            crc = crate::keyspace::rdb::crc64(crc, bytes);
+            out.write_all(bytes)
+        };
+        let now_secs = crate::command::now_ms() / 1000;
+        put(
+            &rdb_file::header(now_secs, crate::memory::allocated_bytes()),
+            &mut out,
+        )?;
+        let keys: u64 = chunks.iter().map(|c| c.keys).sum();
+        let expires: u64 = chunks.iter().map(|c| c.expires).sum();
+        if keys > 0 {
+            put(&rdb_file::database_start(keys, expires), &mut out)?;
+            for chunk in chunks {
+                put(&chunk.bytes, &mut out)?;
+            }
+        }
+        out.write_all(&rdb_file::footer(crc))?;
+        let file = out.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        drop(file);
+        std::fs::rename(temp, path)?;
+        // The rename itself reaches the disk with the directory.
+        std::fs::File::open(".")?.sync_all()
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(temp);
+    }
+    result
+}
+
+/// `save` parameter: the (seconds, changes) pairs; a malformed one (which
+/// CONFIG SET refuses) is skipped.
+fn save_points(save: &str) -> Vec<(u64, u64)> {
+    let words: Vec<&str> = save.split_whitespace().collect();
+    words
+        .chunks(2)
+        .filter_map(|pair| match pair {
+            [seconds, changes] => Some((seconds.parse().ok()?, changes.parse().ok()?)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Core 0's saving cron (Redis's serverCron part): starts a background
+/// save when a save point is reached.
+pub async fn save_points_loop(core: std::rc::Rc<Core>) {
+    loop {
+        glommio::timer::sleep(Duration::from_millis(100)).await;
+        let persistence = &core.shared.persistence;
+        if persistence.busy.load(Ordering::Acquire) {
+            continue;
+        }
+        let points = save_points(&core.db.borrow().config.save);
+        if points.is_empty() {
+            continue;
+        }
+        let now_secs = crate::command::now_ms() / 1000;
+        let (changes, since_save, may_try) = {
+            let state = persistence.state();
+            (
+                persistence.dirty_total().saturating_sub(state.dirty_saved),
+                now_secs.saturating_sub(state.last_save_secs),
+                state.last_ok || now_secs.saturating_sub(state.last_try_secs) > RETRY_DELAY_SECS,
+            )
+        };
+        let due = points
+            .iter()
+            .find(|&&(seconds, wanted)| changes >= wanted && since_save > seconds);
+        if let (Some(&(seconds, wanted)), true) = (due, may_try) {
+            notice!("{wanted} changes in {seconds} seconds. Saving...");
+            let _ = core.save(true, true).await;
+        }
+    }
+}
+
+/// Where SIGTERM and SIGINT go once the cores run (see `listen_for_signals`).
+static SIGNALS: OnceLock<flume::Sender<&'static str>> = OnceLock::new();
+
+/// Hands a termination signal to core 0, which shuts down as SHUTDOWN
+/// does; false before the cores are up (the caller then just exits).
+pub fn request_shutdown(signal: &'static str) -> bool {
+    SIGNALS
+        .get()
+        .is_some_and(|sender| sender.send(signal).is_ok())
+}
+
+/// Core 0's listener for termination signals.
+pub async fn listen_for_signals(core: std::rc::Rc<Core>) {
+    let (sender, receiver) = flume::unbounded();
+    if SIGNALS.set(sender).is_err() {
+        return;
+    }
+    while let Ok(signal) = receiver.recv_async().await {
+        warning!("Received {signal} scheduling shutdown...");
+        core.shut_down(None, false).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn save_points_are_pairs_of_seconds_and_changes() {
+        assert_eq!(
+            save_points("3600 1 300 100 60 10000"),
+            vec![(3600, 1), (300, 100), (60, 10000)]
+        );
+        assert!(save_points("").is_empty());
+        assert_eq!(save_points("1 x 2 3"), vec![(2, 3)]);
+    }
+}
