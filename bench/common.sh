@@ -104,7 +104,7 @@ start_server() {
             command+=(redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no
                 --daemonize no --enable-debug-command yes --dir "$data_dir" "$@")
         else
-            command+=("$SLOTCORE_BIN" --port "$port" --bind 127.0.0.1 --dir "$data_dir"
+            command+=("$SLOTCORE_BIN" --port "$port" --bind 127.0.0.1 --save "" --dir "$data_dir"
                 --enable-debug-command yes "$@")
         fi
         "${command[@]}" >"$data_dir/server.log" 2>&1 &

@@ -1407,7 +1407,8 @@ fn add_node_and_rebalance_with_redis_cli() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// 11. Every node killed and restarted: the cluster comes back from the nodes.conf files alone.
+// 11. Every node killed and restarted: the cluster comes back from its nodes.conf files, and
+// the keys from the dump.rdb each node SAVEd before.
 
 fn check_full_restart(mut cluster: Cluster) {
     let name = cluster.node(0).kind.name();
@@ -1429,6 +1430,17 @@ fn check_full_restart(mut cluster: Cluster) {
         .expect("epoch")
         .parse()
         .expect("number");
+    let mut con = cluster.cluster_client();
+    let keys: Vec<String> = (0..300).map(|i| format!("saved:{i}")).collect();
+    for key in &keys {
+        let _: () = con.set(key, format!("{key}-value")).expect("SET");
+    }
+    let _: () = con.hset("saved:hash", "f", "v").expect("HSET");
+    for index in 0..cluster.nodes.len() {
+        let reply = cluster.node(index).query_text(&["SAVE"]).expect("SAVE");
+        assert_eq!(reply, "OK", "{name}: SAVE on node {index}");
+    }
+    drop(con);
     for index in 0..cluster.nodes.len() {
         cluster.kill(index);
     }
@@ -1436,6 +1448,18 @@ fn check_full_restart(mut cluster: Cluster) {
         cluster.restart(index);
     }
     cluster.wait_healthy(CONVERGE_WAIT);
+    let mut con = cluster.cluster_client();
+    for key in &keys {
+        let value: Option<String> = con.get(key).expect("GET");
+        assert_eq!(
+            value.as_deref(),
+            Some(format!("{key}-value").as_str()),
+            "{name}: {key} after the restart"
+        );
+    }
+    let field: Option<String> = con.hget("saved:hash", "f").expect("HGET");
+    assert_eq!(field.as_deref(), Some("v"), "{name}: the hash after the restart");
+    drop(con);
     for index in 0..cluster.nodes.len() {
         assert_eq!(
             summary(&cluster, index),

@@ -522,6 +522,11 @@ impl Conn {
             return Reply::error(SYNTAX);
         }
         self.on_all(|| Op::Core(flush_core, vec![])).await;
+        // FLUSHALL (not FLUSHDB) then saves the empty dataset when save
+        // points are set (Redis's flushAllDataAndResetRDB).
+        if argv[0].eq_ignore_ascii_case(b"FLUSHALL") {
+            self.core.save_after_flushall().await;
+        }
         Reply::ok()
     }
 
@@ -694,6 +699,8 @@ fn flush_core(core: &super::Core, argv: &[Arg<'_>]) -> Reply {
     let reply = {
         let mut db = core.db.borrow_mut();
         core.watches.borrow().touch_stored(&db.keyspace);
+        let removed = db.keyspace.len() as u64;
+        core.shared.persistence.add_dirty(core.id, removed);
         keys::flush_local(&mut db, argv)
     };
     // XREADGROUP readers learn that their keys are gone.

@@ -442,6 +442,16 @@ impl Core {
         Reply::ok()
     }
 
+    /// After FLUSHALL: with save points set, the empty dataset is saved
+    /// at once (Redis's flushAllDataAndResetRDB).
+    pub async fn save_after_flushall(&self) {
+        if self.db.borrow().config.save.trim().is_empty() {
+            return;
+        }
+        self.wait_for_save().await;
+        let _ = self.save(false, false).await;
+    }
+
     /// At startup: the keys the file held for this core.
     pub fn install_loaded(&self) {
         take_loaded(self, &[]);

@@ -136,7 +136,7 @@ def redis_argv(port, d):
 
 def slotcore_argv(port, d):
     return [SLOTCORE_BIN, "--port", str(port), "--bind", "127.0.0.1", "--shards", "2",
-            "--dir", d, "--enable-debug-command", "yes"]
+            "--save", "", "--dir", d, "--enable-debug-command", "yes"]
 
 
 class Servers:
