@@ -1458,7 +1458,11 @@ fn check_full_restart(mut cluster: Cluster) {
         );
     }
     let field: Option<String> = con.hget("saved:hash", "f").expect("HGET");
-    assert_eq!(field.as_deref(), Some("v"), "{name}: the hash after the restart");
+    assert_eq!(
+        field.as_deref(),
+        Some("v"),
+        "{name}: the hash after the restart"
+    );
     drop(con);
     for index in 0..cluster.nodes.len() {
         assert_eq!(

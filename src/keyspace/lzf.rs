@@ -25,19 +25,52 @@ fn slot_of(hash: u32) -> usize {
     ((hash >> (3 * 8 - HLOG)).wrapping_sub(hash.wrapping_mul(5)) as usize) & (HSIZE - 1)
 }
 
+/// The compressor's hash table, kept between calls: zeroing 256 KiB for
+/// every string would cost more than compressing a short one (a snapshot
+/// compresses each of millions of values). A slot holds `base + position`;
+/// one below the current call's `base` is from an earlier call and reads as
+/// empty (0), exactly as a freshly zeroed table would.
+struct Table {
+    slots: Vec<u32>,
+    base: u32,
+}
+
+thread_local! {
+    static TABLE: std::cell::RefCell<Table> = std::cell::RefCell::new(Table {
+        slots: vec![0; HSIZE],
+        base: 0,
+    });
+}
+
 /// Compresses `input` into at most `out_len` bytes; None when it does not
 /// fit (Redis then stores the string uncompressed).
 pub fn compress(input: &[u8], out_len: usize) -> Option<Vec<u8>> {
     if input.is_empty() || out_len == 0 {
         return None;
     }
+    TABLE.with(|table| {
+        let mut table = table.borrow_mut();
+        let span = input.len() as u64 + 1;
+        if u64::from(table.base) + span > u64::from(u32::MAX) {
+            table.slots.fill(0);
+            table.base = 0;
+        }
+        let base = table.base;
+        let compressed = compress_with(input, out_len, &mut table.slots, base);
+        table.base = base + span as u32;
+        compressed
+    })
+}
+
+fn compress_with(input: &[u8], out_len: usize, table: &mut [u32], base: u32) -> Option<Vec<u8>> {
     let in_len = input.len();
     // Slack so the literal-run header written one past the end never
     // indexes out of bounds; the length checks below mirror lzf_c.c.
     let mut out = vec![0u8; out_len + 4];
-    // Positions are stored as offsets; 0 (the first byte) never counts as
-    // a match, as in lzf_c.c's `ref > in_data`.
-    let mut table = vec![0u32; HSIZE];
+    // Positions are stored as offsets from `base`; 0 (the first byte, or
+    // an empty slot) never counts as a match, as in lzf_c.c's
+    // `ref > in_data`.
+    let position = |stored: u32| stored.saturating_sub(base) as usize;
     let mut ip = 0usize;
     let mut op = 1usize;
     let mut lit = 0usize;
@@ -45,8 +78,8 @@ pub fn compress(input: &[u8], out_len: usize) -> Option<Vec<u8>> {
     while ip + 2 < in_len {
         hash = next(hash, input, ip);
         let slot = slot_of(hash);
-        let reference = table[slot] as usize;
-        table[slot] = ip as u32;
+        let reference = position(table[slot]);
+        table[slot] = base + ip as u32;
         let is_match = reference < ip
             && ip - reference - 1 < MAX_OFF
             && reference > 0
@@ -83,10 +116,10 @@ pub fn compress(input: &[u8], out_len: usize) -> Option<Vec<u8>> {
             ip -= 2;
             hash = first(input, ip);
             hash = next(hash, input, ip);
-            table[slot_of(hash)] = ip as u32;
+            table[slot_of(hash)] = base + ip as u32;
             ip += 1;
             hash = next(hash, input, ip);
-            table[slot_of(hash)] = ip as u32;
+            table[slot_of(hash)] = base + ip as u32;
             ip += 1;
         } else {
             if op >= out_len {
@@ -193,6 +226,31 @@ mod tests {
             let packed = compress(&input, input.len() - 4).expect("compressible");
             assert!(packed.len() < input.len());
             assert_eq!(decompress(&packed, input.len()).unwrap(), input);
+        }
+    }
+
+    /// The kept table gives each call what a zeroed one would: the same
+    /// bytes whatever came before, across the wrap of its offsets too.
+    #[test]
+    fn earlier_calls_do_not_change_the_output() {
+        let fresh = |input: &[u8]| {
+            let mut table = vec![0u32; HSIZE];
+            compress_with(input, input.len() - 4, &mut table, 0)
+        };
+        let inputs: Vec<Vec<u8>> = (0..200u32)
+            .map(|n| {
+                (0..(30 + n * 7))
+                    .map(|i| b"abcab"[((i * n) % 5) as usize])
+                    .collect()
+            })
+            .collect();
+        for round in 0..3 {
+            if round == 2 {
+                TABLE.with(|table| table.borrow_mut().base = u32::MAX - 5_000);
+            }
+            for input in &inputs {
+                assert_eq!(compress(input, input.len() - 4), fresh(input));
+            }
         }
     }
 

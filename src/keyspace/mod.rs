@@ -256,6 +256,20 @@ pub struct Keyspace {
     /// new keys' frequency words.
     pub clock_ms: u64,
     rng: u64,
+    /// A snapshot under way on this core (`capture_step`).
+    capture: Option<Box<Capture>>,
+}
+
+/// A snapshot of this core's keys as they were at its cut, serialized slot
+/// by slot while clients go on: the slots below `next_index` are written;
+/// before a key of a later slot first changes, its value at the cut is
+/// written at once (`preserve`) and the key is noted in `taken`, which the
+/// slot's turn then skips (a key made after the cut is noted too, with
+/// nothing written).
+struct Capture {
+    chunk: rdb_file::Chunk,
+    next_index: usize,
+    taken: std::collections::HashSet<Bytes, foldhash::fast::RandomState>,
 }
 
 impl Keyspace {
@@ -276,7 +290,68 @@ impl Keyspace {
             lfu: None,
             clock_ms: 0,
             rng: 0x2545_F491_4F6C_DD1D ^ core as u64,
+            capture: None,
         }
+    }
+
+    /// Cuts a snapshot: from now on the keys' values as they are now are
+    /// serialized (`capture_step`, `preserve`).
+    pub fn start_capture(&mut self) {
+        self.capture = Some(Box::new(Capture {
+            chunk: rdb_file::Chunk::default(),
+            next_index: 0,
+            taken: Default::default(),
+        }));
+    }
+
+    /// Serializes the next slots, about `keys_budget` keys' worth; true
+    /// when every slot is done (or no snapshot is under way).
+    pub fn capture_step(&mut self, keys_budget: usize) -> bool {
+        let Some(capture) = self.capture.as_deref_mut() else {
+            return true;
+        };
+        let mut spent = 0;
+        while capture.next_index < self.slots.len() && spent < keys_budget {
+            for (key, entry) in &self.slots[capture.next_index] {
+                if capture.taken.is_empty() || !capture.taken.contains(&key[..]) {
+                    capture.chunk.push(key, &entry.value, entry.expire_at_ms());
+                    spent += 1;
+                }
+            }
+            spent += 1;
+            capture.next_index += 1;
+        }
+        capture.next_index >= self.slots.len()
+    }
+
+    /// Ends the snapshot: the rest is serialized now, and the chunk handed
+    /// over.
+    pub fn finish_capture(&mut self) -> Option<rdb_file::Chunk> {
+        self.capture_step(usize::MAX);
+        self.capture.take().map(|capture| capture.chunk)
+    }
+
+    /// Before `key` changes: keeps its value at the snapshot's cut.
+    #[inline]
+    fn preserve(&mut self, slot: u16, key: &[u8]) {
+        if self.capture.is_some() {
+            self.preserve_now(slot, key);
+        }
+    }
+
+    #[cold]
+    fn preserve_now(&mut self, slot: u16, key: &[u8]) {
+        let index = local_slot_index(slot, self.cores);
+        let Some(capture) = self.capture.as_deref_mut() else {
+            return;
+        };
+        if index < capture.next_index || capture.taken.contains(key) {
+            return;
+        }
+        if let Some(entry) = self.slots.get(index).and_then(|map| map.get(key)) {
+            capture.chunk.push(key, &entry.value, entry.expire_at_ms());
+        }
+        capture.taken.insert(Bytes::copy_from_slice(key));
     }
 
     #[inline]
@@ -359,6 +434,9 @@ impl Keyspace {
     /// time has come (lazy expiry), and touches its access time. Counts a
     /// keyspace hit or miss when `count` (reads do, writes do not).
     fn find_live(&mut self, slot: u16, key: &[u8], now_ms: u64, count: bool) -> Option<&mut Entry> {
+        // A read's entry is mutable too (access time; a few commands write
+        // through it), so reads keep the snapshot's value as writes do.
+        self.preserve(slot, key);
         debug_assert_eq!(
             slot as usize % self.cores,
             self.core,
@@ -433,6 +511,7 @@ impl Keyspace {
     /// index in step. The key is copied only when it
     /// is new: overwriting reuses the stored key.
     pub fn insert(&mut self, slot: u16, key: &[u8], mut entry: Entry) {
+        self.preserve(slot, key);
         let new_expire = entry.expire_at_ms();
         let index = local_slot_index(slot, self.cores);
         if self.lfu.is_some() {
@@ -467,6 +546,7 @@ impl Keyspace {
     }
 
     pub fn remove(&mut self, slot: u16, key: &[u8]) -> Option<Entry> {
+        self.preserve(slot, key);
         let Node { key, entry, .. } = *self.map_mut(slot).remove(key)?;
         self.key_count -= 1;
         if entry.expire_at_ms() != 0 {
@@ -477,6 +557,7 @@ impl Keyspace {
 
     /// Sets or clears (0) a live key's expiry time; false if the key is missing.
     pub fn set_expire(&mut self, slot: u16, key: &[u8], expire_at_ms: u64) -> bool {
+        self.preserve(slot, key);
         let expire_at_ms = expire_at_ms.min(EXPIRE_AT_MS_MAX);
         let Some(node) = self.map(slot).node(key) else {
             return false;
@@ -525,6 +606,8 @@ impl Keyspace {
     }
 
     pub fn clear(&mut self) {
+        // A snapshot under way keeps what it has not written yet.
+        self.capture_step(usize::MAX);
         for map in &mut self.slots {
             *map = SlotMap::default();
         }
@@ -575,6 +658,7 @@ impl Keyspace {
 
     /// `entry`, to change: no access is noted.
     pub fn entry_mut(&mut self, slot: u16, key: &[u8]) -> Option<&mut Entry> {
+        self.preserve(slot, key);
         self.map_mut(slot).get_mut(key)
     }
 
@@ -662,6 +746,82 @@ mod tests {
 
     fn string(text: &str) -> Value {
         Value::string_copied(text.as_bytes())
+    }
+
+    /// A snapshot holds every key as it was at the cut, whatever changes
+    /// its key's slot sees before or after its turn to be serialized.
+    #[test]
+    fn a_capture_keeps_the_values_at_its_cut() {
+        let mut keyspace = Keyspace::new(1, 2);
+        let keys: Vec<String> = (0..3000)
+            .map(|i| format!("key:{i}"))
+            .filter(|key| key_hash_slot(key.as_bytes()) % 2 == 1)
+            .collect();
+        let value_of = |key: &str| format!("{key}=cut");
+        for (i, key) in keys.iter().enumerate() {
+            let mut entry = Entry::new(string(&value_of(key)), 0);
+            if i % 7 == 0 {
+                entry.set_expire_at_ms(4_000_000_000_000 + i as u64);
+            }
+            keyspace.insert(key_hash_slot(key.as_bytes()), key.as_bytes(), entry);
+        }
+        keyspace.start_capture();
+        let mut done = false;
+        for (round, key) in keys.iter().enumerate() {
+            let slot = key_hash_slot(key.as_bytes());
+            match round % 5 {
+                0 => keyspace.insert(slot, key.as_bytes(), Entry::new(string("after"), 0)),
+                1 => drop(keyspace.remove(slot, key.as_bytes())),
+                2 => drop(keyspace.set_expire(slot, key.as_bytes(), 1)),
+                3 => {
+                    if let Some(entry) = keyspace.lookup_write(slot, key.as_bytes(), 0) {
+                        entry.value = string("changed in place");
+                    }
+                }
+                _ => {
+                    let new = format!("new:{round}");
+                    keyspace.insert(
+                        key_hash_slot(new.as_bytes()),
+                        new.as_bytes(),
+                        Entry::new(string("x"), 0),
+                    );
+                }
+            }
+            if round % 50 == 0 && !done {
+                done = keyspace.capture_step(40);
+            }
+        }
+        let chunk = keyspace.finish_capture().expect("a capture");
+        let mut file = rdb_file::header(0, 0);
+        file.extend(rdb_file::database_start(chunk.keys, chunk.expires));
+        for piece in chunk.pieces() {
+            file.extend(piece);
+        }
+        let crc = rdb::crc64(0, &file);
+        file.extend(rdb_file::footer(crc));
+        let mut saved = std::collections::BTreeMap::new();
+        rdb_file::load(&file, &EncodingLimits::default(), |loaded| {
+            let Value::Str { bytes, .. } = &loaded.value else {
+                panic!("a string");
+            };
+            saved.insert(
+                String::from_utf8(loaded.key.to_vec()).expect("utf-8"),
+                (
+                    String::from_utf8(bytes.to_vec()).expect("utf-8"),
+                    loaded.expire_at_ms,
+                ),
+            );
+        })
+        .expect("the chunk loads");
+        assert_eq!(saved.len(), keys.len(), "exactly the keys at the cut");
+        for (i, key) in keys.iter().enumerate() {
+            let expire = if i % 7 == 0 {
+                4_000_000_000_000 + i as u64
+            } else {
+                0
+            };
+            assert_eq!(saved.get(key), Some(&(value_of(key), expire)), "{key}");
+        }
     }
 
     #[test]

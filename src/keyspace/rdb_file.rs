@@ -29,16 +29,29 @@ const OPCODE_EXPIRETIME: u8 = 253;
 const OPCODE_SELECTDB: u8 = 254;
 const OPCODE_EOF: u8 = 255;
 
-/// One core's keys, serialized: the bytes and how many keys (and keys with
-/// an expiry) they hold.
+/// One core's keys, serialized: the bytes, in pieces of about a MiB (one
+/// growing buffer would copy itself on every doubling, a pause of tens of
+/// milliseconds at a hundred MiB), and how many keys (and keys with an
+/// expiry) they hold.
 #[derive(Default)]
 pub struct Chunk {
-    pub bytes: Vec<u8>,
+    full: Vec<Vec<u8>>,
+    bytes: Vec<u8>,
     pub keys: u64,
     pub expires: u64,
 }
 
+const PIECE_BYTES: usize = 1 << 20;
+
 impl Chunk {
+    /// The serialized keys, piece by piece, in order.
+    pub fn pieces(&self) -> impl Iterator<Item = &[u8]> {
+        self.full
+            .iter()
+            .map(Vec::as_slice)
+            .chain(std::iter::once(self.bytes.as_slice()))
+    }
+
     /// Appends a key (`expire_at_ms` 0: persistent), as rdbSaveKeyValuePair.
     pub fn push(&mut self, key: &[u8], value: &Value, expire_at_ms: u64) {
         if expire_at_ms != 0 {
@@ -50,6 +63,10 @@ impl Chunk {
         rdb::save_key_value(key, value, &mut out);
         self.bytes = out.0;
         self.keys += 1;
+        if self.bytes.len() >= PIECE_BYTES {
+            let next = Vec::with_capacity(PIECE_BYTES + PIECE_BYTES / 4);
+            self.full.push(std::mem::replace(&mut self.bytes, next));
+        }
     }
 }
 
@@ -217,7 +234,7 @@ fn find_checked_end(
     let computed = crc64(0, &data[..end]);
     if stored != 0 && stored != computed {
         return Err(format!(
-            "Wrong RDB checksum expected: ({stored:x}) got ({computed:x}). Aborting now."
+            "Wrong RDB checksum expected: ({computed:x}) but got ({stored:x}). Aborting now."
         ));
     }
     Ok(end)
@@ -239,7 +256,9 @@ mod tests {
         let mut file = header(1_700_000_000, 1_000_000);
         if chunk.keys > 0 {
             file.extend(database_start(chunk.keys, chunk.expires));
-            file.extend(&chunk.bytes);
+            for piece in chunk.pieces() {
+                file.extend(piece);
+            }
         }
         let crc = crc64(0, &file);
         file.extend(footer(crc));

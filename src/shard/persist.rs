@@ -2,13 +2,16 @@
 //! or SIGTERM), loading `dbfilename` at startup, and DEBUG RELOAD.
 //!
 //! Taking a snapshot: the core that takes it fences every core, in
-//! ascending order (`locks`), so that no multi-core write is half applied;
-//! then every core serializes its own keys into a chunk, all in parallel,
-//! and takes its fence down. Clients wait only for that one pass over the
-//! largest core's keys (Redis pauses for its fork instead). A thread of its
-//! own then writes the chunks into `temp-<pid>-<n>.rdb` in `dir`, fsyncs
-//! it, and renames it over `dbfilename`, as Redis's child does; SAVE waits
-//! for that thread without holding up its core, BGSAVE does not wait.
+//! ascending order (`locks`), so that no multi-core write is half applied,
+//! and cuts it on each: from then on each core's keyspace keeps its keys'
+//! values as they were at the cut (`Keyspace::start_capture`), and the
+//! fences come down at once. Each core serializes its keys slot by slot in
+//! a task of its own while it serves its clients; a key of a slot not yet
+//! written is written before it first changes. Clients wait only for the
+//! cut (Redis pauses for its fork). When every core has handed over its
+//! chunk, a thread of its own writes them into `temp-<pid>-<n>.rdb` in
+//! `dir`, fsyncs it, and renames it over `dbfilename`, as Redis's child
+//! does; SAVE waits for that without holding up its core, BGSAVE does not.
 //!
 //! Changes since the last save (Redis's `dirty`) are counted per core, in
 //! a counter of its own cache line that only its core writes.
@@ -21,7 +24,6 @@ use crate::keyspace::rdb_file::{self, Chunk, Loaded};
 use crate::keyspace::Entry;
 use crate::protocol::{Arg, Reply};
 use crate::{notice, warning};
-use bytes::Bytes;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
@@ -45,6 +47,8 @@ pub struct Persistence {
     /// Keys read from a file, per core, until each core takes its own.
     loaded: Mutex<Vec<Vec<Loaded>>>,
     next_temp: AtomicU64,
+    /// Where the cores send their chunks while a snapshot is taken.
+    collector: Mutex<Option<flume::Sender<(usize, Chunk)>>>,
 }
 
 struct SaveState {
@@ -66,12 +70,6 @@ struct SaveState {
 pub enum SaveError {
     InProgress,
     Failed,
-}
-
-/// A whole dataset, serialized: one chunk per core.
-struct Snapshot {
-    chunks: Vec<Chunk>,
-    dirty: u64,
 }
 
 /// What a file read at startup or by DEBUG RELOAD gave.
@@ -103,6 +101,7 @@ impl Persistence {
             }),
             loaded: Mutex::new(loaded),
             next_temp: AtomicU64::new(1),
+            collector: Mutex::new(None),
         }
     }
 
@@ -246,68 +245,106 @@ fn take_loaded(core: &Core, _argv: &[Arg<'_>]) -> Reply {
     Reply::ok()
 }
 
-/// A snapshot's work on one core: its keys as a chunk, its change count;
-/// then its fence comes down.
-fn serialize_core(core: &Core, _argv: &[Arg<'_>]) -> Reply {
-    let mut chunk = Chunk::default();
-    {
-        let db = core.db.borrow();
-        for index in 0..db.keyspace.local_slot_count() {
-            let Some((_, map)) = db.keyspace.slot_at(index) else {
-                break;
-            };
-            for (key, entry) in map {
-                chunk.push(key, &entry.value, entry.expire_at_ms());
-            }
-        }
-    }
+/// A snapshot's cut on one core (every core is fenced): the keyspace
+/// starts keeping its values as they are now, a task serializes them slot
+/// by slot, and the fence comes down. Returns the core's change count.
+fn cut_core(core: &Core, _argv: &[Arg<'_>]) -> Reply {
+    core.db.borrow_mut().keyspace.start_capture();
     let dirty = core.shared.persistence.dirty[core.id]
         .0
         .load(Ordering::Relaxed);
     core.locks.borrow_mut().remove_fence();
-    Reply::Array(vec![
-        Reply::Int(chunk.keys as i64),
-        Reply::Int(chunk.expires as i64),
-        Reply::Int(dirty as i64),
-        Reply::Bulk(Bytes::from(chunk.bytes)),
-    ])
+    if let Some(me) = core.me.upgrade() {
+        start_serializing(me);
+    }
+    Reply::Int(dirty as i64)
+}
+
+/// Keys serialized between checks for preemption.
+const KEYS_PER_TURN: usize = 256;
+
+thread_local! {
+    /// This core's task queue for snapshots (made by its first one).
+    static SNAPSHOT_QUEUE: std::cell::OnceCell<glommio::TaskQueueHandle> =
+        const { std::cell::OnceCell::new() };
+}
+
+/// Starts `serialize_keys` in a task queue whose latency matters: while it
+/// has work, glommio preempts every millisecond and runs the reactor, so
+/// clients' reads and writes complete between turns (a task that merely
+/// yielded held them off for the whole snapshot; a timer between turns
+/// idled about a millisecond each).
+fn start_serializing(core: std::rc::Rc<Core>) {
+    let queue = SNAPSHOT_QUEUE.with(|queue| {
+        *queue.get_or_init(|| {
+            glommio::executor().create_task_queue(
+                glommio::Shares::default(),
+                glommio::Latency::Matters(Duration::from_millis(1)),
+                "snapshot",
+            )
+        })
+    });
+    if let Ok(task) = glommio::spawn_local_into(serialize_keys(core), queue) {
+        task.detach();
+    }
+}
+
+/// Serializes this core's snapshot a turn at a time, then hands the chunk
+/// to the core taking the snapshot.
+async fn serialize_keys(core: std::rc::Rc<Core>) {
+    // Through the reactor once first: it installs the queue's 1 ms
+    // preemption timer in place of the 100 ms one it armed before.
+    glommio::timer::sleep(Duration::from_micros(1)).await;
+    while !core.db.borrow_mut().keyspace.capture_step(KEYS_PER_TURN) {
+        glommio::yield_if_needed().await;
+    }
+    let chunk = core
+        .db
+        .borrow_mut()
+        .keyspace
+        .finish_capture()
+        .unwrap_or_default();
+    let collector = core
+        .shared
+        .persistence
+        .collector
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .clone();
+    if let Some(collector) = collector {
+        let _ = collector.send((core.id, chunk));
+    }
 }
 
 impl Core {
-    /// Fences every core, then has each serialize its keys (see the module
-    /// comment).
-    async fn snapshot(&self) -> Snapshot {
+    /// Fences every core and cuts the snapshot on each (see the module
+    /// comment); returns where the cores' chunks will come and the sum of
+    /// their change counts at the cut.
+    async fn cut(&self) -> (flume::Receiver<(usize, Chunk)>, u64) {
+        let (sender, receiver) = flume::unbounded();
+        *self
+            .shared
+            .persistence
+            .collector
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(sender);
         let fence = self.next_transaction();
         for core in 0..self.cores() {
             self.on_core(core, Op::Fence(fence)).await;
         }
-        let replies = self.on_all(|| Op::Core(serialize_core, Vec::new())).await;
-        let mut snapshot = Snapshot {
-            chunks: Vec::with_capacity(replies.len()),
-            dirty: 0,
-        };
-        for reply in replies {
-            let Reply::Array(parts) = reply else { continue };
-            let number = |i: usize| match parts.get(i) {
-                Some(Reply::Int(n)) => *n as u64,
+        let replies = self.on_all(|| Op::Core(cut_core, Vec::new())).await;
+        let dirty = replies
+            .iter()
+            .map(|reply| match reply {
+                Reply::Int(n) => *n as u64,
                 _ => 0,
-            };
-            let bytes = match parts.get(3) {
-                Some(Reply::Bulk(bytes)) => bytes.to_vec(),
-                _ => Vec::new(),
-            };
-            snapshot.dirty += number(2);
-            snapshot.chunks.push(Chunk {
-                bytes,
-                keys: number(0),
-                expires: number(1),
-            });
-        }
-        snapshot
+            })
+            .sum();
+        (receiver, dirty)
     }
 
     /// Saves the dataset to `dbfilename`. In the background, returns once
-    /// the snapshot is taken; else once the file is on disk.
+    /// the snapshot is cut; else once the file is on disk.
     pub async fn save(&self, background: bool, counted: bool) -> Result<(), SaveError> {
         let persistence = &self.shared.persistence;
         if persistence.busy.swap(true, Ordering::AcqRel) {
@@ -324,37 +361,55 @@ impl Core {
                 state.bgsave_started = Some(started);
             }
         }
-        let snapshot = self.snapshot().await;
+        let (chunks, dirty) = self.cut().await;
         let path = PathBuf::from(self.db.borrow().config.dbfilename.clone());
-        let temp = PathBuf::from(format!(
-            "temp-{}-{}.rdb",
-            std::process::id(),
-            persistence.next_temp.fetch_add(1, Ordering::Relaxed)
-        ));
         let shared = self.shared.clone();
-        let (done_tx, done_rx) = flume::bounded::<bool>(1);
-        let writer = std::thread::Builder::new()
-            .name("rdb-save".into())
-            .spawn(move || {
-                let ok = write_file(&temp, &path, &snapshot.chunks)
-                    .map_err(|error| warning!("Write error saving DB on disk: {error}"))
-                    .is_ok();
-                finish_save(&shared, ok, snapshot.dirty, background, started);
-                let _ = done_tx.send(ok);
-            });
-        if writer.is_err() {
-            warning!("Can't save in background: cannot start a thread");
-            finish_save(&self.shared, false, 0, background, started);
-            return Err(SaveError::Failed);
-        }
+        let cores = self.cores();
+        let write = async move {
+            let mut gathered: Vec<Chunk> = (0..cores).map(|_| Chunk::default()).collect();
+            for _ in 0..cores {
+                match chunks.recv_async().await {
+                    Ok((core, chunk)) => gathered[core] = chunk,
+                    Err(_) => break,
+                }
+            }
+            *shared
+                .persistence
+                .collector
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
+            let temp = PathBuf::from(format!(
+                "temp-{}-{}.rdb",
+                std::process::id(),
+                shared.persistence.next_temp.fetch_add(1, Ordering::Relaxed)
+            ));
+            let (done_tx, done_rx) = flume::bounded::<bool>(1);
+            let thread_shared = shared.clone();
+            let writer = std::thread::Builder::new()
+                .name("rdb-save".into())
+                .spawn(move || {
+                    let ok = write_file(&temp, &path, &gathered)
+                        .map_err(|error| warning!("Write error saving DB on disk: {error}"))
+                        .is_ok();
+                    finish_save(&thread_shared, ok, dirty, background, started);
+                    let _ = done_tx.send(ok);
+                });
+            if writer.is_err() {
+                warning!("Can't save: cannot start a thread");
+                finish_save(&shared, false, 0, background, started);
+                return Err(SaveError::Failed);
+            }
+            match done_rx.recv_async().await {
+                Ok(true) => Ok(()),
+                _ => Err(SaveError::Failed),
+            }
+        };
         if background {
+            glommio::spawn_local(write).detach();
             notice!("Background saving started");
             return Ok(());
         }
-        match done_rx.recv_async().await {
-            Ok(true) => Ok(()),
-            _ => Err(SaveError::Failed),
-        }
+        write.await
     }
 
     /// Waits until no save is under way (a shutdown's final save).
@@ -506,8 +561,8 @@ fn write_file(temp: &PathBuf, path: &PathBuf, chunks: &[Chunk]) -> std::io::Resu
         let expires: u64 = chunks.iter().map(|c| c.expires).sum();
         if keys > 0 {
             put(&rdb_file::database_start(keys, expires), &mut out)?;
-            for chunk in chunks {
-                put(&chunk.bytes, &mut out)?;
+            for piece in chunks.iter().flat_map(Chunk::pieces) {
+                put(piece, &mut out)?;
             }
         }
         out.write_all(&rdb_file::footer(crc))?;

@@ -862,3 +862,116 @@ fn crc16_matches_redis_cluster_spec() {
 fn strings(items: &[&str]) -> Vec<String> {
     items.iter().map(|item| item.to_string()).collect()
 }
+
+// ---------------------------------------------------------------------------------------------
+// Servers on a data directory the test keeps (persistence).
+
+/// Whether `SLOTCORE_TEST_TARGET=redis` asks for redis-server in place of slotcore.
+pub fn target_is_redis() -> bool {
+    std::env::var("SLOTCORE_TEST_TARGET").as_deref() == Ok("redis")
+}
+
+impl Server {
+    /// Starts slotcore like [`Server::start`], but with `--dir data_dir`: a directory the test
+    /// owns and keeps after this server is gone, so a later server can start on the files this
+    /// one wrote (`dump.rdb`). The log stays in the server's own temp dir, one per start. With
+    /// `SLOTCORE_TEST_TARGET=redis` it starts redis-server instead, as [`Server::start`] does.
+    pub fn start_in(data_dir: &Path, args: &[&str]) -> Server {
+        if target_is_redis() {
+            return RedisServer::start_in(data_dir, &without_shards(args));
+        }
+        Server::launch_with_retries(SLOTCORE, "slotcore", args, |port, _| {
+            slotcore_argv_in(port, data_dir)
+        })
+    }
+}
+
+impl RedisServer {
+    /// Starts redis-server like [`RedisServer::start_with`], but with `--dir data_dir`, a
+    /// directory the test keeps (see [`Server::start_in`]).
+    pub fn start_in(data_dir: &Path, args: &[&str]) -> Server {
+        Server::launch_with_retries("redis-server", "redis-server", args, |port, _| {
+            redis_argv_in(port, data_dir)
+        })
+    }
+}
+
+/// Runs the server [`Server::start_in`] would start (slotcore, or redis-server with
+/// `SLOTCORE_TEST_TARGET=redis`) on `data_dir` with `args`, expecting it to refuse to start.
+/// Returns its status (`None` if it still ran after `limit` and was killed) and its stdout and
+/// stderr together. A port taken by someone else before the server bound it is retried on a
+/// fresh one, as [`Server::start`] does.
+pub fn run_in_expecting_exit(
+    data_dir: &Path,
+    args: &[&str],
+    limit: Duration,
+) -> (Option<ExitStatus>, String) {
+    let mut tries = 0;
+    loop {
+        let port = free_port();
+        let (binary, mut argv) = if target_is_redis() {
+            ("redis-server", redis_argv_in(port, data_dir))
+        } else {
+            (SLOTCORE, slotcore_argv_in(port, data_dir))
+        };
+        argv.extend(without_shards_if_redis(args).iter().map(|a| a.to_string()));
+        let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+        let (status, stdout, stderr) = run_tool(binary, &argv, limit);
+        let output = format!("{stdout}{stderr}");
+        tries += 1;
+        if tries == 3 || !output.contains("Address already in use") {
+            return (status, output);
+        }
+    }
+}
+
+fn slotcore_argv_in(port: u16, data_dir: &Path) -> Vec<String> {
+    let mut argv = strings(&["--port", &port.to_string(), "--bind", "127.0.0.1"]);
+    argv.extend(strings(&[
+        "--dir",
+        &data_dir.display().to_string(),
+        "--shards",
+        "2",
+    ]));
+    argv
+}
+
+fn redis_argv_in(port: u16, data_dir: &Path) -> Vec<String> {
+    let mut argv = strings(&[
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--port",
+        &port.to_string(),
+    ]);
+    argv.extend(strings(&[
+        "--bind",
+        "127.0.0.1",
+        "--dir",
+        &data_dir.display().to_string(),
+    ]));
+    argv
+}
+
+/// `args` without `--shards N`, which redis-server does not know.
+fn without_shards<'a>(args: &[&'a str]) -> Vec<&'a str> {
+    let mut kept = Vec::new();
+    let mut iter = args.iter();
+    while let Some(arg) = iter.next() {
+        if *arg == "--shards" {
+            iter.next();
+        } else {
+            kept.push(*arg);
+        }
+    }
+    kept
+}
+
+fn without_shards_if_redis<'a>(args: &[&'a str]) -> Vec<&'a str> {
+    if target_is_redis() {
+        without_shards(args)
+    } else {
+        args.to_vec()
+    }
+}
