@@ -86,6 +86,11 @@ pub fn run_notifying(
     spec: &CommandSpec,
     argv: &[Arg<'_>],
 ) -> Reply {
+    if spec.is_write() && db.keyspace.capturing() {
+        for i in key_positions(spec, argv) {
+            db.keyspace.preserve_key(&argv[i]);
+        }
+    }
     if db.config.notify_flags == 0 || !spec.is_write() {
         return super::run_guarded(run, db, argv);
     }

@@ -331,6 +331,19 @@ impl Keyspace {
         self.capture.take().map(|capture| capture.chunk)
     }
 
+    /// Whether a snapshot is under way (`start_capture`).
+    #[inline]
+    pub fn capturing(&self) -> bool {
+        self.capture.is_some()
+    }
+
+    /// Before a write command changes `key`: keeps its value at the
+    /// snapshot's cut (for commands that change a value they looked up
+    /// for reading, as the stream group commands do).
+    pub fn preserve_key(&mut self, key: &[u8]) {
+        self.preserve(crate::cluster::key_hash_slot(key), key);
+    }
+
     /// Before `key` changes: keeps its value at the snapshot's cut.
     #[inline]
     fn preserve(&mut self, slot: u16, key: &[u8]) {
@@ -434,9 +447,6 @@ impl Keyspace {
     /// time has come (lazy expiry), and touches its access time. Counts a
     /// keyspace hit or miss when `count` (reads do, writes do not).
     fn find_live(&mut self, slot: u16, key: &[u8], now_ms: u64, count: bool) -> Option<&mut Entry> {
-        // A read's entry is mutable too (access time; a few commands write
-        // through it), so reads keep the snapshot's value as writes do.
-        self.preserve(slot, key);
         debug_assert_eq!(
             slot as usize % self.cores,
             self.core,
@@ -479,6 +489,7 @@ impl Keyspace {
 
     /// Looks a key up for writing: expires it lazily, counts nothing.
     pub fn lookup_write(&mut self, slot: u16, key: &[u8], now_ms: u64) -> Option<&mut Entry> {
+        self.preserve(slot, key);
         self.find_live(slot, key, now_ms, false)
     }
 
