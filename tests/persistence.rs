@@ -563,6 +563,10 @@ fn shutdown(server: &mut Server, args: &[&str]) {
     );
 }
 
+fn set(conn: &mut Connection, key: &str, value: &str) {
+    let () = redis::cmd("SET").arg(key).arg(value).query(conn).unwrap();
+}
+
 fn get(conn: &mut Connection, key: &str) -> Option<String> {
     redis::cmd("GET").arg(key).query(conn).unwrap()
 }
@@ -649,11 +653,7 @@ fn empty_file_from_redis_loads_as_empty_dataset() {
     let mut conn = server.client();
     let size: i64 = redis::cmd("DBSIZE").query(&mut conn).unwrap();
     assert_eq!(size, 0, "DBSIZE after loading an empty file");
-    let () = redis::cmd("SET")
-        .arg("k")
-        .arg("v")
-        .query(&mut conn)
-        .unwrap();
+    set(&mut conn, "k", "v");
     assert_eq!(get(&mut conn, "k").as_deref(), Some("v"));
 }
 
@@ -699,11 +699,7 @@ fn save_and_bgsave_write_the_file_and_show_in_info() {
     assert_eq!(info_number(&mut conn, "rdb_changes_since_last_save"), 0);
     assert_eq!(info_number(&mut conn, "rdb_saves"), 1, "after SAVE");
 
-    let () = redis::cmd("SET")
-        .arg("d")
-        .arg("after save")
-        .query(&mut conn)
-        .unwrap();
+    set(&mut conn, "d", "after save");
     assert!(
         info_number(&mut conn, "rdb_changes_since_last_save") > 0,
         "after a SET"
@@ -731,11 +727,7 @@ fn save_and_bgsave_write_the_file_and_show_in_info() {
         "rdb_last_bgsave_time_sec after a BGSAVE: {info:?}"
     );
 
-    let () = redis::cmd("SET")
-        .arg("e")
-        .arg("scheduled")
-        .query(&mut conn)
-        .unwrap();
+    set(&mut conn, "e", "scheduled");
     bgsave(&mut conn, &["SCHEDULE"]);
     assert_eq!(
         info_number(&mut conn, "rdb_saves"),
@@ -765,11 +757,7 @@ fn save_point_saves_after_a_write() {
     let server = Server::start_in(data.path(), &["--save", ""]);
     let mut conn = server.client();
     common::config_set(&mut conn, "save", "1 1");
-    let () = redis::cmd("SET")
-        .arg("k")
-        .arg("saved by a save point")
-        .query(&mut conn)
-        .unwrap();
+    set(&mut conn, "k", "saved by a save point");
     let mut info = HashMap::new();
     let saved = eventually(WAIT, || {
         info = persistence_info(&mut conn);
@@ -797,11 +785,7 @@ fn shutdown_saves_without_save_points_only_when_asked() {
     let file = data.path().join("dump.rdb");
     let no_save_points = ["--save", ""];
     let mut server = Server::start_in(data.path(), &no_save_points);
-    let () = redis::cmd("SET")
-        .arg("a")
-        .arg("1")
-        .query(&mut server.client())
-        .unwrap();
+    set(&mut server.client(), "a", "1");
     shutdown(&mut server, &[]);
     assert!(
         !file.exists(),
@@ -811,11 +795,7 @@ fn shutdown_saves_without_save_points_only_when_asked() {
     let mut server = Server::start_in(data.path(), &no_save_points);
     let mut conn = server.client();
     assert_eq!(get(&mut conn, "a"), None, "a key nothing saved");
-    let () = redis::cmd("SET")
-        .arg("b")
-        .arg("2")
-        .query(&mut conn)
-        .unwrap();
+    set(&mut conn, "b", "2");
     shutdown(&mut server, &["SAVE"]);
     assert!(file.exists(), "dump.rdb after SHUTDOWN SAVE");
 
@@ -834,11 +814,7 @@ fn shutdown_with_save_points_saves_unless_nosave() {
     let file = data.path().join("dump.rdb");
     let save_points = ["--save", "3600 1"];
     let mut server = Server::start_in(data.path(), &save_points);
-    let () = redis::cmd("SET")
-        .arg("a")
-        .arg("1")
-        .query(&mut server.client())
-        .unwrap();
+    set(&mut server.client(), "a", "1");
     shutdown(&mut server, &[]);
     assert!(file.exists(), "dump.rdb after SHUTDOWN with a save point");
     let saved = fs::read(&file).unwrap();
@@ -846,11 +822,7 @@ fn shutdown_with_save_points_saves_unless_nosave() {
     let mut server = Server::start_in(data.path(), &save_points);
     let mut conn = server.client();
     assert_eq!(get(&mut conn, "a").as_deref(), Some("1"), "after SHUTDOWN");
-    let () = redis::cmd("SET")
-        .arg("b")
-        .arg("2")
-        .query(&mut conn)
-        .unwrap();
+    set(&mut conn, "b", "2");
     shutdown(&mut server, &["NOSAVE"]);
     assert!(
         fs::read(&file).unwrap() == saved,
@@ -1128,4 +1100,72 @@ fn debug_reload_keeps_the_dataset() {
     let after = snapshot(&mut conn);
     assert_same_dataset(&before, &after, "after DEBUG RELOAD");
     assert_ttls(&mut conn, &before, "after DEBUG RELOAD");
+}
+
+// ---------------------------------------------------------------------------------------------
+// A save that fails.
+
+/// The reply to a write refused after a failed background save.
+const MISCONF: &str = "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
+
+/// Runs `command` and returns its error's text ("" when it succeeded).
+fn error_of(conn: &mut Connection, command: &[&str]) -> String {
+    let mut cmd = redis::cmd(command[0]);
+    cmd.arg(&command[1..]);
+    match cmd.query::<Value>(conn) {
+        Ok(_) => String::new(),
+        Err(error) => {
+            let code = error.code().unwrap_or_default().to_string();
+            let detail = error.detail().unwrap_or_default().to_string();
+            format!("{code} {detail}")
+        }
+    }
+}
+
+/// A background save that cannot write its file (a directory stands where dump.rdb goes)
+/// reports `err`, and with save points set the server refuses writes and PING with MISCONF
+/// while reads go on, until `stop-writes-on-bgsave-error no` or a save that succeeds. A failed
+/// SAVE answers `ERR`.
+#[test]
+fn a_failed_background_save_stops_writes() {
+    common::on_both(&["--save", "3600 1"], &["--save", "3600 1"], |server| {
+        let name = server.name();
+        let mut conn = server.client();
+        set(&mut conn, "k", "v");
+        let blocker = server.dir().join("dump.rdb");
+        fs::create_dir(&blocker).unwrap();
+        assert_eq!(error_of(&mut conn, &["SAVE"]), "ERR ", "{name}: SAVE");
+        let reply: Value = redis::cmd("BGSAVE").query(&mut conn).unwrap();
+        assert_eq!(
+            reply,
+            Value::SimpleString("Background saving started".into())
+        );
+        let failed = eventually(WAIT, || {
+            let info = persistence_info(&mut conn);
+            info["rdb_bgsave_in_progress"] == "0" && info["rdb_last_bgsave_status"] == "err"
+        });
+        assert!(failed, "{name}: the BGSAVE did not fail");
+        for command in [&["SET", "k", "w"][..], &["PING"], &["DEL", "k"]] {
+            assert_eq!(error_of(&mut conn, command), MISCONF, "{name}: {command:?}");
+        }
+        assert_eq!(
+            get(&mut conn, "k").as_deref(),
+            Some("v"),
+            "{name}: reads go on"
+        );
+        let mut transaction = redis::pipe();
+        transaction.atomic().cmd("SET").arg("k").arg("x");
+        let refused: redis::RedisResult<Value> = transaction.query(&mut conn);
+        assert!(refused.is_err(), "{name}: a write in MULTI: {refused:?}");
+
+        common::config_set(&mut conn, "stop-writes-on-bgsave-error", "no");
+        set(&mut conn, "k", "w");
+        common::config_set(&mut conn, "stop-writes-on-bgsave-error", "yes");
+        assert_eq!(error_of(&mut conn, &["SET", "k", "x"]), MISCONF, "{name}");
+
+        fs::remove_dir(&blocker).unwrap();
+        bgsave(&mut conn, &[]);
+        set(&mut conn, "k", "after");
+        assert_eq!(get(&mut conn, "k").as_deref(), Some("after"), "{name}");
+    });
 }

@@ -327,6 +327,9 @@ impl Config {
     /// Parses a Redis-style config file's text. `path` only names the file
     /// in error messages.
     pub fn apply_file_text(&mut self, path: &str, text: &str) -> Result<(), ConfigError> {
+        // Redis's setConfigSaveOption: a file's first `save` line replaces
+        // the default save points, later ones add theirs.
+        let mut saves_seen = false;
         for (index, raw_line) in text.lines().enumerate() {
             let line = raw_line.trim();
             if line.is_empty() || line.starts_with('#') {
@@ -347,8 +350,18 @@ impl Config {
             let Some((name, args)) = words.split_first() else {
                 continue;
             };
-            self.apply(&name.to_ascii_lowercase(), args)
-                .map_err(|reason| fail(&reason))?;
+            let name = name.to_ascii_lowercase();
+            let adds_save_points = name == "save" && saves_seen && args != [String::new()];
+            let result = if adds_save_points {
+                let mut points: Vec<String> =
+                    self.save.split_whitespace().map(String::from).collect();
+                points.extend(args.iter().cloned());
+                self.apply(&name, &points)
+            } else {
+                self.apply(&name, args)
+            };
+            result.map_err(|reason| fail(&reason))?;
+            saves_seen |= name == "save";
         }
         Ok(())
     }
@@ -419,6 +432,15 @@ mod tests {
         assert_eq!(config.port, 7001);
         assert_eq!(config.requirepass.as_deref(), Some("p w"));
         assert_eq!(config.save, "");
+        let mut config = Config::default();
+        config
+            .apply_file_text("t.conf", "save 900 1\nsave 300 10\n")
+            .expect("valid");
+        assert_eq!(config.save, "900 1 300 10", "later save lines add points");
+        config
+            .apply_file_text("t.conf", "save 60 5\nsave \"\"\nsave 5 5\n")
+            .expect("valid");
+        assert_eq!(config.save, "5 5", "save \"\" clears them");
         let error = config
             .apply_file_text("b.conf", "port 1\n\nfoo bar\n")
             .unwrap_err();

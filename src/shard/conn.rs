@@ -373,6 +373,19 @@ impl Conn {
         }
     }
 
+    /// Whether `spec` gets MISCONF after a failed background save, as in
+    /// Redis's processCommand: a write, EXEC of a transaction holding one,
+    /// and PING.
+    fn refused_after_failed_save(&self, spec: &CommandSpec) -> bool {
+        match (spec.name, &self.tx.queued) {
+            ("ping", _) => true,
+            ("exec", Some(queued)) => queued
+                .iter()
+                .any(|argv| lookup(&argv[0]).is_some_and(CommandSpec::is_write)),
+            _ => spec.is_write(),
+        }
+    }
+
     /// Runs one command.
     pub async fn dispatch(&mut self, argv: &[Arg<'_>]) {
         let word = name_word(&argv[0]);
@@ -461,6 +474,17 @@ impl Conn {
                 self.reject(Some(command), Reply::error(super::evict::OOM));
                 return;
             }
+        }
+        if self.core.shared.persistence.last_bgsave_failed()
+            && self.refused_after_failed_save(spec)
+            && self
+                .core
+                .shared
+                .persistence
+                .refuses_writes(&self.core.db.borrow().config)
+        {
+            self.reject(Some(command), Reply::error(super::persist::MISCONF));
+            return;
         }
         if self.core.shared.pause.is_set() && self.held_by_pause(spec, argv) {
             // Boxed: the wait's state would otherwise grow every command's

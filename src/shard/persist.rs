@@ -29,6 +29,21 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+/// A lock that a panic elsewhere does not spoil (the state it guards is
+/// only counters and hand-over slots).
+trait LockUnpoisoned<T> {
+    fn lock_unpoisoned(&self) -> std::sync::MutexGuard<'_, T>;
+}
+
+impl<T> LockUnpoisoned<T> for Mutex<T> {
+    fn lock_unpoisoned(&self) -> std::sync::MutexGuard<'_, T> {
+        self.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Redis's error for writes after a failed background save.
+pub const MISCONF: &str = "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
+
 /// Redis's CONFIG_BGSAVE_RETRY_DELAY: after a failed save, save points
 /// wait this long before trying again.
 const RETRY_DELAY_SECS: u64 = 5;
@@ -49,6 +64,9 @@ pub struct Persistence {
     next_temp: AtomicU64,
     /// Where the cores send their chunks while a snapshot is taken.
     collector: Mutex<Option<flume::Sender<(usize, Chunk)>>>,
+    /// The last background save failed (read by every command: see
+    /// `refuses_writes`).
+    failed: AtomicBool,
 }
 
 struct SaveState {
@@ -102,6 +120,7 @@ impl Persistence {
             loaded: Mutex::new(loaded),
             next_temp: AtomicU64::new(1),
             collector: Mutex::new(None),
+            failed: AtomicBool::new(false),
         }
     }
 
@@ -119,9 +138,27 @@ impl Persistence {
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, SaveState> {
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state.lock_unpoisoned()
+    }
+
+    /// The last background save failed (one relaxed load: every command
+    /// asks).
+    #[inline]
+    pub fn last_bgsave_failed(&self) -> bool {
+        self.failed.load(Ordering::Relaxed)
+    }
+
+    /// Whether write commands (and PING) get MISCONF, as Redis's
+    /// writeCommandsDeniedByDiskError decides: the last background save
+    /// failed, save points are set and `stop-writes-on-bgsave-error` is on.
+    #[inline]
+    pub fn refuses_writes(&self, config: &Config) -> bool {
+        self.failed.load(Ordering::Relaxed)
+            && !config.save.trim().is_empty()
+            && config
+                .inert
+                .get("stop-writes-on-bgsave-error")
+                .is_none_or(|value| value != "no")
     }
 
     /// LASTSAVE: when the last successful save ended (startup before one).
@@ -211,12 +248,7 @@ pub fn read_file(config: &Config, cores: usize) -> Result<Option<FileRead>, Stri
 /// RELOAD).
 fn take_loaded(core: &Core, _argv: &[Arg<'_>]) -> Reply {
     let mine = {
-        let mut loaded = core
-            .shared
-            .persistence
-            .loaded
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut loaded = core.shared.persistence.loaded.lock_unpoisoned();
         loaded
             .get_mut(core.id)
             .map(std::mem::take)
@@ -304,13 +336,7 @@ async fn serialize_keys(core: std::rc::Rc<Core>) {
         .keyspace
         .finish_capture()
         .unwrap_or_default();
-    let collector = core
-        .shared
-        .persistence
-        .collector
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .clone();
+    let collector = core.shared.persistence.collector.lock_unpoisoned().clone();
     if let Some(collector) = collector {
         let _ = collector.send((core.id, chunk));
     }
@@ -322,12 +348,7 @@ impl Core {
     /// their change counts at the cut.
     async fn cut(&self) -> (flume::Receiver<(usize, Chunk)>, u64) {
         let (sender, receiver) = flume::unbounded();
-        *self
-            .shared
-            .persistence
-            .collector
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(sender);
+        *self.shared.persistence.collector.lock_unpoisoned() = Some(sender);
         let fence = self.next_transaction();
         for core in 0..self.cores() {
             self.on_core(core, Op::Fence(fence)).await;
@@ -373,11 +394,7 @@ impl Core {
                     Err(_) => break,
                 }
             }
-            *shared
-                .persistence
-                .collector
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
+            *shared.persistence.collector.lock_unpoisoned() = None;
             let temp = PathBuf::from(format!(
                 "temp-{}-{}.rdb",
                 std::process::id(),
@@ -488,10 +505,7 @@ impl Core {
             state.loaded_keys = file.keys;
             state.expired_on_load = file.expired;
         }
-        *persistence
-            .loaded
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = file.per_core;
+        *persistence.loaded.lock_unpoisoned() = file.per_core;
         self.on_all(|| Op::Core(take_loaded, Vec::new())).await;
         warning!("DB reloaded by DEBUG RELOAD");
         Reply::ok()
@@ -518,7 +532,12 @@ fn finish_save(shared: &super::Shared, ok: bool, dirty: u64, background: bool, s
     let persistence = &shared.persistence;
     {
         let mut state = persistence.state();
-        state.last_ok = ok;
+        // A failed SAVE leaves the status as it was (Redis's rdbSave sets
+        // it only on success); a failed background save sets `err`.
+        if ok || background {
+            state.last_ok = ok;
+            persistence.failed.store(!ok, Ordering::Relaxed);
+        }
         if ok {
             state.dirty_saved = dirty;
             state.last_save_secs = crate::command::now_ms() / 1000;

@@ -113,28 +113,10 @@ impl Server {
     /// With `SLOTCORE_TEST_TARGET=redis` in the environment it starts redis-server instead
     /// (dropping `--shards`), to check the tests' own expectations against Redis.
     pub fn start(args: &[&str]) -> Server {
-        if std::env::var("SLOTCORE_TEST_TARGET").as_deref() == Ok("redis") {
-            let mut redis_args = Vec::new();
-            let mut iter = args.iter();
-            while let Some(arg) = iter.next() {
-                if *arg == "--shards" {
-                    iter.next();
-                } else {
-                    redis_args.push(*arg);
-                }
-            }
-            return RedisServer::start_with(&redis_args);
+        if target_is_redis() {
+            return RedisServer::start_with(&without_shards(args));
         }
-        Server::launch_with_retries(SLOTCORE, "slotcore", args, |port, dir| {
-            let mut argv = strings(&["--port", &port.to_string(), "--bind", "127.0.0.1"]);
-            argv.extend(strings(&[
-                "--dir",
-                &dir.display().to_string(),
-                "--shards",
-                "2",
-            ]));
-            argv
-        })
+        Server::launch_with_retries(SLOTCORE, "slotcore", args, slotcore_argv_in)
     }
 
     /// Launches `binary` on a fresh free port and temp dir with `base(port, dir)` followed by
@@ -326,23 +308,7 @@ impl RedisServer {
     /// Starts `redis-server --save "" --appendonly no --port P --bind 127.0.0.1 --dir TMP` plus
     /// `args`.
     pub fn start_with(args: &[&str]) -> Server {
-        Server::launch_with_retries("redis-server", "redis-server", args, |port, dir| {
-            let mut argv = strings(&[
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--port",
-                &port.to_string(),
-            ]);
-            argv.extend(strings(&[
-                "--bind",
-                "127.0.0.1",
-                "--dir",
-                &dir.display().to_string(),
-            ]));
-            argv
-        })
+        Server::launch_with_retries("redis-server", "redis-server", args, redis_argv_in)
     }
 }
 
