@@ -324,6 +324,14 @@ impl Keyspace {
         capture.next_index >= self.slots.len()
     }
 
+    /// The snapshot's pieces filled so far, taken out to be written.
+    pub fn take_capture_pieces(&mut self) -> Vec<Vec<u8>> {
+        self.capture
+            .as_deref_mut()
+            .map(|capture| capture.chunk.take_full())
+            .unwrap_or_default()
+    }
+
     /// Ends the snapshot: the rest is serialized now, and the chunk handed
     /// over.
     pub fn finish_capture(&mut self) -> Option<rdb_file::Chunk> {

@@ -44,6 +44,18 @@ pub struct Chunk {
 const PIECE_BYTES: usize = 1 << 20;
 
 impl Chunk {
+    /// The pieces filled so far, taken out (to be written while the rest
+    /// is serialized).
+    pub fn take_full(&mut self) -> Vec<Vec<u8>> {
+        std::mem::take(&mut self.full)
+    }
+
+    /// Every piece, the last one partly filled.
+    pub fn into_pieces(mut self) -> Vec<Vec<u8>> {
+        self.full.push(self.bytes);
+        self.full
+    }
+
     /// The serialized keys, piece by piece, in order.
     pub fn pieces(&self) -> impl Iterator<Item = &[u8]> {
         self.full

@@ -8,10 +8,10 @@
 //! fences come down at once. Each core serializes its keys slot by slot in
 //! a task of its own while it serves its clients; a key of a slot not yet
 //! written is written before it first changes. Clients wait only for the
-//! cut (Redis pauses for its fork). When every core has handed over its
-//! chunk, a thread of its own writes them into `temp-<pid>-<n>.rdb` in
-//! `dir`, fsyncs it, and renames it over `dbfilename`, as Redis's child
-//! does; SAVE waits for that without holding up its core, BGSAVE does not.
+//! cut (Redis pauses for its fork). A thread started at the cut writes the
+//! pieces the cores send as they fill into `temp-<pid>-<n>.rdb` in `dir`,
+//! fsyncs it, and renames it over `dbfilename`, as Redis's child does; SAVE
+//! waits for that without holding up its core, BGSAVE does not.
 //!
 //! Changes since the last save (Redis's `dirty`) are counted per core, in
 //! a counter of its own cache line that only its core writes.
@@ -62,8 +62,9 @@ pub struct Persistence {
     /// Keys read from a file, per core, until each core takes its own.
     loaded: Mutex<Vec<Vec<Loaded>>>,
     next_temp: AtomicU64,
-    /// Where the cores send their chunks while a snapshot is taken.
-    collector: Mutex<Option<flume::Sender<(usize, Chunk)>>>,
+    /// Where the cores are to send their serialized keys, while a snapshot
+    /// is cut: the thread writing the file.
+    collector: Mutex<Option<flume::Sender<Piece>>>,
     /// The last background save failed (read by every command: see
     /// `refuses_writes`).
     failed: AtomicBool,
@@ -88,6 +89,14 @@ struct SaveState {
 pub enum SaveError {
     InProgress,
     Failed,
+}
+
+/// What a core sends the writer thread.
+enum Piece {
+    /// Serialized keys (about a MiB).
+    Keys(Vec<u8>),
+    /// The core has sent all its keys.
+    Done,
 }
 
 /// What a file read at startup or by DEBUG RELOAD gave.
@@ -279,17 +288,27 @@ fn take_loaded(core: &Core, _argv: &[Arg<'_>]) -> Reply {
 
 /// A snapshot's cut on one core (every core is fenced): the keyspace
 /// starts keeping its values as they are now, a task serializes them slot
-/// by slot, and the fence comes down. Returns the core's change count.
+/// by slot, and the fence comes down. Returns the core's change count and
+/// its numbers of keys and keys with an expiry (RESIZEDB's hints).
 fn cut_core(core: &Core, _argv: &[Arg<'_>]) -> Reply {
-    core.db.borrow_mut().keyspace.start_capture();
+    let (keys, expires) = {
+        let mut db = core.db.borrow_mut();
+        db.keyspace.start_capture();
+        (db.keyspace.len(), db.keyspace.volatile_len())
+    };
     let dirty = core.shared.persistence.dirty[core.id]
         .0
         .load(Ordering::Relaxed);
     core.locks.borrow_mut().remove_fence();
-    if let Some(me) = core.me.upgrade() {
-        start_serializing(me);
+    let writer = core.shared.persistence.collector.lock_unpoisoned().clone();
+    if let (Some(me), Some(writer)) = (core.me.upgrade(), writer) {
+        start_serializing(me, writer);
     }
-    Reply::Int(dirty as i64)
+    Reply::Array(vec![
+        Reply::Int(dirty as i64),
+        Reply::Int(keys as i64),
+        Reply::Int(expires as i64),
+    ])
 }
 
 /// Keys serialized between checks for preemption.
@@ -306,7 +325,7 @@ thread_local! {
 /// clients' reads and writes complete between turns (a task that merely
 /// yielded held them off for the whole snapshot; a timer between turns
 /// idled about a millisecond each).
-fn start_serializing(core: std::rc::Rc<Core>) {
+fn start_serializing(core: std::rc::Rc<Core>, writer: flume::Sender<Piece>) {
     let queue = SNAPSHOT_QUEUE.with(|queue| {
         *queue.get_or_init(|| {
             glommio::executor().create_task_queue(
@@ -316,52 +335,64 @@ fn start_serializing(core: std::rc::Rc<Core>) {
             )
         })
     });
-    if let Ok(task) = glommio::spawn_local_into(serialize_keys(core), queue) {
+    if let Ok(task) = glommio::spawn_local_into(serialize_keys(core, writer), queue) {
         task.detach();
     }
 }
 
-/// Serializes this core's snapshot a turn at a time, then hands the chunk
-/// to the core taking the snapshot.
-async fn serialize_keys(core: std::rc::Rc<Core>) {
+/// Serializes this core's snapshot a turn at a time, sending the writer
+/// thread each piece as it fills.
+async fn serialize_keys(core: std::rc::Rc<Core>, writer: flume::Sender<Piece>) {
+    let send = |pieces: Vec<Vec<u8>>| {
+        for piece in pieces.into_iter().filter(|piece| !piece.is_empty()) {
+            let _ = writer.send(Piece::Keys(piece));
+        }
+    };
     // Through the reactor once first: it installs the queue's 1 ms
     // preemption timer in place of the 100 ms one it armed before.
     glommio::timer::sleep(Duration::from_micros(1)).await;
-    while !core.db.borrow_mut().keyspace.capture_step(KEYS_PER_TURN) {
+    loop {
+        let (done, pieces) = {
+            let keyspace = &mut core.db.borrow_mut().keyspace;
+            (
+                keyspace.capture_step(KEYS_PER_TURN),
+                keyspace.take_capture_pieces(),
+            )
+        };
+        send(pieces);
+        if done {
+            break;
+        }
         glommio::yield_if_needed().await;
     }
-    let chunk = core
-        .db
-        .borrow_mut()
-        .keyspace
-        .finish_capture()
-        .unwrap_or_default();
-    let collector = core.shared.persistence.collector.lock_unpoisoned().clone();
-    if let Some(collector) = collector {
-        let _ = collector.send((core.id, chunk));
-    }
+    let last = core.db.borrow_mut().keyspace.finish_capture();
+    send(last.map(Chunk::into_pieces).unwrap_or_default());
+    let _ = writer.send(Piece::Done);
 }
 
 impl Core {
     /// Fences every core and cuts the snapshot on each (see the module
-    /// comment); returns where the cores' chunks will come and the sum of
-    /// their change counts at the cut.
-    async fn cut(&self) -> (flume::Receiver<(usize, Chunk)>, u64) {
-        let (sender, receiver) = flume::unbounded();
-        *self.shared.persistence.collector.lock_unpoisoned() = Some(sender);
+    /// comment); the cores then send their keys to `writer`. Returns the
+    /// sums of their change counts, keys and keys with an expiry at the cut.
+    async fn cut(&self, writer: flume::Sender<Piece>) -> [u64; 3] {
+        *self.shared.persistence.collector.lock_unpoisoned() = Some(writer);
         let fence = self.next_transaction();
         for core in 0..self.cores() {
             self.on_core(core, Op::Fence(fence)).await;
         }
         let replies = self.on_all(|| Op::Core(cut_core, Vec::new())).await;
-        let dirty = replies
-            .iter()
-            .map(|reply| match reply {
-                Reply::Int(n) => *n as u64,
-                _ => 0,
-            })
-            .sum();
-        (receiver, dirty)
+        *self.shared.persistence.collector.lock_unpoisoned() = None;
+        let mut sums = [0; 3];
+        for reply in replies {
+            if let Reply::Array(numbers) = reply {
+                for (sum, number) in sums.iter_mut().zip(numbers) {
+                    if let Reply::Int(n) = number {
+                        *sum += n as u64;
+                    }
+                }
+            }
+        }
+        sums
     }
 
     /// Saves the dataset to `dbfilename`. In the background, returns once
@@ -382,51 +413,44 @@ impl Core {
                 state.bgsave_started = Some(started);
             }
         }
-        let (chunks, dirty) = self.cut().await;
-        let path = PathBuf::from(self.db.borrow().config.dbfilename.clone());
-        let shared = self.shared.clone();
-        let cores = self.cores();
-        let write = async move {
-            let mut gathered: Vec<Chunk> = (0..cores).map(|_| Chunk::default()).collect();
-            for _ in 0..cores {
-                match chunks.recv_async().await {
-                    Ok((core, chunk)) => gathered[core] = chunk,
-                    Err(_) => break,
-                }
-            }
-            *shared.persistence.collector.lock_unpoisoned() = None;
-            let temp = PathBuf::from(format!(
+        let (pieces, received) = flume::unbounded();
+        let [dirty, keys, expires] = self.cut(pieces).await;
+        let file = FileToWrite {
+            path: PathBuf::from(self.db.borrow().config.dbfilename.clone()),
+            temp: PathBuf::from(format!(
                 "temp-{}-{}.rdb",
                 std::process::id(),
-                shared.persistence.next_temp.fetch_add(1, Ordering::Relaxed)
-            ));
-            let (done_tx, done_rx) = flume::bounded::<bool>(1);
-            let thread_shared = shared.clone();
-            let writer = std::thread::Builder::new()
-                .name("rdb-save".into())
-                .spawn(move || {
-                    let ok = write_file(&temp, &path, &gathered)
-                        .map_err(|error| warning!("Write error saving DB on disk: {error}"))
-                        .is_ok();
-                    finish_save(&thread_shared, ok, dirty, background, started);
-                    let _ = done_tx.send(ok);
-                });
-            if writer.is_err() {
-                warning!("Can't save: cannot start a thread");
-                finish_save(&shared, false, 0, background, started);
-                return Err(SaveError::Failed);
-            }
-            match done_rx.recv_async().await {
-                Ok(true) => Ok(()),
-                _ => Err(SaveError::Failed),
-            }
+                persistence.next_temp.fetch_add(1, Ordering::Relaxed)
+            )),
+            keys,
+            expires,
+            cores: self.cores(),
         };
+        let (done_tx, done_rx) = flume::bounded::<bool>(1);
+        let shared = self.shared.clone();
+        let writer = std::thread::Builder::new()
+            .name("rdb-save".into())
+            .spawn(move || {
+                let ok = file
+                    .write(&received)
+                    .map_err(|error| warning!("Write error saving DB on disk: {error}"))
+                    .is_ok();
+                finish_save(&shared, ok, dirty, background, started);
+                let _ = done_tx.send(ok);
+            });
+        if writer.is_err() {
+            warning!("Can't save: cannot start a thread");
+            finish_save(&self.shared, false, 0, background, started);
+            return Err(SaveError::Failed);
+        }
         if background {
-            glommio::spawn_local(write).detach();
             notice!("Background saving started");
             return Ok(());
         }
-        write.await
+        match done_rx.recv_async().await {
+            Ok(true) => Ok(()),
+            _ => Err(SaveError::Failed),
+        }
     }
 
     /// Waits until no save is under way (a shutdown's final save).
@@ -559,12 +583,49 @@ fn finish_save(shared: &super::Shared, ok: bool, dirty: u64, background: bool, s
     persistence.busy.store(false, Ordering::Release);
 }
 
-/// Writes the file under a temporary name, fsyncs it and renames it over
-/// `path`, so that `path` is always a whole file (Redis's rdbSave).
-fn write_file(temp: &PathBuf, path: &PathBuf, chunks: &[Chunk]) -> std::io::Result<()> {
-    use std::io::Write;
-    let result = (|| {
-        let file = std::fs::File::create(temp)?;
+/// A snapshot's file, written by a thread of its own as the cores send
+/// their keys.
+struct FileToWrite {
+    path: PathBuf,
+    temp: PathBuf,
+    /// RESIZEDB's hints: the keys (and keys with an expiry) at the cut.
+    keys: u64,
+    expires: u64,
+    /// How many cores send their keys (each ends with `Piece::Done`).
+    cores: usize,
+}
+
+impl FileToWrite {
+    /// Writes the file under its temporary name, fsyncs it and renames it
+    /// over `path`, so that `path` is always a whole file (Redis's rdbSave).
+    fn write(&self, pieces: &flume::Receiver<Piece>) -> std::io::Result<()> {
+        let mut done = 0;
+        let written = self.write_temp(pieces, &mut done);
+        // After a write error the cores are still serializing: the save
+        // ends (and another may start) only once they are through.
+        while done < self.cores {
+            match pieces.recv() {
+                Ok(Piece::Done) => done += 1,
+                Ok(Piece::Keys(_)) => {}
+                Err(_) => break,
+            }
+        }
+        let result = written.and_then(|()| {
+            std::fs::rename(&self.temp, &self.path)?;
+            // The rename itself reaches the disk with the directory.
+            std::fs::File::open(".")?.sync_all()
+        });
+        if result.is_err() {
+            let _ = std::fs::remove_file(&self.temp);
+        }
+        result
+    }
+
+    /// Writes the whole file; `done` counts the cores whose keys are all
+    /// in.
+    fn write_temp(&self, pieces: &flume::Receiver<Piece>, done: &mut usize) -> std::io::Result<()> {
+        use std::io::Write;
+        let file = std::fs::File::create(&self.temp)?;
         let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
         let mut crc = 0;
         let mut put = |bytes: &[u8], out: &mut std::io::BufWriter<std::fs::File>| {
@@ -576,26 +637,24 @@ fn write_file(temp: &PathBuf, path: &PathBuf, chunks: &[Chunk]) -> std::io::Resu
             &rdb_file::header(now_secs, crate::memory::allocated_bytes()),
             &mut out,
         )?;
-        let keys: u64 = chunks.iter().map(|c| c.keys).sum();
-        let expires: u64 = chunks.iter().map(|c| c.expires).sum();
-        if keys > 0 {
-            put(&rdb_file::database_start(keys, expires), &mut out)?;
-            for piece in chunks.iter().flat_map(Chunk::pieces) {
-                put(piece, &mut out)?;
+        if self.keys > 0 {
+            put(&rdb_file::database_start(self.keys, self.expires), &mut out)?;
+        }
+        while *done < self.cores {
+            match pieces.recv() {
+                Ok(Piece::Keys(bytes)) => put(&bytes, &mut out)?,
+                Ok(Piece::Done) => *done += 1,
+                Err(_) => {
+                    return Err(std::io::Error::other(
+                        "a core stopped before sending all its keys",
+                    ))
+                }
             }
         }
         out.write_all(&rdb_file::footer(crc))?;
         let file = out.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
-        drop(file);
-        std::fs::rename(temp, path)?;
-        // The rename itself reaches the disk with the directory.
-        std::fs::File::open(".")?.sync_all()
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(temp);
+        file.sync_all()
     }
-    result
 }
 
 /// `save` parameter: the (seconds, changes) pairs; a malformed one (which
