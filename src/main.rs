@@ -147,13 +147,19 @@ fn main() {
         config.port,
         config.shard_count()
     );
-    // client-output-buffer-limit is kept with the inert parameters for its
-    // format, and its pubsub class is acted on (`Config::output_limit`).
+    // Kept with the inert parameters for their format, and acted on:
+    // client-output-buffer-limit's pubsub class (`Config::output_limit`),
+    // stop-writes-on-bgsave-error and bgsave_cpulist (`shard::persist`).
+    let acted_on = [
+        "client-output-buffer-limit",
+        "stop-writes-on-bgsave-error",
+        "bgsave_cpulist",
+    ];
     let names: Vec<&str> = config
         .inert
         .keys()
         .copied()
-        .filter(|name| *name != "client-output-buffer-limit")
+        .filter(|name| !acted_on.contains(name))
         .collect();
     if !names.is_empty() {
         slotcore::warning!(

@@ -3,7 +3,10 @@
 //! ...), so that a `redis.conf` written for Redis loads unchanged and CONFIG
 //! GET/SET/REWRITE answer for every parameter Redis 7.0 has. Each is checked
 //! as Redis checks it (its type, bounds and error text, from Redis's
-//! `config.c` table) and reported as Redis formats it; nothing reads it.
+//! `config.c` table) and reported as Redis formats it; nothing reads it,
+//! but for a few kept here for their format and read where they act
+//! (client-output-buffer-limit's pubsub class, stop-writes-on-bgsave-error,
+//! bgsave_cpulist).
 //! `docs/COMPATIBILITY.md` lists them; the server logs at startup which ones
 //! its configuration set to something other than their default.
 //!

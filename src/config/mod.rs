@@ -6,7 +6,7 @@ mod inert;
 pub mod notify;
 mod params;
 
-pub use params::{format_percentile, parameter, parameters, ParamSpec};
+pub use params::{format_percentile, parameter, parameters, parse_cpu_list, ParamSpec};
 
 use std::path::PathBuf;
 

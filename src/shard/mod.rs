@@ -584,6 +584,8 @@ pub fn run(config: Config) -> Result<(), String> {
     }
     Config::check_addresses_free(&addresses)?;
     let file = persist::read_file(&config, cores)?;
+    // Before any core is pinned: where snapshot writers may run.
+    persist::process_cpus();
     raise_memlock_limit(config.io_memory_bytes * cores as u64 * 2 + 64 * 1024 * 1024);
     let bus = if config.cluster_enabled {
         Some(crate::cluster_bus::runtime::start(&config, cores)?)

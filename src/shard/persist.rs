@@ -428,9 +428,11 @@ impl Core {
         };
         let (done_tx, done_rx) = flume::bounded::<bool>(1);
         let shared = self.shared.clone();
+        let cpus = writer_cpus(&self.db.borrow().config);
         let writer = std::thread::Builder::new()
             .name("rdb-save".into())
             .spawn(move || {
+                run_on(&cpus);
                 let ok = file
                     .write(&received)
                     .map_err(|error| warning!("Write error saving DB on disk: {error}"))
@@ -581,6 +583,50 @@ fn finish_save(shared: &super::Shared, ok: bool, dirty: u64, background: bool, s
         notice!("DB saved on disk");
     }
     persistence.busy.store(false, Ordering::Release);
+}
+
+/// The CPUs the writer thread runs on: `bgsave_cpulist` (Redis's setting
+/// for its saving child) when set, else every CPU the process started with,
+/// so that a thread made by a pinned shard core does not share its CPU.
+fn writer_cpus(config: &Config) -> Vec<usize> {
+    let listed = config.inert.get("bgsave_cpulist").map(String::as_str);
+    match listed.map(crate::config::parse_cpu_list) {
+        Some(Ok(cpus)) if !cpus.is_empty() => cpus,
+        _ => process_cpus().to_vec(),
+    }
+}
+
+/// The CPUs the process was allowed when it started (read on the first
+/// call, which `shard::run` makes before any core is pinned).
+pub fn process_cpus() -> &'static [usize] {
+    static CPUS: OnceLock<Vec<usize>> = OnceLock::new();
+    CPUS.get_or_init(|| {
+        // SAFETY: sched_getaffinity writes into the set we own.
+        let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+        let size = std::mem::size_of::<libc::cpu_set_t>();
+        if unsafe { libc::sched_getaffinity(0, size, &mut set) } != 0 {
+            return Vec::new();
+        }
+        (0..libc::CPU_SETSIZE as usize)
+            // SAFETY: CPU_ISSET reads the set within its size.
+            .filter(|&cpu| unsafe { libc::CPU_ISSET(cpu, &set) })
+            .collect()
+    })
+}
+
+/// Moves the calling thread to `cpus` (nothing when empty or refused).
+fn run_on(cpus: &[usize]) {
+    if cpus.is_empty() {
+        return;
+    }
+    // SAFETY: CPU_SET and sched_setaffinity touch only the set we own.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        for &cpu in cpus.iter().filter(|&&cpu| cpu < libc::CPU_SETSIZE as usize) {
+            libc::CPU_SET(cpu, &mut set);
+        }
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+    }
 }
 
 /// A snapshot's file, written by a thread of its own as the cores send
