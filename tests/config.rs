@@ -412,6 +412,9 @@ fn daemonize_writes_the_pidfile_and_shutdown_removes_it() {
             &pidfile.display().to_string(),
             "--logfile",
             &log.display().to_string(),
+            // Its final save goes there, not into the tests' directory.
+            "--dir",
+            &dir.path().display().to_string(),
         ]))
         .status()
         .expect("run slotcore");
