@@ -167,6 +167,11 @@ fn main() {
             names.join(", ")
         );
     }
+    if config.appendonly {
+        slotcore::warning!(
+            "appendonly yes: slotcore has no append-only file; only RDB snapshots (save, SAVE, BGSAVE) keep the data"
+        );
+    }
     if let Err(error) = slotcore::shard::run(config) {
         slotcore::warning!("{error}");
         std::process::exit(1);
