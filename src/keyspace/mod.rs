@@ -811,13 +811,7 @@ mod tests {
             }
         }
         let chunk = keyspace.finish_capture().expect("a capture");
-        let mut file = rdb_file::header(0, 0);
-        file.extend(rdb_file::database_start(chunk.keys, chunk.expires));
-        for piece in chunk.pieces() {
-            file.extend(piece);
-        }
-        let crc = rdb::crc64(0, &file);
-        file.extend(rdb_file::footer(crc));
+        let file = rdb_file::file_of_chunk(chunk, keys.len() as u64, 0);
         let mut saved = std::collections::BTreeMap::new();
         rdb_file::load(&file, &EncodingLimits::default(), |loaded| {
             let Value::Str { bytes, .. } = &loaded.value else {

@@ -29,16 +29,13 @@ const OPCODE_EXPIRETIME: u8 = 253;
 const OPCODE_SELECTDB: u8 = 254;
 const OPCODE_EOF: u8 = 255;
 
-/// One core's keys, serialized: the bytes, in pieces of about a MiB (one
-/// growing buffer would copy itself on every doubling, a pause of tens of
-/// milliseconds at a hundred MiB), and how many keys (and keys with an
-/// expiry) they hold.
+/// One core's keys, serialized, in pieces of about a MiB: they go to the
+/// writer thread as they fill, and one growing buffer would copy itself on
+/// every doubling, a pause of tens of milliseconds at a hundred MiB.
 #[derive(Default)]
 pub struct Chunk {
     full: Vec<Vec<u8>>,
     bytes: Vec<u8>,
-    pub keys: u64,
-    pub expires: u64,
 }
 
 const PIECE_BYTES: usize = 1 << 20;
@@ -56,25 +53,15 @@ impl Chunk {
         self.full
     }
 
-    /// The serialized keys, piece by piece, in order.
-    pub fn pieces(&self) -> impl Iterator<Item = &[u8]> {
-        self.full
-            .iter()
-            .map(Vec::as_slice)
-            .chain(std::iter::once(self.bytes.as_slice()))
-    }
-
     /// Appends a key (`expire_at_ms` 0: persistent), as rdbSaveKeyValuePair.
     pub fn push(&mut self, key: &[u8], value: &Value, expire_at_ms: u64) {
         if expire_at_ms != 0 {
             self.bytes.push(OPCODE_EXPIRETIME_MS);
             self.bytes.extend_from_slice(&expire_at_ms.to_le_bytes());
-            self.expires += 1;
         }
         let mut out = Writer(std::mem::take(&mut self.bytes));
         rdb::save_key_value(key, value, &mut out);
         self.bytes = out.0;
-        self.keys += 1;
         if self.bytes.len() >= PIECE_BYTES {
             let next = Vec::with_capacity(PIECE_BYTES + PIECE_BYTES / 4);
             self.full.push(std::mem::replace(&mut self.bytes, next));
@@ -118,6 +105,22 @@ pub fn footer(crc: u64) -> [u8; 9] {
     out[0] = OPCODE_EOF;
     out[1..].copy_from_slice(&crc.to_le_bytes());
     out
+}
+
+/// A whole file of one chunk's keys (tests: `keys` and `expires` are
+/// RESIZEDB's hints).
+#[cfg(test)]
+pub fn file_of_chunk(chunk: Chunk, keys: u64, expires: u64) -> Vec<u8> {
+    let mut file = header(1_700_000_000, 1_000_000);
+    if keys > 0 {
+        file.extend(database_start(keys, expires));
+        for piece in chunk.into_pieces() {
+            file.extend(piece);
+        }
+    }
+    let crc = crc64(0, &file);
+    file.extend(footer(crc));
+    file
 }
 
 /// A key read from a file.
@@ -265,16 +268,8 @@ mod tests {
         for (key, value, expire) in entries {
             chunk.push(key, value, *expire);
         }
-        let mut file = header(1_700_000_000, 1_000_000);
-        if chunk.keys > 0 {
-            file.extend(database_start(chunk.keys, chunk.expires));
-            for piece in chunk.pieces() {
-                file.extend(piece);
-            }
-        }
-        let crc = crc64(0, &file);
-        file.extend(footer(crc));
-        file
+        let expires = entries.iter().filter(|(_, _, at)| *at != 0).count();
+        file_of_chunk(chunk, entries.len() as u64, expires as u64)
     }
 
     fn read_all(file: &[u8]) -> Result<Vec<Loaded>, String> {

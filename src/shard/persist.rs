@@ -455,11 +455,14 @@ impl Core {
         }
     }
 
-    /// Waits until no save is under way (a shutdown's final save).
-    async fn wait_for_save(&self) {
+    /// Saves once no save is under way (a shutdown's final save, FLUSHALL's,
+    /// DEBUG RELOAD's; Redis kills a running child instead), and waits
+    /// until the file is on disk.
+    async fn save_after_any_running(&self) -> Result<(), SaveError> {
         while self.shared.persistence.busy.load(Ordering::Acquire) {
             glommio::timer::sleep(Duration::from_millis(10)).await;
         }
+        self.save(false, false).await
     }
 
     /// SHUTDOWN and SIGTERM: saves when asked to (`save` Some(true)) or
@@ -470,8 +473,7 @@ impl Core {
         let save = save.unwrap_or_else(|| !self.db.borrow().config.save.trim().is_empty());
         if save {
             notice!("Saving the final RDB snapshot before exiting.");
-            self.wait_for_save().await;
-            match self.save(false, false).await {
+            match self.save_after_any_running().await {
                 Ok(()) => {}
                 Err(_) if force => warning!("Error trying to save the DB, exiting anyway (FORCE)."),
                 Err(_) => {
@@ -503,11 +505,8 @@ impl Core {
                 );
             }
         }
-        if save {
-            self.wait_for_save().await;
-            if self.save(false, false).await.is_err() {
-                return Reply::error("ERR");
-            }
+        if save && self.save_after_any_running().await.is_err() {
+            return Reply::error("ERR");
         }
         let config = self.db.borrow().config.clone();
         let file = match read_file(&config, self.cores()) {
@@ -543,8 +542,7 @@ impl Core {
         if self.db.borrow().config.save.trim().is_empty() {
             return;
         }
-        self.wait_for_save().await;
-        let _ = self.save(false, false).await;
+        let _ = self.save_after_any_running().await;
     }
 
     /// At startup: the keys the file held for this core.
