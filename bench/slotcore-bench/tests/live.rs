@@ -280,6 +280,14 @@ fn moved_after_a_slot_changes_owner_during_the_run() {
     let (from_port, to_port) = (cluster.nodes[from].port, cluster.nodes[to].port);
     let third_port = cluster.nodes[(from + 2) % 3].port;
     let ports = [to_port, third_port, from_port];
+    // The config epoch `port` knows for node `id` (CLUSTER NODES' seventh field).
+    let known_epoch = |port: u16, id: &str| -> u64 {
+        cli(port, &["CLUSTER", "NODES"])
+            .lines()
+            .find(|line| line.starts_with(id))
+            .and_then(|line| line.split_whitespace().nth(6)?.parse().ok())
+            .unwrap_or(0)
+    };
     let mover = std::thread::spawn(move || {
         let deadline = Instant::now() + Duration::from_secs(10);
         // Wait until the old owner has served some GETs: the run has discovered the map.
@@ -301,6 +309,16 @@ fn moved_after_a_slot_changes_owner_during_the_run() {
                         bumped.starts_with("BUMPED") || bumped.starts_with("STILL"),
                         "{bumped}"
                     );
+                    // And the others must know that epoch before they are told: a node
+                    // that still has the new owner's older epoch gives the slot back to
+                    // the old owner at its next ping (seen in CI: 2 599 failed requests).
+                    let epoch = known_epoch(to_port, &to_id);
+                    for other in [third_port, from_port] {
+                        while known_epoch(other, &to_id) < epoch {
+                            assert!(Instant::now() < deadline, "epoch {epoch} did not spread");
+                            std::thread::sleep(Duration::from_millis(20));
+                        }
+                    }
                 }
                 reply
             })
