@@ -25,6 +25,9 @@
 //!   per shard core, the `redis` API scripts call and the conversions
 //!   between Lua values and replies. Synchronous; calls commands through a
 //!   host trait the shard runtime implements.
+//! - [`replication`]: the master side of Redis's replication: the hub
+//!   thread that merges every core's writes into one stream, its backlog,
+//!   and the replicas' sockets.
 //! - [`memory`]: allocation accounting for INFO memory and maxmemory.
 //! - [`clock`]: a cheap monotonic clock (TSC) for timing every command.
 //! - [`log`]: Redis-style log lines.
@@ -40,6 +43,7 @@ pub mod log;
 pub mod memory;
 pub mod process;
 pub mod protocol;
+pub mod replication;
 pub mod script;
 pub mod shard;
 

@@ -24,6 +24,7 @@ pub mod introspect;
 pub mod keys;
 pub mod lists;
 pub mod notify;
+pub mod propagate;
 pub mod scan;
 pub mod server;
 pub mod sets;
@@ -84,6 +85,8 @@ pub struct Db {
     pub events: notify::Events,
     /// `client-output-buffer-limit`'s pubsub class, read once per change.
     pub pubsub_limit: crate::config::OutputLimit,
+    /// Writes on their way to replicas (see `propagate`).
+    pub feed: propagate::Feed,
 }
 
 impl Db {
@@ -98,6 +101,7 @@ impl Db {
             routed: KnownSlot::NONE,
             events: Vec::new(),
             pubsub_limit: Default::default(),
+            feed: Default::default(),
         };
         db.keyspace.clock_ms = db.now_ms;
         db.sync_keyspace_config();

@@ -77,10 +77,30 @@ fn has_flag(argv: &[Arg<'_>], flags: &[&[u8]]) -> bool {
         .any(|arg| flags.iter().any(|f| arg.eq_ignore_ascii_case(f)))
 }
 
-/// Runs a client command and records the keyspace events it raises.
+/// Runs a client command, records the keyspace events it raises and,
+/// while replicas are fed, what it sends them (after the keys it found
+/// expired).
+#[inline]
+pub fn run_notifying(
+    run: super::ShardFn,
+    db: &mut Db,
+    spec: &CommandSpec,
+    argv: &[Arg<'_>],
+) -> Reply {
+    if !spec.is_write() || !db.feed.is_on() {
+        return run_raising_events(run, db, spec, argv);
+    }
+    db.sync_feed();
+    let before = super::propagate::Before::capture(db, spec, argv);
+    let reply = run_raising_events(run, db, spec, argv);
+    db.propagate_expired();
+    super::propagate::command(db, spec, argv, &reply, before);
+    reply
+}
+
 // One arm per command, its condition inside, reads as the event table it is.
 #[allow(clippy::collapsible_match)]
-pub fn run_notifying(
+fn run_raising_events(
     run: super::ShardFn,
     db: &mut Db,
     spec: &CommandSpec,

@@ -249,6 +249,8 @@ pub struct Keyspace {
     /// When set, every key that expires is noted here (for `expired`
     /// keyspace events).
     pub expired_log: Option<Vec<Bytes>>,
+    /// While replicas are fed: every key that expires, for a DEL to them.
+    pub repl_expired: Option<Vec<Bytes>>,
     /// Set under an LFU maxmemory policy: accesses count frequency, not
     /// time (see `Lfu`).
     pub lfu: Option<Lfu>,
@@ -272,6 +274,13 @@ struct Capture {
     taken: std::collections::HashSet<Bytes, foldhash::fast::RandomState>,
 }
 
+/// Notes an expired key for keyspace events and for replicas.
+fn log_expired(events: &mut Option<Vec<Bytes>>, replicas: &mut Option<Vec<Bytes>>, key: &[u8]) {
+    for log in [events, replicas].into_iter().flatten() {
+        log.push(Bytes::copy_from_slice(key));
+    }
+}
+
 impl Keyspace {
     pub fn new(core: usize, cores: usize) -> Self {
         let slots = (0..local_slot_count(core, cores))
@@ -287,6 +296,7 @@ impl Keyspace {
             active_expire_enabled: true,
             expiry_paused: false,
             expired_log: None,
+            repl_expired: None,
             lfu: None,
             clock_ms: 0,
             rng: 0x2545_F491_4F6C_DD1D ^ core as u64,
@@ -403,6 +413,10 @@ impl Keyspace {
         self.key_count == 0
     }
 
+    fn log_expired(&mut self, key: &[u8]) {
+        log_expired(&mut self.expired_log, &mut self.repl_expired, key);
+    }
+
     pub fn volatile_len(&self) -> usize {
         self.expiry.len()
     }
@@ -414,9 +428,7 @@ impl Keyspace {
         if due && !self.expiry_paused {
             self.remove(slot, key);
             self.stats.expired_keys += 1;
-            if let Some(log) = self.expired_log.as_mut() {
-                log.push(Bytes::copy_from_slice(key));
-            }
+            self.log_expired(key);
         }
         due
     }
@@ -470,9 +482,7 @@ impl Keyspace {
                 Some(entry)
             }
             Found::Expired(node, expire_at) => {
-                if let Some(log) = self.expired_log.as_mut() {
-                    log.push(Bytes::copy_from_slice(&node.key));
-                }
+                log_expired(&mut self.expired_log, &mut self.repl_expired, &node.key);
                 self.expiry.remove(&(expire_at, slot, node.key));
                 self.key_count -= 1;
                 self.stats.expired_keys += 1;
@@ -612,9 +622,7 @@ impl Keyspace {
                 self.key_count -= 1;
                 self.stats.expired_keys += 1;
                 removed += 1;
-                if let Some(log) = self.expired_log.as_mut() {
-                    log.push(Bytes::copy_from_slice(&key));
-                }
+                self.log_expired(&key);
             }
         }
         removed

@@ -433,10 +433,11 @@ impl Core {
 
 /// A timeout in seconds as Redis reads it (`None`: block forever).
 impl Conn {
-    /// WAIT numreplicas timeout: no replica ever acknowledges here, so 0,
-    /// at once when none is asked for or inside a transaction, else after
-    /// the timeout (in milliseconds; 0 waits until CLIENT UNBLOCK or the
-    /// client leaves), as Redis answers without replicas.
+    /// WAIT numreplicas timeout. Once replicas have attached, how many
+    /// acknowledged the stream so far (see `wait_for_replicas`). Before,
+    /// 0: at once when none is asked for or inside a transaction, else
+    /// after the timeout (in milliseconds; 0 waits until CLIENT UNBLOCK or
+    /// the client leaves), as Redis answers without replicas.
     pub(super) async fn wait_replicas(&mut self, argv: &[Arg<'_>]) -> Reply {
         let timeout_error = || Reply::error("ERR timeout is not an integer or out of range");
         let Some(replicas) = crate::command::parse_int(&argv[1]) else {
@@ -448,10 +449,21 @@ impl Conn {
         if millis < 0 {
             return Reply::error("ERR timeout is negative");
         }
+        let timeout = (millis > 0).then(|| Duration::from_millis(millis as u64));
+        let replication = &self.core.shared.replication;
+        if replication.is_on() {
+            if self.tx.exec_transaction.is_some() {
+                let offset = replication.published().offset;
+                return Reply::Int(replication.acknowledged(offset) as i64);
+            }
+            let watch = crate::clock::Stopwatch::start();
+            let reply = self.wait_for_replicas(replicas, timeout).await;
+            self.waited_nanos += watch.elapsed_nanos();
+            return reply;
+        }
         if replicas <= 0 || self.tx.exec_transaction.is_some() {
             return Reply::Int(0);
         }
-        let timeout = (millis > 0).then(|| Duration::from_millis(millis as u64));
         let watch = crate::clock::Stopwatch::start();
         // A waiter on no keys: only the timeout, CLIENT UNBLOCK or the
         // client's leaving ends it.

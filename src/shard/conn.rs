@@ -129,6 +129,10 @@ pub struct Conn {
     /// Above zero while a command runs commands of its own (a blocking
     /// command's non-blocking form): those are not logged as the client's.
     pub(super) nested: u32,
+    /// What REPLCONF said, for a replica-to-be.
+    pub(super) replica_conf: super::replicate::ReplicaConf,
+    /// Set by PSYNC / SYNC: the connection goes to the replication hub.
+    pub(super) handover: Option<super::replicate::Handover>,
 }
 
 /// A command name of at most 7 bytes as one word, its length in the top
@@ -543,6 +547,17 @@ impl Conn {
         let (run, cross) = match spec.exec {
             Exec::Shard(run) => (run, None),
             Exec::ShardOrCross(run, coord) => (run, Some(coord)),
+            Exec::Coord(coord @ (Coord::Psync | Coord::Replconf)) => {
+                self.flush_plan().await;
+                let reply = match coord {
+                    Coord::Psync => self.psync(argv),
+                    _ => self.replconf(argv),
+                };
+                if let Some(reply) = reply {
+                    self.emit(command, reply);
+                }
+                return;
+            }
             Exec::Coord(coord) => {
                 self.flush_plan().await;
                 let reply = self.run_coord_guarded(coord, argv).await;
@@ -1072,6 +1087,8 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
         last_spec: None,
         waited_nanos: 0,
         nested: 0,
+        replica_conf: Default::default(),
+        handover: None,
     };
     let mut io = ClientIo {
         stream: &mut stream,
@@ -1081,6 +1098,10 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
     conn.run(&mut io).await;
     // Out of the epoll instance before the socket closes.
     drop(registration);
+    if let Some(handover) = conn.handover.take() {
+        let conf = std::mem::take(&mut conn.replica_conf);
+        super::replicate::hand_over(&core, stream.as_raw_fd(), handle.addr, conf, handover).await;
+    }
     conn.forget_subscriptions();
     conn.unwatch_all().await;
     core.clients.borrow_mut().by_id.remove(&handle.id);

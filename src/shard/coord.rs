@@ -154,12 +154,30 @@ impl Conn {
             Coord::Monitor => self.monitor(),
             Coord::Memory => self.memory(argv).await,
             Coord::Wait => self.wait_replicas(argv).await,
-            // A master without replicas, at offset 0: no replication here.
-            Coord::Role => Reply::Array(vec![
-                Reply::bulk_static("master"),
-                Reply::Int(0),
-                Reply::Array(Vec::new()),
-            ]),
+            Coord::Psync => self
+                .psync(argv)
+                .unwrap_or_else(|| Reply::error("ERR Command not allowed inside a transaction")),
+            Coord::Replconf => self.replconf(argv).unwrap_or_else(Reply::ok),
+            Coord::Role => {
+                let published = self.core.shared.replication.published().clone();
+                let replicas = published
+                    .replicas
+                    .iter()
+                    .filter(|r| r.state == "online")
+                    .map(|r| {
+                        Reply::Array(vec![
+                            Reply::Bulk(r.ip.clone().into()),
+                            Reply::Bulk(r.port.to_string().into()),
+                            Reply::Bulk(r.ack_offset.to_string().into()),
+                        ])
+                    })
+                    .collect();
+                Reply::Array(vec![
+                    Reply::bulk_static("master"),
+                    Reply::Int(published.offset as i64),
+                    Reply::Array(replicas),
+                ])
+            }
             Coord::Lastsave => Reply::Int(self.core.shared.persistence.last_save_secs() as i64),
             Coord::Save => match self.core.save(false, true).await {
                 Ok(()) => Reply::ok(),
@@ -521,7 +539,17 @@ impl Conn {
         {
             return Reply::error(SYNTAX);
         }
-        self.on_all(|| Op::Core(flush_core, vec![])).await;
+        // Replicas get the FLUSHALL where every core passes it: a write a
+        // core runs after its part must not reach them before it.
+        let mut record = Vec::new();
+        crate::command::propagate::encode_command(argv, &mut record);
+        self.core
+            .with_barrier(
+                crate::replication::Action::Append(record),
+                flush_core,
+                vec![],
+            )
+            .await;
         // FLUSHALL (not FLUSHDB) then saves the empty dataset when save
         // points are set (Redis's flushAllDataAndResetRDB).
         if argv[0].eq_ignore_ascii_case(b"FLUSHALL") {
@@ -696,12 +724,15 @@ pub fn array_items(reply: Reply) -> Vec<Reply> {
 /// FLUSHALL on one core: the watched keys it deletes are touched, then
 /// every key goes.
 fn flush_core(core: &super::Core, argv: &[Arg<'_>]) -> Reply {
+    if let Some(id) = super::replicate::barrier_of(argv) {
+        core.pass_barrier(id);
+    }
     let reply = {
         let mut db = core.db.borrow_mut();
         core.watches.borrow().touch_stored(&db.keyspace);
         let removed = db.keyspace.len() as u64;
         core.shared.persistence.add_dirty(core.id, removed);
-        keys::flush_local(&mut db, argv)
+        keys::flush_local(&mut db, &[])
     };
     // XREADGROUP readers learn that their keys are gone.
     core.serve_stream_readers_everywhere();

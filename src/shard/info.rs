@@ -360,9 +360,17 @@ impl Conn {
                     "rejected_connections:{}",
                     stats.rejected_connections
                 ));
-                line("sync_full:0".into());
-                line("sync_partial_ok:0".into());
-                line("sync_partial_err:0".into());
+                let counters = &self.core.shared.replication.counters;
+                for (name, counter) in [
+                    ("sync_full", &counters.sync_full),
+                    ("sync_partial_ok", &counters.sync_partial_ok),
+                    ("sync_partial_err", &counters.sync_partial_err),
+                ] {
+                    line(format!(
+                        "{name}:{}",
+                        counter.load(std::sync::atomic::Ordering::Relaxed)
+                    ));
+                }
                 line(format!("expired_keys:{}", keyspace[4]));
                 line("expired_stale_perc:0.00".into());
                 line("expired_time_cap_reached_count:0".into());
@@ -407,18 +415,55 @@ impl Conn {
                 }
             }
             "replication" => {
+                let replication = &self.core.shared.replication;
+                let published = replication.published().clone();
                 line("# Replication".into());
                 line("role:master".into());
-                line("connected_slaves:0".into());
+                line(format!("connected_slaves:{}", published.replicas.len()));
+                for (n, replica) in published.replicas.iter().enumerate() {
+                    line(format!(
+                        "slave{n}:ip={},port={},state={},offset={},lag={}",
+                        replica.ip,
+                        replica.port,
+                        replica.state,
+                        replica.ack_offset,
+                        replica.ack_at.elapsed().as_secs()
+                    ));
+                }
                 line("master_failover_state:no-failover".into());
-                line("master_replid:0000000000000000000000000000000000000000".into());
+                line(format!("master_replid:{}", replication.replid));
                 line("master_replid2:0000000000000000000000000000000000000000".into());
-                line("master_repl_offset:0".into());
+                line(format!("master_repl_offset:{}", published.offset));
                 line("second_repl_offset:-1".into());
-                line("repl_backlog_active:0".into());
-                line("repl_backlog_size:1048576".into());
-                line("repl_backlog_first_byte_offset:0".into());
-                line("repl_backlog_histlen:0".into());
+                let configured = self
+                    .core
+                    .db
+                    .borrow()
+                    .config
+                    .inert
+                    .get("repl-backlog-size")
+                    .cloned()
+                    .unwrap_or_else(|| "1048576".into());
+                match published.backlog {
+                    Some(backlog) => {
+                        line("repl_backlog_active:1".into());
+                        line(format!("repl_backlog_size:{}", backlog.size));
+                        line(format!(
+                            "repl_backlog_first_byte_offset:{}",
+                            backlog.first_byte
+                        ));
+                        line(format!("repl_backlog_histlen:{}", backlog.histlen));
+                    }
+                    None => {
+                        line("repl_backlog_active:0".into());
+                        line(format!(
+                            "repl_backlog_size:{}",
+                            crate::config::parse_memory(&configured).unwrap_or(1 << 20)
+                        ));
+                        line("repl_backlog_first_byte_offset:0".into());
+                        line("repl_backlog_histlen:0".into());
+                    }
+                }
             }
             "cpu" => {
                 let (user, system) = rusage();

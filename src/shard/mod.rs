@@ -19,6 +19,7 @@ mod pause;
 pub mod persist;
 mod pubsub;
 mod readiness;
+mod replicate;
 mod script;
 mod serverlog;
 mod sort;
@@ -73,6 +74,8 @@ pub struct Shared {
     pub scripts: script::ScriptBodies,
     /// Saving and loading RDB files; changes since the last save.
     pub persistence: persist::Persistence,
+    /// Replication, master side: the hub and what INFO reads of it.
+    pub replication: crate::replication::Replication,
 }
 
 /// One core's state. Lives in an `Rc` on its executor; nothing in it is
@@ -625,6 +628,7 @@ pub fn run(config: Config) -> Result<(), String> {
         pause: Default::default(),
         scripts: script::ScriptBodies::new(cores),
         persistence: persist::Persistence::new(cores, start_ms, file),
+        replication: crate::replication::Replication::new(cores, random_run_id()),
     });
     let requests = MeshBuilder::<Request, _>::full(cores, CHANNEL_MESSAGES_MAX);
     let responses = MeshBuilder::<Response, _>::full(cores, CHANNEL_MESSAGES_MAX);
@@ -748,6 +752,11 @@ async fn core_main(
     let _ = core.mesh.set(Mesh::new(request_senders, response_senders));
     mesh::spawn_handlers(core.clone(), request_receivers, response_receivers);
     glommio::spawn_local(pubsub::notifier_loop(core.clone())).detach();
+    core.db
+        .borrow_mut()
+        .feed
+        .connect(core.shared.replication.switch());
+    glommio::spawn_local(replicate::feed_loop(core.clone())).detach();
     if let Err(error) = core.listen(&addresses) {
         let _ = ready.send(Err(error));
         return;
@@ -807,6 +816,10 @@ async fn active_expire_loop(core: Rc<Core>) {
                 db.refresh_clock();
                 let now = db.now_ms;
                 db.keyspace.expire_due(now, KEYS_PER_ROUND_MAX);
+                if db.feed.is_on() {
+                    db.sync_feed();
+                    db.propagate_expired();
+                }
                 db.keyspace.has_due_keys(now)
             };
             core.publish_events();

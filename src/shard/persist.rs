@@ -65,6 +65,9 @@ pub struct Persistence {
     /// Where the cores are to send their serialized keys, while a snapshot
     /// is cut: the thread writing the file.
     collector: Mutex<Option<flume::Sender<Piece>>>,
+    /// The replication barrier a full sync's snapshot cuts at, during its
+    /// cut.
+    sync_barrier: Mutex<Option<u64>>,
     /// The last background save failed (read by every command: see
     /// `refuses_writes`).
     failed: AtomicBool,
@@ -129,6 +132,7 @@ impl Persistence {
             loaded: Mutex::new(loaded),
             next_temp: AtomicU64::new(1),
             collector: Mutex::new(None),
+            sync_barrier: Mutex::new(None),
             failed: AtomicBool::new(false),
         }
     }
@@ -299,6 +303,10 @@ fn cut_core(core: &Core, _argv: &[Arg<'_>]) -> Reply {
     let dirty = core.shared.persistence.dirty[core.id]
         .0
         .load(Ordering::Relaxed);
+    // A full sync's replicas get the stream from this core's cut on.
+    if let Some(id) = *core.shared.persistence.sync_barrier.lock_unpoisoned() {
+        core.pass_barrier(id);
+    }
     core.locks.borrow_mut().remove_fence();
     let writer = core.shared.persistence.collector.lock_unpoisoned().clone();
     if let (Some(me), Some(writer)) = (core.me.upgrade(), writer) {
@@ -374,14 +382,21 @@ impl Core {
     /// Fences every core and cuts the snapshot on each (see the module
     /// comment); the cores then send their keys to `writer`. Returns the
     /// sums of their change counts, keys and keys with an expiry at the cut.
-    async fn cut(&self, writer: flume::Sender<Piece>) -> [u64; 3] {
+    async fn cut(&self, writer: flume::Sender<Piece>, sync: Option<u64>) -> [u64; 3] {
         *self.shared.persistence.collector.lock_unpoisoned() = Some(writer);
+        *self.shared.persistence.sync_barrier.lock_unpoisoned() = sync;
+        if let Some(id) = sync {
+            self.shared
+                .replication
+                .expect(id, crate::replication::Action::Sync);
+        }
         let fence = self.next_transaction();
         for core in 0..self.cores() {
             self.on_core(core, Op::Fence(fence)).await;
         }
         let replies = self.on_all(|| Op::Core(cut_core, Vec::new())).await;
         *self.shared.persistence.collector.lock_unpoisoned() = None;
+        *self.shared.persistence.sync_barrier.lock_unpoisoned() = None;
         let mut sums = [0; 3];
         for reply in replies {
             if let Reply::Array(numbers) = reply {
@@ -398,6 +413,22 @@ impl Core {
     /// Saves the dataset to `dbfilename`. In the background, returns once
     /// the snapshot is cut; else once the file is on disk.
     pub async fn save(&self, background: bool, counted: bool) -> Result<(), SaveError> {
+        self.save_cut_at(background, counted, None).await
+    }
+
+    /// A background save for a full sync whose cut is replication barrier
+    /// `id`; the hub gets the file once it is written, as Redis's
+    /// disk-based sync sends the BGSAVE's file.
+    pub async fn save_for_sync(&self, id: u64) -> Result<(), SaveError> {
+        self.save_cut_at(true, true, Some(id)).await
+    }
+
+    async fn save_cut_at(
+        &self,
+        background: bool,
+        counted: bool,
+        sync: Option<u64>,
+    ) -> Result<(), SaveError> {
         let persistence = &self.shared.persistence;
         if persistence.busy.swap(true, Ordering::AcqRel) {
             return Err(SaveError::InProgress);
@@ -414,7 +445,7 @@ impl Core {
             }
         }
         let (pieces, received) = flume::unbounded();
-        let [dirty, keys, expires] = self.cut(pieces).await;
+        let [dirty, keys, expires] = self.cut(pieces, sync).await;
         let file = FileToWrite {
             path: PathBuf::from(self.db.borrow().config.dbfilename.clone()),
             temp: PathBuf::from(format!(
@@ -429,6 +460,7 @@ impl Core {
         let (done_tx, done_rx) = flume::bounded::<bool>(1);
         let shared = self.shared.clone();
         let cpus = writer_cpus(&self.db.borrow().config);
+        let path = file.path.clone();
         let writer = std::thread::Builder::new()
             .name("rdb-save".into())
             .spawn(move || {
@@ -437,6 +469,15 @@ impl Core {
                     .write(&received)
                     .map_err(|error| warning!("Write error saving DB on disk: {error}"))
                     .is_ok();
+                if let Some(id) = sync {
+                    // Opened before the save ends: a later save's rename
+                    // cannot take this file from the replicas.
+                    let opened = ok
+                        .then(|| std::fs::File::open(&path).ok())
+                        .flatten()
+                        .and_then(|f| f.metadata().ok().map(|m| (std::sync::Arc::new(f), m.len())));
+                    shared.replication.rdb_ready(id, opened);
+                }
                 finish_save(&shared, ok, dirty, background, started);
                 let _ = done_tx.send(ok);
             });

@@ -1,0 +1,872 @@
+//! Replication, master side: Redis 7.0's PSYNC protocol, so that real
+//! Redis replicas (and `redis-cli --rdb`) replicate from slotcore.
+//!
+//! Every core records the writes it runs, as the commands Redis would
+//! propagate (`command::propagate`), into its own feed; once per turn the feed
+//! goes to the hub, a thread of its own, over one channel that all cores
+//! share. The hub's stream is the order in which the feeds arrive: each
+//! core's writes keep their order, and every key lives on one core, so a
+//! replica applies each key's writes in the master's order.
+//!
+//! The hub appends the stream to the backlog (`repl-backlog-size`) and to
+//! every online replica, each served by a writer thread and a reader
+//! thread (REPLCONF ACK) on the socket its connection handed over.
+//!
+//! Barriers. Some points must fall at one place in the stream for every
+//! core at once: a full sync's snapshot cut, and FLUSHALL. Each core sends
+//! a barrier mark into the channel at its own point (after its writes
+//! before that point). The hub holds back what a core sends after its mark
+//! until every core's mark arrived, then acts (notes the sync's offset, or
+//! appends FLUSHALL) and releases the held writes. Each core's order is
+//! kept, and the stream has one point where every core is past the
+//! barrier.
+
+use bytes::Bytes;
+use std::collections::VecDeque;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::os::unix::fs::FileExt;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+pub use crate::command::propagate::encode_command;
+
+/// What a replica's output may queue before it is dropped (Redis's
+/// `client-output-buffer-limit replica 256mb`).
+const REPLICA_QUEUE_BYTES_MAX: usize = 256 * 1024 * 1024;
+
+/// Seconds between the PINGs the master sends down the stream
+/// (`repl-ping-replica-period`).
+const PING_PERIOD: Duration = Duration::from_secs(10);
+
+/// The master side's state that cores and commands share.
+pub struct Replication {
+    /// Set once a replica first attached: cores record their writes.
+    on: Arc<AtomicBool>,
+    hub: flume::Sender<Msg>,
+    pub replid: String,
+    pub counters: Arc<Counters>,
+    /// What INFO, ROLE and WAIT read; the hub keeps it current.
+    published: Arc<Mutex<Published>>,
+    /// Held while a barrier (a sync's cut, FLUSHALL) goes through the
+    /// cores: one at a time, so each core passes them in the same order.
+    barrier_busy: AtomicBool,
+}
+
+/// INFO stats' sync counters, and the barrier ids.
+#[derive(Default)]
+pub struct Counters {
+    pub sync_full: AtomicU64,
+    pub sync_partial_ok: AtomicU64,
+    pub sync_partial_err: AtomicU64,
+    next_id: AtomicU64,
+}
+
+impl Counters {
+    fn next_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed) + 1
+    }
+}
+
+/// The hub's state as others see it.
+#[derive(Clone, Default)]
+pub struct Published {
+    pub offset: u64,
+    pub backlog: Option<BacklogInfo>,
+    pub replicas: Vec<ReplicaInfo>,
+}
+
+#[derive(Clone, Copy)]
+pub struct BacklogInfo {
+    pub size: usize,
+    /// The stream position of its first byte, counted from 1 as Redis does.
+    pub first_byte: u64,
+    pub histlen: u64,
+}
+
+#[derive(Clone)]
+pub struct ReplicaInfo {
+    pub ip: String,
+    pub port: u16,
+    pub state: &'static str,
+    pub ack_offset: u64,
+    pub ack_at: Instant,
+}
+
+/// A connection that sent PSYNC or SYNC, handed to the hub.
+pub struct Attach {
+    pub stream: TcpStream,
+    /// PSYNC's replication id and offset; None for SYNC.
+    pub psync: Option<(Vec<u8>, i64)>,
+    pub ip: String,
+    pub port: u16,
+    pub backlog_size: usize,
+    pub outcome: flume::Sender<Outcome>,
+}
+
+/// What the connection that attached does next.
+pub enum Outcome {
+    /// A partial resync: the hub serves the replica from its backlog.
+    Continue,
+    /// A full sync that needs a snapshot: the connection takes it, with
+    /// this barrier id, and the hub sends the file once written.
+    Snapshot(u64),
+    /// A full sync that waits for a snapshot already starting.
+    Joined,
+}
+
+enum Msg {
+    Records {
+        core: usize,
+        bytes: Vec<u8>,
+    },
+    Barrier {
+        core: usize,
+        id: u64,
+    },
+    Expect {
+        id: u64,
+        action: Action,
+    },
+    Attach(Attach),
+    /// A sync's snapshot is on disk (or failed: None).
+    RdbReady {
+        id: u64,
+        file: Option<(Arc<std::fs::File>, u64)>,
+    },
+    Ack {
+        replica: u64,
+        offset: u64,
+    },
+    Gone {
+        replica: u64,
+    },
+    /// WAIT: the stream's offset once everything sent before is in it.
+    Offset(flume::Sender<u64>),
+}
+
+#[derive(Clone)]
+pub enum Action {
+    /// A full sync's cut.
+    Sync,
+    /// A record every core must be past (FLUSHALL).
+    Append(Vec<u8>),
+}
+
+impl Replication {
+    pub fn new(cores: usize, replid: String) -> Self {
+        let (hub, received) = flume::unbounded();
+        let counters = Arc::new(Counters::default());
+        let on = Arc::new(AtomicBool::new(false));
+        let published = Arc::new(Mutex::new(Published::default()));
+        let state = Hub {
+            counters: counters.clone(),
+            cores,
+            received,
+            sender: hub.clone(),
+            on: on.clone(),
+            published: published.clone(),
+            replid: replid.clone(),
+            backlog: None,
+            offset: 0,
+            barriers: VecDeque::new(),
+            held: VecDeque::new(),
+            replicas: Vec::new(),
+            next_replica: 0,
+            sync: None,
+            last_ping: Instant::now(),
+        };
+        let started = std::thread::Builder::new()
+            .name("repl-hub".into())
+            .spawn(move || state.run());
+        if let Err(error) = started {
+            crate::warning!("Replication is unavailable: cannot start its thread ({error})");
+        }
+        Replication {
+            on,
+            hub,
+            replid,
+            counters,
+            published,
+            barrier_busy: AtomicBool::new(false),
+        }
+    }
+
+    /// The switch every core's feed reads.
+    pub fn switch(&self) -> Arc<AtomicBool> {
+        self.on.clone()
+    }
+
+    pub fn is_on(&self) -> bool {
+        self.on.load(Ordering::Relaxed)
+    }
+
+    pub fn published(&self) -> MutexGuard<'_, Published> {
+        self.published.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn attach(&self, attach: Attach) {
+        let _ = self.hub.send(Msg::Attach(attach));
+    }
+
+    /// A core's writes since its last flush.
+    pub fn send_records(&self, core: usize, bytes: Vec<u8>) {
+        if !bytes.is_empty() {
+            let _ = self.hub.send(Msg::Records { core, bytes });
+        }
+    }
+
+    /// A core is at barrier `id` (its earlier writes already sent).
+    pub fn send_barrier(&self, core: usize, id: u64) {
+        let _ = self.hub.send(Msg::Barrier { core, id });
+    }
+
+    /// Takes the barrier slot (see `barrier_busy`); false when taken.
+    pub fn try_begin_barrier(&self) -> bool {
+        !self.barrier_busy.swap(true, Ordering::AcqRel)
+    }
+
+    pub fn end_barrier(&self) {
+        self.barrier_busy.store(false, Ordering::Release);
+    }
+
+    pub fn next_barrier_id(&self) -> u64 {
+        self.counters.next_id()
+    }
+
+    /// Announces what the hub does once every core reached barrier `id`;
+    /// sent before any core can reach it.
+    pub fn expect(&self, id: u64, action: Action) {
+        let _ = self.hub.send(Msg::Expect { id, action });
+    }
+
+    pub fn rdb_ready(&self, id: u64, file: Option<(Arc<std::fs::File>, u64)>) {
+        let _ = self.hub.send(Msg::RdbReady { id, file });
+    }
+
+    /// The stream's offset once everything sent before this call is in
+    /// it; asks the online replicas to acknowledge (REPLCONF GETACK).
+    pub async fn offset_after_sent(&self) -> u64 {
+        let (reply, answer) = flume::bounded(1);
+        if self.hub.send(Msg::Offset(reply)).is_err() {
+            return 0;
+        }
+        answer.recv_async().await.unwrap_or(0)
+    }
+
+    /// Online replicas that acknowledged `offset`.
+    pub fn acknowledged(&self, offset: u64) -> usize {
+        self.published()
+            .replicas
+            .iter()
+            .filter(|r| r.state == "online" && r.ack_offset >= offset)
+            .count()
+    }
+}
+
+/// The last `size` bytes of the stream.
+struct Backlog {
+    ring: Vec<u8>,
+    size: usize,
+    /// Bytes ever written (the stream's offset).
+    written: u64,
+    /// Stream position of the oldest byte kept.
+    start: u64,
+}
+
+impl Backlog {
+    fn new(size: usize, offset: u64) -> Self {
+        Backlog {
+            ring: vec![0; size.max(1)],
+            size: size.max(1),
+            written: offset,
+            start: offset,
+        }
+    }
+
+    fn push(&mut self, mut bytes: &[u8]) {
+        if bytes.len() > self.size {
+            let skip = bytes.len() - self.size;
+            self.written += skip as u64;
+            bytes = &bytes[skip..];
+        }
+        let at = (self.written % self.size as u64) as usize;
+        let first = bytes.len().min(self.size - at);
+        self.ring[at..at + first].copy_from_slice(&bytes[..first]);
+        self.ring[..bytes.len() - first].copy_from_slice(&bytes[first..]);
+        self.written += bytes.len() as u64;
+        self.start = self
+            .start
+            .max(self.written.saturating_sub(self.size as u64));
+    }
+
+    /// The stream from position `from` on, if the backlog still has it.
+    fn since(&self, from: u64) -> Option<Vec<u8>> {
+        if from < self.start || from > self.written {
+            return None;
+        }
+        let mut out = Vec::with_capacity((self.written - from) as usize);
+        let mut position = from;
+        while position < self.written {
+            let at = (position % self.size as u64) as usize;
+            let run = ((self.written - position) as usize).min(self.size - at);
+            out.extend_from_slice(&self.ring[at..at + run]);
+            position += run as u64;
+        }
+        Some(out)
+    }
+}
+
+enum ReplicaState {
+    /// Waiting for its snapshot's cut (barrier `id`).
+    WaitCut(u64),
+    /// The cut is made; the stream since is kept until the file is sent.
+    WaitRdb(u64, Vec<u8>),
+    Online,
+}
+
+struct Replica {
+    id: u64,
+    state: ReplicaState,
+    out: flume::Sender<Out>,
+    queued: Arc<AtomicUsize>,
+    /// SYNC (not PSYNC): no +FULLRESYNC line.
+    old_sync: bool,
+    info: ReplicaInfo,
+    stream: TcpStream,
+}
+
+impl Replica {
+    /// Queues bytes for the writer, counted against the output limit.
+    fn send(&self, bytes: Bytes) {
+        self.queued.fetch_add(bytes.len(), Ordering::Relaxed);
+        let _ = self.out.send(Out::Bytes(bytes));
+    }
+}
+
+enum Out {
+    Bytes(Bytes),
+    File(Arc<std::fs::File>, u64),
+}
+
+struct PendingBarrier {
+    id: u64,
+    action: Option<Action>,
+    seen: Vec<bool>,
+}
+
+struct Sync {
+    id: u64,
+    cut: bool,
+}
+
+struct Hub {
+    cores: usize,
+    counters: Arc<Counters>,
+    received: flume::Receiver<Msg>,
+    sender: flume::Sender<Msg>,
+    on: Arc<AtomicBool>,
+    published: Arc<Mutex<Published>>,
+    replid: String,
+    backlog: Option<Backlog>,
+    offset: u64,
+    barriers: VecDeque<PendingBarrier>,
+    /// Messages of cores already past the first pending barrier.
+    held: VecDeque<Msg>,
+    replicas: Vec<Replica>,
+    next_replica: u64,
+    sync: Option<Sync>,
+    last_ping: Instant,
+}
+
+impl Hub {
+    fn run(mut self) {
+        loop {
+            match self.received.recv_timeout(Duration::from_secs(1)) {
+                Ok(msg) => {
+                    self.receive(msg);
+                    while let Ok(msg) = self.received.try_recv() {
+                        self.receive(msg);
+                    }
+                }
+                Err(flume::RecvTimeoutError::Timeout) => {}
+                Err(flume::RecvTimeoutError::Disconnected) => return,
+            }
+            self.tick();
+            self.publish();
+        }
+    }
+
+    /// Once a second: replicas waiting for a file hear a newline (as Redis
+    /// keeps them from timing out); every PING_PERIOD the stream gets a
+    /// PING.
+    fn tick(&mut self) {
+        if self.replicas.is_empty() {
+            return;
+        }
+        if self.last_ping.elapsed() >= PING_PERIOD {
+            self.last_ping = Instant::now();
+            let mut ping = Vec::new();
+            encode_command(&["PING"], &mut ping);
+            self.append(&ping);
+        }
+        for replica in &self.replicas {
+            if !matches!(replica.state, ReplicaState::Online) {
+                replica.send(Bytes::from_static(b"\n"));
+            }
+        }
+    }
+
+    fn publish(&self) {
+        let mut published = self.published.lock().unwrap_or_else(|e| e.into_inner());
+        published.offset = self.offset;
+        published.backlog = self.backlog.as_ref().map(|b| BacklogInfo {
+            size: b.size,
+            first_byte: b.start + 1,
+            histlen: b.written - b.start,
+        });
+        published.replicas = self.replicas.iter().map(|r| r.info.clone()).collect();
+    }
+
+    fn passed_first_barrier(&self, core: usize) -> bool {
+        self.barriers
+            .front()
+            .is_some_and(|b| b.seen.get(core).copied().unwrap_or(false))
+    }
+
+    fn receive(&mut self, msg: Msg) {
+        match msg {
+            Msg::Records { core, .. } | Msg::Barrier { core, .. }
+                if self.passed_first_barrier(core) =>
+            {
+                self.held.push_back(msg);
+            }
+            Msg::Records { bytes, .. } => self.append(&bytes),
+            Msg::Barrier { core, id } => {
+                if let Some(seen) = self.barrier(id).seen.get_mut(core) {
+                    *seen = true;
+                }
+                self.complete_barriers();
+            }
+            Msg::Expect { id, action } => {
+                self.barrier(id).action = Some(action);
+                self.complete_barriers();
+            }
+            Msg::Attach(attach) => self.attach(attach),
+            Msg::RdbReady { id, file } => self.rdb_ready(id, file),
+            Msg::Ack { replica, offset } => {
+                if let Some(r) = self.replicas.iter_mut().find(|r| r.id == replica) {
+                    r.info.ack_offset = offset;
+                    r.info.ack_at = Instant::now();
+                }
+            }
+            Msg::Gone { replica } => self.drop_replica(replica),
+            Msg::Offset(reply) => {
+                let offset = self.offset;
+                if self
+                    .replicas
+                    .iter()
+                    .any(|r| matches!(r.state, ReplicaState::Online))
+                {
+                    let mut getack = Vec::new();
+                    encode_command(&["REPLCONF", "GETACK", "*"], &mut getack);
+                    self.append(&getack);
+                }
+                let _ = reply.send(offset);
+            }
+        }
+    }
+
+    fn barrier(&mut self, id: u64) -> &mut PendingBarrier {
+        let at = match self.barriers.iter().position(|b| b.id == id) {
+            Some(at) => at,
+            None => {
+                self.barriers.push_back(PendingBarrier {
+                    id,
+                    action: None,
+                    seen: vec![false; self.cores],
+                });
+                self.barriers.len() - 1
+            }
+        };
+        &mut self.barriers[at]
+    }
+
+    /// Acts on the first barrier once every core reached it, then lets
+    /// the writes held behind it through (some may wait for the next).
+    fn complete_barriers(&mut self) {
+        while let Some(front) = self.barriers.front() {
+            if front.action.is_none() || !front.seen.iter().all(|&s| s) {
+                return;
+            }
+            let Some(front) = self.barriers.pop_front() else {
+                return;
+            };
+            match front.action {
+                Some(Action::Append(bytes)) => self.append(&bytes),
+                Some(Action::Sync) => self.cut(front.id),
+                None => {}
+            }
+            let held = std::mem::take(&mut self.held);
+            for msg in held {
+                self.receive(msg);
+            }
+        }
+    }
+
+    /// A sync's snapshot is cut at this point of the stream: its replicas
+    /// hear FULLRESYNC with this offset and keep the stream from here.
+    fn cut(&mut self, id: u64) {
+        if let Some(sync) = self.sync.as_mut().filter(|s| s.id == id) {
+            sync.cut = true;
+        }
+        let line = format!("+FULLRESYNC {} {}\r\n", self.replid, self.offset);
+        for replica in &mut self.replicas {
+            if matches!(replica.state, ReplicaState::WaitCut(sync) if sync == id) {
+                if !replica.old_sync {
+                    replica.send(Bytes::from(line.clone()));
+                }
+                replica.state = ReplicaState::WaitRdb(id, Vec::new());
+                replica.info.state = "wait_bgsave";
+            }
+        }
+    }
+
+    fn rdb_ready(&mut self, id: u64, file: Option<(Arc<std::fs::File>, u64)>) {
+        if self.sync.as_ref().is_some_and(|s| s.id == id) {
+            self.sync = None;
+        }
+        let mut failed = Vec::new();
+        for replica in &mut self.replicas {
+            let waiting = match &mut replica.state {
+                ReplicaState::WaitRdb(sync, pending) if *sync == id => std::mem::take(pending),
+                ReplicaState::WaitCut(sync) if *sync == id => {
+                    // The snapshot never started.
+                    failed.push(replica.id);
+                    continue;
+                }
+                _ => continue,
+            };
+            match &file {
+                Some((file, len)) => {
+                    let _ = replica.out.send(Out::File(file.clone(), *len));
+                    replica.send(Bytes::from(waiting));
+                    replica.state = ReplicaState::Online;
+                    replica.info.state = "online";
+                    replica.info.ack_at = Instant::now();
+                    crate::notice!(
+                        "Synchronization with replica {}:{} succeeded",
+                        replica.info.ip,
+                        replica.info.port
+                    );
+                }
+                None => failed.push(replica.id),
+            }
+        }
+        for id in failed {
+            crate::warning!("SYNC failed. BGSAVE child returned an error");
+            self.drop_replica(id);
+        }
+    }
+
+    /// Appends to the stream: the backlog, online replicas, and replicas
+    /// waiting for their file.
+    fn append(&mut self, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
+        if let Some(backlog) = self.backlog.as_mut() {
+            backlog.push(bytes);
+        }
+        self.offset += bytes.len() as u64;
+        let shared = Bytes::copy_from_slice(bytes);
+        let mut over = Vec::new();
+        for replica in &mut self.replicas {
+            match &mut replica.state {
+                ReplicaState::Online => {
+                    if replica.queued.load(Ordering::Relaxed) + bytes.len()
+                        > REPLICA_QUEUE_BYTES_MAX
+                    {
+                        over.push(replica.id);
+                    } else {
+                        replica.send(shared.clone());
+                    }
+                }
+                ReplicaState::WaitRdb(_, pending) => {
+                    pending.extend_from_slice(bytes);
+                    if pending.len() > REPLICA_QUEUE_BYTES_MAX {
+                        over.push(replica.id);
+                    }
+                }
+                ReplicaState::WaitCut(_) => {}
+            }
+        }
+        for id in over {
+            crate::warning!("Client id={id} scheduled to be closed ASAP for overcoming of output buffer limits.");
+            self.drop_replica(id);
+        }
+    }
+
+    fn drop_replica(&mut self, id: u64) {
+        if let Some(at) = self.replicas.iter().position(|r| r.id == id) {
+            let replica = self.replicas.remove(at);
+            let _ = replica.stream.shutdown(std::net::Shutdown::Both);
+            crate::notice!(
+                "Connection with replica {}:{} lost.",
+                replica.info.ip,
+                replica.info.port
+            );
+        }
+    }
+
+    fn attach(&mut self, attach: Attach) {
+        let Attach {
+            stream,
+            psync,
+            ip,
+            port,
+            backlog_size,
+            outcome,
+        } = attach;
+        let _ = stream.set_nonblocking(false);
+        let (writer, reader) = match (stream.try_clone(), stream.try_clone()) {
+            (Ok(writer), Ok(reader)) => (writer, reader),
+            _ => return,
+        };
+        if self.backlog.is_none() {
+            self.backlog = Some(Backlog::new(backlog_size, self.offset));
+            self.on.store(true, Ordering::Release);
+        }
+        let id = self.next_replica;
+        self.next_replica += 1;
+        let (out, to_write) = flume::unbounded();
+        let queued = Arc::new(AtomicUsize::new(0));
+        spawn_writer(writer, to_write, queued.clone(), self.sender.clone(), id);
+        spawn_reader(reader, self.sender.clone(), id);
+        let address = if port == 0 {
+            ip.clone()
+        } else {
+            format!("{ip}:{port}")
+        };
+        let mut replica = Replica {
+            id,
+            state: ReplicaState::Online,
+            out,
+            queued,
+            old_sync: psync.is_none(),
+            info: ReplicaInfo {
+                ip,
+                port,
+                state: "online",
+                ack_offset: 0,
+                ack_at: Instant::now(),
+            },
+            stream,
+        };
+        let partial = psync.as_ref().and_then(|(replid, offset)| {
+            if replid.as_slice() != self.replid.as_bytes() || *offset < 1 {
+                return None;
+            }
+            self.backlog.as_ref()?.since(*offset as u64 - 1)
+        });
+        let counters = self.counters.clone();
+        match partial {
+            Some(backlog) => {
+                let line = format!("+CONTINUE {}\r\n", self.replid);
+                replica.send(Bytes::from(line));
+                replica.send(Bytes::from(backlog));
+                counters.sync_partial_ok.fetch_add(1, Ordering::Relaxed);
+                crate::notice!(
+                    "Partial resynchronization request from {address} accepted. Sending {} bytes of backlog starting from offset {}.",
+                    self.offset - (psync.as_ref().map_or(1, |p| p.1 as u64) - 1),
+                    psync.as_ref().map_or(0, |p| p.1)
+                );
+                self.replicas.push(replica);
+                let _ = outcome.send(Outcome::Continue);
+            }
+            None => {
+                counters.sync_full.fetch_add(1, Ordering::Relaxed);
+                if psync
+                    .as_ref()
+                    .is_some_and(|(replid, _)| replid.as_slice() != b"?")
+                {
+                    counters.sync_partial_err.fetch_add(1, Ordering::Relaxed);
+                }
+                crate::notice!("Replica {address} asks for synchronization");
+                let reply = match self.sync.as_ref().filter(|s| !s.cut) {
+                    Some(sync) => {
+                        replica.state = ReplicaState::WaitCut(sync.id);
+                        Outcome::Joined
+                    }
+                    None => {
+                        let sync_id = self.counters.next_id();
+                        self.sync = Some(Sync {
+                            id: sync_id,
+                            cut: false,
+                        });
+                        replica.state = ReplicaState::WaitCut(sync_id);
+                        Outcome::Snapshot(sync_id)
+                    }
+                };
+                replica.info.state = "wait_bgsave";
+                self.replicas.push(replica);
+                let _ = outcome.send(reply);
+            }
+        }
+    }
+}
+
+/// Writes a replica's output in order; a file is sent as a bulk
+/// (`$<len>\r\n` and its bytes).
+fn spawn_writer(
+    mut stream: TcpStream,
+    to_write: flume::Receiver<Out>,
+    queued: Arc<AtomicUsize>,
+    hub: flume::Sender<Msg>,
+    replica: u64,
+) {
+    let spawned = std::thread::Builder::new()
+        .name("repl-writer".into())
+        .spawn(move || {
+            let sent = (|| -> std::io::Result<()> {
+                while let Ok(out) = to_write.recv() {
+                    match out {
+                        Out::Bytes(bytes) => {
+                            stream.write_all(&bytes)?;
+                            queued.fetch_sub(bytes.len(), Ordering::Relaxed);
+                        }
+                        Out::File(file, len) => {
+                            stream.write_all(format!("${len}\r\n").as_bytes())?;
+                            let mut buf = vec![0u8; 1 << 20];
+                            let mut at = 0u64;
+                            while at < len {
+                                let want = ((len - at) as usize).min(buf.len());
+                                let read = file.read_at(&mut buf[..want], at)?;
+                                if read == 0 {
+                                    return Err(std::io::ErrorKind::UnexpectedEof.into());
+                                }
+                                stream.write_all(&buf[..read])?;
+                                at += read as u64;
+                            }
+                        }
+                    }
+                }
+                Ok(())
+            })();
+            if sent.is_err() {
+                let _ = hub.send(Msg::Gone { replica });
+            }
+        });
+    if spawned.is_err() {
+        crate::warning!("Cannot start a thread for a replica");
+    }
+}
+
+/// Reads what a replica sends: REPLCONF ACK <offset> (anything else is
+/// ignored); the end of the connection drops the replica.
+fn spawn_reader(mut stream: TcpStream, hub: flume::Sender<Msg>, replica: u64) {
+    let spawned = std::thread::Builder::new()
+        .name("repl-reader".into())
+        .spawn(move || {
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            loop {
+                match stream.read(&mut chunk) {
+                    Ok(0) | Err(_) => break,
+                    Ok(read) => buf.extend_from_slice(&chunk[..read]),
+                }
+                let consumed = parse_acks(&buf, |offset| {
+                    let _ = hub.send(Msg::Ack { replica, offset });
+                });
+                match consumed {
+                    Some(consumed) => {
+                        buf.drain(..consumed);
+                    }
+                    None => break,
+                }
+                if buf.len() > 1 << 20 {
+                    break;
+                }
+            }
+            let _ = hub.send(Msg::Gone { replica });
+        });
+    if spawned.is_err() {
+        crate::warning!("Cannot start a thread for a replica");
+    }
+}
+
+/// Parses the complete commands in `buf`, calling `ack` for each REPLCONF
+/// ACK; returns the bytes consumed, or None for malformed input.
+fn parse_acks(buf: &[u8], mut ack: impl FnMut(u64)) -> Option<usize> {
+    let limits = crate::protocol::Limits {
+        bulk_bytes_max: 1 << 20,
+        unauthenticated: false,
+    };
+    let mut request = crate::protocol::Request::default();
+    let mut consumed = 0;
+    loop {
+        match crate::protocol::decode(&buf[consumed..], &limits, &mut request) {
+            Ok(crate::protocol::Progress::Complete { consumed: used }) => {
+                let args: Vec<&[u8]> = if request.is_inline {
+                    request
+                        .spans
+                        .iter()
+                        .map(|r| &request.inline_storage[r.clone()])
+                        .collect()
+                } else {
+                    request
+                        .spans
+                        .iter()
+                        .map(|r| &buf[consumed + r.start..consumed + r.end])
+                        .collect()
+                };
+                if args.len() >= 3
+                    && args[0].eq_ignore_ascii_case(b"REPLCONF")
+                    && args[1].eq_ignore_ascii_case(b"ACK")
+                {
+                    if let Some(offset) = std::str::from_utf8(args[2])
+                        .ok()
+                        .and_then(|s| s.parse::<u64>().ok())
+                    {
+                        ack(offset);
+                    }
+                }
+                consumed += used;
+            }
+            Ok(crate::protocol::Progress::Incomplete { .. }) => return Some(consumed),
+            Err(_) => return None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backlog_keeps_the_last_bytes_across_the_wrap() {
+        let mut backlog = Backlog::new(8, 100);
+        backlog.push(b"abcde");
+        assert_eq!(backlog.since(100).as_deref(), Some(&b"abcde"[..]));
+        backlog.push(b"fghij");
+        assert_eq!(backlog.start, 102);
+        assert_eq!(backlog.since(102).as_deref(), Some(&b"cdefghij"[..]));
+        assert_eq!(backlog.since(107).as_deref(), Some(&b"hij"[..]));
+        assert_eq!(backlog.since(110).as_deref(), Some(&b""[..]));
+        assert_eq!(backlog.since(101), None);
+        assert_eq!(backlog.since(111), None);
+        backlog.push(b"0123456789xy");
+        assert_eq!(backlog.since(114).as_deref(), Some(&b"456789xy"[..]));
+    }
+
+    #[test]
+    fn acks_are_read_from_complete_commands_only() {
+        let mut acks = Vec::new();
+        let buf = b"*3\r\n$8\r\nREPLCONF\r\n$3\r\nACK\r\n$3\r\n123\r\n*3\r\n$8\r\nREPLCONF\r\n$3\r\nack\r\n$2\r\n45";
+        let consumed = parse_acks(buf, |o| acks.push(o));
+        assert_eq!(acks, vec![123]);
+        assert_eq!(consumed, Some(37));
+        assert_eq!(parse_acks(b"*x\r\n", |_| {}), None);
+    }
+}

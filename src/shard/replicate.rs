@@ -1,0 +1,247 @@
+//! The shard side of replication (see `crate::replication`): each core's
+//! feed handed to the hub once per turn, the REPLCONF / PSYNC / SYNC
+//! commands, a connection handed over to the hub as a replica, the
+//! snapshot a full sync needs, and WAIT.
+
+use super::conn::Conn;
+use super::Core;
+use crate::protocol::{Arg, Reply};
+use crate::replication::{Action, Attach, Outcome};
+use std::os::fd::FromRawFd;
+use std::rc::Rc;
+use std::time::Duration;
+
+/// What REPLCONF told us about a replica-to-be.
+#[derive(Default)]
+pub struct ReplicaConf {
+    pub listening_port: u16,
+    pub ip_address: Option<String>,
+}
+
+/// PSYNC / SYNC: the connection is handed to the hub once its earlier
+/// replies are written.
+pub struct Handover {
+    /// PSYNC's replication id and offset; None for SYNC.
+    psync: Option<(Vec<u8>, i64)>,
+}
+
+/// Hands this core's recorded writes to the hub, once per turn that made
+/// some.
+pub(super) async fn feed_loop(core: Rc<Core>) {
+    loop {
+        std::future::poll_fn(|cx| {
+            let mut db = core.db.borrow_mut();
+            if db.feed.is_empty() {
+                db.feed.wait(cx.waker());
+                std::task::Poll::Pending
+            } else {
+                std::task::Poll::Ready(())
+            }
+        })
+        .await;
+        core.flush_feed();
+    }
+}
+
+impl Core {
+    /// Sends this core's recorded writes to the hub now (before a barrier
+    /// mark, or at the end of a turn).
+    pub fn flush_feed(&self) {
+        let bytes = {
+            let mut db = self.db.borrow_mut();
+            db.sync_feed();
+            if db.feed.is_on() {
+                db.propagate_expired();
+            }
+            db.feed.take()
+        };
+        self.shared.replication.send_records(self.id, bytes);
+    }
+
+    /// This core reached barrier `id`: its writes so far go first.
+    pub fn pass_barrier(&self, id: u64) {
+        self.flush_feed();
+        self.shared.replication.send_barrier(self.id, id);
+    }
+
+    /// Runs `action` at one point of the replication stream that every
+    /// core passes at once (see `crate::replication`): `each` runs on every
+    /// core, which marks the barrier as part of it. Returns `each`'s
+    /// replies.
+    pub async fn with_barrier(
+        &self,
+        action: Action,
+        each: super::mesh::CoreFn,
+        mut argv: Vec<bytes::Bytes>,
+    ) -> Vec<Reply> {
+        let replication = &self.shared.replication;
+        if !replication.is_on() {
+            return self
+                .on_all(|| super::mesh::Op::Core(each, argv.clone()))
+                .await;
+        }
+        while !replication.try_begin_barrier() {
+            glommio::timer::sleep(Duration::from_millis(1)).await;
+        }
+        let id = replication.next_barrier_id();
+        replication.expect(id, action);
+        argv.push(bytes::Bytes::from(id.to_string()));
+        let replies = self
+            .on_all(|| super::mesh::Op::Core(each, argv.clone()))
+            .await;
+        replication.end_barrier();
+        replies
+    }
+
+    /// A full sync's snapshot: a background save whose cut is barrier
+    /// `id`; the hub sends the file to the replicas waiting on it.
+    async fn snapshot_for_replicas(&self, id: u64) {
+        let replication = &self.shared.replication;
+        while !replication.try_begin_barrier() {
+            glommio::timer::sleep(Duration::from_millis(1)).await;
+        }
+        loop {
+            match self.save_for_sync(id).await {
+                Err(super::persist::SaveError::InProgress) => {
+                    glommio::timer::sleep(Duration::from_millis(10)).await;
+                }
+                Err(super::persist::SaveError::Failed) => {
+                    replication.rdb_ready(id, None);
+                    break;
+                }
+                Ok(()) => break,
+            }
+        }
+        replication.end_barrier();
+    }
+}
+
+/// The barrier id a barrier's per-core function got as its last argument.
+pub fn barrier_of(argv: &[Arg<'_>]) -> Option<u64> {
+    std::str::from_utf8(argv.last()?).ok()?.parse().ok()
+}
+
+impl Conn {
+    /// REPLCONF option value ...: what a replica tells its master before
+    /// PSYNC.
+    /// None: no reply (ACK, GETACK).
+    pub(super) fn replconf(&mut self, argv: &[Arg<'_>]) -> Option<Reply> {
+        if argv.len() % 2 == 0 {
+            return Some(Reply::error(crate::command::errors::SYNTAX));
+        }
+        for pair in argv[1..].chunks(2) {
+            let (option, value) = (&pair[0], &pair[1]);
+            let name = option.to_ascii_lowercase();
+            match name.as_slice() {
+                b"listening-port" => match crate::command::parse_int(value) {
+                    Some(port) if (0..=65535).contains(&port) => {
+                        self.replica_conf.listening_port = port as u16
+                    }
+                    _ => return Some(Reply::error(crate::command::errors::NOT_INTEGER)),
+                },
+                b"ip-address" => {
+                    self.replica_conf.ip_address = Some(String::from_utf8_lossy(value).into_owned())
+                }
+                b"capa" | b"rdb-only" => {}
+                // A replica's acknowledgement on a connection that is not
+                // (yet) a replica's, or a GETACK to a master: no reply.
+                b"ack" | b"getack" => return None,
+                _ => {
+                    return Some(Reply::error_owned(format!(
+                        "ERR Unrecognized REPLCONF option: {}",
+                        String::from_utf8_lossy(option)
+                    )))
+                }
+            }
+        }
+        Some(Reply::ok())
+    }
+
+    /// PSYNC replid offset / SYNC: answered by the hub once the connection
+    /// is handed over (see `hand_over`). Some: an error to answer.
+    pub(super) fn psync(&mut self, argv: &[Arg<'_>]) -> Option<Reply> {
+        let psync = if argv[0].eq_ignore_ascii_case(b"PSYNC") {
+            let Some(offset) = crate::command::parse_int(&argv[2]) else {
+                return Some(Reply::error(crate::command::errors::NOT_INTEGER));
+            };
+            Some((argv[1].to_vec(), offset))
+        } else {
+            None
+        };
+        self.handover = Some(Handover { psync });
+        self.close_after_reply = true;
+        None
+    }
+
+    /// WAIT numreplicas timeout: how many replicas acknowledged the
+    /// stream up to this client's writes (the whole stream as it was when
+    /// WAIT came: every core's writes so far).
+    pub(super) async fn wait_for_replicas(
+        &mut self,
+        replicas: i64,
+        timeout: Option<Duration>,
+    ) -> Reply {
+        let started = std::time::Instant::now();
+        self.core
+            .on_all(|| super::mesh::Op::Core(flush_feed_core, Vec::new()))
+            .await;
+        let replication = &self.core.shared.replication;
+        let offset = replication.offset_after_sent().await;
+        loop {
+            let acked = replication.acknowledged(offset);
+            if acked as i64 >= replicas
+                || timeout.is_some_and(|t| started.elapsed() >= t)
+                || self.handle.killed.get()
+            {
+                return Reply::Int(acked as i64);
+            }
+            glommio::timer::sleep(Duration::from_millis(5)).await;
+        }
+    }
+}
+
+fn flush_feed_core(core: &Core, _argv: &[Arg<'_>]) -> Reply {
+    core.flush_feed();
+    Reply::ok()
+}
+
+/// Hands a connection that sent PSYNC or SYNC to the hub, and takes the
+/// snapshot a full sync needs.
+pub(super) async fn hand_over(
+    core: &Rc<Core>,
+    fd: i32,
+    peer: std::net::SocketAddr,
+    conf: ReplicaConf,
+    handover: Handover,
+) {
+    // SAFETY: `fd` is the connection's open socket; the duplicate is a new
+    // descriptor that the std stream owns and closes.
+    let duplicate = unsafe { libc::dup(fd) };
+    if duplicate < 0 {
+        crate::warning!("Cannot hand a replica's connection over: dup failed");
+        return;
+    }
+    // SAFETY: `duplicate` is a fresh descriptor owned by nothing else.
+    let stream = unsafe { std::net::TcpStream::from_raw_fd(duplicate) };
+    let (outcome_tx, outcome) = flume::bounded(1);
+    let backlog_size = core
+        .db
+        .borrow()
+        .config
+        .inert
+        .get("repl-backlog-size")
+        .and_then(|size| crate::config::parse_memory(size))
+        .unwrap_or(1 << 20)
+        .max(16 * 1024) as usize;
+    core.shared.replication.attach(Attach {
+        stream,
+        psync: handover.psync,
+        ip: conf.ip_address.unwrap_or_else(|| peer.ip().to_string()),
+        port: conf.listening_port,
+        backlog_size,
+        outcome: outcome_tx,
+    });
+    if let Ok(Outcome::Snapshot(id)) = outcome.recv_async().await {
+        core.snapshot_for_replicas(id).await;
+    }
+}
