@@ -260,23 +260,54 @@ pub fn command(db: &mut Db, spec: &CommandSpec, argv: &[Arg<'_>], reply: &Reply,
             exact_trim(db, &mut out, 2);
             db.feed.push(&out);
         }
-        "xreadgroup" => {
-            // Without BLOCK: the replica must never wait.
-            let mut out = Vec::with_capacity(argv.len());
-            let mut i = 0;
-            while i < argv.len() {
-                if i > 0 && argv[i].eq_ignore_ascii_case(b"BLOCK") {
-                    i += 2;
-                    continue;
-                }
-                out.push(argv[i].as_bytes());
-                i += 1;
-            }
-            db.feed.push(&out);
-        }
+        "xreadgroup" => group_read_as_sent(db, argv),
         "restore" | "restore-asking" => restore(db, argv),
         _ => push_as_is(db, argv),
     }
+}
+
+/// XREADGROUP as the client sent it, without BLOCK (a replica must never
+/// wait): given the same group state it delivers the same entries.
+pub fn group_read_as_sent<A: AsRef<[u8]>>(db: &mut Db, argv: &[A]) {
+    let mut out = Vec::with_capacity(argv.len());
+    let mut i = 0;
+    while i < argv.len() {
+        if i > 0 && argv[i].as_ref().eq_ignore_ascii_case(b"BLOCK") {
+            i += 2;
+            continue;
+        }
+        out.push(argv[i].as_ref());
+        i += 1;
+    }
+    db.feed.push(&out);
+}
+
+/// A group read that ran as internal work (the keys' core serving a
+/// coordinated or blocked XREADGROUP): the XREADGROUP that does the same.
+pub fn group_read(
+    db: &mut Db,
+    (group, consumer): (&[u8], &[u8]),
+    count: u64,
+    noack: bool,
+    pairs: &[(&[u8], &[u8])],
+) {
+    if pairs.is_empty() {
+        return;
+    }
+    let count = count.to_string();
+    let mut out: Vec<&[u8]> = vec![b"XREADGROUP", b"GROUP", group, consumer];
+    if count != "0" {
+        out.extend([&b"COUNT"[..], count.as_bytes()]);
+    }
+    if noack {
+        out.push(b"NOACK");
+    }
+    out.push(b"STREAMS");
+    out.extend(pairs.iter().map(|(key, _)| *key));
+    out.extend(pairs.iter().map(|(_, start)| *start));
+    db.sync_feed();
+    db.propagate_expired();
+    db.feed.push(&out);
 }
 
 fn push_as_is(db: &mut Db, argv: &[Arg<'_>]) {

@@ -1221,19 +1221,25 @@ pub fn serve_local(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
         streams_at: 0,
         streams: 0,
     };
-    Reply::Array(
-        argv[4..]
+    let replies: Vec<Reply> = argv[4..]
+        .chunks_exact(2)
+        .map(|pair| {
+            let from = if &pair[1][..] == b">" {
+                ReadFrom::New
+            } else {
+                ReadFrom::After(StreamId::parse(&pair[1], 0).unwrap_or(StreamId::MAX))
+            };
+            serve_key(db, &request, &pair[0], from).unwrap_or(Reply::Nil)
+        })
+        .collect();
+    if let (Some((group, consumer)), true) = (&request.group, db.feed.is_on()) {
+        let pairs: Vec<(&[u8], &[u8])> = argv[4..]
             .chunks_exact(2)
-            .map(|pair| {
-                let from = if &pair[1][..] == b">" {
-                    ReadFrom::New
-                } else {
-                    ReadFrom::After(StreamId::parse(&pair[1], 0).unwrap_or(StreamId::MAX))
-                };
-                serve_key(db, &request, &pair[0], from).unwrap_or(Reply::Nil)
-            })
-            .collect(),
-    )
+            .map(|pair| (pair[0].as_bytes(), pair[1].as_bytes()))
+            .collect();
+        super::propagate::group_read(db, (group, consumer), request.count, request.noack, &pairs);
+    }
+    Reply::Array(replies)
 }
 
 /// The positions of XREAD / XREADGROUP's keys: the first half of the

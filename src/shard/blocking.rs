@@ -177,6 +177,23 @@ impl Core {
         let served = match &waiter.kind {
             BlockKind::Stream(wait) => {
                 let reply = crate::command::streams::serve_blocked(&mut db, key, wait);
+                if let (Some((group, consumer)), true, false) =
+                    (&wait.request.group, db.feed.is_on(), reply.is_error())
+                {
+                    // A blocked read gets at most XREAD_BLOCKED_DEFAULT_COUNT.
+                    let count = match wait.request.count {
+                        0 => 1000,
+                        n => n,
+                    };
+                    let pairs: [(&[u8], &[u8]); 1] = [(key, b">")];
+                    crate::command::propagate::group_read(
+                        &mut db,
+                        (group, consumer),
+                        count,
+                        wait.request.noack,
+                        &pairs,
+                    );
+                }
                 drop(db);
                 self.publish_events();
                 waiter.answer(Served {
@@ -188,12 +205,16 @@ impl Core {
                 return true;
             }
             BlockKind::Pop { left } => {
-                let argv = [Bytes::from_static(b"lpop"), key_arg.clone()];
+                let argv = [
+                    Bytes::from_static(if *left { b"LPOP" } else { b"RPOP" }),
+                    key_arg.clone(),
+                ];
                 let reply = if *left {
                     lists::lpop(&mut db, &args_of(&argv))
                 } else {
                     lists::rpop(&mut db, &args_of(&argv))
                 };
+                propagate_served(&mut db, &argv, &reply);
                 Served {
                     reply: Reply::Array(vec![Reply::Bulk(key_arg), reply]),
                     retry: false,
@@ -208,12 +229,21 @@ impl Core {
                     Bytes::from_static(b"COUNT"),
                     Bytes::from(count.to_string()),
                 ];
+                let reply = lists::lmpop(&mut db, &args_of(&argv));
+                propagate_served(&mut db, &argv, &reply);
                 Served {
-                    reply: lists::lmpop(&mut db, &args_of(&argv)),
+                    reply,
                     retry: false,
                 }
             }
             BlockKind::Zpop { max, count } => {
+                let mut zpop = vec![
+                    Bytes::from_static(if *max { b"ZPOPMAX" } else { b"ZPOPMIN" }),
+                    key.clone(),
+                ];
+                if let Some(count) = count {
+                    zpop.push(Bytes::from(count.to_string()));
+                }
                 let reply = match zsets::pop(&mut db, key, *max, count.unwrap_or(1)) {
                     Ok(Some(entries)) => match count {
                         Some(_) => zsets::mpop_reply(key, entries),
@@ -229,6 +259,7 @@ impl Core {
                     Ok(None) => Reply::NilArray,
                     Err(reply) => reply,
                 };
+                propagate_served(&mut db, &zpop, &reply);
                 Served {
                     reply,
                     retry: false,
@@ -246,8 +277,10 @@ impl Core {
                     side(*from_left),
                     side(*to_left),
                 ];
+                let reply = lists::lmove(&mut db, &args_of(&argv));
+                propagate_served(&mut db, &argv, &reply);
                 Served {
-                    reply: lists::lmove(&mut db, &args_of(&argv)),
+                    reply,
                     retry: false,
                 }
             }
@@ -397,7 +430,15 @@ impl Core {
                 let answer = {
                     let mut db = self.db.borrow_mut();
                     db.refresh_clock();
-                    crate::command::streams::start_blocked_read(&mut db, wait)
+                    let answer = crate::command::streams::start_blocked_read(&mut db, wait);
+                    if let Some(reply) = &answer {
+                        if db.feed.is_on() && wait.request.group.is_some() && !reply.is_error() {
+                            db.sync_feed();
+                            db.propagate_expired();
+                            crate::command::propagate::group_read_as_sent(&mut db, &wait.argv);
+                        }
+                    }
+                    answer
                 };
                 self.publish_events();
                 if let Some(reply) = answer {
@@ -475,6 +516,16 @@ impl Conn {
             Some(served) if served.reply.is_error() => served.reply,
             _ => Reply::Int(0),
         }
+    }
+}
+
+/// A blocked client served: replicas get the non-blocking command that
+/// took the data, as Redis propagates it.
+fn propagate_served(db: &mut crate::command::Db, argv: &[Bytes], reply: &Reply) {
+    if db.feed.is_on() && !reply.is_error() && !matches!(reply, Reply::Nil | Reply::NilArray) {
+        db.sync_feed();
+        db.propagate_expired();
+        db.feed.push(argv);
     }
 }
 
@@ -702,14 +753,18 @@ impl Conn {
                     super::conn::Route::Keyless => Reply::Nil,
                     super::conn::Route::Many => match spec.exec {
                         crate::command::Exec::ShardOrCross(_, coord) => {
-                            Box::pin(self.run_coord_guarded(coord, argv)).await
+                            let reply = Box::pin(self.run_coord_guarded(coord, argv)).await;
+                            self.core.propagate_coordinated(spec, argv, &reply);
+                            reply
                         }
                         _ => Reply::Nil,
                     },
                 }
             }
             crate::command::Exec::Coord(coord) => {
-                Box::pin(self.run_coord_guarded(coord, argv)).await
+                let reply = Box::pin(self.run_coord_guarded(coord, argv)).await;
+                self.core.propagate_coordinated(spec, argv, &reply);
+                reply
             }
         }
     }

@@ -561,6 +561,7 @@ impl Conn {
             Exec::Coord(coord) => {
                 self.flush_plan().await;
                 let reply = self.run_coord_guarded(coord, argv).await;
+                self.core.propagate_coordinated(spec, argv, &reply);
                 if spec.is_write() {
                     crate::command::notify::coordinated_events(
                         &mut self.core.db.borrow_mut(),
@@ -626,6 +627,7 @@ impl Conn {
             }
             None => {
                 let reply = self.run_coord_guarded(coord, argv).await;
+                self.core.propagate_coordinated(spec, argv, &reply);
                 crate::command::notify::coordinated_events(
                     &mut self.core.db.borrow_mut(),
                     spec,

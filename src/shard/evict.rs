@@ -148,6 +148,13 @@ impl Core {
             }
             {
                 let mut db = self.db.borrow_mut();
+                if db.feed.is_on() {
+                    db.sync_feed();
+                    db.propagate_expired();
+                    for key in &evicted {
+                        db.feed.push(&[&b"DEL"[..], key]);
+                    }
+                }
                 if db.wants(crate::config::notify::EVICTED) {
                     db.events
                         .extend(evicted.into_iter().map(|key| ("evicted", key)));

@@ -58,6 +58,66 @@ impl Core {
         self.shared.replication.send_records(self.id, bytes);
     }
 
+    /// A command the client's core coordinated over other cores (or one
+    /// that ran as internal work: SORT ... STORE, MIGRATE's deletion):
+    /// replicas get `argv` now, not at the end of the turn, to keep the
+    /// time in which another core's write to its keys could overtake it
+    /// short (see docs/ARCHITECTURE.md, "Replication").
+    pub fn propagate_now<A: AsRef<[u8]>>(&self, argv: &[A]) {
+        {
+            let mut db = self.db.borrow_mut();
+            if !db.feed.is_on() {
+                return;
+            }
+            db.feed.push(argv);
+        }
+        self.flush_feed();
+    }
+
+    /// After a coordinated write: what replicas get of it.
+    pub fn propagate_coordinated(
+        &self,
+        spec: &crate::command::CommandSpec,
+        argv: &[Arg<'_>],
+        reply: &Reply,
+    ) {
+        if reply.is_error() || !spec.is_write() || !self.shared.replication.is_on() {
+            return;
+        }
+        match spec.name {
+            // Their own parts (the non-blocking forms, the barrier) went.
+            "flushall" | "flushdb" | "blpop" | "brpop" | "blmove" | "blmpop" | "brpoplpush"
+            | "bzpopmin" | "bzpopmax" | "bzmpop" => {}
+            "migrate" => {
+                // The keys moved away (unless COPY): DEL, as Redis sends.
+                if *reply != Reply::ok() || argv.iter().any(|a| a.eq_ignore_ascii_case(b"COPY")) {
+                    return;
+                }
+                let mut del: Vec<&[u8]> = vec![b"DEL"];
+                match argv.iter().position(|a| a.eq_ignore_ascii_case(b"KEYS")) {
+                    Some(at) if argv[3].is_empty() => {
+                        del.extend(argv[at + 1..].iter().map(|a| a.as_bytes()))
+                    }
+                    _ => del.push(&argv[3]),
+                }
+                self.propagate_now(&del);
+            }
+            "sort" => {
+                if argv
+                    .iter()
+                    .skip(2)
+                    .any(|a| a.eq_ignore_ascii_case(b"STORE"))
+                {
+                    self.propagate_now(argv);
+                }
+            }
+            // Each core serving it sent its own part (see
+            // `propagate::group_read`).
+            "xreadgroup" => {}
+            _ => self.propagate_now(argv),
+        }
+    }
+
     /// This core reached barrier `id`: its writes so far go first.
     pub fn pass_barrier(&self, id: u64) {
         self.flush_feed();

@@ -420,6 +420,8 @@ impl Core {
             .started_ms
             .store(run.started_ms.max(1), Ordering::Release);
         self.defer_serving();
+        // Replicas get the script's writes, in MULTI/EXEC when several.
+        let mark = self.db.borrow().feed.mark();
         let reply = match self.scripts.borrow_mut().as_mut() {
             Some(engine) => {
                 let (reply, ended) = engine.run(host, run, keys, args);
@@ -431,6 +433,7 @@ impl Core {
             }
             None => Reply::error("ERR the Lua interpreter is not available"),
         };
+        self.db.borrow_mut().feed.wrap_since(mark);
         self.resume_serving();
         running.started_ms.store(0, Ordering::Release);
         reply

@@ -418,6 +418,7 @@ impl Conn {
         let mut replies = Vec::with_capacity(queued.len());
         self.core.db.borrow_mut().refresh_clock();
         self.core.defer_serving();
+        let mark = self.core.db.borrow().feed.mark();
         for (spec, argv) in specs.into_iter().zip(queued) {
             let (Exec::Shard(run) | Exec::ShardOrCross(run, _)) = spec.exec else {
                 continue;
@@ -441,6 +442,8 @@ impl Conn {
             self.monitor_command(spec, &args);
             replies.push(reply);
         }
+        // Replicas get the transaction's writes in MULTI/EXEC.
+        self.core.db.borrow_mut().feed.wrap_since(mark);
         self.core.resume_serving();
         Reply::Array(replies)
     }
