@@ -87,7 +87,14 @@ pub fn run_notifying(
     spec: &CommandSpec,
     argv: &[Arg<'_>],
 ) -> Reply {
-    if !spec.is_write() || !db.feed.is_on() {
+    // PFCOUNT writes the cardinality it computed into the value, and
+    // Redis propagates it then (a replica's bytes must match).
+    let propagates = if spec.is_write() {
+        db.feed.is_on()
+    } else {
+        spec.name == "pfcount" && argv.len() == 2 && db.feed.is_on()
+    };
+    if !propagates {
         return run_raising_events(run, db, spec, argv);
     }
     db.sync_feed();

@@ -11,6 +11,7 @@
 //! found them expired.
 
 use super::{CommandSpec, Db};
+use crate::keyspace::stream::StreamId;
 use crate::protocol::{args_of, Arg, Reply};
 use bytes::Bytes;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -136,7 +137,7 @@ fn bulk_bytes(reply: &Reply) -> Option<Bytes> {
     }
 }
 
-fn int_bytes(n: u64) -> Bytes {
+fn int_bytes(n: impl std::fmt::Display) -> Bytes {
     Bytes::from(n.to_string())
 }
 
@@ -260,54 +261,84 @@ pub fn command(db: &mut Db, spec: &CommandSpec, argv: &[Arg<'_>], reply: &Reply,
             exact_trim(db, &mut out, 2);
             db.feed.push(&out);
         }
-        "xreadgroup" => group_read_as_sent(db, argv),
+        // Their effects went out as they happened (`group_records`).
+        "xreadgroup" | "xclaim" | "xautoclaim" => {}
         "restore" | "restore-asking" => restore(db, argv),
         _ => push_as_is(db, argv),
     }
 }
 
-/// XREADGROUP as the client sent it, without BLOCK (a replica must never
-/// wait): given the same group state it delivers the same entries.
-pub fn group_read_as_sent<A: AsRef<[u8]>>(db: &mut Db, argv: &[A]) {
-    let mut out = Vec::with_capacity(argv.len());
-    let mut i = 0;
-    while i < argv.len() {
-        if i > 0 && argv[i].as_ref().eq_ignore_ascii_case(b"BLOCK") {
-            i += 2;
-            continue;
-        }
-        out.push(argv[i].as_ref());
-        i += 1;
-    }
-    db.feed.push(&out);
+/// A consumer group change as Redis sends it to replicas (XREADGROUP,
+/// XCLAIM and XAUTOCLAIM are never propagated as themselves: their
+/// effects are, with the delivery times the master gave).
+pub enum GroupRecord {
+    /// `XCLAIM key group consumer 0 id TIME t RETRYCOUNT n FORCE JUSTID
+    /// LASTID last` (streamPropagateXCLAIM).
+    Claim {
+        id: StreamId,
+        consumer: Bytes,
+        time: i64,
+        count: u64,
+        last_id: StreamId,
+    },
+    /// `XGROUP SETID key group last ENTRIESREAD n` (streamPropagateGroupID).
+    SetId {
+        last_id: StreamId,
+        entries_read: i64,
+    },
+    /// `XGROUP CREATECONSUMER key group consumer`.
+    CreateConsumer(Bytes),
 }
 
-/// A group read that ran as internal work (the keys' core serving a
-/// coordinated or blocked XREADGROUP): the XREADGROUP that does the same.
-pub fn group_read(
-    db: &mut Db,
-    (group, consumer): (&[u8], &[u8]),
-    count: u64,
-    noack: bool,
-    pairs: &[(&[u8], &[u8])],
-) {
-    if pairs.is_empty() {
+/// Sends a group's changes on `key` to replicas, in order.
+pub fn group_records(db: &mut Db, key: &[u8], group: &[u8], records: Vec<GroupRecord>) {
+    if records.is_empty() {
         return;
     }
-    let count = count.to_string();
-    let mut out: Vec<&[u8]> = vec![b"XREADGROUP", b"GROUP", group, consumer];
-    if count != "0" {
-        out.extend([&b"COUNT"[..], count.as_bytes()]);
-    }
-    if noack {
-        out.push(b"NOACK");
-    }
-    out.push(b"STREAMS");
-    out.extend(pairs.iter().map(|(key, _)| *key));
-    out.extend(pairs.iter().map(|(_, start)| *start));
     db.sync_feed();
     db.propagate_expired();
-    db.feed.push(&out);
+    for record in records {
+        match record {
+            GroupRecord::Claim {
+                id,
+                consumer,
+                time,
+                count,
+                last_id,
+            } => db.feed.push(&[
+                &b"XCLAIM"[..],
+                key,
+                group,
+                &consumer,
+                b"0",
+                &id.to_bytes(),
+                b"TIME",
+                &int_bytes(time),
+                b"RETRYCOUNT",
+                &int_bytes(count),
+                b"FORCE",
+                b"JUSTID",
+                b"LASTID",
+                &last_id.to_bytes(),
+            ]),
+            GroupRecord::SetId {
+                last_id,
+                entries_read,
+            } => db.feed.push(&[
+                &b"XGROUP"[..],
+                b"SETID",
+                key,
+                group,
+                &last_id.to_bytes(),
+                b"ENTRIESREAD",
+                &int_bytes(entries_read),
+            ]),
+            GroupRecord::CreateConsumer(consumer) => {
+                db.feed
+                    .push(&[&b"XGROUP"[..], b"CREATECONSUMER", key, group, &consumer])
+            }
+        }
+    }
 }
 
 fn push_as_is(db: &mut Db, argv: &[Arg<'_>]) {
@@ -372,7 +403,7 @@ fn xadd(db: &mut Db, argv: &[Arg<'_>], id: Bytes) {
 /// `MINID = <first id>`, what the trim left (Redis's
 /// streamRewriteTrimArgument): a replica's nodes may differ.
 fn exact_trim(db: &mut Db, out: &mut Vec<Bytes>, at: usize) {
-    if !out.get(at + 1).is_some_and(|a| &a[..] == b"~") {
+    if out.get(at + 1).is_none_or(|a| &a[..] != b"~") {
         return;
     }
     let key = out[1].clone();

@@ -4,6 +4,7 @@
 //! its reply shapes (maps are RESP3 maps, flat arrays in RESP2).
 
 use super::errors::{NOT_INTEGER, NO_SUCH_KEY, SYNTAX};
+use super::propagate::GroupRecord;
 use super::streams::{
     entry_reply, parse_id, parse_strict_id, range_reply, write_or_create_stream, write_stream,
 };
@@ -567,7 +568,11 @@ fn parse_claim_options(argv: &[Arg<'_>], now: i64) -> Result<ClaimOptions, Reply
 /// XCLAIM key group consumer min-idle-time id [id ...] [IDLE ms]
 /// [TIME ms] [RETRYCOUNT count] [FORCE] [JUSTID] [LASTID id]
 pub fn xclaim(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
-    let outcome = xclaim_inner(db, argv);
+    let mut records = db.feed.is_on().then(Vec::new);
+    let outcome = xclaim_inner(db, argv, records.as_mut());
+    if let Some(records) = records {
+        super::propagate::group_records(db, &argv[1], &argv[2], records);
+    }
     claimed(db, &argv[1], outcome)
 }
 
@@ -585,7 +590,11 @@ fn claimed(db: &mut Db, key: &[u8], outcome: Result<(Reply, bool), Reply>) -> Re
     }
 }
 
-fn xclaim_inner(db: &mut Db, argv: &[Arg<'_>]) -> Result<(Reply, bool), Reply> {
+fn xclaim_inner(
+    db: &mut Db,
+    argv: &[Arg<'_>],
+    records: Option<&mut Vec<GroupRecord>>,
+) -> Result<(Reply, bool), Reply> {
     let now = db.now_ms as i64;
     let stream = lookup_read(db, &argv[1])?
         .filter(|s| s.groups.contains_key(&argv[2][..]))
@@ -603,25 +612,36 @@ fn xclaim_inner(db: &mut Db, argv: &[Arg<'_>]) -> Result<(Reply, bool), Reply> {
     }
     let options = parse_claim_options(&argv[j..], now)?;
     Ok(claim(
-        stream, &argv[2], &argv[3], &ids, min_idle, &options, now,
+        stream,
+        (&argv[2], &argv[3]),
+        &ids,
+        min_idle,
+        &options,
+        now,
+        records,
     ))
 }
 
 /// The claiming part of XCLAIM, on a stream known to have the group.
+/// `records` gets what replicas are sent: an XCLAIM with the delivery
+/// time and count for each entry claimed or dropped, else the group's
+/// new last id.
 fn claim(
     stream: &mut Stream,
-    group_name: &[u8],
-    consumer: &[u8],
+    (group_name, consumer): (&[u8], &[u8]),
     ids: &[StreamId],
     min_idle: i64,
     options: &ClaimOptions,
     now: i64,
+    mut records: Option<&mut Vec<GroupRecord>>,
 ) -> (Reply, bool) {
     let Some((group_key, mut group)) = stream.groups.remove_entry(group_name) else {
         return (Reply::Array(Vec::new()), false);
     };
+    let mut propagate_last_id = false;
     if options.last_id > group.last_id {
         group.last_id = options.last_id;
+        propagate_last_id = true;
     }
     let delivery_time = match options.delivery_time {
         -1 => now,
@@ -635,6 +655,10 @@ fn claim(
         let entry = stream.get(id);
         let Some(entry) = entry else {
             // The entry is gone: so goes its pending entry.
+            if let (Some(records), Some(_)) = (records.as_mut(), group.pel.get(&id)) {
+                records.push(claim_record(&group, id));
+                propagate_last_id = false;
+            }
             drop_pending(&mut group, id);
             continue;
         };
@@ -674,14 +698,39 @@ fn claim(
             count,
             now,
         );
+        if let Some(records) = records.as_mut() {
+            records.push(claim_record(&group, id));
+            propagate_last_id = false;
+        }
         out.push(if options.justid {
             id_reply(id)
         } else {
             entry_reply(entry)
         });
     }
+    if let (true, Some(records)) = (propagate_last_id, records) {
+        records.push(GroupRecord::SetId {
+            last_id: group.last_id,
+            entries_read: group.entries_read,
+        });
+    }
     stream.groups.insert(group_key, group);
     (Reply::Array(out), created)
+}
+
+/// The XCLAIM that gives a replica `id`'s pending entry as it is in
+/// `group` (streamPropagateXCLAIM).
+fn claim_record(group: &Group, id: StreamId) -> GroupRecord {
+    let (consumer, time, count) = group.pel.get(&id).map_or((Bytes::new(), 0, 0), |n| {
+        (n.consumer.clone(), n.delivery_time, n.delivery_count)
+    });
+    GroupRecord::Claim {
+        id,
+        consumer,
+        time,
+        count,
+        last_id: group.last_id,
+    }
 }
 
 /// The largest COUNT XAUTOCLAIM takes: LONG_MAX / max(sizeof(streamID), 10).
@@ -698,11 +747,19 @@ fn autoclaim_allocation_fails(count: i64) -> bool {
 
 /// XAUTOCLAIM key group consumer min-idle-time start [COUNT count] [JUSTID]
 pub fn xautoclaim(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
-    let outcome = xautoclaim_inner(db, argv);
+    let mut records = db.feed.is_on().then(Vec::new);
+    let outcome = xautoclaim_inner(db, argv, records.as_mut());
+    if let Some(records) = records {
+        super::propagate::group_records(db, &argv[1], &argv[2], records);
+    }
     claimed(db, &argv[1], outcome)
 }
 
-fn xautoclaim_inner(db: &mut Db, argv: &[Arg<'_>]) -> Result<(Reply, bool), Reply> {
+fn xautoclaim_inner(
+    db: &mut Db,
+    argv: &[Arg<'_>],
+    records: Option<&mut Vec<GroupRecord>>,
+) -> Result<(Reply, bool), Reply> {
     let now = db.now_ms as i64;
     // Redis looks the key up first (a keyspace hit or miss), and checks
     // its type after the arguments.
@@ -745,21 +802,26 @@ fn xautoclaim_inner(db: &mut Db, argv: &[Arg<'_>]) -> Result<(Reply, bool), Repl
         ));
     }
     Ok(autoclaim(
-        stream, &argv[2], &argv[3], min_idle, start, count, justid, now,
+        stream,
+        (&argv[2], &argv[3]),
+        min_idle,
+        (start, count),
+        justid,
+        now,
+        records,
     ))
 }
 
 /// The claiming part of XAUTOCLAIM: [cursor, claimed, deleted ids].
-#[allow(clippy::too_many_arguments)]
+/// `records` gets an XCLAIM for each entry claimed or dropped.
 fn autoclaim(
     stream: &mut Stream,
-    group_name: &[u8],
-    consumer: &[u8],
+    (group_name, consumer): (&[u8], &[u8]),
     min_idle: i64,
-    start: StreamId,
-    count: i64,
+    (start, count): (StreamId, i64),
     justid: bool,
     now: i64,
+    mut records: Option<&mut Vec<GroupRecord>>,
 ) -> (Reply, bool) {
     let Some((group_key, mut group)) = stream.groups.remove_entry(group_name) else {
         return (Reply::Array(Vec::new()), false);
@@ -790,6 +852,9 @@ fn autoclaim(
         };
         position = id.incr();
         let Some(entry) = stream.get(id) else {
+            if let Some(records) = records.as_mut() {
+                records.push(claim_record(&group, id));
+            }
             drop_pending(&mut group, id);
             deleted.push(id_reply(id));
             count -= 1;
@@ -817,6 +882,9 @@ fn autoclaim(
             deliveries,
             now,
         );
+        if let Some(records) = records.as_mut() {
+            records.push(claim_record(&group, id));
+        }
         claimed.push(if justid {
             id_reply(id)
         } else {
@@ -1240,9 +1308,42 @@ mod tests {
             retry_count: -1,
             last_id: StreamId::new(9, 0),
         };
-        let (reply, created) = claim(&mut stream, b"g", b"bob", &ids, 0, &options, 100);
+        let mut records = Vec::new();
+        let (reply, created) = claim(
+            &mut stream,
+            (b"g", b"bob"),
+            &ids,
+            0,
+            &options,
+            100,
+            Some(&mut records),
+        );
         assert!(created);
         assert_eq!(reply, Reply::Array(vec![bulk("1-0"), bulk("2-0")]));
+        // Replicas get an XCLAIM per entry claimed or dropped, with the
+        // time and count the entry has here (the dropped one as it was).
+        let claims: Vec<(StreamId, &[u8], i64, u64, StreamId)> = records
+            .iter()
+            .map(|r| match r {
+                GroupRecord::Claim {
+                    id,
+                    consumer,
+                    time,
+                    count,
+                    last_id,
+                } => (*id, &consumer[..], *time, *count, *last_id),
+                _ => panic!("not an XCLAIM"),
+            })
+            .collect();
+        let nine = StreamId::new(9, 0);
+        assert_eq!(
+            claims,
+            vec![
+                (ids[0], &b"bob"[..], 40, 1, nine),
+                (ids[1], &b"bob"[..], 40, 1, nine),
+                (ids[2], &b"alice"[..], 0, 1, nine),
+            ]
+        );
         let group = &stream.groups[&b"g"[..]];
         assert_eq!(group.last_id, StreamId::new(9, 0));
         assert!(!group.pel.contains_key(&ids[2]));
@@ -1268,7 +1369,15 @@ mod tests {
             last_id: StreamId::MIN,
         };
         let ids = ids_of(&[(1, 0), (7, 0)]);
-        let (reply, created) = claim(&mut stream, b"g", b"", &ids, 1_000_000, &options, 100);
+        let (reply, created) = claim(
+            &mut stream,
+            (b"g", b""),
+            &ids,
+            1_000_000,
+            &options,
+            100,
+            None,
+        );
         assert!(created);
         let Reply::Array(entries) = reply else {
             panic!("not an array");
@@ -1291,7 +1400,15 @@ mod tests {
             group_with_pending(&ids, b"alice", 0),
         );
         stream.delete(ids[1]);
-        let (reply, _) = autoclaim(&mut stream, b"g", b"bob", 0, StreamId::MIN, 2, true, 10);
+        let (reply, _) = autoclaim(
+            &mut stream,
+            (b"g", b"bob"),
+            0,
+            (StreamId::MIN, 2),
+            true,
+            10,
+            None,
+        );
         assert_eq!(
             reply,
             Reply::Array(vec![
@@ -1302,13 +1419,12 @@ mod tests {
         );
         let (reply, created) = autoclaim(
             &mut stream,
-            b"g",
-            b"bob",
+            (b"g", b"bob"),
             0,
-            StreamId::new(3, 0),
-            5,
+            (StreamId::new(3, 0), 5),
             true,
             10,
+            None,
         );
         assert!(!created);
         assert_eq!(
@@ -1322,13 +1438,12 @@ mod tests {
         // Entries not idle long enough use up attempts (COUNT * 10).
         let (reply, _) = autoclaim(
             &mut stream,
-            b"g",
-            b"carol",
+            (b"g", b"carol"),
             100,
-            StreamId::MIN,
-            1,
+            (StreamId::MIN, 1),
             false,
             10,
+            None,
         );
         assert_eq!(
             reply,

@@ -5,6 +5,7 @@
 //! `stream_groups`; the data is `keyspace::stream`.
 
 use super::errors::{self, NOT_INTEGER, SYNTAX, WRONGTYPE};
+use super::propagate::GroupRecord;
 use super::{parse_int, typed_value, Db};
 use crate::config::notify::STREAM;
 use crate::keyspace::stream::{
@@ -816,6 +817,7 @@ pub fn serve_key(db: &mut Db, request: &ReadRequest, key: &[u8], from: ReadFrom)
     let now = db.now_ms as i64;
     let count = request.count as usize;
     let mut created_consumer = false;
+    let mut records = db.feed.is_on().then(Vec::new);
     let reply = {
         let stream = match write_stream(db, key) {
             Ok(Some(stream)) => stream,
@@ -853,6 +855,7 @@ pub fn serve_key(db: &mut Db, request: &ReadRequest, key: &[u8], from: ReadFrom)
                     count,
                     request.noack,
                     now,
+                    records.as_mut(),
                 )?;
                 created_consumer = created;
                 reply
@@ -862,12 +865,19 @@ pub fn serve_key(db: &mut Db, request: &ReadRequest, key: &[u8], from: ReadFrom)
     if created_consumer {
         db.notify(STREAM, "xgroup-createconsumer", key);
     }
+    if let (Some(records), Some((group_name, _))) = (records, &request.group) {
+        super::propagate::group_records(db, key, group_name, records);
+    }
     Some(reply)
 }
 
 /// XREADGROUP's delivery on one stream (streamReplyWithRange with a
 /// group, or from the consumer's PEL for `history`); None when the group
-/// is gone. Also whether the consumer was created.
+/// is gone. Also whether the consumer was created. `records` gets what
+/// replicas are sent, as Redis propagates it: an XCLAIM per entry
+/// delivered; with NOACK the consumer's creation and the group's new last
+/// id; nothing for a read of the consumer's history.
+#[allow(clippy::too_many_arguments)]
 fn group_read(
     stream: &mut Stream,
     group_name: &[u8],
@@ -876,6 +886,7 @@ fn group_read(
     count: usize,
     noack: bool,
     now: i64,
+    mut records: Option<&mut Vec<GroupRecord>>,
 ) -> Option<(Reply, bool)> {
     let mut group = stream.groups.remove(group_name)?;
     let created = {
@@ -883,6 +894,11 @@ fn group_read(
         consumer.seen_time = now;
         created
     };
+    if let (true, true, Some(records)) = (created, noack, records.as_mut()) {
+        records.push(GroupRecord::CreateConsumer(Bytes::copy_from_slice(
+            consumer_name,
+        )));
+    }
     let reply = match history {
         // Redis starts after the given id (0-0 after the largest).
         Some(after) => {
@@ -891,7 +907,23 @@ fn group_read(
         }
         None => {
             let start = group.last_id.incr().unwrap_or(StreamId::MAX);
-            new_read(stream, &mut group, consumer_name, start, count, noack, now)
+            let last_before = group.last_id;
+            let reply = new_read(
+                stream,
+                &mut group,
+                consumer_name,
+                (start, count),
+                noack,
+                now,
+                records.as_deref_mut(),
+            );
+            if let (true, true, Some(records)) = (noack, group.last_id != last_before, records) {
+                records.push(GroupRecord::SetId {
+                    last_id: group.last_id,
+                    entries_read: group.entries_read,
+                });
+            }
+            reply
         }
     };
     stream
@@ -904,10 +936,10 @@ fn new_read(
     stream: &Stream,
     group: &mut Group,
     consumer_name: &[u8],
-    start: StreamId,
-    count: usize,
+    (start, count): (StreamId, usize),
     noack: bool,
     now: i64,
+    mut records: Option<&mut Vec<GroupRecord>>,
 ) -> Reply {
     let limit = if count == 0 { usize::MAX } else { count };
     let (mut body, mut count_out) = (Vec::with_capacity(256), 0i64);
@@ -944,6 +976,15 @@ fn new_read(
             );
             if let Some(consumer) = group.consumers.get_mut(consumer_name) {
                 consumer.pel.insert(id);
+            }
+            if let Some(records) = records.as_mut() {
+                records.push(GroupRecord::Claim {
+                    id,
+                    consumer: consumer_key.clone(),
+                    time: now,
+                    count: 1,
+                    last_id: group.last_id,
+                });
             }
         }
     }
@@ -1232,13 +1273,6 @@ pub fn serve_local(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
             serve_key(db, &request, &pair[0], from).unwrap_or(Reply::Nil)
         })
         .collect();
-    if let (Some((group, consumer)), true) = (&request.group, db.feed.is_on()) {
-        let pairs: Vec<(&[u8], &[u8])> = argv[4..]
-            .chunks_exact(2)
-            .map(|pair| (pair[0].as_bytes(), pair[1].as_bytes()))
-            .collect();
-        super::propagate::group_read(db, (group, consumer), request.count, request.noack, &pairs);
-    }
     Reply::Array(replies)
 }
 

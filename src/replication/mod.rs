@@ -866,7 +866,7 @@ mod tests {
         let buf = b"*3\r\n$8\r\nREPLCONF\r\n$3\r\nACK\r\n$3\r\n123\r\n*3\r\n$8\r\nREPLCONF\r\n$3\r\nack\r\n$2\r\n45";
         let consumed = parse_acks(buf, |o| acks.push(o));
         assert_eq!(acks, vec![123]);
-        assert_eq!(consumed, Some(37));
+        assert_eq!(consumed, Some(36));
         assert_eq!(parse_acks(b"*x\r\n", |_| {}), None);
     }
 }

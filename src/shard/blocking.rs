@@ -176,24 +176,8 @@ impl Core {
         let side = |left: bool| Bytes::from_static(if left { b"LEFT" } else { b"RIGHT" });
         let served = match &waiter.kind {
             BlockKind::Stream(wait) => {
+                // Its effects went to replicas as it delivered.
                 let reply = crate::command::streams::serve_blocked(&mut db, key, wait);
-                if let (Some((group, consumer)), true, false) =
-                    (&wait.request.group, db.feed.is_on(), reply.is_error())
-                {
-                    // A blocked read gets at most XREAD_BLOCKED_DEFAULT_COUNT.
-                    let count = match wait.request.count {
-                        0 => 1000,
-                        n => n,
-                    };
-                    let pairs: [(&[u8], &[u8]); 1] = [(key, b">")];
-                    crate::command::propagate::group_read(
-                        &mut db,
-                        (group, consumer),
-                        count,
-                        wait.request.noack,
-                        &pairs,
-                    );
-                }
                 drop(db);
                 self.publish_events();
                 waiter.answer(Served {
@@ -430,15 +414,7 @@ impl Core {
                 let answer = {
                     let mut db = self.db.borrow_mut();
                     db.refresh_clock();
-                    let answer = crate::command::streams::start_blocked_read(&mut db, wait);
-                    if let Some(reply) = &answer {
-                        if db.feed.is_on() && wait.request.group.is_some() && !reply.is_error() {
-                            db.sync_feed();
-                            db.propagate_expired();
-                            crate::command::propagate::group_read_as_sent(&mut db, &wait.argv);
-                        }
-                    }
-                    answer
+                    crate::command::streams::start_blocked_read(&mut db, wait)
                 };
                 self.publish_events();
                 if let Some(reply) = answer {
@@ -842,7 +818,11 @@ impl Conn {
                     side(*from_left),
                     side(*to_left),
                 ];
-                self.lmove_cross(&args_of(&argv), false).await
+                let reply = self.lmove_cross(&args_of(&argv), false).await;
+                if matches!(reply, Reply::Bulk(_)) {
+                    self.core.propagate_now(&argv);
+                }
+                reply
             };
             if !matches!(reply, Reply::Bulk(_)) {
                 // Not moved: the clients blocked behind this one get the

@@ -133,6 +133,13 @@ pub struct Conn {
     pub(super) replica_conf: super::replicate::ReplicaConf,
     /// Set by PSYNC / SYNC: the connection goes to the replication hub.
     pub(super) handover: Option<super::replicate::Handover>,
+    /// The client sent a write since its last WAIT, which then takes the
+    /// stream's offset as `write_offset`.
+    pub(super) has_written: bool,
+    /// The stream offset a WAIT waits for: the stream as it was at the
+    /// first WAIT after this client's last write (0 before any write, so
+    /// that WAIT counts every replica, as Redis's does then).
+    pub(super) write_offset: u64,
 }
 
 /// A command name of at most 7 bytes as one word, its length in the top
@@ -405,6 +412,7 @@ impl Conn {
             }
         };
         let command = index_of(spec) as u16;
+        self.has_written |= spec.is_write();
         // MSET's pairs are checked by the command itself in Redis, so a
         // transaction queues an odd MSET and EXEC answers the error.
         let shape_ok = spec.shape_ok(argv.len()) || self.tx.queued.is_some();
@@ -1091,6 +1099,8 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
         nested: 0,
         replica_conf: Default::default(),
         handover: None,
+        has_written: false,
+        write_offset: 0,
     };
     let mut io = ClientIo {
         stream: &mut stream,

@@ -186,7 +186,7 @@ impl Conn {
     /// PSYNC.
     /// None: no reply (ACK, GETACK).
     pub(super) fn replconf(&mut self, argv: &[Arg<'_>]) -> Option<Reply> {
-        if argv.len() % 2 == 0 {
+        if argv.len().is_multiple_of(2) {
             return Some(Reply::error(crate::command::errors::SYNTAX));
         }
         for pair in argv[1..].chunks(2) {
@@ -246,7 +246,11 @@ impl Conn {
             .on_all(|| super::mesh::Op::Core(flush_feed_core, Vec::new()))
             .await;
         let replication = &self.core.shared.replication;
-        let offset = replication.offset_after_sent().await;
+        if self.has_written {
+            self.has_written = false;
+            self.write_offset = replication.offset_after_sent().await;
+        }
+        let offset = self.write_offset;
         loop {
             let acked = replication.acknowledged(offset);
             if acked as i64 >= replicas

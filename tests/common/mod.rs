@@ -8,12 +8,14 @@
 //! - [`RawConn`] speaks bytes over a plain socket and reads whole RESP frames, for byte-exact
 //!   assertions; [`Frame`] decodes them when a test needs the structure.
 //! - [`redis_cli`] and [`run_tool`] run the Redis command-line tools with a time limit.
+//! - [`dataset`] reads a whole keyspace back and compares two of them key by key.
 
 // Every test file includes this module and each uses a different part of it; without this the
 // parts one file leaves unused would warn in that file's build.
 #![allow(dead_code)]
 
 pub mod cluster;
+pub mod dataset;
 
 use std::collections::HashMap;
 use std::fs;
