@@ -926,8 +926,8 @@ fn write_keys_transactions_scripts(conn: &mut Connection) {
 }
 
 /// Streams: XADD with `*` ids, with MAXLEN ~ and NOMKSTREAM; consumer groups with XREADGROUP
-/// (with and without BLOCK, and one blocked until another client adds), XACK, XCLAIM,
-/// XAUTOCLAIM, XTRIM, XDEL, XGROUP SETID and DELCONSUMER.
+/// (with and without BLOCK and NOACK, and one blocked until another client adds), XACK,
+/// XCLAIM (of a deleted entry too), XAUTOCLAIM, XTRIM, XDEL, XGROUP SETID and DELCONSUMER.
 fn write_streams(master: &Server, conn: &mut Connection) {
     let [st, capped] = pair("stream");
     let mut ids = Vec::new();
@@ -1022,6 +1022,25 @@ fn write_streams(master: &Server, conn: &mut Connection) {
         &["XREADGROUP", "GROUP", "g3", "erin", "STREAMS", &st, ">"],
     );
     expect(conn, &["XGROUP", "SETID", &st, "g3", "$"], Value::Okay);
+    // NOACK: the consumer's creation and the group's last id go out, no pending entries.
+    expect(conn, &["XGROUP", "CREATE", &st, "g4", "0"], Value::Okay);
+    run(
+        conn,
+        &[
+            "XREADGROUP",
+            "GROUP",
+            "g4",
+            "gus",
+            "COUNT",
+            "2",
+            "NOACK",
+            "STREAMS",
+            &st,
+            ">",
+        ],
+    );
+    // A claim of a deleted entry drops its pending entry on the replica too.
+    run(conn, &["XCLAIM", &st, "g", "carol", "0", &ids[4], "FORCE"]);
     expect(conn, &["XGROUP", "DELCONSUMER", &st, "g", "zed"], int(0));
     block_then_serve(
         master,

@@ -89,12 +89,7 @@ pub fn run_notifying(
 ) -> Reply {
     // PFCOUNT writes the cardinality it computed into the value, and
     // Redis propagates it then (a replica's bytes must match).
-    let propagates = if spec.is_write() {
-        db.feed.is_on()
-    } else {
-        spec.name == "pfcount" && argv.len() == 2 && db.feed.is_on()
-    };
-    if !propagates {
+    if !db.feed.is_on() || !(spec.is_write() || (spec.name == "pfcount" && argv.len() == 2)) {
         return run_raising_events(run, db, spec, argv);
     }
     db.sync_feed();
