@@ -806,6 +806,114 @@ fn check_failure_detection(mut cluster: Cluster) {
     );
 }
 
+/// A redis-server replica of a slotcore master (`redis-cli --cluster add-node --cluster-slave`)
+/// gets the master's keys by replication. When the master is killed, the two other slotcore
+/// masters vote for it (FAILOVER_AUTH_ACK), it wins the election and takes the slots, and every
+/// key written before is served again.
+#[test]
+fn redis_server_replica_of_a_slotcore_master_takes_over_when_it_fails() {
+    let mut cluster = Cluster::create_new(3, 0);
+    let victim = 0;
+    let victim_id = cluster.node(victim).id();
+    let victim_range = expected_ranges(3)[victim].clone();
+    let replica = cluster.add_node(Kind::Redis);
+    let replica_addr = cluster.node(replica).addr();
+    let seed = cluster.node(1).addr();
+    let (status, stdout, stderr) = run_tool(
+        "redis-cli",
+        &[
+            "--cluster",
+            "add-node",
+            &replica_addr,
+            &seed,
+            "--cluster-slave",
+            "--cluster-master-id",
+            &victim_id,
+        ],
+        TOOL_TIMEOUT,
+    );
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "redis-cli --cluster add-node --cluster-slave failed ({status:?}):\n{stdout}\n{stderr}"
+    );
+    let replica_id = cluster.node(replica).id();
+    let linked = common::eventually(CONVERGE_WAIT, || {
+        cluster
+            .node(replica)
+            .query_text(&["INFO", "replication"])
+            .is_ok_and(|info| info.contains("master_link_status:up"))
+    });
+    assert!(
+        linked,
+        "the replica never synced from slotcore: {:?}",
+        cluster.node(replica).query_text(&["INFO", "replication"])
+    );
+
+    let keys = 1000;
+    let mut con = cluster.cluster_client();
+    for i in 0..keys {
+        let _: () = con.set(format!("key:{i}"), i).expect("SET");
+    }
+    drop(con);
+    let dbsize =
+        |node: &Node| -> i64 { redis::cmd("DBSIZE").query(&mut node.client()).unwrap_or(-1) };
+    let master_keys = dbsize(cluster.node(victim));
+    assert!(master_keys > 0, "the victim holds keys");
+    let caught_up = common::eventually(CONVERGE_WAIT, || {
+        dbsize(cluster.node(replica)) == master_keys
+    });
+    assert!(
+        caught_up,
+        "the replica holds {} keys, its master {master_keys}",
+        dbsize(cluster.node(replica))
+    );
+
+    cluster.kill(victim);
+    let survivors = [1, 2, replica];
+    let replica_port = cluster.node(replica).port;
+    for &at in &survivors {
+        let node = cluster.node(at);
+        let promoted = common::eventually(FAIL_WAIT, || {
+            node.cluster_nodes().is_ok_and(|lines| {
+                lines.iter().any(|line| {
+                    line.port == replica_port
+                        && line.has_flag("master")
+                        && line.slots == vec![victim_range.clone()]
+                })
+            }) && node.info_field("cluster_state").as_deref() == Ok("ok")
+        });
+        assert!(
+            promoted,
+            "node {} never saw the replica take {victim_range}: {:?}\n{:?}\nreplica log:\n{}",
+            node.port,
+            node.cluster_nodes(),
+            node.cluster_info(),
+            cluster.node(replica).log()
+        );
+    }
+    for voter in [1, 2] {
+        let log = cluster.node(voter).log();
+        assert!(
+            log.contains(&format!("Failover auth granted to {replica_id}")),
+            "node {} did not log its vote:\n{log}",
+            cluster.node(voter).port
+        );
+    }
+
+    let urls: Vec<String> = survivors.iter().map(|&at| cluster.node(at).url()).collect();
+    let mut con = redis::cluster::ClusterClientBuilder::new(urls)
+        .connection_timeout(Duration::from_secs(5))
+        .response_timeout(Duration::from_secs(30))
+        .build()
+        .expect("cluster client")
+        .get_connection()
+        .expect("cluster connection");
+    for i in 0..keys {
+        let value: Option<i64> = con.get(format!("key:{i}")).expect("GET");
+        assert_eq!(value, Some(i), "key:{i} after the failover");
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // 6. A mixed cluster: two slotcore nodes and one redis-server 7.0.
 

@@ -296,3 +296,101 @@ fn a_message_claiming_our_own_id_changes_nothing() {
         "no reply to a forgery"
     );
 }
+
+/// Node 3 replicates node 2; the FAILOVER_AUTH_REQUEST it would send, at `epoch`.
+fn auth_request(net: &Net, epoch: u64) -> wire::Message {
+    let master = &net.nodes[0].nodes[&net.id(2)];
+    let mut header = wire::Header::new(wire::TYPE_FAILOVER_AUTH_REQUEST, net.id(3));
+    header.current_epoch = epoch;
+    header.config_epoch = master.config_epoch;
+    header.slots = master.slots.clone();
+    header.replica_of = Some(net.id(2));
+    header.flags = flags::SLAVE;
+    wire::Message {
+        header,
+        body: wire::Body::Empty,
+    }
+}
+
+/// The FAILOVER_AUTH_ACKs in `node`'s outbox, which is emptied.
+fn acks_sent(net: &mut Net, node: usize) -> Vec<Dest> {
+    std::mem::take(&mut net.nodes[node].outbox.messages)
+        .into_iter()
+        .filter(|(_, bytes)| {
+            wire::decode(bytes).is_ok_and(|m| m.header.message_type == wire::TYPE_FAILOVER_AUTH_ACK)
+        })
+        .map(|(dest, _)| dest)
+        .collect()
+}
+
+#[test]
+fn a_master_votes_once_per_epoch_for_a_replica_of_a_failed_master() {
+    let mut net = Net::new(4);
+    for (node, range, epoch) in [
+        (0, "0 5460", "1"),
+        (1, "5461 10922", "2"),
+        (2, "10923 16383", "3"),
+    ] {
+        let (start, end) = range.split_once(' ').expect("two numbers");
+        net.command(node, &["CLUSTER", "ADDSLOTSRANGE", start, end]);
+        net.command(node, &["CLUSTER", "SET-CONFIG-EPOCH", epoch]);
+    }
+    for port in ["7001", "7002", "7003"] {
+        net.command(0, &["CLUSTER", "MEET", "127.0.0.1", port]);
+    }
+    net.run_for(3000);
+    let master = String::from_utf8_lossy(&net.id(2)).into_owned();
+    assert!(!net
+        .command(3, &["CLUSTER", "REPLICATE", &master])
+        .is_error());
+    net.run_for(2000);
+    assert_eq!(net.nodes[0].nodes[&net.id(3)].replica_of, Some(net.id(2)));
+    let info = net.link_info(0, 1);
+    let (now, random) = (net.now_ms, net.random);
+
+    // Its master is up: no vote.
+    let epoch = net.nodes[0].current_epoch + 1;
+    let request = auth_request(&net, epoch);
+    net.nodes[0].handle_message(&info, request, now, random);
+    assert!(
+        acks_sent(&mut net, 0).is_empty(),
+        "a vote while the master is up"
+    );
+
+    // The master fails: a vote, once for this epoch, and none for the master's slots to a
+    // request whose config epoch is older than the owner's.
+    net.down[2] = true;
+    let wires: Vec<_> = net.wires.keys().copied().filter(|(n, _)| *n == 2).collect();
+    for (node, link) in wires {
+        if let Some((peer, peer_link)) = net.wires.remove(&(node, link)) {
+            net.wires.remove(&(peer, peer_link));
+            let now = net.now_ms;
+            net.nodes[peer].link_closed(peer_link, now);
+        }
+    }
+    net.run_for(TIMEOUT_MS * 4);
+    assert!(net.flags_of(0, 2) & flags::FAIL != 0);
+    let now = net.now_ms;
+    let epoch = net.nodes[0].current_epoch + 1;
+    let mut stale = auth_request(&net, epoch);
+    stale.header.config_epoch = 2;
+    net.nodes[0].handle_message(&info, stale, now, random);
+    assert!(
+        acks_sent(&mut net, 0).is_empty(),
+        "a vote for a stale config epoch"
+    );
+    let request = auth_request(&net, epoch);
+    net.nodes[0].handle_message(&info, request, now, random);
+    assert_eq!(acks_sent(&mut net, 0), vec![Dest::Node(net.id(3))]);
+    assert_eq!(net.nodes[0].last_vote_epoch, epoch);
+    let request = auth_request(&net, epoch);
+    net.nodes[0].handle_message(&info, request, now, random);
+    assert!(acks_sent(&mut net, 0).is_empty(), "two votes in one epoch");
+    // A later epoch, too soon (two node timeouts) after the vote for this master: none.
+    let request = auth_request(&net, epoch + 1);
+    net.nodes[0].handle_message(&info, request, now + 100, random);
+    assert!(
+        acks_sent(&mut net, 0).is_empty(),
+        "a second vote for one master too soon"
+    );
+}

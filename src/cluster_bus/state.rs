@@ -57,6 +57,8 @@ pub struct Node {
     pub pong_received_ms: u64,
     pub data_received_ms: u64,
     pub fail_time_ms: u64,
+    /// When we last voted for a replica of this master (ms; 0: never).
+    pub voted_ms: u64,
     pub created_ms: u64,
     pub repl_offset: u64,
     pub slots: Box<[u8; SLOT_BYTES]>,
@@ -83,6 +85,7 @@ impl Node {
             pong_received_ms: 0,
             data_received_ms: 0,
             fail_time_ms: 0,
+            voted_ms: 0,
             created_ms: now_ms,
             repl_offset: 0,
             slots: Box::new([0; SLOT_BYTES]),
@@ -739,6 +742,11 @@ impl ClusterState {
                     self.handle_update(*node_id, *config_epoch, slots);
                 }
             }
+            wire::TYPE_FAILOVER_AUTH_REQUEST => {
+                if let Some(sender) = sender {
+                    self.vote_if_needed(sender, &message.header, now_ms);
+                }
+            }
             wire::TYPE_PUBLISH | wire::TYPE_PUBLISHSHARD => {
                 if let (Some(_), Body::Publish { channel, message }) = (sender, message.body) {
                     let shard = kind == wire::TYPE_PUBLISHSHARD;
@@ -1060,6 +1068,96 @@ impl ClusterState {
         crate::notice!("Marking node {} as failing (quorum reached).", id_str(&id));
         self.broadcast_fail(id);
         self.changed();
+    }
+
+    /// A replica asks for our vote to replace its failed master
+    /// (clusterSendFailoverAuthIfNeeded): a master serving slots votes
+    /// once per epoch, for a replica whose master it sees FAIL (or any, on
+    /// a manual failover's FORCEACK), at most once per master every two
+    /// node timeouts, and only when no slot the replica claims has an
+    /// owner with a greater config epoch.
+    fn vote_if_needed(&mut self, requester: NodeId, request: &wire::Header, now_ms: u64) {
+        let me = self.me();
+        if me.has(flags::SLAVE) || me.slot_count() == 0 {
+            return;
+        }
+        let name = id_str(&requester).to_string();
+        if request.current_epoch < self.current_epoch {
+            crate::warning!(
+                "Failover auth denied to {name}: reqEpoch ({}) < curEpoch({})",
+                request.current_epoch,
+                self.current_epoch
+            );
+            return;
+        }
+        if self.last_vote_epoch == self.current_epoch {
+            crate::warning!(
+                "Failover auth denied to {name}: already voted for epoch {}",
+                self.current_epoch
+            );
+            return;
+        }
+        let Some(node) = self.nodes.get(&requester) else {
+            return;
+        };
+        let force = request.mflags[0] & wire::MFLAG0_FORCEACK != 0;
+        let master = node.replica_of.and_then(|m| self.nodes.get(&m));
+        let denied = if node.is_master() {
+            Some("it is a master node")
+        } else if master.is_none() {
+            Some("I don't know its master")
+        } else if master.is_some_and(|m| !m.has(flags::FAIL)) && !force {
+            Some("its master is up")
+        } else {
+            None
+        };
+        if let Some(why) = denied {
+            crate::warning!("Failover auth denied to {name}: {why}");
+            return;
+        }
+        let Some(master) = master else {
+            return;
+        };
+        let master_id = master.id;
+        let wait = self.settings.node_timeout_ms * 2;
+        let since = now_ms.saturating_sub(master.voted_ms);
+        if master.voted_ms != 0 && since < wait {
+            crate::warning!(
+                "Failover auth denied to {name}: can't vote about this master before {} milliseconds",
+                wait - since
+            );
+            return;
+        }
+        for slot in 0..SLOT_COUNT {
+            if !slot_is_set(&request.slots, slot) {
+                continue;
+            }
+            let owner_epoch = self.slots[slot]
+                .and_then(|owner| self.nodes.get(&owner))
+                .map_or(0, |owner| owner.config_epoch);
+            if owner_epoch > request.config_epoch {
+                crate::warning!(
+                    "Failover auth denied to {name}: slot {slot} epoch ({owner_epoch}) > reqEpoch ({})",
+                    request.config_epoch
+                );
+                return;
+            }
+        }
+        self.last_vote_epoch = self.current_epoch;
+        if let Some(master) = self.nodes.get_mut(&master_id) {
+            master.voted_ms = now_ms;
+        }
+        self.outbox.save_config = true;
+        let message = Message {
+            header: self.header(wire::TYPE_FAILOVER_AUTH_ACK),
+            body: Body::Empty,
+        };
+        let bytes = self.encode(message);
+        self.send(Dest::Node(requester), bytes);
+        crate::warning!(
+            "Failover auth granted to {name} for epoch {}",
+            self.current_epoch
+        );
     }
 
     fn handle_fail(&mut self, failing: NodeId, now_ms: u64) {

@@ -9,7 +9,7 @@
 //! | PING, PONG, MEET | `count` gossip entries of [`GOSSIP_BYTES`], then ping extensions |
 //! | FAIL | the failing node's id |
 //! | PUBLISH, PUBLISHSHARD | channel length, message length, channel, message |
-//! | FAILOVER_AUTH_REQUEST, FAILOVER_AUTH_ACK, MFSTART | nothing |
+//! | FAILOVER_AUTH_REQUEST, FAILOVER_AUTH_ACK, MFSTART | nothing (the header says it all) |
 //! | UPDATE | config epoch, node id, slot bitmap |
 //! | MODULE | module id, payload length, module message type, payload |
 //!
