@@ -1693,3 +1693,62 @@ fn full_resync_under_write_load_loses_and_repeats_nothing() {
     let parities: BTreeSet<u16> = dataset.keys().map(|key| key_slot(key) % 2).collect();
     assert_eq!(parities.len(), 2, "keys in both even and odd slots");
 }
+
+// ---------------------------------------------------------------------------------------------
+// 7. min-replicas-to-write.
+
+/// With `min-replicas-to-write 1`, writes (and EXEC of a transaction holding one) get
+/// NOREPLICAS until a replica is online and acknowledging; reads and PING are served; INFO
+/// shows `min_slaves_good_slaves`. `min-replicas-max-lag 0` turns the check off, as in Redis.
+#[test]
+fn min_replicas_to_write_refuses_writes_without_a_good_replica() {
+    const NOREPLICAS: &str = "NOREPLICAS Not enough good replicas to write.";
+    let master = start_master();
+    let mut raw = RawConn::new(master.raw());
+    assert_eq!(
+        raw.call(&["CONFIG", "SET", "min-replicas-to-write", "1"]),
+        "+OK\r\n"
+    );
+    assert_eq!(raw.call(&["SET", "k", "v"]), format!("-{NOREPLICAS}\r\n"));
+    assert_eq!(raw.call(&["GET", "k"]), "$-1\r\n");
+    assert_eq!(raw.call(&["PING"]), "+PONG\r\n");
+    assert_eq!(raw.call(&["MULTI"]), "+OK\r\n");
+    assert_eq!(raw.call(&["INCR", "n"]), format!("-{NOREPLICAS}\r\n"));
+    assert_eq!(
+        raw.call(&["EXEC"]),
+        "-EXECABORT Transaction discarded because of previous errors.\r\n"
+    );
+    let mut conn = master.client();
+    assert_eq!(
+        info(&mut conn, "replication")
+            .get("min_slaves_good_slaves")
+            .map(String::as_str),
+        Some("0")
+    );
+
+    let replica = start_replica(&master);
+    wait_in_sync(&master, &replica, "min-replicas-to-write");
+    let good = eventually(SYNC_WAIT, || raw.call(&["SET", "k", "v"]) == "+OK\r\n");
+    assert!(
+        good,
+        "SET still refused with an online replica: {}",
+        raw.call(&["SET", "k", "v"])
+    );
+    assert_eq!(
+        info(&mut conn, "replication")
+            .get("min_slaves_good_slaves")
+            .map(String::as_str),
+        Some("1")
+    );
+    assert_eq!(
+        raw.call(&["CONFIG", "SET", "min-replicas-to-write", "2"]),
+        "+OK\r\n"
+    );
+    assert_eq!(raw.call(&["DEL", "k"]), format!("-{NOREPLICAS}\r\n"));
+    assert_eq!(
+        raw.call(&["CONFIG", "SET", "min-slaves-max-lag", "0"]),
+        "+OK\r\n"
+    );
+    assert_eq!(raw.call(&["DEL", "k"]), ":1\r\n");
+    assert!(!info(&mut conn, "replication").contains_key("min_slaves_good_slaves"));
+}

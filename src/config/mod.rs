@@ -61,6 +61,10 @@ pub struct Config {
     /// logged (negative: none); the log keeps this many entries.
     pub slowlog_log_slower_than: i64,
     pub slowlog_max_len: u64,
+    /// `min-replicas-to-write` and `min-replicas-max-lag` (kept with the
+    /// inert parameters, mirrored here for the write path).
+    pub min_replicas_to_write: u64,
+    pub min_replicas_max_lag: u64,
     /// LATENCY: events of this many milliseconds or longer are sampled
     /// (0: none).
     pub latency_monitor_threshold: u64,
@@ -150,6 +154,8 @@ impl Default for Config {
             lfu_decay_time: 1,
             slowlog_log_slower_than: 10_000,
             slowlog_max_len: 128,
+            min_replicas_to_write: 0,
+            min_replicas_max_lag: 10,
             latency_monitor_threshold: 0,
             latency_tracking: true,
             databases: 16,

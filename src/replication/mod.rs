@@ -32,6 +32,9 @@ use std::time::{Duration, Instant};
 
 pub use crate::command::propagate::encode_command;
 
+/// A write refused by `min-replicas-to-write`.
+pub const NOREPLICAS: &str = "NOREPLICAS Not enough good replicas to write.";
+
 /// What a replica's output may queue before it is dropped (Redis's
 /// `client-output-buffer-limit replica 256mb`).
 const REPLICA_QUEUE_BYTES_MAX: usize = 256 * 1024 * 1024;
@@ -253,6 +256,16 @@ impl Replication {
             return 0;
         }
         answer.recv_async().await.unwrap_or(0)
+    }
+
+    /// Online replicas whose last acknowledgement is at most `max_lag_s`
+    /// seconds old (Redis's good replicas, for `min-replicas-to-write`).
+    pub fn good_replicas(&self, max_lag_s: u64) -> usize {
+        self.published()
+            .replicas
+            .iter()
+            .filter(|r| r.state == "online" && r.ack_at.elapsed().as_secs() <= max_lag_s)
+            .count()
     }
 
     /// Online replicas that acknowledged `offset`.

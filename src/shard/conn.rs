@@ -397,6 +397,25 @@ impl Conn {
         }
     }
 
+    /// Whether a write (or EXEC of a transaction holding one) is refused
+    /// for want of replicas: `min-replicas-to-write` set and fewer online
+    /// replicas acknowledged within `min-replicas-max-lag` seconds, as in
+    /// Redis's checkGoodReplicasStatus.
+    fn lacks_good_replicas(&self, spec: &CommandSpec) -> bool {
+        let (wanted, max_lag) = {
+            let db = self.core.db.borrow();
+            (
+                db.config.min_replicas_to_write,
+                db.config.min_replicas_max_lag,
+            )
+        };
+        if wanted == 0 || max_lag == 0 || spec.name == "ping" {
+            return false;
+        }
+        self.refused_after_failed_save(spec)
+            && (self.core.shared.replication.good_replicas(max_lag) as u64) < wanted
+    }
+
     /// Runs one command.
     pub async fn dispatch(&mut self, argv: &[Arg<'_>]) {
         let word = name_word(&argv[0]);
@@ -496,6 +515,10 @@ impl Conn {
                 .refuses_writes(&self.core.db.borrow().config)
         {
             self.reject(Some(command), Reply::error(super::persist::MISCONF));
+            return;
+        }
+        if (spec.is_write() || self.tx.queued.is_some()) && self.lacks_good_replicas(spec) {
+            self.reject(Some(command), Reply::error(crate::replication::NOREPLICAS));
             return;
         }
         if self.core.shared.pause.is_set() && self.held_by_pause(spec, argv) {
