@@ -449,10 +449,24 @@ fn assert_dataset_is_full(dataset: &Dataset, what: &str) {
 /// compressible strings, HyperLogLogs, lists, hashes, sets and sorted sets in both encodings,
 /// streams with consumer groups and pending entries, binary key names, expiries) gets all of
 /// it in its full resync: the same keys, types, encodings, absolute expiries, contents and
-/// DUMP payloads, streams' group counters and consumers' seen times included.
+/// DUMP payloads, streams' group counters and consumers' seen times included. The sync is
+/// diskless (Redis 7.0's default): the master writes no `dump.rdb`.
 #[test]
 fn full_resync_copies_every_type() {
-    let master = start_master();
+    full_resync_copies_every_type_with(&[]);
+}
+
+/// The same with `repl-diskless-sync no`: the snapshot goes to `dump.rdb`, then to the replica.
+#[test]
+fn full_resync_from_disk_copies_every_type() {
+    full_resync_copies_every_type_with(&["--repl-diskless-sync", "no"]);
+}
+
+fn full_resync_copies_every_type_with(extra: &[&str]) {
+    let mut args = vec!["--save", "", "--repl-diskless-sync-delay", "0"];
+    args.extend_from_slice(extra);
+    let master = Server::start(&args);
+    let diskless = extra.is_empty();
     let mut conn = master.client();
     fill_every_type(&mut conn);
     let before = snapshot(&mut conn, Copied::BySnapshot);
@@ -475,6 +489,14 @@ fn full_resync_copies_every_type() {
         fields.get(3),
         Some(&bulk("connected")),
         "replica ROLE {role:?}"
+    );
+    let dump = master.dir().join("dump.rdb");
+    assert_eq!(
+        dump.exists(),
+        !diskless,
+        "{} after a {} sync",
+        dump.display(),
+        if diskless { "diskless" } else { "disk-based" }
     );
 }
 

@@ -105,6 +105,12 @@ pub struct Attach {
     pub ip: String,
     pub port: u16,
     pub backlog_size: usize,
+    /// The replica said `REPLCONF capa eof`: it reads an RDB sent as it is
+    /// made (`$EOF:<mark>`), not only a bulk of known length.
+    pub eof: bool,
+    /// `repl-diskless-sync`: a full sync streams the snapshot to eof
+    /// replicas instead of writing `dbfilename` first.
+    pub diskless: bool,
     pub outcome: flume::Sender<Outcome>,
 }
 
@@ -113,8 +119,9 @@ pub enum Outcome {
     /// A partial resync: the hub serves the replica from its backlog.
     Continue,
     /// A full sync that needs a snapshot: the connection takes it, with
-    /// this barrier id, and the hub sends the file once written.
-    Snapshot(u64),
+    /// this barrier id; the hub sends the file once written, or (diskless:
+    /// true) the snapshot's bytes as they are made.
+    Snapshot(u64, bool),
     /// A full sync that waits for a snapshot already starting.
     Joined,
 }
@@ -137,6 +144,16 @@ enum Msg {
     RdbReady {
         id: u64,
         file: Option<(Arc<std::fs::File>, u64)>,
+    },
+    /// The next bytes of a diskless sync's snapshot.
+    RdbBytes {
+        id: u64,
+        bytes: Bytes,
+    },
+    /// A diskless sync's snapshot is all sent (or failed).
+    RdbEnd {
+        id: u64,
+        ok: bool,
     },
     Ack {
         replica: u64,
@@ -248,6 +265,16 @@ impl Replication {
         let _ = self.hub.send(Msg::RdbReady { id, file });
     }
 
+    /// The next bytes of diskless sync `id`'s snapshot.
+    pub fn rdb_bytes(&self, id: u64, bytes: Bytes) {
+        let _ = self.hub.send(Msg::RdbBytes { id, bytes });
+    }
+
+    /// Diskless sync `id`'s snapshot is all sent (`ok`) or failed.
+    pub fn rdb_end(&self, id: u64, ok: bool) {
+        let _ = self.hub.send(Msg::RdbEnd { id, ok });
+    }
+
     /// The stream's offset once everything sent before this call is in
     /// it; asks the online replicas to acknowledge (REPLCONF GETACK).
     pub async fn offset_after_sent(&self) -> u64 {
@@ -346,6 +373,10 @@ struct Replica {
     queued: Arc<AtomicUsize>,
     /// SYNC (not PSYNC): no +FULLRESYNC line.
     old_sync: bool,
+    /// Said `capa eof`.
+    eof: bool,
+    /// In a diskless sync: the 40 bytes that end its snapshot.
+    eof_mark: Option<String>,
     info: ReplicaInfo,
     stream: TcpStream,
 }
@@ -372,6 +403,7 @@ struct PendingBarrier {
 struct Sync {
     id: u64,
     cut: bool,
+    diskless: bool,
 }
 
 struct Hub {
@@ -424,8 +456,16 @@ impl Hub {
             encode_command(&["PING"], &mut ping);
             self.append(&ping);
         }
+        // Newlines keep a waiting replica's link alive until its snapshot
+        // starts: never inside a diskless one (its `$EOF:` line is out at
+        // the cut).
         for replica in &self.replicas {
-            if !matches!(replica.state, ReplicaState::Online) {
+            let waiting = match replica.state {
+                ReplicaState::WaitCut(_) => true,
+                ReplicaState::WaitRdb(..) => replica.eof_mark.is_none(),
+                ReplicaState::Online => false,
+            };
+            if waiting {
                 replica.send(Bytes::from_static(b"\n"));
             }
         }
@@ -468,6 +508,16 @@ impl Hub {
             }
             Msg::Attach(attach) => self.attach(attach),
             Msg::RdbReady { id, file } => self.rdb_ready(id, file),
+            Msg::RdbBytes { id, bytes } => {
+                for replica in &self.replicas {
+                    if matches!(replica.state, ReplicaState::WaitRdb(sync, _) if sync == id)
+                        && replica.eof_mark.is_some()
+                    {
+                        replica.send(bytes.clone());
+                    }
+                }
+            }
+            Msg::RdbEnd { id, ok } => self.rdb_sent(id, ok),
             Msg::Ack { replica, offset } => {
                 if let Some(r) = self.replicas.iter_mut().find(|r| r.id == replica) {
                     r.info.ack_offset = offset;
@@ -540,6 +590,9 @@ impl Hub {
                 if !replica.old_sync {
                     replica.send(Bytes::from(line.clone()));
                 }
+                if let Some(mark) = &replica.eof_mark {
+                    replica.send(Bytes::from(format!("$EOF:{mark}\r\n")));
+                }
                 replica.state = ReplicaState::WaitRdb(id, Vec::new());
                 replica.info.state = "wait_bgsave";
             }
@@ -579,6 +632,43 @@ impl Hub {
         }
         for id in failed {
             crate::warning!("SYNC failed. BGSAVE child returned an error");
+            self.drop_replica(id);
+        }
+    }
+
+    /// A diskless sync's snapshot went out whole (or failed): its replicas
+    /// get the end mark and the stream kept since the cut.
+    fn rdb_sent(&mut self, id: u64, ok: bool) {
+        if self.sync.as_ref().is_some_and(|s| s.id == id) {
+            self.sync = None;
+        }
+        let mut failed = Vec::new();
+        for replica in &mut self.replicas {
+            let waiting = match &mut replica.state {
+                ReplicaState::WaitRdb(sync, pending) if *sync == id => std::mem::take(pending),
+                ReplicaState::WaitCut(sync) if *sync == id => {
+                    failed.push(replica.id);
+                    continue;
+                }
+                _ => continue,
+            };
+            let Some(mark) = replica.eof_mark.take().filter(|_| ok) else {
+                failed.push(replica.id);
+                continue;
+            };
+            replica.send(Bytes::from(mark));
+            replica.send(Bytes::from(waiting));
+            replica.state = ReplicaState::Online;
+            replica.info.state = "online";
+            replica.info.ack_at = Instant::now();
+            crate::notice!(
+                "Streamed RDB transfer with replica {}:{} succeeded (socket).",
+                replica.info.ip,
+                replica.info.port
+            );
+        }
+        for id in failed {
+            crate::warning!("Diskless rdb transfer to a replica failed");
             self.drop_replica(id);
         }
     }
@@ -640,6 +730,8 @@ impl Hub {
             ip,
             port,
             backlog_size,
+            eof,
+            diskless,
             outcome,
         } = attach;
         let _ = stream.set_nonblocking(false);
@@ -668,6 +760,8 @@ impl Hub {
             out,
             queued,
             old_sync: psync.is_none(),
+            eof,
+            eof_mark: None,
             info: ReplicaInfo {
                 ip,
                 port,
@@ -707,7 +801,13 @@ impl Hub {
                     counters.sync_partial_err.fetch_add(1, Ordering::Relaxed);
                 }
                 crate::notice!("Replica {address} asks for synchronization");
-                let reply = match self.sync.as_ref().filter(|s| !s.cut) {
+                // A diskless sync only for replicas that read `$EOF:`.
+                let diskless = diskless && replica.eof;
+                let reply = match self
+                    .sync
+                    .as_ref()
+                    .filter(|s| !s.cut && s.diskless == diskless)
+                {
                     Some(sync) => {
                         replica.state = ReplicaState::WaitCut(sync.id);
                         Outcome::Joined
@@ -717,17 +817,38 @@ impl Hub {
                         self.sync = Some(Sync {
                             id: sync_id,
                             cut: false,
+                            diskless,
                         });
                         replica.state = ReplicaState::WaitCut(sync_id);
-                        Outcome::Snapshot(sync_id)
+                        Outcome::Snapshot(sync_id, diskless)
                     }
                 };
+                if diskless {
+                    replica.eof_mark = Some(random_id());
+                    crate::notice!("Starting BGSAVE for SYNC with target: replicas sockets");
+                } else {
+                    crate::notice!("Starting BGSAVE for SYNC with target: disk");
+                }
                 replica.info.state = "wait_bgsave";
                 self.replicas.push(replica);
                 let _ = outcome.send(reply);
             }
         }
     }
+}
+
+/// 40 random hex digits: a run id, a replication id, the end mark of a
+/// diskless sync's snapshot.
+pub fn random_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let text: String = (0..3u64)
+        .map(|i| {
+            let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+            hasher.write_u64(crate::command::now_us() ^ i);
+            format!("{:016x}", hasher.finish())
+        })
+        .collect();
+    text[..40].to_string()
 }
 
 /// Writes a replica's output in order; a file is sent as a bulk

@@ -566,18 +566,6 @@ fn raise_memlock_limit(bytes_wanted: u64) {
     }
 }
 
-fn random_run_id() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    let text: String = (0..3u64)
-        .map(|i| {
-            let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-            hasher.write_u64(crate::command::now_us() ^ i);
-            format!("{:016x}", hasher.finish())
-        })
-        .collect();
-    text[..40].to_string()
-}
-
 /// Starts every shard core and blocks until the server shuts down.
 pub fn run(config: Config) -> Result<(), String> {
     let cores = config.shard_count();
@@ -621,14 +609,14 @@ pub fn run(config: Config) -> Result<(), String> {
             .map(|p| p.display().to_string())
             .unwrap_or_default(),
         config_file: config.config_file.clone(),
-        run_id: random_run_id(),
+        run_id: crate::replication::random_id(),
         startup_memory_bytes: AtomicU64::new(0),
         bus: bus_requests,
         bus_publish,
         pause: Default::default(),
         scripts: script::ScriptBodies::new(cores),
         persistence: persist::Persistence::new(cores, start_ms, file),
-        replication: crate::replication::Replication::new(cores, random_run_id()),
+        replication: crate::replication::Replication::new(cores, crate::replication::random_id()),
     });
     let requests = MeshBuilder::<Request, _>::full(cores, CHANNEL_MESSAGES_MAX);
     let responses = MeshBuilder::<Response, _>::full(cores, CHANNEL_MESSAGES_MAX);

@@ -418,9 +418,70 @@ impl Core {
 
     /// A background save for a full sync whose cut is replication barrier
     /// `id`; the hub gets the file once it is written, as Redis's
-    /// disk-based sync sends the BGSAVE's file.
-    pub async fn save_for_sync(&self, id: u64) -> Result<(), SaveError> {
+    /// disk-based sync sends the BGSAVE's file. Diskless, the snapshot's
+    /// bytes go to the hub as they are made and no file is written (Redis's
+    /// `repl-diskless-sync`).
+    pub async fn save_for_sync(&self, id: u64, diskless: bool) -> Result<(), SaveError> {
+        if diskless {
+            return self.stream_to_replicas(id).await;
+        }
         self.save_cut_at(true, true, Some(id)).await
+    }
+
+    /// A diskless sync's snapshot: cut at barrier `id`, its bytes sent to
+    /// the hub by a thread as the cores serialize. Not a save: no file, no
+    /// change to the last save's time or status.
+    async fn stream_to_replicas(&self, id: u64) -> Result<(), SaveError> {
+        let persistence = &self.shared.persistence;
+        if persistence.busy.swap(true, Ordering::AcqRel) {
+            return Err(SaveError::InProgress);
+        }
+        let started = Instant::now();
+        persistence.state().bgsave_started = Some(started);
+        let (pieces, received) = flume::unbounded();
+        let [_, keys, expires] = self.cut(pieces, Some(id)).await;
+        let image = FileToWrite {
+            path: PathBuf::new(),
+            temp: PathBuf::new(),
+            keys,
+            expires,
+            cores: self.cores(),
+        };
+        let shared = self.shared.clone();
+        let cpus = writer_cpus(&self.db.borrow().config);
+        let spawned = std::thread::Builder::new()
+            .name("rdb-to-replicas".into())
+            .spawn(move || {
+                run_on(&cpus);
+                let mut sink = ReplicaSink {
+                    id,
+                    replication: &shared.replication,
+                    buffer: Vec::with_capacity(SINK_BYTES),
+                };
+                let mut done = 0;
+                let sent = image
+                    .write_rdb(&received, &mut done, &mut sink)
+                    .and_then(|()| std::io::Write::flush(&mut sink));
+                image.drain(&received, done);
+                shared.replication.rdb_end(id, sent.is_ok());
+                {
+                    let mut state = shared.persistence.state();
+                    state.bgsave_started = None;
+                }
+                match sent {
+                    Ok(()) => notice!("Background RDB transfer terminated with success"),
+                    Err(error) => warning!("Background RDB transfer error: {error}"),
+                }
+                shared.persistence.busy.store(false, Ordering::Release);
+            });
+        if spawned.is_err() {
+            warning!("Can't stream to replicas: cannot start a thread");
+            self.shared.persistence.state().bgsave_started = None;
+            self.shared.persistence.busy.store(false, Ordering::Release);
+            return Err(SaveError::Failed);
+        }
+        notice!("Background RDB transfer started");
+        Ok(())
     }
 
     async fn save_cut_at(
@@ -686,15 +747,7 @@ impl FileToWrite {
     fn write(&self, pieces: &flume::Receiver<Piece>) -> std::io::Result<()> {
         let mut done = 0;
         let written = self.write_temp(pieces, &mut done);
-        // After a write error the cores are still serializing: the save
-        // ends (and another may start) only once they are through.
-        while done < self.cores {
-            match pieces.recv() {
-                Ok(Piece::Done) => done += 1,
-                Ok(Piece::Keys(_)) => {}
-                Err(_) => break,
-            }
-        }
+        self.drain(pieces, done);
         let result = written.and_then(|()| {
             std::fs::rename(&self.temp, &self.path)?;
             // The rename itself reaches the disk with the directory.
@@ -706,28 +759,52 @@ impl FileToWrite {
         result
     }
 
+    /// After a write error the cores are still serializing: the save
+    /// ends (and another may start) only once they are through.
+    fn drain(&self, pieces: &flume::Receiver<Piece>, mut done: usize) {
+        while done < self.cores {
+            match pieces.recv() {
+                Ok(Piece::Done) => done += 1,
+                Ok(Piece::Keys(_)) => {}
+                Err(_) => break,
+            }
+        }
+    }
+
     /// Writes the whole file; `done` counts the cores whose keys are all
     /// in.
     fn write_temp(&self, pieces: &flume::Receiver<Piece>, done: &mut usize) -> std::io::Result<()> {
-        use std::io::Write;
         let file = std::fs::File::create(&self.temp)?;
         let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+        self.write_rdb(pieces, done, &mut out)?;
+        let file = out.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()
+    }
+
+    /// Writes the RDB image to `out`: header, the cores' pieces as they
+    /// come, footer with the CRC64.
+    fn write_rdb<W: std::io::Write>(
+        &self,
+        pieces: &flume::Receiver<Piece>,
+        done: &mut usize,
+        out: &mut W,
+    ) -> std::io::Result<()> {
         let mut crc = 0;
-        let mut put = |bytes: &[u8], out: &mut std::io::BufWriter<std::fs::File>| {
+        let mut put = |bytes: &[u8], out: &mut W| {
             crc = crate::keyspace::rdb::crc64(crc, bytes);
             out.write_all(bytes)
         };
         let now_secs = crate::command::now_ms() / 1000;
         put(
             &rdb_file::header(now_secs, crate::memory::allocated_bytes()),
-            &mut out,
+            out,
         )?;
         if self.keys > 0 {
-            put(&rdb_file::database_start(self.keys, self.expires), &mut out)?;
+            put(&rdb_file::database_start(self.keys, self.expires), out)?;
         }
         while *done < self.cores {
             match pieces.recv() {
-                Ok(Piece::Keys(bytes)) => put(&bytes, &mut out)?,
+                Ok(Piece::Keys(bytes)) => put(&bytes, out)?,
                 Ok(Piece::Done) => *done += 1,
                 Err(_) => {
                     return Err(std::io::Error::other(
@@ -736,9 +813,37 @@ impl FileToWrite {
                 }
             }
         }
-        out.write_all(&rdb_file::footer(crc))?;
-        let file = out.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()
+        out.write_all(&rdb_file::footer(crc))
+    }
+}
+
+/// What a diskless sync sends the hub at a time.
+const SINK_BYTES: usize = 1 << 20;
+
+/// A diskless sync's snapshot on its way to the hub, in pieces of
+/// [`SINK_BYTES`].
+struct ReplicaSink<'a> {
+    id: u64,
+    replication: &'a crate::replication::Replication,
+    buffer: Vec<u8>,
+}
+
+impl std::io::Write for ReplicaSink<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.buffer.extend_from_slice(bytes);
+        if self.buffer.len() >= SINK_BYTES {
+            self.flush()?;
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if !self.buffer.is_empty() {
+            let full = std::mem::replace(&mut self.buffer, Vec::with_capacity(SINK_BYTES));
+            self.replication
+                .rdb_bytes(self.id, bytes::Bytes::from(full));
+        }
+        Ok(())
     }
 }
 

@@ -16,6 +16,8 @@ use std::time::Duration;
 pub struct ReplicaConf {
     pub listening_port: u16,
     pub ip_address: Option<String>,
+    /// `REPLCONF capa eof`: it reads a snapshot streamed as it is made.
+    pub eof: bool,
 }
 
 /// PSYNC / SYNC: the connection is handed to the hub once its earlier
@@ -155,18 +157,21 @@ impl Core {
 
     /// A full sync's snapshot: a background save whose cut is barrier
     /// `id`; the hub sends the file to the replicas waiting on it.
-    async fn snapshot_for_replicas(&self, id: u64) {
+    async fn snapshot_for_replicas(&self, id: u64, diskless: bool) {
         let replication = &self.shared.replication;
         while !replication.try_begin_barrier() {
             glommio::timer::sleep(Duration::from_millis(1)).await;
         }
         loop {
-            match self.save_for_sync(id).await {
+            match self.save_for_sync(id, diskless).await {
                 Err(super::persist::SaveError::InProgress) => {
                     glommio::timer::sleep(Duration::from_millis(10)).await;
                 }
                 Err(super::persist::SaveError::Failed) => {
-                    replication.rdb_ready(id, None);
+                    match diskless {
+                        true => replication.rdb_end(id, false),
+                        false => replication.rdb_ready(id, None),
+                    }
                     break;
                 }
                 Ok(()) => break,
@@ -202,7 +207,14 @@ impl Conn {
                 b"ip-address" => {
                     self.replica_conf.ip_address = Some(String::from_utf8_lossy(value).into_owned())
                 }
-                b"capa" | b"rdb-only" => {}
+                b"capa" => {
+                    if value.eq_ignore_ascii_case(b"eof") {
+                        self.replica_conf.eof = true;
+                    }
+                }
+                // The snapshot has no functions to filter out; an rdb-only
+                // replica (redis-cli --rdb) closes once it has its file.
+                b"rdb-only" | b"rdb-filter-only" => {}
                 // A replica's acknowledgement on a connection that is not
                 // (yet) a replica's, or a GETACK to a master: no reply.
                 b"ack" | b"getack" => return None,
@@ -288,24 +300,30 @@ pub(super) async fn hand_over(
     // SAFETY: `duplicate` is a fresh descriptor owned by nothing else.
     let stream = unsafe { std::net::TcpStream::from_raw_fd(duplicate) };
     let (outcome_tx, outcome) = flume::bounded(1);
-    let backlog_size = core
-        .db
-        .borrow()
-        .config
-        .inert
-        .get("repl-backlog-size")
-        .and_then(|size| crate::config::parse_memory(size))
-        .unwrap_or(1 << 20)
-        .max(16 * 1024) as usize;
+    let (backlog_size, diskless) = {
+        let inert = &core.db.borrow().config.inert;
+        let backlog_size = inert
+            .get("repl-backlog-size")
+            .and_then(|size| crate::config::parse_memory(size))
+            .unwrap_or(1 << 20)
+            .max(16 * 1024) as usize;
+        // Redis 7.0's default is yes.
+        let diskless = inert
+            .get("repl-diskless-sync")
+            .is_none_or(|value| value == "yes");
+        (backlog_size, diskless)
+    };
     core.shared.replication.attach(Attach {
         stream,
         psync: handover.psync,
         ip: conf.ip_address.unwrap_or_else(|| peer.ip().to_string()),
         port: conf.listening_port,
         backlog_size,
+        eof: conf.eof,
+        diskless,
         outcome: outcome_tx,
     });
-    if let Ok(Outcome::Snapshot(id)) = outcome.recv_async().await {
-        core.snapshot_for_replicas(id).await;
+    if let Ok(Outcome::Snapshot(id, diskless)) = outcome.recv_async().await {
+        core.snapshot_for_replicas(id, diskless).await;
     }
 }
