@@ -20,6 +20,7 @@ use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use common::dataset::{assert_same_keyspace, snapshot, Copied, Dataset};
+use common::every_type::{commands_for, names_on_both_cores, KINDS};
 use common::{
     eventually, key_slot, redis_cli, run_tool, show, spread_keys, RawConn, RedisServer, Server,
     TempDir, TOOL_TIMEOUT,
@@ -135,21 +136,6 @@ fn now_ms() -> i64 {
     i64::try_from(since_epoch.as_millis()).expect("milliseconds fit i64")
 }
 
-/// Two names `{prefix}:{n}`, the first in an even slot and the second in an odd one: with
-/// slotcore's 2 shard cores (core = slot % 2) one lands on each core.
-fn names_on_both_cores(prefix: &[u8]) -> [Vec<u8>; 2] {
-    let mut found: [Option<Vec<u8>>; 2] = [None, None];
-    let mut n = 0u32;
-    while found.iter().any(Option::is_none) {
-        let mut name = prefix.to_vec();
-        name.extend_from_slice(format!(":{n}").as_bytes());
-        let parity = usize::from(key_slot(&name) % 2);
-        found[parity].get_or_insert(name);
-        n += 1;
-    }
-    found.map(|name| name.expect("both parities found"))
-}
-
 /// [`names_on_both_cores`] as text: `[even slot, odd slot]`.
 fn pair(prefix: &str) -> [String; 2] {
     names_on_both_cores(prefix.as_bytes()).map(|name| String::from_utf8(name).expect("text"))
@@ -202,35 +188,6 @@ impl Drop for StopOnDrop {
 // ---------------------------------------------------------------------------------------------
 // A dataset with every type, encoding and expiry an RDB file carries.
 
-/// The kinds of value [`fill_every_type`] writes; each gets one key on each shard core.
-const KINDS: &[&str] = &[
-    "int-small",
-    "int-negative",
-    "int-wide",
-    "not-an-int",
-    "embstr",
-    "raw",
-    "compressible",
-    "binary",
-    "empty",
-    "hll-sparse",
-    "hll-dense",
-    "list-small",
-    "list-big",
-    "list-ints",
-    "hash-small",
-    "hash-big",
-    "hash-long-value",
-    "set-ints",
-    "set-big-ints",
-    "set-strings",
-    "set-big",
-    "zset-small",
-    "zset-big",
-    "stream",
-    "stream-empty-group",
-];
-
 /// The kinds whose keys also get an expiry (PEXPIREAT, some hours to days ahead).
 const VOLATILE: &[&str] = &[
     "int-small",
@@ -256,143 +213,6 @@ const BINARY_NAMES: &[(&str, &[u8])] = &[
 
 /// How many plain string keys spread over the slot space [`fill_every_type`] adds.
 const SPREAD: usize = 128;
-
-/// Bytes that LZF cannot shorten.
-fn incompressible(len: u32) -> Vec<u8> {
-    (0..len)
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
-        .collect()
-}
-
-/// `name key args...`.
-fn with_key<T: redis::ToRedisArgs>(
-    name: &str,
-    key: &[u8],
-    args: impl IntoIterator<Item = T>,
-) -> redis::Cmd {
-    let mut cmd = redis::cmd(name);
-    cmd.arg(key);
-    for arg in args {
-        cmd.arg(arg);
-    }
-    cmd
-}
-
-/// The commands that build a value of `kind` at `key`.
-fn commands_for(kind: &str, key: &[u8]) -> Vec<redis::Cmd> {
-    let set = |value: Vec<u8>| vec![with_key("SET", key, [value])];
-    let texts = |items: &[&str]| items.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-    match kind {
-        "int-small" => set(b"7".to_vec()),
-        "int-negative" => set(b"-70000".to_vec()),
-        "int-wide" => set(b"9223372036854775807".to_vec()),
-        "not-an-int" => set(b"0123".to_vec()),
-        "embstr" => set(b"hello world".to_vec()),
-        "raw" => set(incompressible(300)),
-        "compressible" => set((0..50_000u32).map(|i| (i % 251) as u8).collect()),
-        "binary" => set(b"\x00\r\n\xff binary \x00".to_vec()),
-        "empty" => set(Vec::new()),
-        "hll-sparse" => vec![with_key("PFADD", key, (0..10).map(|i| format!("e{i}")))],
-        "hll-dense" => vec![with_key("PFADD", key, (0..3000).map(|i| format!("e{i}")))],
-        "list-small" => {
-            let items = ["1", "-2", "three", "12345678901", &"x".repeat(30)];
-            vec![with_key("RPUSH", key, texts(&items))]
-        }
-        // About 30 KB: several quicklist nodes.
-        "list-big" => vec![with_key(
-            "RPUSH",
-            key,
-            (0..3000).map(|i| format!("item-{i}")),
-        )],
-        "list-ints" => vec![with_key("RPUSH", key, (0..400i64).map(|i| i * 1000 - 7))],
-        "hash-small" => {
-            let fields = ["a", "1", "b", &"x".repeat(30), "c", "-5"];
-            vec![with_key("HSET", key, texts(&fields))]
-        }
-        "hash-big" => {
-            let fields = (0..600).flat_map(|i| [format!("f{i}"), format!("v{i}")]);
-            vec![with_key("HSET", key, fields)]
-        }
-        // One value over hash-max-listpack-value (64) makes even a small hash a hashtable.
-        "hash-long-value" => vec![with_key(
-            "HSET",
-            key,
-            texts(&["f", &"v".repeat(100), "g", "1"]),
-        )],
-        "set-ints" => vec![with_key(
-            "SADD",
-            key,
-            texts(&["1", "-70000", "5", "2147483648"]),
-        )],
-        // Over set-max-intset-entries (512): a hashtable of integers.
-        "set-big-ints" => vec![with_key("SADD", key, 0..1000)],
-        "set-strings" => vec![with_key("SADD", key, texts(&["a", "b", "7"]))],
-        "set-big" => vec![with_key("SADD", key, (0..600).map(|i| format!("m{i}")))],
-        "zset-small" => {
-            let pairs = [
-                "1", "a", "-0", "b", "inf", "c", "-inf", "d", "1e-300", "e", "0.1", "f", "1e20",
-                "g",
-            ];
-            vec![with_key("ZADD", key, texts(&pairs))]
-        }
-        "zset-big" => {
-            let special = texts(&["-0", "zero", "inf", "top", "-inf", "bottom"]);
-            let pairs = (0..300).flat_map(|i| [format!("{}", f64::from(i) / 7.0), format!("m{i}")]);
-            vec![with_key("ZADD", key, pairs.chain(special))]
-        }
-        "stream" => stream_commands(key),
-        // A stream whose only group has seen nothing, and whose entries were all deleted.
-        "stream-empty-group" => vec![
-            with_key("XADD", key, ["5-1", "f", "v"]),
-            with_key("XDEL", key, ["5-1"]),
-            with_key("XGROUP", b"CREATE", [key, b"g", b"$"]),
-        ],
-        other => panic!("no such kind {other}"),
-    }
-}
-
-/// A stream with a deleted entry and two consumer groups: `readers`, whose consumers alice and
-/// bob have entries pending (one of alice's acknowledged, one read twice), and `idle`, with
-/// nothing delivered and one consumer.
-fn stream_commands(key: &[u8]) -> Vec<redis::Cmd> {
-    let mut commands: Vec<redis::Cmd> = (0..20)
-        .map(|i| {
-            // Entries 10.. have other field names than the stream's first entry.
-            let field = if i < 10 { "field" } else { "other" };
-            with_key(
-                "XADD",
-                key,
-                [
-                    format!("1000-{i}"),
-                    field.into(),
-                    format!("value{i}"),
-                    "n".into(),
-                    i.to_string(),
-                ],
-            )
-        })
-        .collect();
-    commands.push(with_key("XDEL", key, ["1000-5"]));
-    commands.push(with_key("XGROUP", b"CREATE", [key, b"readers", b"0"]));
-    for (consumer, count, from) in [("alice", "6", ">"), ("bob", "3", ">"), ("alice", "2", "0")] {
-        let mut read = redis::cmd("XREADGROUP");
-        read.arg("GROUP")
-            .arg("readers")
-            .arg(consumer)
-            .arg("COUNT")
-            .arg(count);
-        read.arg("STREAMS").arg(key).arg(from);
-        commands.push(read);
-    }
-    commands.push(with_key("XACK", key, ["readers", "1000-0"]));
-    commands.push(with_key("XGROUP", b"CREATE", [key, b"idle", b"$"]));
-    commands.push(with_key(
-        "XGROUP",
-        b"CREATECONSUMER",
-        [key, b"idle", b"carol"],
-    ));
-    commands
-}
 
 /// Fills a server with a key of every kind in [`KINDS`] on each shard core, binary key names,
 /// expiries on the [`VOLATILE`] kinds, and small strings over many slots.

@@ -149,6 +149,23 @@ impl Net {
         }
     }
 
+    /// Closes every link of `node` (down), as its sockets would close.
+    fn cut_off(&mut self, node: usize) {
+        let wires: Vec<_> = self
+            .wires
+            .keys()
+            .copied()
+            .filter(|(n, _)| *n == node)
+            .collect();
+        for (node, link) in wires {
+            if let Some((peer, peer_link)) = self.wires.remove(&(node, link)) {
+                self.wires.remove(&(peer, peer_link));
+                let now = self.now_ms;
+                self.nodes[peer].link_closed(peer_link, now);
+            }
+        }
+    }
+
     fn flags_of(&self, on: usize, about: usize) -> u16 {
         self.nodes[on].nodes[&self.id(about)].flags
     }
@@ -195,15 +212,7 @@ fn meet_and_gossip_make_every_node_known_to_every_other() {
 fn a_silent_master_becomes_pfail_then_fail_with_a_majority() {
     let mut net = three_masters();
     net.down[2] = true;
-    // Links to the dead node close, as a socket would.
-    let wires: Vec<_> = net.wires.keys().copied().filter(|(n, _)| *n == 2).collect();
-    for (node, link) in wires {
-        if let Some((peer, peer_link)) = net.wires.remove(&(node, link)) {
-            net.wires.remove(&(peer, peer_link));
-            let now = net.now_ms;
-            net.nodes[peer].link_closed(peer_link, now);
-        }
-    }
+    net.cut_off(2);
     net.run_for(TIMEOUT_MS * 4);
     for node in 0..2 {
         assert!(
@@ -360,14 +369,7 @@ fn a_master_votes_once_per_epoch_for_a_replica_of_a_failed_master() {
     // The master fails: a vote, once for this epoch, and none for the master's slots to a
     // request whose config epoch is older than the owner's.
     net.down[2] = true;
-    let wires: Vec<_> = net.wires.keys().copied().filter(|(n, _)| *n == 2).collect();
-    for (node, link) in wires {
-        if let Some((peer, peer_link)) = net.wires.remove(&(node, link)) {
-            net.wires.remove(&(peer, peer_link));
-            let now = net.now_ms;
-            net.nodes[peer].link_closed(peer_link, now);
-        }
-    }
+    net.cut_off(2);
     net.run_for(TIMEOUT_MS * 4);
     assert!(net.flags_of(0, 2) & flags::FAIL != 0);
     let now = net.now_ms;

@@ -363,6 +363,11 @@ enum ReplicaState {
     WaitCut(u64),
     /// The cut is made; the stream since is kept until the file is sent.
     WaitRdb(u64, Vec<u8>),
+    /// A streamed snapshot is sent whole; the stream since is kept until
+    /// the replica's first REPLCONF ACK, as Redis does: a replica reading
+    /// an `$EOF:` payload knows its end only when the mark ends a read, so
+    /// nothing may follow the mark before it answers.
+    WaitAck(Vec<u8>),
     Online,
 }
 
@@ -398,6 +403,14 @@ struct PendingBarrier {
     id: u64,
     action: Option<Action>,
     seen: Vec<bool>,
+}
+
+/// How a sync's snapshot ended.
+enum SnapshotEnd {
+    /// Written to this file (None: the save failed).
+    File(Option<(Arc<std::fs::File>, u64)>),
+    /// Streamed whole (true) or not.
+    Streamed(bool),
 }
 
 struct Sync {
@@ -463,7 +476,7 @@ impl Hub {
             let waiting = match replica.state {
                 ReplicaState::WaitCut(_) => true,
                 ReplicaState::WaitRdb(..) => replica.eof_mark.is_none(),
-                ReplicaState::Online => false,
+                ReplicaState::WaitAck(_) | ReplicaState::Online => false,
             };
             if waiting {
                 replica.send(Bytes::from_static(b"\n"));
@@ -507,7 +520,7 @@ impl Hub {
                 self.complete_barriers();
             }
             Msg::Attach(attach) => self.attach(attach),
-            Msg::RdbReady { id, file } => self.rdb_ready(id, file),
+            Msg::RdbReady { id, file } => self.snapshot_done(id, SnapshotEnd::File(file)),
             Msg::RdbBytes { id, bytes } => {
                 for replica in &self.replicas {
                     if matches!(replica.state, ReplicaState::WaitRdb(sync, _) if sync == id)
@@ -517,11 +530,16 @@ impl Hub {
                     }
                 }
             }
-            Msg::RdbEnd { id, ok } => self.rdb_sent(id, ok),
+            Msg::RdbEnd { id, ok } => self.snapshot_done(id, SnapshotEnd::Streamed(ok)),
             Msg::Ack { replica, offset } => {
                 if let Some(r) = self.replicas.iter_mut().find(|r| r.id == replica) {
                     r.info.ack_offset = offset;
                     r.info.ack_at = Instant::now();
+                    if let ReplicaState::WaitAck(pending) = &mut r.state {
+                        let pending = std::mem::take(pending);
+                        r.send(Bytes::from(pending));
+                        r.state = ReplicaState::Online;
+                    }
                 }
             }
             Msg::Gone { replica } => self.drop_replica(replica),
@@ -599,7 +617,10 @@ impl Hub {
         }
     }
 
-    fn rdb_ready(&mut self, id: u64, file: Option<(Arc<std::fs::File>, u64)>) {
+    /// A sync's snapshot is written (its file) or streamed (diskless), or
+    /// failed: its replicas get the file, or the streamed snapshot's end
+    /// mark, then the stream kept since the cut.
+    fn snapshot_done(&mut self, id: u64, snapshot: SnapshotEnd) {
         if self.sync.as_ref().is_some_and(|s| s.id == id) {
             self.sync = None;
         }
@@ -614,61 +635,38 @@ impl Hub {
                 }
                 _ => continue,
             };
-            match &file {
-                Some((file, len)) => {
+            let next = match &snapshot {
+                SnapshotEnd::File(Some((file, len))) => {
                     let _ = replica.out.send(Out::File(file.clone(), *len));
                     replica.send(Bytes::from(waiting));
-                    replica.state = ReplicaState::Online;
-                    replica.info.state = "online";
-                    replica.info.ack_at = Instant::now();
-                    crate::notice!(
-                        "Synchronization with replica {}:{} succeeded",
-                        replica.info.ip,
-                        replica.info.port
-                    );
+                    ReplicaState::Online
                 }
-                None => failed.push(replica.id),
-            }
-        }
-        for id in failed {
-            crate::warning!("SYNC failed. BGSAVE child returned an error");
-            self.drop_replica(id);
-        }
-    }
-
-    /// A diskless sync's snapshot went out whole (or failed): its replicas
-    /// get the end mark and the stream kept since the cut.
-    fn rdb_sent(&mut self, id: u64, ok: bool) {
-        if self.sync.as_ref().is_some_and(|s| s.id == id) {
-            self.sync = None;
-        }
-        let mut failed = Vec::new();
-        for replica in &mut self.replicas {
-            let waiting = match &mut replica.state {
-                ReplicaState::WaitRdb(sync, pending) if *sync == id => std::mem::take(pending),
-                ReplicaState::WaitCut(sync) if *sync == id => {
+                SnapshotEnd::Streamed(true) => match replica.eof_mark.take() {
+                    Some(mark) => {
+                        replica.send(Bytes::from(mark));
+                        ReplicaState::WaitAck(waiting)
+                    }
+                    None => {
+                        failed.push(replica.id);
+                        continue;
+                    }
+                },
+                _ => {
                     failed.push(replica.id);
                     continue;
                 }
-                _ => continue,
             };
-            let Some(mark) = replica.eof_mark.take().filter(|_| ok) else {
-                failed.push(replica.id);
-                continue;
-            };
-            replica.send(Bytes::from(mark));
-            replica.send(Bytes::from(waiting));
-            replica.state = ReplicaState::Online;
+            replica.state = next;
             replica.info.state = "online";
             replica.info.ack_at = Instant::now();
             crate::notice!(
-                "Streamed RDB transfer with replica {}:{} succeeded (socket).",
+                "Synchronization with replica {}:{} succeeded",
                 replica.info.ip,
                 replica.info.port
             );
         }
         for id in failed {
-            crate::warning!("Diskless rdb transfer to a replica failed");
+            crate::warning!("SYNC failed. BGSAVE child returned an error");
             self.drop_replica(id);
         }
     }
@@ -696,7 +694,7 @@ impl Hub {
                         replica.send(shared.clone());
                     }
                 }
-                ReplicaState::WaitRdb(_, pending) => {
+                ReplicaState::WaitRdb(_, pending) | ReplicaState::WaitAck(pending) => {
                     pending.extend_from_slice(bytes);
                     if pending.len() > REPLICA_QUEUE_BYTES_MAX {
                         over.push(replica.id);

@@ -228,7 +228,7 @@ fn stream_contents(entries: &Value, info: &Value, copied: Copied) -> Vec<Vec<u8>
 }
 
 /// A reply's leaves in order, with array brackets, as byte strings.
-fn flatten(value: &Value, out: &mut Vec<Vec<u8>>) {
+pub fn flatten(value: &Value, out: &mut Vec<Vec<u8>>) {
     match value {
         Value::BulkString(bytes) => out.push(bytes.clone()),
         Value::SimpleString(text) => out.push(text.clone().into_bytes()),

@@ -16,6 +16,7 @@
 
 pub mod cluster;
 pub mod dataset;
+pub mod every_type;
 
 use std::collections::HashMap;
 use std::fs;
