@@ -1560,6 +1560,30 @@ fn min_replicas_to_write_refuses_writes_without_a_good_replica() {
         raw.call(&["EXEC"]),
         "-EXECABORT Transaction discarded because of previous errors.\r\n"
     );
+    // A script fails at its first write; one with flags and no `no-writes` does not run.
+    let in_script = raw.call(&["EVAL", "return redis.call('set', KEYS[1], 1)", "1", "k"]);
+    assert!(
+        in_script.starts_with(&format!("-{NOREPLICAS} script: ")),
+        "{in_script}"
+    );
+    assert_eq!(
+        raw.call(&[
+            "EVAL",
+            "#!lua\nreturn redis.call('set', KEYS[1], 1)",
+            "1",
+            "k"
+        ]),
+        format!("-{NOREPLICAS}\r\n")
+    );
+    assert_eq!(
+        raw.call(&[
+            "EVAL",
+            "#!lua flags=no-writes\nreturn redis.call('get', KEYS[1])",
+            "1",
+            "k"
+        ]),
+        "$-1\r\n"
+    );
     let mut conn = master.client();
     assert_eq!(
         info(&mut conn, "replication")

@@ -402,18 +402,9 @@ impl Conn {
     /// replicas acknowledged within `min-replicas-max-lag` seconds, as in
     /// Redis's checkGoodReplicasStatus.
     fn lacks_good_replicas(&self, spec: &CommandSpec) -> bool {
-        let (wanted, max_lag) = {
-            let db = self.core.db.borrow();
-            (
-                db.config.min_replicas_to_write,
-                db.config.min_replicas_max_lag,
-            )
-        };
-        if wanted == 0 || max_lag == 0 || spec.name == "ping" {
-            return false;
-        }
-        self.refused_after_failed_save(spec)
-            && (self.core.shared.replication.good_replicas(max_lag) as u64) < wanted
+        spec.name != "ping"
+            && self.core.too_few_good_replicas()
+            && self.refused_after_failed_save(spec)
     }
 
     /// Runs one command.

@@ -157,6 +157,22 @@ impl Core {
 
     /// A full sync's snapshot: a background save whose cut is barrier
     /// `id`; the hub sends the file to the replicas waiting on it.
+    /// `min-replicas-to-write` is set and fewer online replicas
+    /// acknowledged within `min-replicas-max-lag` seconds (Redis's
+    /// checkGoodReplicasStatus failing).
+    pub(super) fn too_few_good_replicas(&self) -> bool {
+        let (wanted, max_lag) = {
+            let db = self.db.borrow();
+            (
+                db.config.min_replicas_to_write,
+                db.config.min_replicas_max_lag,
+            )
+        };
+        wanted > 0
+            && max_lag > 0
+            && (self.shared.replication.good_replicas(max_lag) as u64) < wanted
+    }
+
     async fn snapshot_for_replicas(&self, id: u64, diskless: bool) {
         let replication = &self.shared.replication;
         while !replication.try_begin_barrier() {

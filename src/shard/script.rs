@@ -391,6 +391,9 @@ impl Core {
                     "ERR Can not execute a script with write flag using *_ro command.",
                 );
             }
+            if !flags.no_writes && self.too_few_good_replicas() {
+                return Reply::error(crate::replication::NOREPLICAS);
+            }
             // A script with flags and neither allow-oom nor no-writes makes
             // EVAL a deny-oom command: Redis refuses it before it runs.
             if oom && !flags.allow_oom && !flags.no_writes {
@@ -477,6 +480,11 @@ impl Core {
         let allow_oom = !run.flags.compat && run.flags.allow_oom;
         if !allow_oom && run.oom_at_start && !run.dirty && flags.contains(&"denyoom") {
             return Err("-OOM command not allowed when used memory > 'maxmemory'.".into());
+        }
+        // Before the script's first write only: a script that changed
+        // the dataset is not failed halfway (scriptVerifyWriteCommandAllow).
+        if write && !run.dirty && self.too_few_good_replicas() {
+            return Err(format!("-{}", crate::replication::NOREPLICAS));
         }
         if write {
             run.dirty = true;
