@@ -1618,3 +1618,56 @@ fn min_replicas_to_write_refuses_writes_without_a_good_replica() {
     assert_eq!(raw.call(&["DEL", "k"]), ":1\r\n");
     assert!(!info(&mut conn, "replication").contains_key("min_slaves_good_slaves"));
 }
+
+// ---------------------------------------------------------------------------------------------
+// 8. client-output-buffer-limit's replica class.
+
+/// A replica that stops reading is dropped once its output passes
+/// `client-output-buffer-limit replica <hard>`; the master goes on serving.
+#[test]
+fn a_replica_that_stops_reading_is_dropped_at_its_output_limit() {
+    let master = start_master();
+    let mut conn = master.client();
+    let () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("client-output-buffer-limit")
+        .arg("replica 1mb 0 0")
+        .query(&mut conn)
+        .expect("CONFIG SET client-output-buffer-limit");
+    // A replica by hand: PSYNC, then nothing read.
+    let mut stalled = RawConn::new(master.raw());
+    stalled.send_cmd(&[b"REPLCONF", b"listening-port", b"1"]);
+    assert_eq!(
+        show(&stalled.read_frame().expect("REPLCONF reply")),
+        "+OK\r\n"
+    );
+    stalled.send_cmd(&[b"PSYNC", b"?", b"-1"]);
+    let attached = eventually(SYNC_WAIT, || {
+        info_number(&mut conn, "replication", "connected_slaves") == 1
+    });
+    assert!(attached, "the stalled replica never attached");
+    // 1 MB of SETs a round, 32 rounds at most: far under the default 256 MB, far over 1 MB
+    // and what the sockets' buffers hold.
+    let value = "x".repeat(10_000);
+    let mut rounds = 0;
+    let dropped = eventually(SYNC_WAIT, || {
+        if rounds == 32 {
+            return false;
+        }
+        rounds += 1;
+        let mut pipe = redis::pipe();
+        for i in 0..100 {
+            pipe.cmd("SET").arg(format!("big:{i}")).arg(&value).ignore();
+        }
+        let () = pipe.query(&mut conn).expect("SETs");
+        thread::sleep(Duration::from_millis(20));
+        info_number(&mut conn, "replication", "connected_slaves") == 0
+    });
+    assert!(
+        dropped,
+        "a replica reading nothing is still attached after {rounds} MB: {:?}",
+        info(&mut conn, "replication")
+    );
+    let pong: String = redis::cmd("PING").query(&mut conn).expect("PING");
+    assert_eq!(pong, "PONG");
+}

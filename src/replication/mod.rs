@@ -35,12 +35,8 @@ pub use crate::command::propagate::encode_command;
 /// A write refused by `min-replicas-to-write`.
 pub const NOREPLICAS: &str = "NOREPLICAS Not enough good replicas to write.";
 
-/// What a replica's output may queue before it is dropped (Redis's
-/// `client-output-buffer-limit replica 256mb`).
-const REPLICA_QUEUE_BYTES_MAX: usize = 256 * 1024 * 1024;
-
-/// Seconds between the PINGs the master sends down the stream
-/// (`repl-ping-replica-period`).
+/// Seconds between the PINGs the master sends down the stream, until a
+/// replica brings `repl-ping-replica-period`.
 const PING_PERIOD: Duration = Duration::from_secs(10);
 
 /// The master side's state that cores and commands share.
@@ -111,6 +107,10 @@ pub struct Attach {
     /// `repl-diskless-sync`: a full sync streams the snapshot to eof
     /// replicas instead of writing `dbfilename` first.
     pub diskless: bool,
+    /// `client-output-buffer-limit`'s replica class, as it is now.
+    pub output_limit: crate::config::OutputLimit,
+    /// `repl-ping-replica-period`, as it is now.
+    pub ping_period: Duration,
     pub outcome: flume::Sender<Outcome>,
 }
 
@@ -196,6 +196,7 @@ impl Replication {
             next_replica: 0,
             sync: None,
             last_ping: Instant::now(),
+            ping_period: PING_PERIOD,
         };
         let started = std::thread::Builder::new()
             .name("repl-hub".into())
@@ -382,11 +383,30 @@ struct Replica {
     eof: bool,
     /// In a diskless sync: the 40 bytes that end its snapshot.
     eof_mark: Option<String>,
+    limit: crate::config::OutputLimit,
+    /// Since when its output has been over the soft limit.
+    soft_since: Option<Instant>,
     info: ReplicaInfo,
     stream: TcpStream,
 }
 
 impl Replica {
+    /// Whether `queued` output bytes pass the hard limit, or the soft one
+    /// for longer than its seconds (checkClientOutputBufferLimits).
+    fn over_limit(&mut self, queued: usize) -> bool {
+        let queued = queued as u64;
+        let limit = self.limit;
+        if limit.hard > 0 && queued > limit.hard {
+            return true;
+        }
+        if limit.soft > 0 && queued > limit.soft {
+            let since = *self.soft_since.get_or_insert_with(Instant::now);
+            return since.elapsed().as_secs() > limit.soft_seconds;
+        }
+        self.soft_since = None;
+        false
+    }
+
     /// Queues bytes for the writer, counted against the output limit.
     fn send(&self, bytes: Bytes) {
         self.queued.fetch_add(bytes.len(), Ordering::Relaxed);
@@ -436,6 +456,8 @@ struct Hub {
     next_replica: u64,
     sync: Option<Sync>,
     last_ping: Instant,
+    /// `repl-ping-replica-period`, as the last replica to attach found it.
+    ping_period: Duration,
 }
 
 impl Hub {
@@ -463,7 +485,7 @@ impl Hub {
         if self.replicas.is_empty() {
             return;
         }
-        if self.last_ping.elapsed() >= PING_PERIOD {
+        if self.last_ping.elapsed() >= self.ping_period {
             self.last_ping = Instant::now();
             let mut ping = Vec::new();
             encode_command(&["PING"], &mut ping);
@@ -686,9 +708,8 @@ impl Hub {
         for replica in &mut self.replicas {
             match &mut replica.state {
                 ReplicaState::Online => {
-                    if replica.queued.load(Ordering::Relaxed) + bytes.len()
-                        > REPLICA_QUEUE_BYTES_MAX
-                    {
+                    let queued = replica.queued.load(Ordering::Relaxed) + bytes.len();
+                    if replica.over_limit(queued) {
                         over.push(replica.id);
                     } else {
                         replica.send(shared.clone());
@@ -696,7 +717,8 @@ impl Hub {
                 }
                 ReplicaState::WaitRdb(_, pending) | ReplicaState::WaitAck(pending) => {
                     pending.extend_from_slice(bytes);
-                    if pending.len() > REPLICA_QUEUE_BYTES_MAX {
+                    let queued = pending.len();
+                    if replica.over_limit(queued) {
                         over.push(replica.id);
                     }
                 }
@@ -730,8 +752,11 @@ impl Hub {
             backlog_size,
             eof,
             diskless,
+            output_limit,
+            ping_period,
             outcome,
         } = attach;
+        self.ping_period = ping_period;
         let _ = stream.set_nonblocking(false);
         let (writer, reader) = match (stream.try_clone(), stream.try_clone()) {
             (Ok(writer), Ok(reader)) => (writer, reader),
@@ -760,6 +785,8 @@ impl Hub {
             old_sync: psync.is_none(),
             eof,
             eof_mark: None,
+            limit: output_limit,
+            soft_since: None,
             info: ReplicaInfo {
                 ip,
                 port,

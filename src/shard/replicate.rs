@@ -316,8 +316,9 @@ pub(super) async fn hand_over(
     // SAFETY: `duplicate` is a fresh descriptor owned by nothing else.
     let stream = unsafe { std::net::TcpStream::from_raw_fd(duplicate) };
     let (outcome_tx, outcome) = flume::bounded(1);
-    let (backlog_size, diskless) = {
-        let inert = &core.db.borrow().config.inert;
+    let (backlog_size, diskless, output_limit, ping_period) = {
+        let config = &core.db.borrow().config;
+        let inert = &config.inert;
         let backlog_size = inert
             .get("repl-backlog-size")
             .and_then(|size| crate::config::parse_memory(size))
@@ -327,7 +328,16 @@ pub(super) async fn hand_over(
         let diskless = inert
             .get("repl-diskless-sync")
             .is_none_or(|value| value == "yes");
-        (backlog_size, diskless)
+        let ping_period = inert
+            .get("repl-ping-replica-period")
+            .and_then(|seconds| seconds.parse().ok())
+            .unwrap_or(10);
+        (
+            backlog_size,
+            diskless,
+            config.output_limit("slave"),
+            Duration::from_secs(ping_period),
+        )
     };
     core.shared.replication.attach(Attach {
         stream,
@@ -337,6 +347,8 @@ pub(super) async fn hand_over(
         backlog_size,
         eof: conf.eof,
         diskless,
+        output_limit,
+        ping_period,
         outcome: outcome_tx,
     });
     if let Ok(Outcome::Snapshot(id, diskless)) = outcome.recv_async().await {
