@@ -290,10 +290,11 @@ pub fn set(
         _ => get(config, key, default),
     };
     let value = kind.parse(args, &current)?;
-    let number = value.parse::<u64>().unwrap_or(0);
+    // Mirrored for the write path (`Config::min_replicas_to_write`).
+    let number = || value.parse::<u64>().unwrap_or(0);
     match key {
-        "min-replicas-to-write" => config.min_replicas_to_write = number,
-        "min-replicas-max-lag" => config.min_replicas_max_lag = number,
+        "min-replicas-to-write" => config.min_replicas_to_write = number(),
+        "min-replicas-max-lag" => config.min_replicas_max_lag = number(),
         _ => {}
     }
     if value == default {

@@ -420,14 +420,7 @@ impl Conn {
                 line("# Replication".into());
                 line("role:master".into());
                 line(format!("connected_slaves:{}", published.replicas.len()));
-                let (wanted, max_lag) = {
-                    let db = self.core.db.borrow();
-                    (
-                        db.config.min_replicas_to_write,
-                        db.config.min_replicas_max_lag,
-                    )
-                };
-                if wanted > 0 && max_lag > 0 {
+                if let Some((_, max_lag)) = self.core.min_replicas() {
                     line(format!(
                         "min_slaves_good_slaves:{}",
                         replication.good_replicas(max_lag)

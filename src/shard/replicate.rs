@@ -161,16 +161,17 @@ impl Core {
     /// acknowledged within `min-replicas-max-lag` seconds (Redis's
     /// checkGoodReplicasStatus failing).
     pub(super) fn too_few_good_replicas(&self) -> bool {
-        let (wanted, max_lag) = {
-            let db = self.db.borrow();
-            (
-                db.config.min_replicas_to_write,
-                db.config.min_replicas_max_lag,
-            )
-        };
-        wanted > 0
-            && max_lag > 0
-            && (self.shared.replication.good_replicas(max_lag) as u64) < wanted
+        self.min_replicas().is_some_and(|(wanted, max_lag)| {
+            (self.shared.replication.good_replicas(max_lag) as u64) < wanted
+        })
+    }
+
+    /// `min-replicas-to-write` and `min-replicas-max-lag` when both are
+    /// set (the check is on).
+    pub(super) fn min_replicas(&self) -> Option<(u64, u64)> {
+        let config = &self.db.borrow().config;
+        let (wanted, max_lag) = (config.min_replicas_to_write, config.min_replicas_max_lag);
+        (wanted > 0 && max_lag > 0).then_some((wanted, max_lag))
     }
 
     async fn snapshot_for_replicas(&self, id: u64, diskless: bool) {
