@@ -54,6 +54,10 @@ fn load_config() -> Result<Config, String> {
                 .map_err(|reason| format!("Bad value for --{}: {reason}", spec.name))?;
         }
     }
+    if config.cluster_enabled && !slotcore::config::inert::get(&config, "replicaof", "").is_empty()
+    {
+        return Err("replicaof directive not allowed in cluster mode".into());
+    }
     Ok(config)
 }
 

@@ -914,6 +914,104 @@ fn redis_server_replica_of_a_slotcore_master_takes_over_when_it_fails() {
     }
 }
 
+/// A slotcore node added with `redis-cli --cluster add-node --cluster-slave` replicates its
+/// slotcore master for real: CLUSTER REPLICATE points its replication link at the master, the
+/// keys written through a cluster client reach it, its ROLE and INFO say so, a client that sent
+/// READONLY reads them there, and a write is redirected to the master.
+#[test]
+fn slotcore_replica_of_a_slotcore_master_holds_its_keys() {
+    let mut cluster = Cluster::create_new(3, 0);
+    let master = 0;
+    let master_port = cluster.node(master).port;
+    let master_id = cluster.node(master).id();
+    let replica = cluster.add_node(Kind::Slotcore);
+    let replica_addr = cluster.node(replica).addr();
+    let seed = cluster.node(1).addr();
+    let (status, stdout, stderr) = run_tool(
+        "redis-cli",
+        &[
+            "--cluster",
+            "add-node",
+            &replica_addr,
+            &seed,
+            "--cluster-slave",
+            "--cluster-master-id",
+            &master_id,
+        ],
+        TOOL_TIMEOUT,
+    );
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "redis-cli --cluster add-node --cluster-slave failed ({status:?}):\n{stdout}\n{stderr}"
+    );
+    let linked = common::eventually(CONVERGE_WAIT, || {
+        cluster
+            .node(replica)
+            .query_text(&["INFO", "replication"])
+            .is_ok_and(|info| {
+                info.contains("master_link_status:up")
+                    && info.contains(&format!("master_port:{master_port}"))
+            })
+    });
+    assert!(
+        linked,
+        "the slotcore replica never linked to its master: {:?}\n{}",
+        cluster.node(replica).query_text(&["INFO", "replication"]),
+        cluster.node(replica).log()
+    );
+
+    let keys = 1000;
+    let mut con = cluster.cluster_client();
+    for i in 0..keys {
+        let _: () = con.set(format!("key:{i}"), i).expect("SET");
+    }
+    drop(con);
+    let dbsize =
+        |node: &Node| -> i64 { redis::cmd("DBSIZE").query(&mut node.client()).unwrap_or(-1) };
+    let master_keys = dbsize(cluster.node(master));
+    assert!(master_keys > 0, "the master holds keys");
+    let caught_up = common::eventually(CONVERGE_WAIT, || {
+        dbsize(cluster.node(replica)) == master_keys
+    });
+    assert!(
+        caught_up,
+        "the replica holds {} keys, its master {master_keys}",
+        dbsize(cluster.node(replica))
+    );
+    assert_check_clean(cluster.node(1));
+
+    // Every key of the master's slots, read on the replica after READONLY.
+    let port = cluster.node(replica).port;
+    let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to the replica");
+    let mut raw = RawConn::new(stream);
+    assert_eq!(call_raw(&mut raw, &["READONLY"]), "+OK\r\n");
+    let mut read = 0;
+    for i in 0..keys {
+        let key = format!("key:{i}");
+        let slot = key_slot(key.as_bytes());
+        if slot > 5460 {
+            continue;
+        }
+        assert_eq!(
+            call_raw(&mut raw, &["GET", &key]),
+            format!("${}\r\n{i}\r\n", i.to_string().len()),
+            "GET {key} on the replica after READONLY"
+        );
+        read += 1;
+    }
+    assert_eq!(read, master_keys, "keys read on the replica");
+    let moved = call_raw(&mut raw, &["SET", "key:0", "x"]);
+    assert!(
+        moved.starts_with("-MOVED ") && moved.ends_with(&format!(":{master_port}\r\n")),
+        "SET on the replica: {moved:?}"
+    );
+    let role = call_raw(&mut raw, &["ROLE"]);
+    assert!(
+        role.starts_with("*5\r\n$5\r\nslave\r\n") && role.contains("connected"),
+        "ROLE on the replica: {role:?}"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // 6. A mixed cluster: two slotcore nodes and one redis-server 7.0.
 

@@ -369,11 +369,24 @@ fn redis_own_config_file_loads_and_rewrites() {
         .contains("have no effect here: replica-priority\n"));
 }
 
-/// Directives that would promise what slotcore does not do stop startup with the reason.
+/// Directives that would promise what slotcore does not do stop startup with the reason, and
+/// so does `replicaof` where Redis refuses it: a bad port, or cluster mode (where CLUSTER
+/// REPLICATE names the master).
 #[test]
-fn replication_and_tls_directives_are_refused() {
-    let output = assert_refuses_to_start(&strings(&["--replicaof", "127.0.0.1", "6379"]));
-    assert!(output.contains("replication is not supported"), "{output}");
+fn bad_replicaof_and_tls_directives_are_refused() {
+    let output = assert_refuses_to_start(&strings(&["--replicaof", "127.0.0.1", "70000"]));
+    assert!(output.contains("Invalid master port"), "{output}");
+    let output = assert_refuses_to_start(&strings(&[
+        "--cluster-enabled",
+        "yes",
+        "--replicaof",
+        "127.0.0.1",
+        "6379",
+    ]));
+    assert!(
+        output.contains("replicaof directive not allowed in cluster mode"),
+        "{output}"
+    );
     let output = assert_refuses_to_start(&strings(&["--tls-port", "6380"]));
     assert!(output.contains("TLS is not supported"), "{output}");
 }

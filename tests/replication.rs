@@ -45,6 +45,13 @@ fn start_replica(master: &Server) -> Server {
     RedisServer::start_with(&["--replicaof", "127.0.0.1", &port])
 }
 
+/// A slotcore replica of `master` (2 shard cores; redis-server with
+/// `SLOTCORE_TEST_TARGET=redis`).
+fn start_slotcore_replica(master: &Server) -> Server {
+    let port = master.port().to_string();
+    Server::start(&["--save", "", "--replicaof", "127.0.0.1", &port])
+}
+
 fn try_info(conn: &mut Connection, section: &str) -> redis::RedisResult<HashMap<String, String>> {
     let text: String = redis::cmd("INFO").arg(section).query(conn)?;
     Ok(text
@@ -1028,7 +1035,25 @@ fn expire_on_the_master(master: &Server, replica: &Server, conn: &mut Connection
 /// each part the replica's keyspace is the master's.
 #[test]
 fn command_stream_keeps_the_replica_identical() {
-    let master = start_master();
+    command_stream_keeps_identical(start_master(), start_replica);
+}
+
+/// The same battery with slotcore as the replica: its master link applies every command Redis
+/// propagates on the core that owns each key, in the master's order.
+#[test]
+fn a_slotcore_replica_follows_the_command_stream() {
+    command_stream_keeps_identical(start_master(), start_slotcore_replica);
+}
+
+/// And a slotcore replica of a real redis-server master, whose snapshot is a disk-based
+/// `$<length>` payload (`repl-diskless-sync no`).
+#[test]
+fn a_slotcore_replica_follows_a_redis_server_master() {
+    let master = RedisServer::start_with(&["--repl-diskless-sync", "no"]);
+    command_stream_keeps_identical(master, start_slotcore_replica);
+}
+
+fn command_stream_keeps_identical(master: Server, start_replica: fn(&Server) -> Server) {
     let replica = start_replica(&master);
     wait_in_sync(&master, &replica, "an empty master");
     let mut conn = master.client();
@@ -1077,6 +1102,17 @@ fn log_count(replica: &Server, needle: &str) -> usize {
 /// never loads a snapshot again, and the writes made meanwhile and after reach it.
 #[test]
 fn dropped_link_resumes_with_a_partial_resync() {
+    dropped_link_resumes_with(start_replica);
+}
+
+/// The same with slotcore as the replica: `CLIENT KILL TYPE master` drops its link, and its
+/// PSYNC with the master's id and offset gets +CONTINUE.
+#[test]
+fn a_slotcore_replica_resumes_with_a_partial_resync() {
+    dropped_link_resumes_with(start_slotcore_replica);
+}
+
+fn dropped_link_resumes_with(start_replica: fn(&Server) -> Server) {
     let master = start_master();
     let mut conn = master.client();
     for key in spread_keys("first", 32) {
@@ -1670,4 +1706,115 @@ fn a_replica_that_stops_reading_is_dropped_at_its_output_limit() {
     );
     let pong: String = redis::cmd("PING").query(&mut conn).expect("PING");
     assert_eq!(pong, "PONG");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 6. slotcore as a replica: what its clients see.
+
+/// A replica refuses its clients' writes with Redis's READONLY error and answers ROLE and INFO
+/// as a replica; REPLICAOF checks its port and knows the master it already follows; REPLICAOF
+/// NO ONE makes it a master that takes writes, and once it took one, following the master again
+/// is a full resync that drops that write. Runs against slotcore as the replica (redis-server
+/// with `SLOTCORE_TEST_TARGET=redis`).
+#[test]
+fn a_replica_refuses_writes_until_replicaof_no_one() {
+    let master = start_master();
+    let mut conn = master.client();
+    for key in spread_keys("kept", 8) {
+        expect(&mut conn, &["SET", &key, "1"], Value::Okay);
+    }
+    let replica = start_slotcore_replica(&master);
+    assert_replica_matches(
+        &master,
+        &replica,
+        Copied::BySnapshot,
+        "after the first sync",
+    );
+    let mut to_replica = replica.client();
+    let port = master.port().to_string();
+
+    let mut raw = RawConn::new(replica.raw());
+    assert_eq!(
+        raw.call(&["SET", "x", "1"]),
+        "-READONLY You can't write against a read only replica.\r\n",
+        "SET on a replica"
+    );
+    let role: Value = redis::cmd("ROLE").query(&mut to_replica).unwrap();
+    let Value::Array(fields) = &role else {
+        panic!("the replica's ROLE: {role:?}");
+    };
+    assert_eq!(fields.len(), 5, "ROLE {role:?}");
+    assert_eq!(fields[0], bulk("slave"), "ROLE {role:?}");
+    assert_eq!(fields[1], bulk("127.0.0.1"), "ROLE {role:?}");
+    assert_eq!(fields[2], int(master.port() as i64), "ROLE {role:?}");
+    assert_eq!(fields[3], bulk("connected"), "ROLE {role:?}");
+    let replication = info(&mut to_replica, "replication");
+    for (field, value) in [
+        ("role", "slave"),
+        ("master_host", "127.0.0.1"),
+        ("master_port", port.as_str()),
+        ("master_link_status", "up"),
+        ("master_sync_in_progress", "0"),
+        ("slave_read_only", "1"),
+    ] {
+        assert_eq!(
+            replication.get(field).map(String::as_str),
+            Some(value),
+            "INFO replication {field}: {replication:?}"
+        );
+    }
+    let clients: String = redis::cmd("CLIENT")
+        .arg("LIST")
+        .arg("TYPE")
+        .arg("master")
+        .query(&mut to_replica)
+        .unwrap();
+    assert!(
+        clients.lines().count() == 1 && clients.contains("flags=M"),
+        "CLIENT LIST TYPE master on the replica: {clients}"
+    );
+
+    assert_eq!(
+        raw.call(&["REPLICAOF", "127.0.0.1", "70000"]),
+        "-ERR Invalid master port\r\n",
+        "REPLICAOF with a bad port"
+    );
+    expect(
+        &mut to_replica,
+        &["REPLICAOF", "127.0.0.1", &port],
+        Value::SimpleString("OK Already connected to specified master".into()),
+    );
+
+    expect(&mut to_replica, &["REPLICAOF", "NO", "ONE"], Value::Okay);
+    let role: Value = redis::cmd("ROLE").query(&mut to_replica).unwrap();
+    let Value::Array(fields) = &role else {
+        panic!("ROLE after REPLICAOF NO ONE: {role:?}");
+    };
+    assert_eq!(fields[0], bulk("master"), "ROLE after REPLICAOF NO ONE");
+    expect(&mut to_replica, &["SET", "only-here", "1"], Value::Okay);
+    // Written on the master meanwhile: the next sync must bring it.
+    expect(&mut conn, &["SET", "while-apart", "1"], Value::Okay);
+
+    expect(
+        &mut to_replica,
+        &["REPLICAOF", "127.0.0.1", &port],
+        Value::Okay,
+    );
+    let copied = assert_replica_matches(
+        &master,
+        &replica,
+        Copied::BySnapshot,
+        "after following the master again",
+    );
+    assert!(
+        copied.contains_key(b"while-apart".as_slice())
+            && !copied.contains_key(b"only-here".as_slice()),
+        "keys after following the master again: {:?}",
+        copied.keys().collect::<Vec<_>>()
+    );
+    assert_eq!(
+        info_number(&mut conn, "stats", "sync_full"),
+        2,
+        "sync_full on the master: the replica that took a write of its own resyncs in full"
+    );
 }

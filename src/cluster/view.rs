@@ -40,6 +40,9 @@ pub struct ClusterView {
     pub allow_reads_when_down: bool,
     /// The master's index when this node is a replica.
     pub master: Option<u16>,
+    /// The master's ip and client port when this node is a replica: where
+    /// its replication link connects.
+    pub master_addr: Option<(String, u16)>,
 }
 
 impl ClusterView {
@@ -56,6 +59,7 @@ impl ClusterView {
             state_ok: true,
             allow_reads_when_down: false,
             master: None,
+            master_addr: None,
         }
     }
 

@@ -1444,6 +1444,12 @@ impl ClusterState {
             .replica_of
             .filter(|_| me.has(flags::SLAVE))
             .and_then(|m| index.get(&m).copied());
+        let master_addr = me
+            .replica_of
+            .filter(|_| me.has(flags::SLAVE))
+            .and_then(|m| self.nodes.get(&m))
+            .filter(|m| !m.ip.is_empty() && m.port != 0)
+            .map(|m| (m.ip.clone(), m.port));
         Arc::new(ClusterView {
             enabled: true,
             version: self.view_version,
@@ -1455,6 +1461,7 @@ impl ClusterState {
             state_ok: self.state_ok,
             allow_reads_when_down: self.settings.allow_reads_when_down,
             master,
+            master_addr,
         })
     }
 

@@ -43,6 +43,9 @@ pub enum Kind {
     ShutdownFlags,
     ClientOutputBufferLimit,
     OomScoreAdjValues,
+    /// `replicaof <host> <port>` or `no one` (read at startup, see
+    /// `replication::link`), written `host port` or empty.
+    ReplicaOf,
     /// A directive whose only accepted value is its (empty) default: setting
     /// it would promise something slotcore does not do.
     Refused(&'static str),
@@ -58,6 +61,7 @@ impl Kind {
                 | Kind::ClientOutputBufferLimit
                 | Kind::OomScoreAdjValues
                 | Kind::Refused(_)
+                | Kind::ReplicaOf
         )
     }
 
@@ -133,6 +137,15 @@ impl Kind {
                 }
                 Ok(values.join(" "))
             }
+            Kind::ReplicaOf => match args {
+                // Its value when none is set, written back as is.
+                [] => Ok(String::new()),
+                [empty] if empty.is_empty() => Ok(String::new()),
+                [host, port] => Ok(crate::replication::link::parse_replicaof(host, port)?
+                    .map(|(host, port)| format!("{host} {port}"))
+                    .unwrap_or_default()),
+                _ => Err("wrong number of arguments".into()),
+            },
             // Only the default (`set` passes it as `current`) or nothing.
             Kind::Refused(why) => match args {
                 [] => Ok(current.to_string()),
@@ -470,10 +483,6 @@ pub static INERT: &[ParamSpec] = &[
     inert("tls-ciphersuites", "tls-ciphersuites", true, false, Kind::Str, ""),
     inert("client-output-buffer-limit", "client-output-buffer-limit", true, false, Kind::ClientOutputBufferLimit, CLIENT_OUTPUT_BUFFER_LIMIT_DEFAULT),
     inert("oom-score-adj-values", "oom-score-adj-values", true, false, Kind::OomScoreAdjValues, "0 200 800"),
-    inert("replicaof", "replicaof", false, false, Kind::Refused("replication is not supported: slotcore cannot be a replica"),
-        "",
-    ),
-    inert("slaveof", "replicaof", false, false, Kind::Refused("replication is not supported: slotcore cannot be a replica"),
-        "",
-    ),
+    inert("replicaof", "replicaof", false, false, Kind::ReplicaOf, ""),
+    inert("slaveof", "replicaof", false, false, Kind::ReplicaOf, ""),
 ];

@@ -2,7 +2,7 @@
 //! and CONFIG GET/SET all go through one table of parameters, so a name
 //! means the same thing everywhere and nothing is parsed twice.
 
-mod inert;
+pub mod inert;
 pub mod notify;
 mod params;
 

@@ -32,6 +32,8 @@ use std::time::{Duration, Instant};
 
 pub use crate::command::propagate::encode_command;
 
+pub mod link;
+
 /// A write refused by `min-replicas-to-write`.
 pub const NOREPLICAS: &str = "NOREPLICAS Not enough good replicas to write.";
 

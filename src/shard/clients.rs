@@ -29,6 +29,8 @@ pub struct ClientHandle {
     pub no_evict: Cell<bool>,
     /// In MONITOR mode (flag `O`).
     pub monitor: Cell<bool>,
+    /// A replica's link to its master (flag `M`, type `master`).
+    pub master: Cell<bool>,
     /// Channels, patterns and shard channels subscribed to.
     pub subscriptions: Cell<(usize, usize, usize)>,
     /// Commands queued in MULTI, or -1 outside a transaction.
@@ -64,6 +66,7 @@ impl ClientHandle {
             killed: Cell::new(false),
             no_evict: Cell::new(false),
             monitor: Cell::new(false),
+            master: Cell::new(false),
             subscriptions: Cell::new((0, 0, 0)),
             multi: Cell::new(-1),
             blocked: Cell::new(false),
@@ -81,6 +84,9 @@ impl ClientHandle {
         let mut flags = String::new();
         if self.monitor.get() {
             flags.push('O');
+        }
+        if self.master.get() {
+            flags.push('M');
         }
         if self.is_pubsub() {
             flags.push('P');
@@ -178,7 +184,9 @@ impl ClientFilter {
                 .as_ref()
                 .is_none_or(|a| *a == client.laddr.to_string())
             && self.kind.as_ref().is_none_or(|k| {
-                if client.is_pubsub() {
+                if client.master.get() {
+                    k == "master"
+                } else if client.is_pubsub() {
                     k == "pubsub"
                 } else {
                     k == "normal"

@@ -140,6 +140,20 @@ pub struct Conn {
     /// first WAIT after this client's last write (0 before any write, so
     /// that WAIT counts every replica, as Redis's does then).
     pub(super) write_offset: u64,
+    /// Set on the master client of a replica: the stream it applies.
+    pub(super) master: Option<MasterLink>,
+}
+
+/// A replica's master client: where the stream is (`offset`, the master's
+/// offset of what was applied) and when it last acknowledged it.
+pub(super) struct MasterLink {
+    generation: u64,
+    offset: i64,
+    /// The offset of the command running (what REPLCONF GETACK reports).
+    pub(super) frame_offset: i64,
+    last_io_ms: u64,
+    last_ack_ms: u64,
+    timeout_ms: u64,
 }
 
 /// A command name of at most 7 bytes as one word, its length in the top
@@ -407,6 +421,26 @@ impl Conn {
             && self.refused_after_failed_save(spec)
     }
 
+    /// A client's command on a replica: READONLY for a write (or EXEC of a
+    /// transaction holding one) with `replica-read-only yes`, MASTERDOWN for
+    /// a command without the `stale` flag while the link is down and
+    /// `replica-serve-stale-data no`, in Redis's processCommand's order.
+    fn refused_on_replica(&self, spec: &CommandSpec) -> Option<Reply> {
+        let yes = |name: &str| {
+            crate::config::inert::get(&self.core.db.borrow().config, name, "yes") == "yes"
+        };
+        if spec.name != "ping" && self.refused_after_failed_save(spec) && yes("replica-read-only") {
+            return Some(Reply::error(crate::replication::link::READONLY));
+        }
+        if !self.core.shared.replica.is_up()
+            && !spec.flags.contains(&"stale")
+            && !yes("replica-serve-stale-data")
+        {
+            return Some(Reply::error(crate::replication::link::MASTERDOWN));
+        }
+        None
+    }
+
     /// Runs one command.
     pub async fn dispatch(&mut self, argv: &[Arg<'_>]) {
         let word = name_word(&argv[0]);
@@ -459,7 +493,7 @@ impl Conn {
         } else if !self.handle.last_subcommand.borrow().is_empty() {
             self.handle.last_subcommand.borrow_mut().clear();
         }
-        if self.core.cluster_enabled {
+        if self.core.cluster_enabled && self.master.is_none() {
             // ASKING is good for the next command only.
             let asking = std::mem::take(&mut self.asking);
             match self.cluster_gate(spec, argv, asking) {
@@ -491,7 +525,18 @@ impl Conn {
                 }
             }
         }
-        if let Some(excess) = self.core.memory_excess() {
+        if self.core.shared.replica.is_on() && self.master.is_none() {
+            if let Some(reply) = self.refused_on_replica(spec) {
+                self.reject(Some(command), reply);
+                return;
+            }
+        }
+        // A replica leaves eviction to its master (replica-ignore-maxmemory).
+        if let Some(excess) = self
+            .core
+            .memory_excess()
+            .filter(|_| !self.core.shared.replica.is_on())
+        {
             if !self.make_room(excess).await && self.refused_when_out_of_memory(spec) {
                 self.reject(Some(command), Reply::error(super::evict::OOM));
                 return;
@@ -508,7 +553,10 @@ impl Conn {
             self.reject(Some(command), Reply::error(super::persist::MISCONF));
             return;
         }
-        if (spec.is_write() || self.tx.queued.is_some()) && self.lacks_good_replicas(spec) {
+        if (spec.is_write() || self.tx.queued.is_some())
+            && self.master.is_none()
+            && self.lacks_good_replicas(spec)
+        {
             self.reject(Some(command), Reply::error(crate::replication::NOREPLICAS));
             return;
         }
@@ -1005,6 +1053,8 @@ fn reuse_vec<T, U>(mut items: Vec<T>) -> Vec<U> {
 struct Frame {
     args: Range<usize>,
     inline: bool,
+    /// Where it starts in the read's bytes.
+    start: usize,
 }
 
 fn set_keepalive(fd: i32, idle_secs: u64) {
@@ -1069,6 +1119,44 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
     let _ = stream.set_nodelay(true);
     set_keepalive(stream.as_raw_fd(), keepalive);
     let read_timeout = (timeout > 0).then(|| std::time::Duration::from_secs(timeout));
+    serve_connection(core, stream, read_timeout, None, BytesMut::new()).await;
+}
+
+/// A replica's link to its master, once synced: the master's stream is
+/// applied as this connection's commands (see `replica_link`). `initial`
+/// is what was read after the snapshot. Returns when the link is gone.
+pub async fn serve_master(core: Rc<Core>, stream: TcpStream, initial: BytesMut, generation: u64) {
+    core.stats.borrow_mut().total_connections += 1;
+    core.shared
+        .connected_clients
+        .fetch_add(1, Ordering::Relaxed);
+    let timeout_secs: u64 = {
+        let db = core.db.borrow();
+        crate::config::inert::get(&db.config, "repl-timeout", "60")
+            .parse()
+            .unwrap_or(60)
+    };
+    let now = crate::command::now_ms();
+    let link = MasterLink {
+        generation,
+        offset: core.shared.replica.offset(),
+        frame_offset: core.shared.replica.offset(),
+        last_io_ms: now,
+        last_ack_ms: 0,
+        timeout_ms: timeout_secs * 1000,
+    };
+    // The read wakes up every second to acknowledge the offset.
+    let tick = Some(std::time::Duration::from_secs(1));
+    serve_connection(core, stream, tick, Some(link), initial).await;
+}
+
+async fn serve_connection(
+    core: Rc<Core>,
+    mut stream: TcpStream,
+    read_timeout: Option<std::time::Duration>,
+    master: Option<MasterLink>,
+    initial: BytesMut,
+) {
     // Reads wait on the core's epoll instance (see `readiness`); should the
     // registration fail, on glommio's own poll, as before.
     let mut registration = match core.readiness.register(stream.as_raw_fd()) {
@@ -1094,13 +1182,20 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
         .by_id
         .insert(handle.id, handle.clone());
     core.stats.borrow_mut().connected_clients += 1;
+    let from_master = master.is_some();
+    handle.master.set(from_master);
     let mut conn = Conn {
         core: core.clone(),
         handle: handle.clone(),
         resp3: false,
-        authenticated: false,
+        // The master's commands need no AUTH, and get no replies.
+        authenticated: from_master,
         close_after_reply: false,
-        reply_mode: ReplyMode::On,
+        reply_mode: if from_master {
+            ReplyMode::Off
+        } else {
+            ReplyMode::On
+        },
         out: Vec::with_capacity(READ_BYTES_MIN),
         asking: false,
         readonly: false,
@@ -1115,13 +1210,18 @@ pub async fn serve(core: Rc<Core>, mut stream: TcpStream) {
         handover: None,
         has_written: false,
         write_offset: 0,
+        master,
     };
+    if conn.master.is_some() {
+        // At once: a master that streamed the snapshot waits for it.
+        conn.acknowledge();
+    }
     let mut io = ClientIo {
         stream: &mut stream,
         registration: registration.as_mut(),
         timeout: read_timeout,
     };
-    conn.run(&mut io).await;
+    conn.run(&mut io, initial).await;
     // Out of the epoll instance before the socket closes.
     drop(registration);
     if let Some(handover) = conn.handover.take() {
@@ -1182,6 +1282,42 @@ impl ClientIo<'_> {
 }
 
 impl Conn {
+    /// The master client's REPLCONF ACK with the offset of the command
+    /// running (REPLCONF GETACK) or of everything applied.
+    pub(super) fn acknowledge(&mut self) {
+        let Some(link) = self.master.as_mut() else {
+            return;
+        };
+        link.last_ack_ms = crate::command::now_ms();
+        let offset = link.frame_offset.to_string();
+        crate::replication::encode_command(&["REPLCONF", "ACK", &offset], &mut self.out);
+    }
+
+    /// The master client, after a read (`read`) or a second without one:
+    /// false when the link must end (the target changed, or the master was
+    /// silent for `repl-timeout`); acknowledges once a second.
+    fn master_tick(&mut self, read: bool) -> bool {
+        let now = crate::command::now_ms();
+        let replica = &self.core.shared.replica;
+        let Some(link) = self.master.as_mut() else {
+            return true;
+        };
+        if !replica.is_current(link.generation) {
+            return false;
+        }
+        if read {
+            link.last_io_ms = now;
+            replica.touch(now);
+        } else if now.saturating_sub(link.last_io_ms) > link.timeout_ms {
+            warning!("MASTER timeout: no data nor PING received...");
+            return false;
+        }
+        if !read && now.saturating_sub(link.last_ack_ms) >= 1000 {
+            self.acknowledge();
+        }
+        true
+    }
+
     /// Sends what the output holds: at once when the socket takes it all,
     /// as it nearly always does, else the rest through glommio, which
     /// waits for room.
@@ -1262,8 +1398,9 @@ impl Conn {
         local_keys().for_each(|(slot, key)| db.keyspace.warm_key(slot, key));
     }
 
-    async fn run(&mut self, io: &mut ClientIo<'_>) {
-        let mut buf = BytesMut::with_capacity(READ_BYTES_MIN);
+    async fn run(&mut self, io: &mut ClientIo<'_>, initial: BytesMut) {
+        let mut buf = initial;
+        buf.reserve(READ_BYTES_MIN);
         let mut read_bytes = READ_BYTES_MIN;
         let mut request = Request::default();
         let mut frames: Vec<Frame> = Vec::new();
@@ -1276,7 +1413,7 @@ impl Conn {
         // False when the last round stopped at PIPELINE_DEPTH_MAX with more
         // complete requests already in the buffer: serve those before
         // reading, or a client that sent them all at once would wait forever.
-        let mut need_read = true;
+        let mut need_read = buf.is_empty();
         loop {
             if need_read {
                 // A read cut short (a subscriber's message came first) may
@@ -1316,9 +1453,23 @@ impl Conn {
                         buf.truncate(filled);
                         continue;
                     }
+                    // The master link's second tick.
+                    Some(Err(error))
+                        if error.kind() == std::io::ErrorKind::TimedOut
+                            && self.master.is_some() =>
+                    {
+                        buf.truncate(filled);
+                        if !self.master_tick(false) || self.write_out(io).await.is_err() {
+                            break;
+                        }
+                        continue;
+                    }
                     Some(Ok(0) | Err(_)) => break,
                     Some(Ok(count)) => count,
                 };
+                if self.master.is_some() && !self.master_tick(true) {
+                    break;
+                }
                 read_bytes = if count == read_bytes {
                     (read_bytes * 2).min(READ_BYTES_MAX)
                 } else {
@@ -1357,6 +1508,7 @@ impl Conn {
                             frames.push(Frame {
                                 args: first..inline_args.len(),
                                 inline: true,
+                                start: consumed,
                             });
                         } else {
                             let first = spans.len();
@@ -1369,6 +1521,7 @@ impl Conn {
                             frames.push(Frame {
                                 args: first..spans.len(),
                                 inline: false,
+                                start: consumed,
                             });
                         }
                         consumed += used;
@@ -1401,6 +1554,9 @@ impl Conn {
             self.prefetch_pass(&chunk, &frames, &spans, &mut slot_hints);
             let mut argv: Vec<Arg<'_>> = reuse_vec(std::mem::take(&mut argv_store));
             for (frame, hint) in frames.iter().zip(slot_hints.iter()) {
+                if let Some(link) = self.master.as_mut() {
+                    link.frame_offset = link.offset + frame.start as i64;
+                }
                 self.slot_hint = *hint;
                 argv.clear();
                 if frame.inline {
@@ -1423,6 +1579,14 @@ impl Conn {
             self.slot_hint = KnownSlot::NONE;
             drop(chunk);
             self.flush_plan().await;
+            if let Some(link) = self.master.as_mut() {
+                link.offset += consumed as i64;
+                link.frame_offset = link.offset;
+                self.core.shared.replica.set_offset(link.offset);
+                if link.last_io_ms.saturating_sub(link.last_ack_ms) >= 1000 {
+                    self.acknowledge();
+                }
+            }
             // A huge request (SADD of 100 000 members) leaves room for its
             // arguments behind: give it back, as Redis frees a request's
             // argv and trims a big idle query buffer.

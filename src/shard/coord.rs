@@ -158,26 +158,8 @@ impl Conn {
                 .psync(argv)
                 .unwrap_or_else(|| Reply::error("ERR Command not allowed inside a transaction")),
             Coord::Replconf => self.replconf(argv).unwrap_or_else(Reply::ok),
-            Coord::Role => {
-                let published = self.core.shared.replication.published().clone();
-                let replicas = published
-                    .replicas
-                    .iter()
-                    .filter(|r| r.state == "online")
-                    .map(|r| {
-                        Reply::Array(vec![
-                            Reply::Bulk(r.ip.clone().into()),
-                            Reply::Bulk(r.port.to_string().into()),
-                            Reply::Bulk(r.ack_offset.to_string().into()),
-                        ])
-                    })
-                    .collect();
-                Reply::Array(vec![
-                    Reply::bulk_static("master"),
-                    Reply::Int(published.offset as i64),
-                    Reply::Array(replicas),
-                ])
-            }
+            Coord::Role => self.role(),
+            Coord::Replicaof => self.replicaof(argv),
             Coord::Lastsave => Reply::Int(self.core.shared.persistence.last_save_secs() as i64),
             Coord::Save => match self.core.save(false, true).await {
                 Ok(()) => Reply::ok(),
@@ -1299,7 +1281,7 @@ impl Conn {
                 if filter
                     .kind
                     .as_deref()
-                    .is_some_and(|k| k != "normal" && k != "pubsub")
+                    .is_some_and(|k| k != "normal" && k != "pubsub" && k != "master")
                 {
                     return Reply::Verbatim(String::new());
                 }

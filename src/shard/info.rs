@@ -418,9 +418,21 @@ impl Conn {
                 let replication = &self.core.shared.replication;
                 let published = replication.published().clone();
                 line("# Replication".into());
-                line("role:master".into());
+                let side = &self.core.shared.replica;
+                let replica = side.is_on();
+                if replica {
+                    let config = &self.core.db.borrow().config;
+                    let priority = crate::config::inert::get(config, "replica-priority", "100");
+                    let read_only =
+                        crate::config::inert::get(config, "replica-read-only", "yes") == "yes";
+                    for text in side.info_lines(crate::command::now_ms(), &priority, read_only) {
+                        line(text);
+                    }
+                } else {
+                    line("role:master".into());
+                }
                 line(format!("connected_slaves:{}", published.replicas.len()));
-                if let Some((_, max_lag)) = self.core.min_replicas() {
+                if let Some((_, max_lag)) = self.core.min_replicas().filter(|_| !replica) {
                     line(format!(
                         "min_slaves_good_slaves:{}",
                         replication.good_replicas(max_lag)
@@ -437,9 +449,20 @@ impl Conn {
                     ));
                 }
                 line("master_failover_state:no-failover".into());
-                line(format!("master_replid:{}", replication.replid));
+                // A replica names its master's stream, as Redis's (which
+                // takes on its master's id).
+                let master_replid = side.state().master_replid.clone();
+                if replica && master_replid != "?" {
+                    line(format!("master_replid:{master_replid}"));
+                } else {
+                    line(format!("master_replid:{}", replication.replid));
+                }
                 line("master_replid2:0000000000000000000000000000000000000000".into());
-                line(format!("master_repl_offset:{}", published.offset));
+                if replica {
+                    line(format!("master_repl_offset:{}", side.offset().max(0)));
+                } else {
+                    line(format!("master_repl_offset:{}", published.offset));
+                }
                 line("second_repl_offset:-1".into());
                 let configured = self
                     .core

@@ -19,6 +19,7 @@ mod pause;
 pub mod persist;
 mod pubsub;
 mod readiness;
+mod replica_link;
 mod replicate;
 mod script;
 mod serverlog;
@@ -76,6 +77,8 @@ pub struct Shared {
     pub persistence: persist::Persistence,
     /// Replication, master side: the hub and what INFO reads of it.
     pub replication: crate::replication::Replication,
+    /// Replication, replica side: the link's target and state.
+    pub replica: crate::replication::link::ReplicaSide,
 }
 
 /// One core's state. Lives in an `Rc` on its executor; nothing in it is
@@ -499,6 +502,10 @@ impl Core {
     pub fn install_view(&self, view: Arc<ClusterView>) {
         let mut current = self.view.borrow_mut();
         if view.version > current.version {
+            // Core 0 runs the replication link: it follows the view's master.
+            if self.id == 0 && view.enabled && view.master_addr != current.master_addr {
+                self.shared.replica.set_master(view.master_addr.clone());
+            }
             *current = view;
             // Shard channels follow their slot: when it is no longer ours,
             // its subscribers are unsubscribed (Redis 7.0 does the same).
@@ -617,7 +624,19 @@ pub fn run(config: Config) -> Result<(), String> {
         scripts: script::ScriptBodies::new(cores),
         persistence: persist::Persistence::new(cores, start_ms, file),
         replication: crate::replication::Replication::new(cores, crate::replication::random_id()),
+        replica: Default::default(),
     });
+    // A replica in nodes.conf, or `replicaof host port` in the
+    // configuration (standalone only).
+    if initial_view.master_addr.is_some() {
+        shared.replica.set_master(initial_view.master_addr.clone());
+    }
+    let replicaof = crate::config::inert::get(&config, "replicaof", "");
+    if let [host, port] = replicaof.split_whitespace().collect::<Vec<_>>()[..] {
+        if let Ok(master) = crate::replication::link::parse_replicaof(host, port) {
+            shared.replica.set_master(master);
+        }
+    }
     let requests = MeshBuilder::<Request, _>::full(cores, CHANNEL_MESSAGES_MAX);
     let responses = MeshBuilder::<Response, _>::full(cores, CHANNEL_MESSAGES_MAX);
     let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), String>>();
@@ -761,6 +780,7 @@ async fn core_main(
     if id == 0 {
         glommio::spawn_local(persist::save_points_loop(core.clone())).detach();
         glommio::spawn_local(persist::listen_for_signals(core.clone())).detach();
+        glommio::spawn_local(replica_link::link_loop(core.clone())).detach();
     }
     // The core's tasks run until the process exits (SHUTDOWN, a signal).
     futures_lite::future::pending::<()>().await;
@@ -798,7 +818,12 @@ async fn active_expire_loop(core: Rc<Core>) {
             let round = crate::clock::Stopwatch::start();
             let more = {
                 let mut db = core.db.borrow_mut();
-                if !db.keyspace.active_expire_enabled || db.keyspace.expiry_paused {
+                // A replica waits for its master's DEL (Redis's replicas
+                // expire no keys of their own).
+                if !db.keyspace.active_expire_enabled
+                    || db.keyspace.expiry_paused
+                    || core.shared.replica.is_on()
+                {
                     break;
                 }
                 db.refresh_clock();

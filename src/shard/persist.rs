@@ -217,14 +217,38 @@ impl Persistence {
 /// sorting its keys by the core that owns them; None when there is no file.
 pub fn read_file(config: &Config, cores: usize) -> Result<Option<FileRead>, String> {
     let path = PathBuf::from(&config.dbfilename);
-    let data = match std::fs::read(&path) {
+    match read_rdb(&path, config, cores, true) {
+        Err(None) => Ok(None),
+        Err(Some(error)) => Err(error),
+        Ok(file) => {
+            notice!(
+                "Done loading RDB, keys loaded: {}, keys expired: {}.",
+                file.keys,
+                file.expired
+            );
+            Ok(Some(file))
+        }
+    }
+}
+
+/// Reads the RDB file at `path`, sorting its keys by the core that owns
+/// them. A master (`as_master`) drops the keys whose time has come; a
+/// replica keeps them for its master's DEL, as Redis's rdbLoad does.
+/// Err(None) when there is no file.
+pub fn read_rdb(
+    path: &std::path::Path,
+    config: &Config,
+    cores: usize,
+    as_master: bool,
+) -> Result<FileRead, Option<String>> {
+    let data = match std::fs::read(path) {
         Ok(data) => data,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Err(None),
         Err(error) => {
-            return Err(format!(
+            return Err(Some(format!(
                 "Fatal error loading the DB ({}): {error}. Exiting.",
                 path.display()
-            ))
+            )))
         }
     };
     let started = Instant::now();
@@ -234,27 +258,23 @@ pub fn read_file(config: &Config, cores: usize) -> Result<Option<FileRead>, Stri
     let mut expired = 0;
     let keys = rdb_file::load(&data, &limits, |loaded| {
         // A master drops the keys whose time has come (rdbLoadRioWithLoadingCtx).
-        if loaded.expire_at_ms != 0 && loaded.expire_at_ms <= now {
+        if as_master && loaded.expire_at_ms != 0 && loaded.expire_at_ms <= now {
             expired += 1;
             return;
         }
         let core = core_of_slot(key_hash_slot(&loaded.key), cores);
         per_core[core].push(loaded);
     })
-    .map_err(|error| format!("Loading RDB file {}: {error}", path.display()))?;
+    .map_err(|error| Some(format!("Loading RDB file {}: {error}", path.display())))?;
     notice!(
         "DB loaded from disk: {:.3} seconds",
         started.elapsed().as_secs_f64()
     );
-    notice!(
-        "Done loading RDB, keys loaded: {}, keys expired: {expired}.",
-        keys - expired
-    );
-    Ok(Some(FileRead {
+    Ok(FileRead {
         per_core,
         keys: keys - expired,
         expired,
-    }))
+    })
 }
 
 /// Moves the keys read for this core into its keyspace (startup, DEBUG
@@ -622,6 +642,23 @@ impl Core {
                 return Reply::error("ERR Error trying to load the RDB dump");
             }
         };
+        self.replace_dataset(file, flush).await;
+        warning!("DB reloaded by DEBUG RELOAD");
+        Reply::ok()
+    }
+
+    /// After FLUSHALL: with save points set, the empty dataset is saved
+    /// at once (Redis's flushAllDataAndResetRDB).
+    pub async fn save_after_flushall(&self) {
+        if self.db.borrow().config.save.trim().is_empty() {
+            return;
+        }
+        let _ = self.save_after_any_running().await;
+    }
+
+    /// Empties the dataset (unless not `flush`) and installs `file`'s keys
+    /// on every core (DEBUG RELOAD, a replica's full sync).
+    pub async fn replace_dataset(&self, file: FileRead, flush: bool) {
         if flush {
             self.on_all(|| Op::Db(crate::command::keys::flush_local, Vec::new()))
                 .await;
@@ -634,17 +671,6 @@ impl Core {
         }
         *persistence.loaded.lock_unpoisoned() = file.per_core;
         self.on_all(|| Op::Core(take_loaded, Vec::new())).await;
-        warning!("DB reloaded by DEBUG RELOAD");
-        Reply::ok()
-    }
-
-    /// After FLUSHALL: with save points set, the empty dataset is saved
-    /// at once (Redis's flushAllDataAndResetRDB).
-    pub async fn save_after_flushall(&self) {
-        if self.db.borrow().config.save.trim().is_empty() {
-            return;
-        }
-        let _ = self.save_after_any_running().await;
     }
 
     /// At startup: the keys the file held for this core.

@@ -234,7 +234,11 @@ impl Conn {
                 b"rdb-only" | b"rdb-filter-only" => {}
                 // A replica's acknowledgement on a connection that is not
                 // (yet) a replica's, or a GETACK to a master: no reply.
-                b"ack" | b"getack" => return None,
+                b"getack" => {
+                    self.acknowledge();
+                    return None;
+                }
+                b"ack" => return None,
                 _ => {
                     return Some(Reply::error_owned(format!(
                         "ERR Unrecognized REPLCONF option: {}",
@@ -354,5 +358,76 @@ pub(super) async fn hand_over(
     });
     if let Ok(Outcome::Snapshot(id, diskless)) = outcome.recv_async().await {
         core.snapshot_for_replicas(id, diskless).await;
+    }
+}
+
+impl Conn {
+    /// ROLE: a master's offset and online replicas, or a replica's master,
+    /// link state and offset.
+    pub(super) fn role(&self) -> Reply {
+        let side = &self.core.shared.replica;
+        if side.is_on() {
+            let (host, port, state, offset) = side.role();
+            return Reply::Array(vec![
+                Reply::bulk_static("slave"),
+                Reply::Bulk(host.into()),
+                Reply::Int(i64::from(port)),
+                Reply::bulk_static(state),
+                Reply::Int(offset),
+            ]);
+        }
+        let published = self.core.shared.replication.published().clone();
+        let replicas = published
+            .replicas
+            .iter()
+            .filter(|r| r.state == "online")
+            .map(|r| {
+                Reply::Array(vec![
+                    Reply::Bulk(r.ip.clone().into()),
+                    Reply::Bulk(r.port.to_string().into()),
+                    Reply::Bulk(r.ack_offset.to_string().into()),
+                ])
+            })
+            .collect();
+        Reply::Array(vec![
+            Reply::bulk_static("master"),
+            Reply::Int(published.offset as i64),
+            Reply::Array(replicas),
+        ])
+    }
+
+    /// REPLICAOF host port | NO ONE, as Redis's replicaofCommand: the link
+    /// (core 0's task) follows the new target; the reply does not wait.
+    pub(super) fn replicaof(&self, argv: &[Arg<'_>]) -> Reply {
+        if self.core.cluster_enabled {
+            return Reply::error("ERR REPLICAOF not allowed in cluster mode.");
+        }
+        let side = &self.core.shared.replica;
+        let who = self.handle.describe(crate::command::now_ms());
+        if argv[1].eq_ignore_ascii_case(b"no") && argv[2].eq_ignore_ascii_case(b"one") {
+            if side.set_master(None) {
+                crate::notice!("MASTER MODE enabled (user request from '{who}')");
+            }
+            return Reply::ok();
+        }
+        let port = std::str::from_utf8(&argv[2])
+            .ok()
+            .and_then(|text| text.parse::<i64>().ok())
+            .filter(|port| (0..=65535).contains(port));
+        let Some(port) = port else {
+            return Reply::error("ERR Invalid master port");
+        };
+        let host = String::from_utf8_lossy(&argv[1]).into_owned();
+        let current = side.target().0;
+        if current
+            .as_ref()
+            .is_some_and(|(h, p)| h.eq_ignore_ascii_case(&host) && i64::from(*p) == port)
+        {
+            crate::notice!("REPLICAOF would result into synchronization with the master we are already connected with. No operation performed.");
+            return Reply::Simple("OK Already connected to specified master".into());
+        }
+        side.set_master(Some((host.clone(), port as u16)));
+        crate::notice!("REPLICAOF {host}:{port} enabled (user request from '{who}')");
+        Reply::ok()
     }
 }
