@@ -917,9 +917,12 @@ fn redis_server_replica_of_a_slotcore_master_takes_over_when_it_fails() {
 /// A slotcore node added with `redis-cli --cluster add-node --cluster-slave` replicates its
 /// slotcore master for real: CLUSTER REPLICATE points its replication link at the master, the
 /// keys written through a cluster client reach it, its ROLE and INFO say so, a client that sent
-/// READONLY reads them there, and a write is redirected to the master.
+/// READONLY reads them there, and a write is redirected to the master. When the master is
+/// killed the replica wins an election (the two other masters vote), takes the master's slots
+/// and serves every key; when the old master comes back it becomes the new master's replica
+/// and syncs from it.
 #[test]
-fn slotcore_replica_of_a_slotcore_master_holds_its_keys() {
+fn slotcore_replica_of_a_slotcore_master_holds_its_keys_and_takes_over() {
     let mut cluster = Cluster::create_new(3, 0);
     let master = 0;
     let master_port = cluster.node(master).port;
@@ -1009,6 +1012,85 @@ fn slotcore_replica_of_a_slotcore_master_holds_its_keys() {
     assert!(
         role.starts_with("*5\r\n$5\r\nslave\r\n") && role.contains("connected"),
         "ROLE on the replica: {role:?}"
+    );
+    drop(raw);
+
+    // The failover.
+    let victim_range = expected_ranges(3)[master].clone();
+    let replica_id = cluster.node(replica).id();
+    cluster.kill(master);
+    let replica_port = cluster.node(replica).port;
+    for at in [1, 2, replica] {
+        let node = cluster.node(at);
+        let promoted = common::eventually(FAIL_WAIT, || {
+            node.cluster_nodes().is_ok_and(|lines| {
+                lines.iter().any(|line| {
+                    line.port == replica_port
+                        && line.has_flag("master")
+                        && line.slots == vec![victim_range.clone()]
+                })
+            }) && node.info_field("cluster_state").as_deref() == Ok("ok")
+        });
+        assert!(
+            promoted,
+            "node {} never saw the replica take {victim_range}: {:?}\nreplica log:\n{}",
+            node.port,
+            node.cluster_nodes(),
+            cluster.node(replica).log()
+        );
+    }
+    for voter in [1, 2] {
+        let log = cluster.node(voter).log();
+        assert!(
+            log.contains(&format!("Failover auth granted to {replica_id}")),
+            "node {} did not log its vote:\n{log}",
+            cluster.node(voter).port
+        );
+    }
+    let urls: Vec<String> = [1, 2, replica]
+        .iter()
+        .map(|&at| cluster.node(at).url())
+        .collect();
+    let mut con = redis::cluster::ClusterClientBuilder::new(urls)
+        .connection_timeout(Duration::from_secs(5))
+        .response_timeout(Duration::from_secs(30))
+        .build()
+        .expect("cluster client")
+        .get_connection()
+        .expect("cluster connection");
+    for i in 0..keys {
+        let value: Option<i64> = con.get(format!("key:{i}")).expect("GET");
+        assert_eq!(value, Some(i), "key:{i} after the failover");
+    }
+    let _: () = con.set("after:failover{key:0}", "w").expect("SET");
+
+    // The old master returns as the new master's replica.
+    cluster.restart(master);
+    let old_port = cluster.node(master).port;
+    let rejoined = common::eventually(FAIL_WAIT, || {
+        cluster
+            .node(master)
+            .query_text(&["INFO", "replication"])
+            .is_ok_and(|info| {
+                info.contains("role:slave")
+                    && info.contains(&format!("master_port:{replica_port}"))
+                    && info.contains("master_link_status:up")
+            })
+    });
+    assert!(
+        rejoined,
+        "the old master never replicated the new one: {:?}\n{}",
+        cluster.node(master).query_text(&["INFO", "replication"]),
+        cluster.node(master).log()
+    );
+    let synced = common::eventually(CONVERGE_WAIT, || {
+        dbsize(cluster.node(master)) == dbsize(cluster.node(replica))
+    });
+    assert!(
+        synced,
+        "the old master (port {old_port}) holds {} keys, the new one {}",
+        dbsize(cluster.node(master)),
+        dbsize(cluster.node(replica))
     );
 }
 

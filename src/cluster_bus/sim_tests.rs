@@ -332,8 +332,8 @@ fn acks_sent(net: &mut Net, node: usize) -> Vec<Dest> {
         .collect()
 }
 
-#[test]
-fn a_master_votes_once_per_epoch_for_a_replica_of_a_failed_master() {
+/// Three masters (epochs 1, 2, 3) and node 3, a replica of node 2.
+fn three_masters_and_a_replica_of_node_2() -> Net {
     let mut net = Net::new(4);
     for (node, range, epoch) in [
         (0, "0 5460", "1"),
@@ -354,6 +354,12 @@ fn a_master_votes_once_per_epoch_for_a_replica_of_a_failed_master() {
         .is_error());
     net.run_for(2000);
     assert_eq!(net.nodes[0].nodes[&net.id(3)].replica_of, Some(net.id(2)));
+    net
+}
+
+#[test]
+fn a_master_votes_once_per_epoch_for_a_replica_of_a_failed_master() {
+    let mut net = three_masters_and_a_replica_of_node_2();
     let info = net.link_info(0, 1);
     let (now, random) = (net.now_ms, net.random);
 
@@ -370,6 +376,9 @@ fn a_master_votes_once_per_epoch_for_a_replica_of_a_failed_master() {
     // request whose config epoch is older than the owner's.
     net.down[2] = true;
     net.cut_off(2);
+    // The replica itself stays out: its own election would take the votes this test forges.
+    net.down[3] = true;
+    net.cut_off(3);
     net.run_for(TIMEOUT_MS * 4);
     assert!(net.flags_of(0, 2) & flags::FAIL != 0);
     let now = net.now_ms;
@@ -394,5 +403,51 @@ fn a_master_votes_once_per_epoch_for_a_replica_of_a_failed_master() {
     assert!(
         acks_sent(&mut net, 0).is_empty(),
         "a second vote for one master too soon"
+    );
+}
+
+#[test]
+fn a_replica_of_a_failed_master_wins_an_election_and_takes_its_slots() {
+    let mut net = three_masters_and_a_replica_of_node_2();
+    let (replica, failed) = (net.id(3), net.id(2));
+    net.down[2] = true;
+    net.cut_off(2);
+    net.run_for(TIMEOUT_MS * 6);
+    for node in [0, 1, 3] {
+        let state = &net.nodes[node];
+        let promoted = &state.nodes[&replica];
+        assert!(
+            promoted.is_master() && promoted.replica_of.is_none(),
+            "node {node} sees the replica as a master"
+        );
+        assert!(
+            (10923..16384).all(|slot| state.slots[slot] == Some(replica)),
+            "node {node}: the failed master's slots belong to the replica"
+        );
+        assert!(
+            promoted.config_epoch > 3,
+            "node {node}: the winner's config epoch {} is above every other",
+            promoted.config_epoch
+        );
+        assert_eq!(state.nodes[&failed].slot_count(), 0, "node {node}");
+    }
+    assert!(net.nodes[3].state_ok, "the cluster is ok on the new master");
+    // Exactly one election won: both masters voted once.
+    assert_eq!(net.nodes[0].last_vote_epoch, net.nodes[1].last_vote_epoch);
+
+    // The failed master comes back: its stale claim is answered, and it replicates the winner.
+    net.down[2] = false;
+    net.run_for(TIMEOUT_MS * 4);
+    let back = &net.nodes[2];
+    assert_eq!(
+        back.me().replica_of,
+        Some(replica),
+        "the old master's master"
+    );
+    assert!(back.me().has(flags::SLAVE), "the old master is a replica");
+    assert_eq!(
+        net.nodes[0].nodes[&failed].replica_of,
+        Some(replica),
+        "the others see the old master replicate the winner"
     );
 }

@@ -236,6 +236,20 @@ pub struct ClusterState {
     view_version: u64,
     cron_ticks: u64,
     started_ms: u64,
+    /// This replica's election (Redis's failover_auth_* fields).
+    pub election: Election,
+}
+
+/// A replica's failover election: when it may start, the epoch it asked
+/// votes for, and the votes it got.
+#[derive(Debug, Default, Clone)]
+pub struct Election {
+    /// When the request may go out (0: no election under way).
+    pub start_ms: u64,
+    pub sent: bool,
+    pub epoch: u64,
+    pub votes: usize,
+    pub rank: usize,
 }
 
 impl ClusterState {
@@ -260,6 +274,7 @@ impl ClusterState {
             view_version: 0,
             cron_ticks: 0,
             started_ms: now_ms,
+            election: Election::default(),
         };
         state.add_myself(myself, now_ms);
         state
@@ -380,6 +395,14 @@ impl ClusterState {
         if sender == self.myself {
             return;
         }
+        // Our shard's master: ourselves, or the master we replicate.
+        let me = self.me();
+        let our_master = if me.has(flags::SLAVE) {
+            me.replica_of
+        } else {
+            Some(self.myself)
+        };
+        let mut took_ours = false;
         for slot in 0..SLOT_COUNT {
             if !slot_is_set(claimed, slot) {
                 continue;
@@ -395,8 +418,30 @@ impl ClusterState {
                 if owner == Some(self.myself) {
                     self.migrating.remove(&(slot as u16));
                 }
+                took_ours |= owner.is_some() && owner == our_master;
                 self.assign_slot(slot, sender);
             }
+        }
+        // Our shard lost its last slot to the sender (its replica won a
+        // failover, while we were away or as a sibling replica): we
+        // replicate the sender now (cluster-allow-replica-migration yes).
+        let emptied = our_master
+            .and_then(|m| self.nodes.get(&m))
+            .is_some_and(|m| m.slot_count() == 0);
+        if took_ours && emptied && self.nodes.get(&sender).is_some_and(Node::is_master) {
+            crate::warning!(
+                "Configuration change detected. Reconfiguring myself as a replica of {}",
+                id_str(&sender)
+            );
+            let id = self.myself;
+            if let Some(node) = self.nodes.get_mut(&id) {
+                node.flags = (node.flags & !flags::MASTER) | flags::SLAVE;
+                node.replica_of = Some(sender);
+            }
+            self.migrating.clear();
+            self.importing.clear();
+            self.election = Election::default();
+            self.changed();
         }
         // Slots the sender no longer claims stay ours to keep track of until
         // their new owner tells us (as Redis).
@@ -745,6 +790,16 @@ impl ClusterState {
             wire::TYPE_FAILOVER_AUTH_REQUEST => {
                 if let Some(sender) = sender {
                     self.vote_if_needed(sender, &message.header, now_ms);
+                }
+            }
+            wire::TYPE_FAILOVER_AUTH_ACK => {
+                // A vote counts from a master serving slots, for our epoch.
+                let voter = sender.and_then(|id| self.nodes.get(&id));
+                if voter.is_some_and(|n| n.is_master() && n.slot_count() > 0)
+                    && header.current_epoch >= self.election.epoch
+                    && self.election.sent
+                {
+                    self.election.votes += 1;
                 }
             }
             wire::TYPE_PUBLISH | wire::TYPE_PUBLISHSHARD => {
@@ -1335,6 +1390,115 @@ impl ClusterState {
         // Commands and messages change flags and slots between ticks, so the
         // state is recomputed every tick (a pass over the slots: cheap).
         self.update_state(now_ms);
+        self.run_election(now_ms, random);
+    }
+
+    /// A replica whose master is FAIL runs an election, as Redis's
+    /// clusterHandleSlaveFailover: after 500 ms plus up to 500 ms at random
+    /// plus a second per sibling replica with a greater replication offset,
+    /// it bumps the current epoch and asks every master for its vote; with
+    /// a majority of the masters serving slots it takes its master's slots
+    /// under that epoch and tells everyone. An election that got no
+    /// majority within two node timeouts is tried again after four.
+    fn run_election(&mut self, now_ms: u64, random: u64) {
+        let me = self.me();
+        let Some(master) = me
+            .replica_of
+            .filter(|_| me.has(flags::SLAVE))
+            .and_then(|m| self.nodes.get(&m))
+        else {
+            self.election = Election::default();
+            return;
+        };
+        if !master.has(flags::FAIL) || master.slot_count() == 0 {
+            self.election = Election::default();
+            return;
+        }
+        let master_id = master.id;
+        let timeout = (self.settings.node_timeout_ms * 2).max(2000);
+        let retry = timeout * 2;
+        if self.election.start_ms != 0 && now_ms.saturating_sub(self.election.start_ms) > retry {
+            self.election = Election::default();
+        }
+        if self.election.start_ms == 0 {
+            let my_offset = self.me().repl_offset;
+            let rank = self
+                .nodes
+                .values()
+                .filter(|n| {
+                    n.id != self.myself
+                        && n.has(flags::SLAVE)
+                        && n.replica_of == Some(master_id)
+                        && !n.has(flags::FAIL)
+                        && n.repl_offset > my_offset
+                })
+                .count();
+            let delay = 500 + random % 500 + rank as u64 * 1000;
+            self.election = Election {
+                start_ms: now_ms + delay,
+                rank,
+                ..Election::default()
+            };
+            crate::warning!(
+                "Start of election delayed for {delay} milliseconds (rank #{rank}, offset {my_offset})."
+            );
+            return;
+        }
+        if now_ms < self.election.start_ms {
+            return;
+        }
+        if now_ms - self.election.start_ms > timeout {
+            if self.election.sent {
+                crate::warning!("Failover attempt expired.");
+                self.election.sent = false;
+                // Wait for the retry; start_ms stays to time it.
+                self.election.votes = 0;
+            }
+            return;
+        }
+        if !self.election.sent {
+            self.current_epoch += 1;
+            self.election.epoch = self.current_epoch;
+            self.election.sent = true;
+            self.election.votes = 0;
+            crate::warning!(
+                "Starting a failover election for epoch {}.",
+                self.current_epoch
+            );
+            let message = Message {
+                header: self.header(wire::TYPE_FAILOVER_AUTH_REQUEST),
+                body: Body::Empty,
+            };
+            let bytes = self.encode(message);
+            self.broadcast(bytes);
+            self.outbox.save_config = true;
+            return;
+        }
+        let quorum = self.size / 2 + 1;
+        if self.election.votes < quorum {
+            return;
+        }
+        crate::warning!("Failover election won: I'm the new master.");
+        let epoch = self.election.epoch;
+        let id = self.myself;
+        if let Some(node) = self.nodes.get_mut(&id) {
+            node.flags = (node.flags & !flags::SLAVE) | flags::MASTER;
+            node.replica_of = None;
+            if node.config_epoch < epoch {
+                node.config_epoch = epoch;
+                crate::warning!("configEpoch set to {epoch} after successful failover");
+            }
+        }
+        let theirs: Vec<usize> = (0..SLOT_COUNT)
+            .filter(|&slot| self.slots[slot] == Some(master_id))
+            .collect();
+        for slot in theirs {
+            self.assign_slot(slot, id);
+        }
+        self.election = Election::default();
+        self.changed();
+        self.update_state(now_ms);
+        self.broadcast_pong(random);
     }
 
     fn ping_random_node(&mut self, now_ms: u64, random: u64) {
