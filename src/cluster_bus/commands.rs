@@ -86,6 +86,7 @@ impl ClusterState {
             }
             ("replicate", 1) => self.replicate(&args[0], context),
             ("replicas" | "slaves", 1) => self.replicas(&args[0]),
+            ("failover", 0 | 1) => self.failover(args, now_ms),
             (
                 "myid"
                 | "nodes"
@@ -108,7 +109,8 @@ impl ClusterState {
                 | "saveconfig"
                 | "replicate"
                 | "replicas"
-                | "slaves",
+                | "slaves"
+                | "failover",
                 _,
             ) => Err(wrong_arity(&sub)),
             _ => Err(Reply::error(format!(
@@ -456,6 +458,48 @@ impl ClusterState {
         self.importing.clear();
         self.outbox.save_config = true;
         self.outbox.view_changed = true;
+        Ok(Reply::ok())
+    }
+
+    /// CLUSTER FAILOVER [FORCE|TAKEOVER] on a replica, with Redis's checks
+    /// and errors. FORCE runs an election at once (the masters vote though
+    /// our master is up); TAKEOVER takes the slots without votes. The
+    /// coordinated form (no option: the master pauses its clients until the
+    /// replica caught up, MFSTART) is not implemented.
+    fn failover(&mut self, args: &[Arg<'_>], now_ms: u64) -> Result<Reply, Reply> {
+        let option = args.first().map(|a| text(a).to_ascii_lowercase());
+        let (force, takeover) = match option.as_deref() {
+            None => (false, false),
+            Some("force") => (true, false),
+            Some("takeover") => (false, true),
+            Some(_) => return Err(Reply::error(crate::command::errors::SYNTAX)),
+        };
+        let me = self.me();
+        if me.is_master() {
+            return Err(Reply::error(
+                "ERR You should send CLUSTER FAILOVER to a replica",
+            ));
+        }
+        let Some(master) = me.replica_of.and_then(|m| self.nodes.get(&m)) else {
+            return Err(Reply::error(
+                "ERR I'm a replica but my master is unknown to me",
+            ));
+        };
+        let master_id = master.id;
+        if !force && !takeover && (master.has(flags::FAIL) || !master.link_connected) {
+            return Err(Reply::error(
+                "ERR Master is down or failed, please use CLUSTER FAILOVER FORCE",
+            ));
+        }
+        if takeover {
+            self.take_over(master_id, now_ms, now_ms);
+        } else if force {
+            self.start_manual_election(now_ms);
+        } else {
+            return Err(Reply::error(
+                "ERR CLUSTER FAILOVER without FORCE or TAKEOVER (a coordinated manual failover) is not supported by slotcore",
+            ));
+        }
         Ok(Reply::ok())
     }
 

@@ -451,3 +451,46 @@ fn a_replica_of_a_failed_master_wins_an_election_and_takes_its_slots() {
         "the others see the old master replicate the winner"
     );
 }
+
+/// CLUSTER FAILOVER on a replica whose master is up: FORCE wins an election (the masters vote
+/// because the request carries FORCEACK), TAKEOVER takes the slots without one; either way the
+/// old master becomes the new one's replica. On a master it is refused with Redis's error.
+#[test]
+fn cluster_failover_force_and_takeover_promote_the_replica() {
+    for option in ["FORCE", "TAKEOVER"] {
+        let mut net = three_masters_and_a_replica_of_node_2();
+        let (replica, old) = (net.id(3), net.id(2));
+        let refused = net.command(2, &["CLUSTER", "FAILOVER", option]);
+        assert_eq!(
+            refused,
+            crate::protocol::Reply::error("ERR You should send CLUSTER FAILOVER to a replica"),
+            "{option} on a master"
+        );
+        let accepted = net.command(3, &["CLUSTER", "FAILOVER", option]);
+        assert_eq!(
+            accepted,
+            crate::protocol::Reply::ok(),
+            "{option} on the replica"
+        );
+        net.run_for(TIMEOUT_MS * 2);
+        for node in 0..4 {
+            let state = &net.nodes[node];
+            assert!(
+                (10923..16384).all(|slot| state.slots[slot] == Some(replica)),
+                "{option}: node {node} gives the slots to the replica"
+            );
+        }
+        assert_eq!(
+            net.nodes[2].me().replica_of,
+            Some(replica),
+            "{option}: the old master replicates the new one"
+        );
+        assert_eq!(
+            net.nodes[0].nodes[&old].replica_of,
+            Some(replica),
+            "{option}: node 0 sees the old master as a replica"
+        );
+        let voted = net.nodes[0].last_vote_epoch != 0;
+        assert_eq!(voted, option == "FORCE", "{option}: node 0 voted");
+    }
+}

@@ -250,7 +250,13 @@ pub struct Election {
     pub epoch: u64,
     pub votes: usize,
     pub rank: usize,
+    /// CLUSTER FAILOVER FORCE: until when the manual election may run
+    /// (0: not manual). Its request asks for votes with FORCEACK.
+    pub manual_end_ms: u64,
 }
+
+/// How long a manual failover may take (Redis's CLUSTER_MF_TIMEOUT).
+pub const MANUAL_FAILOVER_MS: u64 = 5000;
 
 impl ClusterState {
     pub fn new(settings: BusSettings, now_ms: u64) -> Self {
@@ -1410,7 +1416,13 @@ impl ClusterState {
             self.election = Election::default();
             return;
         };
-        if !master.has(flags::FAIL) || master.slot_count() == 0 {
+        let manual = self.election.manual_end_ms != 0;
+        if manual && now_ms > self.election.manual_end_ms {
+            crate::warning!("Manual failover timed out.");
+            self.election = Election::default();
+            return;
+        }
+        if (!master.has(flags::FAIL) && !manual) || master.slot_count() == 0 {
             self.election = Election::default();
             return;
         }
@@ -1465,8 +1477,12 @@ impl ClusterState {
                 "Starting a failover election for epoch {}.",
                 self.current_epoch
             );
+            let mut header = self.header(wire::TYPE_FAILOVER_AUTH_REQUEST);
+            if manual {
+                header.mflags[0] |= wire::MFLAG0_FORCEACK;
+            }
             let message = Message {
-                header: self.header(wire::TYPE_FAILOVER_AUTH_REQUEST),
+                header,
                 body: Body::Empty,
             };
             let bytes = self.encode(message);
@@ -1480,6 +1496,33 @@ impl ClusterState {
         }
         crate::warning!("Failover election won: I'm the new master.");
         let epoch = self.election.epoch;
+        self.replace_master(master_id, epoch, now_ms, random);
+    }
+
+    /// CLUSTER FAILOVER FORCE: an election at once, whose request asks the
+    /// masters to vote although our master is not FAIL.
+    pub fn start_manual_election(&mut self, now_ms: u64) {
+        self.election = Election {
+            start_ms: now_ms,
+            manual_end_ms: now_ms + MANUAL_FAILOVER_MS,
+            ..Election::default()
+        };
+        crate::warning!("Forced failover user request accepted.");
+    }
+
+    /// CLUSTER FAILOVER TAKEOVER: a new config epoch without votes, and our
+    /// master's slots (clusterBumpConfigEpochWithoutConsensus, then
+    /// clusterFailoverReplaceYourMaster).
+    pub fn take_over(&mut self, master_id: NodeId, now_ms: u64, random: u64) {
+        self.current_epoch += 1;
+        let epoch = self.current_epoch;
+        crate::warning!("Taking over the master (user request).");
+        self.replace_master(master_id, epoch, now_ms, random);
+    }
+
+    /// Makes this replica the master of its master's slots under `epoch`,
+    /// and tells everyone.
+    fn replace_master(&mut self, master_id: NodeId, epoch: u64, now_ms: u64, random: u64) {
         let id = self.myself;
         if let Some(node) = self.nodes.get_mut(&id) {
             node.flags = (node.flags & !flags::SLAVE) | flags::MASTER;

@@ -26,6 +26,7 @@ const HELP: &[&str] = &[
     "COUNTKEYSINSLOT <slot>",
     "DELSLOTS <slot> [<slot> ...]",
     "DELSLOTSRANGE <start slot> <end slot> [<start slot> <end slot> ...]",
+    "FAILOVER [FORCE|TAKEOVER]",
     "FLUSHSLOTS",
     "FORGET <node-id>",
     "GETKEYSINSLOT <slot> <count>",
