@@ -1094,6 +1094,88 @@ fn slotcore_replica_of_a_slotcore_master_holds_its_keys_and_takes_over() {
     );
 }
 
+/// `redis-cli --cluster create` of six slotcore nodes with `--cluster-replicas 1`, as the
+/// tutorial runs it: three masters, each with a slotcore replica whose link is up, a clean
+/// `--cluster check`, and after 1000 keys written through a cluster client every replica holds
+/// exactly its master's keys.
+#[test]
+fn create_with_replicas_gives_every_master_a_synced_slotcore_replica() {
+    let cluster = Cluster::start(6, 0);
+    let addrs: Vec<String> = cluster.nodes.iter().map(Node::addr).collect();
+    let mut args = vec!["--cluster", "create"];
+    args.extend(addrs.iter().map(String::as_str));
+    args.extend(["--cluster-replicas", "1", "--cluster-yes"]);
+    let (status, stdout, stderr) = run_tool("redis-cli", &args, TOOL_TIMEOUT);
+    assert!(
+        status.is_some_and(|s| s.success()) && stdout.contains("[OK] All 16384 slots covered"),
+        "redis-cli --cluster create --cluster-replicas 1 failed ({status:?}):\n{stdout}\n{stderr}"
+    );
+    // Each replica's master port, once every replica's link is up.
+    let mut masters_of: Vec<(usize, u16)> = Vec::new();
+    let linked = common::eventually(CONVERGE_WAIT, || {
+        masters_of.clear();
+        for (at, node) in cluster.nodes.iter().enumerate() {
+            let Ok(info) = node.query_text(&["INFO", "replication"]) else {
+                return false;
+            };
+            if !info.contains("role:slave") {
+                continue;
+            }
+            if !info.contains("master_link_status:up") {
+                return false;
+            }
+            let port = info
+                .lines()
+                .find_map(|line| line.trim().strip_prefix("master_port:"))
+                .and_then(|port| port.parse().ok());
+            let Some(port) = port else {
+                return false;
+            };
+            masters_of.push((at, port));
+        }
+        masters_of.len() == 3
+    });
+    assert!(
+        linked,
+        "three replicas with their links up: {masters_of:?}\n{stdout}"
+    );
+    let ok = common::eventually(CONVERGE_WAIT, || {
+        cluster
+            .nodes
+            .iter()
+            .all(|n| n.info_field("cluster_state").as_deref() == Ok("ok"))
+    });
+    assert!(ok, "cluster_state:ok on every node");
+    assert_check_clean(cluster.node(0));
+
+    let mut con = cluster.cluster_client();
+    for i in 0..1000 {
+        let _: () = con.set(format!("key:{i}"), i).expect("SET");
+    }
+    drop(con);
+    let dbsize =
+        |node: &Node| -> i64 { redis::cmd("DBSIZE").query(&mut node.client()).unwrap_or(-1) };
+    let mut total = 0;
+    for &(replica, master_port) in &masters_of {
+        let master = cluster
+            .nodes
+            .iter()
+            .find(|n| n.port == master_port)
+            .expect("the replica's master is one of the six");
+        let keys = dbsize(master);
+        assert!(keys > 0, "master {master_port} holds keys");
+        let same = common::eventually(CONVERGE_WAIT, || dbsize(cluster.node(replica)) == keys);
+        assert!(
+            same,
+            "replica {} holds {} keys, its master {master_port} {keys}",
+            cluster.node(replica).port,
+            dbsize(cluster.node(replica))
+        );
+        total += keys;
+    }
+    assert_eq!(total, 1000, "keys over the three masters");
+}
+
 // ---------------------------------------------------------------------------------------------
 // 6. A mixed cluster: two slotcore nodes and one redis-server 7.0.
 
