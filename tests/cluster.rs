@@ -806,17 +806,10 @@ fn check_failure_detection(mut cluster: Cluster) {
     );
 }
 
-/// A redis-server replica of a slotcore master (`redis-cli --cluster add-node --cluster-slave`)
-/// gets the master's keys by replication. When the master is killed, the two other slotcore
-/// masters vote for it (FAILOVER_AUTH_ACK), it wins the election and takes the slots, and every
-/// key written before is served again.
-#[test]
-fn redis_server_replica_of_a_slotcore_master_takes_over_when_it_fails() {
-    let mut cluster = Cluster::create_new(3, 0);
-    let victim = 0;
-    let victim_id = cluster.node(victim).id();
-    let victim_range = expected_ranges(3)[victim].clone();
-    let replica = cluster.add_node(Kind::Redis);
+/// Adds a `kind` node as a replica of `master_id` with `redis-cli --cluster add-node
+/// --cluster-slave` and waits until its replication link is up; returns its index.
+fn add_replica(cluster: &mut Cluster, kind: Kind, master_id: &str) -> usize {
+    let replica = cluster.add_node(kind);
     let replica_addr = cluster.node(replica).addr();
     let seed = cluster.node(1).addr();
     let (status, stdout, stderr) = run_tool(
@@ -828,7 +821,7 @@ fn redis_server_replica_of_a_slotcore_master_takes_over_when_it_fails() {
             &seed,
             "--cluster-slave",
             "--cluster-master-id",
-            &victim_id,
+            master_id,
         ],
         TOOL_TIMEOUT,
     );
@@ -836,7 +829,6 @@ fn redis_server_replica_of_a_slotcore_master_takes_over_when_it_fails() {
         status.is_some_and(|s| s.success()),
         "redis-cli --cluster add-node --cluster-slave failed ({status:?}):\n{stdout}\n{stderr}"
     );
-    let replica_id = cluster.node(replica).id();
     let linked = common::eventually(CONVERGE_WAIT, || {
         cluster
             .node(replica)
@@ -845,20 +837,28 @@ fn redis_server_replica_of_a_slotcore_master_takes_over_when_it_fails() {
     });
     assert!(
         linked,
-        "the replica never synced from slotcore: {:?}",
-        cluster.node(replica).query_text(&["INFO", "replication"])
+        "the {} replica never synced: {:?}\n{}",
+        kind.name(),
+        cluster.node(replica).query_text(&["INFO", "replication"]),
+        cluster.node(replica).log()
     );
+    replica
+}
 
-    let keys = 1000;
+fn dbsize(node: &Node) -> i64 {
+    redis::cmd("DBSIZE").query(&mut node.client()).unwrap_or(-1)
+}
+
+/// Writes `key:0` .. `key:{keys-1}` through a cluster client and waits until `replica` holds
+/// as many keys as `master`; returns that count.
+fn write_keys_until_replicated(cluster: &Cluster, master: usize, replica: usize, keys: i64) -> i64 {
     let mut con = cluster.cluster_client();
     for i in 0..keys {
         let _: () = con.set(format!("key:{i}"), i).expect("SET");
     }
     drop(con);
-    let dbsize =
-        |node: &Node| -> i64 { redis::cmd("DBSIZE").query(&mut node.client()).unwrap_or(-1) };
-    let master_keys = dbsize(cluster.node(victim));
-    assert!(master_keys > 0, "the victim holds keys");
+    let master_keys = dbsize(cluster.node(master));
+    assert!(master_keys > 0, "the master holds keys");
     let caught_up = common::eventually(CONVERGE_WAIT, || {
         dbsize(cluster.node(replica)) == master_keys
     });
@@ -867,10 +867,16 @@ fn redis_server_replica_of_a_slotcore_master_takes_over_when_it_fails() {
         "the replica holds {} keys, its master {master_keys}",
         dbsize(cluster.node(replica))
     );
+    master_keys
+}
 
-    cluster.kill(victim);
-    let survivors = [1, 2, replica];
+/// After its master was killed: every survivor sees `replica` as the master of `range` with
+/// the cluster ok, the two other masters logged their votes, and a cluster client over the
+/// survivors reads every key.
+fn assert_replica_took_over(cluster: &Cluster, replica: usize, range: &str, keys: i64) {
+    let replica_id = cluster.node(replica).id();
     let replica_port = cluster.node(replica).port;
+    let survivors = [1, 2, replica];
     for &at in &survivors {
         let node = cluster.node(at);
         let promoted = common::eventually(FAIL_WAIT, || {
@@ -878,13 +884,13 @@ fn redis_server_replica_of_a_slotcore_master_takes_over_when_it_fails() {
                 lines.iter().any(|line| {
                     line.port == replica_port
                         && line.has_flag("master")
-                        && line.slots == vec![victim_range.clone()]
+                        && line.slots == vec![range.to_string()]
                 })
             }) && node.info_field("cluster_state").as_deref() == Ok("ok")
         });
         assert!(
             promoted,
-            "node {} never saw the replica take {victim_range}: {:?}\n{:?}\nreplica log:\n{}",
+            "node {} never saw the replica take {range}: {:?}\n{:?}\nreplica log:\n{}",
             node.port,
             node.cluster_nodes(),
             node.cluster_info(),
@@ -899,7 +905,6 @@ fn redis_server_replica_of_a_slotcore_master_takes_over_when_it_fails() {
             cluster.node(voter).port
         );
     }
-
     let urls: Vec<String> = survivors.iter().map(|&at| cluster.node(at).url()).collect();
     let mut con = redis::cluster::ClusterClientBuilder::new(urls)
         .connection_timeout(Duration::from_secs(5))
@@ -912,6 +917,21 @@ fn redis_server_replica_of_a_slotcore_master_takes_over_when_it_fails() {
         let value: Option<i64> = con.get(format!("key:{i}")).expect("GET");
         assert_eq!(value, Some(i), "key:{i} after the failover");
     }
+}
+
+/// A redis-server replica of a slotcore master (`redis-cli --cluster add-node --cluster-slave`)
+/// gets the master's keys by replication. When the master is killed, the two other slotcore
+/// masters vote for it (FAILOVER_AUTH_ACK), it wins the election and takes the slots, and every
+/// key written before is served again.
+#[test]
+fn redis_server_replica_of_a_slotcore_master_takes_over_when_it_fails() {
+    let mut cluster = Cluster::create_new(3, 0);
+    let victim = 0;
+    let victim_id = cluster.node(victim).id();
+    let replica = add_replica(&mut cluster, Kind::Redis, &victim_id);
+    write_keys_until_replicated(&cluster, victim, replica, 1000);
+    cluster.kill(victim);
+    assert_replica_took_over(&cluster, replica, &expected_ranges(3)[victim], 1000);
 }
 
 /// A slotcore node added with `redis-cli --cluster add-node --cluster-slave` replicates its
@@ -927,72 +947,20 @@ fn slotcore_replica_of_a_slotcore_master_holds_its_keys_and_takes_over() {
     let master = 0;
     let master_port = cluster.node(master).port;
     let master_id = cluster.node(master).id();
-    let replica = cluster.add_node(Kind::Slotcore);
-    let replica_addr = cluster.node(replica).addr();
-    let seed = cluster.node(1).addr();
-    let (status, stdout, stderr) = run_tool(
-        "redis-cli",
-        &[
-            "--cluster",
-            "add-node",
-            &replica_addr,
-            &seed,
-            "--cluster-slave",
-            "--cluster-master-id",
-            &master_id,
-        ],
-        TOOL_TIMEOUT,
-    );
-    assert!(
-        status.is_some_and(|s| s.success()),
-        "redis-cli --cluster add-node --cluster-slave failed ({status:?}):\n{stdout}\n{stderr}"
-    );
-    let linked = common::eventually(CONVERGE_WAIT, || {
-        cluster
-            .node(replica)
-            .query_text(&["INFO", "replication"])
-            .is_ok_and(|info| {
-                info.contains("master_link_status:up")
-                    && info.contains(&format!("master_port:{master_port}"))
-            })
-    });
-    assert!(
-        linked,
-        "the slotcore replica never linked to its master: {:?}\n{}",
-        cluster.node(replica).query_text(&["INFO", "replication"]),
-        cluster.node(replica).log()
-    );
-
+    let replica = add_replica(&mut cluster, Kind::Slotcore, &master_id);
+    let replica_port = cluster.node(replica).port;
     let keys = 1000;
-    let mut con = cluster.cluster_client();
-    for i in 0..keys {
-        let _: () = con.set(format!("key:{i}"), i).expect("SET");
-    }
-    drop(con);
-    let dbsize =
-        |node: &Node| -> i64 { redis::cmd("DBSIZE").query(&mut node.client()).unwrap_or(-1) };
-    let master_keys = dbsize(cluster.node(master));
-    assert!(master_keys > 0, "the master holds keys");
-    let caught_up = common::eventually(CONVERGE_WAIT, || {
-        dbsize(cluster.node(replica)) == master_keys
-    });
-    assert!(
-        caught_up,
-        "the replica holds {} keys, its master {master_keys}",
-        dbsize(cluster.node(replica))
-    );
+    let master_keys = write_keys_until_replicated(&cluster, master, replica, keys);
     assert_check_clean(cluster.node(1));
 
     // Every key of the master's slots, read on the replica after READONLY.
-    let port = cluster.node(replica).port;
-    let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to the replica");
+    let stream = TcpStream::connect(("127.0.0.1", replica_port)).expect("connect to the replica");
     let mut raw = RawConn::new(stream);
     assert_eq!(call_raw(&mut raw, &["READONLY"]), "+OK\r\n");
     let mut read = 0;
     for i in 0..keys {
         let key = format!("key:{i}");
-        let slot = key_slot(key.as_bytes());
-        if slot > 5460 {
+        if key_slot(key.as_bytes()) > 5460 {
             continue;
         }
         assert_eq!(
@@ -1015,58 +983,11 @@ fn slotcore_replica_of_a_slotcore_master_holds_its_keys_and_takes_over() {
     );
     drop(raw);
 
-    // The failover.
-    let victim_range = expected_ranges(3)[master].clone();
-    let replica_id = cluster.node(replica).id();
     cluster.kill(master);
-    let replica_port = cluster.node(replica).port;
-    for at in [1, 2, replica] {
-        let node = cluster.node(at);
-        let promoted = common::eventually(FAIL_WAIT, || {
-            node.cluster_nodes().is_ok_and(|lines| {
-                lines.iter().any(|line| {
-                    line.port == replica_port
-                        && line.has_flag("master")
-                        && line.slots == vec![victim_range.clone()]
-                })
-            }) && node.info_field("cluster_state").as_deref() == Ok("ok")
-        });
-        assert!(
-            promoted,
-            "node {} never saw the replica take {victim_range}: {:?}\nreplica log:\n{}",
-            node.port,
-            node.cluster_nodes(),
-            cluster.node(replica).log()
-        );
-    }
-    for voter in [1, 2] {
-        let log = cluster.node(voter).log();
-        assert!(
-            log.contains(&format!("Failover auth granted to {replica_id}")),
-            "node {} did not log its vote:\n{log}",
-            cluster.node(voter).port
-        );
-    }
-    let urls: Vec<String> = [1, 2, replica]
-        .iter()
-        .map(|&at| cluster.node(at).url())
-        .collect();
-    let mut con = redis::cluster::ClusterClientBuilder::new(urls)
-        .connection_timeout(Duration::from_secs(5))
-        .response_timeout(Duration::from_secs(30))
-        .build()
-        .expect("cluster client")
-        .get_connection()
-        .expect("cluster connection");
-    for i in 0..keys {
-        let value: Option<i64> = con.get(format!("key:{i}")).expect("GET");
-        assert_eq!(value, Some(i), "key:{i} after the failover");
-    }
-    let _: () = con.set("after:failover{key:0}", "w").expect("SET");
+    assert_replica_took_over(&cluster, replica, &expected_ranges(3)[master], keys);
 
     // The old master returns as the new master's replica.
     cluster.restart(master);
-    let old_port = cluster.node(master).port;
     let rejoined = common::eventually(FAIL_WAIT, || {
         cluster
             .node(master)
@@ -1088,7 +1009,7 @@ fn slotcore_replica_of_a_slotcore_master_holds_its_keys_and_takes_over() {
     });
     assert!(
         synced,
-        "the old master (port {old_port}) holds {} keys, the new one {}",
+        "the old master (port {master_port}) holds {} keys, the new one {}",
         dbsize(cluster.node(master)),
         dbsize(cluster.node(replica))
     );
@@ -1153,8 +1074,6 @@ fn create_with_replicas_gives_every_master_a_synced_slotcore_replica() {
         let _: () = con.set(format!("key:{i}"), i).expect("SET");
     }
     drop(con);
-    let dbsize =
-        |node: &Node| -> i64 { redis::cmd("DBSIZE").query(&mut node.client()).unwrap_or(-1) };
     let mut total = 0;
     for &(replica, master_port) in &masters_of {
         let master = cluster

@@ -449,15 +449,7 @@ impl ClusterState {
                 "ERR To set a master the node must be empty and without assigned slots.",
             ));
         }
-        let id = self.myself;
-        if let Some(node) = self.nodes.get_mut(&id) {
-            node.flags = (node.flags & !flags::MASTER) | flags::SLAVE;
-            node.replica_of = Some(master);
-        }
-        self.migrating.clear();
-        self.importing.clear();
-        self.outbox.save_config = true;
-        self.outbox.view_changed = true;
+        self.become_replica_of(master);
         Ok(Reply::ok())
     }
 

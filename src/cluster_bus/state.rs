@@ -439,15 +439,7 @@ impl ClusterState {
                 "Configuration change detected. Reconfiguring myself as a replica of {}",
                 id_str(&sender)
             );
-            let id = self.myself;
-            if let Some(node) = self.nodes.get_mut(&id) {
-                node.flags = (node.flags & !flags::MASTER) | flags::SLAVE;
-                node.replica_of = Some(sender);
-            }
-            self.migrating.clear();
-            self.importing.clear();
-            self.election = Election::default();
-            self.changed();
+            self.become_replica_of(sender);
         }
         // Slots the sender no longer claims stay ours to keep track of until
         // their new owner tells us (as Redis).
@@ -1497,6 +1489,20 @@ impl ClusterState {
         crate::warning!("Failover election won: I'm the new master.");
         let epoch = self.election.epoch;
         self.replace_master(master_id, epoch, now_ms, random);
+    }
+
+    /// Makes this node a replica of `master` (CLUSTER REPLICATE, or our
+    /// shard's slots taken over): no slot migrations, no election.
+    pub fn become_replica_of(&mut self, master: NodeId) {
+        let id = self.myself;
+        if let Some(node) = self.nodes.get_mut(&id) {
+            node.flags = (node.flags & !flags::MASTER) | flags::SLAVE;
+            node.replica_of = Some(master);
+        }
+        self.migrating.clear();
+        self.importing.clear();
+        self.election = Election::default();
+        self.changed();
     }
 
     /// CLUSTER FAILOVER FORCE: an election at once, whose request asks the
