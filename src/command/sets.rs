@@ -96,24 +96,6 @@ pub fn scard(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     }
 }
 
-/// `wanted` distinct members picked at random (all of them, in order, when
-/// that is as many as the set has).
-fn pick_distinct(members: Vec<Bytes>, wanted: usize, mut seed: u64) -> Vec<Bytes> {
-    if wanted >= members.len() {
-        return members;
-    }
-    let mut members = members;
-    for index in 0..wanted {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        let pick = index + (seed % (members.len() - index) as u64) as usize;
-        members.swap(index, pick);
-    }
-    members.truncate(wanted);
-    members
-}
-
 pub fn spop(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     if argv.len() > 3 {
         return Reply::error(SYNTAX);
@@ -126,7 +108,7 @@ pub fn spop(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
     let seed = db.random() | 1;
     let popped = match write_set(db, &argv[1]) {
         Ok(Some(set)) => {
-            let chosen = pick_distinct(set.members(), count.unwrap_or(1), seed);
+            let chosen = set.random_members(count.unwrap_or(1), seed);
             for member in &chosen {
                 set.remove(member);
             }
@@ -155,25 +137,29 @@ pub fn srandmember(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
         Some(None) => return Reply::error(NOT_INTEGER),
     };
     let mut seed = db.random() | 1;
-    let members = match read_set(db, &argv[1]) {
-        Ok(Some(set)) => set.members(),
+    let set = match read_set(db, &argv[1]) {
+        Ok(Some(set)) => set,
         Ok(None) if count.is_none() => return Reply::Nil,
         Ok(None) => return Reply::Array(Vec::new()),
         Err(reply) => return reply,
     };
     match count {
-        None => Reply::Bulk(pick_distinct(members, 1, seed).swap_remove(0)),
-        Some(count) if count < 0 => Reply::Array(
-            (0..count.unsigned_abs())
-                .map(|_| {
-                    seed ^= seed << 13;
-                    seed ^= seed >> 7;
-                    seed ^= seed << 17;
-                    Reply::Bulk(members[(seed % members.len() as u64) as usize].clone())
-                })
-                .collect(),
-        ),
-        Some(count) => Reply::Array(bulks(pick_distinct(members, count as usize, seed))),
+        None => Reply::Bulk(set.random_members(1, seed).swap_remove(0)),
+        Some(count) if count >= 0 => Reply::Array(bulks(set.random_members(count as usize, seed))),
+        // Negative: members may repeat.
+        Some(count) => {
+            let members = set.members();
+            Reply::Array(
+                (0..count.unsigned_abs())
+                    .map(|_| {
+                        seed ^= seed << 13;
+                        seed ^= seed >> 7;
+                        seed ^= seed << 17;
+                        Reply::Bulk(members[(seed % members.len() as u64) as usize].clone())
+                    })
+                    .collect(),
+            )
+        }
     }
 }
 
