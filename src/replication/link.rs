@@ -16,6 +16,10 @@ pub const READONLY: &str = "READONLY You can't write against a read only replica
 pub const MASTERDOWN: &str =
     "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.";
 
+/// A command without the `loading` flag while a replica loads its
+/// master's snapshot.
+pub const LOADING: &str = "LOADING Redis is loading the dataset in memory";
+
 /// The link's state, as INFO's `master_link_status` and ROLE name it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LinkStatus {
@@ -63,6 +67,8 @@ pub struct ReplicaSide {
     on: AtomicBool,
     /// The stream is flowing (`master_link_status:up`).
     up: AtomicBool,
+    /// The master's snapshot is being loaded in place of the dataset.
+    loading: AtomicBool,
     /// The master's stream offset applied so far (-1 before any sync).
     offset: AtomicI64,
     /// When the master last sent anything (ms).
@@ -78,6 +84,7 @@ impl Default for ReplicaSide {
         ReplicaSide {
             on: AtomicBool::new(false),
             up: AtomicBool::new(false),
+            loading: AtomicBool::new(false),
             offset: AtomicI64::new(-1),
             last_io_ms: AtomicU64::new(0),
             state: Mutex::new(LinkState {
@@ -104,6 +111,14 @@ impl ReplicaSide {
 
     pub fn is_up(&self) -> bool {
         self.up.load(Ordering::Relaxed)
+    }
+
+    pub fn is_loading(&self) -> bool {
+        self.loading.load(Ordering::Relaxed)
+    }
+
+    pub fn set_loading(&self, loading: bool) {
+        self.loading.store(loading, Ordering::Relaxed);
     }
 
     pub fn state(&self) -> MutexGuard<'_, LinkState> {

@@ -438,6 +438,9 @@ impl Conn {
         {
             return Some(Reply::error(crate::replication::link::MASTERDOWN));
         }
+        if self.core.shared.replica.is_loading() && !spec.flags.contains(&"loading") {
+            return Some(Reply::error(crate::replication::link::LOADING));
+        }
         None
     }
 

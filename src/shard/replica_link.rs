@@ -304,7 +304,10 @@ async fn full_sync(core: &Rc<Core>, link: &mut Link, generation: u64) -> LinkRes
             error.unwrap_or_else(|| "no file".into())
         )
     })?;
+    // Clients get LOADING meanwhile, as from Redis's replica.
+    side.set_loading(true);
     core.replace_dataset(file, true).await;
+    side.set_loading(false);
     notice!("MASTER <-> REPLICA sync: Finished with success");
     Ok(())
 }
