@@ -87,6 +87,9 @@ struct Bus {
     /// The epochs last written with fsync.
     saved_epochs: Cell<(u64, u64, u64)>,
     rng: Cell<u64>,
+    /// The master's stream offset this node applied as a replica (-1:
+    /// none), which its messages carry for the replicas' election ranks.
+    replica_offset: Arc<std::sync::atomic::AtomicI64>,
 }
 
 fn now_ms() -> u64 {
@@ -197,7 +200,11 @@ impl Bus {
 }
 
 /// Loads or creates the node's identity and starts the bus core.
-pub fn start(config: &Config, cores: usize) -> Result<BusHandle, String> {
+pub fn start(
+    config: &Config,
+    cores: usize,
+    replica_offset: Arc<std::sync::atomic::AtomicI64>,
+) -> Result<BusHandle, String> {
     let settings = BusSettings::from_config(config);
     let now = now_ms();
     let mut state = ClusterState::new(settings, now);
@@ -256,6 +263,7 @@ pub fn start(config: &Config, cores: usize) -> Result<BusHandle, String> {
                 config_path,
                 saved_epochs: Cell::new(saved_epochs),
                 rng: Cell::new(now | 1),
+                replica_offset,
             });
             let mut listeners = Vec::new();
             for bind in addresses {
@@ -328,7 +336,15 @@ async fn cron_loop(bus: Rc<Bus>) {
     loop {
         glommio::timer::sleep(CRON_PERIOD).await;
         let random = bus.random();
-        bus.state.borrow_mut().cron(now_ms(), random);
+        let offset = bus
+            .replica_offset
+            .load(std::sync::atomic::Ordering::Relaxed);
+        let mut state = bus.state.borrow_mut();
+        if state.me().has(super::state::flags::SLAVE) {
+            state.me_mut().repl_offset = offset.max(0) as u64;
+        }
+        state.cron(now_ms(), random);
+        drop(state);
         bus.flush();
     }
 }

@@ -6,7 +6,7 @@
 //! writes on a read-only replica.
 
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// A client's write on a replica with `replica-read-only yes`.
 pub const READONLY: &str = "READONLY You can't write against a read only replica.";
@@ -69,8 +69,9 @@ pub struct ReplicaSide {
     up: AtomicBool,
     /// The master's snapshot is being loaded in place of the dataset.
     loading: AtomicBool,
-    /// The master's stream offset applied so far (-1 before any sync).
-    offset: AtomicI64,
+    /// The master's stream offset applied so far (-1 before any sync);
+    /// shared with the cluster bus, whose messages carry it.
+    offset: Arc<AtomicI64>,
     /// When the master last sent anything (ms).
     last_io_ms: AtomicU64,
     state: Mutex<LinkState>,
@@ -80,12 +81,20 @@ pub struct ReplicaSide {
 
 impl Default for ReplicaSide {
     fn default() -> Self {
+        ReplicaSide::new(Arc::new(AtomicI64::new(-1)))
+    }
+}
+
+impl ReplicaSide {
+    /// With `offset` shared (the cluster bus reads it).
+    pub fn new(offset: Arc<AtomicI64>) -> Self {
+        offset.store(-1, Ordering::Relaxed);
         let (wake_tx, wake_rx) = flume::unbounded();
         ReplicaSide {
             on: AtomicBool::new(false),
             up: AtomicBool::new(false),
             loading: AtomicBool::new(false),
-            offset: AtomicI64::new(-1),
+            offset,
             last_io_ms: AtomicU64::new(0),
             state: Mutex::new(LinkState {
                 master: None,

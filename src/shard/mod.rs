@@ -585,8 +585,13 @@ pub fn run(config: Config) -> Result<(), String> {
     // Before any core is pinned: where snapshot writers may run.
     persist::process_cpus();
     raise_memlock_limit(config.io_memory_bytes * cores as u64 * 2 + 64 * 1024 * 1024);
+    let replica_offset = Arc::new(std::sync::atomic::AtomicI64::new(-1));
     let bus = if config.cluster_enabled {
-        Some(crate::cluster_bus::runtime::start(&config, cores)?)
+        Some(crate::cluster_bus::runtime::start(
+            &config,
+            cores,
+            replica_offset.clone(),
+        )?)
     } else {
         None
     };
@@ -624,7 +629,7 @@ pub fn run(config: Config) -> Result<(), String> {
         scripts: script::ScriptBodies::new(cores),
         persistence: persist::Persistence::new(cores, start_ms, file),
         replication: crate::replication::Replication::new(cores, crate::replication::random_id()),
-        replica: Default::default(),
+        replica: crate::replication::link::ReplicaSide::new(replica_offset),
     });
     // A replica in nodes.conf, or `replicaof host port` in the
     // configuration (standalone only).
