@@ -842,6 +842,26 @@ fn add_replica(cluster: &mut Cluster, kind: Kind, master_id: &str) -> usize {
         cluster.node(replica).query_text(&["INFO", "replication"]),
         cluster.node(replica).log()
     );
+    // Every node knows it as the master's replica (a redis-server replica tells the others
+    // with its next pings), as a failover needs: the masters vote only for a replica.
+    let replica_port = cluster.node(replica).port;
+    for at in 0..cluster.nodes.len() {
+        let node = cluster.node(at);
+        let known = common::eventually(CONVERGE_WAIT, || {
+            node.cluster_nodes().is_ok_and(|lines| {
+                lines.iter().any(|line| {
+                    line.port == replica_port && line.has_flag("slave") && line.master == master_id
+                })
+            })
+        });
+        assert!(
+            known,
+            "node {} never saw the new {} replica: {:?}",
+            node.port,
+            kind.name(),
+            node.cluster_nodes()
+        );
+    }
     replica
 }
 
@@ -1013,6 +1033,157 @@ fn slotcore_replica_of_a_slotcore_master_holds_its_keys_and_takes_over() {
         dbsize(cluster.node(master)),
         dbsize(cluster.node(replica))
     );
+}
+
+/// CLUSTER FAILOVER (no option) on a replica of master 0 while a cluster client keeps writing
+/// keys of master 0's slots: the master logs the request and pauses writes, the replica logs
+/// that it processed the whole stream, wins the election and takes the slots, the old master
+/// becomes its replica, the writes go on (redirected), and every write acknowledged before,
+/// during and after the switch is there.
+fn check_coordinated_failover(mut cluster: Cluster, replica_kind: Kind) {
+    let master = 0;
+    let master_id = cluster.node(master).id();
+    let replica = add_replica(&mut cluster, replica_kind, &master_id);
+    let replica_id = cluster.node(replica).id();
+    let replica_port = cluster.node(replica).port;
+    let range = expected_ranges(3)[master].clone();
+    write_keys_until_replicated(&cluster, master, replica, 1000);
+
+    let keys: Vec<String> = (0..3000)
+        .map(|i| format!("mf:{i}"))
+        .filter(|key| key_slot(key.as_bytes()) <= 5460)
+        .collect();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let acked = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    // Four writers, each on its own keys: writes the old master acknowledges after the replica
+    // took over would be lost, and several clients make that window count.
+    let writers: Vec<_> = (0..4)
+        .map(|writer| {
+            let keys: Vec<String> = keys.iter().skip(writer).step_by(4).cloned().collect();
+            let (stop, acked) = (stop.clone(), acked.clone());
+            let mut con = cluster.cluster_client();
+            thread::spawn(move || {
+                // The last value each key was acknowledged with.
+                let mut acknowledged: HashMap<String, usize> = HashMap::new();
+                let mut errors = Vec::new();
+                let mut value = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let key = &keys[value % keys.len()];
+                    value += 1;
+                    match con.set::<_, _, ()>(key, value) {
+                        Ok(()) => {
+                            acknowledged.insert(key.clone(), value);
+                            acked.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        }
+                        Err(error) => errors.push(format!("SET {key}: {error}")),
+                    }
+                }
+                (acknowledged, errors)
+            })
+        })
+        .collect();
+    let _stop_writer = StopOnDrop(stop.clone());
+    thread::sleep(Duration::from_millis(300));
+    let mut on_master = cluster.node(master).conn();
+    let probe = &keys[0];
+    assert_eq!(
+        cluster.node(replica).query_text(&["CLUSTER", "FAILOVER"]),
+        Ok("OK".to_string()),
+        "CLUSTER FAILOVER on the replica"
+    );
+    // A write sent to the master once it heard MFSTART waits out its pause and then finds
+    // the slot moved: MOVED to the replica, never OK (an OK here would be a write the
+    // replica may not have).
+    thread::sleep(Duration::from_millis(50));
+    let reply = call_raw(&mut on_master, &["SET", probe, "probe"]);
+    assert_eq!(
+        reply,
+        format!(
+            "-MOVED {} 127.0.0.1:{replica_port}\r\n",
+            key_slot(probe.as_bytes())
+        ),
+        "SET on the master during the failover\nmaster log:\n{}\nreplica log:\n{}",
+        cluster.node(master).log(),
+        cluster.node(replica).log()
+    );
+    for at in [1, 2, replica, master] {
+        let node = cluster.node(at);
+        let switched = common::eventually(FAIL_WAIT, || {
+            node.cluster_nodes().is_ok_and(|lines| {
+                lines.iter().any(|line| {
+                    line.port == replica_port
+                        && line.has_flag("master")
+                        && line.slots == vec![range.clone()]
+                }) && lines
+                    .iter()
+                    .any(|line| line.id == master_id && line.has_flag("slave"))
+            })
+        });
+        assert!(
+            switched,
+            "node {} never saw the replica take {range} from its master: {:?}\nmaster log:\n{}\nreplica log:\n{}",
+            node.port,
+            node.cluster_nodes(),
+            cluster.node(master).log(),
+            cluster.node(replica).log()
+        );
+    }
+    let at_switch = acked.load(std::sync::atomic::Ordering::Relaxed);
+    let went_on = common::eventually(CONVERGE_WAIT, || {
+        acked.load(std::sync::atomic::Ordering::Relaxed) > at_switch + 100
+    });
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut acknowledged = HashMap::new();
+    let mut errors = Vec::new();
+    for writer in writers {
+        let (theirs, their_errors) = writer.join().expect("a writer thread");
+        acknowledged.extend(theirs);
+        errors.extend(their_errors);
+    }
+    assert!(went_on, "the writes stopped at the failover: {errors:?}");
+    let master_log = cluster.node(master).log();
+    assert!(
+        master_log.contains(&format!(
+            "Manual failover requested by replica {replica_id}"
+        )),
+        "the master did not log the request:\n{master_log}"
+    );
+    let replica_log = cluster.node(replica).log();
+    assert!(
+        replica_log.contains("All master replication stream processed, manual failover can start"),
+        "the replica did not wait for the stream:\n{replica_log}"
+    );
+    let mut con = cluster.cluster_client();
+    for (key, value) in &acknowledged {
+        let stored: Option<usize> = con.get(key).expect("GET after the failover");
+        assert_eq!(
+            stored,
+            Some(*value),
+            "{key}, acknowledged before, during or after the failover ({} errors: {:?})",
+            errors.len(),
+            errors.iter().take(5).collect::<Vec<_>>()
+        );
+    }
+}
+
+#[test]
+fn coordinated_failover_reference_redis_server() {
+    check_coordinated_failover(Cluster::create_new(0, 3), Kind::Redis);
+}
+
+#[test]
+fn coordinated_failover_of_a_slotcore_master_to_its_slotcore_replica_loses_no_write() {
+    check_coordinated_failover(Cluster::create_new(3, 0), Kind::Slotcore);
+}
+
+#[test]
+fn coordinated_failover_of_a_slotcore_master_to_a_redis_server_replica_loses_no_write() {
+    check_coordinated_failover(Cluster::create_new(3, 0), Kind::Redis);
+}
+
+#[test]
+fn coordinated_failover_of_a_redis_server_master_to_a_slotcore_replica_loses_no_write() {
+    check_coordinated_failover(Cluster::create_new(0, 3), Kind::Slotcore);
 }
 
 /// `redis-cli --cluster create` of six slotcore nodes with `--cluster-replicas 1`, as the

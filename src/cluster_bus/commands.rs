@@ -455,9 +455,9 @@ impl ClusterState {
 
     /// CLUSTER FAILOVER [FORCE|TAKEOVER] on a replica, with Redis's checks
     /// and errors. FORCE runs an election at once (the masters vote though
-    /// our master is up); TAKEOVER takes the slots without votes. The
-    /// coordinated form (no option: the master pauses its clients until the
-    /// replica caught up, MFSTART) is not implemented.
+    /// our master is up); TAKEOVER takes the slots without votes. With no
+    /// option the master pauses its clients' writes until we caught up, then
+    /// we run that election (`ManualFailover`).
     fn failover(&mut self, args: &[Arg<'_>], now_ms: u64) -> Result<Reply, Reply> {
         let option = args.first().map(|a| text(a).to_ascii_lowercase());
         let (force, takeover) = match option.as_deref() {
@@ -484,13 +484,14 @@ impl ClusterState {
             ));
         }
         if takeover {
+            self.reset_manual_failover();
             self.take_over(master_id, now_ms, now_ms);
         } else if force {
+            self.reset_manual_failover();
             self.start_manual_election(now_ms);
+            crate::warning!("Forced failover user request accepted.");
         } else {
-            return Err(Reply::error(
-                "ERR CLUSTER FAILOVER without FORCE or TAKEOVER (a coordinated manual failover) is not supported by slotcore",
-            ));
+            self.start_coordinated_failover(master_id, now_ms);
         }
         Ok(Reply::ok())
     }

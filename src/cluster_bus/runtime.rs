@@ -58,6 +58,19 @@ pub enum BusEvent {
     View(Arc<ClusterView>),
     /// Another node published: deliver to this core's subscribers.
     Publish(Publication),
+    /// A manual failover's write pause until this time (ms since the
+    /// epoch; 0: the pause is over).
+    FailoverPause(u64),
+}
+
+/// Where the bus reads this node's replication offset, which its messages
+/// carry (the replicas' election ranks, a manual failover's target).
+pub struct Offsets {
+    /// The master's stream offset this node applied as a replica (-1:
+    /// none).
+    pub replica: Arc<std::sync::atomic::AtomicI64>,
+    /// The replication hub's published state: `master_repl_offset`.
+    pub master: Arc<std::sync::Mutex<crate::replication::Published>>,
 }
 
 /// What the shard cores keep of the bus.
@@ -87,9 +100,7 @@ struct Bus {
     /// The epochs last written with fsync.
     saved_epochs: Cell<(u64, u64, u64)>,
     rng: Cell<u64>,
-    /// The master's stream offset this node applied as a replica (-1:
-    /// none), which its messages carry for the replicas' election ranks.
-    replica_offset: Arc<std::sync::atomic::AtomicI64>,
+    offsets: Offsets,
 }
 
 fn now_ms() -> u64 {
@@ -158,6 +169,11 @@ impl Bus {
             }
             *self.view.borrow_mut() = view;
         }
+        if let Some(end_ms) = outbox.failover_pause {
+            for sender in &self.events {
+                let _ = sender.send(BusEvent::FailoverPause(end_ms));
+            }
+        }
         for (shard, channel, message) in outbox.publications {
             let publication = Publication {
                 shard,
@@ -200,11 +216,7 @@ impl Bus {
 }
 
 /// Loads or creates the node's identity and starts the bus core.
-pub fn start(
-    config: &Config,
-    cores: usize,
-    replica_offset: Arc<std::sync::atomic::AtomicI64>,
-) -> Result<BusHandle, String> {
+pub fn start(config: &Config, cores: usize, offsets: Offsets) -> Result<BusHandle, String> {
     let settings = BusSettings::from_config(config);
     let now = now_ms();
     let mut state = ClusterState::new(settings, now);
@@ -263,7 +275,7 @@ pub fn start(
                 config_path,
                 saved_epochs: Cell::new(saved_epochs),
                 rng: Cell::new(now | 1),
-                replica_offset,
+                offsets,
             });
             let mut listeners = Vec::new();
             for bind in addresses {
@@ -336,13 +348,17 @@ async fn cron_loop(bus: Rc<Bus>) {
     loop {
         glommio::timer::sleep(CRON_PERIOD).await;
         let random = bus.random();
-        let offset = bus
-            .replica_offset
-            .load(std::sync::atomic::Ordering::Relaxed);
         let mut state = bus.state.borrow_mut();
-        if state.me().has(super::state::flags::SLAVE) {
-            state.me_mut().repl_offset = offset.max(0) as u64;
-        }
+        state.me_mut().repl_offset = if state.me().has(super::state::flags::SLAVE) {
+            let offset = bus
+                .offsets
+                .replica
+                .load(std::sync::atomic::Ordering::Relaxed);
+            offset.max(0) as u64
+        } else {
+            let published = bus.offsets.master.lock();
+            published.map_or_else(|e| e.into_inner().offset, |p| p.offset)
+        };
         state.cron(now_ms(), random);
         drop(state);
         bus.flush();

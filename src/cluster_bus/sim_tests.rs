@@ -17,6 +17,8 @@ struct Net {
     wires: HashMap<(usize, LinkId), (usize, LinkId)>,
     /// Nodes that are down: nothing reaches them, nothing leaves them.
     down: Vec<bool>,
+    /// The failover pauses (ends; 0: over) each node told its cores of.
+    pauses: Vec<Vec<u64>>,
     now_ms: u64,
     random: u64,
 }
@@ -34,6 +36,7 @@ impl Net {
                 .collect(),
             wires: HashMap::new(),
             down: vec![false; count],
+            pauses: vec![Vec::new(); count],
             now_ms,
             random: 0x1234_5678,
         }
@@ -72,6 +75,7 @@ impl Net {
             let mut moved = false;
             for from in 0..self.nodes.len() {
                 let outbox = std::mem::take(&mut self.nodes[from].outbox);
+                self.pauses[from].extend(outbox.failover_pause);
                 for link in outbox.disconnects {
                     if let Some((peer, peer_link)) = self.wires.remove(&(from, link)) {
                         self.wires.remove(&(peer, peer_link));
@@ -493,4 +497,82 @@ fn cluster_failover_force_and_takeover_promote_the_replica() {
         let voted = net.nodes[0].last_vote_epoch != 0;
         assert_eq!(voted, option == "FORCE", "{option}: node 0 voted");
     }
+}
+
+/// CLUSTER FAILOVER with no option: the replica sends MFSTART, its master pauses writes and
+/// reports its offset with the PAUSED flag; the replica waits until it applied that much, then
+/// wins a FORCEACK election, and the old master (a replica now) lifts its pause.
+#[test]
+fn a_coordinated_manual_failover_waits_for_the_replica_to_catch_up() {
+    let mut net = three_masters_and_a_replica_of_node_2();
+    let (replica, old) = (net.id(3), net.id(2));
+    net.nodes[2].me_mut().repl_offset = 5000;
+    net.nodes[3].me_mut().repl_offset = 4000;
+    let accepted = net.command(3, &["CLUSTER", "FAILOVER"]);
+    assert_eq!(accepted, crate::protocol::Reply::ok());
+    assert_eq!(
+        net.nodes[2].manual.replica,
+        Some(replica),
+        "the master heard MFSTART"
+    );
+    let pause_end = net.now_ms + super::state::MANUAL_FAILOVER_MS * 2;
+    assert_eq!(
+        net.pauses[2],
+        vec![pause_end],
+        "the master paused its writes"
+    );
+
+    // Behind the master: no election, however long it waits within the time allowed.
+    net.run_for(1000);
+    assert_eq!(
+        net.nodes[3].manual.master_offset,
+        Some(5000),
+        "the paused master's offset reached the replica"
+    );
+    assert!(
+        (10923..16384).all(|slot| net.nodes[0].slots[slot] == Some(old)),
+        "no failover before the replica caught up"
+    );
+    assert_eq!(net.nodes[0].last_vote_epoch, 0, "no vote asked for yet");
+
+    // Caught up: the election runs at once and wins.
+    net.nodes[3].me_mut().repl_offset = 5000;
+    net.run_for(1000);
+    for node in 0..4 {
+        assert!(
+            (10923..16384).all(|slot| net.nodes[node].slots[slot] == Some(replica)),
+            "node {node} gives the slots to the replica"
+        );
+    }
+    assert_eq!(
+        net.nodes[2].me().replica_of,
+        Some(replica),
+        "the old master replicates"
+    );
+    assert_eq!(net.pauses[2], vec![pause_end, 0], "and its writes resume");
+    assert!(net.nodes[0].last_vote_epoch != 0, "node 0 voted");
+    assert_eq!(
+        net.nodes[3].manual.end_ms, 0,
+        "the replica's failover state is reset"
+    );
+}
+
+/// A coordinated failover whose replica never catches up gives up after MANUAL_FAILOVER_MS:
+/// nothing moves, and the master's writes resume.
+#[test]
+fn a_coordinated_manual_failover_times_out_when_the_replica_lags() {
+    let mut net = three_masters_and_a_replica_of_node_2();
+    let old = net.id(2);
+    net.nodes[2].me_mut().repl_offset = 5000;
+    net.nodes[3].me_mut().repl_offset = 4000;
+    net.command(3, &["CLUSTER", "FAILOVER"]);
+    net.run_for(super::state::MANUAL_FAILOVER_MS + 500);
+    assert!(
+        (10923..16384).all(|slot| net.nodes[3].slots[slot] == Some(old)),
+        "the slots stay with the master"
+    );
+    assert_eq!(net.nodes[2].manual.end_ms, 0, "the master gave up");
+    assert_eq!(net.nodes[3].manual.end_ms, 0, "the replica gave up");
+    assert_eq!(net.pauses[2].last(), Some(&0), "the master's writes resume");
+    assert!(net.nodes[2].me().is_master(), "and it is still the master");
 }

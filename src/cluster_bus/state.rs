@@ -166,6 +166,9 @@ pub struct Outbox {
     /// PUBLISH / PUBLISHSHARD messages from other nodes, for this node's
     /// subscribers: (shard, channel, message).
     pub publications: Vec<(bool, Vec<u8>, Vec<u8>)>,
+    /// A manual failover paused writes until this time (ms since the
+    /// epoch), or (0) the pause is over.
+    pub failover_pause: Option<u64>,
 }
 
 /// Settings the bus takes from the configuration.
@@ -238,7 +241,37 @@ pub struct ClusterState {
     started_ms: u64,
     /// This replica's election (Redis's failover_auth_* fields).
     pub election: Election,
+    /// A coordinated manual failover (Redis's mf_* fields), on either side.
+    pub manual: ManualFailover,
 }
+
+/// A coordinated manual failover (CLUSTER FAILOVER with no option). The
+/// replica asks its master with MFSTART; the master pauses its clients'
+/// writes and pings the replica with the PAUSED flag and its replication
+/// offset; once the replica applied that much it runs an election at once
+/// whose request carries FORCEACK, and wins it with no write lost.
+#[derive(Debug, Default, Clone)]
+pub struct ManualFailover {
+    /// When it gives up (0: none under way).
+    pub end_ms: u64,
+    /// On the master: the replica that asked.
+    pub replica: Option<NodeId>,
+    /// On the master: when its clients' writes were paused.
+    pub paused_ms: u64,
+    /// On the master: the pause has settled (writes that passed the check
+    /// before it are in the replication stream), so its messages say
+    /// PAUSED with an offset that will not move.
+    pub settled: bool,
+    /// On the replica: the offset the paused master reported.
+    pub master_offset: Option<u64>,
+    /// On the replica: it applied that much, and its election started.
+    pub can_start: bool,
+}
+
+/// How long after the pause a master's offset counts as settled: the
+/// writes that passed the pause check just before it reach the replication
+/// stream within a core's turn; two bus cron ticks leave room for that.
+const MANUAL_FAILOVER_SETTLE_MS: u64 = 100;
 
 /// A replica's failover election: when it may start, the epoch it asked
 /// votes for, and the votes it got.
@@ -281,6 +314,7 @@ impl ClusterState {
             cron_ticks: 0,
             started_ms: now_ms,
             election: Election::default(),
+            manual: ManualFailover::default(),
         };
         state.add_myself(myself, now_ms);
         state
@@ -533,7 +567,15 @@ impl ClusterState {
             cluster_port: self.announced_cport(),
             flags: me.flags,
             state: u8::from(!self.state_ok),
-            mflags: [0; 3],
+            mflags: [
+                if self.manual.settled {
+                    wire::MFLAG0_PAUSED
+                } else {
+                    0
+                },
+                0,
+                0,
+            ],
         }
     }
 
@@ -762,6 +804,19 @@ impl ClusterState {
             if epoch_changed {
                 self.changed();
             }
+            let me = self.me();
+            if self.manual.end_ms != 0
+                && self.manual.master_offset.is_none()
+                && me.has(flags::SLAVE)
+                && me.replica_of == Some(sender_id)
+                && header.mflags[0] & wire::MFLAG0_PAUSED != 0
+            {
+                self.manual.master_offset = Some(header.replication_offset);
+                crate::warning!(
+                    "Received replication offset for paused master manual failover: {}",
+                    header.replication_offset
+                );
+            }
         }
         match kind {
             wire::TYPE_PING | wire::TYPE_PONG | wire::TYPE_MEET => {
@@ -783,6 +838,11 @@ impl ClusterState {
                 ) = (sender, &message.body)
                 {
                     self.handle_update(*node_id, *config_epoch, slots);
+                }
+            }
+            wire::TYPE_MFSTART => {
+                if let Some(sender) = sender {
+                    self.manual_failover_requested(sender, now_ms, random);
                 }
             }
             wire::TYPE_FAILOVER_AUTH_REQUEST => {
@@ -1388,7 +1448,93 @@ impl ClusterState {
         // Commands and messages change flags and slots between ticks, so the
         // state is recomputed every tick (a pass over the slots: cheap).
         self.update_state(now_ms);
+        self.manual_failover_cron(now_ms, random);
         self.run_election(now_ms, random);
+    }
+
+    /// MFSTART from a replica of ours (clusterProcessPacket): pause our
+    /// clients' writes for twice the failover's time and ping the replica,
+    /// whose next messages from us carry the offset to reach.
+    fn manual_failover_requested(&mut self, sender: NodeId, now_ms: u64, random: u64) {
+        let ours = self
+            .nodes
+            .get(&sender)
+            .is_some_and(|n| n.has(flags::SLAVE) && n.replica_of == Some(self.myself));
+        if !ours || !self.me().is_master() {
+            return;
+        }
+        self.reset_manual_failover();
+        self.manual = ManualFailover {
+            end_ms: now_ms + MANUAL_FAILOVER_MS,
+            replica: Some(sender),
+            paused_ms: now_ms,
+            ..ManualFailover::default()
+        };
+        self.outbox.failover_pause = Some(now_ms + MANUAL_FAILOVER_MS * 2);
+        crate::warning!("Manual failover requested by replica {}.", id_str(&sender));
+        self.send_ping(sender, wire::TYPE_PING, now_ms, random);
+    }
+
+    /// A manual failover's progress, every cron tick (manualFailoverCheckTimeout,
+    /// clusterHandleManualFailover and clusterCron's pings to the replica).
+    fn manual_failover_cron(&mut self, now_ms: u64, random: u64) {
+        if self.manual.end_ms == 0 {
+            return;
+        }
+        if now_ms > self.manual.end_ms {
+            crate::warning!("Manual failover timed out.");
+            self.reset_manual_failover();
+            return;
+        }
+        if let Some(replica) = self.manual.replica {
+            // The master: once settled, every tick tells the replica the
+            // offset to reach.
+            if now_ms >= self.manual.paused_ms + MANUAL_FAILOVER_SETTLE_MS {
+                self.manual.settled = true;
+                self.send_ping(replica, wire::TYPE_PING, now_ms, random);
+            }
+            return;
+        }
+        let Some(target) = self.manual.master_offset else {
+            return;
+        };
+        // Our offset is at least the master's (Redis asks for equality;
+        // an offset past it means we have all it had when it paused).
+        if !self.manual.can_start && self.me().repl_offset >= target {
+            self.manual.can_start = true;
+            crate::warning!("All master replication stream processed, manual failover can start.");
+            self.election = Election {
+                start_ms: now_ms,
+                manual_end_ms: self.manual.end_ms,
+                ..Election::default()
+            };
+        }
+    }
+
+    /// Ends a manual failover on either side (resetManualFailover): a
+    /// master's clients write again.
+    pub fn reset_manual_failover(&mut self) {
+        if self.manual.replica.is_some() {
+            self.outbox.failover_pause = Some(0);
+        }
+        self.manual = ManualFailover::default();
+    }
+
+    /// CLUSTER FAILOVER with no option, on a replica: ask the master to
+    /// pause and tell us its offset.
+    pub fn start_coordinated_failover(&mut self, master: NodeId, now_ms: u64) {
+        self.reset_manual_failover();
+        self.manual = ManualFailover {
+            end_ms: now_ms + MANUAL_FAILOVER_MS,
+            ..ManualFailover::default()
+        };
+        let message = Message {
+            header: self.header(wire::TYPE_MFSTART),
+            body: Body::Empty,
+        };
+        let bytes = self.encode(message);
+        self.send(Dest::Node(master), bytes);
+        crate::warning!("Manual failover user request accepted.");
     }
 
     /// A replica whose master is FAIL runs an election, as Redis's
@@ -1502,6 +1648,7 @@ impl ClusterState {
         self.migrating.clear();
         self.importing.clear();
         self.election = Election::default();
+        self.reset_manual_failover();
         self.changed();
     }
 
@@ -1513,7 +1660,6 @@ impl ClusterState {
             manual_end_ms: now_ms + MANUAL_FAILOVER_MS,
             ..Election::default()
         };
-        crate::warning!("Forced failover user request accepted.");
     }
 
     /// CLUSTER FAILOVER TAKEOVER: a new config epoch without votes, and our
@@ -1545,6 +1691,7 @@ impl ClusterState {
             self.assign_slot(slot, id);
         }
         self.election = Election::default();
+        self.reset_manual_failover();
         self.changed();
         self.update_state(now_ms);
         self.broadcast_pong(random);

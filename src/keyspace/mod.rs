@@ -806,7 +806,11 @@ mod tests {
                     }
                 }
                 _ => {
-                    let new = format!("new:{round}");
+                    // A new key of this core's slots (odd ones).
+                    let new = (0..)
+                        .map(|n| format!("new:{round}:{n}"))
+                        .find(|new| key_hash_slot(new.as_bytes()) % 2 == 1)
+                        .expect("some key hashes to an odd slot");
                     keyspace.insert(
                         key_hash_slot(new.as_bytes()),
                         new.as_bytes(),

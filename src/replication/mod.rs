@@ -53,6 +53,9 @@ pub struct Replication {
     /// Held while a barrier (a sync's cut, FLUSHALL) goes through the
     /// cores: one at a time, so each core passes them in the same order.
     barrier_busy: AtomicBool,
+    /// Set during a manual failover's pause: the stream sends no PING, so
+    /// the offset the paused master reported is where it stays.
+    pings_held: Arc<AtomicBool>,
 }
 
 /// INFO stats' sync counters, and the barrier ids.
@@ -182,6 +185,7 @@ impl Replication {
         let counters = Arc::new(Counters::default());
         let on = Arc::new(AtomicBool::new(false));
         let published = Arc::new(Mutex::new(Published::default()));
+        let pings_held = Arc::new(AtomicBool::new(false));
         let state = Hub {
             counters: counters.clone(),
             cores,
@@ -199,6 +203,7 @@ impl Replication {
             sync: None,
             last_ping: Instant::now(),
             ping_period: PING_PERIOD,
+            pings_held: pings_held.clone(),
         };
         let started = std::thread::Builder::new()
             .name("repl-hub".into())
@@ -213,7 +218,19 @@ impl Replication {
             counters,
             published,
             barrier_busy: AtomicBool::new(false),
+            pings_held,
         }
+    }
+
+    /// A manual failover's pause began (true) or ended.
+    pub fn hold_pings(&self, held: bool) {
+        self.pings_held.store(held, Ordering::Relaxed);
+    }
+
+    /// The hub's published state, for the cluster bus (the offset a
+    /// master's bus messages carry).
+    pub fn published_handle(&self) -> Arc<Mutex<Published>> {
+        self.published.clone()
     }
 
     /// The switch every core's feed reads.
@@ -460,6 +477,7 @@ struct Hub {
     last_ping: Instant,
     /// `repl-ping-replica-period`, as the last replica to attach found it.
     ping_period: Duration,
+    pings_held: Arc<AtomicBool>,
 }
 
 impl Hub {
@@ -487,7 +505,8 @@ impl Hub {
         if self.replicas.is_empty() {
             return;
         }
-        if self.last_ping.elapsed() >= self.ping_period {
+        if self.last_ping.elapsed() >= self.ping_period && !self.pings_held.load(Ordering::Relaxed)
+        {
             self.last_ping = Instant::now();
             let mut ping = Vec::new();
             encode_command(&["PING"], &mut ping);

@@ -511,6 +511,10 @@ impl Conn {
                 Gate::Check(core, check, redirect) => {
                     if self.core.shared.pause.is_set() && self.held_by_pause(spec, argv) {
                         Box::pin(self.wait_while_paused(spec, argv)).await;
+                        // The slots may have moved meanwhile (a manual
+                        // failover): the checks again, as Redis reprocesses
+                        // a paused command.
+                        return Box::pin(self.dispatch(argv)).await;
                     }
                     self.flush_plan().await;
                     let op = Op::Checked {
@@ -567,6 +571,9 @@ impl Conn {
             // Boxed: the wait's state would otherwise grow every command's
             // dispatch future (a measurable cost on the GET path).
             Box::pin(self.wait_while_paused(spec, argv)).await;
+            // Then every check again: after a manual failover's pause this
+            // node may be a replica, and the command gets MOVED.
+            return Box::pin(self.dispatch(argv)).await;
         }
         if self.tx.queued.is_some() && !runs_inside_multi(spec.name) {
             // Redis checks a container's subcommand and its arity before

@@ -586,12 +586,13 @@ pub fn run(config: Config) -> Result<(), String> {
     persist::process_cpus();
     raise_memlock_limit(config.io_memory_bytes * cores as u64 * 2 + 64 * 1024 * 1024);
     let replica_offset = Arc::new(std::sync::atomic::AtomicI64::new(-1));
+    let replication = crate::replication::Replication::new(cores, crate::replication::random_id());
     let bus = if config.cluster_enabled {
-        Some(crate::cluster_bus::runtime::start(
-            &config,
-            cores,
-            replica_offset.clone(),
-        )?)
+        let offsets = crate::cluster_bus::runtime::Offsets {
+            replica: replica_offset.clone(),
+            master: replication.published_handle(),
+        };
+        Some(crate::cluster_bus::runtime::start(&config, cores, offsets)?)
     } else {
         None
     };
@@ -628,7 +629,7 @@ pub fn run(config: Config) -> Result<(), String> {
         pause: Default::default(),
         scripts: script::ScriptBodies::new(cores),
         persistence: persist::Persistence::new(cores, start_ms, file),
-        replication: crate::replication::Replication::new(cores, crate::replication::random_id()),
+        replication,
         replica: crate::replication::link::ReplicaSide::new(replica_offset),
     });
     // A replica in nodes.conf, or `replicaof host port` in the
@@ -747,6 +748,7 @@ async fn core_main(
             while let Ok(event) = updates.recv_async().await {
                 match event {
                     BusEvent::View(view) => core.install_view(view),
+                    BusEvent::FailoverPause(end_ms) => core.failover_pause(end_ms),
                     BusEvent::Publish(publication) => {
                         let registry = core.pubsub.borrow();
                         if publication.shard {

@@ -32,11 +32,16 @@ const OFF: u8 = 0;
 const WRITE: u8 = 1;
 const ALL: u8 = 2;
 
-/// The pause in force: its kind and the time it ends (ms since the epoch).
+/// The pauses in force: CLIENT PAUSE's kind and end, and the write pause
+/// of a coordinated manual failover (Redis's PAUSE_DURING_FAILOVER purpose:
+/// CLIENT UNPAUSE leaves it alone). `set` sums them up for the one load
+/// every command pays.
 #[derive(Default)]
 pub struct ClientPause {
+    set: AtomicU8,
     kind: AtomicU8,
     end_ms: AtomicU64,
+    failover_end_ms: AtomicU64,
 }
 
 impl ClientPause {
@@ -44,38 +49,65 @@ impl ClientPause {
     /// load every command pays.
     #[inline]
     pub fn is_set(&self) -> bool {
-        self.kind.load(Ordering::Relaxed) != OFF
+        self.set.load(Ordering::Relaxed) != OFF
     }
 
     /// The end of the pause in force at `now_ms` that holds a command:
-    /// any command under ALL, `write_like` ones under WRITE.
+    /// any command under ALL, `write_like` ones under WRITE and under a
+    /// manual failover's pause.
     pub fn holds(&self, now_ms: u64, write_like: bool) -> Option<u64> {
         let kind = self.kind.load(Ordering::Acquire);
         let end = self.end_ms.load(Ordering::Acquire);
-        let holds = kind == ALL || (kind == WRITE && write_like);
-        (holds && now_ms < end).then_some(end)
+        let failover_end = self.failover_end_ms.load(Ordering::Acquire);
+        let client = (kind == ALL || (kind == WRITE && write_like)) && now_ms < end;
+        let failover = write_like && now_ms < failover_end;
+        match (client, failover) {
+            (true, true) => Some(end.max(failover_end)),
+            (true, false) => Some(end),
+            (false, true) => Some(failover_end),
+            (false, false) => None,
+        }
     }
 
     /// True while a pause of any kind is in force.
     pub fn in_force(&self, now_ms: u64) -> bool {
-        self.kind.load(Ordering::Acquire) != OFF && now_ms < self.end_ms.load(Ordering::Acquire)
+        (self.kind.load(Ordering::Acquire) != OFF && now_ms < self.end_ms.load(Ordering::Acquire))
+            || now_ms < self.failover_end_ms.load(Ordering::Acquire)
     }
 
     /// Pauses until `end_ms`; a pause already in force keeps the later end
     /// and the stricter kind (ALL over WRITE), as Redis merges them.
     fn pause(&self, all: bool, end_ms: u64, now_ms: u64) {
         let (mut kind, mut end) = (if all { ALL } else { WRITE }, end_ms);
-        if self.in_force(now_ms) {
-            kind = kind.max(self.kind.load(Ordering::Acquire));
+        let kind_now = self.kind.load(Ordering::Acquire);
+        if kind_now != OFF && now_ms < self.end_ms.load(Ordering::Acquire) {
+            kind = kind.max(kind_now);
             end = end.max(self.end_ms.load(Ordering::Acquire));
         }
         self.end_ms.store(end, Ordering::Release);
         self.kind.store(kind, Ordering::Release);
+        self.sum_up();
     }
 
     fn unpause(&self) {
         self.kind.store(OFF, Ordering::Release);
         self.end_ms.store(0, Ordering::Release);
+        self.sum_up();
+    }
+
+    /// A manual failover's write pause until `end_ms` (0: over).
+    pub fn set_failover(&self, end_ms: u64) {
+        self.failover_end_ms.store(end_ms, Ordering::Release);
+        self.sum_up();
+    }
+
+    fn sum_up(&self) {
+        let failover = self.failover_end_ms.load(Ordering::Acquire) != 0;
+        let set = self
+            .kind
+            .load(Ordering::Acquire)
+            .max(if failover { WRITE } else { OFF });
+        self.set.store(set, Ordering::Release);
     }
 }
 
@@ -106,6 +138,22 @@ impl Core {
         let mut db = self.db.borrow_mut();
         if db.keyspace.expiry_paused && !self.shared.pause.in_force(db.now_ms) {
             db.keyspace.expiry_paused = false;
+        }
+    }
+
+    /// The cluster bus started (`end_ms` > 0) or ended a manual failover's
+    /// write pause, which holds writes until the replica caught up and took
+    /// over: every core hears it and wakes its paused connections, which
+    /// then go through the cluster checks again (MOVED, once the slots
+    /// moved). While it lasts the replication stream sends no PING, so the
+    /// offset the bus reports stays put.
+    pub(super) fn failover_pause(&self, end_ms: u64) {
+        self.shared.pause.set_failover(end_ms);
+        self.shared.replication.hold_pings(end_ms != 0);
+        let in_force = self.shared.pause.in_force(crate::command::now_ms());
+        self.db.borrow_mut().keyspace.expiry_paused = in_force;
+        for waker in self.pause_waiters.borrow_mut().drain(..) {
+            waker.wake();
         }
     }
 
