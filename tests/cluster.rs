@@ -1186,6 +1186,104 @@ fn coordinated_failover_of_a_redis_server_master_to_a_slotcore_replica_loses_no_
     check_coordinated_failover(Cluster::create_new(0, 3), Kind::Slotcore);
 }
 
+/// `cluster-replica-validity-factor`: a replica whose link to its master has been down longer
+/// than the factor allows does not stand for election when the master fails, and says why in
+/// its log; after `CONFIG SET cluster-replica-validity-factor 0` it does, and takes the slots.
+/// The link is cut by `CLIENT KILL TYPE master` on the replica after the master started
+/// asking for a password, so it cannot come back.
+fn check_stale_replica_waits(mut cluster: Cluster, replica_kind: Kind) {
+    let master = 0;
+    let master_id = cluster.node(master).id();
+    let replica = add_replica(&mut cluster, replica_kind, &master_id);
+    let replica_port = cluster.node(replica).port;
+    let range = expected_ranges(3)[master].clone();
+    write_keys_until_replicated(&cluster, master, replica, 100);
+    let on_replica = |args: &[&str]| cluster.node(replica).query_text(args);
+    for (name, value) in [
+        ("cluster-replica-validity-factor", "1"),
+        ("repl-ping-replica-period", "1"),
+    ] {
+        assert_eq!(on_replica(&["CONFIG", "SET", name, value]), Ok("OK".into()));
+    }
+    assert_eq!(
+        cluster
+            .node(master)
+            .query_text(&["CONFIG", "SET", "requirepass", "s3cret"]),
+        Ok("OK".into())
+    );
+    assert_eq!(
+        on_replica(&["CLIENT", "KILL", "TYPE", "master"]),
+        Ok("1".into())
+    );
+    let down = common::eventually(CONVERGE_WAIT, || {
+        on_replica(&["INFO", "replication"]).is_ok_and(|i| i.contains("master_link_status:down"))
+    });
+    assert!(
+        down,
+        "the replica's link stays up: {:?}",
+        on_replica(&["INFO", "replication"])
+    );
+    // Allowed: 1 s (ping period) + 1 x 2 s (node timeout), counted after a node timeout.
+    thread::sleep(Duration::from_secs(5));
+    cluster.kill(master);
+    let refused = common::eventually(FAIL_WAIT, || {
+        cluster
+            .node(replica)
+            .log()
+            .contains("Disconnected from master for longer than allowed")
+    });
+    assert!(
+        refused,
+        "the stale replica never said why it waits:\n{}",
+        cluster.node(replica).log()
+    );
+    let still_replica = cluster.node(1).cluster_nodes().is_ok_and(|lines| {
+        lines
+            .iter()
+            .any(|line| line.port == replica_port && line.has_flag("slave"))
+    });
+    assert!(still_replica, "{:?}", cluster.node(1).cluster_nodes());
+
+    assert_eq!(
+        cluster.node(replica).query_text(&[
+            "CONFIG",
+            "SET",
+            "cluster-replica-validity-factor",
+            "0"
+        ]),
+        Ok("OK".into())
+    );
+    for at in [1, 2, replica] {
+        let node = cluster.node(at);
+        let promoted = common::eventually(FAIL_WAIT, || {
+            node.cluster_nodes().is_ok_and(|lines| {
+                lines.iter().any(|line| {
+                    line.port == replica_port
+                        && line.has_flag("master")
+                        && line.slots == vec![range.clone()]
+                })
+            })
+        });
+        assert!(
+            promoted,
+            "node {} never saw the replica take {range} with the check off: {:?}\n{}",
+            node.port,
+            node.cluster_nodes(),
+            cluster.node(replica).log()
+        );
+    }
+}
+
+#[test]
+fn stale_replica_reference_redis_server() {
+    check_stale_replica_waits(Cluster::create_new(0, 3), Kind::Redis);
+}
+
+#[test]
+fn a_slotcore_replica_with_stale_data_waits_until_the_validity_check_is_off() {
+    check_stale_replica_waits(Cluster::create_new(3, 0), Kind::Slotcore);
+}
+
 /// `redis-cli --cluster create` of six slotcore nodes with `--cluster-replicas 1`, as the
 /// tutorial runs it: three masters, each with a slotcore replica whose link is up, a clean
 /// `--cluster check`, and after 1000 keys written through a cluster client every replica holds

@@ -71,6 +71,8 @@ pub struct Offsets {
     pub replica: Arc<std::sync::atomic::AtomicI64>,
     /// The replication hub's published state: `master_repl_offset`.
     pub master: Arc<std::sync::Mutex<crate::replication::Published>>,
+    /// When this node, as a replica, last heard from its master (ms).
+    pub master_heard_ms: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// What the shard cores keep of the bus.
@@ -349,6 +351,10 @@ async fn cron_loop(bus: Rc<Bus>) {
         glommio::timer::sleep(CRON_PERIOD).await;
         let random = bus.random();
         let mut state = bus.state.borrow_mut();
+        state.master_heard_ms = bus
+            .offsets
+            .master_heard_ms
+            .load(std::sync::atomic::Ordering::Relaxed);
         state.me_mut().repl_offset = if state.me().has(super::state::flags::SLAVE) {
             let offset = bus
                 .offsets

@@ -147,6 +147,15 @@ impl Net {
                     .wrapping_mul(6364136223846793005)
                     .wrapping_add(1);
                 let now = self.now_ms;
+                // A replica whose master is up hears from it over its
+                // replication link (not modelled): its data is current.
+                let master = self.nodes[node].me().replica_of;
+                let master_up = master
+                    .and_then(|id| self.nodes.iter().position(|n| n.myself == id))
+                    .is_some_and(|m| !self.down[m]);
+                if master_up {
+                    self.nodes[node].master_heard_ms = now;
+                }
                 self.nodes[node].cron(now, self.random);
             }
             self.deliver();
@@ -575,4 +584,35 @@ fn a_coordinated_manual_failover_times_out_when_the_replica_lags() {
     assert_eq!(net.nodes[3].manual.end_ms, 0, "the replica gave up");
     assert_eq!(net.pauses[2].last(), Some(&0), "the master's writes resume");
     assert!(net.nodes[2].me().is_master(), "and it is still the master");
+}
+
+/// A replica whose data is older than `cluster-replica-validity-factor` allows does not stand
+/// for election when its master fails (the slots stay uncovered); with the factor at 0 it does,
+/// and wins.
+#[test]
+fn a_replica_with_stale_data_does_not_stand_for_election() {
+    let mut net = three_masters_and_a_replica_of_node_2();
+    let (replica, failed) = (net.id(3), net.id(2));
+    net.nodes[3].settings.replica_validity_factor = 1;
+    net.down[2] = true;
+    net.cut_off(2);
+    // Its link went down a minute ago: 60 s - node timeout > ping period + 1 x node timeout.
+    net.nodes[3].master_heard_ms = net.now_ms - 60_000;
+    net.run_for(TIMEOUT_MS * 6);
+    assert!(
+        net.nodes[0].nodes[&failed].has(flags::FAIL),
+        "the master is FAIL"
+    );
+    assert!(
+        (10923..16384).all(|slot| net.nodes[0].slots[slot] == Some(failed)),
+        "no failover with stale data"
+    );
+    assert_eq!(net.nodes[0].last_vote_epoch, 0, "no vote was asked for");
+
+    net.nodes[3].settings.replica_validity_factor = 0;
+    net.run_for(TIMEOUT_MS * 4);
+    assert!(
+        (10923..16384).all(|slot| net.nodes[0].slots[slot] == Some(replica)),
+        "with the check off the replica takes the slots"
+    );
 }

@@ -184,6 +184,11 @@ pub struct BusSettings {
     pub announce_bus_port: u16,
     pub announce_hostname: String,
     pub preferred_endpoint: String,
+    /// `cluster-replica-validity-factor` (0: a replica stands for election
+    /// however old its data).
+    pub replica_validity_factor: u64,
+    /// `repl-ping-replica-period`, in ms.
+    pub repl_ping_period_ms: u64,
 }
 
 impl BusSettings {
@@ -201,6 +206,8 @@ impl BusSettings {
             announce_bus_port: 0,
             announce_hostname: String::new(),
             preferred_endpoint: "ip".into(),
+            replica_validity_factor: 10,
+            repl_ping_period_ms: 10_000,
         }
     }
 
@@ -215,6 +222,21 @@ impl BusSettings {
             announce_port: config.cluster_announce_port,
             announce_bus_port: config.cluster_announce_bus_port,
             announce_hostname: config.cluster_announce_hostname.clone(),
+            replica_validity_factor: crate::config::inert::get(
+                config,
+                "cluster-replica-validity-factor",
+                "10",
+            )
+            .parse()
+            .unwrap_or(10),
+            repl_ping_period_ms: crate::config::inert::get(
+                config,
+                "repl-ping-replica-period",
+                "10",
+            )
+            .parse::<u64>()
+            .unwrap_or(10)
+            .saturating_mul(1000),
             preferred_endpoint: config.cluster_preferred_endpoint_type.clone(),
         }
     }
@@ -243,6 +265,10 @@ pub struct ClusterState {
     pub election: Election,
     /// A coordinated manual failover (Redis's mf_* fields), on either side.
     pub manual: ManualFailover,
+    /// As a replica: when its master last sent anything (ms; 0: never).
+    pub master_heard_ms: u64,
+    /// When a replica last logged why it cannot fail over (ms).
+    cant_failover_logged_ms: u64,
 }
 
 /// A coordinated manual failover (CLUSTER FAILOVER with no option). The
@@ -291,6 +317,10 @@ pub struct Election {
 /// How long a manual failover may take (Redis's CLUSTER_MF_TIMEOUT).
 pub const MANUAL_FAILOVER_MS: u64 = 5000;
 
+/// How often a replica that cannot fail over says why again (Redis's
+/// CLUSTER_CANT_FAILOVER_RELOG_PERIOD).
+const CANT_FAILOVER_RELOG_MS: u64 = 10_000;
+
 impl ClusterState {
     pub fn new(settings: BusSettings, now_ms: u64) -> Self {
         let myself = random_node_id();
@@ -315,6 +345,8 @@ impl ClusterState {
             started_ms: now_ms,
             election: Election::default(),
             manual: ManualFailover::default(),
+            master_heard_ms: 0,
+            cant_failover_logged_ms: 0,
         };
         state.add_myself(myself, now_ms);
         state
@@ -330,10 +362,12 @@ impl ClusterState {
         self.nodes.insert(id, node);
     }
 
-    /// A CONFIG SET of cluster-announce-ip/-port/-bus-port/-hostname or
-    /// cluster-preferred-endpoint-type at runtime: our next messages, our
-    /// nodes.conf line and the view say it from now on, as Redis applies
-    /// them. A cleared IP is learned again from the next PING or MEET.
+    /// A CONFIG SET of a cluster-* parameter (or port, or
+    /// repl-ping-replica-period) at runtime: the node timeout, coverage
+    /// and validity settings apply from the next tick, and our next
+    /// messages, our nodes.conf line and the view say the announced
+    /// address, as Redis applies them. A cleared IP is learned again from
+    /// the next PING or MEET.
     pub fn set_announce(&mut self, settings: &BusSettings) {
         let was_announced = !self.settings.announce_ip.is_empty();
         // The client port follows CONFIG SET port; the bus port stays
@@ -344,6 +378,11 @@ impl ClusterState {
         self.settings.announce_bus_port = settings.announce_bus_port;
         self.settings.announce_hostname = settings.announce_hostname.clone();
         self.settings.preferred_endpoint = settings.preferred_endpoint.clone();
+        self.settings.node_timeout_ms = settings.node_timeout_ms;
+        self.settings.require_full_coverage = settings.require_full_coverage;
+        self.settings.allow_reads_when_down = settings.allow_reads_when_down;
+        self.settings.replica_validity_factor = settings.replica_validity_factor;
+        self.settings.repl_ping_period_ms = settings.repl_ping_period_ms;
         let (port, cport) = (self.announced_port(), self.announced_cport());
         let (ip, hostname) = (
             self.settings.announce_ip.clone(),
@@ -1565,6 +1604,28 @@ impl ClusterState {
             return;
         }
         let master_id = master.id;
+        // Data older than the validity factor allows (counted from the
+        // node timeout on, the time a master takes to be FAIL) does not
+        // stand for election, unless the failover is manual.
+        let factor = self.settings.replica_validity_factor;
+        let node_timeout = self.settings.node_timeout_ms;
+        let mut data_age = now_ms.saturating_sub(self.master_heard_ms);
+        if data_age > node_timeout {
+            data_age -= node_timeout;
+        }
+        if factor != 0
+            && !manual
+            && data_age > self.settings.repl_ping_period_ms + node_timeout.saturating_mul(factor)
+        {
+            if now_ms.saturating_sub(self.cant_failover_logged_ms) >= CANT_FAILOVER_RELOG_MS {
+                self.cant_failover_logged_ms = now_ms;
+                crate::warning!(
+                    "Currently unable to failover: Disconnected from master for longer than allowed. Please check the 'cluster-replica-validity-factor' configuration option."
+                );
+            }
+            self.election = Election::default();
+            return;
+        }
         let timeout = (self.settings.node_timeout_ms * 2).max(2000);
         let retry = timeout * 2;
         if self.election.start_ms != 0 && now_ms.saturating_sub(self.election.start_ms) > retry {

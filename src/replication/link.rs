@@ -72,8 +72,9 @@ pub struct ReplicaSide {
     /// The master's stream offset applied so far (-1 before any sync);
     /// shared with the cluster bus, whose messages carry it.
     offset: Arc<AtomicI64>,
-    /// When the master last sent anything (ms).
-    last_io_ms: AtomicU64,
+    /// When the master last sent anything (ms); shared with the cluster
+    /// bus (a replica's data age, `cluster-replica-validity-factor`).
+    last_io_ms: Arc<AtomicU64>,
     state: Mutex<LinkState>,
     wake_tx: flume::Sender<()>,
     wake_rx: flume::Receiver<()>,
@@ -81,13 +82,13 @@ pub struct ReplicaSide {
 
 impl Default for ReplicaSide {
     fn default() -> Self {
-        ReplicaSide::new(Arc::new(AtomicI64::new(-1)))
+        ReplicaSide::new(Arc::new(AtomicI64::new(-1)), Arc::default())
     }
 }
 
 impl ReplicaSide {
-    /// With `offset` shared (the cluster bus reads it).
-    pub fn new(offset: Arc<AtomicI64>) -> Self {
+    /// With `offset` and `last_io_ms` shared (the cluster bus reads them).
+    pub fn new(offset: Arc<AtomicI64>, last_io_ms: Arc<AtomicU64>) -> Self {
         offset.store(-1, Ordering::Relaxed);
         let (wake_tx, wake_rx) = flume::unbounded();
         ReplicaSide {
@@ -95,7 +96,7 @@ impl ReplicaSide {
             up: AtomicBool::new(false),
             loading: AtomicBool::new(false),
             offset,
-            last_io_ms: AtomicU64::new(0),
+            last_io_ms,
             state: Mutex::new(LinkState {
                 master: None,
                 generation: 0,

@@ -925,11 +925,13 @@ impl Conn {
         let mut announce = false;
         for pair in argv[2..].chunks(2) {
             let name = String::from_utf8_lossy(&pair[0]).to_ascii_lowercase();
-            // A new client port is announced too (Redis 7.0 goes on
-            // announcing the old one until a cluster-announce-* is set).
-            announce |= name.starts_with("cluster-announce-")
-                || name == "cluster-preferred-endpoint-type"
-                || name == "port";
+            // The bus takes every cluster-* setting at once. A new client
+            // port is announced too (Redis 7.0 goes on announcing the old
+            // one until a cluster-announce-* is set).
+            announce |= name.starts_with("cluster-")
+                || name == "port"
+                || name == "repl-ping-replica-period"
+                || name == "repl-ping-slave-period";
             let set_argv = vec![Bytes::new(), Bytes::from(name), pair[1].to_bytes()];
             self.on_all(|| Op::Db(server::config_set_local, set_argv.clone()))
                 .await;

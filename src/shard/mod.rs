@@ -586,10 +586,12 @@ pub fn run(config: Config) -> Result<(), String> {
     persist::process_cpus();
     raise_memlock_limit(config.io_memory_bytes * cores as u64 * 2 + 64 * 1024 * 1024);
     let replica_offset = Arc::new(std::sync::atomic::AtomicI64::new(-1));
+    let master_heard_ms = Arc::new(AtomicU64::new(0));
     let replication = crate::replication::Replication::new(cores, crate::replication::random_id());
     let bus = if config.cluster_enabled {
         let offsets = crate::cluster_bus::runtime::Offsets {
             replica: replica_offset.clone(),
+            master_heard_ms: master_heard_ms.clone(),
             master: replication.published_handle(),
         };
         Some(crate::cluster_bus::runtime::start(&config, cores, offsets)?)
@@ -630,7 +632,7 @@ pub fn run(config: Config) -> Result<(), String> {
         scripts: script::ScriptBodies::new(cores),
         persistence: persist::Persistence::new(cores, start_ms, file),
         replication,
-        replica: crate::replication::link::ReplicaSide::new(replica_offset),
+        replica: crate::replication::link::ReplicaSide::new(replica_offset, master_heard_ms),
     });
     // A replica in nodes.conf, or `replicaof host port` in the
     // configuration (standalone only).
