@@ -148,14 +148,14 @@ pub fn srandmember(db: &mut Db, argv: &[Arg<'_>]) -> Reply {
         Some(count) if count >= 0 => Reply::Array(bulks(set.random_members(count as usize, seed))),
         // Negative: members may repeat.
         Some(count) => {
-            let members = set.members();
+            let len = set.len() as u64;
             Reply::Array(
                 (0..count.unsigned_abs())
                     .map(|_| {
                         seed ^= seed << 13;
                         seed ^= seed >> 7;
                         seed ^= seed << 17;
-                        Reply::Bulk(members[(seed % members.len() as u64) as usize].clone())
+                        Reply::Bulk(set.member_at((seed % len) as usize))
                     })
                     .collect(),
             )

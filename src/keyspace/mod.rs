@@ -12,6 +12,7 @@ mod inline;
 mod key;
 mod listpack;
 mod lzf;
+pub mod members;
 pub mod packed;
 pub mod rdb;
 pub mod rdb_file;

@@ -1,6 +1,7 @@
 //! Values: one variant per Redis type, each with the encoding Redis would
 //! report for it (OBJECT ENCODING), switched at Redis's thresholds.
 
+use super::members::MemberTable;
 use super::packed::Packed;
 use super::zset::ZSet;
 use super::SeededState;
@@ -167,11 +168,12 @@ pub const EMBSTR_BYTES_MAX: usize = 44;
 
 /// A set. While every member is an integer (and there are at most
 /// `set-max-intset-entries`), Redis's intset: sorted integers with the
-/// byte width Redis's intset would use (it only ever grows). Else a table.
+/// byte width Redis's intset would use (it only ever grows). Else a table
+/// that also picks a member at random in O(1) (`MemberTable`).
 #[derive(Debug, Clone)]
 pub enum Set {
     Intset { values: Vec<i64>, width: u8 },
-    Table(HashSet<Bytes, SeededState>),
+    Table(MemberTable),
 }
 
 /// The intset width (bytes per integer) that holds `value`.
@@ -260,14 +262,20 @@ impl Set {
         }
     }
 
+    /// The member at `position` (below `len`), in no particular order.
+    pub fn member_at(&self, position: usize) -> Bytes {
+        match self {
+            Set::Intset { values, .. } => Bytes::from(values[position].to_string()),
+            Set::Table(set) => set.get(position).clone(),
+        }
+    }
+
     /// `wanted` distinct members chosen at random (every member when
-    /// `wanted` is the size or more), without copying the others: a few
-    /// positions are drawn (Floyd's sampling), then one pass over the table
-    /// stops at the last of them. SPOP and SRANDMEMBER of one member on a
-    /// big set cost a walk of the table, not a copy of every member.
+    /// `wanted` is the size or more), without copying the others while
+    /// they are under a quarter of the set: positions are drawn (Floyd's
+    /// sampling) and their members read, O(wanted). SPOP and SRANDMEMBER
+    /// of a few members cost the same on a set of any size.
     pub fn random_members(&self, wanted: usize, mut seed: u64) -> Vec<Bytes> {
-        /// Beyond this many, drawing positions costs more than a copy.
-        const SAMPLED_MAX: usize = 64;
         let len = self.len();
         if wanted >= len {
             return self.members();
@@ -278,7 +286,7 @@ impl Set {
             seed ^= seed << 17;
             seed
         };
-        if wanted > SAMPLED_MAX {
+        if wanted > len / 4 {
             // A partial Fisher-Yates shuffle of a copy.
             let mut members = self.members();
             for index in 0..wanted {
@@ -288,33 +296,22 @@ impl Set {
             members.truncate(wanted);
             return members;
         }
+        let mut drawn: HashSet<usize> = HashSet::with_capacity(wanted);
         let mut positions: Vec<usize> = Vec::with_capacity(wanted);
         for top in len - wanted..len {
-            let drawn = (next() % (top as u64 + 1)) as usize;
-            let position = if positions.contains(&drawn) {
-                top
+            let pick = (next() % (top as u64 + 1)) as usize;
+            let position = if drawn.insert(pick) {
+                pick
             } else {
-                drawn
+                drawn.insert(top);
+                top
             };
             positions.push(position);
         }
-        positions.sort_unstable();
-        match self {
-            Set::Intset { values, .. } => positions
-                .iter()
-                .map(|&p| Bytes::from(values[p].to_string()))
-                .collect(),
-            Set::Table(set) => {
-                let last = positions.last().copied().unwrap_or(0);
-                let mut wanted = positions.iter().peekable();
-                set.iter()
-                    .take(last + 1)
-                    .enumerate()
-                    .filter(|(index, _)| wanted.next_if_eq(&index).is_some())
-                    .map(|(_, member)| member.clone())
-                    .collect()
-            }
-        }
+        positions
+            .into_iter()
+            .map(|position| self.member_at(position))
+            .collect()
     }
 
     /// The members: ascending for an intset, table order else.
@@ -331,7 +328,7 @@ impl Set {
         match self {
             Set::Intset { values, width } => 16 + values.len() * *width as usize,
             Set::Table(set) => {
-                48 + set.capacity() * 40 + set.iter().map(|m| m.len()).sum::<usize>()
+                48 + set.overhead_bytes() + set.iter().map(|m| m.len()).sum::<usize>()
             }
         }
     }
