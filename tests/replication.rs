@@ -1791,6 +1791,18 @@ fn a_replica_refuses_writes_until_replicaof_no_one() {
         panic!("ROLE after REPLICAOF NO ONE: {role:?}");
     };
     assert_eq!(fields[0], bulk("master"), "ROLE after REPLICAOF NO ONE");
+    let config_replicaof = |conn: &mut redis::Connection| -> Vec<String> {
+        redis::cmd("CONFIG")
+            .arg("GET")
+            .arg("replicaof")
+            .query(conn)
+            .unwrap()
+    };
+    assert_eq!(
+        config_replicaof(&mut to_replica),
+        ["replicaof", ""],
+        "CONFIG GET replicaof after REPLICAOF NO ONE"
+    );
     expect(&mut to_replica, &["SET", "only-here", "1"], Value::Okay);
     // Written on the master meanwhile: the next sync must bring it.
     expect(&mut conn, &["SET", "while-apart", "1"], Value::Okay);
@@ -1799,6 +1811,11 @@ fn a_replica_refuses_writes_until_replicaof_no_one() {
         &mut to_replica,
         &["REPLICAOF", "127.0.0.1", &port],
         Value::Okay,
+    );
+    assert_eq!(
+        config_replicaof(&mut to_replica),
+        ["replicaof".to_string(), format!("127.0.0.1 {port}")],
+        "CONFIG GET replicaof after REPLICAOF host port"
     );
     let copied = assert_replica_matches(
         &master,

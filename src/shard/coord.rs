@@ -159,7 +159,7 @@ impl Conn {
                 .unwrap_or_else(|| Reply::error("ERR Command not allowed inside a transaction")),
             Coord::Replconf => self.replconf(argv).unwrap_or_else(Reply::ok),
             Coord::Role => self.role(),
-            Coord::Replicaof => self.replicaof(argv),
+            Coord::Replicaof => self.replicaof(argv).await,
             Coord::Lastsave => Reply::Int(self.core.shared.persistence.last_save_secs() as i64),
             Coord::Save => match self.core.save(false, true).await {
                 Ok(()) => Reply::ok(),

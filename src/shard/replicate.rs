@@ -7,6 +7,7 @@ use super::conn::Conn;
 use super::Core;
 use crate::protocol::{Arg, Reply};
 use crate::replication::{Action, Attach, Outcome};
+use bytes::Bytes;
 use std::os::fd::FromRawFd;
 use std::rc::Rc;
 use std::time::Duration;
@@ -398,7 +399,8 @@ impl Conn {
 
     /// REPLICAOF host port | NO ONE, as Redis's replicaofCommand: the link
     /// (core 0's task) follows the new target; the reply does not wait.
-    pub(super) fn replicaof(&self, argv: &[Arg<'_>]) -> Reply {
+    /// CONFIG GET replicaof (and CONFIG REWRITE) say the new target.
+    pub(super) async fn replicaof(&mut self, argv: &[Arg<'_>]) -> Reply {
         if self.core.cluster_enabled {
             return Reply::error("ERR REPLICAOF not allowed in cluster mode.");
         }
@@ -408,6 +410,7 @@ impl Conn {
             if side.set_master(None) {
                 crate::notice!("MASTER MODE enabled (user request from '{who}')");
             }
+            self.set_replicaof_config(Bytes::new()).await;
             return Reply::ok();
         }
         let port = std::str::from_utf8(&argv[2])
@@ -428,6 +431,20 @@ impl Conn {
         }
         side.set_master(Some((host.clone(), port as u16)));
         crate::notice!("REPLICAOF {host}:{port} enabled (user request from '{who}')");
+        self.set_replicaof_config(Bytes::from(format!("{host} {port}")))
+            .await;
         Reply::ok()
+    }
+
+    /// Every core's `replicaof` parameter: "host port", or empty.
+    async fn set_replicaof_config(&mut self, value: Bytes) {
+        let mut argv = vec![Bytes::new(), Bytes::from_static(b"replicaof")];
+        argv.extend(
+            value
+                .split(|&b| b == b' ')
+                .map(|part| value.slice_ref(part)),
+        );
+        self.on_all(|| super::mesh::Op::Db(crate::command::server::config_set_local, argv.clone()))
+            .await;
     }
 }
