@@ -1284,6 +1284,102 @@ fn a_slotcore_replica_with_stale_data_waits_until_the_validity_check_is_off() {
     check_stale_replica_waits(Cluster::create_new(3, 0), Kind::Slotcore);
 }
 
+/// A master that loses a slot it holds keys in to a node with a greater config epoch (here
+/// `CLUSTER SETSLOT <slot> NODE <itself>` sent to that node, no migration) deletes those keys,
+/// as Redis does with its dirty slots: they would come back stale if the slot ever did. Its
+/// other keys stay.
+fn check_lost_slot_keys_are_deleted(cluster: Cluster) {
+    let lines = cluster.node(0).cluster_nodes().expect("CLUSTER NODES");
+    let by_epoch = |pick: fn(u64, u64) -> bool| {
+        let mut best: Option<&NodeLine> = None;
+        for line in &lines {
+            if best.is_none_or(|b| pick(line.config_epoch, b.config_epoch)) {
+                best = Some(line);
+            }
+        }
+        best.expect("some node").clone()
+    };
+    let loser = by_epoch(|a, b| a < b);
+    let winner = by_epoch(|a, b| a > b);
+    let loser_at = (0..3)
+        .find(|&at| cluster.node(at).port == loser.port)
+        .expect("the loser is one of ours");
+    let slot: u16 = loser.slots[0]
+        .split('-')
+        .next()
+        .and_then(|start| start.parse().ok())
+        .expect("the loser's first slot");
+    let tag = tag_of_slot(slot);
+    let mut con = cluster.cluster_client();
+    for i in 0..50 {
+        let _: () = con
+            .set(format!("{{{tag}}}:{i}"), i)
+            .expect("SET in the slot");
+    }
+    // Keys of other slots, some of them on the same node.
+    for i in 0..200 {
+        let _: () = con.set(format!("other:{i}"), i).expect("SET elsewhere");
+    }
+    drop(con);
+    let loser_node = cluster.node(loser_at);
+    let count = |node: &Node| {
+        node.query_text(&["CLUSTER", "COUNTKEYSINSLOT", &slot.to_string()])
+            .ok()
+            .and_then(|n| n.trim().parse::<i64>().ok())
+    };
+    assert_eq!(
+        count(loser_node),
+        Some(50),
+        "keys in slot {slot} on the owner"
+    );
+    let before = dbsize(loser_node);
+    let winner_at = (0..3)
+        .find(|&at| cluster.node(at).port == winner.port)
+        .expect("the winner is one of ours");
+    assert_eq!(
+        cluster.node(winner_at).query_text(&[
+            "CLUSTER",
+            "SETSLOT",
+            &slot.to_string(),
+            "NODE",
+            &winner.id
+        ]),
+        Ok("OK".into()),
+        "SETSLOT NODE on the node with the greater epoch"
+    );
+    let dropped = common::eventually(CONVERGE_WAIT, || {
+        count(loser_node) == Some(0)
+            && loser_node.cluster_nodes().is_ok_and(|lines| {
+                lines.iter().any(|line| {
+                    line.id == winner.id && line.slots.iter().any(|r| range_contains(r, slot))
+                })
+            })
+    });
+    assert!(
+        dropped,
+        "the old owner keeps {:?} keys of slot {slot}: {:?}\n{}",
+        count(loser_node),
+        loser_node.cluster_nodes(),
+        loser_node.log()
+    );
+    assert!(before > 50, "the owner holds keys of other slots too");
+    assert_eq!(
+        dbsize(loser_node),
+        before - 50,
+        "only the lost slot's keys went"
+    );
+}
+
+#[test]
+fn lost_slot_keys_reference_redis_server() {
+    check_lost_slot_keys_are_deleted(Cluster::create_new(0, 3));
+}
+
+#[test]
+fn a_master_deletes_the_keys_of_a_slot_it_lost() {
+    check_lost_slot_keys_are_deleted(Cluster::create_new(3, 0));
+}
+
 /// `redis-cli --cluster create` of six slotcore nodes with `--cluster-replicas 1`, as the
 /// tutorial runs it: three masters, each with a slotcore replica whose link is up, a clean
 /// `--cluster check`, and after 1000 keys written through a cluster client every replica holds

@@ -61,6 +61,8 @@ pub enum BusEvent {
     /// A manual failover's write pause until this time (ms since the
     /// epoch; 0: the pause is over).
     FailoverPause(u64),
+    /// Slots this node lost while it holds keys there: delete them.
+    DropSlots(Arc<Vec<u16>>),
 }
 
 /// Where the bus reads this node's replication offset, which its messages
@@ -170,6 +172,12 @@ impl Bus {
                 let _ = sender.send(BusEvent::View(view.clone()));
             }
             *self.view.borrow_mut() = view;
+        }
+        if !outbox.dirty_slots.is_empty() {
+            let slots = Arc::new(outbox.dirty_slots);
+            for sender in &self.events {
+                let _ = sender.send(BusEvent::DropSlots(slots.clone()));
+            }
         }
         if let Some(end_ms) = outbox.failover_pause {
             for sender in &self.events {

@@ -169,6 +169,10 @@ pub struct Outbox {
     /// A manual failover paused writes until this time (ms since the
     /// epoch), or (0) the pause is over.
     pub failover_pause: Option<u64>,
+    /// Slots we served and lost to a node with a greater config epoch
+    /// while we stay a master: the cores delete their keys there (Redis's
+    /// dirty slots, `delKeysInSlot`).
+    pub dirty_slots: Vec<u16>,
 }
 
 /// Settings the bus takes from the configuration.
@@ -482,6 +486,7 @@ impl ClusterState {
             Some(self.myself)
         };
         let mut took_ours = false;
+        let mut dirty = Vec::new();
         for slot in 0..SLOT_COUNT {
             if !slot_is_set(claimed, slot) {
                 continue;
@@ -496,6 +501,7 @@ impl ClusterState {
             if owner_epoch.is_none_or(|epoch| epoch < sender_epoch) {
                 if owner == Some(self.myself) {
                     self.migrating.remove(&(slot as u16));
+                    dirty.push(slot as u16);
                 }
                 took_ours |= owner.is_some() && owner == our_master;
                 self.assign_slot(slot, sender);
@@ -513,6 +519,10 @@ impl ClusterState {
                 id_str(&sender)
             );
             self.become_replica_of(sender);
+        } else if !dirty.is_empty() {
+            // Still a master: the keys of the slots we lost must go, or
+            // they would come back stale if the slots ever did.
+            self.outbox.dirty_slots.extend(dirty);
         }
         // Slots the sender no longer claims stay ours to keep track of until
         // their new owner tells us (as Redis).

@@ -192,3 +192,33 @@ impl Conn {
         }
     }
 }
+
+impl super::Core {
+    /// Deletes this core's keys in `slots`, which the node lost to a node
+    /// with a greater config epoch while it stays a master (Redis's dirty
+    /// slots, `delKeysInSlot`): each goes to our replicas as DEL and
+    /// touches its watchers, as Redis's deletions do.
+    pub(super) fn drop_slots(&self, slots: &[u16]) {
+        let mut db = self.db.borrow_mut();
+        let mut deleted = 0;
+        for &slot in slots {
+            if core_of_slot(slot, self.shared.cores) != self.id {
+                continue;
+            }
+            for key in db.keyspace.slot_keys(slot, usize::MAX) {
+                if db.keyspace.remove(slot, &key).is_none() {
+                    continue;
+                }
+                deleted += 1;
+                if db.feed.is_on() {
+                    db.feed.push(&[&b"DEL"[..], &key]);
+                }
+                self.watches.borrow().touch(&key);
+            }
+        }
+        if deleted > 0 {
+            self.shared.persistence.add_dirty(self.id, deleted);
+            crate::verbose!("Deleted {deleted} keys of slots this node lost");
+        }
+    }
+}

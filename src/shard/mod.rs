@@ -751,6 +751,7 @@ async fn core_main(
                 match event {
                     BusEvent::View(view) => core.install_view(view),
                     BusEvent::FailoverPause(end_ms) => core.failover_pause(end_ms),
+                    BusEvent::DropSlots(slots) => core.drop_slots(&slots),
                     BusEvent::Publish(publication) => {
                         let registry = core.pubsub.borrow();
                         if publication.shard {
