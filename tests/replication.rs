@@ -1835,3 +1835,67 @@ fn a_replica_refuses_writes_until_replicaof_no_one() {
         "sync_full on the master: the replica that took a write of its own resyncs in full"
     );
 }
+
+/// A replica expires nothing itself: a key whose time has come reads as missing there, but it
+/// stays stored (DBSIZE counts it) until the master's DEL arrives, so a write the master still
+/// makes on it finds it on the replica too. (Runs against redis-server replicas with
+/// `SLOTCORE_TEST_TARGET=redis`.)
+#[test]
+fn a_replica_keeps_an_expired_key_until_its_master_deletes_it() {
+    let master = Server::start(&[
+        "--save",
+        "",
+        "--repl-diskless-sync-delay",
+        "0",
+        "--enable-debug-command",
+        "yes",
+    ]);
+    let mut conn = master.client();
+    // The master expires only on access: the key's DEL goes out when we ask.
+    expect(&mut conn, &["DEBUG", "SET-ACTIVE-EXPIRE", "0"], Value::Okay);
+    let replica = start_slotcore_replica(&master);
+    let mut on_replica = replica.client();
+    let synced = common::eventually(SYNC_WAIT, || {
+        try_info(&mut on_replica, "replication")
+            .is_ok_and(|i| i.get("master_link_status").map(String::as_str) == Some("up"))
+    });
+    assert!(synced, "the replica never synced");
+    expect(&mut conn, &["SET", "kept", "1"], Value::Okay);
+    expect(&mut conn, &["SET", "short", "1", "PX", "1000"], Value::Okay);
+    let arrived = common::eventually(SYNC_WAIT, || {
+        redis::cmd("DBSIZE").query::<i64>(&mut on_replica).ok() == Some(2)
+    });
+    assert!(arrived, "the keys never reached the replica");
+    // Past its time (the master has not looked at it).
+    let due = common::eventually(SYNC_WAIT, || {
+        redis::cmd("PTTL")
+            .arg("short")
+            .query::<i64>(&mut on_replica)
+            .ok()
+            == Some(-2)
+    });
+    assert!(due, "the key never read as expired on the replica");
+    let value: Option<String> = redis::cmd("GET")
+        .arg("short")
+        .query(&mut on_replica)
+        .unwrap();
+    assert_eq!(value, None, "GET of an expired key on the replica");
+    let exists: i64 = redis::cmd("EXISTS")
+        .arg("short")
+        .query(&mut on_replica)
+        .unwrap();
+    assert_eq!(exists, 0, "EXISTS of an expired key on the replica");
+    let size: i64 = redis::cmd("DBSIZE").query(&mut on_replica).unwrap();
+    assert_eq!(
+        size, 2,
+        "the replica still stores the key until its master's DEL"
+    );
+
+    // The master looks at it: it expires there, and its DEL reaches the replica.
+    let gone: Option<String> = redis::cmd("GET").arg("short").query(&mut conn).unwrap();
+    assert_eq!(gone, None);
+    let deleted = common::eventually(SYNC_WAIT, || {
+        redis::cmd("DBSIZE").query::<i64>(&mut on_replica).ok() == Some(1)
+    });
+    assert!(deleted, "the master's DEL never reached the replica");
+}

@@ -87,6 +87,9 @@ pub struct Db {
     pub pubsub_limit: crate::config::OutputLimit,
     /// Writes on their way to replicas (see `propagate`).
     pub feed: propagate::Feed,
+    /// The cluster view says this node is a replica (with `replicaof`,
+    /// what makes the keyspace keep expired keys for the master's DEL).
+    pub replica_by_view: bool,
 }
 
 impl Db {
@@ -102,6 +105,7 @@ impl Db {
             events: Vec::new(),
             pubsub_limit: Default::default(),
             feed: Default::default(),
+            replica_by_view: false,
         };
         db.keyspace.clock_ms = db.now_ms;
         db.sync_keyspace_config();
@@ -117,6 +121,10 @@ impl Db {
     /// accesses count frequency (an LFU maxmemory policy) and how.
     pub fn sync_keyspace_config(&mut self) {
         self.pubsub_limit = self.config.output_limit("pubsub");
+        let replica = self.replica_by_view
+            || !crate::config::inert::get(&self.config, "replicaof", "").is_empty();
+        self.keyspace.replica_keeps_expired =
+            replica && crate::config::inert::get(&self.config, "replica-read-only", "yes") == "yes";
         self.keyspace.lfu =
             self.config
                 .maxmemory_policy

@@ -87,12 +87,34 @@ pub fn run_notifying(
     spec: &CommandSpec,
     argv: &[Arg<'_>],
 ) -> Reply {
-    // PFCOUNT writes the cardinality it computed into the value, and
-    // Redis propagates it then (a replica's bytes must match).
-    if !db.feed.is_on() || !(spec.is_write() || (spec.name == "pfcount" && argv.len() == 2)) {
+    if db.keyspace.replica_keeps_expired && spec.is_write() {
+        // On a read-only replica a write is the master's: every key it
+        // finds is live, whatever our clock says.
+        db.keyspace.master_write = true;
+        let reply = run_and_feed(run, db, spec, argv);
+        db.keyspace.master_write = false;
+        return reply;
+    }
+    run_and_feed(run, db, spec, argv)
+}
+
+/// `run_notifying`'s work: the command, its events, and what it sends to
+/// replicas.
+#[inline]
+fn run_and_feed(run: super::ShardFn, db: &mut Db, spec: &CommandSpec, argv: &[Arg<'_>]) -> Reply {
+    if !db.feed.is_on() {
         return run_raising_events(run, db, spec, argv);
     }
     db.sync_feed();
+    // PFCOUNT writes the cardinality it computed into the value, and
+    // Redis propagates it then (a replica's bytes must match).
+    if !(spec.is_write() || (spec.name == "pfcount" && argv.len() == 2)) {
+        // A read that found keys expired sends their DEL now, as Redis
+        // does, not with the next write.
+        let reply = run_raising_events(run, db, spec, argv);
+        db.propagate_expired();
+        return reply;
+    }
     let before = super::propagate::Before::capture(db, spec, argv);
     let reply = run_raising_events(run, db, spec, argv);
     db.propagate_expired();

@@ -247,6 +247,13 @@ pub struct Keyspace {
     /// missing but stay stored, and active expiry waits (Redis expires
     /// nothing then, so a paused master's replicas see no deletions).
     pub expiry_paused: bool,
+    /// On a read-only replica: keys whose time has come read as missing
+    /// but stay until the master's DEL (Redis's replicas expire nothing
+    /// themselves), and while `master_write` is set (a write command runs:
+    /// on such a replica only the master's stream writes) they are live,
+    /// as Redis treats every key for its master client.
+    pub replica_keeps_expired: bool,
+    pub master_write: bool,
     /// When set, every key that expires is noted here (for `expired`
     /// keyspace events).
     pub expired_log: Option<Vec<Bytes>>,
@@ -296,6 +303,8 @@ impl Keyspace {
             stats: KeyspaceStats::default(),
             active_expire_enabled: true,
             expiry_paused: false,
+            replica_keeps_expired: false,
+            master_write: false,
             expired_log: None,
             repl_expired: None,
             lfu: None,
@@ -418,6 +427,23 @@ impl Keyspace {
         log_expired(&mut self.expired_log, &mut self.repl_expired, key);
     }
 
+    /// Keys whose time has come stay stored (CLIENT PAUSE, a replica).
+    #[inline]
+    fn keeps_expired(&self) -> bool {
+        self.expiry_paused || self.replica_keeps_expired
+    }
+
+    /// The time expiry compares with: none is due for the master's writes
+    /// on a replica.
+    #[inline]
+    fn due_clock(&self, now_ms: u64) -> u64 {
+        if self.master_write {
+            0
+        } else {
+            now_ms
+        }
+    }
+
     pub fn volatile_len(&self) -> usize {
         self.expiry.len()
     }
@@ -425,8 +451,9 @@ impl Keyspace {
     /// Removes `key` if its time has come (unless expiry is paused); true
     /// when its time has come.
     fn expire_if_due(&mut self, slot: u16, key: &[u8], now_ms: u64) -> bool {
+        let now_ms = self.due_clock(now_ms);
         let due = matches!(self.map(slot).get(key), Some(entry) if entry.expire_at_ms() != 0 && entry.expire_at_ms() <= now_ms);
-        if due && !self.expiry_paused {
+        if due && !self.keeps_expired() {
             self.remove(slot, key);
             self.stats.expired_keys += 1;
             self.log_expired(key);
@@ -474,7 +501,8 @@ impl Keyspace {
             "slot {slot} is not this core's"
         );
         let index = local_slot_index(slot, self.cores);
-        let found = match self.slots[index].find_live(key, now_ms, self.expiry_paused) {
+        let (due_clock, keep) = (self.due_clock(now_ms), self.keeps_expired());
+        let found = match self.slots[index].find_live(key, due_clock, keep) {
             Found::Live(entry) => {
                 match self.lfu {
                     None => entry.touch(now_ms),
@@ -515,7 +543,7 @@ impl Keyspace {
     /// Looks a key up without side effects other than lazy expiry (TYPE,
     /// OBJECT, EXISTS-like checks that Redis does not count as hits).
     pub fn peek(&mut self, slot: u16, key: &[u8], now_ms: u64) -> Option<&Entry> {
-        if self.expire_if_due(slot, key, now_ms) && self.expiry_paused {
+        if self.expire_if_due(slot, key, now_ms) && self.keeps_expired() {
             return None;
         }
         self.map(slot).get(key)
@@ -778,6 +806,31 @@ mod tests {
 
     /// A snapshot holds every key as it was at the cut, whatever changes
     /// its key's slot sees before or after its turn to be serialized.
+    #[test]
+    fn a_replica_keeps_due_keys_and_its_masters_writes_see_them() {
+        let mut keyspace = Keyspace::new(0, 1);
+        let slot = key_hash_slot(b"k");
+        let mut entry = Entry::new(string("v"), 0);
+        entry.set_expire_at_ms(1_000);
+        keyspace.insert(slot, b"k", entry);
+        keyspace.replica_keeps_expired = true;
+        assert!(
+            keyspace.lookup_read(slot, b"k", 2_000).is_none(),
+            "a read sees it missing"
+        );
+        assert!(keyspace.peek(slot, b"k", 2_000).is_none(), "so does a peek");
+        assert!(keyspace.holds(slot, b"k"), "but it stays stored");
+        keyspace.master_write = true;
+        assert!(
+            keyspace.lookup_write(slot, b"k", 2_000).is_some(),
+            "the master's write finds it"
+        );
+        keyspace.master_write = false;
+        keyspace.replica_keeps_expired = false;
+        assert!(keyspace.lookup_read(slot, b"k", 2_000).is_none());
+        assert!(!keyspace.holds(slot, b"k"), "a master deletes it on access");
+    }
+
     #[test]
     fn a_capture_keeps_the_values_at_its_cut() {
         let mut keyspace = Keyspace::new(1, 2);

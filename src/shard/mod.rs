@@ -506,6 +506,13 @@ impl Core {
             if self.id == 0 && view.enabled && view.master_addr != current.master_addr {
                 self.shared.replica.set_master(view.master_addr.clone());
             }
+            let replica = view.enabled && view.master_addr.is_some();
+            let mut db = self.db.borrow_mut();
+            if db.replica_by_view != replica {
+                db.replica_by_view = replica;
+                db.sync_keyspace_config();
+            }
+            drop(db);
             *current = view;
             // Shard channels follow their slot: when it is no longer ours,
             // its subscribers are unsubscribed (Redis 7.0 does the same).
@@ -721,7 +728,13 @@ async fn core_main(
     };
     let core = Rc::new_cyclic(|me| Core {
         id,
-        db: RefCell::new(Db::new(id, shared.cores, config.clone())),
+        db: RefCell::new({
+            let mut db = Db::new(id, shared.cores, config.clone());
+            // A replica by nodes.conf keeps expired keys for its master's DEL.
+            db.replica_by_view = views.initial.enabled && views.initial.master_addr.is_some();
+            db.sync_keyspace_config();
+            db
+        }),
         stats: RefCell::new(CoreStats::new()),
         clients: RefCell::new(Clients::default()),
         locks: RefCell::new(KeyLocks::default()),
