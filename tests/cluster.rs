@@ -1380,6 +1380,51 @@ fn a_master_deletes_the_keys_of_a_slot_it_lost() {
     check_lost_slot_keys_are_deleted(Cluster::create_new(3, 0));
 }
 
+/// `CONFIG SET cluster-replica-no-failover yes` on a replica: every node's CLUSTER NODES shows
+/// its `nofailover` flag, and `no` takes it away again.
+fn check_no_failover_flag(mut cluster: Cluster, replica_kind: Kind) {
+    let master_id = cluster.node(0).id();
+    let replica = add_replica(&mut cluster, replica_kind, &master_id);
+    let replica_port = cluster.node(replica).port;
+    for (value, flagged) in [("yes", true), ("no", false)] {
+        assert_eq!(
+            cluster.node(replica).query_text(&[
+                "CONFIG",
+                "SET",
+                "cluster-replica-no-failover",
+                value
+            ]),
+            Ok("OK".into())
+        );
+        for at in [0, 1, 2, replica] {
+            let node = cluster.node(at);
+            let seen = common::eventually(CONVERGE_WAIT, || {
+                node.cluster_nodes().is_ok_and(|lines| {
+                    lines.iter().any(|line| {
+                        line.port == replica_port && line.has_flag("nofailover") == flagged
+                    })
+                })
+            });
+            assert!(
+                seen,
+                "node {} after cluster-replica-no-failover {value}: {:?}",
+                node.port,
+                node.cluster_nodes()
+            );
+        }
+    }
+}
+
+#[test]
+fn no_failover_flag_reference_redis_server() {
+    check_no_failover_flag(Cluster::create_new(0, 3), Kind::Redis);
+}
+
+#[test]
+fn a_slotcore_replica_set_not_to_fail_over_says_nofailover() {
+    check_no_failover_flag(Cluster::create_new(3, 0), Kind::Slotcore);
+}
+
 /// `redis-cli --cluster create` of six slotcore nodes with `--cluster-replicas 1`, as the
 /// tutorial runs it: three masters, each with a slotcore replica whose link is up, a clean
 /// `--cluster check`, and after 1000 keys written through a cluster client every replica holds

@@ -616,3 +616,35 @@ fn a_replica_with_stale_data_does_not_stand_for_election() {
         "with the check off the replica takes the slots"
     );
 }
+
+/// `cluster-replica-no-failover`: the replica's flags say `nofailover` to every node, and when
+/// its master fails it does not run an election; CLUSTER FAILOVER FORCE still works.
+#[test]
+fn a_replica_set_not_to_fail_over_waits_for_a_manual_failover() {
+    let mut net = three_masters_and_a_replica_of_node_2();
+    let (replica, failed) = (net.id(3), net.id(2));
+    net.nodes[3].settings.replica_no_failover = true;
+    net.run_for(2000);
+    assert!(
+        net.flags_of(0, 3) & flags::NOFAILOVER != 0,
+        "node 0 sees the replica's nofailover flag"
+    );
+    net.down[2] = true;
+    net.cut_off(2);
+    net.run_for(TIMEOUT_MS * 6);
+    assert!(net.flags_of(0, 2) & flags::FAIL != 0, "the master is FAIL");
+    assert!(
+        (10923..16384).all(|slot| net.nodes[0].slots[slot] == Some(failed)),
+        "no automatic failover"
+    );
+    assert_eq!(net.nodes[0].last_vote_epoch, 0, "no vote was asked for");
+    assert_eq!(
+        net.command(3, &["CLUSTER", "FAILOVER", "FORCE"]),
+        crate::protocol::Reply::ok()
+    );
+    net.run_for(TIMEOUT_MS * 2);
+    assert!(
+        (10923..16384).all(|slot| net.nodes[0].slots[slot] == Some(replica)),
+        "the forced failover takes the slots"
+    );
+}

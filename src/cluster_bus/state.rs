@@ -191,6 +191,10 @@ pub struct BusSettings {
     /// `cluster-replica-validity-factor` (0: a replica stands for election
     /// however old its data).
     pub replica_validity_factor: u64,
+    /// `cluster-replica-no-failover`: this node, as a replica, starts no
+    /// failover of its own (manual ones still run); its flags say
+    /// `nofailover`.
+    pub replica_no_failover: bool,
     /// `repl-ping-replica-period`, in ms.
     pub repl_ping_period_ms: u64,
 }
@@ -211,6 +215,7 @@ impl BusSettings {
             announce_hostname: String::new(),
             preferred_endpoint: "ip".into(),
             replica_validity_factor: 10,
+            replica_no_failover: false,
             repl_ping_period_ms: 10_000,
         }
     }
@@ -233,6 +238,11 @@ impl BusSettings {
             )
             .parse()
             .unwrap_or(10),
+            replica_no_failover: crate::config::inert::get(
+                config,
+                "cluster-replica-no-failover",
+                "no",
+            ) == "yes",
             repl_ping_period_ms: crate::config::inert::get(
                 config,
                 "repl-ping-replica-period",
@@ -386,6 +396,7 @@ impl ClusterState {
         self.settings.require_full_coverage = settings.require_full_coverage;
         self.settings.allow_reads_when_down = settings.allow_reads_when_down;
         self.settings.replica_validity_factor = settings.replica_validity_factor;
+        self.settings.replica_no_failover = settings.replica_no_failover;
         self.settings.repl_ping_period_ms = settings.repl_ping_period_ms;
         let (port, cport) = (self.announced_port(), self.announced_cport());
         let (ip, hostname) = (
@@ -849,6 +860,13 @@ impl ClusterState {
                     epoch_changed = true;
                 }
                 node.repl_offset = header.replication_offset;
+                // Its `nofailover` flag as it announces it now (the
+                // replicas' ranks count only those that compete).
+                let nofailover = header.flags & flags::NOFAILOVER;
+                if node.flags & flags::NOFAILOVER != nofailover {
+                    node.flags = (node.flags & !flags::NOFAILOVER) | nofailover;
+                    epoch_changed = true;
+                }
             }
             if epoch_changed {
                 self.changed();
@@ -1497,8 +1515,20 @@ impl ClusterState {
         // Commands and messages change flags and slots between ticks, so the
         // state is recomputed every tick (a pass over the slots: cheap).
         self.update_state(now_ms);
+        self.update_my_flags();
         self.manual_failover_cron(now_ms, random);
         self.run_election(now_ms, random);
+    }
+
+    /// Our `nofailover` flag follows `cluster-replica-no-failover`
+    /// (clusterUpdateMyselfFlags); our next messages carry it.
+    fn update_my_flags(&mut self) {
+        let wanted = self.settings.replica_no_failover;
+        let me = self.me_mut();
+        if me.has(flags::NOFAILOVER) != wanted {
+            me.flags ^= flags::NOFAILOVER;
+            self.changed();
+        }
     }
 
     /// MFSTART from a replica of ours (clusterProcessPacket): pause our
@@ -1604,6 +1634,10 @@ impl ClusterState {
             return;
         };
         let manual = self.election.manual_end_ms != 0;
+        if self.settings.replica_no_failover && !manual {
+            self.election = Election::default();
+            return;
+        }
         if manual && now_ms > self.election.manual_end_ms {
             crate::warning!("Manual failover timed out.");
             self.election = Election::default();
@@ -1650,7 +1684,7 @@ impl ClusterState {
                     n.id != self.myself
                         && n.has(flags::SLAVE)
                         && n.replica_of == Some(master_id)
-                        && !n.has(flags::FAIL)
+                        && !n.has(flags::FAIL | flags::NOFAILOVER)
                         && n.repl_offset > my_offset
                 })
                 .count();
