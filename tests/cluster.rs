@@ -890,6 +890,13 @@ fn write_keys_until_replicated(cluster: &Cluster, master: usize, replica: usize,
     master_keys
 }
 
+/// Whether CLUSTER NODES `lines` show the node on `port` as the master of exactly `range`.
+fn serves_range(lines: &[NodeLine], port: u16, range: &str) -> bool {
+    lines
+        .iter()
+        .any(|line| line.port == port && line.has_flag("master") && line.slots == [range])
+}
+
 /// After its master was killed: every survivor sees `replica` as the master of `range` with
 /// the cluster ok, the two other masters logged their votes, and a cluster client over the
 /// survivors reads every key.
@@ -900,13 +907,9 @@ fn assert_replica_took_over(cluster: &Cluster, replica: usize, range: &str, keys
     for &at in &survivors {
         let node = cluster.node(at);
         let promoted = common::eventually(FAIL_WAIT, || {
-            node.cluster_nodes().is_ok_and(|lines| {
-                lines.iter().any(|line| {
-                    line.port == replica_port
-                        && line.has_flag("master")
-                        && line.slots == vec![range.to_string()]
-                })
-            }) && node.info_field("cluster_state").as_deref() == Ok("ok")
+            node.cluster_nodes()
+                .is_ok_and(|lines| serves_range(&lines, replica_port, range))
+                && node.info_field("cluster_state").as_deref() == Ok("ok")
         });
         assert!(
             promoted,
@@ -1110,13 +1113,10 @@ fn check_coordinated_failover(mut cluster: Cluster, replica_kind: Kind) {
         let node = cluster.node(at);
         let switched = common::eventually(FAIL_WAIT, || {
             node.cluster_nodes().is_ok_and(|lines| {
-                lines.iter().any(|line| {
-                    line.port == replica_port
-                        && line.has_flag("master")
-                        && line.slots == vec![range.clone()]
-                }) && lines
-                    .iter()
-                    .any(|line| line.id == master_id && line.has_flag("slave"))
+                serves_range(&lines, replica_port, &range)
+                    && lines
+                        .iter()
+                        .any(|line| line.id == master_id && line.has_flag("slave"))
             })
         });
         assert!(
@@ -1256,13 +1256,8 @@ fn check_stale_replica_waits(mut cluster: Cluster, replica_kind: Kind) {
     for at in [1, 2, replica] {
         let node = cluster.node(at);
         let promoted = common::eventually(FAIL_WAIT, || {
-            node.cluster_nodes().is_ok_and(|lines| {
-                lines.iter().any(|line| {
-                    line.port == replica_port
-                        && line.has_flag("master")
-                        && line.slots == vec![range.clone()]
-                })
-            })
+            node.cluster_nodes()
+                .is_ok_and(|lines| serves_range(&lines, replica_port, &range))
         });
         assert!(
             promoted,

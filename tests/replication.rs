@@ -1855,17 +1855,11 @@ fn a_replica_keeps_an_expired_key_until_its_master_deletes_it() {
     expect(&mut conn, &["DEBUG", "SET-ACTIVE-EXPIRE", "0"], Value::Okay);
     let replica = start_slotcore_replica(&master);
     let mut on_replica = replica.client();
-    let synced = common::eventually(SYNC_WAIT, || {
-        try_info(&mut on_replica, "replication")
-            .is_ok_and(|i| i.get("master_link_status").map(String::as_str) == Some("up"))
-    });
-    assert!(synced, "the replica never synced");
     expect(&mut conn, &["SET", "kept", "1"], Value::Okay);
     expect(&mut conn, &["SET", "short", "1", "PX", "1000"], Value::Okay);
-    let arrived = common::eventually(SYNC_WAIT, || {
-        redis::cmd("DBSIZE").query::<i64>(&mut on_replica).ok() == Some(2)
-    });
-    assert!(arrived, "the keys never reached the replica");
+    wait_in_sync(&master, &replica, "after the two SETs");
+    let arrived: i64 = redis::cmd("DBSIZE").query(&mut on_replica).unwrap();
+    assert_eq!(arrived, 2, "the keys reached the replica");
     // Past its time (the master has not looked at it).
     let due = common::eventually(SYNC_WAIT, || {
         redis::cmd("PTTL")

@@ -296,16 +296,22 @@ impl Set {
             members.truncate(wanted);
             return members;
         }
-        let mut drawn: HashSet<usize> = HashSet::with_capacity(wanted);
+        /// Up to this many positions, a scan finds a drawn one sooner than
+        /// a hash set (which SPOP of one member need not allocate).
+        const SCANNED_MAX: usize = 64;
+        let mut drawn: HashSet<usize> = HashSet::new();
         let mut positions: Vec<usize> = Vec::with_capacity(wanted);
         for top in len - wanted..len {
             let pick = (next() % (top as u64 + 1)) as usize;
-            let position = if drawn.insert(pick) {
-                pick
+            let taken = if wanted <= SCANNED_MAX {
+                positions.contains(&pick)
             } else {
-                drawn.insert(top);
-                top
+                !drawn.insert(pick)
             };
+            let position = if taken { top } else { pick };
+            if taken && wanted > SCANNED_MAX {
+                drawn.insert(top);
+            }
             positions.push(position);
         }
         positions
