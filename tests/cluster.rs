@@ -806,65 +806,6 @@ fn check_failure_detection(mut cluster: Cluster) {
     );
 }
 
-/// Adds a `kind` node as a replica of `master_id` with `redis-cli --cluster add-node
-/// --cluster-slave` and waits until its replication link is up; returns its index.
-fn add_replica(cluster: &mut Cluster, kind: Kind, master_id: &str) -> usize {
-    let replica = cluster.add_node(kind);
-    let replica_addr = cluster.node(replica).addr();
-    let seed = cluster.node(1).addr();
-    let (status, stdout, stderr) = run_tool(
-        "redis-cli",
-        &[
-            "--cluster",
-            "add-node",
-            &replica_addr,
-            &seed,
-            "--cluster-slave",
-            "--cluster-master-id",
-            master_id,
-        ],
-        TOOL_TIMEOUT,
-    );
-    assert!(
-        status.is_some_and(|s| s.success()),
-        "redis-cli --cluster add-node --cluster-slave failed ({status:?}):\n{stdout}\n{stderr}"
-    );
-    let linked = common::eventually(CONVERGE_WAIT, || {
-        cluster
-            .node(replica)
-            .query_text(&["INFO", "replication"])
-            .is_ok_and(|info| info.contains("master_link_status:up"))
-    });
-    assert!(
-        linked,
-        "the {} replica never synced: {:?}\n{}",
-        kind.name(),
-        cluster.node(replica).query_text(&["INFO", "replication"]),
-        cluster.node(replica).log()
-    );
-    // Every node knows it as the master's replica (a redis-server replica tells the others
-    // with its next pings), as a failover needs: the masters vote only for a replica.
-    let replica_port = cluster.node(replica).port;
-    for at in 0..cluster.nodes.len() {
-        let node = cluster.node(at);
-        let known = common::eventually(CONVERGE_WAIT, || {
-            node.cluster_nodes().is_ok_and(|lines| {
-                lines.iter().any(|line| {
-                    line.port == replica_port && line.has_flag("slave") && line.master == master_id
-                })
-            })
-        });
-        assert!(
-            known,
-            "node {} never saw the new {} replica: {:?}",
-            node.port,
-            kind.name(),
-            node.cluster_nodes()
-        );
-    }
-    replica
-}
-
 fn dbsize(node: &Node) -> i64 {
     redis::cmd("DBSIZE").query(&mut node.client()).unwrap_or(-1)
 }
@@ -951,7 +892,7 @@ fn redis_server_replica_of_a_slotcore_master_takes_over_when_it_fails() {
     let mut cluster = Cluster::create_new(3, 0);
     let victim = 0;
     let victim_id = cluster.node(victim).id();
-    let replica = add_replica(&mut cluster, Kind::Redis, &victim_id);
+    let replica = cluster.add_replica(Kind::Redis, &victim_id);
     write_keys_until_replicated(&cluster, victim, replica, 1000);
     cluster.kill(victim);
     assert_replica_took_over(&cluster, replica, &expected_ranges(3)[victim], 1000);
@@ -970,7 +911,7 @@ fn slotcore_replica_of_a_slotcore_master_holds_its_keys_and_takes_over() {
     let master = 0;
     let master_port = cluster.node(master).port;
     let master_id = cluster.node(master).id();
-    let replica = add_replica(&mut cluster, Kind::Slotcore, &master_id);
+    let replica = cluster.add_replica(Kind::Slotcore, &master_id);
     let replica_port = cluster.node(replica).port;
     let keys = 1000;
     let master_keys = write_keys_until_replicated(&cluster, master, replica, keys);
@@ -1046,7 +987,7 @@ fn slotcore_replica_of_a_slotcore_master_holds_its_keys_and_takes_over() {
 fn check_coordinated_failover(mut cluster: Cluster, replica_kind: Kind) {
     let master = 0;
     let master_id = cluster.node(master).id();
-    let replica = add_replica(&mut cluster, replica_kind, &master_id);
+    let replica = cluster.add_replica(replica_kind, &master_id);
     let replica_id = cluster.node(replica).id();
     let replica_port = cluster.node(replica).port;
     let range = expected_ranges(3)[master].clone();
@@ -1194,7 +1135,7 @@ fn coordinated_failover_of_a_redis_server_master_to_a_slotcore_replica_loses_no_
 fn check_stale_replica_waits(mut cluster: Cluster, replica_kind: Kind) {
     let master = 0;
     let master_id = cluster.node(master).id();
-    let replica = add_replica(&mut cluster, replica_kind, &master_id);
+    let replica = cluster.add_replica(replica_kind, &master_id);
     let replica_port = cluster.node(replica).port;
     let range = expected_ranges(3)[master].clone();
     write_keys_until_replicated(&cluster, master, replica, 100);
@@ -1379,7 +1320,7 @@ fn a_master_deletes_the_keys_of_a_slot_it_lost() {
 /// its `nofailover` flag, and `no` takes it away again.
 fn check_no_failover_flag(mut cluster: Cluster, replica_kind: Kind) {
     let master_id = cluster.node(0).id();
-    let replica = add_replica(&mut cluster, replica_kind, &master_id);
+    let replica = cluster.add_replica(replica_kind, &master_id);
     let replica_port = cluster.node(replica).port;
     for (value, flagged) in [("yes", true), ("no", false)] {
         assert_eq!(

@@ -22,8 +22,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use common::dataset::{assert_same_keyspace, snapshot, Copied, Dataset};
 use common::every_type::{commands_for, names_on_both_cores, KINDS};
 use common::{
-    eventually, key_slot, redis_cli, run_tool, show, spread_keys, RawConn, RedisServer, Server,
-    TempDir, TOOL_TIMEOUT,
+    eventually, info, info_number, key_slot, redis_cli, run_tool, show, spread_keys, try_info,
+    RawConn, RedisServer, Server, TempDir, TOOL_TIMEOUT,
 };
 use redis::{Connection, Value};
 
@@ -50,31 +50,6 @@ fn start_replica(master: &Server) -> Server {
 fn start_slotcore_replica(master: &Server) -> Server {
     let port = master.port().to_string();
     Server::start(&["--save", "", "--replicaof", "127.0.0.1", &port])
-}
-
-fn try_info(conn: &mut Connection, section: &str) -> redis::RedisResult<HashMap<String, String>> {
-    let text: String = redis::cmd("INFO").arg(section).query(conn)?;
-    Ok(text
-        .lines()
-        .filter_map(|line| line.split_once(':'))
-        .map(|(name, value)| (name.to_string(), value.trim().to_string()))
-        .collect())
-}
-
-/// INFO `section` as field → value.
-fn info(conn: &mut Connection, section: &str) -> HashMap<String, String> {
-    try_info(conn, section).unwrap_or_else(|e| panic!("INFO {section}: {e}"))
-}
-
-/// One INFO field as a number.
-fn info_number(conn: &mut Connection, section: &str, field: &str) -> i64 {
-    let info = info(conn, section);
-    let value = info
-        .get(field)
-        .unwrap_or_else(|| panic!("INFO {section} has no {field}: {info:?}"));
-    value
-        .parse()
-        .unwrap_or_else(|_| panic!("INFO {section} {field}:{value} is not a number"))
 }
 
 /// Waits until `replica`'s link to `master` is up and the replica has applied everything the
@@ -1478,9 +1453,22 @@ fn write_load(url: &str, writer: usize, stop: &AtomicBool, done: &AtomicU64) -> 
 /// number of INCRs, each list its number of LPUSHes, in order).
 #[test]
 fn full_resync_under_write_load_loses_and_repeats_nothing() {
+    full_resync_under_write_load(false);
+}
+
+/// The same, with the snapshot cut on a slotcore replica of the master that applies the
+/// stream meanwhile: the redis-server replica of that replica ends up with the master's
+/// keyspace, at the master's offsets.
+#[test]
+fn a_replica_of_a_replica_syncs_under_write_load() {
+    full_resync_under_write_load(true);
+}
+
+fn full_resync_under_write_load(chained: bool) {
     const FILLER: usize = 100_000;
     const WRITERS: usize = 3;
     let master = start_master();
+    let middle = chained.then(|| start_slotcore_replica(&master));
     let mut conn = master.client();
     for chunk in 0..FILLER / 1000 {
         let mut mset = redis::cmd("MSET");
@@ -1507,7 +1495,7 @@ fn full_resync_under_write_load_loses_and_repeats_nothing() {
     assert!(going, "the writers did not get going");
 
     let at_replica_start = total(&done);
-    let replica = start_replica(&master);
+    let replica = start_replica(middle.as_ref().unwrap_or(&master));
     let mut to_replica = replica.client();
     let up = eventually(SYNC_WAIT, || {
         try_info(&mut to_replica, "replication")
@@ -1560,6 +1548,14 @@ fn full_resync_under_write_load_loses_and_repeats_nothing() {
         Copied::BySnapshot,
         "after a full resync under write load",
     );
+    if let Some(middle) = &middle {
+        assert_replica_matches(
+            &master,
+            middle,
+            Copied::BySnapshot,
+            "the replica in the middle",
+        );
+    }
     let load_keys: usize = done
         .iter()
         .map(|d| {

@@ -5,7 +5,7 @@
 //! ROLE, and the switch every command reads (one relaxed load) to refuse
 //! writes on a read-only replica.
 
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// A client's write on a replica with `replica-read-only yes`.
@@ -78,6 +78,12 @@ pub struct ReplicaSide {
     state: Mutex<LinkState>,
     wake_tx: flume::Sender<()>,
     wake_rx: flume::Receiver<()>,
+    /// The master link is applying a read (between `enter_batch` and
+    /// `leave_batch`): the dataset is ahead of the stream forwarded.
+    link_busy: AtomicBool,
+    /// Snapshots for this node's own replicas that wait for the link to be
+    /// still (`hold_link`).
+    link_holds: AtomicUsize,
 }
 
 impl Default for ReplicaSide {
@@ -108,6 +114,8 @@ impl ReplicaSide {
             }),
             wake_tx,
             wake_rx,
+            link_busy: AtomicBool::new(false),
+            link_holds: AtomicUsize::new(0),
         }
     }
 }
@@ -216,6 +224,46 @@ impl ReplicaSide {
 
     pub fn set_offset(&self, offset: i64) {
         self.offset.store(offset, Ordering::Relaxed);
+    }
+
+    /// The master link is about to apply what it read: waits while a
+    /// snapshot holds it. (With `hold_link`, a Dekker pair: either the
+    /// holder sees the link busy, or the link sees the hold.)
+    pub async fn enter_batch(&self) {
+        loop {
+            self.link_busy.store(true, Ordering::SeqCst);
+            if self.link_holds.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            self.link_busy.store(false, Ordering::SeqCst);
+            glommio::timer::sleep(std::time::Duration::from_millis(1)).await;
+        }
+    }
+
+    /// The master link applied and forwarded what it read.
+    pub fn leave_batch(&self) {
+        self.link_busy.store(false, Ordering::SeqCst);
+    }
+
+    /// Holds the master link between two reads, where the dataset is
+    /// exactly the stream forwarded so far: a replica's snapshot for its
+    /// own replicas is cut there. Undone by `release_link`.
+    pub async fn hold_link(&self) {
+        self.link_holds.fetch_add(1, Ordering::SeqCst);
+        while self.link_busy.load(Ordering::SeqCst) {
+            glommio::timer::sleep(std::time::Duration::from_millis(1)).await;
+        }
+    }
+
+    /// Holds the master link at once: true when it is between reads (it
+    /// then waits); false when it is applying one.
+    pub fn hold_now(&self) -> bool {
+        self.link_holds.fetch_add(1, Ordering::SeqCst);
+        !self.link_busy.load(Ordering::SeqCst)
+    }
+
+    pub fn release_link(&self) {
+        self.link_holds.fetch_sub(1, Ordering::SeqCst);
     }
 
     pub fn touch(&self, now_ms: u64) {

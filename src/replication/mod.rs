@@ -20,6 +20,13 @@
 //! appends FLUSHALL) and releases the held writes. Each core's order is
 //! kept, and the stream has one point where every core is past the
 //! barrier.
+//!
+//! On a replica the hub carries its master's stream instead, byte for
+//! byte and at the master's offsets (Redis's PSYNC2): the master link
+//! forwards what it applied, and the cores record nothing. A replica made a
+//! master keeps its backlog and moves its replication id to `replid2`, so
+//! that its old siblings (and its old master, which asks with its own id
+//! and offset) continue from it with a partial resync.
 
 use bytes::Bytes;
 use std::collections::VecDeque;
@@ -46,7 +53,6 @@ pub struct Replication {
     /// Set once a replica first attached: cores record their writes.
     on: Arc<AtomicBool>,
     hub: flume::Sender<Msg>,
-    pub replid: String,
     pub counters: Arc<Counters>,
     /// What INFO, ROLE and WAIT read; the hub keeps it current.
     published: Arc<Mutex<Published>>,
@@ -56,6 +62,8 @@ pub struct Replication {
     /// Set during a manual failover's pause: the stream sends no PING, so
     /// the offset the paused master reported is where it stays.
     pings_held: Arc<AtomicBool>,
+    /// The hub has a backlog: a replica made a master records at once.
+    has_backlog: Arc<AtomicBool>,
 }
 
 /// INFO stats' sync counters, and the barrier ids.
@@ -76,6 +84,12 @@ impl Counters {
 /// The hub's state as others see it.
 #[derive(Clone, Default)]
 pub struct Published {
+    /// The stream's replication id (a replica's: its master's).
+    pub replid: String,
+    /// The id this stream continues, up to `second_offset` (exclusive,
+    /// counted as PSYNC asks: the first byte wanted); `-1` when none.
+    pub replid2: String,
+    pub second_offset: i64,
     pub offset: u64,
     pub backlog: Option<BacklogInfo>,
     pub replicas: Vec<ReplicaInfo>,
@@ -169,6 +183,45 @@ enum Msg {
     },
     /// WAIT: the stream's offset once everything sent before is in it.
     Offset(flume::Sender<u64>),
+    /// A master becomes a replica: its stream ends here (no more PINGs).
+    Demote,
+    /// The replication id, offset and whether there is a backlog, once
+    /// everything sent before is in the stream: what PSYNC asks with.
+    State(flume::Sender<(String, u64, bool)>),
+    /// The master link of `generation` synced: in full (a new stream at
+    /// `offset`), or partially (the same stream, maybe under a new id).
+    Follow {
+        generation: u64,
+        replid: String,
+        offset: u64,
+        full: bool,
+        backlog_size: usize,
+    },
+    /// What the master link of `generation` applied of its master's stream.
+    Forward {
+        generation: u64,
+        bytes: Bytes,
+    },
+    /// A replica becomes a master; `recorded`: the cores record from now
+    /// on (the hub had a backlog when the switch was turned).
+    Promote {
+        recorded: bool,
+    },
+}
+
+/// The all-zero replication id: none.
+pub const NO_REPLID: &str = "0000000000000000000000000000000000000000";
+
+/// Whose stream the hub carries.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Mode {
+    /// Its cores' writes.
+    Master,
+    /// A master turned replica, before its link synced: the stream has
+    /// ended, and nothing is added to it.
+    Demoted,
+    /// The master's stream that the link of this generation forwards.
+    Following(u64),
 }
 
 #[derive(Clone)]
@@ -186,6 +239,13 @@ impl Replication {
         let on = Arc::new(AtomicBool::new(false));
         let published = Arc::new(Mutex::new(Published::default()));
         let pings_held = Arc::new(AtomicBool::new(false));
+        let has_backlog = Arc::new(AtomicBool::new(false));
+        {
+            let mut published = published.lock().unwrap_or_else(|e| e.into_inner());
+            published.replid = replid.clone();
+            published.replid2 = NO_REPLID.into();
+            published.second_offset = -1;
+        }
         let state = Hub {
             counters: counters.clone(),
             cores,
@@ -193,7 +253,11 @@ impl Replication {
             sender: hub.clone(),
             on: on.clone(),
             published: published.clone(),
-            replid: replid.clone(),
+            replid,
+            replid2: NO_REPLID.into(),
+            second_offset: -1,
+            mode: Mode::Master,
+            has_backlog: has_backlog.clone(),
             backlog: None,
             offset: 0,
             barriers: VecDeque::new(),
@@ -214,11 +278,72 @@ impl Replication {
         Replication {
             on,
             hub,
-            replid,
             counters,
             published,
             barrier_busy: AtomicBool::new(false),
             pings_held,
+            has_backlog,
+        }
+    }
+
+    /// A master becomes a replica: the cores stop recording, and the hub
+    /// adds nothing more (the caller then flushes every core's feed).
+    pub fn stop_recording(&self) {
+        self.on.store(false, Ordering::SeqCst);
+        let _ = self.hub.send(Msg::Demote);
+    }
+
+    /// The replication id and offset once everything sent before is in
+    /// the stream, and whether a backlog holds it (else PSYNC has nothing
+    /// to continue).
+    pub async fn state(&self) -> (String, u64, bool) {
+        let (reply, answer) = flume::bounded(1);
+        if self.hub.send(Msg::State(reply)).is_err() {
+            return (NO_REPLID.into(), 0, false);
+        }
+        answer
+            .recv_async()
+            .await
+            .unwrap_or((NO_REPLID.into(), 0, false))
+    }
+
+    /// The master link of `generation` synced with `replid` at `offset`:
+    /// `full`, a new stream; else the stream goes on.
+    pub fn follow(
+        &self,
+        generation: u64,
+        replid: &str,
+        offset: u64,
+        full: bool,
+        backlog_size: usize,
+    ) {
+        let _ = self.hub.send(Msg::Follow {
+            generation,
+            replid: replid.to_string(),
+            offset,
+            full,
+            backlog_size,
+        });
+    }
+
+    /// What the master link of `generation` applied, for the backlog and
+    /// this node's own replicas.
+    pub fn forward(&self, generation: u64, bytes: Bytes) {
+        if !bytes.is_empty() {
+            let _ = self.hub.send(Msg::Forward { generation, bytes });
+        }
+    }
+
+    /// A replica becomes a master: a new replication id, the old one kept
+    /// as `replid2`; the cores record from now on when there is a backlog
+    /// (sent first, so that no record reaches the hub before it).
+    /// `still`: the master link is between reads, everything it applied
+    /// forwarded.
+    pub fn promote(&self, still: bool) {
+        let recorded = still && self.has_backlog.load(Ordering::SeqCst);
+        let _ = self.hub.send(Msg::Promote { recorded });
+        if recorded {
+            self.on.store(true, Ordering::SeqCst);
         }
     }
 
@@ -466,6 +591,12 @@ struct Hub {
     on: Arc<AtomicBool>,
     published: Arc<Mutex<Published>>,
     replid: String,
+    replid2: String,
+    /// PSYNC with `replid2` continues up to here (the first byte it may
+    /// ask for); -1 when there is no `replid2`.
+    second_offset: i64,
+    mode: Mode,
+    has_backlog: Arc<AtomicBool>,
     backlog: Option<Backlog>,
     offset: u64,
     barriers: VecDeque<PendingBarrier>,
@@ -505,7 +636,10 @@ impl Hub {
         if self.replicas.is_empty() {
             return;
         }
-        if self.last_ping.elapsed() >= self.ping_period && !self.pings_held.load(Ordering::Relaxed)
+        // A replica's replicas hear its master's PINGs, forwarded.
+        if self.mode == Mode::Master
+            && self.last_ping.elapsed() >= self.ping_period
+            && !self.pings_held.load(Ordering::Relaxed)
         {
             self.last_ping = Instant::now();
             let mut ping = Vec::new();
@@ -529,6 +663,13 @@ impl Hub {
 
     fn publish(&self) {
         let mut published = self.published.lock().unwrap_or_else(|e| e.into_inner());
+        if published.replid != self.replid {
+            published.replid.clone_from(&self.replid);
+        }
+        if published.replid2 != self.replid2 {
+            published.replid2.clone_from(&self.replid2);
+        }
+        published.second_offset = self.second_offset;
         published.offset = self.offset;
         published.backlog = self.backlog.as_ref().map(|b| BacklogInfo {
             size: b.size,
@@ -551,6 +692,8 @@ impl Hub {
             {
                 self.held.push_back(msg);
             }
+            // A replica's stream is its master's: nothing of its own.
+            Msg::Records { .. } if matches!(self.mode, Mode::Following(_)) => {}
             Msg::Records { bytes, .. } => self.append(&bytes),
             Msg::Barrier { core, id } => {
                 if let Some(seen) = self.barrier(id).seen.get_mut(core) {
@@ -588,10 +731,11 @@ impl Hub {
             Msg::Gone { replica } => self.drop_replica(replica),
             Msg::Offset(reply) => {
                 let offset = self.offset;
-                if self
-                    .replicas
-                    .iter()
-                    .any(|r| matches!(r.state, ReplicaState::Online))
+                if self.mode == Mode::Master
+                    && self
+                        .replicas
+                        .iter()
+                        .any(|r| matches!(r.state, ReplicaState::Online))
                 {
                     let mut getack = Vec::new();
                     encode_command(&["REPLCONF", "GETACK", "*"], &mut getack);
@@ -599,6 +743,94 @@ impl Hub {
                 }
                 let _ = reply.send(offset);
             }
+            Msg::Demote => {
+                if self.mode == Mode::Master {
+                    self.mode = Mode::Demoted;
+                }
+            }
+            Msg::State(reply) => {
+                let _ = reply.send((self.replid.clone(), self.offset, self.backlog.is_some()));
+            }
+            Msg::Follow {
+                generation,
+                replid,
+                offset,
+                full,
+                backlog_size,
+            } => self.follow(generation, replid, offset, full, backlog_size),
+            Msg::Forward { generation, bytes } => {
+                if self.mode == Mode::Following(generation) {
+                    self.append(&bytes);
+                }
+            }
+            Msg::Promote { recorded } => self.promote(recorded),
+        }
+    }
+
+    /// The link synced (see `Msg::Follow`). A new stream, or a new id for
+    /// this one, drops this node's replicas: they ask again, and continue
+    /// with `replid2` when they can (Redis's disconnectSlaves).
+    fn follow(&mut self, generation: u64, replid: String, offset: u64, full: bool, size: usize) {
+        self.mode = Mode::Following(generation);
+        self.on.store(false, Ordering::SeqCst);
+        let continues = !full && self.backlog.is_some() && self.offset == offset;
+        if !continues {
+            if !full {
+                crate::warning!(
+                    "Partial resync at offset {offset}, but the stream here is at {}: starting a new backlog",
+                    self.offset
+                );
+            }
+            self.replid = replid;
+            self.replid2 = NO_REPLID.into();
+            self.second_offset = -1;
+            self.offset = offset;
+            self.backlog = Some(Backlog::new(size, offset));
+            self.has_backlog.store(true, Ordering::SeqCst);
+            self.drop_all_replicas();
+        } else if replid != self.replid {
+            self.replid2 = std::mem::replace(&mut self.replid, replid);
+            self.second_offset = self.offset as i64 + 1;
+            self.drop_all_replicas();
+        }
+    }
+
+    /// A replica made a master: its stream goes on under a new id (Redis's
+    /// shiftReplicationId), and its replicas reconnect to hear it.
+    fn promote(&mut self, recorded: bool) {
+        if self.mode == Mode::Master {
+            return;
+        }
+        self.mode = Mode::Master;
+        if self.backlog.is_none() {
+            self.replid = random_id();
+            return;
+        }
+        // Recording was turned on with the promotion only if the backlog
+        // was there then; if not, writes since may be missing from the
+        // stream, and nothing may continue from it.
+        self.on.store(true, Ordering::SeqCst);
+        if recorded {
+            self.replid2 = std::mem::replace(&mut self.replid, random_id());
+            self.second_offset = self.offset as i64 + 1;
+            crate::notice!(
+                "Setting secondary replication ID to {}, valid up to offset: {}. New replication ID is {}",
+                self.replid2,
+                self.second_offset,
+                self.replid
+            );
+        } else {
+            self.replid = random_id();
+            self.replid2 = NO_REPLID.into();
+            self.second_offset = -1;
+        }
+        self.drop_all_replicas();
+    }
+
+    fn drop_all_replicas(&mut self) {
+        let ids: Vec<u64> = self.replicas.iter().map(|r| r.id).collect();
+        for id in ids {
+            self.drop_replica(id);
         }
     }
 
@@ -764,6 +996,48 @@ impl Hub {
         }
     }
 
+    /// The stream from PSYNC's `offset` on, when this node can continue
+    /// `replid` from there: its own id, or the one it continues up to where
+    /// it continues it (Redis's masterTryPartialResynchronization, with its
+    /// log lines).
+    fn continuation(&self, replid: &[u8], offset: i64, address: &str) -> Option<Vec<u8>> {
+        let asked = String::from_utf8_lossy(replid);
+        let mine = replid == self.replid.as_bytes();
+        let second = replid == self.replid2.as_bytes();
+        let continues = mine || (second && offset <= self.second_offset);
+        if !continues {
+            if asked == "?" {
+                crate::notice!("Full resync requested by replica {address}");
+            } else if !mine && !second {
+                crate::notice!(
+                    "Partial resynchronization not accepted: Replication ID mismatch (Replica asked for '{asked}', my replication IDs are '{}' and '{}')",
+                    self.replid,
+                    self.replid2
+                );
+            } else {
+                crate::notice!(
+                    "Partial resynchronization not accepted: Requested offset for second ID was {offset}, but I can reply up to {}",
+                    self.second_offset
+                );
+            }
+            return None;
+        }
+        let stream = (offset >= 1 && self.mode != Mode::Demoted)
+            .then(|| self.backlog.as_ref()?.since(offset as u64 - 1))
+            .flatten();
+        if stream.is_none() {
+            crate::notice!(
+                "Unable to partial resync with replica {address} for lack of backlog (Replica request was: {offset})."
+            );
+            if offset > 0 && offset as u64 > self.offset {
+                crate::warning!(
+                    "Warning: replica {address} tried to PSYNC with an offset that is greater than the master replication offset."
+                );
+            }
+        }
+        stream
+    }
+
     fn attach(&mut self, attach: Attach) {
         let Attach {
             stream,
@@ -785,7 +1059,10 @@ impl Hub {
         };
         if self.backlog.is_none() {
             self.backlog = Some(Backlog::new(backlog_size, self.offset));
-            self.on.store(true, Ordering::Release);
+            self.has_backlog.store(true, Ordering::SeqCst);
+        }
+        if self.mode == Mode::Master {
+            self.on.store(true, Ordering::SeqCst);
         }
         let id = self.next_replica;
         self.next_replica += 1;
@@ -817,12 +1094,9 @@ impl Hub {
             },
             stream,
         };
-        let partial = psync.as_ref().and_then(|(replid, offset)| {
-            if replid.as_slice() != self.replid.as_bytes() || *offset < 1 {
-                return None;
-            }
-            self.backlog.as_ref()?.since(*offset as u64 - 1)
-        });
+        let partial = psync
+            .as_ref()
+            .and_then(|(replid, offset)| self.continuation(replid, *offset, &address));
         let counters = self.counters.clone();
         match partial {
             Some(backlog) => {
@@ -1038,6 +1312,81 @@ mod tests {
         assert_eq!(backlog.since(111), None);
         backlog.push(b"0123456789xy");
         assert_eq!(backlog.since(114).as_deref(), Some(&b"456789xy"[..]));
+    }
+
+    /// The hub's published state once it has caught up (`state` is a
+    /// round trip; the hub publishes after each batch of messages).
+    fn settled(replication: &Replication) -> Published {
+        let (_, offset, _) = futures_lite::future::block_on(replication.state());
+        for _ in 0..1000 {
+            let published = replication.published().clone();
+            if published.offset == offset {
+                return published;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        panic!("the hub did not publish offset {offset}");
+    }
+
+    #[test]
+    fn a_promoted_replica_continues_its_masters_stream_under_a_new_id() {
+        let master = "m".repeat(40);
+        let replication = Replication::new(2, "a".repeat(40));
+        replication.stop_recording();
+        replication.follow(1, &master, 100, true, 1 << 16);
+        replication.forward(1, Bytes::from_static(b"*1\r\n$4\r\nPING\r\n"));
+        // A link of another generation forwards nothing.
+        replication.forward(2, Bytes::from_static(b"junk"));
+        let following = settled(&replication);
+        assert_eq!(
+            (following.replid.as_str(), following.offset),
+            (master.as_str(), 114)
+        );
+        assert!(!replication.is_on(), "a replica's cores record nothing");
+        assert_eq!(following.backlog.map(|b| b.first_byte), Some(101));
+
+        replication.promote(true);
+        let promoted = settled(&replication);
+        assert!(replication.is_on(), "a master's cores record");
+        assert_ne!(promoted.replid, master);
+        assert_eq!(promoted.replid.len(), 40);
+        assert_eq!(promoted.replid2, master);
+        assert_eq!(promoted.second_offset, 115);
+        assert_eq!(promoted.offset, 114);
+        // The old link's last bytes are not this stream's any more.
+        replication.forward(1, Bytes::from_static(b"late"));
+        assert_eq!(settled(&replication).offset, 114);
+    }
+
+    #[test]
+    fn a_promotion_that_may_have_missed_writes_continues_nothing() {
+        let replication = Replication::new(1, "a".repeat(40));
+        replication.stop_recording();
+        replication.follow(1, &"m".repeat(40), 7, true, 1 << 16);
+        replication.promote(false);
+        let promoted = settled(&replication);
+        assert_eq!(promoted.replid2, NO_REPLID);
+        assert_eq!(promoted.second_offset, -1);
+        assert!(replication.is_on());
+    }
+
+    #[test]
+    fn a_partial_resync_under_a_new_id_keeps_the_old_one_as_replid2() {
+        let replication = Replication::new(1, "a".repeat(40));
+        replication.stop_recording();
+        replication.follow(1, &"m".repeat(40), 50, true, 1 << 16);
+        replication.follow(1, &"n".repeat(40), 50, false, 1 << 16);
+        let continued = settled(&replication);
+        assert_eq!(continued.replid, "n".repeat(40));
+        assert_eq!(continued.replid2, "m".repeat(40));
+        assert_eq!(continued.second_offset, 51);
+        // Offsets that do not meet start a new backlog under the new id.
+        replication.follow(1, &"p".repeat(40), 80, false, 1 << 16);
+        let restarted = settled(&replication);
+        assert_eq!(
+            (restarted.replid2.as_str(), restarted.offset),
+            (NO_REPLID, 80)
+        );
     }
 
     #[test]

@@ -145,10 +145,20 @@ pub struct Conn {
 }
 
 /// A replica's master client: where the stream is (`offset`, the master's
-/// offset of what was applied) and when it last acknowledged it.
+/// offset of what was read and run; `applied`, of what was run outside an
+/// unfinished MULTI) and when it last acknowledged it.
 pub(super) struct MasterLink {
     generation: u64,
     offset: i64,
+    /// The stream up to here is applied, and forwarded to the hub (this
+    /// node's backlog and replicas): a transaction goes when its EXEC has
+    /// run, as Redis's replica proxies only what it applied.
+    applied: i64,
+    /// What was read from `applied` on, not yet forwarded.
+    pending: BytesMut,
+    /// Where the last MULTI began (set by MULTI): while its transaction
+    /// is open, what was read from there on waits.
+    pub(super) multi_start: i64,
     /// The offset of the command running (what REPLCONF GETACK reports).
     pub(super) frame_offset: i64,
     last_io_ms: u64,
@@ -1147,17 +1157,22 @@ pub async fn serve_master(core: Rc<Core>, stream: TcpStream, initial: BytesMut, 
             .unwrap_or(60)
     };
     let now = crate::command::now_ms();
+    let offset = core.shared.replica.offset();
     let link = MasterLink {
         generation,
-        offset: core.shared.replica.offset(),
-        frame_offset: core.shared.replica.offset(),
+        offset,
+        applied: offset,
+        pending: BytesMut::new(),
+        multi_start: offset,
+        frame_offset: offset,
         last_io_ms: now,
         last_ack_ms: 0,
         timeout_ms: timeout_secs * 1000,
     };
     // The read wakes up every second to acknowledge the offset.
     let tick = Some(std::time::Duration::from_secs(1));
-    serve_connection(core, stream, tick, Some(link), initial).await;
+    serve_connection(core.clone(), stream, tick, Some(link), initial).await;
+    core.shared.replica.leave_batch();
 }
 
 async fn serve_connection(
@@ -1490,6 +1505,16 @@ impl Conn {
             if self.handle.killed.get() {
                 break;
             }
+            if let Some(link) = &self.master {
+                // A snapshot for this node's own replicas may hold the
+                // link; a promotion ends it.
+                let replica = &self.core.shared.replica;
+                replica.enter_batch().await;
+                if !replica.is_current(link.generation) {
+                    replica.leave_batch();
+                    break;
+                }
+            }
             let (limits, buffer_limit) = {
                 let db = self.core.db.borrow();
                 let unauthenticated = !self.authenticated && db.config.requirepass.is_some();
@@ -1587,12 +1612,27 @@ impl Conn {
             frames.clear();
             slot_hints.clear();
             self.slot_hint = KnownSlot::NONE;
+            let forward = self.master.is_some().then(|| chunk.clone());
             drop(chunk);
             self.flush_plan().await;
-            if let Some(link) = self.master.as_mut() {
+            if let (Some(link), Some(chunk)) = (self.master.as_mut(), forward) {
                 link.offset += consumed as i64;
-                link.frame_offset = link.offset;
-                self.core.shared.replica.set_offset(link.offset);
+                link.pending.extend_from_slice(&chunk);
+                let applied = match self.tx.queued {
+                    Some(_) => link.multi_start,
+                    None => link.offset,
+                };
+                let ready = (applied - link.applied).clamp(0, link.pending.len() as i64);
+                let ready = link.pending.split_to(ready as usize);
+                link.applied = applied;
+                link.frame_offset = applied;
+                let replica = &self.core.shared.replica;
+                replica.set_offset(applied);
+                self.core
+                    .shared
+                    .replication
+                    .forward(link.generation, ready.freeze());
+                replica.leave_batch();
                 if link.last_io_ms.saturating_sub(link.last_ack_ms) >= 1000 {
                     self.acknowledge();
                 }

@@ -449,21 +449,15 @@ impl Conn {
                     ));
                 }
                 line("master_failover_state:no-failover".into());
-                // A replica names its master's stream, as Redis's (which
-                // takes on its master's id).
-                let master_replid = side.state().master_replid.clone();
-                if replica && master_replid != "?" {
-                    line(format!("master_replid:{master_replid}"));
-                } else {
-                    line(format!("master_replid:{}", replication.replid));
-                }
-                line("master_replid2:0000000000000000000000000000000000000000".into());
+                // A replica's stream is its master's, under its id.
+                line(format!("master_replid:{}", published.replid));
+                line(format!("master_replid2:{}", published.replid2));
                 if replica {
                     line(format!("master_repl_offset:{}", side.offset().max(0)));
                 } else {
                     line(format!("master_repl_offset:{}", published.offset));
                 }
-                line("second_repl_offset:-1".into());
+                line(format!("second_repl_offset:{}", published.second_offset));
                 let configured = self
                     .core
                     .db

@@ -81,6 +81,26 @@ pub struct Shared {
     pub replica: crate::replication::link::ReplicaSide,
 }
 
+impl Shared {
+    /// Points the replication link at `master` (None: this node becomes a
+    /// master); a replica made a master continues its stream under a new
+    /// id. Returns false when `master` was already the target.
+    pub fn set_master(&self, master: Option<(String, u16)>) -> bool {
+        if master.is_none() && self.replica.is_on() {
+            // Recording starts before clients may write, and the link is
+            // held so that it applies nothing more. A link caught inside a
+            // read may have applied writes it has not forwarded yet: then
+            // nothing can continue from the stream.
+            let still = self.replica.hold_now();
+            self.replication.promote(still);
+            let changed = self.replica.set_master(None);
+            self.replica.release_link();
+            return changed;
+        }
+        self.replica.set_master(master)
+    }
+}
+
 /// One core's state. Lives in an `Rc` on its executor; nothing in it is
 /// shared with other threads.
 pub struct Core {
@@ -504,7 +524,7 @@ impl Core {
         if view.version > current.version {
             // Core 0 runs the replication link: it follows the view's master.
             if self.id == 0 && view.enabled && view.master_addr != current.master_addr {
-                self.shared.replica.set_master(view.master_addr.clone());
+                self.shared.set_master(view.master_addr.clone());
             }
             let replica = view.enabled && view.master_addr.is_some();
             let mut db = self.db.borrow_mut();
@@ -644,12 +664,12 @@ pub fn run(config: Config) -> Result<(), String> {
     // A replica in nodes.conf, or `replicaof host port` in the
     // configuration (standalone only).
     if initial_view.master_addr.is_some() {
-        shared.replica.set_master(initial_view.master_addr.clone());
+        shared.set_master(initial_view.master_addr.clone());
     }
     let replicaof = crate::config::inert::get(&config, "replicaof", "");
     if let [host, port] = replicaof.split_whitespace().collect::<Vec<_>>()[..] {
         if let Ok(master) = crate::replication::link::parse_replicaof(host, port) {
-            shared.replica.set_master(master);
+            shared.set_master(master);
         }
     }
     let requests = MeshBuilder::<Request, _>::full(cores, CHANNEL_MESSAGES_MAX);

@@ -66,6 +66,7 @@ async fn link_once(core: &Rc<Core>, host: &str, port: u16, generation: u64) -> L
             .unwrap_or(60),
     );
     side.set_status(generation, LinkStatus::Connecting);
+    let backlog_size = super::replicate::backlog_size(&config);
     let stream = TcpStream::connect_timeout(format!("{host}:{port}"), timeout)
         .await
         .map_err(|error| format!("Error condition on socket for SYNC: {error}"))?;
@@ -120,22 +121,27 @@ async fn link_once(core: &Rc<Core>, host: &str, port: u16, generation: u64) -> L
     if reply.starts_with('-') {
         notice!("(Non critical) Master does not understand REPLCONF capa: {reply}");
     }
-    // PSYNC with what we had, or ? -1 for a full sync.
-    let (replid, offset) = {
-        let known = side.state().master_replid.clone();
-        let offset = side.offset();
-        if known != "?" && offset >= 0 {
-            notice!(
-                "Trying a partial resynchronization (request {known}:{}).",
-                offset + 1
-            );
-            (known, (offset + 1).to_string())
-        } else {
-            notice!("Partial resynchronization not possible (no cached master)");
-            ("?".to_string(), "-1".to_string())
-        }
+    // PSYNC with the stream this node has: its old master's, or (a master
+    // turned replica, Redis's replicationCacheMasterUsingMyself) its own,
+    // once every core's last writes are in it; or ? -1 for a full sync.
+    let replication = &core.shared.replication;
+    if replication.is_on() {
+        replication.stop_recording();
+        core.on_all(|| super::mesh::Op::Core(super::replicate::flush_feed_core, Vec::new()))
+            .await;
+    }
+    let (replid, offset, continuable) = replication.state().await;
+    let psync = if continuable {
+        notice!(
+            "Trying a partial resynchronization (request {replid}:{}).",
+            offset + 1
+        );
+        [replid.clone(), (offset + 1).to_string()]
+    } else {
+        notice!("Partial resynchronization not possible (no cached master)");
+        ["?".to_string(), "-1".to_string()]
     };
-    link.send(&["PSYNC", &replid, &offset]).await?;
+    link.send(&["PSYNC", &psync[0], &psync[1]]).await?;
     let reply = link.line_skipping_newlines().await?;
     if !side.is_current(generation) {
         return Ok(());
@@ -152,17 +158,20 @@ async fn link_once(core: &Rc<Core>, host: &str, port: u16, generation: u64) -> L
             notice!("Full resync from master: {id}:{offset}");
             side.set_status(generation, LinkStatus::Sync);
             full_sync(core, &mut link, generation).await?;
+            if !side.is_current(generation) {
+                return Ok(());
+            }
+            replication.follow(generation, id, offset.max(0) as u64, true, backlog_size);
             side.synced(id, offset);
         }
         Some("+CONTINUE") => {
             notice!("Successful partial resynchronization with master.");
-            if let Some(id) = words.next() {
-                let old = side.state().master_replid.clone();
-                if id != old {
-                    notice!("Master replication ID changed to {id}");
-                    side.synced(id, side.offset());
-                }
+            let id = words.next().unwrap_or(replid.as_str());
+            if id != replid {
+                notice!("Master replication ID changed to {id}");
             }
+            replication.follow(generation, id, offset, false, backlog_size);
+            side.synced(id, offset as i64);
             notice!("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.");
         }
         _ => {

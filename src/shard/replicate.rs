@@ -180,8 +180,15 @@ impl Core {
         while !replication.try_begin_barrier() {
             glommio::timer::sleep(Duration::from_millis(1)).await;
         }
+        // On a replica the snapshot is cut where the master link stands
+        // between two reads: the dataset then is the stream forwarded so
+        // far, the offset its replicas continue from.
+        let side = &self.shared.replica;
         loop {
-            match self.save_for_sync(id, diskless).await {
+            side.hold_link().await;
+            let saved = self.save_for_sync(id, diskless).await;
+            side.release_link();
+            match saved {
                 Err(super::persist::SaveError::InProgress) => {
                     glommio::timer::sleep(Duration::from_millis(10)).await;
                 }
@@ -254,6 +261,14 @@ impl Conn {
     /// PSYNC replid offset / SYNC: answered by the hub once the connection
     /// is handed over (see `hand_over`). Some: an error to answer.
     pub(super) fn psync(&mut self, argv: &[Arg<'_>]) -> Option<Reply> {
+        // A replica serves its own replicas only what it has of its
+        // master's stream (Redis's syncCommand).
+        let side = &self.core.shared.replica;
+        if side.is_on() && !side.is_up() {
+            return Some(Reply::error(
+                "NOMASTERLINK Can't SYNC while not connected with my master",
+            ));
+        }
         let psync = if argv[0].eq_ignore_ascii_case(b"PSYNC") {
             let Some(offset) = crate::command::parse_int(&argv[2]) else {
                 return Some(Reply::error(crate::command::errors::NOT_INTEGER));
@@ -298,9 +313,19 @@ impl Conn {
     }
 }
 
-fn flush_feed_core(core: &Core, _argv: &[Arg<'_>]) -> Reply {
+pub(super) fn flush_feed_core(core: &Core, _argv: &[Arg<'_>]) -> Reply {
     core.flush_feed();
     Reply::ok()
+}
+
+/// `repl-backlog-size` in bytes (at least 16 KiB, as Redis's minimum).
+pub(super) fn backlog_size(config: &crate::config::Config) -> usize {
+    config
+        .inert
+        .get("repl-backlog-size")
+        .and_then(|size| crate::config::parse_memory(size))
+        .unwrap_or(1 << 20)
+        .max(16 * 1024) as usize
 }
 
 /// Hands a connection that sent PSYNC or SYNC to the hub, and takes the
@@ -325,11 +350,7 @@ pub(super) async fn hand_over(
     let (backlog_size, diskless, output_limit, ping_period) = {
         let config = &core.db.borrow().config;
         let inert = &config.inert;
-        let backlog_size = inert
-            .get("repl-backlog-size")
-            .and_then(|size| crate::config::parse_memory(size))
-            .unwrap_or(1 << 20)
-            .max(16 * 1024) as usize;
+        let backlog_size = backlog_size(config);
         // Redis 7.0's default is yes.
         let diskless = inert
             .get("repl-diskless-sync")
@@ -407,7 +428,7 @@ impl Conn {
         let side = &self.core.shared.replica;
         let who = self.handle.describe(crate::command::now_ms());
         if argv[1].eq_ignore_ascii_case(b"no") && argv[2].eq_ignore_ascii_case(b"one") {
-            if side.set_master(None) {
+            if self.core.shared.set_master(None) {
                 crate::notice!("MASTER MODE enabled (user request from '{who}')");
             }
             self.set_replicaof_config(Bytes::new()).await;
@@ -429,7 +450,9 @@ impl Conn {
             crate::notice!("REPLICAOF would result into synchronization with the master we are already connected with. No operation performed.");
             return Reply::Simple("OK Already connected to specified master".into());
         }
-        side.set_master(Some((host.clone(), port as u16)));
+        self.core
+            .shared
+            .set_master(Some((host.clone(), port as u16)));
         crate::notice!("REPLICAOF {host}:{port} enabled (user request from '{who}')");
         self.set_replicaof_config(Bytes::from(format!("{host} {port}")))
             .await;

@@ -244,6 +244,9 @@ impl Conn {
             return Reply::error("ERR MULTI calls can not be nested");
         }
         self.tx.queued = Some(Vec::new());
+        if let Some(link) = self.master.as_mut() {
+            link.multi_start = link.frame_offset;
+        }
         self.tx.failed = false;
         self.handle.multi.set(0);
         Reply::ok()

@@ -366,6 +366,68 @@ impl Cluster {
         self.nodes.len() - 1
     }
 
+    /// Adds a `kind` node as a replica of `master_id` with `redis-cli --cluster add-node
+    /// --cluster-slave` and waits until its replication link is up and every node knows it as
+    /// that master's replica (as a failover needs: the masters vote only for a replica they
+    /// know); returns its index.
+    pub fn add_replica(&mut self, kind: Kind, master_id: &str) -> usize {
+        let replica = self.add_node(kind);
+        let replica_addr = self.node(replica).addr();
+        let seed = self.node(1).addr();
+        let (status, stdout, stderr) = run_tool(
+            "redis-cli",
+            &[
+                "--cluster",
+                "add-node",
+                &replica_addr,
+                &seed,
+                "--cluster-slave",
+                "--cluster-master-id",
+                master_id,
+            ],
+            TOOL_TIMEOUT,
+        );
+        assert!(
+            status.is_some_and(|s| s.success()),
+            "redis-cli --cluster add-node --cluster-slave failed ({status:?}):\n{stdout}\n{stderr}"
+        );
+        let linked = super::eventually(CONVERGE_WAIT, || {
+            self.node(replica)
+                .query_text(&["INFO", "replication"])
+                .is_ok_and(|info| info.contains("master_link_status:up"))
+        });
+        assert!(
+            linked,
+            "the {} replica never synced: {:?}\n{}",
+            kind.name(),
+            self.node(replica).query_text(&["INFO", "replication"]),
+            self.node(replica).log()
+        );
+        // Every node knows it as the master's replica (a redis-server replica tells the others
+        // with its next pings), as a failover needs: the masters vote only for a replica.
+        let replica_port = self.node(replica).port;
+        for at in 0..self.nodes.len() {
+            let node = self.node(at);
+            let known = super::eventually(CONVERGE_WAIT, || {
+                node.cluster_nodes().is_ok_and(|lines| {
+                    lines.iter().any(|line| {
+                        line.port == replica_port
+                            && line.has_flag("slave")
+                            && line.master == master_id
+                    })
+                })
+            });
+            assert!(
+                known,
+                "node {} never saw the new {} replica: {:?}",
+                node.port,
+                kind.name(),
+                node.cluster_nodes()
+            );
+        }
+        replica
+    }
+
     pub fn node(&self, index: usize) -> &Node {
         &self.nodes[index]
     }

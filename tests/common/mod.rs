@@ -835,6 +835,35 @@ fn strings(items: &[&str]) -> Vec<String> {
 // ---------------------------------------------------------------------------------------------
 // Servers on a data directory the test keeps (persistence).
 
+/// INFO `section` as field → value.
+pub fn try_info(
+    conn: &mut redis::Connection,
+    section: &str,
+) -> redis::RedisResult<HashMap<String, String>> {
+    let text: String = redis::cmd("INFO").arg(section).query(conn)?;
+    Ok(text
+        .lines()
+        .filter_map(|line| line.split_once(':'))
+        .map(|(name, value)| (name.to_string(), value.trim().to_string()))
+        .collect())
+}
+
+/// INFO `section` as field → value; panics on an error.
+pub fn info(conn: &mut redis::Connection, section: &str) -> HashMap<String, String> {
+    try_info(conn, section).unwrap_or_else(|e| panic!("INFO {section}: {e}"))
+}
+
+/// One INFO field as a number.
+pub fn info_number(conn: &mut redis::Connection, section: &str, field: &str) -> i64 {
+    let info = info(conn, section);
+    let value = info
+        .get(field)
+        .unwrap_or_else(|| panic!("INFO {section} has no {field}: {info:?}"));
+    value
+        .parse()
+        .unwrap_or_else(|_| panic!("INFO {section} {field}:{value} is not a number"))
+}
+
 /// Whether `SLOTCORE_TEST_TARGET=redis` asks for redis-server in place of slotcore.
 pub fn target_is_redis() -> bool {
     std::env::var("SLOTCORE_TEST_TARGET").as_deref() == Ok("redis")
