@@ -28,7 +28,7 @@ use common::cluster::{Cluster, Kind, Node, CONVERGE_WAIT};
 use common::dataset::{assert_same_keyspace, Copied};
 use common::{
     config_set, connect_url, encode_cmd, eventually, info, info_number, spread_keys, try_info,
-    Server,
+    Server, TempDir,
 };
 use redis::{Connection, Value};
 
@@ -806,4 +806,126 @@ fn a_replica_passes_a_transaction_on_once_its_exec_ran() {
         replication_field(&mut to_replica, "slave_repl_offset"),
         total
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Restarts: the RDB file's `repl-id` and `repl-offset`.
+
+/// Sends `SHUTDOWN SAVE` and waits for the process to exit with status 0.
+fn shutdown_saving(server: &mut Server) {
+    let mut conn = server.client();
+    // On success the server closes the connection without a reply.
+    let reply: redis::RedisResult<Value> = redis::cmd("SHUTDOWN").arg("SAVE").query(&mut conn);
+    let status = server
+        .wait_exit(SYNC_WAIT)
+        .unwrap_or_else(|| panic!("{} runs on after SHUTDOWN SAVE: {reply:?}", server.name()));
+    assert!(
+        status.success(),
+        "{} after SHUTDOWN SAVE: {status}",
+        server.name()
+    );
+}
+
+/// A replica shut down with a save and started again on its file asks its master to continue
+/// from where the file stands, and gets a partial resync: the master's `sync_full` stays 1 and
+/// `sync_partial_ok` is 1, the replica loads no snapshot from it, and writes made while it was
+/// down reach it.
+#[test]
+fn a_restarted_replica_continues_with_a_partial_resync() {
+    let master = start(&[]);
+    let mut to_master = master.client();
+    let data = TempDir::new("psync2-replica");
+    let port = master.port().to_string();
+    let args = [
+        "--save",
+        "",
+        "--repl-diskless-sync-delay",
+        "0",
+        "--replicaof",
+        "127.0.0.1",
+        &port,
+    ];
+    let mut replica = Server::start_in(data.path(), &args);
+    write_mixed(&mut to_master, "first", 200);
+    wait_in_sync(&master, &replica, "before the restart");
+    assert_eq!(
+        syncs(&mut to_master),
+        (1, 0),
+        "the master's syncs before the restart"
+    );
+    shutdown_saving(&mut replica);
+    write_mixed(&mut to_master, "while-down", 100);
+
+    let replica = Server::start_in(data.path(), &args);
+    wait_in_sync(&master, &replica, "after the restart");
+    assert_eq!(
+        syncs(&mut to_master),
+        (1, 1),
+        "the master's syncs after the restart"
+    );
+    assert_eq!(
+        log_count(&replica, CONTINUED),
+        1,
+        "partial resyncs the replica logged"
+    );
+    assert_eq!(
+        log_count(&replica, LOADED),
+        0,
+        "snapshots the restarted replica loaded"
+    );
+    write_mixed(&mut to_master, "after", 100);
+    wait_in_sync(&master, &replica, "after more writes");
+    assert_same_data(master.port(), replica.port(), "after the restart");
+}
+
+/// A master shut down with a save and started again on its file (on a new port) keeps its old
+/// stream as `master_replid2` up to its offset + 1: its replica, told to follow it there,
+/// continues with a partial resync (`sync_full` 0, `sync_partial_ok` 1).
+#[test]
+fn a_restarted_master_lets_its_replica_continue() {
+    let data = TempDir::new("psync2-master");
+    let args = ["--save", "", "--repl-diskless-sync-delay", "0"];
+    let mut master = Server::start_in(data.path(), &args);
+    let replica = start_replica(&master);
+    let mut to_master = master.client();
+    write_mixed(&mut to_master, "first", 200);
+    wait_in_sync(&master, &replica, "before the restart");
+    let old_id = replication_field(&mut to_master, "master_replid");
+    let offset: i64 = replication_field(&mut to_master, "master_repl_offset")
+        .parse()
+        .expect("master_repl_offset");
+    drop(to_master);
+    shutdown_saving(&mut master);
+
+    let master = Server::start_in(data.path(), &args);
+    let mut to_master = master.client();
+    assert_eq!(
+        replication_field(&mut to_master, "master_replid2"),
+        old_id,
+        "the restarted master's master_replid2"
+    );
+    // Redis's SHUTDOWN sends its replicas a REPLCONF GETACK before it saves: the file may
+    // stand a little past the offset read before.
+    let restored: i64 = replication_field(&mut to_master, "master_repl_offset")
+        .parse()
+        .expect("master_repl_offset");
+    assert!(
+        restored >= offset,
+        "the restarted master's master_repl_offset {restored}, before the shutdown {offset}"
+    );
+    assert_eq!(
+        replication_field(&mut to_master, "second_repl_offset"),
+        (restored + 1).to_string(),
+        "the restarted master's second_repl_offset"
+    );
+    follow(&replica, &master);
+    wait_in_sync(&master, &replica, "after the master's restart");
+    assert_eq!(
+        syncs(&mut to_master),
+        (0, 1),
+        "the restarted master's syncs"
+    );
+    write_mixed(&mut to_master, "after", 100);
+    wait_in_sync(&master, &replica, "after more writes");
+    assert_same_data(master.port(), replica.port(), "after the master's restart");
 }

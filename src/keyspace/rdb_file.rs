@@ -69,9 +69,18 @@ impl Chunk {
     }
 }
 
+/// The replication stream a file's dataset stands at (its `repl-id` and
+/// `repl-offset` fields): what a restarted node continues from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReplInfo {
+    pub replid: String,
+    pub offset: u64,
+}
+
 /// The file's start: magic, version and the auxiliary fields Redis 7.0
-/// writes for a plain save (rdbSaveInfoAuxFields).
-pub fn header(ctime_secs: u64, used_memory: u64) -> Vec<u8> {
+/// writes (rdbSaveInfoAuxFields), with the replication stream's id and
+/// offset when the node is in one.
+pub fn header(ctime_secs: u64, used_memory: u64, repl: Option<&ReplInfo>) -> Vec<u8> {
     let mut out = Writer(format!("REDIS{RDB_VERSION:04}").into_bytes());
     let mut aux = |name: &str, value: &str| {
         out.0.push(OPCODE_AUX);
@@ -82,6 +91,11 @@ pub fn header(ctime_secs: u64, used_memory: u64) -> Vec<u8> {
     aux("redis-bits", &usize::BITS.to_string());
     aux("ctime", &ctime_secs.to_string());
     aux("used-mem", &used_memory.to_string());
+    if let Some(repl) = repl {
+        aux("repl-stream-db", "0");
+        aux("repl-id", &repl.replid);
+        aux("repl-offset", &repl.offset.to_string());
+    }
     aux("aof-base", "0");
     out.0
 }
@@ -111,7 +125,7 @@ pub fn footer(crc: u64) -> [u8; 9] {
 /// RESIZEDB's hints).
 #[cfg(test)]
 pub fn file_of_chunk(chunk: Chunk, keys: u64, expires: u64) -> Vec<u8> {
-    let mut file = header(1_700_000_000, 1_000_000);
+    let mut file = header(1_700_000_000, 1_000_000, None);
     if keys > 0 {
         file.extend(database_start(keys, expires));
         for piece in chunk.into_pieces() {
@@ -134,14 +148,24 @@ pub struct Loaded {
     pub frequency: Option<u8>,
 }
 
+/// What a file says besides its keys.
+#[derive(Debug, Default)]
+pub struct Summary {
+    pub keys: u64,
+    /// `repl-id` and `repl-offset`, when both are there and
+    /// `repl-stream-db` is not -1 (as Redis's loadDataFromDisk asks).
+    pub repl: Option<ReplInfo>,
+}
+
 /// Reads a whole file, handing each key to `each`; returns the number of
-/// keys read, or why the file cannot be loaded (Redis's words where it has
-/// them). Nothing is handed over from a file whose checksum is wrong.
+/// keys read and the replication stream it stands at, or why the file
+/// cannot be loaded (Redis's words where it has them). Nothing is handed
+/// over from a file whose checksum is wrong.
 pub fn load(
     data: &[u8],
     limits: &EncodingLimits,
     mut each: impl FnMut(Loaded),
-) -> Result<u64, String> {
+) -> Result<Summary, String> {
     let short = |at: usize| {
         format!("Short read or OOM loading DB (at byte {at}). Unrecoverable error, aborting now.")
     };
@@ -162,16 +186,32 @@ pub fn load(
         at: 9,
     };
     let mut keys = 0;
+    let (mut replid, mut repl_offset, mut stream_db) = (None, None, None);
     let (mut expire_at_ms, mut idle_secs, mut frequency) = (0, None, None);
     loop {
         let at = reader.at;
         let kind = reader.byte().map_err(|_| short(at))?;
         let fail = |_| short(at);
         match kind {
-            OPCODE_EOF => return Ok(keys),
+            OPCODE_EOF => {
+                let repl = match (replid, repl_offset, stream_db) {
+                    (Some(replid), Some(offset), Some(db)) if db != -1 => {
+                        Some(ReplInfo { replid, offset })
+                    }
+                    _ => None,
+                };
+                return Ok(Summary { keys, repl });
+            }
             OPCODE_AUX => {
-                reader.string().map_err(fail)?;
-                reader.string().map_err(fail)?;
+                let name = reader.string().map_err(fail)?;
+                let value = reader.string().map_err(fail)?;
+                let text = || String::from_utf8(value.to_vec()).ok();
+                match name.as_slice() {
+                    b"repl-id" => replid = text().filter(|id| id.len() == 40),
+                    b"repl-offset" => repl_offset = text().and_then(|n| n.parse().ok()),
+                    b"repl-stream-db" => stream_db = text().and_then(|n| n.parse::<i64>().ok()),
+                    _ => {}
+                }
             }
             OPCODE_SELECTDB => {
                 let db = reader.length().map_err(fail)?;
@@ -326,8 +366,40 @@ mod tests {
     }
 
     #[test]
+    fn the_replication_stream_a_file_stands_at_is_read_back() {
+        let repl = ReplInfo {
+            replid: "0123456789abcdef0123456789abcdef01234567".into(),
+            offset: 987_654_321,
+        };
+        let whole = |repl: Option<&ReplInfo>| {
+            let mut file = header(1, 2, repl);
+            let crc = crc64(0, &file);
+            file.extend(footer(crc));
+            load(&file, &limits(), |_| {}).expect("loads")
+        };
+        assert_eq!(whole(Some(&repl)).repl, Some(repl));
+        assert_eq!(whole(None).repl, None);
+        // A `repl-stream-db` of -1 (older Redis) means no stream.
+        let mut file = header(1, 2, None);
+        for (name, value) in [
+            ("repl-stream-db", "-1"),
+            ("repl-id", &"a".repeat(40)),
+            ("repl-offset", "5"),
+        ] {
+            file.push(OPCODE_AUX);
+            let mut out = Writer(Vec::new());
+            out.string(name.as_bytes());
+            out.string(value.as_bytes());
+            file.extend(out.0);
+        }
+        let crc = crc64(0, &file);
+        file.extend(footer(crc));
+        assert_eq!(load(&file, &limits(), |_| {}).expect("loads").repl, None);
+    }
+
+    #[test]
     fn other_databases_functions_and_newer_versions_are_refused() {
-        let mut file = header(0, 0);
+        let mut file = header(0, 0, None);
         file.extend([OPCODE_SELECTDB, 3]);
         let crc = crc64(0, &file);
         file.extend(footer(crc));

@@ -202,6 +202,13 @@ enum Msg {
         generation: u64,
         bytes: Bytes,
     },
+    /// At startup, the stream the loaded file stands at (see `restore`).
+    Restore {
+        replid: String,
+        offset: u64,
+        replica: bool,
+        backlog_size: usize,
+    },
     /// A replica becomes a master; `recorded`: the cores record from now
     /// on (the hub had a backlog when the switch was turned).
     Promote {
@@ -226,10 +233,13 @@ enum Mode {
 
 #[derive(Clone)]
 pub enum Action {
-    /// A full sync's cut.
-    Sync,
+    /// A full sync's cut; the stream's id and offset there go to the
+    /// sender (for the snapshot's `repl-id` and `repl-offset`).
+    Sync(flume::Sender<(String, u64)>),
     /// A record every core must be past (FLUSHALL).
     Append(Vec<u8>),
+    /// A plain save's cut: the stream's id and offset there.
+    Mark(flume::Sender<(String, u64)>),
 }
 
 impl Replication {
@@ -332,6 +342,23 @@ impl Replication {
         if !bytes.is_empty() {
             let _ = self.hub.send(Msg::Forward { generation, bytes });
         }
+    }
+
+    /// At startup, before any client: the loaded file's dataset stands at
+    /// `offset` of stream `replid` (Redis's loadDataFromDisk). A replica
+    /// asks its master to continue from there; a master takes a new id and
+    /// continues `replid` from there for its old replicas.
+    pub fn restore(&self, replid: &str, offset: u64, replica: bool, backlog_size: usize) {
+        if !replica {
+            self.has_backlog.store(true, Ordering::SeqCst);
+            self.on.store(true, Ordering::SeqCst);
+        }
+        let _ = self.hub.send(Msg::Restore {
+            replid: replid.to_string(),
+            offset,
+            replica,
+            backlog_size,
+        });
     }
 
     /// A replica becomes a master: a new replication id, the old one kept
@@ -764,6 +791,24 @@ impl Hub {
                 }
             }
             Msg::Promote { recorded } => self.promote(recorded),
+            Msg::Restore {
+                replid,
+                offset,
+                replica,
+                backlog_size,
+            } => {
+                self.offset = offset;
+                self.backlog = Some(Backlog::new(backlog_size, offset));
+                self.has_backlog.store(true, Ordering::SeqCst);
+                if replica {
+                    self.replid = replid;
+                    self.mode = Mode::Demoted;
+                } else {
+                    self.replid2 = replid;
+                    self.second_offset = offset as i64 + 1;
+                    self.on.store(true, Ordering::SeqCst);
+                }
+            }
         }
     }
 
@@ -861,7 +906,13 @@ impl Hub {
             };
             match front.action {
                 Some(Action::Append(bytes)) => self.append(&bytes),
-                Some(Action::Sync) => self.cut(front.id),
+                Some(Action::Sync(mark)) => {
+                    let _ = mark.send((self.replid.clone(), self.offset));
+                    self.cut(front.id);
+                }
+                Some(Action::Mark(mark)) => {
+                    let _ = mark.send((self.replid.clone(), self.offset));
+                }
                 None => {}
             }
             let held = std::mem::take(&mut self.held);
@@ -1317,10 +1368,10 @@ mod tests {
     /// The hub's published state once it has caught up (`state` is a
     /// round trip; the hub publishes after each batch of messages).
     fn settled(replication: &Replication) -> Published {
-        let (_, offset, _) = futures_lite::future::block_on(replication.state());
+        let (replid, offset, _) = futures_lite::future::block_on(replication.state());
         for _ in 0..1000 {
             let published = replication.published().clone();
-            if published.offset == offset {
+            if published.offset == offset && published.replid == replid {
                 return published;
             }
             std::thread::sleep(Duration::from_millis(1));

@@ -609,6 +609,7 @@ pub fn run(config: Config) -> Result<(), String> {
     }
     Config::check_addresses_free(&addresses)?;
     let file = persist::read_file(&config, cores)?;
+    let restored = file.as_ref().and_then(|file| file.repl.clone());
     // Before any core is pinned: where snapshot writers may run.
     persist::process_cpus();
     raise_memlock_limit(config.io_memory_bytes * cores as u64 * 2 + 64 * 1024 * 1024);
@@ -670,6 +671,19 @@ pub fn run(config: Config) -> Result<(), String> {
     if let [host, port] = replicaof.split_whitespace().collect::<Vec<_>>()[..] {
         if let Ok(master) = crate::replication::link::parse_replicaof(host, port) {
             shared.set_master(master);
+        }
+    }
+    // The stream the file stands at, for partial resyncs after a restart.
+    if let Some(repl) = restored {
+        let replica = shared.replica.is_on();
+        shared.replication.restore(
+            &repl.replid,
+            repl.offset,
+            replica,
+            replicate::backlog_size(&config),
+        );
+        if replica {
+            shared.replica.set_offset(repl.offset as i64);
         }
     }
     let requests = MeshBuilder::<Request, _>::full(cores, CHANNEL_MESSAGES_MAX);

@@ -107,6 +107,8 @@ pub struct FileRead {
     per_core: Vec<Vec<Loaded>>,
     keys: u64,
     expired: u64,
+    /// The replication stream the file's dataset stands at.
+    pub repl: Option<rdb_file::ReplInfo>,
 }
 
 impl Persistence {
@@ -256,7 +258,7 @@ pub fn read_rdb(
     let limits = crate::command::dump::config_limits(config);
     let mut per_core: Vec<Vec<Loaded>> = (0..cores).map(|_| Vec::new()).collect();
     let mut expired = 0;
-    let keys = rdb_file::load(&data, &limits, |loaded| {
+    let summary = rdb_file::load(&data, &limits, |loaded| {
         // A master drops the keys whose time has come (rdbLoadRioWithLoadingCtx).
         if as_master && loaded.expire_at_ms != 0 && loaded.expire_at_ms <= now {
             expired += 1;
@@ -272,8 +274,9 @@ pub fn read_rdb(
     );
     Ok(FileRead {
         per_core,
-        keys: keys - expired,
+        keys: summary.keys - expired,
         expired,
+        repl: summary.repl,
     })
 }
 
@@ -401,15 +404,44 @@ async fn serialize_keys(core: std::rc::Rc<Core>, writer: flume::Sender<Piece>) {
 impl Core {
     /// Fences every core and cuts the snapshot on each (see the module
     /// comment); the cores then send their keys to `writer`. Returns the
-    /// sums of their change counts, keys and keys with an expiry at the cut.
-    async fn cut(&self, writer: flume::Sender<Piece>, sync: Option<u64>) -> [u64; 3] {
-        *self.shared.persistence.collector.lock_unpoisoned() = Some(writer);
-        *self.shared.persistence.sync_barrier.lock_unpoisoned() = sync;
-        if let Some(id) = sync {
-            self.shared
-                .replication
-                .expect(id, crate::replication::Action::Sync);
+    /// sums of their change counts, keys and keys with an expiry at the
+    /// cut, and the replication stream's id and offset there (Redis's
+    /// rdbPopulateSaveInfo: a master with a backlog, a replica).
+    async fn cut(
+        &self,
+        writer: flume::Sender<Piece>,
+        sync: Option<u64>,
+    ) -> ([u64; 3], Option<rdb_file::ReplInfo>) {
+        use crate::replication::Action;
+        let replication = &self.shared.replication;
+        let side = &self.shared.replica;
+        // A replica cuts where its master link stands between two reads
+        // (held again if a full sync's snapshot holds it: holds count);
+        // a master's cut is a barrier in its stream when it has one.
+        let replica = side.is_on();
+        if replica {
+            side.hold_link().await;
         }
+        let (mark, marked) = flume::bounded(1);
+        let mut own_barrier = false;
+        let barrier = match sync {
+            Some(id) => {
+                replication.expect(id, Action::Sync(mark));
+                Some(id)
+            }
+            None if !replica && replication.is_on() => {
+                while !replication.try_begin_barrier() {
+                    glommio::timer::sleep(Duration::from_millis(1)).await;
+                }
+                own_barrier = true;
+                let id = replication.next_barrier_id();
+                replication.expect(id, Action::Mark(mark));
+                Some(id)
+            }
+            None => None,
+        };
+        *self.shared.persistence.collector.lock_unpoisoned() = Some(writer);
+        *self.shared.persistence.sync_barrier.lock_unpoisoned() = barrier;
         let fence = self.next_transaction();
         for core in 0..self.cores() {
             self.on_core(core, Op::Fence(fence)).await;
@@ -417,6 +449,21 @@ impl Core {
         let replies = self.on_all(|| Op::Core(cut_core, Vec::new())).await;
         *self.shared.persistence.collector.lock_unpoisoned() = None;
         *self.shared.persistence.sync_barrier.lock_unpoisoned() = None;
+        if own_barrier {
+            replication.end_barrier();
+        }
+        let at = match barrier {
+            Some(_) => marked.recv_async().await.ok(),
+            None if replica => {
+                let (replid, offset, continuable) = replication.state().await;
+                continuable.then_some((replid, offset))
+            }
+            None => None,
+        };
+        if replica {
+            side.release_link();
+        }
+        let repl = at.map(|(replid, offset)| rdb_file::ReplInfo { replid, offset });
         let mut sums = [0; 3];
         for reply in replies {
             if let Reply::Array(numbers) = reply {
@@ -427,7 +474,7 @@ impl Core {
                 }
             }
         }
-        sums
+        (sums, repl)
     }
 
     /// Saves the dataset to `dbfilename`. In the background, returns once
@@ -459,13 +506,14 @@ impl Core {
         let started = Instant::now();
         persistence.state().bgsave_started = Some(started);
         let (pieces, received) = flume::unbounded();
-        let [_, keys, expires] = self.cut(pieces, Some(id)).await;
+        let ([_, keys, expires], repl) = self.cut(pieces, Some(id)).await;
         let image = FileToWrite {
             path: PathBuf::new(),
             temp: PathBuf::new(),
             keys,
             expires,
             cores: self.cores(),
+            repl,
         };
         let shared = self.shared.clone();
         let cpus = writer_cpus(&self.db.borrow().config);
@@ -526,7 +574,7 @@ impl Core {
             }
         }
         let (pieces, received) = flume::unbounded();
-        let [dirty, keys, expires] = self.cut(pieces, sync).await;
+        let ([dirty, keys, expires], repl) = self.cut(pieces, sync).await;
         let file = FileToWrite {
             path: PathBuf::from(self.db.borrow().config.dbfilename.clone()),
             temp: PathBuf::from(format!(
@@ -537,6 +585,7 @@ impl Core {
             keys,
             expires,
             cores: self.cores(),
+            repl,
         };
         let (done_tx, done_rx) = flume::bounded::<bool>(1);
         let shared = self.shared.clone();
@@ -765,6 +814,8 @@ struct FileToWrite {
     expires: u64,
     /// How many cores send their keys (each ends with `Piece::Done`).
     cores: usize,
+    /// The replication stream at the cut.
+    repl: Option<rdb_file::ReplInfo>,
 }
 
 impl FileToWrite {
@@ -822,7 +873,11 @@ impl FileToWrite {
         };
         let now_secs = crate::command::now_ms() / 1000;
         put(
-            &rdb_file::header(now_secs, crate::memory::allocated_bytes()),
+            &rdb_file::header(
+                now_secs,
+                crate::memory::allocated_bytes(),
+                self.repl.as_ref(),
+            ),
             out,
         )?;
         if self.keys > 0 {

@@ -177,17 +177,14 @@ impl Core {
 
     async fn snapshot_for_replicas(&self, id: u64, diskless: bool) {
         let replication = &self.shared.replication;
-        while !replication.try_begin_barrier() {
-            glommio::timer::sleep(Duration::from_millis(1)).await;
-        }
-        // On a replica the snapshot is cut where the master link stands
-        // between two reads: the dataset then is the stream forwarded so
-        // far, the offset its replicas continue from.
-        let side = &self.shared.replica;
         loop {
-            side.hold_link().await;
+            // The barrier slot is given back while another save runs: a
+            // plain save takes it for its own cut once it is under way.
+            while !replication.try_begin_barrier() {
+                glommio::timer::sleep(Duration::from_millis(1)).await;
+            }
             let saved = self.save_for_sync(id, diskless).await;
-            side.release_link();
+            replication.end_barrier();
             match saved {
                 Err(super::persist::SaveError::InProgress) => {
                     glommio::timer::sleep(Duration::from_millis(10)).await;
@@ -202,7 +199,6 @@ impl Core {
                 Ok(()) => break,
             }
         }
-        replication.end_barrier();
     }
 }
 
