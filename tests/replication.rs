@@ -1735,6 +1735,13 @@ fn a_replica_refuses_writes_until_replicaof_no_one() {
         "-READONLY You can't write against a read only replica.\r\n",
         "SET on a replica"
     );
+    assert_eq!(
+        raw.call(&["WAIT", "1", "0"]),
+        "-ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 \
+         if a replica is configured to be writable (which is not the default) writes to replicas \
+         are just local and are not propagated.\r\n",
+        "WAIT on a replica"
+    );
     let role: Value = redis::cmd("ROLE").query(&mut to_replica).unwrap();
     let Value::Array(fields) = &role else {
         panic!("the replica's ROLE: {role:?}");

@@ -75,6 +75,9 @@ pub struct Offsets {
     pub master: Arc<std::sync::Mutex<crate::replication::Published>>,
     /// When this node, as a replica, last heard from its master (ms).
     pub master_heard_ms: Arc<std::sync::atomic::AtomicU64>,
+    /// The manual failover pause (its end) the cores have settled (see
+    /// `ClusterState::failover_settled`).
+    pub failover_settled: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// What the shard cores keep of the bus.
@@ -363,6 +366,10 @@ async fn cron_loop(bus: Rc<Bus>) {
             .offsets
             .master_heard_ms
             .load(std::sync::atomic::Ordering::Relaxed);
+        state.failover_settled = bus
+            .offsets
+            .failover_settled
+            .load(std::sync::atomic::Ordering::Acquire);
         state.me_mut().repl_offset = if state.me().has(super::state::flags::SLAVE) {
             let offset = bus
                 .offsets

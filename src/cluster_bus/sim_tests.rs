@@ -76,6 +76,10 @@ impl Net {
             for from in 0..self.nodes.len() {
                 let outbox = std::mem::take(&mut self.nodes[from].outbox);
                 self.pauses[from].extend(outbox.failover_pause);
+                // The node's cores settle a pause at once.
+                if let Some(end_ms) = outbox.failover_pause.filter(|&end| end != 0) {
+                    self.nodes[from].failover_settled = end_ms;
+                }
                 for link in outbox.disconnects {
                     if let Some((peer, peer_link)) = self.wires.remove(&(from, link)) {
                         self.wires.remove(&(peer, peer_link));

@@ -281,6 +281,11 @@ pub struct ClusterState {
     pub manual: ManualFailover,
     /// As a replica: when its master last sent anything (ms; 0: never).
     pub master_heard_ms: u64,
+    /// As a master: the manual failover pause (its end, `pause_end_ms`)
+    /// that the shard cores have settled: every write that passed the
+    /// pause check before it is in the replication stream, whose offset
+    /// then stays put.
+    pub failover_settled: u64,
     /// When a replica last logged why it cannot fail over (ms).
     cant_failover_logged_ms: u64,
 }
@@ -296,8 +301,9 @@ pub struct ManualFailover {
     pub end_ms: u64,
     /// On the master: the replica that asked.
     pub replica: Option<NodeId>,
-    /// On the master: when its clients' writes were paused.
-    pub paused_ms: u64,
+    /// On the master: the end of its clients' write pause, which names
+    /// the pause (see `ClusterState::failover_settled`).
+    pub pause_end_ms: u64,
     /// On the master: the pause has settled (writes that passed the check
     /// before it are in the replication stream), so its messages say
     /// PAUSED with an offset that will not move.
@@ -307,11 +313,6 @@ pub struct ManualFailover {
     /// On the replica: it applied that much, and its election started.
     pub can_start: bool,
 }
-
-/// How long after the pause a master's offset counts as settled: the
-/// writes that passed the pause check just before it reach the replication
-/// stream within a core's turn; two bus cron ticks leave room for that.
-const MANUAL_FAILOVER_SETTLE_MS: u64 = 100;
 
 /// A replica's failover election: when it may start, the epoch it asked
 /// votes for, and the votes it got.
@@ -360,6 +361,7 @@ impl ClusterState {
             election: Election::default(),
             manual: ManualFailover::default(),
             master_heard_ms: 0,
+            failover_settled: 0,
             cant_failover_logged_ms: 0,
         };
         state.add_myself(myself, now_ms);
@@ -1543,13 +1545,14 @@ impl ClusterState {
             return;
         }
         self.reset_manual_failover();
+        let pause_end_ms = now_ms + MANUAL_FAILOVER_MS * 2;
         self.manual = ManualFailover {
             end_ms: now_ms + MANUAL_FAILOVER_MS,
             replica: Some(sender),
-            paused_ms: now_ms,
+            pause_end_ms,
             ..ManualFailover::default()
         };
-        self.outbox.failover_pause = Some(now_ms + MANUAL_FAILOVER_MS * 2);
+        self.outbox.failover_pause = Some(pause_end_ms);
         crate::warning!("Manual failover requested by replica {}.", id_str(&sender));
         self.send_ping(sender, wire::TYPE_PING, now_ms, random);
     }
@@ -1568,7 +1571,7 @@ impl ClusterState {
         if let Some(replica) = self.manual.replica {
             // The master: once settled, every tick tells the replica the
             // offset to reach.
-            if now_ms >= self.manual.paused_ms + MANUAL_FAILOVER_SETTLE_MS {
+            if self.failover_settled == self.manual.pause_end_ms {
                 self.manual.settled = true;
                 self.send_ping(replica, wire::TYPE_PING, now_ms, random);
             }

@@ -448,7 +448,9 @@ impl Core {
     }
 }
 
-/// A timeout in seconds as Redis reads it (`None`: block forever).
+/// WAIT on a replica (Redis's waitCommand).
+const WAIT_ON_REPLICA: &str = "ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.";
+
 impl Conn {
     /// WAIT numreplicas timeout. Once replicas have attached, how many
     /// acknowledged the stream so far (see `wait_for_replicas`). Before,
@@ -456,6 +458,10 @@ impl Conn {
     /// after the timeout (in milliseconds; 0 waits until CLIENT UNBLOCK or
     /// the client leaves), as Redis answers without replicas.
     pub(super) async fn wait_replicas(&mut self, argv: &[Arg<'_>]) -> Reply {
+        // A replica's replicas get its master's stream, not its writes.
+        if self.core.shared.replica.is_on() {
+            return Reply::error(WAIT_ON_REPLICA);
+        }
         let timeout_error = || Reply::error("ERR timeout is not an integer or out of range");
         let Some(replicas) = crate::command::parse_int(&argv[1]) else {
             return Reply::error(crate::command::errors::NOT_INTEGER);

@@ -79,6 +79,8 @@ pub struct Shared {
     pub replication: crate::replication::Replication,
     /// Replication, replica side: the link's target and state.
     pub replica: crate::replication::link::ReplicaSide,
+    /// The manual failover pause settled by core 0, for the bus.
+    pub failover_settled: Arc<AtomicU64>,
 }
 
 impl Shared {
@@ -615,12 +617,14 @@ pub fn run(config: Config) -> Result<(), String> {
     raise_memlock_limit(config.io_memory_bytes * cores as u64 * 2 + 64 * 1024 * 1024);
     let replica_offset = Arc::new(std::sync::atomic::AtomicI64::new(-1));
     let master_heard_ms = Arc::new(AtomicU64::new(0));
+    let failover_settled = Arc::new(AtomicU64::new(0));
     let replication = crate::replication::Replication::new(cores, crate::replication::random_id());
     let bus = if config.cluster_enabled {
         let offsets = crate::cluster_bus::runtime::Offsets {
             replica: replica_offset.clone(),
             master_heard_ms: master_heard_ms.clone(),
             master: replication.published_handle(),
+            failover_settled: failover_settled.clone(),
         };
         Some(crate::cluster_bus::runtime::start(&config, cores, offsets)?)
     } else {
@@ -661,6 +665,7 @@ pub fn run(config: Config) -> Result<(), String> {
         persistence: persist::Persistence::new(cores, start_ms, file),
         replication,
         replica: crate::replication::link::ReplicaSide::new(replica_offset, master_heard_ms),
+        failover_settled,
     });
     // A replica in nodes.conf, or `replicaof host port` in the
     // configuration (standalone only).

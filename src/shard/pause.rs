@@ -147,13 +147,43 @@ impl Core {
     /// then go through the cluster checks again (MOVED, once the slots
     /// moved). While it lasts the replication stream sends no PING, so the
     /// offset the bus reports stays put.
-    pub(super) fn failover_pause(&self, end_ms: u64) {
+    pub(super) fn failover_pause(self: &std::rc::Rc<Self>, end_ms: u64) {
         self.shared.pause.set_failover(end_ms);
+        // Core 0 tells the bus once the pause has settled.
+        if self.id == 0 && end_ms != 0 {
+            let core = self.clone();
+            glommio::spawn_local(async move { core.settle_failover_pause(end_ms).await }).detach();
+        }
         self.shared.replication.hold_pings(end_ms != 0);
         let in_force = self.shared.pause.in_force(crate::command::now_ms());
         self.db.borrow_mut().keyspace.expiry_paused = in_force;
         for waker in self.pause_waiters.borrow_mut().drain(..) {
             waker.wake();
+        }
+    }
+
+    /// Once the pause (shared: every core's commands see it now) is in
+    /// force, waits until every write that passed the check before it is
+    /// in the replication stream: a fence on every core waits out the
+    /// multi-core commands under way, each core hands its records to the
+    /// hub, and the hub has published the offset. Then the bus may say
+    /// PAUSED with an offset that will not move (`failover_settled`).
+    async fn settle_failover_pause(&self, end_ms: u64) {
+        let fence = self.next_transaction();
+        for core in 0..self.cores() {
+            self.on_core(core, Op::Fence(fence)).await;
+        }
+        self.on_all(|| Op::Core(settle_core, Vec::new())).await;
+        let replication = &self.shared.replication;
+        let (_, offset, _) = replication.state().await;
+        let in_force = || self.shared.pause.in_force(crate::command::now_ms());
+        while replication.published().offset < offset && in_force() {
+            glommio::timer::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        if in_force() {
+            self.shared
+                .failover_settled
+                .store(end_ms, std::sync::atomic::Ordering::Release);
         }
     }
 
@@ -294,4 +324,17 @@ impl Conn {
         self.on_all(|| Op::Core(pause_changed_core, argv.clone()))
             .await;
     }
+}
+
+/// A manual failover pause settling on one core (fenced): its expiry is
+/// paused, its records go to the hub, and the fence comes down.
+fn settle_core(core: &Core, _argv: &[crate::protocol::Arg<'_>]) -> crate::protocol::Reply {
+    {
+        let mut db = core.db.borrow_mut();
+        let now = db.now_ms;
+        db.keyspace.expiry_paused = core.shared.pause.in_force(now);
+    }
+    core.flush_feed();
+    core.locks.borrow_mut().remove_fence();
+    crate::protocol::Reply::ok()
 }
