@@ -1896,3 +1896,95 @@ fn a_replica_keeps_an_expired_key_until_its_master_deletes_it() {
     });
     assert!(deleted, "the master's DEL never reached the replica");
 }
+
+// ---------------------------------------------------------------------------------------------
+// CLIENT LIST and CLIENT KILL see the replicas.
+
+/// The `field=value` pairs of a CLIENT LIST line.
+fn client_fields(line: &str) -> HashMap<String, String> {
+    line.split(' ')
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(name, value)| (name.to_string(), value.to_string()))
+        .collect()
+}
+
+/// CLIENT LIST's lines for `args` (e.g. `TYPE replica`).
+fn client_list(conn: &mut Connection, args: &[&str]) -> Vec<HashMap<String, String>> {
+    let text: String = redis::cmd("CLIENT")
+        .arg("LIST")
+        .arg(args)
+        .query(conn)
+        .unwrap_or_else(|e| panic!("CLIENT LIST {args:?}: {e}"));
+    text.lines().map(client_fields).collect()
+}
+
+/// A master lists its replica's connection in CLIENT LIST (flags `S`, last command REPLCONF,
+/// under TYPE replica and TYPE slave, not under TYPE normal, and by ID), and CLIENT KILL TYPE
+/// replica and CLIENT KILL ID drop it: the replica comes back with a partial resync each time.
+#[test]
+fn client_list_and_kill_see_the_replicas() {
+    let master = start_master();
+    let mut conn = master.client();
+    let replica = start_replica(&master);
+    expect(&mut conn, &["SET", "k", "v"], Value::Okay);
+    wait_in_sync(&master, &replica, "after the first sync");
+
+    for round in 1..=2i64 {
+        let listed = client_list(&mut conn, &["TYPE", "replica"]);
+        assert_eq!(
+            listed.len(),
+            1,
+            "round {round}: CLIENT LIST TYPE replica: {listed:?}"
+        );
+        let line = &listed[0];
+        assert_eq!(line["flags"], "S", "round {round}: the replica's flags");
+        // PSYNC until its first REPLCONF ACK, then that.
+        assert!(
+            ["psync", "replconf"].contains(&line["cmd"].as_str()),
+            "round {round}: the replica's last command: {line:?}"
+        );
+        assert_eq!(line["laddr"], format!("127.0.0.1:{}", master.port()));
+        let id = line["id"].clone();
+        assert_eq!(
+            client_list(&mut conn, &["TYPE", "slave"]),
+            listed,
+            "TYPE slave"
+        );
+        assert_eq!(
+            client_list(&mut conn, &["ID", &id]).len(),
+            1,
+            "CLIENT LIST ID {id}"
+        );
+        assert!(
+            client_list(&mut conn, &["TYPE", "normal"])
+                .iter()
+                .all(|l| l["id"] != id),
+            "round {round}: the replica under TYPE normal"
+        );
+        assert!(
+            client_list(&mut conn, &[]).iter().any(|l| l["id"] == id),
+            "round {round}: the replica in CLIENT LIST"
+        );
+        let kill: &[&str] = match round {
+            1 => &["KILL", "TYPE", "replica"],
+            _ => &["KILL", "ID", &id],
+        };
+        let killed: i64 = redis::cmd("CLIENT").arg(kill).query(&mut conn).unwrap();
+        assert_eq!(killed, 1, "round {round}: CLIENT {kill:?}");
+        let back = eventually(SYNC_WAIT, || {
+            info_number(&mut conn, "stats", "sync_partial_ok") == round
+                && client_list(&mut conn, &["TYPE", "replica"])
+                    .iter()
+                    .any(|l| l["id"] != id)
+        });
+        assert!(
+            back,
+            "round {round}: the replica never came back with a partial resync"
+        );
+    }
+    assert_eq!(
+        info_number(&mut conn, "stats", "sync_full"),
+        1,
+        "full syncs"
+    );
+}

@@ -110,11 +110,28 @@ pub struct ReplicaInfo {
     pub state: &'static str,
     pub ack_offset: u64,
     pub ack_at: Instant,
+    /// The connection, for CLIENT LIST and CLIENT KILL: its client id,
+    /// peer and local addresses, descriptor, when it connected (ms), and
+    /// the output queued for it.
+    pub client_id: u64,
+    pub addr: String,
+    pub laddr: String,
+    pub fd: i32,
+    pub created_ms: u64,
+    pub queued: usize,
+    /// Its last command: PSYNC (or SYNC) until its first REPLCONF ACK.
+    pub last_command: &'static str,
 }
 
 /// A connection that sent PSYNC or SYNC, handed to the hub.
 pub struct Attach {
     pub stream: TcpStream,
+    /// The connection's client id, peer and local addresses, and when it
+    /// connected (ms).
+    pub client_id: u64,
+    pub addr: String,
+    pub laddr: String,
+    pub created_ms: u64,
     /// PSYNC's replication id and offset; None for SYNC.
     pub psync: Option<(Vec<u8>, i64)>,
     pub ip: String,
@@ -208,6 +225,11 @@ enum Msg {
         offset: u64,
         replica: bool,
         backlog_size: usize,
+    },
+    /// CLIENT KILL: drops the replicas `matches` picks; says how many.
+    Kill {
+        matches: Box<dyn Fn(&ReplicaInfo) -> bool + Send>,
+        reply: flume::Sender<usize>,
     },
     /// A replica becomes a master; `recorded`: the cores record from now
     /// on (the hub had a backlog when the switch was turned).
@@ -452,6 +474,19 @@ impl Replication {
     pub async fn offset_after_sent(&self) -> u64 {
         let (reply, answer) = flume::bounded(1);
         if self.hub.send(Msg::Offset(reply)).is_err() {
+            return 0;
+        }
+        answer.recv_async().await.unwrap_or(0)
+    }
+
+    /// CLIENT KILL: drops the replicas `matches` picks; returns how many.
+    pub async fn kill(&self, matches: impl Fn(&ReplicaInfo) -> bool + Send + 'static) -> usize {
+        let (reply, answer) = flume::bounded(1);
+        let sent = self.hub.send(Msg::Kill {
+            matches: Box::new(matches),
+            reply,
+        });
+        if sent.is_err() {
             return 0;
         }
         answer.recv_async().await.unwrap_or(0)
@@ -703,7 +738,15 @@ impl Hub {
             first_byte: b.start + 1,
             histlen: b.written - b.start,
         });
-        published.replicas = self.replicas.iter().map(|r| r.info.clone()).collect();
+        published.replicas = self
+            .replicas
+            .iter()
+            .map(|r| {
+                let mut info = r.info.clone();
+                info.queued = r.queued.load(Ordering::Relaxed);
+                info
+            })
+            .collect();
     }
 
     fn passed_first_barrier(&self, core: usize) -> bool {
@@ -748,6 +791,7 @@ impl Hub {
                 if let Some(r) = self.replicas.iter_mut().find(|r| r.id == replica) {
                     r.info.ack_offset = offset;
                     r.info.ack_at = Instant::now();
+                    r.info.last_command = "replconf";
                     if let ReplicaState::WaitAck(pending) = &mut r.state {
                         let pending = std::mem::take(pending);
                         r.send(Bytes::from(pending));
@@ -791,6 +835,18 @@ impl Hub {
                 }
             }
             Msg::Promote { recorded } => self.promote(recorded),
+            Msg::Kill { matches, reply } => {
+                let ids: Vec<u64> = self
+                    .replicas
+                    .iter()
+                    .filter(|r| matches(&r.info))
+                    .map(|r| r.id)
+                    .collect();
+                for &id in &ids {
+                    self.drop_replica(id);
+                }
+                let _ = reply.send(ids.len());
+            }
             Msg::Restore {
                 replid,
                 offset,
@@ -1092,6 +1148,10 @@ impl Hub {
     fn attach(&mut self, attach: Attach) {
         let Attach {
             stream,
+            client_id,
+            addr,
+            laddr,
+            created_ms,
             psync,
             ip,
             port,
@@ -1142,6 +1202,13 @@ impl Hub {
                 state: "online",
                 ack_offset: 0,
                 ack_at: Instant::now(),
+                client_id,
+                addr,
+                laddr,
+                fd: std::os::fd::AsRawFd::as_raw_fd(&stream),
+                created_ms,
+                queued: 0,
+                last_command: if psync.is_some() { "psync" } else { "sync" },
             },
             stream,
         };

@@ -161,8 +161,28 @@ pub struct Clients {
     pub by_id: BTreeMap<u64, Rc<ClientHandle>>,
 }
 
+/// One CLIENT LIST line for a replica's connection (served by the
+/// replication hub): flags `S`, its last command (PSYNC, then REPLCONF
+/// ACK), idle since that, and the stream queued for it as its output.
+pub fn replica_line(replica: &crate::replication::ReplicaInfo, now_ms: u64) -> String {
+    let age = now_ms.saturating_sub(replica.created_ms) / 1000;
+    let idle = replica.ack_at.elapsed().as_secs();
+    let queued = replica.queued;
+    format!(
+        "id={} addr={} laddr={} fd={} name= age={age} idle={idle} flags=S db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll={} omem={queued} tot-mem={} events={} cmd={} user=default redir=-1 resp=2",
+        replica.client_id,
+        replica.addr,
+        replica.laddr,
+        replica.fd,
+        usize::from(queued > 0),
+        1024 + queued,
+        if queued > 0 { "rw" } else { "r" },
+        replica.last_command,
+    )
+}
+
 /// Which clients CLIENT KILL (new form) or CLIENT LIST selects.
-#[derive(Default, Debug)]
+#[derive(Default, Debug, Clone)]
 pub struct ClientFilter {
     pub ids: Vec<u64>,
     pub addr: Option<String>,
@@ -173,6 +193,23 @@ pub struct ClientFilter {
 }
 
 impl ClientFilter {
+    /// Whether replicas can match (no TYPE, or TYPE replica / slave).
+    pub fn takes_replicas(&self) -> bool {
+        self.kind
+            .as_deref()
+            .is_none_or(|kind| kind == "replica" || kind == "slave")
+            && self.user.as_ref().is_none_or(|u| u == "default")
+    }
+
+    /// Whether a replica's connection (see `replica_line`) matches.
+    pub fn matches_replica(&self, replica: &crate::replication::ReplicaInfo) -> bool {
+        self.takes_replicas()
+            && (self.ids.is_empty() || self.ids.contains(&replica.client_id))
+            && self.addr.as_ref().is_none_or(|a| *a == replica.addr)
+            && self.laddr.as_ref().is_none_or(|a| *a == replica.laddr)
+            && self.skip_id != Some(replica.client_id)
+    }
+
     pub fn matches(&self, client: &ClientHandle) -> bool {
         (self.ids.is_empty() || self.ids.contains(&client.id))
             && self

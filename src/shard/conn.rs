@@ -1251,7 +1251,7 @@ async fn serve_connection(
     drop(registration);
     if let Some(handover) = conn.handover.take() {
         let conf = std::mem::take(&mut conn.replica_conf);
-        super::replicate::hand_over(&core, stream.as_raw_fd(), handle.addr, conf, handover).await;
+        super::replicate::hand_over(&core, stream.as_raw_fd(), &handle, conf, handover).await;
     }
     conn.forget_subscriptions();
     conn.unwatch_all().await;

@@ -1280,14 +1280,25 @@ impl Conn {
                         _ => return Reply::error(SYNTAX),
                     }
                 }
-                if filter
+                let replicas_only = filter
                     .kind
                     .as_deref()
-                    .is_some_and(|k| k != "normal" && k != "pubsub" && k != "master")
+                    .is_some_and(|k| k == "replica" || k == "slave");
+                let mut text = match replicas_only {
+                    true => String::new(),
+                    false => self.client_lines(&filter).await,
+                };
+                let now_ms = crate::command::now_ms();
+                let published = self.core.shared.replication.published().clone();
+                for replica in published
+                    .replicas
+                    .iter()
+                    .filter(|r| filter.matches_replica(r))
                 {
-                    return Reply::Verbatim(String::new());
+                    text.push_str(&super::clients::replica_line(replica, now_ms));
+                    text.push('\n');
                 }
-                Reply::Verbatim(self.client_lines(&filter).await)
+                Reply::Verbatim(text)
             }
             b"KILL" if argv.len() >= 3 => self.client_kill(argv).await,
             b"NO-EVICT" if argv.len() == 3 => {
@@ -1424,7 +1435,16 @@ impl Conn {
             .iter()
             .map(|r| if let Reply::Int(n) = r { *n } else { 0 })
             .sum();
-        killed + i64::from(self.close_after_reply)
+        // Replicas' connections belong to the replication hub.
+        let replicas = match filter.takes_replicas() {
+            true => {
+                let filter = filter.clone();
+                let matches = move |r: &crate::replication::ReplicaInfo| filter.matches_replica(r);
+                self.core.shared.replication.kill(matches).await as i64
+            }
+            false => 0,
+        };
+        killed + replicas + i64::from(self.close_after_reply)
     }
 }
 

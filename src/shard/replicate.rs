@@ -329,10 +329,11 @@ pub(super) fn backlog_size(config: &crate::config::Config) -> usize {
 pub(super) async fn hand_over(
     core: &Rc<Core>,
     fd: i32,
-    peer: std::net::SocketAddr,
+    client: &super::clients::ClientHandle,
     conf: ReplicaConf,
     handover: Handover,
 ) {
+    let peer = client.addr;
     // SAFETY: `fd` is the connection's open socket; the duplicate is a new
     // descriptor that the std stream owns and closes.
     let duplicate = unsafe { libc::dup(fd) };
@@ -364,6 +365,10 @@ pub(super) async fn hand_over(
     };
     core.shared.replication.attach(Attach {
         stream,
+        client_id: client.id,
+        addr: client.addr.to_string(),
+        laddr: client.laddr.to_string(),
+        created_ms: client.created_ms,
         psync: handover.psync,
         ip: conf.ip_address.unwrap_or_else(|| peer.ip().to_string()),
         port: conf.listening_port,
