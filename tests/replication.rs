@@ -1658,14 +1658,30 @@ fn min_replicas_to_write_refuses_writes_without_a_good_replica() {
 /// `client-output-buffer-limit replica <hard>`; the master goes on serving.
 #[test]
 fn a_replica_that_stops_reading_is_dropped_at_its_output_limit() {
+    stalled_replica_is_dropped(true);
+}
+
+/// The same, with the limit set by CONFIG SET once the replica is attached: it applies at
+/// once, as in Redis.
+#[test]
+fn an_output_limit_set_after_the_replica_attached_applies() {
+    stalled_replica_is_dropped(false);
+}
+
+fn stalled_replica_is_dropped(limit_first: bool) {
     let master = start_master();
     let mut conn = master.client();
-    let () = redis::cmd("CONFIG")
-        .arg("SET")
-        .arg("client-output-buffer-limit")
-        .arg("replica 1mb 0 0")
-        .query(&mut conn)
-        .expect("CONFIG SET client-output-buffer-limit");
+    let set_limit = |conn: &mut Connection| {
+        let () = redis::cmd("CONFIG")
+            .arg("SET")
+            .arg("client-output-buffer-limit")
+            .arg("replica 1mb 0 0")
+            .query(conn)
+            .expect("CONFIG SET client-output-buffer-limit");
+    };
+    if limit_first {
+        set_limit(&mut conn);
+    }
     // A replica by hand: PSYNC, then nothing read.
     let mut stalled = RawConn::new(master.raw());
     stalled.send_cmd(&[b"REPLCONF", b"listening-port", b"1"]);
@@ -1678,6 +1694,9 @@ fn a_replica_that_stops_reading_is_dropped_at_its_output_limit() {
         info_number(&mut conn, "replication", "connected_slaves") == 1
     });
     assert!(attached, "the stalled replica never attached");
+    if !limit_first {
+        set_limit(&mut conn);
+    }
     // 1 MB of SETs a round, 32 rounds at most: far under the default 256 MB, far over 1 MB
     // and what the sockets' buffers hold.
     let value = "x".repeat(10_000);
@@ -1702,6 +1721,67 @@ fn a_replica_that_stops_reading_is_dropped_at_its_output_limit() {
     );
     let pong: String = redis::cmd("PING").query(&mut conn).expect("PING");
     assert_eq!(pong, "PONG");
+}
+
+/// CONFIG SET repl-backlog-size after a replica attached (the backlog already made, at 1 MB)
+/// resizes it at once, as Redis does: a replica away while 3 MB are written comes back with a
+/// partial resync.
+#[test]
+fn a_backlog_grown_by_config_set_serves_a_longer_absence() {
+    let master = start_master();
+    let mut conn = master.client();
+    let port = master.port().to_string();
+    let replica = RedisServer::start_with(&[
+        "--replicaof",
+        "127.0.0.1",
+        &port,
+        "--enable-debug-command",
+        "yes",
+    ]);
+    expect(&mut conn, &["SET", "k", "v"], Value::Okay);
+    wait_in_sync(&master, &replica, "after the first sync");
+    expect(
+        &mut conn,
+        &["CONFIG", "SET", "repl-backlog-size", "8mb"],
+        Value::Okay,
+    );
+    // The replica sleeps 3 s; meanwhile its link is cut and 3 MB are written.
+    let url = replica.url();
+    let sleeper = thread::spawn(move || {
+        let mut to_replica = common::connect_url(&url);
+        let _: redis::RedisResult<Value> = redis::cmd("DEBUG")
+            .arg("SLEEP")
+            .arg(3)
+            .query(&mut to_replica);
+    });
+    thread::sleep(Duration::from_millis(300));
+    let killed: i64 = redis::cmd("CLIENT")
+        .arg(&["KILL", "TYPE", "replica"])
+        .query(&mut conn)
+        .unwrap();
+    assert_eq!(killed, 1, "CLIENT KILL TYPE replica");
+    let value = "x".repeat(10_000);
+    for round in 0..3 {
+        let mut pipe = redis::pipe();
+        for i in 0..100 {
+            pipe.cmd("SET")
+                .arg(format!("away:{round}:{i}"))
+                .arg(&value)
+                .ignore();
+        }
+        let () = pipe.query(&mut conn).expect("SETs");
+    }
+    sleeper.join().expect("DEBUG SLEEP");
+    let back = eventually(SYNC_WAIT, || {
+        info_number(&mut conn, "stats", "sync_partial_ok") == 1
+    });
+    assert!(back, "no partial resync: {:?}", info(&mut conn, "stats"));
+    assert_eq!(
+        info_number(&mut conn, "stats", "sync_full"),
+        1,
+        "full syncs"
+    );
+    assert_replica_matches(&master, &replica, Copied::BySnapshot, "after the absence");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -226,6 +226,13 @@ enum Msg {
         replica: bool,
         backlog_size: usize,
     },
+    /// CONFIG SET of `repl-backlog-size`, `client-output-buffer-limit` or
+    /// `repl-ping-replica-period`: the new values, at once.
+    Settings {
+        backlog_size: usize,
+        output_limit: crate::config::OutputLimit,
+        ping_period: Duration,
+    },
     /// CLIENT KILL: drops the replicas `matches` picks; says how many.
     Kill {
         matches: Box<dyn Fn(&ReplicaInfo) -> bool + Send>,
@@ -479,6 +486,21 @@ impl Replication {
         answer.recv_async().await.unwrap_or(0)
     }
 
+    /// CONFIG SET changed a replication setting: the backlog's size, the
+    /// replicas' output limit and the PING period take the new values.
+    pub fn settings(
+        &self,
+        backlog_size: usize,
+        output_limit: crate::config::OutputLimit,
+        ping_period: Duration,
+    ) {
+        let _ = self.hub.send(Msg::Settings {
+            backlog_size,
+            output_limit,
+            ping_period,
+        });
+    }
+
     /// CLIENT KILL: drops the replicas `matches` picks; returns how many.
     pub async fn kill(&self, matches: impl Fn(&ReplicaInfo) -> bool + Send + 'static) -> usize {
         let (reply, answer) = flume::bounded(1);
@@ -546,6 +568,15 @@ impl Backlog {
         self.start = self
             .start
             .max(self.written.saturating_sub(self.size as u64));
+    }
+
+    /// A new size, keeping the newest bytes that fit (Redis's
+    /// resizeReplicationBacklog).
+    fn resize(&mut self, size: usize) {
+        let kept = (self.written - self.start).min(size.max(1) as u64);
+        let newest = self.since(self.written - kept).unwrap_or_default();
+        *self = Backlog::new(size, self.written - kept);
+        self.push(&newest);
     }
 
     /// The stream from position `from` on, if the backlog still has it.
@@ -835,6 +866,21 @@ impl Hub {
                 }
             }
             Msg::Promote { recorded } => self.promote(recorded),
+            Msg::Settings {
+                backlog_size,
+                output_limit,
+                ping_period,
+            } => {
+                if let Some(backlog) = self.backlog.as_mut() {
+                    if backlog.size != backlog_size {
+                        backlog.resize(backlog_size);
+                    }
+                }
+                for replica in &mut self.replicas {
+                    replica.limit = output_limit;
+                }
+                self.ping_period = ping_period;
+            }
             Msg::Kill { matches, reply } => {
                 let ids: Vec<u64> = self
                     .replicas
@@ -1505,6 +1551,19 @@ mod tests {
             (restarted.replid2.as_str(), restarted.offset),
             (NO_REPLID, 80)
         );
+    }
+
+    #[test]
+    fn a_resized_backlog_keeps_the_newest_bytes() {
+        let mut backlog = Backlog::new(8, 100);
+        backlog.push(b"abcdefghij");
+        backlog.resize(4);
+        assert_eq!((backlog.start, backlog.written), (106, 110));
+        assert_eq!(backlog.since(106).as_deref(), Some(&b"ghij"[..]));
+        backlog.resize(16);
+        assert_eq!(backlog.since(106).as_deref(), Some(&b"ghij"[..]));
+        backlog.push(b"klmnop");
+        assert_eq!(backlog.since(106).as_deref(), Some(&b"ghijklmnop"[..]));
     }
 
     #[test]

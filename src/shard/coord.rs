@@ -923,6 +923,7 @@ impl Conn {
             return reply;
         }
         let mut announce = false;
+        let mut replication = false;
         for pair in argv[2..].chunks(2) {
             let name = String::from_utf8_lossy(&pair[0]).to_ascii_lowercase();
             // The bus takes every cluster-* setting at once. A new client
@@ -932,12 +933,30 @@ impl Conn {
                 || name == "port"
                 || name == "repl-ping-replica-period"
                 || name == "repl-ping-slave-period";
+            replication |= [
+                "repl-backlog-size",
+                "client-output-buffer-limit",
+                "repl-ping-replica-period",
+                "repl-ping-slave-period",
+            ]
+            .contains(&name.as_str());
             let set_argv = vec![Bytes::new(), Bytes::from(name), pair[1].to_bytes()];
             self.on_all(|| Op::Db(server::config_set_local, set_argv.clone()))
                 .await;
         }
         if announce {
             self.announce_to_bus().await;
+        }
+        if replication {
+            let config = self.core.db.borrow().config.clone();
+            let ping_period = crate::config::inert::get(&config, "repl-ping-replica-period", "10")
+                .parse()
+                .unwrap_or(10);
+            self.core.shared.replication.settings(
+                super::replicate::backlog_size(&config),
+                config.output_limit("slave"),
+                std::time::Duration::from_secs(ping_period),
+            );
         }
         Reply::ok()
     }
