@@ -2068,3 +2068,88 @@ fn client_list_and_kill_see_the_replicas() {
         "full syncs"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// A replica that stops reading during a streamed full sync.
+
+/// A replica that asks for a streamed (diskless) full sync and then reads nothing does not make
+/// the master queue the whole snapshot for it: its output (CLIENT LIST `omem`) stays within
+/// 34 MB while the snapshot is about 100 MB, and after `repl-timeout` without progress it is
+/// dropped, as Redis drops it; a replica that reads then syncs.
+#[test]
+fn a_stalled_replica_holds_back_a_streamed_sync_until_it_is_dropped() {
+    let master = start_master();
+    let mut conn = master.client();
+    // 100 MB of values that do not compress (an RDB compresses repetitive ones to nothing).
+    let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+    let mut noise = || {
+        (0..25)
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                format!("{seed:016x}")
+            })
+            .collect::<String>()
+    };
+    for chunk in 0..250 {
+        let mut mset = redis::cmd("MSET");
+        for i in 0..1000 {
+            mset.arg(format!("stall:{chunk}:{i}")).arg(noise());
+        }
+        let () = mset.query(&mut conn).expect("MSET");
+    }
+    expect(
+        &mut conn,
+        &["CONFIG", "SET", "repl-timeout", "3"],
+        Value::Okay,
+    );
+    let mut stalled = RawConn::new(master.raw());
+    stalled.send_cmd(&[b"REPLCONF", b"capa", b"eof", b"capa", b"psync2"]);
+    assert_eq!(
+        show(&stalled.read_frame().expect("REPLCONF reply")),
+        "+OK\r\n"
+    );
+    stalled.send_cmd(&[b"PSYNC", b"?", b"-1"]);
+    let queued = |conn: &mut Connection| -> Option<u64> {
+        let text: String = redis::cmd("CLIENT")
+            .arg(&["LIST", "TYPE", "replica"])
+            .query(conn)
+            .expect("CLIENT LIST TYPE replica");
+        let line = text.lines().next()?;
+        line.split(' ')
+            .find_map(|pair| pair.strip_prefix("omem="))
+            .and_then(|n| n.parse().ok())
+    };
+    let attached = eventually(SYNC_WAIT, || queued(&mut conn).is_some());
+    assert!(attached, "the stalled replica never attached");
+    let mut most = 0;
+    let dropped = eventually(Duration::from_secs(30), || match queued(&mut conn) {
+        Some(omem) => {
+            most = most.max(omem);
+            false
+        }
+        None => info_number(&mut conn, "replication", "connected_slaves") == 0,
+    });
+    assert!(
+        dropped,
+        "the stalled replica was never dropped (omem up to {most})"
+    );
+    assert!(
+        most <= 34 << 20,
+        "output queued for the stalled replica: {most} bytes"
+    );
+    assert!(
+        master
+            .log()
+            .contains("Disconnecting timedout replica (full sync)"),
+        "the master's log names no timed-out replica"
+    );
+    drop(stalled);
+    let replica = start_replica(&master);
+    wait_in_sync(&master, &replica, "a replica after the stalled one");
+    let keys: i64 = redis::cmd("DBSIZE")
+        .query(&mut replica.client())
+        .expect("DBSIZE");
+    assert_eq!(keys, 250_000, "keys on the replica that synced");
+}

@@ -64,7 +64,13 @@ pub struct Replication {
     pings_held: Arc<AtomicBool>,
     /// The hub has a backlog: a replica made a master records at once.
     has_backlog: Arc<AtomicBool>,
+    /// The output queued for each replica a diskless sync streams to, by
+    /// sync id: the snapshot's writer waits for the slowest.
+    streaming: Streaming,
 }
+
+/// See `Replication::streaming`.
+type Streaming = Arc<Mutex<Vec<(u64, std::sync::Weak<AtomicUsize>)>>>;
 
 /// INFO stats' sync counters, and the barrier ids.
 #[derive(Default)]
@@ -147,6 +153,8 @@ pub struct Attach {
     pub output_limit: crate::config::OutputLimit,
     /// `repl-ping-replica-period`, as it is now.
     pub ping_period: Duration,
+    /// `repl-timeout`, as it is now.
+    pub timeout: Duration,
     pub outcome: flume::Sender<Outcome>,
 }
 
@@ -232,6 +240,7 @@ enum Msg {
         backlog_size: usize,
         output_limit: crate::config::OutputLimit,
         ping_period: Duration,
+        timeout: Duration,
     },
     /// CLIENT KILL: drops the replicas `matches` picks; says how many.
     Kill {
@@ -279,6 +288,7 @@ impl Replication {
         let published = Arc::new(Mutex::new(Published::default()));
         let pings_held = Arc::new(AtomicBool::new(false));
         let has_backlog = Arc::new(AtomicBool::new(false));
+        let streaming = Streaming::default();
         {
             let mut published = published.lock().unwrap_or_else(|e| e.into_inner());
             published.replid = replid.clone();
@@ -297,6 +307,7 @@ impl Replication {
             second_offset: -1,
             mode: Mode::Master,
             has_backlog: has_backlog.clone(),
+            streaming: streaming.clone(),
             backlog: None,
             offset: 0,
             barriers: VecDeque::new(),
@@ -306,6 +317,7 @@ impl Replication {
             sync: None,
             last_ping: Instant::now(),
             ping_period: PING_PERIOD,
+            timeout: Duration::from_secs(60),
             pings_held: pings_held.clone(),
         };
         let started = std::thread::Builder::new()
@@ -322,7 +334,21 @@ impl Replication {
             barrier_busy: AtomicBool::new(false),
             pings_held,
             has_backlog,
+            streaming,
         }
+    }
+
+    /// The most output queued for one replica of diskless sync `id` (its
+    /// snapshot's bytes not yet written to the socket).
+    pub fn rdb_queued(&self, id: u64) -> usize {
+        let streaming = self.streaming.lock().unwrap_or_else(|e| e.into_inner());
+        streaming
+            .iter()
+            .filter(|(sync, _)| *sync == id)
+            .filter_map(|(_, queued)| queued.upgrade())
+            .map(|queued| queued.load(Ordering::Relaxed))
+            .max()
+            .unwrap_or(0)
     }
 
     /// A master becomes a replica: the cores stop recording, and the hub
@@ -493,11 +519,13 @@ impl Replication {
         backlog_size: usize,
         output_limit: crate::config::OutputLimit,
         ping_period: Duration,
+        timeout: Duration,
     ) {
         let _ = self.hub.send(Msg::Settings {
             backlog_size,
             output_limit,
             ping_period,
+            timeout,
         });
     }
 
@@ -614,6 +642,10 @@ struct Replica {
     state: ReplicaState,
     out: flume::Sender<Out>,
     queued: Arc<AtomicUsize>,
+    /// Bytes its writer has written, and when that last moved while
+    /// output waited: a full sync it stopped reading times out.
+    written: Arc<AtomicU64>,
+    progress: (u64, Instant),
     /// SYNC (not PSYNC): no +FULLRESYNC line.
     old_sync: bool,
     /// Said `capa eof`.
@@ -690,6 +722,7 @@ struct Hub {
     second_offset: i64,
     mode: Mode,
     has_backlog: Arc<AtomicBool>,
+    streaming: Streaming,
     backlog: Option<Backlog>,
     offset: u64,
     barriers: VecDeque<PendingBarrier>,
@@ -701,6 +734,9 @@ struct Hub {
     last_ping: Instant,
     /// `repl-ping-replica-period`, as the last replica to attach found it.
     ping_period: Duration,
+    /// `repl-timeout`: a replica in a full sync whose writer made no
+    /// progress for that long is dropped.
+    timeout: Duration,
     pings_held: Arc<AtomicBool>,
 }
 
@@ -729,6 +765,7 @@ impl Hub {
         if self.replicas.is_empty() {
             return;
         }
+        self.drop_stalled_syncs();
         // A replica's replicas hear its master's PINGs, forwarded.
         if self.mode == Mode::Master
             && self.last_ping.elapsed() >= self.ping_period
@@ -751,6 +788,37 @@ impl Hub {
             if waiting {
                 replica.send(Bytes::from_static(b"\n"));
             }
+        }
+    }
+
+    /// A replica in a full sync whose writer wrote nothing for
+    /// `repl-timeout` while output waited stopped reading: it is dropped
+    /// (Redis's "timedout replica (full sync)"), and a streamed snapshot
+    /// waiting for it goes on.
+    fn drop_stalled_syncs(&mut self) {
+        let now = Instant::now();
+        let mut stalled = Vec::new();
+        for replica in &mut self.replicas {
+            if matches!(
+                replica.state,
+                ReplicaState::WaitCut(_) | ReplicaState::Online
+            ) {
+                continue;
+            }
+            let written = replica.written.load(Ordering::Relaxed);
+            let waiting = replica.queued.load(Ordering::Relaxed) > 0;
+            if written != replica.progress.0 || !waiting {
+                replica.progress = (written, now);
+            } else if now.duration_since(replica.progress.1) > self.timeout {
+                stalled.push((
+                    replica.id,
+                    format!("{}:{}", replica.info.ip, replica.info.port),
+                ));
+            }
+        }
+        for (id, name) in stalled {
+            crate::warning!("Disconnecting timedout replica (full sync): {name}");
+            self.drop_replica(id);
         }
     }
 
@@ -870,7 +938,9 @@ impl Hub {
                 backlog_size,
                 output_limit,
                 ping_period,
+                timeout,
             } => {
+                self.timeout = timeout;
                 if let Some(backlog) = self.backlog.as_mut() {
                     if backlog.size != backlog_size {
                         backlog.resize(backlog_size);
@@ -1038,6 +1108,10 @@ impl Hub {
                 }
                 if let Some(mark) = &replica.eof_mark {
                     replica.send(Bytes::from(format!("$EOF:{mark}\r\n")));
+                    self.streaming
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push((id, Arc::downgrade(&replica.queued)));
                 }
                 replica.state = ReplicaState::WaitRdb(id, Vec::new());
                 replica.info.state = "wait_bgsave";
@@ -1052,6 +1126,10 @@ impl Hub {
         if self.sync.as_ref().is_some_and(|s| s.id == id) {
             self.sync = None;
         }
+        self.streaming
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|(sync, _)| *sync != id);
         let mut failed = Vec::new();
         for replica in &mut self.replicas {
             let waiting = match &mut replica.state {
@@ -1206,9 +1284,11 @@ impl Hub {
             diskless,
             output_limit,
             ping_period,
+            timeout,
             outcome,
         } = attach;
         self.ping_period = ping_period;
+        self.timeout = timeout;
         let _ = stream.set_nonblocking(false);
         let (writer, reader) = match (stream.try_clone(), stream.try_clone()) {
             (Ok(writer), Ok(reader)) => (writer, reader),
@@ -1225,7 +1305,14 @@ impl Hub {
         self.next_replica += 1;
         let (out, to_write) = flume::unbounded();
         let queued = Arc::new(AtomicUsize::new(0));
-        spawn_writer(writer, to_write, queued.clone(), self.sender.clone(), id);
+        let written = Arc::new(AtomicU64::new(0));
+        spawn_writer(
+            writer,
+            to_write,
+            (queued.clone(), written.clone()),
+            self.sender.clone(),
+            id,
+        );
         spawn_reader(reader, self.sender.clone(), id);
         let address = if port == 0 {
             ip.clone()
@@ -1237,6 +1324,8 @@ impl Hub {
             state: ReplicaState::Online,
             out,
             queued,
+            written,
+            progress: (0, Instant::now()),
             old_sync: psync.is_none(),
             eof,
             eof_mark: None,
@@ -1340,7 +1429,7 @@ pub fn random_id() -> String {
 fn spawn_writer(
     mut stream: TcpStream,
     to_write: flume::Receiver<Out>,
-    queued: Arc<AtomicUsize>,
+    (queued, written): (Arc<AtomicUsize>, Arc<AtomicU64>),
     hub: flume::Sender<Msg>,
     replica: u64,
 ) {
@@ -1353,6 +1442,7 @@ fn spawn_writer(
                         Out::Bytes(bytes) => {
                             stream.write_all(&bytes)?;
                             queued.fetch_sub(bytes.len(), Ordering::Relaxed);
+                            written.fetch_add(bytes.len() as u64, Ordering::Relaxed);
                         }
                         Out::File(file, len) => {
                             stream.write_all(format!("${len}\r\n").as_bytes())?;
@@ -1366,6 +1456,7 @@ fn spawn_writer(
                                 }
                                 stream.write_all(&buf[..read])?;
                                 at += read as u64;
+                                written.fetch_add(read as u64, Ordering::Relaxed);
                             }
                         }
                     }

@@ -938,6 +938,7 @@ impl Conn {
                 "client-output-buffer-limit",
                 "repl-ping-replica-period",
                 "repl-ping-slave-period",
+                "repl-timeout",
             ]
             .contains(&name.as_str());
             let set_argv = vec![Bytes::new(), Bytes::from(name), pair[1].to_bytes()];
@@ -956,6 +957,7 @@ impl Conn {
                 super::replicate::backlog_size(&config),
                 config.output_limit("slave"),
                 std::time::Duration::from_secs(ping_period),
+                super::replicate::repl_timeout(&config),
             );
         }
         Reply::ok()

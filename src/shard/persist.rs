@@ -394,6 +394,10 @@ async fn serialize_keys(core: std::rc::Rc<Core>, writer: flume::Sender<Piece>) {
         if done {
             break;
         }
+        // The writer (a disk, a replica's socket) sets the pace.
+        while writer.len() > PIECES_QUEUED_MAX {
+            glommio::timer::sleep(Duration::from_millis(1)).await;
+        }
         glommio::yield_if_needed().await;
     }
     let last = core.db.borrow_mut().keyspace.finish_capture();
@@ -901,12 +905,31 @@ impl FileToWrite {
 /// What a diskless sync sends the hub at a time.
 const SINK_BYTES: usize = 1 << 20;
 
+/// A diskless sync's snapshot bytes queued for its slowest replica at
+/// most: the snapshot waits for it, as Redis's child waits on its pipe,
+/// rather than holding the whole snapshot in memory.
+const SINK_QUEUED_MAX: usize = 32 << 20;
+
+/// The cores' serialized pieces waiting for the writer thread at most
+/// (each about 1 MB): a core that is ahead waits.
+const PIECES_QUEUED_MAX: usize = 32;
+
 /// A diskless sync's snapshot on its way to the hub, in pieces of
 /// [`SINK_BYTES`].
 struct ReplicaSink<'a> {
     id: u64,
     replication: &'a crate::replication::Replication,
     buffer: Vec<u8>,
+}
+
+impl ReplicaSink<'_> {
+    /// Waits while the slowest replica has more than [`SINK_QUEUED_MAX`]
+    /// queued (the hub drops one that stops reading, after `repl-timeout`).
+    fn wait_for_replicas(&self) {
+        while self.replication.rdb_queued(self.id) > SINK_QUEUED_MAX {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
 }
 
 impl std::io::Write for ReplicaSink<'_> {
@@ -920,6 +943,7 @@ impl std::io::Write for ReplicaSink<'_> {
 
     fn flush(&mut self) -> std::io::Result<()> {
         if !self.buffer.is_empty() {
+            self.wait_for_replicas();
             let full = std::mem::replace(&mut self.buffer, Vec::with_capacity(SINK_BYTES));
             self.replication
                 .rdb_bytes(self.id, bytes::Bytes::from(full));

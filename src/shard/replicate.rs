@@ -314,6 +314,15 @@ pub(super) fn flush_feed_core(core: &Core, _argv: &[Arg<'_>]) -> Reply {
     Reply::ok()
 }
 
+/// `repl-timeout`.
+pub(super) fn repl_timeout(config: &crate::config::Config) -> Duration {
+    Duration::from_secs(
+        crate::config::inert::get(config, "repl-timeout", "60")
+            .parse()
+            .unwrap_or(60),
+    )
+}
+
 /// `repl-backlog-size` in bytes (at least 16 KiB, as Redis's minimum).
 pub(super) fn backlog_size(config: &crate::config::Config) -> usize {
     config
@@ -373,6 +382,7 @@ pub(super) async fn hand_over(
         ip: conf.ip_address.unwrap_or_else(|| peer.ip().to_string()),
         port: conf.listening_port,
         backlog_size,
+        timeout: repl_timeout(&core.db.borrow().config),
         eof: conf.eof,
         diskless,
         output_limit,
