@@ -67,10 +67,14 @@ pub struct Replication {
     /// The output queued for each replica a diskless sync streams to, by
     /// sync id: the snapshot's writer waits for the slowest.
     streaming: Streaming,
+    rdb_in_flight: InFlight,
 }
 
 /// See `Replication::streaming`.
 type Streaming = Arc<Mutex<Vec<(u64, std::sync::Weak<AtomicUsize>)>>>;
+
+/// Snapshot bytes sent to the hub and not yet queued for the replicas.
+type InFlight = Arc<AtomicUsize>;
 
 /// INFO stats' sync counters, and the barrier ids.
 #[derive(Default)]
@@ -289,6 +293,7 @@ impl Replication {
         let pings_held = Arc::new(AtomicBool::new(false));
         let has_backlog = Arc::new(AtomicBool::new(false));
         let streaming = Streaming::default();
+        let rdb_in_flight = InFlight::default();
         {
             let mut published = published.lock().unwrap_or_else(|e| e.into_inner());
             published.replid = replid.clone();
@@ -308,6 +313,7 @@ impl Replication {
             mode: Mode::Master,
             has_backlog: has_backlog.clone(),
             streaming: streaming.clone(),
+            rdb_in_flight: rdb_in_flight.clone(),
             backlog: None,
             offset: 0,
             barriers: VecDeque::new(),
@@ -335,20 +341,24 @@ impl Replication {
             pings_held,
             has_backlog,
             streaming,
+            rdb_in_flight,
         }
     }
 
     /// The most output queued for one replica of diskless sync `id` (its
-    /// snapshot's bytes not yet written to the socket).
+    /// snapshot's bytes not yet written to the socket), counting the bytes
+    /// still on their way through the hub.
     pub fn rdb_queued(&self, id: u64) -> usize {
+        let in_flight = self.rdb_in_flight.load(Ordering::Acquire);
         let streaming = self.streaming.lock().unwrap_or_else(|e| e.into_inner());
-        streaming
-            .iter()
-            .filter(|(sync, _)| *sync == id)
-            .filter_map(|(_, queued)| queued.upgrade())
-            .map(|queued| queued.load(Ordering::Relaxed))
-            .max()
-            .unwrap_or(0)
+        in_flight
+            + streaming
+                .iter()
+                .filter(|(sync, _)| *sync == id)
+                .filter_map(|(_, queued)| queued.upgrade())
+                .map(|queued| queued.load(Ordering::Relaxed))
+                .max()
+                .unwrap_or(0)
     }
 
     /// A master becomes a replica: the cores stop recording, and the hub
@@ -494,6 +504,7 @@ impl Replication {
 
     /// The next bytes of diskless sync `id`'s snapshot.
     pub fn rdb_bytes(&self, id: u64, bytes: Bytes) {
+        self.rdb_in_flight.fetch_add(bytes.len(), Ordering::AcqRel);
         let _ = self.hub.send(Msg::RdbBytes { id, bytes });
     }
 
@@ -723,6 +734,7 @@ struct Hub {
     mode: Mode,
     has_backlog: Arc<AtomicBool>,
     streaming: Streaming,
+    rdb_in_flight: InFlight,
     backlog: Option<Backlog>,
     offset: u64,
     barriers: VecDeque<PendingBarrier>,
@@ -884,6 +896,7 @@ impl Hub {
                         replica.send(bytes.clone());
                     }
                 }
+                self.rdb_in_flight.fetch_sub(bytes.len(), Ordering::AcqRel);
             }
             Msg::RdbEnd { id, ok } => self.snapshot_done(id, SnapshotEnd::Streamed(ok)),
             Msg::Ack { replica, offset } => {
