@@ -929,3 +929,20 @@ fn a_restarted_master_lets_its_replica_continue() {
     wait_in_sync(&master, &replica, "after more writes");
     assert_same_data(master.port(), replica.port(), "after the master's restart");
 }
+
+/// A replica with save points saves when its master's FLUSHALL reaches it, as Redis's does
+/// (flushAllDataAndResetRDB), while its master link is applying that FLUSHALL: the save must
+/// not wait for the link, and the link goes on with the writes that follow.
+#[test]
+fn a_replica_with_save_points_goes_on_after_its_masters_flushall() {
+    let master = start(&[]);
+    let port = master.port().to_string();
+    let replica = Server::start(&["--save", "3600 1", "--replicaof", "127.0.0.1", &port]);
+    let mut to_master = master.client();
+    write_mixed(&mut to_master, "before", 50);
+    wait_in_sync(&master, &replica, "before FLUSHALL");
+    assert_eq!(run(&mut to_master, &["FLUSHALL"]), Value::Okay, "FLUSHALL");
+    write_mixed(&mut to_master, "after", 50);
+    wait_in_sync(&master, &replica, "after FLUSHALL");
+    assert_same_data(master.port(), replica.port(), "after FLUSHALL");
+}

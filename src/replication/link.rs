@@ -82,7 +82,7 @@ pub struct ReplicaSide {
     /// `leave_batch`): the dataset is ahead of the stream forwarded.
     link_busy: AtomicBool,
     /// Snapshots for this node's own replicas that wait for the link to be
-    /// still (`hold_link`).
+    /// still (`hold_link_within`).
     link_holds: AtomicUsize,
 }
 
@@ -227,7 +227,7 @@ impl ReplicaSide {
     }
 
     /// The master link is about to apply what it read: waits while a
-    /// snapshot holds it. (With `hold_link`, a Dekker pair: either the
+    /// snapshot holds it. (With `hold_link_within`, a Dekker pair: either the
     /// holder sees the link busy, or the link sees the hold.)
     pub async fn enter_batch(&self) {
         loop {
@@ -247,12 +247,22 @@ impl ReplicaSide {
 
     /// Holds the master link between two reads, where the dataset is
     /// exactly the stream forwarded so far: a replica's snapshot for its
-    /// own replicas is cut there. Undone by `release_link`.
-    pub async fn hold_link(&self) {
+    /// own replicas (or any save) is cut there. Undone by `release_link`.
+    /// Gives up after `limit` (None: never), returning false (nothing is
+    /// held then): a save the master's stream itself caused (its FLUSHALL,
+    /// with save points set) runs while the link is busy applying it, and
+    /// must not wait for the link.
+    pub async fn hold_link_within(&self, limit: Option<std::time::Duration>) -> bool {
+        let started = std::time::Instant::now();
         self.link_holds.fetch_add(1, Ordering::SeqCst);
         while self.link_busy.load(Ordering::SeqCst) {
+            if limit.is_some_and(|limit| started.elapsed() >= limit) {
+                self.release_link();
+                return false;
+            }
             glommio::timer::sleep(std::time::Duration::from_millis(1)).await;
         }
+        true
     }
 
     /// Holds the master link at once: true when it is between reads (it

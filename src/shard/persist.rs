@@ -421,11 +421,19 @@ impl Core {
         let side = &self.shared.replica;
         // A replica cuts where its master link stands between two reads
         // (held again if a full sync's snapshot holds it: holds count);
-        // a master's cut is a barrier in its stream when it has one.
+        // a master's cut is a barrier in its stream when it has one. A
+        // plain save gives up holding after a while (the master's own
+        // FLUSHALL may be what runs it, the link busy until it ends): its
+        // file then says no stream.
         let replica = side.is_on();
-        if replica {
-            side.hold_link().await;
-        }
+        let held = match (replica, sync) {
+            (false, _) => false,
+            (true, Some(_)) => side.hold_link_within(None).await,
+            (true, None) => {
+                side.hold_link_within(Some(Duration::from_millis(100)))
+                    .await
+            }
+        };
         let (mark, marked) = flume::bounded(1);
         let mut own_barrier = false;
         let barrier = match sync {
@@ -458,13 +466,13 @@ impl Core {
         }
         let at = match barrier {
             Some(_) => marked.recv_async().await.ok(),
-            None if replica => {
+            None if held => {
                 let (replid, offset, continuable) = replication.state().await;
                 continuable.then_some((replid, offset))
             }
             None => None,
         };
-        if replica {
+        if held {
             side.release_link();
         }
         let repl = at.map(|(replid, offset)| rdb_file::ReplInfo { replid, offset });
