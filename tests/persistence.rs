@@ -296,22 +296,12 @@ fn assert_dataset_is_full(dataset: &Dataset, what: &str) {
 
 /// INFO persistence as field → value.
 fn persistence_info(conn: &mut Connection) -> HashMap<String, String> {
-    let text: String = redis::cmd("INFO").arg("persistence").query(conn).unwrap();
-    text.lines()
-        .filter_map(|line| line.split_once(':'))
-        .map(|(name, value)| (name.to_string(), value.to_string()))
-        .collect()
+    common::info(conn, "persistence")
 }
 
 /// One INFO persistence field as a number.
 fn info_number(conn: &mut Connection, field: &str) -> i64 {
-    let info = persistence_info(conn);
-    let value = info
-        .get(field)
-        .unwrap_or_else(|| panic!("INFO persistence has no {field}: {info:?}"));
-    value
-        .parse()
-        .unwrap_or_else(|_| panic!("INFO persistence {field}:{value} is not a number"))
+    common::info_number(conn, "persistence", field)
 }
 
 fn lastsave(conn: &mut Connection) -> i64 {
@@ -353,20 +343,7 @@ fn bgsave(conn: &mut Connection, args: &[&str]) {
 
 /// Sends SHUTDOWN with `args` and waits for the process to exit with status 0.
 fn shutdown(server: &mut Server, args: &[&str]) {
-    let mut conn = server.client();
-    // On success the server closes the connection without a reply.
-    let reply: redis::RedisResult<Value> = redis::cmd("SHUTDOWN").arg(args).query(&mut conn);
-    let status = server.wait_exit(WAIT).unwrap_or_else(|| {
-        panic!(
-            "{} runs on after SHUTDOWN {args:?}: {reply:?}",
-            server.name()
-        )
-    });
-    assert!(
-        status.success(),
-        "{} after SHUTDOWN {args:?}: {status}",
-        server.name()
-    );
+    common::shutdown(server, args, WAIT);
 }
 
 fn set(conn: &mut Connection, key: &str, value: &str) {

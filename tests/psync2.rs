@@ -27,8 +27,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use common::cluster::{Cluster, Kind, Node, CONVERGE_WAIT};
 use common::dataset::{assert_same_keyspace, Copied};
 use common::{
-    config_set, connect_url, encode_cmd, eventually, info, info_number, spread_keys, try_info,
-    Server, TempDir,
+    config_set, connect_url, encode_cmd, eventually, info, info_number, shutdown, spread_keys,
+    try_info, Server, TempDir,
 };
 use redis::{Connection, Value};
 
@@ -93,43 +93,14 @@ fn wait_for_stat(conn: &mut Connection, field: &str, value: i64, what: &str) {
     );
 }
 
-/// Waits until the replica on `replica_port`, whose link to the server on `following_port` is
-/// up, has applied everything the server on `source_port` has in its stream: its
-/// `slave_repl_offset` equals the source's `master_repl_offset`. The source is the server it
-/// follows, or in a chain the top master: in Redis a sub-replica's offsets are its top
-/// master's.
+/// [`common::wait_caught_up`] with [`SYNC_WAIT`].
 fn wait_caught_up(source_port: u16, replica_port: u16, following_port: u16, what: &str) {
-    let mut to_source = connect(source_port);
-    let mut to_replica = connect(replica_port);
-    let mut seen = String::from("no INFO yet");
-    let synced = eventually(SYNC_WAIT, || {
-        let (Ok(theirs), Ok(ours)) = (
-            try_info(&mut to_replica, "replication"),
-            try_info(&mut to_source, "replication"),
-        ) else {
-            return false;
-        };
-        let field = |info: &HashMap<String, String>, name: &str| {
-            info.get(name).cloned().unwrap_or_else(|| "(none)".into())
-        };
-        let link = field(&theirs, "master_link_status");
-        let following = field(&theirs, "master_port");
-        let applied = field(&theirs, "slave_repl_offset");
-        let sent = field(&ours, "master_repl_offset");
-        seen = format!(
-            "replica master_port:{following} master_link_status:{link} \
-             slave_repl_offset:{applied}; source master_repl_offset:{sent} connected_slaves:{}",
-            field(&ours, "connected_slaves")
-        );
-        following == following_port.to_string()
-            && link == "up"
-            && sent != "(none)"
-            && applied == sent
-    });
-    assert!(
-        synced,
-        "{what}: the replica (port {replica_port}, following port {following_port}) did not \
-         catch up with the server on port {source_port} within {SYNC_WAIT:?}: {seen}"
+    common::wait_caught_up(
+        source_port,
+        replica_port,
+        Some(following_port),
+        SYNC_WAIT,
+        what,
     );
 }
 
@@ -811,21 +782,6 @@ fn a_replica_passes_a_transaction_on_once_its_exec_ran() {
 // ---------------------------------------------------------------------------------------------
 // Restarts: the RDB file's `repl-id` and `repl-offset`.
 
-/// Sends `SHUTDOWN SAVE` and waits for the process to exit with status 0.
-fn shutdown_saving(server: &mut Server) {
-    let mut conn = server.client();
-    // On success the server closes the connection without a reply.
-    let reply: redis::RedisResult<Value> = redis::cmd("SHUTDOWN").arg("SAVE").query(&mut conn);
-    let status = server
-        .wait_exit(SYNC_WAIT)
-        .unwrap_or_else(|| panic!("{} runs on after SHUTDOWN SAVE: {reply:?}", server.name()));
-    assert!(
-        status.success(),
-        "{} after SHUTDOWN SAVE: {status}",
-        server.name()
-    );
-}
-
 /// A replica shut down with a save and started again on its file asks its master to continue
 /// from where the file stands, and gets a partial resync: the master's `sync_full` stays 1 and
 /// `sync_partial_ok` is 1, the replica loads no snapshot from it, and writes made while it was
@@ -853,7 +809,7 @@ fn a_restarted_replica_continues_with_a_partial_resync() {
         (1, 0),
         "the master's syncs before the restart"
     );
-    shutdown_saving(&mut replica);
+    shutdown(&mut replica, &["SAVE"], SYNC_WAIT);
     write_mixed(&mut to_master, "while-down", 100);
 
     let replica = Server::start_in(data.path(), &args);
@@ -895,7 +851,7 @@ fn a_restarted_master_lets_its_replica_continue() {
         .parse()
         .expect("master_repl_offset");
     drop(to_master);
-    shutdown_saving(&mut master);
+    shutdown(&mut master, &["SAVE"], SYNC_WAIT);
 
     let master = Server::start_in(data.path(), &args);
     let mut to_master = master.client();

@@ -55,37 +55,7 @@ fn start_slotcore_replica(master: &Server) -> Server {
 /// Waits until `replica`'s link to `master` is up and the replica has applied everything the
 /// master has sent (its `slave_repl_offset` equals the master's `master_repl_offset`).
 fn wait_in_sync(master: &Server, replica: &Server, what: &str) {
-    let mut to_master = master.client();
-    let mut to_replica = replica.client();
-    let mut seen = String::from("no INFO yet");
-    let synced = eventually(SYNC_WAIT, || {
-        let (Ok(theirs), Ok(ours)) = (
-            try_info(&mut to_replica, "replication"),
-            try_info(&mut to_master, "replication"),
-        ) else {
-            return false;
-        };
-        let field = |info: &HashMap<String, String>, name: &str| {
-            info.get(name).cloned().unwrap_or_else(|| "(none)".into())
-        };
-        let link = field(&theirs, "master_link_status");
-        let applied = field(&theirs, "slave_repl_offset");
-        let sent = field(&ours, "master_repl_offset");
-        seen = format!(
-            "replica master_link_status:{link} slave_repl_offset:{applied}; master \
-             master_repl_offset:{sent} connected_slaves:{}",
-            field(&ours, "connected_slaves")
-        );
-        link == "up" && sent != "(none)" && applied == sent
-    });
-    assert!(
-        synced,
-        "{what}: the replica (port {}) did not catch up with the {} master (port {}) within \
-         {SYNC_WAIT:?}: {seen}",
-        replica.port(),
-        master.name(),
-        master.port()
-    );
+    common::wait_caught_up(master.port(), replica.port(), None, SYNC_WAIT, what);
 }
 
 /// Waits until the replica is in sync and asserts its keyspace is the master's; returns the

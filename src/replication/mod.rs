@@ -146,20 +146,29 @@ pub struct Attach {
     pub psync: Option<(Vec<u8>, i64)>,
     pub ip: String,
     pub port: u16,
-    pub backlog_size: usize,
+    /// The replication settings as they are now.
+    pub settings: Settings,
     /// The replica said `REPLCONF capa eof`: it reads an RDB sent as it is
     /// made (`$EOF:<mark>`), not only a bulk of known length.
     pub eof: bool,
     /// `repl-diskless-sync`: a full sync streams the snapshot to eof
     /// replicas instead of writing `dbfilename` first.
     pub diskless: bool,
-    /// `client-output-buffer-limit`'s replica class, as it is now.
-    pub output_limit: crate::config::OutputLimit,
-    /// `repl-ping-replica-period`, as it is now.
-    pub ping_period: Duration,
-    /// `repl-timeout`, as it is now.
-    pub timeout: Duration,
     pub outcome: flume::Sender<Outcome>,
+}
+
+/// The settings the hub applies: taken when a replica attaches and after
+/// a CONFIG SET of any of them.
+#[derive(Clone, Copy)]
+pub struct Settings {
+    /// `repl-backlog-size`.
+    pub backlog_size: usize,
+    /// `client-output-buffer-limit`'s replica class.
+    pub output_limit: crate::config::OutputLimit,
+    /// `repl-ping-replica-period`.
+    pub ping_period: Duration,
+    /// `repl-timeout`.
+    pub timeout: Duration,
 }
 
 /// What the connection that attached does next.
@@ -238,14 +247,8 @@ enum Msg {
         replica: bool,
         backlog_size: usize,
     },
-    /// CONFIG SET of `repl-backlog-size`, `client-output-buffer-limit` or
-    /// `repl-ping-replica-period`: the new values, at once.
-    Settings {
-        backlog_size: usize,
-        output_limit: crate::config::OutputLimit,
-        ping_period: Duration,
-        timeout: Duration,
-    },
+    /// A CONFIG SET of one of the `Settings`: the new values, at once.
+    Settings(Settings),
     /// CLIENT KILL: drops the replicas `matches` picks; says how many.
     Kill {
         matches: Box<dyn Fn(&ReplicaInfo) -> bool + Send>,
@@ -524,20 +527,10 @@ impl Replication {
     }
 
     /// CONFIG SET changed a replication setting: the backlog's size, the
-    /// replicas' output limit and the PING period take the new values.
-    pub fn settings(
-        &self,
-        backlog_size: usize,
-        output_limit: crate::config::OutputLimit,
-        ping_period: Duration,
-        timeout: Duration,
-    ) {
-        let _ = self.hub.send(Msg::Settings {
-            backlog_size,
-            output_limit,
-            ping_period,
-            timeout,
-        });
+    /// replicas' output limit, the PING period and the timeout take the
+    /// new values.
+    pub fn settings(&self, settings: Settings) {
+        let _ = self.hub.send(Msg::Settings(settings));
     }
 
     /// CLIENT KILL: drops the replicas `matches` picks; returns how many.
@@ -947,22 +940,16 @@ impl Hub {
                 }
             }
             Msg::Promote { recorded } => self.promote(recorded),
-            Msg::Settings {
-                backlog_size,
-                output_limit,
-                ping_period,
-                timeout,
-            } => {
-                self.timeout = timeout;
+            Msg::Settings(settings) => {
+                self.apply(settings);
                 if let Some(backlog) = self.backlog.as_mut() {
-                    if backlog.size != backlog_size {
-                        backlog.resize(backlog_size);
+                    if backlog.size != settings.backlog_size {
+                        backlog.resize(settings.backlog_size);
                     }
                 }
                 for replica in &mut self.replicas {
-                    replica.limit = output_limit;
+                    replica.limit = settings.output_limit;
                 }
-                self.ping_period = ping_period;
             }
             Msg::Kill { matches, reply } => {
                 let ids: Vec<u64> = self
@@ -1055,6 +1042,12 @@ impl Hub {
             self.second_offset = -1;
         }
         self.drop_all_replicas();
+    }
+
+    /// The hub-wide settings (the PING period, the timeout).
+    fn apply(&mut self, settings: Settings) {
+        self.ping_period = settings.ping_period;
+        self.timeout = settings.timeout;
     }
 
     fn drop_all_replicas(&mut self) {
@@ -1292,23 +1285,19 @@ impl Hub {
             psync,
             ip,
             port,
-            backlog_size,
+            settings,
             eof,
             diskless,
-            output_limit,
-            ping_period,
-            timeout,
             outcome,
         } = attach;
-        self.ping_period = ping_period;
-        self.timeout = timeout;
+        self.apply(settings);
         let _ = stream.set_nonblocking(false);
         let (writer, reader) = match (stream.try_clone(), stream.try_clone()) {
             (Ok(writer), Ok(reader)) => (writer, reader),
             _ => return,
         };
         if self.backlog.is_none() {
-            self.backlog = Some(Backlog::new(backlog_size, self.offset));
+            self.backlog = Some(Backlog::new(settings.backlog_size, self.offset));
             self.has_backlog.store(true, Ordering::SeqCst);
         }
         if self.mode == Mode::Master {
@@ -1342,7 +1331,7 @@ impl Hub {
             old_sync: psync.is_none(),
             eof,
             eof_mark: None,
-            limit: output_limit,
+            limit: settings.output_limit,
             soft_since: None,
             info: ReplicaInfo {
                 ip,

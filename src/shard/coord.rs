@@ -949,16 +949,8 @@ impl Conn {
             self.announce_to_bus().await;
         }
         if replication {
-            let config = self.core.db.borrow().config.clone();
-            let ping_period = crate::config::inert::get(&config, "repl-ping-replica-period", "10")
-                .parse()
-                .unwrap_or(10);
-            self.core.shared.replication.settings(
-                super::replicate::backlog_size(&config),
-                config.output_limit("slave"),
-                std::time::Duration::from_secs(ping_period),
-                super::replicate::repl_timeout(&config),
-            );
+            let settings = super::replicate::replication_settings(&self.core.db.borrow().config);
+            self.core.shared.replication.settings(settings);
         }
         Reply::ok()
     }

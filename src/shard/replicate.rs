@@ -6,7 +6,7 @@
 use super::conn::Conn;
 use super::Core;
 use crate::protocol::{Arg, Reply};
-use crate::replication::{Action, Attach, Outcome};
+use crate::replication::{Action, Attach, Outcome, Settings};
 use bytes::Bytes;
 use std::os::fd::FromRawFd;
 use std::rc::Rc;
@@ -314,13 +314,21 @@ pub(super) fn flush_feed_core(core: &Core, _argv: &[Arg<'_>]) -> Reply {
     Reply::ok()
 }
 
-/// `repl-timeout`.
-pub(super) fn repl_timeout(config: &crate::config::Config) -> Duration {
-    Duration::from_secs(
-        crate::config::inert::get(config, "repl-timeout", "60")
-            .parse()
-            .unwrap_or(60),
-    )
+/// The replication settings the hub applies, as `config` has them.
+pub(super) fn replication_settings(config: &crate::config::Config) -> Settings {
+    let seconds = |name: &str, default: u64| {
+        Duration::from_secs(
+            crate::config::inert::get(config, name, &default.to_string())
+                .parse()
+                .unwrap_or(default),
+        )
+    };
+    Settings {
+        backlog_size: backlog_size(config),
+        output_limit: config.output_limit("slave"),
+        ping_period: seconds("repl-ping-replica-period", 10),
+        timeout: seconds("repl-timeout", 60),
+    }
 }
 
 /// `repl-backlog-size` in bytes (at least 16 KiB, as Redis's minimum).
@@ -353,24 +361,14 @@ pub(super) async fn hand_over(
     // SAFETY: `duplicate` is a fresh descriptor owned by nothing else.
     let stream = unsafe { std::net::TcpStream::from_raw_fd(duplicate) };
     let (outcome_tx, outcome) = flume::bounded(1);
-    let (backlog_size, diskless, output_limit, ping_period) = {
+    let (settings, diskless) = {
         let config = &core.db.borrow().config;
-        let inert = &config.inert;
-        let backlog_size = backlog_size(config);
         // Redis 7.0's default is yes.
-        let diskless = inert
+        let diskless = config
+            .inert
             .get("repl-diskless-sync")
             .is_none_or(|value| value == "yes");
-        let ping_period = inert
-            .get("repl-ping-replica-period")
-            .and_then(|seconds| seconds.parse().ok())
-            .unwrap_or(10);
-        (
-            backlog_size,
-            diskless,
-            config.output_limit("slave"),
-            Duration::from_secs(ping_period),
-        )
+        (replication_settings(config), diskless)
     };
     core.shared.replication.attach(Attach {
         stream,
@@ -381,12 +379,9 @@ pub(super) async fn hand_over(
         psync: handover.psync,
         ip: conf.ip_address.unwrap_or_else(|| peer.ip().to_string()),
         port: conf.listening_port,
-        backlog_size,
-        timeout: repl_timeout(&core.db.borrow().config),
+        settings,
         eof: conf.eof,
         diskless,
-        output_limit,
-        ping_period,
         outcome: outcome_tx,
     });
     if let Ok(Outcome::Snapshot(id, diskless)) = outcome.recv_async().await {

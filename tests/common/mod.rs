@@ -864,6 +864,70 @@ pub fn info_number(conn: &mut redis::Connection, section: &str, field: &str) -> 
         .unwrap_or_else(|_| panic!("INFO {section} {field}:{value} is not a number"))
 }
 
+/// Waits up to `limit` until the replica on `replica_port`, whose link to the server on
+/// `following_port` (any, when None) is up, has applied everything the server on `source_port` has in its
+/// stream: its `slave_repl_offset` equals the source's `master_repl_offset`. The source is the
+/// server it follows, or in a chain the top master (in Redis a sub-replica's offsets are its
+/// top master's). Panics with both sides' INFO after `limit`.
+pub fn wait_caught_up(
+    source_port: u16,
+    replica_port: u16,
+    following_port: Option<u16>,
+    limit: Duration,
+    what: &str,
+) {
+    let connect = |port: u16| connect_url(&format!("redis://127.0.0.1:{port}/"));
+    let (mut to_source, mut to_replica) = (connect(source_port), connect(replica_port));
+    let mut seen = String::from("no INFO yet");
+    let synced = eventually(limit, || {
+        let (Ok(theirs), Ok(ours)) = (
+            try_info(&mut to_replica, "replication"),
+            try_info(&mut to_source, "replication"),
+        ) else {
+            return false;
+        };
+        let field = |info: &HashMap<String, String>, name: &str| {
+            info.get(name).cloned().unwrap_or_else(|| "(none)".into())
+        };
+        let link = field(&theirs, "master_link_status");
+        let following = field(&theirs, "master_port");
+        let applied = field(&theirs, "slave_repl_offset");
+        let sent = field(&ours, "master_repl_offset");
+        seen = format!(
+            "replica master_port:{following} master_link_status:{link} \
+             slave_repl_offset:{applied}; source master_repl_offset:{sent} connected_slaves:{}",
+            field(&ours, "connected_slaves")
+        );
+        following_port.is_none_or(|port| following == port.to_string())
+            && link == "up"
+            && sent != "(none)"
+            && applied == sent
+    });
+    assert!(
+        synced,
+        "{what}: the replica (port {replica_port}, following port {following_port:?}) did not \
+         catch up with the server on port {source_port} within {limit:?}: {seen}"
+    );
+}
+
+/// Sends SHUTDOWN with `args` and waits up to `limit` for the process to exit with status 0.
+pub fn shutdown(server: &mut Server, args: &[&str], limit: Duration) {
+    let mut conn = server.client();
+    // On success the server closes the connection without a reply.
+    let reply: redis::RedisResult<redis::Value> = redis::cmd("SHUTDOWN").arg(args).query(&mut conn);
+    let status = server.wait_exit(limit).unwrap_or_else(|| {
+        panic!(
+            "{} runs on after SHUTDOWN {args:?}: {reply:?}",
+            server.name()
+        )
+    });
+    assert!(
+        status.success(),
+        "{} after SHUTDOWN {args:?}: {status}",
+        server.name()
+    );
+}
+
 /// Whether `SLOTCORE_TEST_TARGET=redis` asks for redis-server in place of slotcore.
 pub fn target_is_redis() -> bool {
     std::env::var("SLOTCORE_TEST_TARGET").as_deref() == Ok("redis")
