@@ -153,11 +153,18 @@ fn main() {
     );
     // Kept with the inert parameters for their format, and acted on:
     // client-output-buffer-limit's pubsub class (`Config::output_limit`),
-    // stop-writes-on-bgsave-error and bgsave_cpulist (`shard::persist`).
+    // stop-writes-on-bgsave-error and bgsave_cpulist (`shard::persist`),
+    // the AOF's (`shard::aof`).
     let acted_on = [
         "client-output-buffer-limit",
         "stop-writes-on-bgsave-error",
         "bgsave_cpulist",
+        "appendfilename",
+        "appenddirname",
+        "appendfsync",
+        "aof-load-truncated",
+        "auto-aof-rewrite-percentage",
+        "auto-aof-rewrite-min-size",
     ];
     let names: Vec<&str> = config
         .inert
@@ -169,11 +176,6 @@ fn main() {
         slotcore::warning!(
             "These directives are accepted for compatibility with Redis and have no effect here: {}",
             names.join(", ")
-        );
-    }
-    if config.appendonly {
-        slotcore::warning!(
-            "appendonly yes: slotcore has no append-only file; only RDB snapshots (save, SAVE, BGSAVE) keep the data"
         );
     }
     if let Err(error) = slotcore::shard::run(config) {

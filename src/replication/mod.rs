@@ -39,6 +39,7 @@ use std::time::{Duration, Instant};
 
 pub use crate::command::propagate::encode_command;
 
+pub mod aof;
 pub mod link;
 
 /// A write refused by `min-replicas-to-write`.
@@ -68,7 +69,17 @@ pub struct Replication {
     /// sync id: the snapshot's writer waits for the slowest.
     streaming: Streaming,
     rdb_in_flight: InFlight,
+    /// The hub writes an append-only file: the cores record their writes
+    /// whatever the replicas.
+    aof_on: Arc<AtomicBool>,
+    /// `appendfsync always`: a client's writes are fsynced before it
+    /// hears their replies.
+    aof_always: AtomicBool,
+    pub aof_stats: Arc<aof::SinkStats>,
 }
+
+/// An AOF sink on its way to the hub (a barrier's action is cloneable).
+pub type SinkSlot = Arc<Mutex<Option<aof::Sink>>>;
 
 /// See `Replication::streaming`.
 type Streaming = Arc<Mutex<Vec<(u64, std::sync::Weak<AtomicUsize>)>>>;
@@ -259,6 +270,17 @@ enum Msg {
     Promote {
         recorded: bool,
     },
+    /// The AOF goes to this file from here on (None: no AOF); the old
+    /// file is written and fsynced first. The reply: the stream's id and
+    /// offset at the switch.
+    Aof {
+        sink: SinkSlot,
+        reply: flume::Sender<(String, u64)>,
+    },
+    AofPolicy(aof::Fsync),
+    /// `appendfsync always`: answered once everything in the stream so far
+    /// is written and fsynced.
+    AofDurable(flume::Sender<()>),
 }
 
 /// The all-zero replication id: none.
@@ -285,6 +307,9 @@ pub enum Action {
     Append(Vec<u8>),
     /// A plain save's cut: the stream's id and offset there.
     Mark(flume::Sender<(String, u64)>),
+    /// An AOF rewrite's cut: the AOF goes on in the slot's new file; the
+    /// stream's id and offset there go to the sender.
+    AofSwitch(SinkSlot, flume::Sender<(String, u64)>),
 }
 
 impl Replication {
@@ -297,6 +322,8 @@ impl Replication {
         let has_backlog = Arc::new(AtomicBool::new(false));
         let streaming = Streaming::default();
         let rdb_in_flight = InFlight::default();
+        let aof_on = Arc::new(AtomicBool::new(false));
+        let aof_stats = Arc::new(aof::SinkStats::default());
         {
             let mut published = published.lock().unwrap_or_else(|e| e.into_inner());
             published.replid = replid.clone();
@@ -328,6 +355,9 @@ impl Replication {
             ping_period: PING_PERIOD,
             timeout: Duration::from_secs(60),
             pings_held: pings_held.clone(),
+            aof: None,
+            aof_on: aof_on.clone(),
+            durable_waiters: Vec::new(),
         };
         let started = std::thread::Builder::new()
             .name("repl-hub".into())
@@ -345,6 +375,63 @@ impl Replication {
             has_backlog,
             streaming,
             rdb_in_flight,
+            aof_on,
+            aof_always: AtomicBool::new(false),
+            aof_stats,
+        }
+    }
+
+    /// The AOF goes to `sink`'s file from the stream's present end on
+    /// (everything sent to the hub before is in the old file), or stops
+    /// (None). Returns the stream's id and offset at the switch.
+    pub async fn switch_aof(&self, sink: Option<aof::Sink>) -> Option<(String, u64)> {
+        let on = sink.is_some();
+        if on {
+            // Before the switch: no write after it goes unrecorded.
+            self.record_for_aof();
+        }
+        let at = self.switch_aof_slot(Arc::new(Mutex::new(sink))).await;
+        if !on {
+            self.aof_on.store(false, Ordering::SeqCst);
+        }
+        at
+    }
+
+    /// `switch_aof` with the sink in its slot.
+    pub async fn switch_aof_slot(&self, slot: SinkSlot) -> Option<(String, u64)> {
+        let (reply, answer) = flume::bounded(1);
+        self.hub.send(Msg::Aof { sink: slot, reply }).ok()?;
+        answer.recv_async().await.ok()
+    }
+
+    /// Turns recording on ahead of an AOF's first file (see `switch_aof`).
+    pub fn record_for_aof(&self) {
+        self.aof_on.store(true, Ordering::SeqCst);
+        self.on.store(true, Ordering::SeqCst);
+    }
+
+    pub fn aof_is_on(&self) -> bool {
+        self.aof_on.load(Ordering::Relaxed)
+    }
+
+    pub fn set_aof_policy(&self, policy: aof::Fsync) {
+        self.aof_always
+            .store(policy == aof::Fsync::Always, Ordering::Relaxed);
+        let _ = self.hub.send(Msg::AofPolicy(policy));
+    }
+
+    /// An AOF is written with `appendfsync always`.
+    #[inline]
+    pub fn aof_always(&self) -> bool {
+        self.aof_always.load(Ordering::Relaxed) && self.aof_on.load(Ordering::Relaxed)
+    }
+
+    /// `appendfsync always`: returns once everything the hub received
+    /// before is written and fsynced.
+    pub async fn aof_durable(&self) {
+        let (reply, answer) = flume::bounded(1);
+        if self.hub.send(Msg::AofDurable(reply)).is_ok() {
+            let _ = answer.recv_async().await;
         }
     }
 
@@ -437,7 +524,8 @@ impl Replication {
     pub fn promote(&self, still: bool) {
         let recorded = still && self.has_backlog.load(Ordering::SeqCst);
         let _ = self.hub.send(Msg::Promote { recorded });
-        if recorded {
+        // A master's AOF takes its own writes.
+        if recorded || self.aof_on.load(Ordering::SeqCst) {
             self.on.store(true, Ordering::SeqCst);
         }
     }
@@ -743,6 +831,10 @@ struct Hub {
     /// progress for that long is dropped.
     timeout: Duration,
     pings_held: Arc<AtomicBool>,
+    aof: Option<aof::Sink>,
+    aof_on: Arc<AtomicBool>,
+    /// `appendfsync always` clients waiting for this round's fsync.
+    durable_waiters: Vec<flume::Sender<()>>,
 }
 
 impl Hub {
@@ -759,6 +851,7 @@ impl Hub {
                 Err(flume::RecvTimeoutError::Disconnected) => return,
             }
             self.tick();
+            self.write_aof();
             self.publish();
         }
     }
@@ -868,7 +961,10 @@ impl Hub {
             }
             // A replica's stream is its master's: nothing of its own.
             Msg::Records { .. } if matches!(self.mode, Mode::Following(_)) => {}
-            Msg::Records { bytes, .. } => self.append(&bytes),
+            Msg::Records { bytes, .. } => {
+                self.feed_aof(&bytes);
+                self.append(&bytes);
+            }
             Msg::Barrier { core, id } => {
                 if let Some(seen) = self.barrier(id).seen.get_mut(core) {
                     *seen = true;
@@ -936,9 +1032,22 @@ impl Hub {
             } => self.follow(generation, replid, offset, full, backlog_size),
             Msg::Forward { generation, bytes } => {
                 if self.mode == Mode::Following(generation) {
+                    if self.aof.is_some() {
+                        self.feed_aof(&aof::without_link_chatter(&bytes));
+                    }
                     self.append(&bytes);
                 }
             }
+            Msg::Aof { sink, reply } => {
+                self.switch_aof(&sink);
+                let _ = reply.send((self.replid.clone(), self.offset));
+            }
+            Msg::AofPolicy(policy) => {
+                if let Some(sink) = self.aof.as_mut() {
+                    sink.set_policy(policy);
+                }
+            }
+            Msg::AofDurable(reply) => self.durable_waiters.push(reply),
             Msg::Promote { recorded } => self.promote(recorded),
             Msg::Settings(settings) => {
                 self.apply(settings);
@@ -1083,7 +1192,14 @@ impl Hub {
                 return;
             };
             match front.action {
-                Some(Action::Append(bytes)) => self.append(&bytes),
+                Some(Action::Append(bytes)) => {
+                    self.feed_aof(&bytes);
+                    self.append(&bytes);
+                }
+                Some(Action::AofSwitch(sink, mark)) => {
+                    self.switch_aof(&sink);
+                    let _ = mark.send((self.replid.clone(), self.offset));
+                }
                 Some(Action::Sync(mark)) => {
                     let _ = mark.send((self.replid.clone(), self.offset));
                     self.cut(front.id);
@@ -1180,6 +1296,37 @@ impl Hub {
         for id in failed {
             crate::warning!("SYNC failed. BGSAVE child returned an error");
             self.drop_replica(id);
+        }
+    }
+
+    /// The AOF's next file (or none), from this point of the stream on.
+    fn switch_aof(&mut self, slot: &SinkSlot) {
+        let next = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+        // The old file is written and fsynced as it is dropped.
+        self.aof = None;
+        self.aof_on.store(next.is_some(), Ordering::SeqCst);
+        self.aof = next;
+    }
+
+    /// Stream bytes for the AOF, written at the end of the round.
+    fn feed_aof(&mut self, bytes: &[u8]) {
+        if let Some(sink) = self.aof.as_mut() {
+            sink.push(bytes);
+        }
+    }
+
+    /// The end of a round: the AOF gets what the round added, and clients
+    /// of `appendfsync always` hear once it is fsynced.
+    fn write_aof(&mut self) {
+        if let Some(sink) = self.aof.as_mut() {
+            if self.durable_waiters.is_empty() {
+                sink.write_out();
+            } else {
+                sink.flush_and_sync();
+            }
+        }
+        for waiter in self.durable_waiters.drain(..) {
+            let _ = waiter.send(());
         }
     }
 

@@ -136,6 +136,9 @@ pub struct Conn {
     /// The client sent a write since its last WAIT, which then takes the
     /// stream's offset as `write_offset`.
     pub(super) has_written: bool,
+    /// The read being served ran a write (`appendfsync always` waits for
+    /// the AOF's fsync before its replies go out).
+    pub(super) wrote_in_read: bool,
     /// The stream offset a WAIT waits for: the stream as it was at the
     /// first WAIT after this client's last write (0 before any write, so
     /// that WAIT counts every replica, as Redis's does then).
@@ -470,6 +473,7 @@ impl Conn {
         };
         let command = index_of(spec) as u16;
         self.has_written |= spec.is_write();
+        self.wrote_in_read |= spec.is_write();
         // MSET's pairs are checked by the command itself in Redis, so a
         // transaction queues an odd MSET and EXEC answers the error.
         let shape_ok = spec.shape_ok(argv.len()) || self.tx.queued.is_some();
@@ -1234,6 +1238,7 @@ async fn serve_connection(
         replica_conf: Default::default(),
         handover: None,
         has_written: false,
+        wrote_in_read: false,
         write_offset: 0,
         master,
     };
@@ -1260,6 +1265,56 @@ async fn serve_connection(
     core.shared
         .connected_clients
         .fetch_sub(1, Ordering::Relaxed);
+}
+
+impl Conn {
+    /// The client that runs an append-only file's commands at startup
+    /// (Redis's fake AOF client): no socket, no replies, and the master
+    /// client's standing (no cluster redirects, no refusals on a replica).
+    pub(super) fn loader(core: Rc<Core>) -> Conn {
+        let unspecified = std::net::SocketAddr::from(([0, 0, 0, 0], 0));
+        let handle = Rc::new(ClientHandle::new(
+            core.shared.next_client_id.fetch_add(1, Ordering::Relaxed),
+            -1,
+            unspecified,
+            unspecified,
+            crate::command::now_ms(),
+        ));
+        Conn {
+            core,
+            handle,
+            resp3: false,
+            authenticated: true,
+            close_after_reply: false,
+            reply_mode: ReplyMode::Off,
+            out: Vec::new(),
+            asking: false,
+            readonly: false,
+            subscriber: None,
+            tx: TxState::default(),
+            plan: Plan::default(),
+            slot_hint: KnownSlot::NONE,
+            last_spec: None,
+            waited_nanos: 0,
+            nested: 0,
+            replica_conf: Default::default(),
+            handover: None,
+            has_written: false,
+            wrote_in_read: false,
+            write_offset: 0,
+            master: Some(MasterLink {
+                generation: 0,
+                offset: 0,
+                applied: 0,
+                pending: BytesMut::new(),
+                multi_start: 0,
+                frame_offset: 0,
+                last_io_ms: 0,
+                last_ack_ms: 0,
+                timeout_ms: 0,
+            }),
+        }
+    }
 }
 
 /// A client socket's two directions: reads through the core's epoll
@@ -1664,6 +1719,10 @@ impl Conn {
                     self.handle.addr
                 );
                 self.close_after_reply = true;
+            }
+            if std::mem::take(&mut self.wrote_in_read) && self.core.shared.replication.aof_always()
+            {
+                self.wait_for_aof_fsync().await;
             }
             // Let every other connection that became readable in this turn
             // run its commands first, so that the replies go out together,

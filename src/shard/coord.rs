@@ -169,6 +169,7 @@ impl Conn {
                 Err(SaveError::Failed) => Reply::error("ERR"),
             },
             Coord::Bgsave => self.bgsave(argv).await,
+            Coord::Bgrewriteaof => super::aof::bgrewriteaof_reply(self.core.bgrewriteaof().await),
             Coord::Latency => self.latency(argv).await,
             Coord::Shutdown => self.shutdown(argv).await,
             Coord::Cluster => self.cluster(argv).await,
@@ -947,6 +948,20 @@ impl Conn {
         }
         if announce {
             self.announce_to_bus().await;
+        }
+        let aof_changed = argv[2..].chunks(2).any(|pair| {
+            pair[0].eq_ignore_ascii_case(b"appendonly")
+                || pair[0].eq_ignore_ascii_case(b"appendfsync")
+        });
+        if aof_changed {
+            if let Err(reason) = self.core.apply_aof_config(&current).await {
+                let set_argv = vec![Bytes::new(), Bytes::from("appendonly"), Bytes::from("no")];
+                self.on_all(|| Op::Db(server::config_set_local, set_argv.clone()))
+                    .await;
+                return Reply::error_owned(format!(
+                    "ERR CONFIG SET failed (possibly related to argument 'appendonly') - {reason}"
+                ));
+            }
         }
         if replication {
             let settings = super::replicate::replication_settings(&self.core.db.borrow().config);

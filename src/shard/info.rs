@@ -323,18 +323,9 @@ impl Conn {
                 for (name, value) in shared.persistence.info_fields() {
                     line(format!("{name}:{value}"));
                 }
-                line(format!("aof_enabled:{}", i32::from(config.appendonly)));
-                line("aof_rewrite_in_progress:0".into());
-                line("aof_rewrite_scheduled:0".into());
-                line("aof_last_rewrite_time_sec:-1".into());
-                line("aof_current_rewrite_time_sec:-1".into());
-                line("aof_last_bgrewrite_status:ok".into());
-                line("aof_rewrites:0".into());
-                line("aof_rewrites_consecutive_failures:0".into());
-                line("aof_last_write_status:ok".into());
-                line("aof_last_cow_size:0".into());
-                line("module_fork_in_progress:0".into());
-                line("module_fork_last_cow_size:0".into());
+                for (name, value) in shared.aof.info_fields(&shared.replication.aof_stats) {
+                    line(format!("{name}:{value}"));
+                }
             }
             "stats" => {
                 line("# Stats".into());

@@ -2,6 +2,7 @@
 //! own io_uring rings, its own SO_REUSEPORT listener, its own keyspace, and
 //! its ends of the channel mesh. Only this module touches glommio.
 
+mod aof;
 mod bits;
 mod blocking;
 mod clients;
@@ -81,6 +82,8 @@ pub struct Shared {
     pub replica: crate::replication::link::ReplicaSide,
     /// The manual failover pause settled by core 0, for the bus.
     pub failover_settled: Arc<AtomicU64>,
+    /// The append-only file: its manifest, rewrites, INFO's aof_ fields.
+    pub aof: aof::AofShared,
 }
 
 impl Shared {
@@ -610,7 +613,12 @@ pub fn run(config: Config) -> Result<(), String> {
         return Err("No bind address to listen on".into());
     }
     Config::check_addresses_free(&addresses)?;
-    let file = persist::read_file(&config, cores)?;
+    // With appendonly yes the AOF takes the place of dbfilename.
+    let aof = aof::startup(&config, cores)?;
+    let file = match config.appendonly {
+        true => aof.file,
+        false => persist::read_file(&config, cores)?,
+    };
     let restored = file.as_ref().and_then(|file| file.repl.clone());
     // Before any core is pinned: where snapshot writers may run.
     persist::process_cpus();
@@ -666,6 +674,7 @@ pub fn run(config: Config) -> Result<(), String> {
         replication,
         replica: crate::replication::link::ReplicaSide::new(replica_offset, master_heard_ms),
         failover_settled,
+        aof: aof.shared,
     });
     // A replica in nodes.conf, or `replicaof host port` in the
     // configuration (standalone only).
@@ -826,6 +835,12 @@ async fn core_main(
         .feed
         .connect(core.shared.replication.switch());
     glommio::spawn_local(replicate::feed_loop(core.clone())).detach();
+    // The AOF's commands run on core 0 before any core listens.
+    if id == 0 {
+        core.load_aof().await;
+    } else {
+        core.wait_for_aof_load().await;
+    }
     if let Err(error) = core.listen(&addresses) {
         let _ = ready.send(Err(error));
         return;
@@ -843,6 +858,7 @@ async fn core_main(
         glommio::spawn_local(persist::save_points_loop(core.clone())).detach();
         glommio::spawn_local(persist::listen_for_signals(core.clone())).detach();
         glommio::spawn_local(replica_link::link_loop(core.clone())).detach();
+        glommio::spawn_local(aof::auto_rewrite_loop(core.clone())).detach();
     }
     // The core's tasks run until the process exits (SHUTDOWN, a signal).
     futures_lite::future::pending::<()>().await;

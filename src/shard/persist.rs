@@ -87,6 +87,17 @@ struct SaveState {
     expired_on_load: u64,
 }
 
+/// Where a snapshot is cut in the replication stream.
+enum CutAt {
+    /// A plain save.
+    Save,
+    /// A full sync's: the barrier with this id.
+    Sync(u64),
+    /// An AOF rewrite's: the AOF goes on in this sink's file from the cut
+    /// (None: the AOF is off, and the cut is a plain save's).
+    Aof(Option<crate::replication::SinkSlot>),
+}
+
 /// Why a save did not happen.
 #[derive(Debug)]
 pub enum SaveError {
@@ -161,6 +172,11 @@ impl Persistence {
     #[inline]
     pub fn last_bgsave_failed(&self) -> bool {
         self.failed.load(Ordering::Relaxed)
+    }
+
+    /// A snapshot is being taken (a save, a sync's, an AOF rewrite's).
+    pub fn is_busy(&self) -> bool {
+        self.busy.load(Ordering::Acquire)
     }
 
     /// Whether write commands (and PING) get MISCONF, as Redis's
@@ -414,7 +430,7 @@ impl Core {
     async fn cut(
         &self,
         writer: flume::Sender<Piece>,
-        sync: Option<u64>,
+        cut_at: CutAt,
     ) -> ([u64; 3], Option<rdb_file::ReplInfo>) {
         use crate::replication::Action;
         let replication = &self.shared.replication;
@@ -425,32 +441,37 @@ impl Core {
         // plain save gives up holding after a while (the master's own
         // FLUSHALL may be what runs it, the link busy until it ends): its
         // file then says no stream.
+        // An AOF's switch must fall where the link stands, as a sync's cut.
         let replica = side.is_on();
-        let held = match (replica, sync) {
+        let held = match (replica, &cut_at) {
             (false, _) => false,
-            (true, Some(_)) => side.hold_link_within(None).await,
-            (true, None) => {
+            (true, CutAt::Sync(_) | CutAt::Aof(Some(_))) => side.hold_link_within(None).await,
+            (true, _) => {
                 side.hold_link_within(Some(Duration::from_millis(100)))
                     .await
             }
         };
         let (mark, marked) = flume::bounded(1);
         let mut own_barrier = false;
-        let barrier = match sync {
-            Some(id) => {
-                replication.expect(id, Action::Sync(mark));
-                Some(id)
+        let barrier = match &cut_at {
+            CutAt::Sync(id) => {
+                replication.expect(*id, Action::Sync(mark));
+                Some(*id)
             }
-            None if !replica && replication.is_on() => {
+            _ if !replica && replication.is_on() => {
                 while !replication.try_begin_barrier() {
                     glommio::timer::sleep(Duration::from_millis(1)).await;
                 }
                 own_barrier = true;
                 let id = replication.next_barrier_id();
-                replication.expect(id, Action::Mark(mark));
+                let action = match &cut_at {
+                    CutAt::Aof(Some(slot)) => Action::AofSwitch(slot.clone(), mark),
+                    _ => Action::Mark(mark),
+                };
+                replication.expect(id, action);
                 Some(id)
             }
-            None => None,
+            _ => None,
         };
         *self.shared.persistence.collector.lock_unpoisoned() = Some(writer);
         *self.shared.persistence.sync_barrier.lock_unpoisoned() = barrier;
@@ -463,6 +484,11 @@ impl Core {
         *self.shared.persistence.sync_barrier.lock_unpoisoned() = None;
         if own_barrier {
             replication.end_barrier();
+        }
+        // A replica's AOF switches while its link is held (a master
+        // without recording has no AOF to switch: see `record_for_aof`).
+        if let (None, CutAt::Aof(Some(slot))) = (barrier, &cut_at) {
+            replication.switch_aof_slot(slot.clone()).await;
         }
         let at = match barrier {
             Some(_) => marked.recv_async().await.ok(),
@@ -518,7 +544,7 @@ impl Core {
         let started = Instant::now();
         persistence.state().bgsave_started = Some(started);
         let (pieces, received) = flume::unbounded();
-        let ([_, keys, expires], repl) = self.cut(pieces, Some(id)).await;
+        let ([_, keys, expires], repl) = self.cut(pieces, CutAt::Sync(id)).await;
         let image = FileToWrite {
             path: PathBuf::new(),
             temp: PathBuf::new(),
@@ -586,7 +612,8 @@ impl Core {
             }
         }
         let (pieces, received) = flume::unbounded();
-        let ([dirty, keys, expires], repl) = self.cut(pieces, sync).await;
+        let cut_at = sync.map_or(CutAt::Save, CutAt::Sync);
+        let ([dirty, keys, expires], repl) = self.cut(pieces, cut_at).await;
         let file = FileToWrite {
             path: PathBuf::from(self.db.borrow().config.dbfilename.clone()),
             temp: PathBuf::from(format!(
@@ -638,6 +665,52 @@ impl Core {
         }
     }
 
+    /// An AOF rewrite's base: a snapshot cut where the AOF goes on in
+    /// `next`'s file (None: the AOF is off), written to `temp` and renamed
+    /// to `path`. Returns once the cut is made, with what says whether the
+    /// file is on disk; the last save's time and status are not touched.
+    pub async fn write_aof_base(
+        &self,
+        path: PathBuf,
+        temp: PathBuf,
+        next: Option<crate::replication::SinkSlot>,
+    ) -> Result<flume::Receiver<bool>, SaveError> {
+        let persistence = &self.shared.persistence;
+        if persistence.busy.swap(true, Ordering::AcqRel) {
+            return Err(SaveError::InProgress);
+        }
+        let (pieces, received) = flume::unbounded();
+        let ([_, keys, expires], repl) = self.cut(pieces, CutAt::Aof(next)).await;
+        let file = FileToWrite {
+            path,
+            temp,
+            keys,
+            expires,
+            cores: self.cores(),
+            repl,
+        };
+        let (done_tx, done_rx) = flume::bounded::<bool>(1);
+        let shared = self.shared.clone();
+        let cpus = writer_cpus(&self.db.borrow().config);
+        let writer = std::thread::Builder::new()
+            .name("aof-rewrite".into())
+            .spawn(move || {
+                run_on(&cpus);
+                let ok = file
+                    .write(&received)
+                    .map_err(|error| warning!("Error writing the AOF base file: {error}"))
+                    .is_ok();
+                shared.persistence.busy.store(false, Ordering::Release);
+                let _ = done_tx.send(ok);
+            });
+        if writer.is_err() {
+            warning!("Can't rewrite append only file in background: cannot start a thread");
+            self.shared.persistence.busy.store(false, Ordering::Release);
+            return Err(SaveError::Failed);
+        }
+        Ok(done_rx)
+    }
+
     /// Saves once no save is under way (a shutdown's final save, FLUSHALL's,
     /// DEBUG RELOAD's; Redis kills a running child instead), and waits
     /// until the file is on disk.
@@ -665,6 +738,13 @@ impl Core {
                     return Reply::error("ERR Errors trying to SHUTDOWN. Check logs.");
                 }
             }
+        }
+        if self.shared.replication.aof_is_on() {
+            // Every write so far, written and fsynced.
+            notice!("Calling fsync() on the AOF file.");
+            self.on_all(|| Op::Core(super::replicate::flush_feed_core, Vec::new()))
+                .await;
+            self.shared.replication.switch_aof(None).await;
         }
         crate::process::remove_pidfile();
         notice!("slotcore is now ready to exit, bye bye...");

@@ -317,6 +317,7 @@ async fn full_sync(core: &Rc<Core>, link: &mut Link, generation: u64) -> LinkRes
     side.set_loading(true);
     core.replace_dataset(file, true).await;
     side.set_loading(false);
+    core.restart_aof_after_sync().await;
     notice!("MASTER <-> REPLICA sync: Finished with success");
     Ok(())
 }
