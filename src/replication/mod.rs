@@ -1318,12 +1318,18 @@ impl Hub {
     /// The end of a round: the AOF gets what the round added, and clients
     /// of `appendfsync always` hear once it is fsynced.
     fn write_aof(&mut self) {
+        // Records held behind a barrier may be a waiting client's: its
+        // answer waits until they are in.
+        let answer = !self.durable_waiters.is_empty() && self.held.is_empty();
         if let Some(sink) = self.aof.as_mut() {
-            if self.durable_waiters.is_empty() {
-                sink.write_out();
-            } else {
+            if answer {
                 sink.flush_and_sync();
+            } else {
+                sink.write_out();
             }
+        }
+        if !answer {
+            return;
         }
         for waiter in self.durable_waiters.drain(..) {
             let _ = waiter.send(());

@@ -70,6 +70,8 @@ struct Inner {
     /// aof_current_size after the last rewrite (or load): what
     /// auto-aof-rewrite-percentage measures growth against.
     rewrite_base_bytes: u64,
+    /// The AOF was created at this startup (its files are new).
+    created: bool,
 }
 
 /// What `startup` read.
@@ -208,6 +210,7 @@ pub fn startup(config: &Config, cores: usize) -> Result<Startup, String> {
         failures: 0,
         base_bytes: 0,
         rewrite_base_bytes: 0,
+        created: false,
     };
     let found = read_manifest(&inner.dir, &inner.prefix);
     if !config.appendonly {
@@ -240,6 +243,7 @@ pub fn startup(config: &Config, cores: usize) -> Result<Startup, String> {
         }
         let is_base = index == 0 && manifest.base.is_some();
         if is_base && starts_with_rdb(&path) {
+            notice!("Reading RDB base file on AOF loading...");
             let started = Instant::now();
             let mut read = super::persist::read_rdb(&path, config, cores, true)
                 .map_err(|error| error.unwrap_or_else(|| "no file".into()))?;
@@ -310,6 +314,7 @@ fn create_empty(inner: &mut Inner) -> Result<(), String> {
         .map_err(|e| fail("the AOF manifest", e))?;
     inner.base_bytes = image.len() as u64;
     inner.manifest = manifest;
+    inner.created = true;
     Ok(())
 }
 
@@ -410,6 +415,14 @@ impl Core {
                 path.display()
             )
         })?;
+        if !std::mem::take(&mut self.shared.aof.lock().created) {
+            if let Some(name) = path.file_name() {
+                notice!(
+                    "Opening AOF incr file {} on server start",
+                    name.to_string_lossy()
+                );
+            }
+        }
         let replication = &self.shared.replication;
         replication
             .aof_stats
