@@ -312,7 +312,8 @@ fn create_empty(inner: &mut Inner) -> Result<(), String> {
     };
     aof::persist_manifest(&inner.dir, &names, &manifest)
         .map_err(|e| fail("the AOF manifest", e))?;
-    inner.base_bytes = image.len() as u64;
+    // Redis counts a new AOF's size from its first write.
+    inner.base_bytes = 0;
     inner.manifest = manifest;
     inner.created = true;
     Ok(())
@@ -502,7 +503,10 @@ impl Conn {
         if whole == data.len() {
             return Ok(());
         }
-        let name = path.display();
+        let name = path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
         if self.tx.queued.is_some() {
             warning!("Revert incomplete MULTI/EXEC transaction in AOF file {name}");
             self.tx = Default::default();
@@ -511,7 +515,7 @@ impl Conn {
         }
         if !may_truncate {
             return Err(format!(
-                "Unrecoverable error reading the append only file {name}: unexpected end of file (use ./redis-check-aof --fix, or set aof-load-truncated yes for the last file)"
+                "Unexpected end of file reading the append only file {name}. You can: 1) Make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>. 2) Alternatively you can set the 'aof-load-truncated' configuration option to yes and restart the server."
             ));
         }
         warning!("!!! Truncating the AOF {name} at offset {whole} !!!");
@@ -668,6 +672,7 @@ impl Core {
             let sink = Sink::new(file, path, policy, replication.aof_stats.clone());
             replication.record_for_aof();
             slot = Some(Arc::new(Mutex::new(Some(sink))));
+            notice!("Creating AOF incr file {name} on background rewrite");
         }
         let base = AofFile {
             name: names.base(manifest.next_base_seq()),
@@ -731,6 +736,12 @@ impl Core {
         let names = names(&prefix);
         let dir = inner.dir.clone();
         let old = inner.manifest.clone();
+        notice!("Background AOF rewrite terminated with success");
+        notice!(
+            "Successfully renamed the temporary AOF base file {} into {}",
+            names.temp_base(),
+            base.name
+        );
         let mut manifest = Manifest {
             base: Some(base.clone()),
             history: Vec::new(),
@@ -757,6 +768,10 @@ impl Core {
                     inner.failures += 1;
                     return;
                 }
+                notice!(
+                    "Successfully renamed the temporary AOF incr file {name} into {}",
+                    incr.name
+                );
                 kept = Some(incr.name.clone());
                 manifest.incrs.push(incr);
                 inner.state = State::On;
@@ -794,7 +809,6 @@ impl Core {
         inner.last_ok = true;
         inner.failures = 0;
         inner.rewrites += 1;
-        notice!("Background AOF rewrite terminated with success");
         notice!("Background AOF rewrite finished successfully");
     }
 

@@ -1211,37 +1211,8 @@ async fn serve_connection(
         .by_id
         .insert(handle.id, handle.clone());
     core.stats.borrow_mut().connected_clients += 1;
-    let from_master = master.is_some();
-    handle.master.set(from_master);
-    let mut conn = Conn {
-        core: core.clone(),
-        handle: handle.clone(),
-        resp3: false,
-        // The master's commands need no AUTH, and get no replies.
-        authenticated: from_master,
-        close_after_reply: false,
-        reply_mode: if from_master {
-            ReplyMode::Off
-        } else {
-            ReplyMode::On
-        },
-        out: Vec::with_capacity(READ_BYTES_MIN),
-        asking: false,
-        readonly: false,
-        subscriber: None,
-        tx: TxState::default(),
-        plan: Plan::default(),
-        slot_hint: KnownSlot::NONE,
-        last_spec: None,
-        waited_nanos: 0,
-        nested: 0,
-        replica_conf: Default::default(),
-        handover: None,
-        has_written: false,
-        wrote_in_read: false,
-        write_offset: 0,
-        master,
-    };
+    handle.master.set(master.is_some());
+    let mut conn = Conn::with_handle(core.clone(), handle.clone(), master);
     if conn.master.is_some() {
         // At once: a master that streamed the snapshot waits for it.
         conn.acknowledge();
@@ -1280,14 +1251,36 @@ impl Conn {
             unspecified,
             crate::command::now_ms(),
         ));
+        let link = MasterLink {
+            generation: 0,
+            offset: 0,
+            applied: 0,
+            pending: BytesMut::new(),
+            multi_start: 0,
+            frame_offset: 0,
+            last_io_ms: 0,
+            last_ack_ms: 0,
+            timeout_ms: 0,
+        };
+        Conn::with_handle(core, handle, Some(link))
+    }
+
+    /// A connection's state at its start; the master client (`master`)
+    /// needs no AUTH and gets no replies.
+    fn with_handle(core: Rc<Core>, handle: Rc<ClientHandle>, master: Option<MasterLink>) -> Conn {
+        let from_master = master.is_some();
         Conn {
             core,
             handle,
             resp3: false,
-            authenticated: true,
+            authenticated: from_master,
             close_after_reply: false,
-            reply_mode: ReplyMode::Off,
-            out: Vec::new(),
+            reply_mode: if from_master {
+                ReplyMode::Off
+            } else {
+                ReplyMode::On
+            },
+            out: Vec::with_capacity(READ_BYTES_MIN),
             asking: false,
             readonly: false,
             subscriber: None,
@@ -1302,17 +1295,7 @@ impl Conn {
             has_written: false,
             wrote_in_read: false,
             write_offset: 0,
-            master: Some(MasterLink {
-                generation: 0,
-                offset: 0,
-                applied: 0,
-                pending: BytesMut::new(),
-                multi_start: 0,
-                frame_offset: 0,
-                last_io_ms: 0,
-                last_ack_ms: 0,
-                timeout_ms: 0,
-            }),
+            master,
         }
     }
 }
