@@ -959,8 +959,9 @@ impl Hub {
             {
                 self.held.push_back(msg);
             }
-            // A replica's stream is its master's: nothing of its own.
-            Msg::Records { .. } if matches!(self.mode, Mode::Following(_)) => {}
+            // A replica's stream is its master's: nothing of its own (its
+            // cores may record for an AOF rewrite's cut; that goes nowhere).
+            Msg::Records { .. } if self.mode != Mode::Master => {}
             Msg::Records { bytes, .. } => {
                 self.feed_aof(&bytes);
                 self.append(&bytes);
