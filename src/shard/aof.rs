@@ -36,6 +36,25 @@ use std::time::{Duration, Instant};
 /// file loads.
 const COMMANDS_PER_ROUND: usize = 1024;
 
+/// An AOF file is read this much at a time.
+const READ_BYTES: usize = 1 << 20;
+
+/// Where the loading of one file stands.
+#[derive(Default)]
+struct Run {
+    request: Request,
+    /// The file up to here holds whole commands, outside a transaction.
+    whole: u64,
+    count: usize,
+}
+
+fn bad_format(path: &Path) -> String {
+    format!(
+        "Bad file format reading the append only file {}: make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>",
+        path.display()
+    )
+}
+
 /// Where the AOF stands (Redis's aof_state).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum State {
@@ -451,56 +470,43 @@ impl Conn {
     /// last whole command when `may_truncate` (the last file, with
     /// aof-load-truncated yes); else it is an error.
     async fn run_file(&mut self, path: &Path, may_truncate: bool) -> Result<(), String> {
-        let data = Bytes::from(std::fs::read(path).map_err(|error| {
+        use std::io::Read;
+        let open_error = |error: std::io::Error| {
             format!(
                 "Fatal error: can't open the append log file {} for reading: {error}",
                 path.display()
             )
-        })?);
-        let limits = Limits {
-            bulk_bytes_max: i64::MAX,
-            unauthenticated: false,
         };
-        let bad_format = || {
-            format!(
-                "Bad file format reading the append only file {}: make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>",
-                path.display()
-            )
-        };
-        let mut request = Request::default();
-        let (mut at, mut whole, mut count) = (0, 0, 0);
-        let mut argv: Vec<Arg<'_>> = Vec::new();
-        while at < data.len() {
-            if data[at] != b'*' {
-                return Err(bad_format());
+        let mut file = std::fs::File::open(path).map_err(open_error)?;
+        // What was read and not yet run (a command cut by the read), and
+        // where it starts in the file.
+        let mut pending = bytes::BytesMut::new();
+        let mut pending_at: u64 = 0;
+        let mut run = Run::default();
+        loop {
+            // A command bigger than a read doubles the next one, so that a
+            // huge value is copied a few times, not once per read.
+            let filled = pending.len();
+            pending.resize(filled + READ_BYTES.max(filled), 0);
+            let count = file.read(&mut pending[filled..]).map_err(open_error)?;
+            pending.truncate(filled + count);
+            if count == 0 {
+                break;
             }
-            let consumed = match decode(&data[at..], &limits, &mut request) {
-                Ok(Progress::Complete { consumed }) => consumed,
-                Ok(Progress::Incomplete { .. }) => break,
-                Err(_) => return Err(bad_format()),
-            };
-            if !request.spans.is_empty() {
-                argv.clear();
-                argv.extend(
-                    request
-                        .spans
-                        .iter()
-                        .map(|r| Arg::slice(&data, r.start + at..r.end + at)),
-                );
-                self.dispatch(&argv).await;
-            }
-            at += consumed;
-            if self.tx.queued.is_none() {
-                whole = at;
-            }
-            count += 1;
-            if count % COMMANDS_PER_ROUND == 0 {
-                self.flush_plan().await;
-                glommio::yield_if_needed().await;
-            }
+            let data = pending.split().freeze();
+            let used = self.run_commands(&data, pending_at, &mut run, path).await?;
+            pending_at += used as u64;
+            // The rest stays where it is (no copy: nothing else holds the
+            // buffer now), and grows by the next read.
+            let rest = data.slice(used..);
+            drop(data);
+            pending = rest
+                .try_into_mut()
+                .unwrap_or_else(|shared| bytes::BytesMut::from(&shared[..]));
         }
         self.flush_plan().await;
-        if whole == data.len() {
+        let whole = run.whole;
+        if pending.is_empty() && whole == pending_at {
             return Ok(());
         }
         let name = path.file_name().map_or_else(
@@ -528,6 +534,56 @@ impl Conn {
         }
         warning!("AOF {name} loaded anyway because aof-load-truncated is enabled");
         Ok(())
+    }
+
+    /// Runs the whole commands at the start of `data` (which starts at
+    /// `file_at` in the file); returns the bytes they took.
+    async fn run_commands(
+        &mut self,
+        data: &Bytes,
+        file_at: u64,
+        run: &mut Run,
+        path: &Path,
+    ) -> Result<usize, String> {
+        let limits = Limits {
+            bulk_bytes_max: i64::MAX,
+            unauthenticated: false,
+        };
+        let mut at = 0;
+        let mut argv: Vec<Arg<'_>> = Vec::new();
+        while at < data.len() {
+            let consumed = match data[at] {
+                b'*' => match decode(&data[at..], &limits, &mut run.request) {
+                    Ok(Progress::Complete { consumed }) => Some(consumed),
+                    Ok(Progress::Incomplete { .. }) => None,
+                    Err(_) => return Err(bad_format(path)),
+                },
+                _ => return Err(bad_format(path)),
+            };
+            let Some(consumed) = consumed else {
+                break;
+            };
+            if !run.request.spans.is_empty() {
+                argv.clear();
+                argv.extend(
+                    run.request
+                        .spans
+                        .iter()
+                        .map(|r| Arg::slice(data, r.start + at..r.end + at)),
+                );
+                self.dispatch(&argv).await;
+            }
+            at += consumed;
+            if self.tx.queued.is_none() {
+                run.whole = file_at + at as u64;
+            }
+            run.count += 1;
+            if run.count % COMMANDS_PER_ROUND == 0 {
+                self.flush_plan().await;
+                glommio::yield_if_needed().await;
+            }
+        }
+        Ok(at)
     }
 
     /// `appendfsync always`: this read's writes are fsynced in the AOF
