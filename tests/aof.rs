@@ -1361,11 +1361,7 @@ fn a_large_incr_file_loads_whole() {
         .map(|_| ())
         .unwrap();
     let (name, incr) = file_of_kind(data.path(), 'i');
-    assert!(
-        incr.len() > 9 << 20,
-        "{name} has only {} bytes",
-        incr.len()
-    );
+    assert!(incr.len() > 9 << 20, "{name} has only {} bytes", incr.len());
     kill_hard(server);
 
     let server = Server::start_in(data.path(), AOF_ON);

@@ -528,7 +528,7 @@ impl Conn {
         let truncated = std::fs::OpenOptions::new()
             .write(true)
             .open(path)
-            .and_then(|file| file.set_len(whole as u64).and_then(|()| file.sync_all()));
+            .and_then(|file| file.set_len(whole).and_then(|()| file.sync_all()));
         if let Err(error) = truncated {
             return Err(format!("Error truncating the AOF file {name}: {error}"));
         }
@@ -578,7 +578,7 @@ impl Conn {
                 run.whole = file_at + at as u64;
             }
             run.count += 1;
-            if run.count % COMMANDS_PER_ROUND == 0 {
+            if run.count.is_multiple_of(COMMANDS_PER_ROUND) {
                 self.flush_plan().await;
                 glommio::yield_if_needed().await;
             }
