@@ -1382,3 +1382,40 @@ fn a_large_incr_file_loads_whole() {
         assert_eq!(get(&mut conn, &format!("small:{n}")), Some(n.to_string()));
     }
 }
+
+/// A cluster node keeps its slots' keys in its AOF: after a SIGKILL and a restart on its own
+/// directory (nodes.conf and appendonlydir) it rejoins with every key, and the cluster client
+/// reads them all.
+#[test]
+fn a_cluster_node_comes_back_with_its_keys_from_its_aof() {
+    use common::cluster::Cluster;
+    let (slotcore, redis) = if target_is_redis() { (0, 3) } else { (3, 0) };
+    let mut cluster = Cluster::start_with(slotcore, redis, AOF_ALWAYS);
+    cluster.create();
+    let mut client = cluster.cluster_client();
+    for n in 0..300 {
+        let () = redis::cmd("SET")
+            .arg(format!("key:{n}"))
+            .arg(format!("value {n}"))
+            .query(&mut client)
+            .unwrap();
+    }
+    let held = dbsize(&mut cluster.node(1).client());
+    assert!(held > 0, "node 1 holds none of the keys");
+    cluster.kill(1);
+    cluster.restart(1);
+    cluster.wait_healthy(WAIT);
+    assert_eq!(
+        dbsize(&mut cluster.node(1).client()),
+        held,
+        "node 1's keys after SIGKILL and a restart"
+    );
+    let mut client = cluster.cluster_client();
+    for n in 0..300 {
+        let value: Option<String> = redis::cmd("GET")
+            .arg(format!("key:{n}"))
+            .query(&mut client)
+            .unwrap();
+        assert_eq!(value, Some(format!("value {n}")), "key:{n}");
+    }
+}

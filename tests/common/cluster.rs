@@ -47,6 +47,8 @@ pub struct Node {
     child: Option<Child>,
     /// How many times the process was started; each start logs to its own file.
     starts: u32,
+    /// Arguments after the harness's own (they win: the last of a directive counts).
+    extra: Vec<String>,
     // Dropped last, after the process is gone.
     dir: TempDir,
 }
@@ -54,7 +56,7 @@ pub struct Node {
 impl Node {
     /// Starts a node of `kind` on fresh free ports, trying again with new ports when one was
     /// taken by a parallel test between `free_port` and the server's bind.
-    fn start_fresh(kind: Kind) -> Node {
+    fn start_fresh(kind: Kind, extra: &[String]) -> Node {
         let mut last_error = String::new();
         for _ in 0..5 {
             let (port, bus_port) = (free_port(), free_port());
@@ -67,6 +69,7 @@ impl Node {
                 bus_port,
                 child: None,
                 starts: 0,
+                extra: extra.to_vec(),
                 dir: TempDir::new(&format!("cluster-{}", kind.name())),
             };
             match node.launch() {
@@ -104,6 +107,7 @@ impl Node {
                 "no".into(),
             ]),
         }
+        argv.extend(self.extra.iter().cloned());
         argv
     }
 
@@ -343,12 +347,18 @@ pub struct Cluster {
 impl Cluster {
     /// Starts `slotcore` slotcore nodes followed by `redis` redis-server nodes (not yet joined).
     pub fn start(slotcore: usize, redis: usize) -> Cluster {
+        Cluster::start_with(slotcore, redis, &[])
+    }
+
+    /// [`Cluster::start`], each node with `extra` arguments after the harness's own.
+    pub fn start_with(slotcore: usize, redis: usize, extra: &[&str]) -> Cluster {
+        let extra: Vec<String> = extra.iter().map(|a| a.to_string()).collect();
         let mut nodes = Vec::new();
         for _ in 0..slotcore {
-            nodes.push(Node::start_fresh(Kind::Slotcore));
+            nodes.push(Node::start_fresh(Kind::Slotcore, &extra));
         }
         for _ in 0..redis {
-            nodes.push(Node::start_fresh(Kind::Redis));
+            nodes.push(Node::start_fresh(Kind::Redis, &extra));
         }
         Cluster { nodes }
     }
@@ -362,7 +372,7 @@ impl Cluster {
 
     /// Starts one more node (not yet joined) and returns its index.
     pub fn add_node(&mut self, kind: Kind) -> usize {
-        self.nodes.push(Node::start_fresh(kind));
+        self.nodes.push(Node::start_fresh(kind, &[]));
         self.nodes.len() - 1
     }
 
