@@ -161,6 +161,9 @@ impl ScriptCall {
 impl Conn {
     /// EVAL, EVALSHA and their _RO forms.
     pub(super) async fn eval(&mut self, argv: &[Arg<'_>], evalsha: bool, read_only: bool) -> Reply {
+        // EVAL has no write flag, but its script may write: under
+        // `appendfsync always` its reply waits for the fsync.
+        self.wrote_in_read |= !read_only;
         // A name that is not 40 characters long cannot be a SHA1: Redis
         // answers before it looks at the key count.
         if evalsha && argv[1].len() != 40 {
