@@ -12,7 +12,9 @@
 //! a fenced core lets only the transactions already holding locks there
 //! go on, and the fence is in place once they are done. With every core
 //! fenced no multi-core write is half applied anywhere, so the cores'
-//! keyspaces together are one consistent state (see `persist`).
+//! keyspaces together are one consistent state (see `persist`). A manual
+//! failover's settle fences the same way; fences are kept per owner, so
+//! two at once (a snapshot's and a settle's) each come down on their own.
 
 use bytes::Bytes;
 use std::cell::RefCell;
@@ -36,21 +38,22 @@ pub struct KeyLocks {
     held: HashMap<Bytes, Held, foldhash::fast::RandomState>,
     by_transaction: HashMap<u64, Vec<Bytes>, foldhash::fast::RandomState>,
     waiters: RefCell<Vec<Waker>>,
-    /// The snapshot fencing this core: every key is its, except for the
-    /// transactions that held locks here when it came.
-    fence: Option<u64>,
+    /// The fences on this core (a snapshot's, a failover settle's): every
+    /// key is theirs, except for the transactions that held locks here when
+    /// they came.
+    fences: Vec<u64>,
 }
 
 impl KeyLocks {
     #[inline]
     pub fn is_empty(&self) -> bool {
-        self.held.is_empty() && self.fence.is_none()
+        self.held.is_empty() && self.fences.is_empty()
     }
 
     /// True if an access in `mode` to `key` by `transaction` (0 for a
     /// plain command) must wait.
     pub fn blocks(&self, key: &[u8], mode: Mode, transaction: u64) -> bool {
-        if self.fence.is_some_and(|owner| owner != transaction)
+        if self.fences.iter().any(|&owner| owner != transaction)
             && !self.by_transaction.contains_key(&transaction)
         {
             return true;
@@ -120,13 +123,15 @@ impl KeyLocks {
     /// Puts up `snapshot`'s fence; true once no other transaction holds a
     /// lock here, the fence being in place then.
     pub fn fence(&mut self, snapshot: u64) -> bool {
-        self.fence = Some(snapshot);
+        if !self.fences.contains(&snapshot) {
+            self.fences.push(snapshot);
+        }
         self.held.is_empty()
     }
 
-    /// Takes the fence down and wakes whoever waited at it.
-    pub fn remove_fence(&mut self) {
-        self.fence = None;
+    /// Takes `snapshot`'s fence down and wakes whoever waited at it.
+    pub fn remove_fence(&mut self, snapshot: u64) {
+        self.fences.retain(|&owner| owner != snapshot);
         for waker in self.waiters.borrow_mut().drain(..) {
             waker.wake();
         }
@@ -187,8 +192,24 @@ mod tests {
         locks.unlock_all(1);
         assert!(locks.fence(9), "drained: the fence is in place");
         assert!(!locks.blocks(b"a", Mode::Exclusive, 9), "its owner passes");
-        locks.remove_fence();
+        locks.remove_fence(9);
         assert!(locks.is_empty());
         assert!(!locks.blocks(b"z", Mode::Shared, 0));
+    }
+
+    #[test]
+    fn two_fences_come_down_each_on_its_own() {
+        let mut locks = KeyLocks::default();
+        assert!(locks.fence(7), "a snapshot's fence");
+        assert!(locks.fence(9), "a failover settle's fence");
+        locks.remove_fence(7);
+        assert!(
+            locks.blocks(b"k", Mode::Shared, 0),
+            "the settle's fence stays up after the snapshot's came down"
+        );
+        assert!(!locks.try_lock_all(1, &keys(&["k"]), Mode::Exclusive));
+        locks.remove_fence(9);
+        assert!(locks.is_empty());
+        assert!(locks.try_lock_all(1, &keys(&["k"]), Mode::Exclusive));
     }
 }

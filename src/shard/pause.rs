@@ -173,7 +173,9 @@ impl Core {
         for core in 0..self.cores() {
             self.on_core(core, Op::Fence(fence)).await;
         }
-        self.on_all(|| Op::Core(settle_core, Vec::new())).await;
+        let fence_id = bytes::Bytes::from(fence.to_string());
+        self.on_all(|| Op::Core(settle_core, vec![fence_id.clone()]))
+            .await;
         let replication = &self.shared.replication;
         let (_, offset, _) = replication.state().await;
         let in_force = || self.shared.pause.in_force(crate::command::now_ms());
@@ -327,14 +329,17 @@ impl Conn {
 }
 
 /// A manual failover pause settling on one core (fenced): its expiry is
-/// paused, its records go to the hub, and the fence comes down.
-fn settle_core(core: &Core, _argv: &[crate::protocol::Arg<'_>]) -> crate::protocol::Reply {
+/// paused, its records go to the hub, and the fence (its id the argument)
+/// comes down.
+fn settle_core(core: &Core, argv: &[crate::protocol::Arg<'_>]) -> crate::protocol::Reply {
     {
         let mut db = core.db.borrow_mut();
         let now = db.now_ms;
         db.keyspace.expiry_paused = core.shared.pause.in_force(now);
     }
     core.flush_feed();
-    core.locks.borrow_mut().remove_fence();
+    core.locks
+        .borrow_mut()
+        .remove_fence(super::replicate::barrier_of(argv).unwrap_or(0));
     crate::protocol::Reply::ok()
 }

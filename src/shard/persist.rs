@@ -331,9 +331,9 @@ fn take_loaded(core: &Core, _argv: &[Arg<'_>]) -> Reply {
 
 /// A snapshot's cut on one core (every core is fenced): the keyspace
 /// starts keeping its values as they are now, a task serializes them slot
-/// by slot, and the fence comes down. Returns the core's change count and
+/// by slot, and the fence (its id the argument) comes down. Returns the core's change count and
 /// its numbers of keys and keys with an expiry (RESIZEDB's hints).
-fn cut_core(core: &Core, _argv: &[Arg<'_>]) -> Reply {
+fn cut_core(core: &Core, argv: &[Arg<'_>]) -> Reply {
     let (keys, expires) = {
         let mut db = core.db.borrow_mut();
         db.keyspace.start_capture();
@@ -346,7 +346,9 @@ fn cut_core(core: &Core, _argv: &[Arg<'_>]) -> Reply {
     if let Some(id) = *core.shared.persistence.sync_barrier.lock_unpoisoned() {
         core.pass_barrier(id);
     }
-    core.locks.borrow_mut().remove_fence();
+    core.locks
+        .borrow_mut()
+        .remove_fence(super::replicate::barrier_of(argv).unwrap_or(0));
     let writer = core.shared.persistence.collector.lock_unpoisoned().clone();
     if let (Some(me), Some(writer)) = (core.me.upgrade(), writer) {
         start_serializing(me, writer);
@@ -479,7 +481,10 @@ impl Core {
         for core in 0..self.cores() {
             self.on_core(core, Op::Fence(fence)).await;
         }
-        let replies = self.on_all(|| Op::Core(cut_core, Vec::new())).await;
+        let fence_id = bytes::Bytes::from(fence.to_string());
+        let replies = self
+            .on_all(|| Op::Core(cut_core, vec![fence_id.clone()]))
+            .await;
         *self.shared.persistence.collector.lock_unpoisoned() = None;
         *self.shared.persistence.sync_barrier.lock_unpoisoned() = None;
         if own_barrier {
