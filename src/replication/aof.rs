@@ -321,9 +321,18 @@ impl Sink {
     }
 
     /// Writes what is buffered (once per round of the hub), and fsyncs as
-    /// the policy says: `always` here and now, `everysec` on its thread
-    /// once a second.
+    /// the policy says: `everysec` on its thread once a second; `always`
+    /// when a client waits for it (`flush_and_sync`), else as `everysec`
+    /// (records no client waits for: expiries, a round between two).
     pub fn write_out(&mut self) {
+        self.write_buffer();
+        match self.policy {
+            Fsync::Always | Fsync::EverySec => self.fsync_in_background(),
+            Fsync::No => {}
+        }
+    }
+
+    fn write_buffer(&mut self) {
         if !self.buffer.is_empty() {
             match (&*self.file).write_all(&self.buffer) {
                 Ok(()) => {
@@ -357,23 +366,19 @@ impl Sink {
                 .buffered
                 .store(self.buffer.len() as u64, Ordering::Relaxed);
         }
-        match self.policy {
-            Fsync::Always => self.fsync_now(),
-            Fsync::EverySec => self.fsync_in_background(),
-            Fsync::No => {}
-        }
     }
 
     /// Writes and fsyncs everything taken so far (a switch, a stop, a
     /// client of `appendfsync always` waiting).
     pub fn flush_and_sync(&mut self) {
-        let policy = std::mem::replace(&mut self.policy, Fsync::Always);
-        self.write_out();
-        self.policy = policy;
+        self.write_buffer();
+        self.fsync_now();
     }
 
     fn fsync_now(&mut self) {
-        if !self.unsynced {
+        // A background fsync under way may not be through yet: its bytes
+        // count as unsynced until it is.
+        if !self.unsynced && !self.fsyncing.load(Ordering::Acquire) {
             return;
         }
         if let Err(error) = self.file.sync_data() {

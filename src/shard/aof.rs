@@ -587,7 +587,10 @@ impl Conn {
     }
 
     /// `appendfsync always`: this read's writes are fsynced in the AOF
-    /// before its replies go out (every core's feed to the hub first).
+    /// before its replies go out (every core's feed to the hub first). The
+    /// hub answers every client waiting in one round with one fsync; one
+    /// round trip per core shared by its connections was tried and served
+    /// fewer requests per fsync (see docs/BENCHMARKS.md, bench/aof).
     pub(super) async fn wait_for_aof_fsync(&mut self) {
         self.core
             .on_all(|| Op::Core(super::replicate::flush_feed_core, Vec::new()))
