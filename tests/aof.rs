@@ -1419,3 +1419,46 @@ fn a_cluster_node_comes_back_with_its_keys_from_its_aof() {
         assert_eq!(value, Some(format!("value {n}")), "key:{n}");
     }
 }
+
+/// BGREWRITEAOF on a server without an AOF writes a base (the manifest names no incremental
+/// file); a start with `appendonly yes` loads it and adds an incremental file for what comes
+/// next.
+#[test]
+fn a_base_written_with_the_aof_off_starts_an_aof() {
+    let data = TempDir::new("aof-data");
+    let server = Server::start_in(data.path(), &["--save", ""]);
+    let mut conn = server.client();
+    let workload = Workload::new("off");
+    workload.write(&mut conn);
+    let reply: Value = redis::cmd("BGREWRITEAOF").query(&mut conn).unwrap();
+    assert_eq!(reply, Value::SimpleString(REWRITE_STARTED.into()));
+    wait_rewrites_done(&mut conn, 1, "BGREWRITEAOF with the AOF off");
+    let files = read_manifest(data.path()).expect("a manifest after BGREWRITEAOF");
+    assert!(
+        files.iter().all(|f| f.kind != 'i'),
+        "an incr file with the AOF off: {files:?}"
+    );
+    let before = snapshot(&mut conn, Copied::ByCommandStream);
+    let mut server = server;
+    common::shutdown(&mut server, &["NOSAVE"], WAIT);
+    drop(server);
+
+    let server = Server::start_in(data.path(), AOF_ALWAYS);
+    let mut conn = server.client();
+    assert_holds(
+        &mut conn,
+        &before,
+        "the base a rewrite wrote with the AOF off",
+    );
+    let files = read_manifest(data.path()).expect("a manifest");
+    assert!(
+        files.iter().any(|f| f.kind == 'i'),
+        "no incr file after a start with appendonly yes: {files:?}"
+    );
+    set(&mut conn, "later", "write");
+    kill_hard(server);
+    let server = Server::start_in(data.path(), AOF_ON);
+    let mut conn = server.client();
+    assert_eq!(get(&mut conn, "later").as_deref(), Some("write"));
+    workload.check(&mut conn, "after SIGKILL");
+}

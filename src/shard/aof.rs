@@ -338,6 +338,27 @@ fn create_empty(inner: &mut Inner) -> Result<(), String> {
     Ok(())
 }
 
+/// A manifest with a base and no incremental file (a rewrite made while
+/// the AOF was off): a new incremental file goes after the base, as Redis
+/// 7.0's aofOpenIfNeededOnServerStart adds one.
+fn add_first_incr(inner: &mut Inner) -> Result<(), String> {
+    let names = names(&inner.prefix);
+    let seq = inner.manifest.next_incr_seq();
+    let incr = AofFile {
+        name: names.incr(seq),
+        seq,
+    };
+    let fail = |error: std::io::Error| format!("Can't create {}: {error}", incr.name);
+    aof::open_incr(&inner.dir.join(&incr.name)).map_err(fail)?;
+    let mut manifest = inner.manifest.clone();
+    manifest.incrs.push(incr.clone());
+    aof::persist_manifest(&inner.dir, &names, &manifest).map_err(fail)?;
+    notice!("Creating AOF incr file {} on server start", incr.name);
+    inner.manifest = manifest;
+    inner.created = true;
+    Ok(())
+}
+
 fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     let mut file = std::fs::File::create(path)?;
@@ -415,7 +436,10 @@ impl Core {
     /// The AOF goes on in the manifest's last incremental file.
     async fn open_last_incr(&self) -> Result<(), String> {
         let (path, earlier, policy) = {
-            let inner = self.shared.aof.lock();
+            let mut inner = self.shared.aof.lock();
+            if inner.manifest.incrs.is_empty() {
+                add_first_incr(&mut inner)?;
+            }
             let Some(last) = inner.manifest.incrs.last() else {
                 return Err("The AOF manifest names no incremental file".into());
             };
