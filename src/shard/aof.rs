@@ -733,14 +733,16 @@ impl Core {
         let mut slot = None;
         if let Some((name, listed, temporary)) = &next {
             let path = dir.join(name);
-            let created = std::fs::File::create(&path)
-                .and_then(|_| aof::open_incr(&path))
-                .and_then(|file| {
-                    if !temporary {
-                        aof::persist_manifest(&dir, &names, listed)?;
-                    }
-                    Ok(file)
-                });
+            // A new file, not the old one emptied: a retried first rewrite
+            // finds the AOF still writing to its temporary file until the
+            // cut, and those writes belong to the old file, not this one.
+            let _ = std::fs::remove_file(&path);
+            let created = aof::open_incr(&path).and_then(|file| {
+                if !temporary {
+                    aof::persist_manifest(&dir, &names, listed)?;
+                }
+                Ok(file)
+            });
             let file = match created {
                 Ok(file) => file,
                 Err(error) => {
