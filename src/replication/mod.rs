@@ -1338,6 +1338,11 @@ impl Hub {
         // The old file is written and fsynced as it is dropped.
         self.aof = None;
         self.aof_on.store(next.is_some(), Ordering::SeqCst);
+        // With no AOF and no replica ever attached, nothing needs the
+        // cores' records any more (an attach turns them on again).
+        if next.is_none() && self.backlog.is_none() && self.mode == Mode::Master {
+            self.on.store(false, Ordering::SeqCst);
+        }
         self.aof = next;
     }
 
