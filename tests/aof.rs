@@ -1465,3 +1465,56 @@ fn a_base_written_with_the_aof_off_starts_an_aof() {
     assert_eq!(get(&mut conn, "later").as_deref(), Some("write"));
     workload.check(&mut conn, "after SIGKILL");
 }
+
+/// While an AOF rewrite runs, BGSAVE answers Redis's "Another child process is active" error,
+/// BGSAVE SCHEDULE is scheduled and then saves, and SAVE saves.
+#[test]
+fn saves_while_a_rewrite_runs() {
+    let data = TempDir::new("aof-data");
+    let server = Server::start_in(
+        data.path(),
+        &[AOF_ON, &["--enable-debug-command", "yes"]].concat(),
+    );
+    let mut conn = server.client();
+    // Enough data that the rewrite is still writing when the next commands come.
+    let () = redis::cmd("DEBUG")
+        .arg("POPULATE")
+        .arg(100_000)
+        .arg("key")
+        .arg(2000)
+        .query(&mut conn)
+        .unwrap();
+    let reply: Value = redis::cmd("BGREWRITEAOF").query(&mut conn).unwrap();
+    assert_eq!(reply, Value::SimpleString(REWRITE_STARTED.into()));
+    let refused: redis::RedisResult<Value> = redis::cmd("BGSAVE").query(&mut conn);
+    let error = refused.expect_err("BGSAVE during a rewrite");
+    assert!(
+        error
+            .to_string()
+            .contains("Another child process is active (AOF?): can't BGSAVE right now"),
+        "BGSAVE during a rewrite: {error}"
+    );
+    let scheduled: Value = redis::cmd("BGSAVE")
+        .arg("SCHEDULE")
+        .query(&mut conn)
+        .unwrap();
+    assert_eq!(
+        scheduled,
+        Value::SimpleString("Background saving scheduled".into())
+    );
+    wait_rewrites_done(&mut conn, 1, "the rewrite");
+    let saved = eventually(WAIT, || {
+        info_number(&mut conn, "rdb_bgsave_in_progress") == 0
+            && data.path().join("dump.rdb").exists()
+    });
+    assert!(saved, "the scheduled BGSAVE wrote no dump.rdb");
+    fs::remove_file(data.path().join("dump.rdb")).unwrap();
+    let reply: Value = redis::cmd("BGREWRITEAOF").query(&mut conn).unwrap();
+    assert_eq!(reply, Value::SimpleString(REWRITE_STARTED.into()));
+    let () = redis::cmd("SAVE").query(&mut conn).unwrap();
+    assert!(
+        data.path().join("dump.rdb").exists(),
+        "SAVE during a rewrite"
+    );
+    wait_rewrites_done(&mut conn, 2, "the second rewrite");
+}

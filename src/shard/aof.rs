@@ -109,6 +109,11 @@ impl AofShared {
         self.loaded.load(Ordering::Acquire)
     }
 
+    /// A rewrite's snapshot is being taken.
+    pub fn is_rewriting(&self) -> bool {
+        self.lock().rewriting.is_some()
+    }
+
     /// INFO persistence's aof_ fields, as Redis 7.0 names them.
     pub fn info_fields(&self, stats: &aof::SinkStats) -> Vec<(&'static str, String)> {
         let inner = self.lock();

@@ -161,6 +161,20 @@ impl Conn {
             Coord::Role => self.role(),
             Coord::Replicaof => self.replicaof(argv).await,
             Coord::Lastsave => Reply::Int(self.core.shared.persistence.last_save_secs() as i64),
+            // Redis runs SAVE beside an AOF rewrite's child: here it
+            // waits for the rewrite's snapshot (one at a time).
+            Coord::Save if self.core.shared.aof.is_rewriting() => {
+                while self.core.shared.persistence.is_busy() {
+                    glommio::timer::sleep(std::time::Duration::from_millis(10)).await;
+                }
+                match self.core.save(false, true).await {
+                    Ok(()) => Reply::ok(),
+                    Err(SaveError::InProgress) => {
+                        Reply::error("ERR Background save already in progress")
+                    }
+                    Err(SaveError::Failed) => Reply::error("ERR"),
+                }
+            }
             Coord::Save => match self.core.save(false, true).await {
                 Ok(()) => Reply::ok(),
                 Err(SaveError::InProgress) => {
@@ -649,6 +663,22 @@ impl Conn {
     async fn bgsave(&mut self, argv: &[Arg<'_>]) -> Reply {
         if argv.len() > 2 || (argv.len() == 2 && !argv[1].eq_ignore_ascii_case(b"SCHEDULE")) {
             return Reply::error(SYNTAX);
+        }
+        if self.core.shared.aof.is_rewriting() {
+            // Redis's answers while its AOF child runs.
+            if argv.len() == 1 {
+                return Reply::error("ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.");
+            }
+            if let Some(core) = self.core.me.upgrade() {
+                glommio::spawn_local(async move {
+                    while core.shared.persistence.is_busy() {
+                        glommio::timer::sleep(std::time::Duration::from_millis(10)).await;
+                    }
+                    let _ = core.save(true, true).await;
+                })
+                .detach();
+            }
+            return Reply::Simple("Background saving scheduled".into());
         }
         match self.core.save(true, true).await {
             Ok(()) => Reply::Simple("Background saving started".into()),
